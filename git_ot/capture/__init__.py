@@ -1,0 +1,1 @@
+"""Capture adapters: one module per harness and per source of events."""

@@ -1,0 +1,95 @@
+"""Claude Code hook payloads, normalised into git-ot events.
+
+Claude Code sends one JSON object on stdin per hook call, with
+`hook_event_name`, `session_id`, `cwd`, `transcript_path` and fields per
+event (`prompt`; `tool_name`, `tool_input`, `tool_use_id`, `tool_response`;
+`last_assistant_message`; `trigger`; `reason`; `agent_id`, `agent_type`).
+"""
+
+from __future__ import annotations
+
+from ..errors import BadPayload
+
+SOURCE = "claude-code"
+
+# Tools known not to change the working tree; every other tool, MCP tools
+# included, may write and gets a snapshot on both sides of its window.
+READ_ONLY_TOOLS = frozenset({
+    "Read", "Glob", "Grep", "LS", "WebFetch", "WebSearch", "TodoWrite", "TodoRead",
+    "Task", "Agent", "ExitPlanMode", "EnterPlanMode", "BashOutput", "KillShell", "KillBash",
+    "NotebookRead", "ListMcpResourcesTool", "ReadMcpResourceTool", "AskUserQuestion",
+    "ToolSearch", "Skill", "SlashCommand", "TaskOutput", "TaskStop",
+})
+
+_KINDS = {
+    "SessionStart": "session_start",
+    "UserPromptSubmit": "prompt",
+    "PreToolUse": "tool_start",
+    "PostToolUse": "tool_end",
+    "PostToolUseFailure": "tool_end",
+    "Stop": "stop",
+    "SubagentStart": "subagent_start",
+    "SubagentStop": "subagent_stop",
+    "PreCompact": "compact",
+    "PostCompact": "compact",
+    "SessionEnd": "session_end",
+}
+
+# Events after which the spool is sealed into the session ref.
+SEAL_KINDS = frozenset({"stop", "session_end"})
+
+
+def writes(tool_name: str | None) -> bool:
+    return tool_name not in READ_ONLY_TOOLS
+
+
+def normalise(event_name: str | None, payload: dict) -> dict:
+    """The git-ot event for one Claude Code hook payload (no id or time yet)."""
+    if not isinstance(payload, dict):
+        raise BadPayload("claude-code hook payload is not a JSON object")
+    name = event_name or payload.get("hook_event_name")
+    sid = payload.get("session_id")
+    if not name or not isinstance(name, str):
+        raise BadPayload("claude-code hook payload has no hook_event_name")
+    if not sid or not isinstance(sid, str):
+        raise BadPayload(f"claude-code {name} payload has no session_id")
+    kind = _KINDS.get(name, "other")
+    data: dict = {"cwd": payload.get("cwd"), "transcript_path": payload.get("transcript_path")}
+    if payload.get("agent_id"):
+        data["agent_id"] = payload["agent_id"]
+    is_write = False
+    if kind == "session_start":
+        data["source"] = payload.get("source")
+        if payload.get("model"):
+            data["model"] = payload["model"]
+    elif kind == "prompt":
+        data["text"] = payload.get("prompt", "")
+        data["prompt_id"] = payload.get("prompt_id")
+    elif kind in ("tool_start", "tool_end"):
+        tool = payload.get("tool_name")
+        is_write = writes(tool)
+        data.update(name=tool, tool_use_id=payload.get("tool_use_id"), input=payload.get("tool_input"))
+        if kind == "tool_end":
+            failed = name == "PostToolUseFailure"
+            data["output"] = payload.get("error") if failed else payload.get("tool_response")
+            data["error"] = failed
+    elif kind in ("stop", "subagent_stop"):
+        data["message"] = payload.get("last_assistant_message")
+    elif kind == "subagent_start":
+        data["agent_type"] = payload.get("agent_type")
+    elif kind == "compact":
+        data["trigger"] = payload.get("trigger")
+        data["phase"] = "pre" if name == "PreCompact" else "post"
+    elif kind == "session_end":
+        data["reason"] = payload.get("reason")
+    else:
+        # An event this version does not know: keep all of it.
+        data["payload"] = payload
+    return {
+        "source": SOURCE,
+        "event": name,
+        "session": sid,
+        "kind": kind,
+        "writes": is_write,
+        "data": {k: v for k, v in data.items() if v is not None},
+    }

@@ -1,0 +1,100 @@
+"""`git ot hook <source> <event>`: the fast path a harness waits for.
+
+It reads the payload on stdin, appends one event to the spool, snapshots
+the working tree around tools that may write, and seals at turn and session
+end. It imports neither click nor pygit2 unless it seals, and it never fails
+the harness: any internal error is logged and the exit status is 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from ..store import snapshot
+from ..store.gitdir import locate
+from ..store.refs import validate_session_id
+from ..store.spool import Spool
+from . import claude_code
+from .log import log_failure
+
+ADAPTERS = {claude_code.SOURCE: claude_code}
+GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-checkout")
+
+
+def main(argv: list[str]) -> int:
+    """Entry point; always returns 0."""
+    location = None
+    try:
+        if not argv:
+            raise ValueError("usage: git ot hook <source> [<event>]")
+        source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
+        if source == "git":
+            location = locate()
+            return _git_event(location, event_name)
+        adapter = ADAPTERS.get(source)
+        if adapter is None:
+            raise ValueError(f"unknown hook source '{source}'")
+        raw = sys.stdin.buffer.read()
+        payload = json.loads(raw.decode("utf-8", "surrogateescape")) if raw.strip() else {}
+        event = adapter.normalise(event_name, payload)
+        validate_session_id(event["session"])
+        cwd = event["data"].get("cwd")
+        location = locate(cwd if cwd and os.path.isdir(cwd) else None)
+        record(location, event)
+        if event["kind"] in adapter.SEAL_KINDS:
+            _seal(location, event["session"])
+        else:
+            _repair(location)
+    except Exception as exc:  # a hook must never fail the harness
+        log_failure(location, "hook " + " ".join(argv), exc)
+    return 0
+
+
+def record(location, event: dict) -> None:
+    """Give the event an id and time, snapshot if it may write, spool it."""
+    event = {"v": 1, "id": os.urandom(8).hex(), "t": time.time(), **event}
+    if event.pop("writes", False) and location.worktree is not None:
+        event["writes"] = True
+        try:
+            event["snapshot"] = snapshot.take(location, snapshot.configured_max_file_size())
+        except Exception as exc:  # the event is kept without its snapshot
+            event["snapshot_error"] = str(exc)[:500]
+            log_failure(location, "snapshot", exc)
+    Spool(location.state_dir).append(event["session"], event)
+
+
+def _seal(location, session_id: str) -> None:
+    from ..domain.sealing import seal, seal_pending
+    from ..store.repository import Store
+
+    store = Store(location)
+    seal(store, session_id)
+    seal_pending(store, only_interrupted=True)
+
+
+def _repair(location) -> None:
+    """Seal batches a killed sealer left behind; a listdir when there are none."""
+    if Spool(location.state_dir).has_leftover_batches():
+        from ..domain.sealing import seal_pending
+        from ..store.repository import Store
+
+        seal_pending(Store(location), only_interrupted=True)
+
+
+def _git_event(location, event_name: str | None) -> int:
+    """Git hooks: make every spooled event durable before history moves on."""
+    if event_name not in GIT_EVENTS:
+        raise ValueError(f"unknown git hook event '{event_name}'")
+    if event_name == "post-rewrite":
+        sys.stdin.buffer.read()  # the rewrite list; read so git never sees a broken pipe
+    if location.worktree is None:
+        return 0
+    if Spool(location.state_dir).pending_sessions():
+        from ..domain.sealing import seal_pending
+        from ..store.repository import Store
+
+        seal_pending(Store(location))
+    return 0

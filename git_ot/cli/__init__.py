@@ -1,0 +1,59 @@
+"""The command line: parse, make one call into the domain, format the result.
+
+Only this package turns git-ot's typed errors into messages and exit codes:
+expected errors print one `error:` line (and a `hint:`) on stderr and exit 1;
+an internal error exits 3 and points at the log with the traceback; Ctrl-C
+exits 130.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..capture.log import log_failure
+from ..errors import GitOtError
+from .main import cli
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def run(args: list[str]) -> int:
+    try:
+        cli.main(args=args, prog_name="git ot", standalone_mode=False)
+        return 0
+    except GitOtError as exc:
+        _err(f"error: {exc.message}")
+        if exc.hint:
+            _err(f"hint: {exc.hint}")
+        return 1
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help())
+        return 1
+    except click.UsageError as exc:
+        _err(f"error: {exc.format_message()}")
+        cmd = exc.ctx.command_path if exc.ctx else "git ot"
+        _err(f"hint: see '{cmd} --help'")
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # internal error: keep the traceback for a report
+        from ..store.gitdir import locate
+
+        try:
+            location = locate()
+        except Exception:
+            location = None
+        path = log_failure(location, "git ot " + " ".join(args), exc)
+        _err(f"error: internal error in git-ot: {type(exc).__name__}: {exc}")
+        if path:
+            _err(f"hint: the traceback and versions are in '{path}'; please include it in a report")
+        return 3

@@ -1,0 +1,1 @@
+"""The domain: sessions, steps, snapshots and patches, over the git store."""

@@ -1,0 +1,200 @@
+"""Fold normalised hook events into a session's trace, trail and ctx records.
+
+The fold is incremental: sealing appends new events to the records already
+in the session ref, so a session may be sealed at every turn end, after a
+crash, or when a commit needs it, and the result is the same as one seal at
+the end. Event ids make a second fold of the same event a no-op.
+
+Normalised events (written by the capture adapters) look like
+
+    {"v": 1, "id": "...", "t": 1700000000.1, "source": "claude-code",
+     "event": "PostToolUse", "session": "...", "kind": "tool_end",
+     "snapshot": "<tree id>" | null, "data": {...}}
+
+and `kind` is one of: session_start, prompt, tool_start, tool_end, message,
+subagent_start, subagent_stop, compact, stop, session_end, other.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+# Strings longer than this go to blobs/ rather than inline in a record.
+INLINE_LIMIT = 2048
+LIFECYCLE_KINDS = {"session_start", "stop", "session_end", "subagent_stop", "other"}
+
+
+class Payloads:
+    """Moves large strings out of records into content-addressed blobs."""
+
+    def __init__(self, write_blob: Callable[[bytes], str]):
+        self.write_blob = write_blob
+        self.new: list[str] = []
+
+    def put(self, value):
+        if isinstance(value, str) and len(value) > INLINE_LIMIT:
+            data = value.encode("utf-8", "surrogateescape")
+            oid = self.write_blob(data)
+            self.new.append(oid)
+            return {"blob": oid, "size": len(data)}
+        if isinstance(value, dict):
+            return {k: self.put(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.put(v) for v in value]
+        return value
+
+
+def new_records(session_id: str) -> dict:
+    return {
+        "trace": {"session": session_id, "steps": [], "lifecycle": [], "info": {}},
+        "trail": {"snapshots": {}, "patches": [], "anchors": []},
+        "ctx": {"messages": [], "views": []},
+    }
+
+
+def seen_event_ids(trace: dict) -> set[str]:
+    seen = set()
+    for step in trace["steps"]:
+        seen.update(step.get("events", ()))
+    for entry in trace["lifecycle"]:
+        seen.add(entry["id"])
+    return seen
+
+
+class Folder:
+    """Applies events, in spool order, to the three records of one session."""
+
+    def __init__(self, recs: dict, payloads: Payloads):
+        self.trace = recs["trace"]
+        self.trail = recs["trail"]
+        self.ctx = recs["ctx"]
+        self.payloads = payloads
+        self.seen = seen_event_ids(self.trace)
+        self.new_snapshots: dict[str, str] = {}
+        self.completed: list[dict] = []  # tool steps whose window closed now
+
+    # -- helpers ---------------------------------------------------------
+
+    def _next_n(self) -> int:
+        return len(self.trace["steps"]) + 1
+
+    def _open_tool(self, tool_use_id):
+        for step in reversed(self.trace["steps"]):
+            if step["kind"] == "tool" and step.get("tool_use_id") == tool_use_id:
+                return step
+        return None
+
+    def _parent_for(self, agent_id):
+        if not agent_id:
+            return None
+        for step in reversed(self.trace["steps"]):
+            if step["kind"] == "subagent" and step.get("agent_id") == agent_id:
+                return step["n"]
+        return None
+
+    def _add_step(self, step: dict, event: dict) -> dict:
+        step = {"n": self._next_n(), **step, "t": event.get("t"), "events": [event["id"]]}
+        parent = self._parent_for(event.get("data", {}).get("agent_id"))
+        if parent is not None:
+            step["parent"] = parent
+        self.trace["steps"].append(step)
+        return step
+
+    def _message(self, step: dict, role: str) -> None:
+        """Record a message entering the model's view, and the view at this step."""
+        messages = self.ctx["messages"]
+        messages.append({"id": len(messages) + 1, "step": step["n"], "role": role})
+        views = self.ctx["views"]
+        start = views[-1]["from"] if views else 1
+        views.append({"step": step["n"], "from": start, "to": len(messages)})
+
+    def _snapshot(self, step: dict, event: dict, at: str) -> None:
+        oid = event.get("snapshot")
+        if not oid:
+            return
+        name = f"{step['n']}-{at}"
+        self.trail["snapshots"][name] = {"tree": oid, "step": step["n"], "at": at, "t": event.get("t")}
+        self.new_snapshots[name] = oid
+        step[f"snapshot_{at}"] = name
+
+    # -- the fold --------------------------------------------------------
+
+    def apply(self, event: dict) -> bool:
+        """Fold one event; False when it was folded before (a repeated seal)."""
+        eid = event.get("id")
+        if not eid or eid in self.seen:
+            return False
+        self.seen.add(eid)
+        kind = event.get("kind", "other")
+        data = event.get("data") or {}
+        info = self.trace["info"]
+        if event.get("source") and "harness" not in info:
+            info["harness"] = event["source"]
+        for key in ("cwd", "transcript_path", "model", "harness_version"):
+            if data.get(key) and key not in info:
+                info[key] = data[key]
+
+        if "corrupt" in event:
+            self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
+                                            "data": self.payloads.put({"line": event["corrupt"]})})
+        elif kind == "prompt":
+            step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)
+            if data.get("prompt_id"):
+                step["prompt_id"] = data["prompt_id"]
+            self._message(step, "user")
+        elif kind == "tool_start":
+            step = self._add_step({
+                "kind": "tool", "name": data.get("name", "?"),
+                "tool_use_id": data.get("tool_use_id"), "status": "running",
+                "writes": bool(event.get("writes")),
+                "input": self.payloads.put(data.get("input")),
+            }, event)
+            self._message(step, "assistant")
+            self._snapshot(step, event, "before")
+        elif kind == "tool_end":
+            step = self._open_tool(data.get("tool_use_id")) if data.get("tool_use_id") else None
+            if step is None or step.get("status") != "running":
+                # The start was never seen (hooks installed mid-call): the
+                # step still exists, with no before-snapshot.
+                step = self._add_step({
+                    "kind": "tool", "name": data.get("name", "?"),
+                    "tool_use_id": data.get("tool_use_id"), "status": "running",
+                    "writes": bool(event.get("writes")),
+                    "input": self.payloads.put(data.get("input")),
+                }, event)
+                self._message(step, "assistant")
+            else:
+                step["events"].append(eid)
+            step["status"] = "error" if data.get("error") else "ok"
+            step["t_end"] = event.get("t")
+            step["output"] = self.payloads.put(data.get("output"))
+            self._message(step, "tool")
+            self._snapshot(step, event, "after")
+            self.completed.append(step)
+        elif kind == "message":
+            step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
+            self._message(step, "assistant")
+        elif kind == "subagent_start":
+            step = self._add_step({"kind": "subagent", "agent_id": data.get("agent_id"),
+                                   "agent_type": data.get("agent_type")}, event)
+        elif kind == "compact":
+            step = self._add_step({"kind": "compaction", "trigger": data.get("trigger"),
+                                   "phase": data.get("phase")}, event)
+            if data.get("phase") != "pre":
+                # After a compaction the model sees only what follows it.
+                self.ctx["views"].append({"step": step["n"], "from": len(self.ctx["messages"]) + 1,
+                                          "to": len(self.ctx["messages"])})
+        else:
+            if kind == "stop" and data.get("message"):
+                # The turn's closing words are a step; the turn end itself
+                # stays in the lifecycle under the same event id.
+                step = self._add_step({"kind": "message",
+                                       "text": self.payloads.put(data["message"])}, event)
+                self._message(step, "assistant")
+                data = {k: v for k, v in data.items() if k != "message"}
+            entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
+            extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path")}
+            if extra:
+                entry["data"] = self.payloads.put(extra)
+            self.trace["lifecycle"].append(entry)
+        return True

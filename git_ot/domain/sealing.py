@@ -1,0 +1,163 @@
+"""Sealing: move a session's spooled events into its ref, atomically.
+
+A seal takes the spool's unsealed batches under the session's seal lock,
+folds them onto the records at the ref's tip, writes one new commit and
+moves the ref with a compare-and-swap; only then are the batches deleted.
+A crash anywhere before that leaves the batches for the next seal, and
+event ids make a repeated seal a no-op, so nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pygit2
+
+from .. import __version__
+from ..store import records
+from ..store.repository import Store
+from ..store.spool import Spool
+from .fold import Folder, Payloads, new_records, seen_event_ids
+
+
+def spool_for(store: Store) -> Spool:
+    return Spool(store.location.state_dir)
+
+
+def seal(store: Store, session_id: str) -> str | None:
+    """Seal one session's spooled events; the new tip, or None if nothing new."""
+    spool = spool_for(store)
+    with spool.sealing(session_id) as batch:
+        events = batch.take()
+        if not events:
+            return None
+        tip = store.tip(session_id)
+        current = store.session(session_id, tip)
+        if current is not None:
+            recs = {k: current.record(k) for k in ("trace", "trail", "ctx")}
+        else:
+            recs = {k: records.envelope(k, v) for k, v in new_records(session_id).items()}
+        payloads = Payloads(store.write_blob)
+        folder = Folder(recs, payloads)
+        applied = sum(1 for ev in events if folder.apply(ev))
+        if applied == 0:
+            # Everything was sealed before a crash cut the retire short.
+            batch.retire()
+            return tip
+        for step in folder.completed:
+            patch = step_patch(store, recs["trail"], step)
+            if patch is not None:
+                recs["trail"]["patches"].append(patch)
+        manifest = build_manifest(store, session_id, recs,
+                                  previous=current.record("manifest") if current else None)
+        recs["manifest"] = manifest
+        message = (f"seal {session_id}: {applied} event{'s' if applied != 1 else ''}\n\n"
+                   f"Steps: {len(recs['trace']['steps'])}\n")
+        new_tip = store.write_session(session_id, tip, recs, payloads.new,
+                                      folder.new_snapshots, message)
+        batch.retire()
+        return new_tip
+
+
+def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:
+    """Seal every session with spooled events (or only those a crash left)."""
+    spool = spool_for(store)
+    ids = spool.has_leftover_batches() if only_interrupted else spool.pending_sessions()
+    sealed = []
+    for sid in ids:
+        if seal(store, sid) is not None:
+            sealed.append(sid)
+    return sealed
+
+
+def _path_fields(raw: bytes) -> dict:
+    text = raw.decode("utf-8", "backslashreplace")
+    out = {"path": text}
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        out["path_raw"] = raw  # the exact bytes, for paths that are not UTF-8
+    return out
+
+
+def step_patch(store: Store, trail: dict, step: dict) -> dict | None:
+    """The change one tool step made: the diff of its before and after snapshots."""
+    before = step.get("snapshot_before")
+    after = step.get("snapshot_after")
+    if not before or not after:
+        return None
+    snaps = trail["snapshots"]
+    a, b = snaps[before]["tree"], snaps[after]["tree"]
+    files = []
+    if a != b:
+        diff = store.repo.diff(store.get(a, "snapshot"), store.get(b, "snapshot"), context_lines=0)
+        diff.find_similar()
+        for patch in diff:
+            delta = patch.delta
+            entry = {"status": delta.status_char(), **_path_fields(delta.new_file.raw_path)}
+            if delta.old_file.raw_path != delta.new_file.raw_path:
+                entry["old_path"] = delta.old_file.raw_path.decode("utf-8", "backslashreplace")
+            if delta.is_binary:
+                entry["binary"] = True
+            entry["hunks"] = [[h.old_start, h.old_lines, h.new_start, h.new_lines] for h in patch.hunks]
+            _, adds, dels = patch.line_stats
+            entry["added"], entry["removed"] = adds, dels
+            files.append(entry)
+    return {"step": step["n"], "before": before, "after": after, "files": files}
+
+
+def _iso(t) -> str | None:
+    if t is None:
+        return None
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | None) -> dict:
+    """The manifest: what `trace list` shows, derived from the records."""
+    trace, trail = recs["trace"], recs["trail"]
+    info = trace["info"]
+    steps = trace["steps"]
+    times = [s["t"] for s in steps if s.get("t") is not None]
+    times += [e["t"] for e in trace["lifecycle"] if e.get("t") is not None]
+    files = sorted({f["path"] for p in trail["patches"] for f in p["files"]})
+    ended = any(e.get("kind") == "session_end" for e in trace["lifecycle"])
+    base = previous.get("base") if previous else None
+    if base is None:
+        base = _head(store)
+    return records.envelope("manifest", {
+        "session": session_id,
+        "harness": {"name": info.get("harness", "unknown"), "version": info.get("harness_version")},
+        "models": [info["model"]] if info.get("model") else [],
+        "base": base,
+        "start": _iso(min(times)) if times else None,
+        "end": _iso(max(times)) if (times and ended) else None,
+        "counts": {
+            "steps": len(steps),
+            "prompts": sum(1 for s in steps if s["kind"] == "prompt"),
+            "tools": sum(1 for s in steps if s["kind"] == "tool"),
+            "events": len(seen_event_ids(trace)),
+            "files": len(files),
+            "commits": len({a["commit"] for a in trail["anchors"]}),
+        },
+        "files": files,
+        "writer": f"git-ot {__version__}",
+    })
+
+
+def _head(store: Store) -> dict:
+    repo = store.repo
+    try:
+        if repo.head_is_unborn:
+            branch = repo.references["HEAD"].target if "HEAD" in repo.references else None
+            return {"commit": None, "branch": _branch_name(branch)}
+        head = repo.head
+        branch = head.name if not repo.head_is_detached else None
+        return {"commit": str(head.target), "branch": _branch_name(branch)}
+    except (pygit2.GitError, KeyError):
+        return {"commit": None, "branch": None}
+
+
+def _branch_name(ref) -> str | None:
+    if isinstance(ref, str) and ref.startswith("refs/heads/"):
+        return ref[len("refs/heads/"):]
+    return None

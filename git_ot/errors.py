@@ -1,0 +1,78 @@
+"""Typed failures of git-ot; only the command line turns them into messages.
+
+Every expected failure is one class with a one-line message (lowercase, no
+trailing full stop, subject quoted, as git's own messages) and an optional
+hint that names the way out.
+"""
+
+from __future__ import annotations
+
+
+class GitOtError(Exception):
+    """An expected failure: one line for the user, exit status 1."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class NotARepository(GitOtError):
+    """The current directory is not inside a git repository."""
+
+
+class BareRepository(GitOtError):
+    """The command needs a working tree and the repository has none."""
+
+
+class UnknownSession(GitOtError):
+    """No session matches the id or prefix given."""
+
+
+class AmbiguousSession(GitOtError):
+    """A session prefix matches more than one session."""
+
+    def __init__(self, prefix: str, candidates: list[str]):
+        shown = ", ".join(candidates[:10])
+        more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        super().__init__(
+            f"session prefix '{prefix}' is ambiguous",
+            hint=f"candidates: {shown}{more}",
+        )
+        self.candidates = candidates
+
+
+class UnknownStep(GitOtError):
+    """The session has no step with the number given."""
+
+
+class InvalidSessionId(GitOtError):
+    """A harness sent a session id that cannot name a ref."""
+
+
+class CorruptRecord(GitOtError):
+    """A stored record cannot be decoded."""
+
+
+class UnsupportedVersion(GitOtError):
+    """A stored record was written by a newer version of the format."""
+
+
+class MissingObject(GitOtError):
+    """A git object that a session refers to is not in the repository."""
+
+
+class ConcurrentUpdate(GitOtError):
+    """A ref moved while git-ot was updating it."""
+
+
+class HookInstallError(GitOtError):
+    """The git hooks cannot be installed or removed as asked."""
+
+
+class BadPayload(GitOtError):
+    """A hook payload is not what the harness is documented to send."""
+
+
+class GitCommandError(GitOtError):
+    """A git subprocess failed."""

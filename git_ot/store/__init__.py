@@ -1,0 +1,1 @@
+"""The git store: refs, records, the spool and snapshots (the lowest layer)."""

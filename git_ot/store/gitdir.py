@@ -1,0 +1,90 @@
+"""Locate a repository and git-ot's local state without importing pygit2.
+
+The hook fast path runs here, so this module uses one `git rev-parse` call
+(which knows GIT_DIR, gitfiles, linked worktrees and core.hooksPath better
+than any re-implementation) and nothing heavier.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+
+from ..errors import BareRepository, GitCommandError, NotARepository
+
+LOCAL_DIR = "opentraces"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a repository lives on disk."""
+
+    git_dir: str  # this worktree's git directory
+    common_dir: str  # shared by all worktrees: refs, objects, git-ot's spool
+    worktree: str | None  # None for a bare repository
+
+    @property
+    def state_dir(self) -> str:
+        """git-ot's shared local state (spool, logs), under the common dir."""
+        return os.path.join(self.common_dir, LOCAL_DIR)
+
+    @property
+    def worktree_state_dir(self) -> str:
+        """git-ot's per-worktree state (the snapshot index)."""
+        return os.path.join(self.git_dir, LOCAL_DIR)
+
+    def require_worktree(self, what: str) -> str:
+        if self.worktree is None:
+            raise BareRepository(
+                f"'{what}' needs a working tree and this repository is bare",
+                hint="run it in a clone with a working tree",
+            )
+        return self.worktree
+
+
+def run_git(args: list[str], cwd: str | None = None, input: bytes | None = None,
+            env: dict | None = None) -> bytes:
+    """Run git and return its stdout; raise GitCommandError on failure."""
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, input=input, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise GitCommandError("git is not installed or not on PATH") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        first = err[-1] if err else f"exit status {proc.returncode}"
+        raise GitCommandError(f"'git {args[0]}' failed: {first}")
+    return proc.stdout
+
+
+def locate(path: str | None = None) -> Location:
+    """Find the repository containing `path` (default: the current directory)."""
+    cwd = path or os.getcwd()
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-dir",
+             "--git-common-dir", "--is-bare-repository", "--show-toplevel"],
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise GitCommandError("git is not installed or not on PATH") from exc
+    except NotADirectoryError as exc:
+        raise NotARepository(f"not a directory: '{cwd}'") from exc
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 and len(lines) < 3:
+        raise NotARepository(
+            "not a git repository (or any of the parent directories)",
+            hint="run git-ot inside a git repository, or 'git init' one first",
+        )
+    git_dir, common_dir, bare = lines[0], lines[1], lines[2]
+    worktree = None
+    if bare != "true" and len(lines) > 3 and lines[3]:
+        worktree = lines[3]
+    if bare != "true" and worktree is None:
+        # Inside the .git directory itself: there is a working tree, but we
+        # are not in it; behave as git does and treat it as having none.
+        worktree = None
+    return Location(git_dir=git_dir, common_dir=common_dir, worktree=worktree)

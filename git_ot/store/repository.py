@@ -1,0 +1,213 @@
+"""Session storage in git objects, through pygit2.
+
+One session is one ref, `refs/opentraces/sessions/<id>`, pointing at a chain
+of commits; each seal appends a commit whose tree is the whole session:
+
+    manifest.json  trace.cbor.zst  trail.cbor.zst  ctx.cbor.zst
+    blobs/<oid[:2]>/<oid[2:]>     payloads, content-addressed
+    snapshots/<name>              worktree trees at step boundaries
+
+Trees are written with TreeBuilder and the commit with
+create_commit(None, ...); the ref moves inside a reference transaction with
+a compare-and-swap against the tip the writer started from.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import pygit2
+
+from ..errors import ConcurrentUpdate, CorruptRecord, MissingObject, NotARepository
+from . import records, refs
+from .gitdir import Location, locate
+
+BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
+TREE_MODE = pygit2.GIT_FILEMODE_TREE
+
+
+@dataclass
+class SessionTree:
+    """What one commit of a session holds, read lazily."""
+
+    session_id: str
+    tip: str
+    tree: pygit2.Tree
+    store: "Store"
+    _cache: dict = field(default_factory=dict)
+
+    def record(self, kind: str) -> dict:
+        if kind not in self._cache:
+            name = records.FILENAMES[kind]
+            where = f"session {self.session_id}"
+            try:
+                entry = self.tree[name]
+            except KeyError:
+                raise CorruptRecord(f"session {self.session_id} has no {name}",
+                                    hint="the session ref does not point at a git-ot session") from None
+            data = self.store.read_blob(entry.id, where)
+            self._cache[kind] = records.decode(kind, data, where)
+        return self._cache[kind]
+
+    def snapshots(self) -> dict[str, str]:
+        try:
+            sub = self.tree["snapshots"]
+        except KeyError:
+            return {}
+        return {e.name: str(e.id) for e in self.store.get(sub.id, f"session {self.session_id}")}
+
+
+class Store:
+    """The git objects and refs of one repository, as git-ot sees them."""
+
+    def __init__(self, location: Location):
+        self.location = location
+        try:
+            self.repo = pygit2.Repository(location.git_dir)
+        except pygit2.GitError as exc:
+            raise NotARepository(f"cannot open repository '{location.git_dir}': {exc}") from exc
+
+    @classmethod
+    def open(cls, path: str | None = None) -> "Store":
+        return cls(locate(path))
+
+    # -- objects ---------------------------------------------------------
+
+    def get(self, oid, where: str):
+        try:
+            return self.repo[oid]
+        except (KeyError, ValueError):
+            raise MissingObject(
+                f"object {oid} of {where} is missing",
+                hint="fetch the session again from a remote that has it, or run 'git fsck'",
+            ) from None
+
+    def read_blob(self, oid, where: str) -> bytes:
+        obj = self.get(oid, where)
+        if not isinstance(obj, pygit2.Blob):
+            raise CorruptRecord(f"object {oid} of {where} is not a blob")
+        return obj.data
+
+    def write_blob(self, data: bytes) -> str:
+        return str(self.repo.create_blob(data))
+
+    # -- sessions --------------------------------------------------------
+
+    def session_ids(self) -> list[str]:
+        out = []
+        for name in self.repo.references.iterator(pygit2.enums.ReferenceFilter.ALL):
+            sid = refs.session_id_from_ref(name.name if hasattr(name, "name") else name)
+            if sid:
+                out.append(sid)
+        return sorted(out)
+
+    def tip(self, session_id: str) -> str | None:
+        ref = self.repo.references.get(refs.session_ref(session_id))
+        if ref is None:
+            return None
+        return str(ref.resolve().target)
+
+    def session(self, session_id: str, tip: str | None = None) -> SessionTree | None:
+        tip = tip or self.tip(session_id)
+        if tip is None:
+            return None
+        where = f"session {session_id}"
+        commit = self.get(tip, where)
+        if not isinstance(commit, pygit2.Commit):
+            raise CorruptRecord(f"{refs.session_ref(session_id)} does not point at a commit")
+        try:
+            tree = commit.tree
+        except (KeyError, pygit2.GitError):
+            raise MissingObject(f"the tree of {where} at {tip[:12]} is missing",
+                                hint="fetch the session again from a remote that has it") from None
+        return SessionTree(session_id, tip, tree, self)
+
+    def write_session(self, session_id: str, expected_tip: str | None,
+                      record_map: dict[str, dict], new_blobs: list[str],
+                      snapshots: dict[str, str], message: str) -> str:
+        """Append a commit to the session's chain and move its ref (CAS)."""
+        repo = self.repo
+        base = self.session(session_id, expected_tip) if expected_tip else None
+        root = repo.TreeBuilder(base.tree) if base else repo.TreeBuilder()
+        for kind, record in record_map.items():
+            root.insert(records.FILENAMES[kind],
+                        repo.create_blob(records.encode(kind, record)), BLOB_MODE)
+        if new_blobs:
+            root.insert("blobs", self._add_blobs(base, new_blobs), TREE_MODE)
+        if snapshots:
+            snap = self._subtree_builder(base, "snapshots")
+            for name, oid in snapshots.items():
+                snap.insert(name, pygit2.Oid(hex=oid), TREE_MODE)
+            root.insert("snapshots", snap.write(), TREE_MODE)
+        tree = root.write()
+        sig = self.signature()
+        parents = [pygit2.Oid(hex=expected_tip)] if expected_tip else []
+        commit = repo.create_commit(None, sig, sig, message, tree, parents)
+        self._move_ref(refs.session_ref(session_id), expected_tip, str(commit),
+                       f"git-ot: {message.splitlines()[0]}")
+        return str(commit)
+
+    def _subtree_builder(self, base: SessionTree | None, name: str):
+        if base is not None:
+            try:
+                return self.repo.TreeBuilder(self.get(base.tree[name].id, "session tree"))
+            except KeyError:
+                pass
+        return self.repo.TreeBuilder()
+
+    def _add_blobs(self, base: SessionTree | None, oids: list[str]):
+        blobs = self._subtree_builder(base, "blobs")
+        by_prefix: dict[str, list[str]] = {}
+        for oid in oids:
+            by_prefix.setdefault(oid[:2], []).append(oid)
+        for prefix, group in sorted(by_prefix.items()):
+            existing = blobs.get(prefix)
+            sub = self.repo.TreeBuilder(self.repo[existing.id]) if existing else self.repo.TreeBuilder()
+            for oid in group:
+                sub.insert(oid[2:], pygit2.Oid(hex=oid), BLOB_MODE)
+            blobs.insert(prefix, sub.write(), TREE_MODE)
+        return blobs.write()
+
+    def _move_ref(self, name: str, expected: str | None, new: str, message: str) -> None:
+        repo = self.repo
+        with repo.transaction() as txn:
+            txn.lock_ref(name)
+            current = repo.references.get(name)
+            current_oid = str(current.target) if current is not None else None
+            if current_oid != expected:
+                raise ConcurrentUpdate(
+                    f"'{name}' moved during the update (expected {expected}, found {current_oid})",
+                    hint="run the command again",
+                )
+            txn.set_target(name, pygit2.Oid(hex=new), message=message)
+
+    def delete_ref(self, name: str) -> None:
+        ref = self.repo.references.get(name)
+        if ref is not None:
+            ref.delete()
+
+    def signature(self) -> pygit2.Signature:
+        name = os.environ.get("GIT_COMMITTER_NAME")
+        email = os.environ.get("GIT_COMMITTER_EMAIL")
+        config = self.repo.config
+        if not name:
+            name = config["user.name"] if "user.name" in config else "git-ot"
+        if not email:
+            email = config["user.email"] if "user.email" in config else "git-ot@localhost"
+        when = _env_time()
+        if when is not None:
+            return pygit2.Signature(name, email, when[0], when[1])
+        return pygit2.Signature(name, email, int(time.time()), 0)
+
+
+def _env_time():
+    """Honour GIT_COMMITTER_DATE in its raw '<epoch> <tz>' form, as tests pin it."""
+    raw = os.environ.get("GIT_COMMITTER_DATE", "")
+    parts = raw.lstrip("@").split()
+    if len(parts) == 2 and parts[0].isdigit() and len(parts[1]) == 5:
+        sign = -1 if parts[1][0] == "-" else 1
+        offset = sign * (int(parts[1][1:3]) * 60 + int(parts[1][3:5]))
+        return int(parts[0]), offset
+    return None

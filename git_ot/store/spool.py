@@ -1,0 +1,166 @@
+"""The spool: a crash-safe local journal of hook events not yet sealed.
+
+Layout under `<common-dir>/opentraces/spool/`:
+
+    <session>.jsonl            events being appended (one JSON object a line)
+    <session>.<n>.sealing      a batch taken for sealing, not yet in the ref
+    <session>.lock             held for the few microseconds of an append
+                               or of taking a batch
+    <session>.seal.lock        held while one process seals the session
+
+An append takes `<session>.lock`, writes one line with one write(2) to a file
+opened O_APPEND, and releases it. A sealer takes `<session>.seal.lock`, then
+under `<session>.lock` renames the journal to the next `.sealing` name (new
+appends start a new journal), and only deletes a batch after the session ref
+holds every event in it. Events carry ids, so a batch sealed twice after a
+crash is recognised and not duplicated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+
+_BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
+
+
+@contextlib.contextmanager
+def _flock(path: str):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+class Spool:
+    """The spool of one repository (shared by its linked worktrees)."""
+
+    def __init__(self, state_dir: str):
+        self.dir = os.path.join(state_dir, "spool")
+
+    def _path(self, session_id: str, suffix: str) -> str:
+        return os.path.join(self.dir, session_id + suffix)
+
+    def append(self, session_id: str, event: dict) -> None:
+        """Append one event; durable against the process being killed."""
+        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":"),
+                           default=str) + "\n").encode("utf-8", "surrogateescape")
+        os.makedirs(self.dir, exist_ok=True)
+        with _flock(self._path(session_id, ".lock")):
+            fd = os.open(self._path(session_id, ".jsonl"),
+                         os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+
+    @contextlib.contextmanager
+    def sealing(self, session_id: str):
+        """Hold the seal lock of a session; yields a Batch to read and retire."""
+        os.makedirs(self.dir, exist_ok=True)
+        with _flock(self._path(session_id, ".seal.lock")):
+            yield _Batch(self, session_id)
+
+    def pending_sessions(self) -> list[str]:
+        """Sessions with events not yet sealed (live, or left by a crash)."""
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return []
+        found = set()
+        for name in names:
+            if name.endswith(".jsonl"):
+                found.add(name[: -len(".jsonl")])
+            else:
+                m = _BATCH.match(name)
+                if m:
+                    found.add(m.group("sid"))
+        return sorted(found)
+
+    def has_leftover_batches(self) -> list[str]:
+        """Sessions whose sealing was interrupted (a crash between take and retire)."""
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return []
+        return sorted({m.group("sid") for m in map(_BATCH.match, names) if m})
+
+    def forget(self, session_id: str) -> None:
+        """Delete every spool file of a session."""
+        for name in self._files(session_id):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.dir, name))
+
+    def _files(self, session_id: str) -> list[str]:
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            m = _BATCH.match(name)
+            if (m and m.group("sid") == session_id) or name in (
+                session_id + ".jsonl", session_id + ".lock", session_id + ".seal.lock"
+            ):
+                out.append(name)
+        return out
+
+
+class _Batch:
+    """The events of one session awaiting a seal, under its seal lock."""
+
+    def __init__(self, spool: Spool, session_id: str):
+        self.spool = spool
+        self.session_id = session_id
+        self.files: list[str] = []
+
+    def take(self) -> list[dict]:
+        """Move the live journal aside and return every unsealed event, in order.
+
+        Lines that do not parse (a write cut short by a crash of the machine)
+        are returned as `{"corrupt": <text>}` so the sealer can keep them.
+        """
+        sp = self.spool
+        leftovers = []
+        for name in os.listdir(sp.dir):
+            m = _BATCH.match(name)
+            if m and m.group("sid") == self.session_id:
+                leftovers.append((int(m.group("n")), name))
+        leftovers.sort()
+        next_n = (leftovers[-1][0] + 1) if leftovers else 1
+        live = sp._path(self.session_id, ".jsonl")
+        with _flock(sp._path(self.session_id, ".lock")):
+            if os.path.exists(live):
+                target = sp._path(self.session_id, f".{next_n}.sealing")
+                os.rename(live, target)
+                leftovers.append((next_n, os.path.basename(target)))
+        self.files = [os.path.join(sp.dir, name) for _, name in leftovers]
+        events = []
+        for path in self.files:
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    if not raw.strip():
+                        continue
+                    try:
+                        events.append(json.loads(raw.decode("utf-8", "surrogateescape")))
+                    except ValueError:
+                        # Keep the damaged line; a stable id stops a second
+                        # seal of the same batch from keeping it twice.
+                        events.append({
+                            "id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
+                            "corrupt": raw.decode("utf-8", "replace"),
+                        })
+        return events
+
+    def retire(self) -> None:
+        """Delete the batches taken; call only once the ref holds them."""
+        for path in self.files:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self.files = []

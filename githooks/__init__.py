@@ -1,0 +1,1 @@
+"""Git hook templates installed by `git ot init` (shipped as package data)."""
