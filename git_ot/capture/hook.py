@@ -14,6 +14,7 @@ import sys
 import time
 
 from ..store import snapshot
+from ..store.faults import crash_point
 from ..store.gitdir import locate
 from ..store.refs import validate_session_id
 from ..store.spool import Spool
@@ -28,12 +29,17 @@ def main(argv: list[str]) -> int:
     """Entry point; always returns 0."""
     location = None
     try:
+        # Found first so that even a malformed payload is logged in the
+        # repository the harness ran the hook in.
+        location = locate()
+    except Exception:
+        pass
+    try:
         if not argv:
             raise ValueError("usage: git ot hook <source> [<event>]")
         source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
         if source == "git":
-            location = locate()
-            return _git_event(location, event_name)
+            return _git_event(location or locate(), event_name)
         adapter = ADAPTERS.get(source)
         if adapter is None:
             raise ValueError(f"unknown hook source '{source}'")
@@ -42,8 +48,12 @@ def main(argv: list[str]) -> int:
         event = adapter.normalise(event_name, payload)
         validate_session_id(event["session"])
         cwd = event["data"].get("cwd")
-        location = locate(cwd if cwd and os.path.isdir(cwd) else None)
+        if cwd and os.path.isdir(cwd) and os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
+            location = locate(cwd)
+        elif location is None:
+            location = locate()
         record(location, event)
+        crash_point("after-append")
         if event["kind"] in adapter.SEAL_KINDS:
             _seal(location, event["session"])
         else:

@@ -34,7 +34,9 @@ def run(args: list[str]) -> int:
         click.echo(exc.ctx.get_help())
         return 1
     except click.UsageError as exc:
-        _err(f"error: {exc.format_message()}")
+        # click's messages are sentences; git's are lowercase with no full stop.
+        text = exc.format_message().strip().rstrip(".")
+        _err(f"error: {text[:1].lower()}{text[1:]}")
         cmd = exc.ctx.command_path if exc.ctx else "git ot"
         _err(f"hint: see '{cmd} --help'")
         return 1

@@ -15,6 +15,7 @@ import pygit2
 
 from .. import __version__
 from ..store import records
+from ..store.faults import crash_point
 from ..store.repository import Store
 from ..store.spool import Spool
 from .fold import Folder, Payloads, new_records, seen_event_ids
@@ -31,6 +32,7 @@ def seal(store: Store, session_id: str) -> str | None:
         events = batch.take()
         if not events:
             return None
+        crash_point("after-take")
         tip = store.tip(session_id)
         current = store.session(session_id, tip)
         if current is not None:
@@ -55,6 +57,7 @@ def seal(store: Store, session_id: str) -> str | None:
                    f"Steps: {len(recs['trace']['steps'])}\n")
         new_tip = store.write_session(session_id, tip, recs, payloads.new,
                                       folder.new_snapshots, message)
+        crash_point("after-ref-move")
         batch.retire()
         return new_tip
 
