@@ -31,8 +31,18 @@ def hooks_dir(location: Location) -> str:
     return out.decode("utf-8", "surrogateescape").strip()
 
 
+def _template() -> str:
+    try:
+        return resources.files("git_ot.githooks").joinpath("hook.tmpl").read_text()
+    except ModuleNotFoundError:
+        # Running from a source checkout, where githooks/ sits beside git_ot/.
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(here, "githooks", "hook.tmpl"), encoding="utf-8") as fh:
+            return fh.read()
+
+
 def render(hook: str) -> str:
-    template = resources.files("git_ot.githooks").joinpath("hook.tmpl").read_text()
+    template = _template()
     python = sys.executable.replace("'", "'\\''")
     return template.replace("@HOOK@", hook).replace("@PYTHON@", python)
 
