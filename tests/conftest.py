@@ -82,6 +82,7 @@ class Repo:
 
     def __init__(self, path: Path):
         self.path = path
+        self.damaged = False  # set by tests that delete objects on purpose
 
     def git(self, *args, **kw) -> str:
         return git(self.path, *args, **kw)
@@ -116,7 +117,8 @@ class Repo:
 
 
 @pytest.fixture
-def repo(tmp_path) -> Repo:
+def repo(tmp_path):
+    """A repository with two committed files; `git fsck --strict` must pass after the test."""
     path = tmp_path / "repo"
     path.mkdir()
     git(path, "init", "-q")
@@ -124,15 +126,20 @@ def repo(tmp_path) -> Repo:
     r.write("app.py", 'def greet(name):\n    return "hi " + name\n')
     r.write("README.md", "readme\n")
     r.commit("initial")
-    return r
+    yield r
+    if not r.damaged:
+        r.fsck()
 
 
 @pytest.fixture
-def empty_repo(tmp_path) -> Repo:
+def empty_repo(tmp_path):
     path = tmp_path / "empty"
     path.mkdir()
     git(path, "init", "-q")
-    return Repo(path)
+    r = Repo(path)
+    yield r
+    if not r.damaged:
+        r.fsck()
 
 
 def recorded_payloads(scenario: str) -> list[dict]:

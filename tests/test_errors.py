@@ -107,6 +107,7 @@ def test_missing_object(sealed):
     ref = "refs/opentraces/sessions/s-rec"
     oid = git(sealed.path, "rev-parse", f"{ref}:trace.cbor.zst").strip()
     os.unlink(sealed.path / ".git/objects" / oid[:2] / oid[2:])
+    sealed.damaged = True
     assert_error(sealed.ot("trace", "show", "s-rec"),
                  f"error: object {oid} of session s-rec is missing",
                  "hint: fetch the session again from a remote that has it, or run 'git fsck'")

@@ -170,3 +170,16 @@ def test_gc_prune_keeps_everything_a_session_reaches(repo):
     for name in ("2-before", "8-after"):
         repo.git("ls-tree", "-r", f"refs/opentraces/sessions/{LINEAR}:snapshots/{name}")
     repo.fsck()
+
+
+def test_capture_in_a_repository_with_no_commits(empty_repo):
+    empty_repo.ot_json("init")
+    empty_repo.hook("PreToolUse", {"session_id": "s-new", "tool_name": "Write", "tool_use_id": "w1",
+                                   "tool_input": {"file_path": "x.txt", "content": "x\n"}})
+    empty_repo.write("x.txt", "x\n")
+    empty_repo.hook("PostToolUse", {"session_id": "s-new", "tool_name": "Write", "tool_use_id": "w1",
+                                    "tool_input": {"file_path": "x.txt", "content": "x\n"},
+                                    "tool_response": {"type": "create"}})
+    empty_repo.hook("Stop", {"session_id": "s-new"})
+    [row] = empty_repo.ot_json("trace", "list")["sessions"]
+    assert (row["session"], row["base"], row["branch"], row["files"]) == ("s-new", None, "main", 1)
