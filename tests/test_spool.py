@@ -113,3 +113,43 @@ def test_hook_never_fails_the_harness(repo, tmp_path):
                           cwd=outside, input=b'{"session_id": "s", "cwd": "%s"}' % str(outside).encode(),
                           capture_output=True)
     assert (proc.returncode, proc.stderr) == (0, b"")
+
+
+def test_text_that_is_not_valid_unicode_is_kept(repo):
+    """A cut surrogate pair (as JavaScript emits) and raw non-UTF-8 bytes on stdin."""
+    sid = "s-text"
+    proc = subprocess.run(
+        [sys.executable, "-m", "git_ot", "hook", "claude-code", "UserPromptSubmit"], cwd=repo.path,
+        input=b'{"session_id": "s-text", "hook_event_name": "UserPromptSubmit", "prompt": "half \\ud83d"}',
+        capture_output=True)
+    assert proc.returncode == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "git_ot", "hook", "claude-code", "UserPromptSubmit"], cwd=repo.path,
+        input=b'{"session_id": "s-text", "hook_event_name": "UserPromptSubmit", "prompt": "caf\xe9"}',
+        capture_output=True)
+    assert proc.returncode == 0
+    repo.hook("Stop", {"session_id": sid})
+    assert _prompts(repo, sid) == ["half \\ud83d", "caf\\xe9"]
+    assert not (repo.path / ".git/opentraces/log").exists()
+
+
+def test_a_journal_left_by_a_dead_harness_is_sealed_by_the_next_hook(repo):
+    repo.hook("UserPromptSubmit", {"session_id": "died", "prompt": "never finished"})
+    journal = repo.path / ".git/opentraces/spool/died.jsonl"
+    old = journal.stat().st_mtime - 3600
+    os.utime(journal, (old, old))
+    repo.hook("UserPromptSubmit", {"session_id": "alive", "prompt": "new session"})
+    assert git(repo.path, "for-each-ref", "--format=%(refname)", "refs/opentraces/") == \
+        "refs/opentraces/sessions/died\n"
+
+
+def test_dollar_keys_in_harness_data_are_not_taken_for_references(repo):
+    data = {"$blob": "not a reference", "size": 3, "$$x": 1}
+    repo.hook("PreToolUse", {"session_id": "s-dollar", "tool_name": "mcp__db__query",
+                             "tool_use_id": "q1", "tool_input": data})
+    repo.hook("PostToolUse", {"session_id": "s-dollar", "tool_name": "mcp__db__query",
+                              "tool_use_id": "q1", "tool_input": data, "tool_response": "x" * 5000})
+    repo.hook("Stop", {"session_id": "s-dollar"})
+    step = repo.ot_json("trace", "show", "s-dollar:1")["step"]
+    assert step["input"] == data
+    assert step["output"] == "x" * 5000

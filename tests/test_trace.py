@@ -183,3 +183,32 @@ def test_capture_in_a_repository_with_no_commits(empty_repo):
     empty_repo.hook("Stop", {"session_id": "s-new"})
     [row] = empty_repo.ot_json("trace", "list")["sessions"]
     assert (row["session"], row["base"], row["branch"], row["files"]) == ("s-new", None, "main", 1)
+
+
+def test_base_is_the_commit_the_session_started_from(repo):
+    """The agent commits mid-turn; the session's base stays where it started."""
+    start = repo.git("rev-parse", "HEAD").strip()
+    repo.hook("SessionStart", {"session_id": "s-base", "source": "startup"})
+    repo.hook("UserPromptSubmit", {"session_id": "s-base", "prompt": "commit something"})
+    repo.write("made.txt", "m\n")
+    repo.commit("agent commit")
+    repo.hook("Stop", {"session_id": "s-base"})
+    [row] = repo.ot_json("trace", "list")["sessions"]
+    assert (row["base"], row["branch"]) == (start, "main")
+
+
+def test_a_file_over_the_size_limit_is_a_large_change_without_lines(repo):
+    import os
+
+    env = {**os.environ, "GIT_OT_MAX_FILE_SIZE": "100"}
+    pre = {"session_id": "s-large", "tool_name": "Bash", "tool_use_id": "b1",
+           "tool_input": {"command": "make data"}, "cwd": str(repo.path)}
+    repo.ot("hook", "claude-code", "PreToolUse",
+            input=json.dumps({**pre, "hook_event_name": "PreToolUse"}), env=env)
+    repo.write("data.csv", "row\n" * 100)
+    repo.ot("hook", "claude-code", "PostToolUse",
+            input=json.dumps({**pre, "hook_event_name": "PostToolUse", "tool_response": {}}), env=env)
+    repo.hook("Stop", {"session_id": "s-large"})
+    [step] = repo.ot_json("trace", "show", "s-large")["steps"]
+    assert step["patch"]["files"] == [
+        {"status": "A", "path": "data.csv", "large": True, "hunks": [], "added": 0, "removed": 0}]

@@ -15,7 +15,7 @@ import time
 
 from ..store import snapshot
 from ..store.faults import crash_point
-from ..store.gitdir import locate
+from ..store.gitdir import locate, run_git
 from ..store.refs import validate_session_id
 from ..store.spool import Spool
 from . import claude_code
@@ -23,6 +23,7 @@ from .log import log_failure
 
 ADAPTERS = {claude_code.SOURCE: claude_code}
 GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-checkout")
+STALE_SECONDS = 600
 
 
 def main(argv: list[str]) -> int:
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> int:
         if event["kind"] in adapter.SEAL_KINDS:
             _seal(location, event["session"])
         else:
-            _repair(location)
+            _repair(location, event["session"])
     except Exception as exc:  # a hook must never fail the harness
         log_failure(location, "hook " + " ".join(argv), exc)
     return 0
@@ -66,6 +67,8 @@ def main(argv: list[str]) -> int:
 def record(location, event: dict) -> None:
     """Give the event an id and time, snapshot if it may write, spool it."""
     event = {"v": 1, "id": os.urandom(8).hex(), "t": time.time(), **event}
+    if event["kind"] == "session_start":
+        event["data"]["head"] = _head(location)
     if event.pop("writes", False) and location.worktree is not None:
         event["writes"] = True
         try:
@@ -74,6 +77,25 @@ def record(location, event: dict) -> None:
             event["snapshot_error"] = str(exc)[:500]
             log_failure(location, "snapshot", exc)
     Spool(location.state_dir).append(event["session"], event)
+
+
+def _head(location) -> dict:
+    """The commit and branch a session starts from (its base)."""
+    commit = None
+    try:
+        commit = run_git(["rev-parse", "-q", "--verify", "HEAD"],
+                         cwd=location.worktree or location.git_dir).decode().strip() or None
+    except Exception:
+        pass  # an unborn branch: no commit yet
+    branch = None
+    try:
+        with open(os.path.join(location.git_dir, "HEAD"), encoding="utf-8") as fh:
+            head = fh.read().strip()
+        if head.startswith("ref: refs/heads/"):
+            branch = head[len("ref: refs/heads/"):]
+    except OSError:
+        pass
+    return {"commit": commit, "branch": branch}
 
 
 def _seal(location, session_id: str) -> None:
@@ -85,13 +107,19 @@ def _seal(location, session_id: str) -> None:
     seal_pending(store, only_interrupted=True)
 
 
-def _repair(location) -> None:
-    """Seal batches a killed sealer left behind; a listdir when there are none."""
-    if Spool(location.state_dir).has_leftover_batches():
-        from ..domain.sealing import seal_pending
+def _repair(location, current: str) -> None:
+    """Seal what a crash left: half-sealed batches, and journals of other
+    sessions idle for longer than STALE_SECONDS. A listdir when there are none."""
+    spool = Spool(location.state_dir)
+    todo = set(spool.has_leftover_batches())
+    todo.update(s for s in spool.stale_sessions(STALE_SECONDS, time.time()) if s != current)
+    if todo:
+        from ..domain.sealing import seal
         from ..store.repository import Store
 
-        seal_pending(Store(location), only_interrupted=True)
+        store = Store(location)
+        for session_id in sorted(todo):
+            seal(store, session_id)
 
 
 def _git_event(location, event_name: str | None) -> int:

@@ -21,6 +21,7 @@ from typing import Callable
 
 # Strings longer than this go to blobs/ rather than inline in a record.
 INLINE_LIMIT = 2048
+BLOB_KEY = "$blob"
 LIFECYCLE_KINDS = {"session_start", "stop", "session_end", "subagent_stop", "other"}
 
 
@@ -36,12 +37,39 @@ class Payloads:
             data = value.encode("utf-8", "surrogateescape")
             oid = self.write_blob(data)
             self.new.append(oid)
-            return {"blob": oid, "size": len(data)}
+            return {BLOB_KEY: oid, "size": len(data)}
         if isinstance(value, dict):
-            return {k: self.put(v) for k, v in value.items()}
+            # Keys starting with "$" are reserved for references; a harness
+            # key that starts with "$" is stored with one more "$".
+            return {("$" + k if isinstance(k, str) and k.startswith("$") else k): self.put(v)
+                    for k, v in value.items()}
         if isinstance(value, list):
             return [self.put(v) for v in value]
         return value
+
+
+def _text(value: str) -> str:
+    """A string CBOR can store: bytes that were not UTF-8 (surrogate-escaped)
+    become \\xNN, lone surrogates \\udNNN; valid text is returned as is."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def valid_text(value):
+    """`value` with every string (keys too) made valid UTF-8 text."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {valid_text(k): valid_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [valid_text(v) for v in value]
+    return value
 
 
 def new_records(session_id: str) -> dict:
@@ -125,6 +153,7 @@ class Folder:
         if not eid or eid in self.seen:
             return False
         self.seen.add(eid)
+        event = valid_text(event)
         kind = event.get("kind", "other")
         data = event.get("data") or {}
         info = self.trace["info"]
@@ -133,9 +162,11 @@ class Folder:
         for key in ("cwd", "transcript_path", "model", "harness_version"):
             if data.get(key) and key not in info:
                 info[key] = data[key]
+        if kind == "session_start" and isinstance(data.get("head"), dict) and "base" not in info:
+            info["base"] = data["head"]
 
         if "corrupt" in event:
-            self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
+            self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "kind": "corrupt", "t": None,
                                             "data": self.payloads.put({"line": event["corrupt"]})})
         elif kind == "prompt":
             step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)
@@ -193,7 +224,7 @@ class Folder:
                 self._message(step, "assistant")
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
-            extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path")}
+            extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head")}
             if extra:
                 entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)

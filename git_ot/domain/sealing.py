@@ -14,7 +14,7 @@ import datetime
 import pygit2
 
 from .. import __version__
-from ..store import records
+from ..store import records, snapshot
 from ..store.faults import crash_point
 from ..store.repository import Store
 from ..store.spool import Spool
@@ -73,14 +73,19 @@ def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:
     return sealed
 
 
-def _path_fields(raw: bytes) -> dict:
-    text = raw.decode("utf-8", "backslashreplace")
-    out = {"path": text}
+def _path_fields(raw: bytes, prefix: str = "") -> dict:
+    out = {prefix + "path": raw.decode("utf-8", "backslashreplace")}
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
-        out["path_raw"] = raw  # the exact bytes, for paths that are not UTF-8
+        out[prefix + "path_raw"] = raw  # the exact bytes, for paths that are not UTF-8
     return out
+
+
+def _is_pointer(store: Store, oid, size: int) -> bool:
+    if size == 0 or size > 200 or oid.raw == b"\0" * len(oid.raw):
+        return False
+    return store.read_blob(oid, "snapshot").startswith(snapshot.POINTER_HEADER)
 
 
 def step_patch(store: Store, trail: dict, step: dict) -> dict | None:
@@ -94,14 +99,23 @@ def step_patch(store: Store, trail: dict, step: dict) -> dict | None:
     files = []
     if a != b:
         diff = store.repo.diff(store.get(a, "snapshot"), store.get(b, "snapshot"), context_lines=0)
-        diff.find_similar()
+        # Fixed flags, not the user's diff.renames: every machine must write
+        # the same trail for the same session.
+        diff.find_similar(flags=pygit2.enums.DiffFind.FIND_RENAMES)
         for patch in diff:
             delta = patch.delta
             entry = {"status": delta.status_char(), **_path_fields(delta.new_file.raw_path)}
             if delta.old_file.raw_path != delta.new_file.raw_path:
-                entry["old_path"] = delta.old_file.raw_path.decode("utf-8", "backslashreplace")
+                entry.update(_path_fields(delta.old_file.raw_path, "old_"))
             if delta.is_binary:
                 entry["binary"] = True
+            if (_is_pointer(store, delta.old_file.id, delta.old_file.size)
+                    or _is_pointer(store, delta.new_file.id, delta.new_file.size)):
+                # Over the size limit: the content was never stored, so there
+                # are no lines to attribute, only the fact of the change.
+                entry.update(large=True, hunks=[], added=0, removed=0)
+                files.append(entry)
+                continue
             entry["hunks"] = [[h.old_start, h.old_lines, h.new_start, h.new_lines] for h in patch.hunks]
             _, adds, dels = patch.line_stats
             entry["added"], entry["removed"] = adds, dels
@@ -124,9 +138,9 @@ def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | N
     times += [e["t"] for e in trace["lifecycle"] if e.get("t") is not None]
     files = sorted({f["path"] for p in trail["patches"] for f in p["files"]})
     ended = any(e.get("kind") == "session_end" for e in trace["lifecycle"])
-    base = previous.get("base") if previous else None
+    base = info.get("base") or (previous.get("base") if previous else None)
     if base is None:
-        base = _head(store)
+        base = _head(store)  # no session-start event: HEAD at the first seal
     return records.envelope("manifest", {
         "session": session_id,
         "harness": {"name": info.get("harness", "unknown"), "version": info.get("harness_version")},

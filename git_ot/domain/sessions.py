@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import AmbiguousSession, UnknownSession, UnknownStep
 from ..store.repository import Store
+from .fold import BLOB_KEY
 from .sealing import seal_pending
 
 
@@ -93,10 +94,11 @@ def show(store: Store, spec: str) -> dict:
 def expand(store: Store, session_id: str, value):
     """Replace blob references with their content, for showing one step."""
     if isinstance(value, dict):
-        if set(value) == {"blob", "size"}:
-            data = store.read_blob(value["blob"], f"session {session_id}")
+        if BLOB_KEY in value:
+            data = store.read_blob(value[BLOB_KEY], f"session {session_id}")
             return data.decode("utf-8", "surrogateescape")
-        return {k: expand(store, session_id, v) for k, v in value.items()}
+        return {(k[1:] if isinstance(k, str) and k.startswith("$$") else k): expand(store, session_id, v)
+                for k, v in value.items()}
     if isinstance(value, list):
         return [expand(store, session_id, v) for v in value]
     return value

@@ -49,8 +49,10 @@ class Spool:
 
     def append(self, session_id: str, event: dict) -> None:
         """Append one event; durable against the process being killed."""
-        line = (json.dumps(event, ensure_ascii=False, separators=(",", ":"),
-                           default=str) + "\n").encode("utf-8", "surrogateescape")
+        # ASCII JSON: any string a harness sends, lone surrogates included,
+        # round-trips through the journal unchanged.
+        line = (json.dumps(event, ensure_ascii=True, separators=(",", ":"),
+                           default=str) + "\n").encode("ascii")
         os.makedirs(self.dir, exist_ok=True)
         with _flock(self._path(session_id, ".lock")):
             fd = os.open(self._path(session_id, ".jsonl"),
@@ -82,6 +84,26 @@ class Spool:
                 if m:
                     found.add(m.group("sid"))
         return sorted(found)
+
+    def stale_sessions(self, max_age: float, now: float) -> list[str]:
+        """Sessions whose live journal has not grown for `max_age` seconds.
+
+        Their harness most likely died before its session-end hook; sealing
+        them keeps what they captured from waiting on a hook that never comes.
+        """
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if name.endswith(".jsonl"):
+                try:
+                    if now - os.stat(os.path.join(self.dir, name)).st_mtime > max_age:
+                        out.append(name[: -len(".jsonl")])
+                except FileNotFoundError:
+                    continue
+        return sorted(out)
 
     def has_leftover_batches(self) -> list[str]:
         """Sessions whose sealing was interrupted (a crash between take and retire)."""
