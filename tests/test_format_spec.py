@@ -1,0 +1,788 @@
+"""The storage format, checked against its specification in refs/.
+
+Every recorded Claude Code scenario is replayed into a fresh repository, and
+every session commit is read back straight from git objects (`git cat-file`,
+`git ls-tree`) and decoded here with zstandard and cbor2 directly, not with
+git-ot's own decoder, then validated against the JSON Schemas in
+refs/schemas/ and against the rules of refs/README.md that a schema cannot
+express (blob references, snapshot entries, the commit chain, pointer blobs).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import cbor2
+import jsonschema
+import pytest
+import zstandard
+
+from conftest import recorded_payloads, replay
+from git_ot.store import records
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_DIR = ROOT / "refs"
+README = SPEC_DIR / "README.md"
+SCHEMA_DIR = SPEC_DIR / "schemas"
+SCHEMA_FILES = {
+    "manifest": "manifest.schema.json",
+    "trace": "trace.schema.json",
+    "trail": "trail.schema.json",
+    "ctx": "ctx.schema.json",
+    "spool-event": "spool-event.schema.json",
+    "note-line": "note-line.schema.json",
+}
+SCENARIOS = ["linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn"]
+RECORD_FILES = {"manifest.json": "manifest", "trace.cbor.zst": "trace",
+                "trail.cbor.zst": "trail", "ctx.cbor.zst": "ctx"}
+TOP_LEVEL = set(RECORD_FILES) | {"blobs", "snapshots"}
+OID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+SNAPSHOT_NAME = re.compile(r"^([1-9][0-9]*)-(before|after)$")
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+INLINE_LIMIT = 2048
+POINTER_HEADER = b"git-ot large file v1\n"
+
+
+# -- reading git objects without git-ot ----------------------------------------
+
+def git_bytes(cwd, *args, input: bytes | None = None) -> bytes:
+    proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace')}")
+    return proc.stdout
+
+
+def ls_tree(cwd, treeish: str) -> dict[bytes, tuple[str, str, str]]:
+    """name -> (mode, type, oid) for one tree level, names as raw bytes."""
+    out = {}
+    for item in git_bytes(cwd, "ls-tree", "-z", treeish).split(b"\0"):
+        if not item:
+            continue
+        meta, name = item.split(b"\t", 1)
+        mode, kind, oid = meta.decode().split()
+        out[name] = (mode, kind, oid)
+    return out
+
+
+def cat_blob(cwd, oid: str) -> bytes:
+    return git_bytes(cwd, "cat-file", "blob", oid)
+
+
+def object_type(cwd, oid: str) -> str:
+    return git_bytes(cwd, "cat-file", "-t", oid).decode().strip()
+
+
+def decode_manifest(data: bytes) -> dict:
+    assert data.endswith(b"\n"), "manifest.json ends with a newline"
+    return json.loads(data.decode("utf-8"))
+
+
+def decode_cbor_zst(data: bytes) -> dict:
+    """One zstandard frame holding one CBOR data item, nothing after either."""
+    assert data[:4] == ZSTD_MAGIC, "a zstandard frame"
+    params = zstandard.get_frame_parameters(data)
+    dobj = zstandard.ZstdDecompressor().decompressobj()
+    raw = dobj.decompress(data)
+    assert dobj.eof and dobj.unused_data == b"", "exactly one zstandard frame"
+    assert params.content_size == len(raw), "the frame header records the content size"
+    fp = io.BytesIO(raw)
+    item = cbor2.CBORDecoder(fp).decode()
+    assert fp.tell() == len(raw), "exactly one CBOR data item"
+    assert isinstance(item, dict)
+    check_plain_cbor(item)
+    return item
+
+
+def check_plain_cbor(value, key=None, where="$") -> None:
+    """Only the CBOR data model of refs/README.md: no tags, bytes only in path_raw."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert isinstance(k, str), f"{where}: map key {k!r} is not text"
+            check_plain_cbor(v, k, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_plain_cbor(v, key, f"{where}[{i}]")
+    elif isinstance(value, bytes):
+        assert key == "path_raw", f"{where}: byte string outside path_raw"
+    else:
+        assert value is None or isinstance(value, (str, bool, int, float)), \
+            f"{where}: unexpected CBOR value {type(value).__name__}"
+
+
+def jsonable(value):
+    """Bytes become base64 text, as the schemas declare them."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+# -- schemas ---------------------------------------------------------------------
+
+_VALIDATORS: dict[str, jsonschema.Draft202012Validator] = {}
+
+
+def load_schema(name: str) -> dict:
+    return json.loads((SCHEMA_DIR / SCHEMA_FILES[name]).read_text(encoding="utf-8"))
+
+
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    if name not in _VALIDATORS:
+        schema = load_schema(name)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _VALIDATORS[name] = jsonschema.Draft202012Validator(schema)
+    return _VALIDATORS[name]
+
+
+def validate(name: str, instance) -> None:
+    errors = sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    assert not errors, f"{name}: " + "; ".join(
+        f"{'/'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in errors[:5])
+
+
+# -- one session commit, read and checked -----------------------------------------
+
+def blob_refs(value, out: list | None = None) -> list[dict]:
+    out = [] if out is None else out
+    if isinstance(value, dict):
+        if set(value) == {"$blob", "size"}:
+            out.append(value)
+        else:
+            for v in value.values():
+                blob_refs(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            blob_refs(v, out)
+    return out
+
+
+def long_strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value] if len(value) > INLINE_LIMIT else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in long_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in long_strings(v)]
+    return []
+
+
+def read_commit(cwd, commit: str) -> dict:
+    """Read one session commit's tree and records, checking the tree layout."""
+    top = ls_tree(cwd, commit)
+    names = {n.decode() for n in top}
+    assert names <= TOP_LEVEL, f"unexpected entries {names - TOP_LEVEL}"
+    recs = {}
+    for fname, kind in RECORD_FILES.items():
+        mode, typ, oid = top[fname.encode()]
+        assert (mode, typ) == ("100644", "blob"), fname
+        data = cat_blob(cwd, oid)
+        recs[kind] = decode_manifest(data) if kind == "manifest" else decode_cbor_zst(data)
+
+    blobs: dict[str, int] = {}
+    if b"blobs" in top:
+        assert top[b"blobs"][:2] == ("040000", "tree")
+        for prefix, (mode, typ, sub) in ls_tree(cwd, top[b"blobs"][2]).items():
+            assert re.fullmatch(rb"[0-9a-f]{2}", prefix) and (mode, typ) == ("040000", "tree")
+            for rest, (bmode, btyp, boid) in ls_tree(cwd, sub).items():
+                assert (bmode, btyp) == ("100644", "blob")
+                assert (prefix + rest).decode() == boid, "blobs/<oid[:2]>/<oid[2:]> names its own id"
+                assert OID.match(boid)
+                blobs[boid] = int(git_bytes(cwd, "cat-file", "-s", boid))
+
+    snapshots: dict[str, str] = {}
+    if b"snapshots" in top:
+        assert top[b"snapshots"][:2] == ("040000", "tree")
+        for name, (mode, typ, oid) in ls_tree(cwd, top[b"snapshots"][2]).items():
+            assert SNAPSHOT_NAME.match(name.decode()), name
+            assert (mode, typ) == ("040000", "tree"), "a snapshot is a tree entry, not a gitlink"
+            snapshots[name.decode()] = oid
+    return {"commit": commit, "records": recs, "blobs": blobs, "snapshots": snapshots}
+
+
+def check_commit(cwd, session_id: str, entry: dict) -> None:
+    """Schema validation plus the cross-record rules of refs/README.md."""
+    recs, blobs, snaps = entry["records"], entry["blobs"], entry["snapshots"]
+    for kind, rec in recs.items():
+        validate(kind, jsonable(rec))
+        assert rec["schema"] == records.SCHEMA_PREFIX + kind
+        assert list(rec)[:2] == ["schema", "v"], "the envelope comes first"
+    manifest, trace, trail, ctx = recs["manifest"], recs["trace"], recs["trail"], recs["ctx"]
+    assert manifest["session"] == trace["session"] == session_id
+
+    # Blob references: every one names a blob entry of this tree, of its size,
+    # holding UTF-8 text longer than the inline limit; and every blob entry is used.
+    refs_found = blob_refs([trace, trail, ctx])
+    for ref in refs_found:
+        assert ref["$blob"] in blobs, f"blob reference {ref['blob']} has no entry under blobs/"
+        assert blobs[ref["$blob"]] == ref["size"]
+        text = cat_blob(cwd, ref["$blob"]).decode("utf-8")
+        assert len(text) > INLINE_LIMIT
+    assert {r["$blob"] for r in refs_found} == set(blobs), "every blob entry is referenced"
+    for step in trace["steps"]:
+        assert not long_strings({k: step.get(k) for k in ("text", "input", "output")}), \
+            f"step {step['n']} keeps a string over {INLINE_LIMIT} characters inline"
+    for item in trace["lifecycle"]:
+        assert not long_strings(item.get("data")), "lifecycle data keeps a long string inline"
+
+    # Steps are numbered from 1 in order; parents point backwards.
+    steps = trace["steps"]
+    assert [s["n"] for s in steps] == list(range(1, len(steps) + 1))
+    for s in steps:
+        if "parent" in s:
+            assert s["parent"] < s["n"] and steps[s["parent"] - 1]["kind"] == "subagent"
+
+    # Event ids are unique across steps and lifecycle (a turn-end message step
+    # shares its id with the lifecycle's stop entry).
+    step_ids = [e for s in steps for e in s["events"]]
+    life_ids = [e["id"] for e in trace["lifecycle"]]
+    assert len(step_ids) == len(set(step_ids)) and len(life_ids) == len(set(life_ids))
+    for s in steps:
+        if s["kind"] == "message" and s["events"][0] in life_ids:
+            stop = next(e for e in trace["lifecycle"] if e["id"] == s["events"][0])
+            assert stop["kind"] == "stop" and "message" not in stop.get("data", {})
+
+    # Snapshots: every name in the trail and in the steps is an entry under
+    # snapshots/ pointing at the same tree, and every entry is in the trail.
+    assert set(trail["snapshots"]) == set(snaps)
+    for name, snap in trail["snapshots"].items():
+        n, at = SNAPSHOT_NAME.match(name).groups()
+        assert (snap["step"], snap["at"]) == (int(n), at)
+        assert snaps[name] == snap["tree"]
+        assert object_type(cwd, snap["tree"]) == "tree"
+        assert steps[snap["step"] - 1]["kind"] == "tool"
+        assert steps[snap["step"] - 1][f"snapshot_{at}"] == name
+    for s in steps:
+        for at in ("before", "after"):
+            name = s.get(f"snapshot_{at}")
+            if name is not None:
+                assert name == f"{s['n']}-{at}" and name in snaps
+
+    # Patches: one per completed tool step with both snapshots, naming them.
+    for patch in trail["patches"]:
+        step = steps[patch["step"] - 1]
+        assert step["kind"] == "tool" and step["status"] in ("ok", "error")
+        assert (patch["before"], patch["after"]) == (step["snapshot_before"], step["snapshot_after"])
+        for f in patch["files"]:
+            if "path_raw" in f:
+                assert f["path"] == f["path_raw"].decode("utf-8", "backslashreplace")
+                with pytest.raises(UnicodeDecodeError):
+                    f["path_raw"].decode("utf-8")
+            if f["status"] not in ("R", "C"):
+                assert "old_path" not in f
+    with_both = [s["n"] for s in steps if s["kind"] == "tool" and s["status"] != "running"
+                 and "snapshot_before" in s and "snapshot_after" in s]
+    assert sorted(p["step"] for p in trail["patches"]) == with_both
+
+    # ctx: message ids count from 1; steps exist; views stay in range.
+    msgs = ctx["messages"]
+    assert [m["id"] for m in msgs] == list(range(1, len(msgs) + 1))
+    for m in msgs:
+        assert 1 <= m["step"] <= len(steps)
+        expected_role = {"prompt": {"user"}, "message": {"assistant"},
+                         "tool": {"assistant", "tool"}}.get(steps[m["step"] - 1]["kind"])
+        assert expected_role is None or m["role"] in expected_role
+    for v in ctx["views"]:
+        assert 1 <= v["step"] <= len(steps)
+        assert v["from"] <= v["to"] + 1 and v["to"] <= len(msgs)
+
+    # The manifest is derived from the records.
+    files = sorted({f["path"] for p in trail["patches"] for f in p["files"]})
+    assert manifest["files"] == files
+    assert manifest["counts"] == {
+        "steps": len(steps),
+        "prompts": sum(s["kind"] == "prompt" for s in steps),
+        "tools": sum(s["kind"] == "tool" for s in steps),
+        "events": len(set(step_ids) | set(life_ids)),
+        "files": len(files),
+        "commits": len({a["commit"] for a in trail["anchors"]}),
+    }
+    assert manifest["harness"]["name"] == trace["info"].get("harness", "unknown")
+    ended = any(e.get("kind") == "session_end" for e in trace["lifecycle"])
+    assert (manifest["end"] is not None) == ended
+
+
+def read_session(cwd, session_id: str) -> list[dict]:
+    """Every commit of a session's chain, oldest first, each read and checked."""
+    ref = "refs/opentraces/sessions/" + session_id
+    assert object_type(cwd, ref) == "commit"
+    lines = git_bytes(cwd, "rev-list", "--parents", ref).decode().split("\n")
+    chain = [line.split() for line in lines if line]
+    # Newest first: each commit's only parent is the next one; the root has none.
+    for i, row in enumerate(chain):
+        expected = [chain[i + 1][0]] if i + 1 < len(chain) else []
+        assert row[1:] == expected, "a session chain is linear"
+    entries = []
+    for row in reversed(chain):
+        entry = read_commit(cwd, row[0])
+        check_commit(cwd, session_id, entry)
+        entries.append(entry)
+    # Each seal appends: records, blobs and snapshots of a parent survive in its child.
+    for older, newer in zip(entries, entries[1:]):
+        o, n = older["records"], newer["records"]
+        assert set(older["blobs"]) <= set(newer["blobs"])
+        assert older["snapshots"].items() <= newer["snapshots"].items()
+        for a, b in zip(o["trace"]["steps"], n["trace"]["steps"]):
+            if a.get("status") != "running":
+                assert a == b
+        assert len(o["trace"]["steps"]) <= len(n["trace"]["steps"])
+        assert n["trace"]["lifecycle"][:len(o["trace"]["lifecycle"])] == o["trace"]["lifecycle"]
+        assert n["trail"]["patches"][:len(o["trail"]["patches"])] == o["trail"]["patches"]
+        assert n["ctx"]["messages"][:len(o["ctx"]["messages"])] == o["ctx"]["messages"]
+        assert n["manifest"]["base"] == o["manifest"]["base"]
+    return entries
+
+
+def session_refs(cwd) -> list[str]:
+    out = git_bytes(cwd, "for-each-ref", "--format=%(refname)", "refs/opentraces/").decode()
+    return [line for line in out.splitlines() if line]
+
+
+def spool_dir(repo) -> Path:
+    return repo.path / ".git" / "opentraces" / "spool"
+
+
+# -- the recorded scenarios ---------------------------------------------------------
+
+EXPECTED = {
+    "linear-edit": {
+        "kinds": ["prompt", "tool", "tool", "tool", "message", "prompt", "tool", "tool", "message"],
+        "tools": ["Edit", "Write", "Bash", "Edit", "Edit"],
+        "lifecycle": ["SessionStart", "Stop", "SessionEnd", "SessionStart", "Stop", "SessionEnd"],
+        "commits": 4,
+        "events": 18,
+        "patches": {
+            2: [{"status": "M", "path": "app.py", "hunks": [[2, 0, 3, 4]], "added": 4, "removed": 0}],
+            3: [{"status": "A", "path": "test_app.py", "hunks": [[0, 0, 1, 9]], "added": 9, "removed": 0}],
+            4: [],
+            7: [{"status": "M", "path": "app.py", "hunks": [[2, 1, 2, 1]], "added": 1, "removed": 1}],
+            8: [{"status": "M", "path": "test_app.py", "hunks": [[5, 1, 5, 1]], "added": 1, "removed": 1}],
+        },
+        "roles": ["user", "assistant", "tool", "assistant", "tool", "assistant", "tool", "assistant",
+                  "user", "assistant", "tool", "assistant", "tool", "assistant"],
+    },
+    "bash-writes": {
+        # The replay does not run shell commands: the snapshots do not change.
+        "kinds": ["prompt", "tool", "tool", "message"],
+        "tools": ["Bash", "Bash"],
+        "lifecycle": ["SessionStart", "Stop", "SessionEnd"],
+        "commits": 2,
+        "events": 8,
+        "patches": {2: [], 3: []},
+        "roles": ["user", "assistant", "tool", "assistant", "tool", "assistant"],
+    },
+    "parallel-tools": {
+        "kinds": ["prompt", "tool", "tool", "tool", "message"],
+        "tools": ["Write", "Write", "Read"],
+        "lifecycle": ["SessionStart", "Stop", "SessionEnd"],
+        "commits": 2,
+        "events": 10,
+        "patches": {
+            2: [{"status": "A", "path": "a.py", "hunks": [[0, 0, 1, 1]], "added": 1, "removed": 0}],
+            3: [{"status": "A", "path": "b.py", "hunks": [[0, 0, 1, 1]], "added": 1, "removed": 0}],
+        },
+        "roles": ["user", "assistant", "tool", "assistant", "tool", "assistant", "tool", "assistant"],
+    },
+    "commit-mid-turn": {
+        "kinds": ["prompt", "tool", "tool", "tool", "message"],
+        "tools": ["Edit", "Bash", "Write"],
+        "lifecycle": ["SessionStart", "Stop", "SessionEnd"],
+        "commits": 2,
+        "events": 10,
+        "patches": {
+            2: [{"status": "M", "path": "app.py", "hunks": [[2, 1, 2, 1]], "added": 1, "removed": 1}],
+            3: [],
+            4: [{"status": "A", "path": "NOTES.md", "hunks": [[0, 0, 1, 1]], "added": 1, "removed": 0}],
+        },
+        "roles": ["user", "assistant", "tool", "assistant", "tool", "assistant", "tool", "assistant"],
+    },
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_recorded_scenario_matches_the_spec(repo, scenario):
+    head = repo.git("rev-parse", "HEAD").strip()
+    sid = replay(repo, scenario)
+    payloads = recorded_payloads(scenario)
+    exp = EXPECTED[scenario]
+
+    assert session_refs(repo.path) == ["refs/opentraces/sessions/" + sid]
+    entries = read_session(repo.path, sid)
+    assert len(entries) == exp["commits"]
+    tip = entries[-1]["records"]
+    manifest, trace, trail, ctx = tip["manifest"], tip["trace"], tip["trail"], tip["ctx"]
+
+    # trace
+    steps = trace["steps"]
+    assert [s["kind"] for s in steps] == exp["kinds"]
+    assert [s["name"] for s in steps if s["kind"] == "tool"] == exp["tools"]
+    assert [e["event"] for e in trace["lifecycle"]] == exp["lifecycle"]
+    prompts = [p for p in payloads if p["hook_event_name"] == "UserPromptSubmit"]
+    assert [s["text"] for s in steps if s["kind"] == "prompt"] == [p["prompt"] for p in prompts]
+    assert [s["prompt_id"] for s in steps if s["kind"] == "prompt"] == [p["prompt_id"] for p in prompts]
+    stops = [p["last_assistant_message"] for p in payloads if p["hook_event_name"] == "Stop"]
+    assert [s["text"] for s in steps if s["kind"] == "message"] == stops
+    pre = [p for p in payloads if p["hook_event_name"] == "PreToolUse"]
+    post = [p for p in payloads if p["hook_event_name"] == "PostToolUse"]
+    tools = [s for s in steps if s["kind"] == "tool"]
+    assert [s["tool_use_id"] for s in tools] == [p["tool_use_id"] for p in pre]
+    assert [s["input"] for s in tools] == [p["tool_input"] for p in pre]
+    assert [s["output"] for s in tools] == [p["tool_response"] for p in post]
+    for s in tools:
+        assert s["status"] == "ok" and len(s["events"]) == 2 and s["t"] <= s["t_end"]
+        read_only = s["name"] == "Read"
+        assert s["writes"] is not read_only
+        assert ("snapshot_before" in s) is not read_only and ("snapshot_after" in s) is not read_only
+    assert trace["info"]["harness"] == "claude-code"
+    assert trace["info"]["transcript_path"] == payloads[0]["transcript_path"]
+    assert trace["info"]["cwd"] == str(repo.path)
+
+    # trail
+    got = {p["step"]: p["files"] for p in trail["patches"]}
+    assert got == exp["patches"]
+    assert [p["step"] for p in trail["patches"]] == sorted(exp["patches"])
+    assert trail["anchors"] == []
+    assert set(trail["snapshots"]) == {f"{n}-{at}" for n in exp["patches"] for at in ("before", "after")}
+
+    # ctx
+    assert [m["role"] for m in ctx["messages"]] == exp["roles"]
+    assert [v["to"] for v in ctx["views"]] == list(range(1, len(exp["roles"]) + 1))
+    assert all(v["from"] == 1 for v in ctx["views"])
+
+    # manifest
+    assert manifest["harness"] == {"name": "claude-code", "version": None}
+    assert manifest["models"] == []
+    assert manifest["base"] == {"commit": head, "branch": "main"}
+    assert manifest["counts"]["events"] == exp["events"] == len(payloads)
+    assert manifest["start"] is not None and manifest["end"] is not None
+    assert manifest["start"] <= manifest["end"]
+    assert manifest["writer"].startswith("git-ot ")
+
+    # Everything sealed: the spool holds no events any more.
+    assert not [n for n in os.listdir(spool_dir(repo)) if n.endswith((".jsonl", ".sealing"))]
+    repo.fsck()
+
+
+def _replay_running_shell(repo, scenario: str, extra=None) -> str:
+    """Replay a scenario and also run each Bash command inside its tool window."""
+    sid = None
+    bash = 0
+    for d in recorded_payloads(scenario):
+        sid = d["session_id"]
+        repo.hook(d["hook_event_name"], d)
+        if d["hook_event_name"] == "PreToolUse":
+            ti = d.get("tool_input") or {}
+            if d["tool_name"] == "Bash":
+                bash += 1
+                subprocess.run(["bash", "-c", ti["command"]], cwd=repo.path, check=True,
+                               capture_output=True)
+                if extra:
+                    extra(bash)
+            elif d["tool_name"] == "Write":
+                repo.write(os.path.basename(ti["file_path"]), ti["content"])
+            elif d["tool_name"] == "Edit":
+                p = repo.path / os.path.basename(ti["file_path"])
+                p.write_text(p.read_text().replace(ti["old_string"], ti["new_string"], 1))
+    return sid
+
+
+def test_shell_writes_renames_and_non_utf8_paths(repo):
+    """bash-writes with its command run; the second window renames and adds a non-UTF-8 name."""
+    raw_name = b"caf\xe9.txt"
+
+    def extra(n):
+        if n == 2:
+            (repo.path / "README.md").rename(repo.path / "README.txt")
+            with open(os.path.join(os.fsencode(repo.path), raw_name), "wb") as fh:
+                fh.write(b"x\n")
+
+    sid = _replay_running_shell(repo, "bash-writes", extra)
+    tip = read_session(repo.path, sid)[-1]["records"]
+    patches = {p["step"]: {f["path"]: f for f in p["files"]} for p in tip["trail"]["patches"]}
+    assert patches[2] == {
+        "app.py": {"status": "M", "path": "app.py", "hunks": [[2, 1, 2, 1]], "added": 1, "removed": 1},
+        "pkg/__init__.py": {"status": "A", "path": "pkg/__init__.py", "hunks": [[0, 0, 1, 1]],
+                            "added": 1, "removed": 0},
+        "settings.py": {"status": "A", "path": "settings.py", "hunks": [[0, 0, 1, 2]],
+                        "added": 2, "removed": 0},
+    }
+    assert patches[3] == {
+        "README.txt": {"status": "R", "path": "README.txt", "old_path": "README.md", "hunks": [],
+                       "added": 0, "removed": 0},
+        "caf\\xe9.txt": {"status": "A", "path": "caf\\xe9.txt", "path_raw": raw_name,
+                         "hunks": [[0, 0, 1, 1]], "added": 1, "removed": 0},
+    }
+    # path_raw is a CBOR byte string, validated as base64 text.
+    assert jsonable(patches[3]["caf\\xe9.txt"])["path_raw"] == base64.b64encode(raw_name).decode()
+    snap = ls_tree(repo.path, tip["trail"]["snapshots"]["3-after"]["tree"])
+    assert raw_name in snap and b"README.txt" in snap and b"README.md" not in snap
+    assert tip["manifest"]["files"] == sorted(
+        ["README.txt", "app.py", "caf\\xe9.txt", "pkg/__init__.py", "settings.py"])
+
+
+def test_commit_mid_turn_with_the_commit_made(repo):
+    """The agent's own `git commit` inside a tool window leaves the format intact."""
+    start = repo.git("rev-parse", "HEAD").strip()
+    sid = _replay_running_shell(repo, "commit-mid-turn")
+    committed = repo.git("rev-parse", "HEAD").strip()
+    assert committed != start
+    tip = read_session(repo.path, sid)[-1]["records"]
+    patches = {p["step"]: p["files"] for p in tip["trail"]["patches"]}
+    assert patches[3] == []  # a commit changes no file in the working tree
+    assert [f["path"] for f in patches[2]] == ["app.py"]
+    assert [f["path"] for f in patches[4]] == ["NOTES.md"]
+    assert tip["manifest"]["base"]["branch"] == "main"
+    assert object_type(repo.path, tip["manifest"]["base"]["commit"]) == "commit"
+
+
+def test_large_file_pointer_and_blob_references(repo, monkeypatch):
+    """Over GIT_OT_MAX_FILE_SIZE a file is a pointer blob; long strings go to blobs/."""
+    monkeypatch.setenv("GIT_OT_MAX_FILE_SIZE", "1000")
+    big = "".join(f"line {i:04d} of a large generated file\n" for i in range(200))
+    assert len(big) > 2 * INLINE_LIMIT
+    at_limit = "y" * 999 + "\n"  # exactly 1000 bytes: not over the limit
+    payloads = recorded_payloads("parallel-tools")
+    sid = payloads[0]["session_id"]
+    pre = [p for p in payloads if p["hook_event_name"] == "PreToolUse"]
+    post = [p for p in payloads if p["hook_event_name"] == "PostToolUse"]
+    by_name = {"PreToolUse": pre, "PostToolUse": post}
+    contents = {0: ("big.txt", big), 1: ("limit.txt", at_limit)}
+    seen = {"PreToolUse": 0, "PostToolUse": 0}
+    for d in payloads:
+        ev = d["hook_event_name"]
+        if ev in by_name:
+            i = seen[ev]
+            seen[ev] += 1
+            if i in contents:
+                name, text = contents[i]
+                path = str(repo.path / name)
+                d = {**d, "tool_input": {"file_path": path, "content": text}}
+                if ev == "PostToolUse":
+                    d["tool_response"] = {"type": "create", "filePath": path, "content": text,
+                                          "structuredPatch": [], "originalFile": None}
+            repo.hook(ev, d)
+            if ev == "PreToolUse" and i in contents:
+                repo.write(contents[i][0], contents[i][1])
+        else:
+            repo.hook(ev, d)
+
+    entries = read_session(repo.path, sid)
+    tip = entries[-1]
+    trail = tip["records"]["trail"]
+    trace = tip["records"]["trace"]
+
+    # The pointer blob, exactly.
+    snap = ls_tree(repo.path, trail["snapshots"]["2-after"]["tree"])
+    mode, typ, oid = snap[b"big.txt"]
+    assert (mode, typ) == ("100644", "blob")
+    data = big.encode()
+    assert cat_blob(repo.path, oid) == (
+        b"git-ot large file v1\n"
+        + b"size %d\n" % len(data)
+        + b"sha256 " + hashlib.sha256(data).hexdigest().encode() + b"\n")
+    assert cat_blob(repo.path, oid).startswith(POINTER_HEADER)
+    # A file of exactly the limit keeps its content.
+    snap3 = ls_tree(repo.path, trail["snapshots"]["3-after"]["tree"])
+    assert cat_blob(repo.path, snap3[b"limit.txt"][2]) == at_limit.encode()
+    assert cat_blob(repo.path, snap3[b"big.txt"][2]).startswith(POINTER_HEADER)
+    assert b"big.txt" not in ls_tree(repo.path, trail["snapshots"]["2-before"]["tree"])
+
+    # The long Write content became blob references, in input and output.
+    step2 = trace["steps"][1]
+    for ref in (step2["input"]["content"], step2["output"]["content"]):
+        assert ref == {"$blob": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+                       "size": len(data)}
+        assert ref["$blob"] in tip["blobs"]
+        assert cat_blob(repo.path, ref["$blob"]) == data
+    assert step2["input"]["file_path"] == str(repo.path / "big.txt")
+    assert trace["steps"][2]["input"]["content"] == at_limit
+    assert list(tip["blobs"]) == [step2["input"]["content"]["$blob"]]
+    top = ls_tree(repo.path, tip["commit"])
+    prefix = ls_tree(repo.path, top[b"blobs"][2])
+    assert set(prefix) == {step2["input"]["content"]["$blob"][:2].encode()}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_spool_event_lines_before_sealing(repo, scenario):
+    """Events appended without a turn end stay in the spool, one valid line each."""
+    payloads = recorded_payloads(scenario)
+    sid = payloads[0]["session_id"]
+    unsealed = [d for d in payloads if d["hook_event_name"] not in ("Stop", "SessionEnd")]
+    for d in unsealed:
+        repo.hook(d["hook_event_name"], d)
+        if d["hook_event_name"] == "PreToolUse" and d["tool_name"] in ("Write", "Edit"):
+            ti = d["tool_input"]
+            p = repo.path / os.path.basename(ti["file_path"])
+            if d["tool_name"] == "Write":
+                p.write_text(ti["content"])
+            else:
+                p.write_text(p.read_text().replace(ti["old_string"], ti["new_string"], 1))
+
+    assert session_refs(repo.path) == [], "nothing is sealed before a turn ends"
+    journal = spool_dir(repo) / f"{sid}.jsonl"
+    raw = journal.read_bytes()
+    assert raw.endswith(b"\n")
+    lines = raw.split(b"\n")[:-1]
+    assert len(lines) == len(unsealed)
+    events = []
+    for line in lines:
+        assert b"\n" not in line and line == line.strip()
+        ev = json.loads(line.decode("utf-8"))
+        assert line.decode() == json.dumps(ev, ensure_ascii=False, separators=(",", ":")), \
+            "compact JSON, one object a line"
+        validate("spool-event", ev)
+        events.append(ev)
+
+    kinds = {"SessionStart": "session_start", "UserPromptSubmit": "prompt",
+             "PreToolUse": "tool_start", "PostToolUse": "tool_end"}
+    assert [e["kind"] for e in events] == [kinds[d["hook_event_name"]] for d in unsealed]
+    assert [e["event"] for e in events] == [d["hook_event_name"] for d in unsealed]
+    assert all(e["session"] == sid and e["source"] == "claude-code" for e in events)
+    assert len({e["id"] for e in events}) == len(events)
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    for e, d in zip(events, unsealed):
+        assert e["data"]["cwd"] == str(repo.path)
+        if e["kind"] in ("tool_start", "tool_end"):
+            writes = d["tool_name"] != "Read"
+            assert e.get("writes", False) is writes
+            assert ("snapshot" in e) is writes
+            if writes:
+                assert object_type(repo.path, e["snapshot"]) == "tree"
+            assert e["data"]["name"] == d["tool_name"]
+            assert e["data"]["input"] == d["tool_input"]
+        else:
+            assert "writes" not in e and "snapshot" not in e
+        if e["kind"] == "tool_end":
+            assert e["data"]["error"] is False and e["data"]["output"] == d["tool_response"]
+        if e["kind"] == "prompt":
+            assert e["data"]["text"] == d["prompt"]
+
+    # A turn end seals every spooled event into the ref and empties the spool.
+    stop = next(d for d in payloads if d["hook_event_name"] == "Stop")
+    repo.hook("Stop", stop)
+    assert not journal.exists()
+    tip = read_session(repo.path, sid)[-1]["records"]["trace"]
+    folded = {e for s in tip["steps"] for e in s["events"]} | {e["id"] for e in tip["lifecycle"]}
+    assert {e["id"] for e in events} <= folded
+
+
+# -- the specification itself ----------------------------------------------------------
+
+def test_schemas_are_valid_draft_2020_12():
+    for name in SCHEMA_FILES:
+        schema = load_schema(name)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_readme_names_every_record_file():
+    text = README.read_text(encoding="utf-8")
+    for filename in records.FILENAMES.values():
+        assert f"`{filename}`" in text, filename
+    for schema_file in SCHEMA_FILES.values():
+        assert f"schemas/{schema_file}" in text, schema_file
+    for ref in ("refs/opentraces/sessions/<session-id>", "refs/notes/opentraces"):
+        assert ref in text
+
+
+def test_schema_versions_match_the_code():
+    assert set(records.VERSIONS) == set(records.FILENAMES)
+    for kind, version in records.VERSIONS.items():
+        schema = load_schema(kind)
+        assert schema["properties"]["v"] == {"const": version}, kind
+        assert schema["properties"]["schema"] == {"const": records.SCHEMA_PREFIX + kind}, kind
+        assert {"schema", "v"} <= set(schema["required"])
+    for name in ("spool-event", "note-line"):
+        assert load_schema(name)["properties"]["v"] == {"const": 1}
+
+
+def test_schemas_reject_what_the_spec_forbids():
+    """Strict where the format is exact; open where readers ignore unknown fields."""
+    manifest_ok = {
+        "schema": "git-ot/manifest", "v": 1, "session": "abc-1",
+        "harness": {"name": "claude-code", "version": None}, "models": [],
+        "base": {"commit": None, "branch": None}, "start": None, "end": None,
+        "counts": {"steps": 0, "prompts": 0, "tools": 0, "events": 0, "files": 0, "commits": 0},
+        "files": [], "writer": "git-ot 0.1.0", "future_field": {"x": 1},
+    }
+    validate("manifest", manifest_ok)
+    bad = [{**manifest_ok, "v": 2}, {**manifest_ok, "schema": "git-ot/trace"},
+           {**manifest_ok, "session": "a..b"}, {**manifest_ok, "session": "x.lock"},
+           {**manifest_ok, "start": "2026-01-01 10:00:00"},
+           {k: v for k, v in manifest_ok.items() if k != "counts"}]
+    for instance in bad:
+        assert not validator("manifest").is_valid(instance)
+
+    step = {"n": 1, "kind": "tool", "t": 1.0, "events": ["a", "b"], "name": "Edit",
+            "tool_use_id": "t1", "status": "ok", "writes": True, "input": {}, "output": None,
+            "t_end": 2.0}
+    trace = {"schema": "git-ot/trace", "v": 1, "session": "s", "steps": [step],
+             "lifecycle": [], "info": {}}
+    validate("trace", trace)
+    for broken in ({**step, "kind": "thought"}, {**step, "status": "done"},
+                   {k: v for k, v in step.items() if k != "output"},
+                   {**step, "status": "running"},
+                   {"n": 1, "kind": "prompt", "t": 1.0, "events": ["a"], "text": "x" * 2049},
+                   {"n": 1, "kind": "prompt", "t": 1.0, "events": ["a"],
+                    "text": {"$blob": "0" * 40, "size": 5, "extra": 1}}):
+        assert not validator("trace").is_valid({**trace, "steps": [broken]})
+    assert validator("trace").is_valid({**trace, "steps": [
+        {"n": 1, "kind": "prompt", "t": 1.0, "events": ["a"], "text": {"$blob": "0" * 40, "size": 4096}}]})
+    assert not validator("trace").is_valid({**trace, "lifecycle": [{"id": "x", "event": "Stop", "t": 1.0}]})
+
+
+def _readme_section(title_prefix: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("\n## " + title_prefix)
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def test_readme_note_line_examples_validate():
+    section = _readme_section("11. Notes")
+    blocks = re.findall(r"```jsonl\n(.*?)```", section, re.S)
+    assert blocks, "the notes section has example note lines"
+    lines = [line for block in blocks for line in block.splitlines() if line]
+    assert len(lines) >= 2
+    for block in blocks:
+        block_lines = [line for line in block.splitlines() if line]
+        assert block_lines == sorted(block_lines, key=str.encode), "a note's lines are sorted bytewise"
+        assert len(set(block_lines)) == len(block_lines)
+    order = [p for p in load_schema("note-line")["properties"]]
+    for line in lines:
+        note = json.loads(line)
+        validate("note-line", note)
+        # Canonical: compact, fields in the specified order, UTF-8 unescaped.
+        assert line == json.dumps(note, ensure_ascii=False, separators=(",", ":"))
+        keys = list(note)
+        assert keys == [k for k in order if k in note]
+        assert note["hunk"].split(".")[0] == str(note["step"])
+        assert note["lines"][0] <= note["lines"][1]
+        if "path_raw" in note:
+            raw = base64.b64decode(note["path_raw"], validate=True)
+            assert note["path"] == raw.decode("utf-8", "backslashreplace")
+    # The schema refuses what the spec forbids.
+    note = json.loads(lines[0])
+    for broken in ({**note, "lines": [3]}, {**note, "lines": [0, 2]}, {**note, "hunk": "2"},
+                   {**note, "v": 2}, {k: v for k, v in note.items() if k != "model"}):
+        assert not validator("note-line").is_valid(broken)
+
+
+def test_readme_pointer_blob_format_matches_the_code():
+    """The pointer bytes the README spells out are the ones snapshot.py writes."""
+    from git_ot.store import snapshot
+
+    section = _readme_section("10. Snapshots")
+    block = re.search(r"```\n(git-ot large file v1.*?)```", section, re.S).group(1)
+    assert block == "git-ot large file v1\\n\nsize <size>\\n\nsha256 <sha256>\\n\n"
+    assert snapshot.POINTER_HEADER == POINTER_HEADER
+    assert str(snapshot.DEFAULT_MAX_FILE_SIZE) in section
