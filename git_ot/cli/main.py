@@ -43,7 +43,7 @@ def init(as_json):
 @cli.command()
 @json_option
 def uninstall(as_json):
-    """Remove git-ot's git hooks and restore the hooks that were there.
+    """Remove git-ot's git hooks and restore the hooks they chained.
 
     Spooled events are sealed first; sessions under refs/opentraces/ are kept.
     """
@@ -158,7 +158,7 @@ def hook(source, event):
 @cli.command()
 @json_option
 def snapshot(as_json):
-    """Plumbing: write a snapshot tree of the working tree and print its id.
+    """Plumbing: write a tree of the working tree and print its id.
 
     Touches neither the index, HEAD nor any branch (compare 'git stash create').
     """

@@ -1,0 +1,564 @@
+#!/usr/bin/env python3
+"""Generate git-ot's manual pages, man/man1/*.1, from one source.
+
+    python man/generate.py           write the pages
+    python man/generate.py --check   exit 1 if the committed pages differ
+
+Each page's NAME line, SYNOPSIS, option list and git-ot(1)'s COMMANDS come
+from the click commands themselves (git_ot.cli.main.cli); descriptions,
+examples and the rest are the prose in man/pages.py. The date is the
+release date of the version, so the output depends on nothing but the
+sources. A click command without a page, prose for an option or argument
+that no longer exists, or an option without help text stops the generator
+with a message, so the manual cannot silently drift from the code.
+(In the spirit of git-bug's doc/generate.go.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import textwrap
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OUT_DIR = os.path.join(HERE, "man1")
+
+# The source tree's git_ot, not whichever one is installed.
+sys.path[:0] = [ROOT, HERE]
+
+try:
+    import click
+
+    import git_ot
+    import pages
+    from git_ot.cli.main import cli
+except ImportError as exc:  # run with a Python that lacks git-ot's dependencies
+    sys.exit(f"error: cannot import {exc.name!r}\n"
+             f"hint: run it with the Python git-ot is installed in, "
+             f"as in '.venv/bin/python man/generate.py'")
+
+# The date each version was released, printed in every page's footer. A new
+# version needs its date here: the pages must not depend on the clock.
+RELEASE_DATES = {
+    "0.1.0": "2026-11-24",
+}
+MANUAL = "git-ot Manual"
+PROG = "git ot"
+# Sections after EXAMPLES, in this order, as in git's pages.
+LATER_SECTIONS = ("DISCUSSION", "FILES", "ENVIRONMENT", "EXIT STATUS")
+
+
+class SourceError(Exception):
+    """The sources disagree or a page's prose is malformed."""
+
+
+# -- roff ---------------------------------------------------------------------
+
+def esc(text: str) -> str:
+    """Escape plain text for roff: backslashes, minus signs, quotes."""
+    return (text.replace("\\", "\\e")
+                .replace("-", "\\-")  # an ASCII minus, so options can be copied
+                .replace("'", "\\(aq")
+                .replace("`", "\\(ga"))
+
+
+_INLINE = re.compile(
+    r"`(?P<code>[^`]+)`"
+    r"|(?<![\w*])\*(?P<em>\S(?:[^*]*\S)?)\*(?![\w*])"
+    r"|\b(?P<page>[a-z][a-z0-9-]*)\((?P<sect>[1-8])\)"
+)
+
+
+def inline(text: str) -> str:
+    """Prose markup to roff: `code` bold, *word* italic, page(1) bold."""
+    out, pos = [], 0
+    for m in _INLINE.finditer(text):
+        out.append(esc(text[pos:m.start()]))
+        if m.group("code") is not None:
+            out.append("\\fB" + esc(m.group("code")) + "\\fR")
+        elif m.group("em") is not None:
+            out.append("\\fI" + esc(m.group("em")) + "\\fR")
+        else:
+            out.append("\\fB" + esc(m.group("page")) + "\\fR(" + m.group("sect") + ")")
+        pos = m.end()
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def _protect(line: str) -> str:
+    # A line starting with '.' or a quote would be a roff request.
+    return "\\&" + line if line.startswith((".", "'")) else line
+
+
+def fill(roff: str) -> list[str]:
+    """Lines of rendered text: one sentence a line, wrapped at 78 columns.
+
+    A sentence per line is roff's own convention: it is how groff knows
+    where sentences end.
+    """
+    lines = []
+    for sentence in re.split(r"(?<=[.?!])\s+", " ".join(roff.split())):
+        for line in textwrap.wrap(sentence, 78, break_long_words=False,
+                                  break_on_hyphens=False):
+            lines.append(_protect(line))
+    return lines
+
+
+def literal(lines: list[str]) -> list[str]:
+    out = [".sp", ".RS 4", ".nf"]
+    out += [_protect(esc(line)) if line else "\\&" for line in lines]
+    return out + [".fi", ".RE"]
+
+
+# -- the prose markup -----------------------------------------------------------
+
+class Block:
+    def __init__(self, kind: str, indent: int, lines: list[str], term: str | None = None):
+        self.kind, self.indent, self.lines, self.term = kind, indent, lines, term
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def parse(text: str) -> list[Block]:
+    """Split prose into paragraphs, list items, bullets and verbatim blocks."""
+    lines = textwrap.dedent(text).splitlines()
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        indent = _indent(line)
+        if line.strip() == "----":
+            body = []
+            i += 1
+            while i < len(lines) and lines[i].strip() != "----":
+                raw = lines[i]
+                if raw.strip() and (_indent(raw) < indent):
+                    raise SourceError(f"verbatim line less indented than its '----': {raw!r}")
+                body.append(raw[indent:].rstrip())
+                i += 1
+            if i == len(lines):
+                raise SourceError("a '----' block is not closed")
+            i += 1
+            blocks.append(Block("literal", indent, body))
+            continue
+        para = []
+        while i < len(lines) and lines[i].strip() and lines[i].strip() != "----":
+            para.append(lines[i])
+            i += 1
+        blocks += _paragraph(para, indent)
+    return blocks
+
+
+def _paragraph(para: list[str], indent: int) -> list[Block]:
+    """One paragraph: plain text, bullets, or list items ("term::" + body).
+
+    A term may span lines (the last one ends in "::"); its body is the more
+    indented lines that follow, and a paragraph may hold several items.
+    """
+    blocks: list[Block] = []
+    pending: list[str] = []  # lines at the paragraph's indent, not yet a term
+    item: Block | None = None
+    for raw in para:
+        line = raw.strip()
+        if _indent(raw) > indent and item is not None and not pending:
+            item.lines.append(line)
+        elif line.endswith("::") and _indent(raw) == indent:
+            item = Block("term", indent, [], term=" ".join(pending + [line[:-2]]))
+            blocks.append(item)
+            pending = []
+        else:
+            pending.append(raw)
+    if pending:
+        if blocks:
+            raise SourceError(f"text after a list item must be indented: {pending[0].strip()!r}")
+        if pending[0].strip().startswith("- "):
+            bullets: list[list[str]] = []
+            for raw in pending:
+                if raw.strip().startswith("- ") and _indent(raw) == indent:
+                    bullets.append([raw.strip()[2:]])
+                else:
+                    bullets[-1].append(raw.strip())
+            blocks.append(Block("bullets", indent, [" ".join(b) for b in bullets]))
+        else:
+            blocks.append(Block("para", indent, [l.strip() for l in pending]))
+    return blocks
+
+
+def render(text: str, at_body_start: bool = False) -> list[str]:
+    """Prose markup (see man/pages.py) to roff lines.
+
+    `at_body_start`: the text opens the body of a list item, right under its
+    term, so its first paragraph needs no paragraph break.
+    """
+    out: list[str] = []
+    open_items: list[int] = []  # indents of the list items whose body is open
+    for b in parse(text):
+        while open_items and b.indent <= open_items[-1]:
+            out.append(".RE")
+            open_items.pop()
+            at_body_start = False
+        if b.kind == "term":
+            out.append(".PP")
+            out += fill(inline(b.term))
+            out.append(".RS 4")
+            open_items.append(b.indent)
+            at_body_start = True
+            if b.lines:
+                out += fill(inline(" ".join(b.lines)))
+                at_body_start = False
+        elif b.kind == "para":
+            if not at_body_start:
+                out.append(".PP")
+            out += fill(inline(" ".join(b.lines)))
+            at_body_start = False
+        elif b.kind == "bullets":
+            for item in b.lines:
+                out.append(".IP \\(bu 2")
+                out += fill(inline(item))
+            at_body_start = False  # what follows starts with .PP, ending the list
+        else:
+            out += literal(b.lines)
+            at_body_start = False
+    out += [".RE"] * len(open_items)
+    return out
+
+
+# -- the click side -------------------------------------------------------------
+
+def root_context() -> click.Context:
+    return click.Context(cli, info_name=PROG, **cli.context_settings)
+
+
+def child_context(cmd: click.Command, name: str, parent: click.Context) -> click.Context:
+    return click.Context(cmd, info_name=name, parent=parent, **cmd.context_settings)
+
+
+def summary(cmd: click.Command) -> str:
+    """The one-line description: the help's first sentence, as for NAME."""
+    text = cmd.get_short_help_str(limit=1 << 16).strip()
+    if not text:
+        raise SourceError(f"command '{cmd.name}' has no help text")
+    if text.startswith("Plumbing: "):  # git-ot(1) lists plumbing under its own heading
+        text = text[len("Plumbing: "):]
+    text = text[:1].upper() + text[1:]
+    return text[:-1] if text.endswith(".") else text
+
+
+def placeholder(metavar: str) -> str:
+    """click's SESSION[:STEP] in git's spelling, <session>[:<step>]."""
+    return re.sub(r"[A-Z][A-Z0-9_]*", lambda m: "<" + m.group(0).lower().replace("_", "-") + ">", metavar)
+
+
+def arg_metavar(arg: click.Argument) -> str:
+    return arg.metavar or arg.name.upper()
+
+
+def options(cmd: click.Command, ctx: click.Context, with_help: bool) -> list[click.Option]:
+    params = cmd.get_params(ctx) if with_help else cmd.params
+    return [p for p in params if isinstance(p, click.Option) and not p.hidden]
+
+
+def arguments(cmd: click.Command) -> list[click.Argument]:
+    return [p for p in cmd.params if isinstance(p, click.Argument)]
+
+
+def option_value(opt: click.Option) -> str | None:
+    if opt.is_flag or opt.count:
+        return None
+    return "<" + (opt.metavar or opt.name).lower().replace("_", "-") + ">"
+
+
+def synopsis_piece(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        names = param.opts + param.secondary_opts
+        value = option_value(param)
+        text = " | ".join(names) if value is None else f"{names[-1]}={value}"
+        if param.multiple:
+            text += "..."
+        return text if param.required else f"[{text}]"
+    text = placeholder(arg_metavar(param))
+    if param.nargs == -1:
+        text += "..."
+    return text if param.required else f"[{text}]"
+
+
+def synopsis_line(words: str, cmd: click.Command, ctx: click.Context, with_help: bool) -> str:
+    pieces = [synopsis_piece(p) for p in options(cmd, ctx, with_help)]
+    pieces += [synopsis_piece(a) for a in arguments(cmd)]
+    if isinstance(cmd, click.Group):
+        pieces.append("<command> [<args>]")
+    return "\\fB" + esc(words) + "\\fR" + "".join(" " + esc(p) for p in pieces)
+
+
+def option_term(opt: click.Option) -> str:
+    value = option_value(opt)
+    names = []
+    for name in opt.opts + opt.secondary_opts:
+        term = "\\fB" + esc(name) + "\\fR"
+        if value is not None:
+            term += ("=" if name.startswith("--") else " ") + "\\fI" + esc(value) + "\\fR"
+        names.append(term)
+    return ", ".join(names)
+
+
+# -- pages ------------------------------------------------------------------------
+
+def page_name(command_name: str | None) -> str:
+    return "git-ot" if command_name is None else f"git-ot-{command_name}"
+
+
+def page_ref(command_name: str | None) -> str:
+    return page_name(command_name) + "(1)"
+
+
+class Page:
+    def __init__(self, name: str, description: str):
+        self.name = name
+        version = git_ot.__version__
+        if version not in RELEASE_DATES:
+            raise SourceError(f"no release date for version {version}: add it to "
+                              f"RELEASE_DATES in man/generate.py")
+        self.lines = [
+            '.\\" Generated by man/generate.py from git_ot/cli/main.py and man/pages.py;',
+            '.\\" do not edit: change those and run "python man/generate.py".',
+            f'.TH "{esc(name.upper())}" "1" "{esc(RELEASE_DATES[version])}" '
+            f'"{esc("git-ot " + version)}" "{esc(MANUAL)}"',
+            # No hyphenation and a ragged right margin, as in git's own pages.
+            ".nh",
+            ".ad l",
+            '.SH "NAME"',
+            f"{esc(name)} \\- {esc(description)}",
+        ]
+        self.sections = ["NAME"]
+
+    def section(self, title: str, body: list[str]) -> None:
+        if not body:
+            return
+        self.sections.append(title)
+        self.lines.append(f'.SH "{title}"')
+        self.lines += body
+
+    def text(self) -> str:
+        out = "\n".join(self.lines) + "\n"
+        try:
+            out.encode("ascii")
+        except UnicodeEncodeError as exc:
+            bad = out[exc.start:exc.end]
+            raise SourceError(f"{self.name}: non-ASCII text {bad!r}; the pages are kept ASCII") from None
+        return out
+
+
+def check_keys(where: str, given: dict, known: list[str], what: str) -> None:
+    stale = sorted(set(given) - set(known))
+    if stale:
+        raise SourceError(f"man/pages.py: {where} describes {what} {', '.join(stale)}, "
+                          f"which the command does not have (it has: {', '.join(known) or 'none'})")
+
+
+def options_section(page_prose: dict, entries: list[tuple[click.Option, str]],
+                    args: list[click.Argument], where: str) -> list[str]:
+    """OPTIONS: each option's click help plus prose, then each argument's prose."""
+    extra = page_prose.get("options", {})
+    known = [n for opt, _ in entries for n in opt.opts + opt.secondary_opts]
+    check_keys(where, extra, known, "options")
+    arg_prose = page_prose.get("arguments", {})
+    check_keys(where, arg_prose, [arg_metavar(a) for a in args], "arguments")
+    out: list[str] = []
+    for opt, qualifier in entries:
+        if not (opt.help or "").strip():
+            raise SourceError(f"{where}: option {'/'.join(opt.opts)} has no help text")
+        out += [".PP", option_term(opt), ".RS 4"]
+        out += fill(inline(opt.help.strip() + qualifier))
+        for name in opt.opts + opt.secondary_opts:
+            if name in extra:
+                out += render(extra[name])
+        out.append(".RE")
+    for arg in args:
+        metavar = arg_metavar(arg)
+        if metavar not in arg_prose:
+            raise SourceError(f"man/pages.py: {where} does not describe its argument {metavar}")
+        out += [".PP", "\\fI" + esc(placeholder(metavar)) + "\\fR", ".RS 4"]
+        out += render(arg_prose[metavar], at_body_start=True)
+        out.append(".RE")
+    return out
+
+
+def later_sections(page: Page, prose: dict, see_also: list[str]) -> None:
+    sections = prose.get("sections", [])
+    titles = [t for t, _ in sections]
+    order = [t for t in LATER_SECTIONS if t in titles]
+    if titles != order or len(set(titles)) != len(titles):
+        raise SourceError(f"{page.name}: sections must be some of {', '.join(LATER_SECTIONS)}, "
+                          f"once each and in that order; got {', '.join(titles)}")
+    for title, text in sections:
+        page.section(title, render(text))
+    for ref in see_also:
+        m = re.fullmatch(r"(git-ot(?:-[a-z]+)?)\(1\)", ref)
+        if m and m.group(1) not in _PAGE_NAMES:
+            raise SourceError(f"{page.name}: SEE ALSO names {ref}, which is not a page")
+    page.section("SEE ALSO", fill(inline(", ".join(see_also))))
+
+
+_PAGE_NAMES: set[str] = set()
+
+
+def overview_page(root: click.Context) -> Page:
+    prose = pages.OVERVIEW
+    page = Page("git-ot", summary(cli))
+    page.section("SYNOPSIS", [".nf", synopsis_line(PROG, cli, root, with_help=True), ".fi"])
+    page.section("DESCRIPTION", render(prose["description"]))
+
+    grouped = [name for _, names in pages.COMMAND_GROUPS for name in names]
+    missing = [n for n in cli.commands if n not in grouped]
+    unknown = [n for n in grouped if n not in cli.commands]
+    if missing or unknown or len(set(grouped)) != len(grouped):
+        raise SourceError(
+            "man/pages.py: COMMAND_GROUPS must list every command once"
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + (f"; no such command: {', '.join(unknown)}" if unknown else ""))
+    body: list[str] = []
+    for heading, names in pages.COMMAND_GROUPS:
+        body.append(f'.SS "{esc(heading)}"')
+        for name in names:
+            cmd = cli.commands[name]
+            subs = list(cmd.commands.items()) if isinstance(cmd, click.Group) else [(None, cmd)]
+            for sub_name, sub in subs:
+                words = f"{PROG} {name}" + (f" {sub_name}" if sub_name else "")
+                body += [".PP", "\\fB" + esc(words) + "\\fR", ".RS 4"]
+                body += fill(inline(f"{summary(sub)}. See {page_ref(name)}."))
+                body.append(".RE")
+    page.section("COMMANDS", body)
+
+    entries = [(opt, "") for opt in options(cli, root, with_help=True)]
+    page.section("OPTIONS", options_section(prose, entries, [], "git-ot"))
+    page.section("EXAMPLES", render(prose.get("examples", "")))
+    later_sections(page, prose, [page_ref(n) for n in grouped] + pages.GIT_SEE_ALSO)
+    return page
+
+
+def command_page(root: click.Context, name: str) -> Page:
+    cmd = cli.commands[name]
+    if name not in pages.COMMANDS:
+        raise SourceError(f"command '{name}' has no page: add its prose to COMMANDS in man/pages.py")
+    prose = pages.COMMANDS[name]
+    ctx = child_context(cmd, name, root)
+    page = Page(page_name(name), summary(cmd))
+    where = page.name
+
+    if isinstance(cmd, click.Group):
+        subs = [(s, sub, child_context(sub, s, ctx)) for s, sub in cmd.commands.items()]
+        if not subs:
+            raise SourceError(f"group '{name}' has no commands")
+        synopsis = [synopsis_line(f"{PROG} {name} {s}", sub, sctx, with_help=False)
+                    for s, sub, sctx in subs]
+        page.section("SYNOPSIS", [".nf", *synopsis, ".fi"])
+        page.section("DESCRIPTION", render(prose["description"]))
+        sub_prose = prose.get("subcommands", {})
+        check_keys(where, sub_prose, [s for s, _, _ in subs], "commands")
+        body = []
+        for s, sub, sctx in subs:
+            term = " ".join([s] + [placeholder(arg_metavar(a)) if a.required
+                                   else f"[{placeholder(arg_metavar(a))}]" for a in arguments(sub)])
+            body += [".PP", "\\fB" + esc(term) + "\\fR", ".RS 4"]
+            body += fill(inline(summary(sub) + "."))
+            if s in sub_prose:
+                body += render(sub_prose[s])
+            body.append(".RE")
+        page.section("COMMANDS", body)
+        # One entry per distinct option, saying which commands take it
+        # when not all of them do.
+        seen: dict[tuple, list[str]] = {}
+        first: dict[tuple, click.Option] = {}
+        for s, sub, sctx in subs:
+            for opt in options(sub, sctx, with_help=False):
+                key = (tuple(opt.opts + opt.secondary_opts), opt.help)
+                seen.setdefault(key, []).append(s)
+                first.setdefault(key, opt)
+        entries = []
+        for key, users in seen.items():
+            qualifier = "" if len(users) == len(subs) else \
+                " (" + ", ".join(f"`{u}`" for u in users) + " only.)"
+            entries.append((first[key], qualifier))
+        args: list[click.Argument] = []
+        for _, sub, _ in subs:
+            args += [a for a in arguments(sub) if arg_metavar(a) not in [arg_metavar(b) for b in args]]
+        page.section("OPTIONS", options_section(prose, entries, args, where))
+    else:
+        page.section("SYNOPSIS", [".nf", synopsis_line(f"{PROG} {name}", cmd, ctx, with_help=False), ".fi"])
+        page.section("DESCRIPTION", render(prose["description"]))
+        if "subcommands" in prose:
+            raise SourceError(f"{where}: describes subcommands, but '{name}' has none")
+        entries = [(opt, "") for opt in options(cmd, ctx, with_help=False)]
+        page.section("OPTIONS", options_section(prose, entries, arguments(cmd), where))
+
+    page.section("EXAMPLES", render(prose.get("examples", "")))
+    later_sections(page, prose, [page_ref(None)] + prose.get("see_also", []))
+    return page
+
+
+def generate() -> dict[str, str]:
+    """Every page's file name and text."""
+    stale = sorted(set(pages.COMMANDS) - set(cli.commands))
+    if stale:
+        raise SourceError(f"man/pages.py describes commands that do not exist: {', '.join(stale)}")
+    _PAGE_NAMES.clear()
+    _PAGE_NAMES.update([page_name(None)] + [page_name(n) for n in cli.commands])
+    root = root_context()
+    out = {"git-ot.1": overview_page(root).text()}
+    for name in cli.commands:
+        out[page_name(name) + ".1"] = command_page(root, name).text()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate git-ot's manual pages into man/man1/.")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if the pages in man/man1/ are not up to date")
+    args = parser.parse_args(argv)
+    try:
+        wanted = generate()
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    existing = sorted(f for f in os.listdir(OUT_DIR) if f.endswith(".1")) if os.path.isdir(OUT_DIR) else []
+    differ = []
+    for name, text in wanted.items():
+        path = os.path.join(OUT_DIR, name)
+        try:
+            with open(path, encoding="ascii", newline="") as fh:
+                same = fh.read() == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            differ.append(name)
+    extra = [f for f in existing if f not in wanted]
+    if args.check:
+        if differ or extra:
+            for name in differ:
+                print(f"man/man1/{name}: out of date", file=sys.stderr)
+            for name in extra:
+                print(f"man/man1/{name}: no command has this page", file=sys.stderr)
+            print("hint: run 'python man/generate.py' and commit the result", file=sys.stderr)
+            return 1
+        return 0
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for name in differ:
+        with open(os.path.join(OUT_DIR, name), "w", encoding="ascii", newline="\n") as fh:
+            fh.write(wanted[name])
+        print(f"wrote man/man1/{name}")
+    for name in extra:
+        os.unlink(os.path.join(OUT_DIR, name))
+        print(f"removed man/man1/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
