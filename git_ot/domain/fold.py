@@ -128,6 +128,16 @@ class Folder:
         self.trace["steps"].append(step)
         return step
 
+    def _tool_step(self, event: dict, data: dict) -> dict:
+        step = self._add_step({
+            "kind": "tool", "name": data.get("name", "?"),
+            "tool_use_id": data.get("tool_use_id"), "status": "running",
+            "writes": bool(event.get("writes")),
+            "input": self.payloads.put(data.get("input")),
+        }, event)
+        self._message(step, "assistant")
+        return step
+
     def _message(self, step: dict, role: str) -> None:
         """Record a message entering the model's view, and the view at this step."""
         messages = self.ctx["messages"]
@@ -174,26 +184,14 @@ class Folder:
                 step["prompt_id"] = data["prompt_id"]
             self._message(step, "user")
         elif kind == "tool_start":
-            step = self._add_step({
-                "kind": "tool", "name": data.get("name", "?"),
-                "tool_use_id": data.get("tool_use_id"), "status": "running",
-                "writes": bool(event.get("writes")),
-                "input": self.payloads.put(data.get("input")),
-            }, event)
-            self._message(step, "assistant")
+            step = self._tool_step(event, data)
             self._snapshot(step, event, "before")
         elif kind == "tool_end":
             step = self._open_tool(data.get("tool_use_id")) if data.get("tool_use_id") else None
             if step is None or step.get("status") != "running":
                 # The start was never seen (hooks installed mid-call): the
                 # step still exists, with no before-snapshot.
-                step = self._add_step({
-                    "kind": "tool", "name": data.get("name", "?"),
-                    "tool_use_id": data.get("tool_use_id"), "status": "running",
-                    "writes": bool(event.get("writes")),
-                    "input": self.payloads.put(data.get("input")),
-                }, event)
-                self._message(step, "assistant")
+                step = self._tool_step(event, data)
             else:
                 step["events"].append(eid)
             step["status"] = "error" if data.get("error") else "ok"

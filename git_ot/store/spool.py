@@ -44,6 +44,12 @@ class Spool:
     def __init__(self, state_dir: str):
         self.dir = os.path.join(state_dir, "spool")
 
+    def _names(self) -> list[str]:
+        try:
+            return os.listdir(self.dir)
+        except FileNotFoundError:
+            return []
+
     def _path(self, session_id: str, suffix: str) -> str:
         return os.path.join(self.dir, session_id + suffix)
 
@@ -71,10 +77,7 @@ class Spool:
 
     def pending_sessions(self) -> list[str]:
         """Sessions with events not yet sealed (live, or left by a crash)."""
-        try:
-            names = os.listdir(self.dir)
-        except FileNotFoundError:
-            return []
+        names = self._names()
         found = set()
         for name in names:
             if name.endswith(".jsonl"):
@@ -91,10 +94,7 @@ class Spool:
         Their harness most likely died before its session-end hook; sealing
         them keeps what they captured from waiting on a hook that never comes.
         """
-        try:
-            names = os.listdir(self.dir)
-        except FileNotFoundError:
-            return []
+        names = self._names()
         out = []
         for name in names:
             if name.endswith(".jsonl"):
@@ -107,10 +107,7 @@ class Spool:
 
     def has_leftover_batches(self) -> list[str]:
         """Sessions whose sealing was interrupted (a crash between take and retire)."""
-        try:
-            names = os.listdir(self.dir)
-        except FileNotFoundError:
-            return []
+        names = self._names()
         return sorted({m.group("sid") for m in map(_BATCH.match, names) if m})
 
     def forget(self, session_id: str) -> None:
@@ -120,10 +117,7 @@ class Spool:
                 os.unlink(os.path.join(self.dir, name))
 
     def _files(self, session_id: str) -> list[str]:
-        try:
-            names = os.listdir(self.dir)
-        except FileNotFoundError:
-            return []
+        names = self._names()
         out = []
         for name in names:
             m = _BATCH.match(name)
@@ -150,7 +144,7 @@ class _Batch:
         """
         sp = self.spool
         leftovers = []
-        for name in os.listdir(sp.dir):
+        for name in sp._names():
             m = _BATCH.match(name)
             if m and m.group("sid") == self.session_id:
                 leftovers.append((int(m.group("n")), name))
