@@ -1,0 +1,1 @@
+"""Commands of this family register on the `cli` group from git_ot.cli.main."""
