@@ -130,3 +130,38 @@ def test_linked_worktrees_have_their_own_snapshot_index(repo, tmp_path):
     in_main = ls_tree(repo, snap(repo))
     assert "only-in-wt.txt" in in_wt and "only-in-wt.txt" not in in_main
     assert (repo.path / ".git/worktrees/wt/opentraces/snapshot.index").exists()
+
+
+def test_directory_replaced_by_a_file_and_by_a_symlink(repo):
+    repo.write("pkg/mod.py", "m\n")
+    repo.write("other/x.py", "x\n")
+    snap(repo)
+    import shutil
+
+    shutil.rmtree(repo.path / "pkg")
+    repo.write("pkg", "now a file\n")
+    shutil.rmtree(repo.path / "other")
+    os.symlink("pkg", repo.path / "other")
+    entries = ls_tree(repo, snap(repo))
+    assert entries["pkg"][0] == "100644" and "pkg/mod.py" not in entries
+    assert entries["other"][0] == "120000" and "other/x.py" not in entries
+
+
+def test_a_damaged_private_index_is_rebuilt(repo):
+    first = snap(repo)
+    index = repo.path / ".git/opentraces/snapshot.index"
+    index.write_bytes(index.read_bytes()[:20])
+    assert snap(repo) == first
+
+
+def test_the_users_split_index_is_left_alone(repo):
+    repo.git("update-index", "--split-index")
+    shared = sorted(p.name for p in (repo.path / ".git").glob("sharedindex.*"))
+    before = user_state(repo)
+    repo.write("new.txt", "n\n")
+    assert "new.txt" in ls_tree(repo, snap(repo))
+    repo.write("new2.txt", "n\n")
+    assert "new2.txt" in ls_tree(repo, snap(repo))
+    assert [p.name for p in (repo.path / ".git").glob("sharedindex.*") if p.name in shared] == shared
+    assert user_state(repo)[0] == before[0]
+    repo.git("status")  # the user's index still reads
