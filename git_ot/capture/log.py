@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
-import traceback
 
 MAX_LOG = 1 << 20
 
@@ -14,11 +12,15 @@ MAX_LOG = 1 << 20
 def log_path(location) -> str:
     if location is not None:
         return os.path.join(location.state_dir, "log")
+    import tempfile  # only when no repository was found
+
     return os.path.join(tempfile.gettempdir(), f"git-ot-{os.getuid()}.log")
 
 
 def log_failure(location, what: str, exc: BaseException) -> str | None:
     """Append a failure with versions and traceback; return the log's path."""
+    import traceback
+
     from .. import __version__
 
     text = (f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} git-ot {__version__} "

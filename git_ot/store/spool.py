@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -166,6 +165,8 @@ class _Batch:
                     try:
                         events.append(json.loads(raw.decode("utf-8", "surrogateescape")))
                     except ValueError:
+                        import hashlib  # only for damaged lines: off the hook path
+
                         # Keep the damaged line; a stable id stops a second
                         # seal of the same batch from keeping it twice.
                         events.append({
