@@ -13,8 +13,16 @@ def test_ci_runs_the_readme_install_and_test_commands():
     block = re.search(r"## Set up, test, try\n.*?```sh\n(.*?)```", readme, re.S).group(1)
     readme_cmds = [line for line in block.splitlines() if line.strip()]
     ci = (ROOT / ".ci/run").read_text().splitlines()
-    ci_cmds = [line for line in ci if line.startswith((".venv/", "python3 -m venv"))]
+    ci_cmds = [line for line in ci if line.startswith((".venv/", "python3 -m venv", "npm "))]
     assert readme_cmds == ci_cmds == [
         "python3 -m venv .venv && .venv/bin/pip install '.[test]'",
+        "npm install --no-save --prefix . @anthropic-ai/claude-code@2.1.328",
         ".venv/bin/pytest",
     ]
+
+
+def test_the_e2e_tests_pin_the_claude_code_that_ci_installs():
+    ci = (ROOT / ".ci/run").read_text()
+    e2e = (ROOT / "tests/e2e/test_claude_code.py").read_text()
+    pinned = re.search(r'^CLAUDE_CODE_VERSION = "([^"]+)"', e2e, re.M).group(1)
+    assert f"@anthropic-ai/claude-code@{pinned}\n" in ci

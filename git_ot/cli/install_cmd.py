@@ -1,1 +1,31 @@
-"""Commands of this family register on the `cli` group from git_ot.cli.main."""
+"""`git ot install <harness>`: wire capture into a coding agent's own hooks."""
+
+from __future__ import annotations
+
+import click
+
+from ..capture import claude_settings
+from .main import cli, json_option
+from .output import emit, emit_json
+
+
+@cli.command()
+@click.argument("harness", type=click.Choice(claude_settings.HARNESSES))
+@click.option("--scope", type=click.Choice(claude_settings.SCOPES), default="project", show_default=True,
+              help="The settings file to write: the repository's .claude/settings.json (project), "
+                   "its .claude/settings.local.json (local) or ~/.claude/settings.json (user).")
+@json_option
+def install(harness, scope, as_json):
+    """Wire git-ot into a coding agent's hooks (idempotent).
+
+    For claude-code, adds a 'git ot hook claude-code' command hook for every
+    event that carries evidence to Claude Code's settings, beside any hooks
+    already there; 'git ot uninstall claude-code' removes exactly those.
+    """
+    result = claude_settings.install(scope)
+    if as_json:
+        emit_json(result)
+        return
+    for event, action in result["events"].items():
+        emit(f"{event}: {action}")
+    emit(f"Claude Code runs git-ot from {result['settings']}")

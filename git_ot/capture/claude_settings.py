@@ -1,0 +1,289 @@
+"""Claude Code's settings files: wire `git ot hook claude-code` in, take it out.
+
+Claude Code reads hooks from three settings files, one per scope:
+`<project>/.claude/settings.json` (project, usually committed),
+`<project>/.claude/settings.local.json` (local, for one clone) and
+`~/.claude/settings.json` (user; `$CLAUDE_CONFIG_DIR/settings.json` when
+that is set). Each holds `"hooks": {<event>: [<group>, ...]}`, a group being
+`{"matcher": ..., "hooks": [{"type": "command", "command": ...}, ...]}`.
+
+Installing adds one group per event with one command hook, beside whatever
+groups are there; it is idempotent, and uninstalling removes exactly those
+entries (and the event lists, `hooks` object or file that held nothing
+else), so install then uninstall gives the file back byte for byte when it
+was written as Claude Code writes it (JSON, two-space indent). git-ot
+recognises its own entries by their command (see `is_ours`), never by
+position, so the user may reorder or add hooks freely. Claude Code's
+transcript is never opened.
+
+Every entry is a plain synchronous command hook, on purpose. Claude Code
+2.1.328 also runs `"async": true` command hooks (and a hook may go async by
+printing `{"async": true}`), but tried with the real CLI in print mode
+(`claude -p`), an async hook still running when the turn ends gets SIGTERM,
+then SIGKILL about 1.5 s later, and the exit waits out that grace: an
+async Stop hook was killed before it had read its payload, and every
+session took 1.5 s longer. Async hooks also finish in any order, while the
+spool's order is the order steps are folded in. So no event can be async
+without losing evidence: PreToolUse and PostToolUse snapshot the working
+tree around a tool and must finish before the tool (or the next one) runs;
+UserPromptSubmit, SessionStart, the subagent and compaction events only
+append, which costs about as much as the start-up an async hook saves;
+Stop and SessionEnd seal, and a killed seal leaves the turn unsealed.
+SessionEnd async hooks do outlive `claude -p`, but then the session is not
+sealed when the command returns. `"type": "http"` hooks need a server,
+which git-ot does not run (no daemon).
+
+The command names the interpreter that ran the install by its absolute
+path (`<python> -m git_ot hook claude-code <Event>`), as the git hooks do,
+so the hook works whatever PATH Claude Code passes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import sys
+
+from ..errors import SettingsError
+from ..store.gitdir import locate
+
+HARNESS = "claude-code"
+HARNESSES = (HARNESS,)  # the harnesses `git ot install` can wire (Codex and Pi: not yet)
+SCOPES = ("project", "local", "user")
+# Every event that carries evidence, in the order Claude Code sends them.
+EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
+          "PostToolUseFailure", "Stop", "SubagentStart", "SubagentStop",
+          "PreCompact", "PostCompact", "SessionEnd")
+# Events whose groups take a tool-name matcher; the others match everything
+# without one.
+TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure"})
+# A command hook is git-ot's when its command runs one of these.
+MARKERS = ("-m git_ot hook claude-code", "git-ot hook claude-code", "git ot hook claude-code")
+
+
+def settings_path(scope: str, cwd: str | None = None, what: str = "install") -> str:
+    """The settings file Claude Code reads for `scope`."""
+    if scope == "user":
+        base = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
+        return os.path.join(os.path.abspath(base), "settings.json")
+    if scope not in ("project", "local"):
+        raise SettingsError(f"unknown scope '{scope}'", hint="use one of: " + ", ".join(SCOPES))
+    # Claude Code reads project settings from the directory it is started
+    # in; git-ot writes them at the top of the working tree, where a
+    # session of the whole repository starts.
+    top = locate(cwd).require_worktree(f"git ot {what} {HARNESS} --scope {scope}")
+    name = "settings.json" if scope == "project" else "settings.local.json"
+    return os.path.join(top, ".claude", name)
+
+
+def command_for(event: str) -> str:
+    """The hook command for one event: this interpreter, by absolute path."""
+    return f"{shlex.quote(sys.executable)} -m git_ot hook {HARNESS} {event}"
+
+
+def is_ours(hook) -> bool:
+    command = hook.get("command") if isinstance(hook, dict) else None
+    return isinstance(command, str) and any(m in command for m in MARKERS)
+
+
+def _group(event: str) -> dict:
+    group = {"matcher": "*"} if event in TOOL_EVENTS else {}
+    group["hooks"] = [{"type": "command", "command": command_for(event)}]
+    return group
+
+
+def install(scope: str = "project", cwd: str | None = None) -> dict:
+    """Add git-ot's hook to every event in the scope's settings file."""
+    path = settings_path(scope, cwd)
+    doc = _Settings.read(path)
+    hooks = doc.hooks(create=True)
+    actions = {}
+    for event in EVENTS:
+        groups = _event_groups(path, hooks, event)
+        found = _our_hooks(groups)
+        if not found:
+            groups.append(_group(event))
+            actions[event] = "installed"
+            continue
+        action = "unchanged"
+        first = found[0]
+        if first.get("command") != command_for(event):
+            # Another interpreter (a new venv) or a hand-written entry:
+            # only the command is rewritten; other keys the user set stay.
+            first["command"] = command_for(event)
+            action = "updated"
+        if len(found) > 1:
+            _drop(groups, found[1:])
+            action = "updated"
+        actions[event] = action
+    changed = any(a != "unchanged" for a in actions.values())
+    if changed:
+        doc.write()
+    return {"harness": HARNESS, "scope": scope, "settings": path,
+            "command": command_for("<Event>"), "events": actions}
+
+
+def uninstall(scope: str = "project", cwd: str | None = None) -> dict:
+    """Remove every git-ot hook from the scope's settings file, nothing else."""
+    path = settings_path(scope, cwd, "uninstall")
+    doc = _Settings.read(path)
+    actions = {event: "absent" for event in EVENTS}
+    hooks = doc.hooks(create=False)
+    if hooks is not None:
+        for event in list(hooks):
+            groups = hooks[event]
+            if not isinstance(groups, list):
+                continue
+            found = _our_hooks(groups)
+            if not found:
+                continue
+            _drop(groups, found)
+            if not groups:
+                del hooks[event]
+            actions[event] = "removed"
+        if not hooks:
+            del doc.data["hooks"]
+    file_action = "unchanged" if doc.existed else "absent"
+    if any(a == "removed" for a in actions.values()):
+        file_action = doc.write_or_delete(remove_dir=scope != "user")
+    return {"harness": HARNESS, "scope": scope, "settings": path,
+            "events": actions, "file": file_action}
+
+
+def _event_groups(path: str, hooks: dict, event: str) -> list:
+    """The event's list of hook groups, created empty if missing."""
+    groups = hooks.get(event)
+    if groups is None:
+        groups = hooks[event] = []
+    if not isinstance(groups, list):
+        raise SettingsError(f"'hooks.{event}' in '{path}' is not a list",
+                            hint="fix it by hand (Claude Code expects a list of hook groups), then run again")
+    return groups
+
+
+def _our_hooks(groups: list) -> list[dict]:
+    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+            for h in g["hooks"] if is_ours(h)]
+
+
+def _drop(groups: list, doomed: list[dict]) -> None:
+    """Remove the given hook entries; a group left with no hook goes too."""
+    ids = {id(h) for h in doomed}
+    kept = []
+    for g in groups:
+        if isinstance(g, dict) and isinstance(g.get("hooks"), list):
+            remaining = [h for h in g["hooks"] if id(h) not in ids]
+            if len(remaining) != len(g["hooks"]):
+                if not remaining:
+                    continue
+                g["hooks"] = remaining
+        kept.append(g)
+    groups[:] = kept
+
+
+class _Settings:
+    """One settings file: its data and the style to write it back in."""
+
+    def __init__(self, path: str, data: dict, style: dict, existed: bool):
+        self.path = path
+        self.data = data
+        self.style = style
+        self.existed = existed
+
+    @classmethod
+    def read(cls, path: str) -> "_Settings":
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            return cls(path, {}, _style("", False), False)
+        except OSError as exc:
+            raise SettingsError(f"cannot read '{path}': {exc.strerror}") from None
+        hint = "fix the file (or move it aside), then run the command again"
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        try:
+            text = raw[3:].decode("utf-8") if bom else raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SettingsError(f"'{path}' is not UTF-8 text", hint=hint) from None
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"'{path}' is not valid JSON: {exc.msg} at line {exc.lineno} "
+                                f"column {exc.colno}", hint=hint) from None
+        if not isinstance(data, dict):
+            raise SettingsError(f"'{path}' does not hold a JSON object", hint=hint)
+        return cls(path, data, _style(text, bom), True)
+
+    def hooks(self, create: bool) -> dict | None:
+        hooks = self.data.get("hooks")
+        if hooks is None and create:
+            hooks = self.data["hooks"] = {}
+        if hooks is not None and not isinstance(hooks, dict):
+            raise SettingsError(f"'hooks' in '{self.path}' is not a JSON object",
+                                hint="fix it by hand (Claude Code expects an object of events), then run again")
+        return hooks
+
+    def render(self) -> bytes:
+        s = self.style
+        item = "," if s["indent"] is not None else s["item_sep"]
+        text = json.dumps(self.data, ensure_ascii=s["ascii"], indent=s["indent"],
+                          separators=(item, s["key_sep"]))
+        if s["newline"]:
+            text += "\n"
+        return (b"\xef\xbb\xbf" if s["bom"] else b"") + text.encode("utf-8")
+
+    def write(self) -> None:
+        """Replace the file atomically (a temp file renamed over it)."""
+        target = os.path.realpath(self.path)  # keep a symlinked settings file a symlink
+        directory = os.path.dirname(target)
+        tmp = os.path.join(directory, f".{os.path.basename(target)}.git-ot-{os.getpid()}.tmp")
+        try:
+            os.makedirs(directory, exist_ok=True)
+            mode = os.stat(target).st_mode & 0o7777 if self.existed else None
+            with open(tmp, "wb") as fh:
+                fh.write(self.render())
+                fh.flush()
+                os.fsync(fh.fileno())
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise SettingsError(f"cannot write '{self.path}': {exc.strerror}") from None
+
+    def write_or_delete(self, remove_dir: bool) -> str:
+        """Write the file back, or delete it if nothing but git-ot's was in it."""
+        if self.data:
+            self.write()
+            return "updated"
+        try:
+            os.unlink(self.path)
+        except OSError as exc:
+            raise SettingsError(f"cannot remove '{self.path}': {exc.strerror}") from None
+        if remove_dir:
+            try:
+                os.rmdir(os.path.dirname(self.path))  # only if now empty
+            except OSError:
+                pass
+        return "deleted"
+
+
+def _style(text: str, bom: bool) -> dict:
+    """How a settings file is laid out, so a rewrite changes only what it must."""
+    match = re.search(r"\n([ \t]+)\S", text)
+    if match:
+        indent = match.group(1)
+    elif "\n" in text.strip():
+        indent = ""  # newlines between items, no indentation
+    else:
+        indent = None if text.strip() not in ("", "{}") else "  "
+    non_ascii = any(ord(c) > 127 for c in text)
+    return {"indent": indent, "newline": text.endswith("\n") or not text.strip(),
+            "key_sep": ":" if re.search(r'"[ \t]*:[^ \t\n]', text) and not re.search(r'":\s', text) else ": ",
+            "item_sep": "," if re.search(r",\S", text) and not re.search(r",\s", text) else ", ",
+            "ascii": not non_ascii and "\\u" in text, "bom": bom}
