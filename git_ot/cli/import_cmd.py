@@ -1,1 +1,71 @@
-"""Commands of this family register on the `cli` group from git_ot.cli.main."""
+"""`git ot import <harness> [FILES|DIRS]`: build sessions from transcript files."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..domain import importing
+from ..domain.repo import open_store
+from .main import cli, json_option
+from .output import emit, emit_json
+
+# A progress bar only pays for itself past a few files.
+PROGRESS_MIN_FILES = 4
+
+
+@cli.command("import")
+@click.argument("harness", metavar="HARNESS")
+@click.argument("paths", nargs=-1, metavar="PATH")
+@json_option
+def import_(harness, paths, as_json):
+    """Build sessions from a harness's transcript files.
+
+    HARNESS is 'claude-code'. Each PATH is a transcript file or a folder of
+    them; without one, this repository's project folder under
+    ~/.claude/projects/ (or $CLAUDE_CONFIG_DIR/projects/) is imported. A
+    session captured live, or imported before, is merged into, never
+    duplicated.
+    """
+    bar = _Bar() if sys.stderr.isatty() else None
+    try:
+        result = importing.import_transcripts(open_store(), harness, list(paths),
+                                              progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    if as_json:
+        emit_json(result)
+        return
+    for s in result["sessions"]:
+        skipped = sum(s["skipped"].values())
+        why = ", ".join(f"{n} {reason}" for reason, n in s["skipped"].items())
+        line = (f"{s['session']}: {s['lines']} lines: {s['steps']} as steps, "
+                f"{s['kept_raw']} kept raw, {skipped} skipped" + (f" ({why})" if why else ""))
+        if not s["changed"]:
+            line += "; nothing new"
+        elif s["merged_into_live"]:
+            line += "; merged into the live capture"
+        emit(line)
+    emit(f"{result['files']} file{'s' if result['files'] != 1 else ''}, {result['bytes']} bytes, "
+         f"{len(result['sessions'])} session{'s' if len(result['sessions']) != 1 else ''}")
+
+
+class _Bar:
+    """A click progress bar on standard error, shown once there are enough files."""
+
+    def __init__(self):
+        self.bar = None
+
+    def update(self, done: int, total: int, files: int) -> None:
+        if files < PROGRESS_MIN_FILES:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="importing", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)

@@ -1,0 +1,618 @@
+"""Claude Code transcript files, normalised into git-ot events.
+
+Claude Code writes every session to `<config>/projects/<slug>/<session>.jsonl`,
+one JSON object a line, and each subagent's conversation to
+`<session>/subagents/agent-<id>.jsonl` beside it. This module turns those
+lines into the same normalised events the hook adapter (claude_code.py)
+produces, so an import is folded by the same code as live capture, plus
+what hooks never see: the assistant's text and thinking, the model and the
+token usage of each reply, and every line of a type that makes no step,
+which is kept whole as a `raw` lifecycle event.
+
+Every line is accounted for, as a step, a kept raw record, or one of the
+skips in SKIP_REASONS. Event ids are derived from the line's `uuid`, so
+importing the same transcript twice folds nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import heapq
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ..domain.fold import IMPORTED_ID_PREFIX
+from ..errors import NotATranscript
+from .claude_code import SOURCE, writes
+
+# Why a line makes neither a step nor a kept record. Each reason is
+# documented in `git help git-ot-import` and in refs/README.md.
+SKIP_REASONS = {
+    "blank": "an empty line",
+    "progress": "a progress line: the transient state of a running hook, shell command or "
+                "search, whose outcome a later line records",
+    "duplicate": "a line whose message another line of the session already carried (a "
+                 "subagent's message both in its subagents/ file and in its parent's "
+                 "agent_progress line, or history copied into a resumed session's file)",
+    "empty-text": "an assistant line whose only content is blank text (a streaming artefact)",
+}
+
+_INTERRUPTED = re.compile(r"^\[Request interrupted by user[^\]]*\]$")
+_HARNESS_OUTPUT = ("<local-command-stdout>", "<local-command-stderr>", "<local-command-caveat>",
+                   "<bash-stdout>", "<bash-stderr>")
+_USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+               "cache_read_input_tokens")
+_EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
+
+
+def default_folder(worktree: str, env=os.environ) -> str:
+    """The folder where Claude Code keeps the transcripts of sessions run in `worktree`."""
+    config = env.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
+    return os.path.join(config, "projects", re.sub(r"[^A-Za-z0-9]", "-", worktree))
+
+
+@dataclass
+class Line:
+    """One line of a transcript file, parsed."""
+
+    path: str
+    number: int  # from 1
+    raw: bytes
+    obj: dict | None  # None when the line is blank or not a JSON object
+    session: str
+    t: float | None  # the line's own timestamp
+    order: float  # its timestamp, or the last one before it in the file
+
+    @property
+    def size(self) -> int:
+        return len(self.raw) + 1
+
+
+@dataclass
+class Accounting:
+    """What became of the lines of one session."""
+
+    lines: int = 0
+    steps: int = 0
+    kept_raw: int = 0
+    skipped: dict = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def _time(value) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def read_transcript(path: str, data: bytes) -> list[Line]:
+    """The lines of one transcript file, each assigned to its session.
+
+    A line names its session in `sessionId`; the few that do not (summary
+    and file-history-snapshot lines) belong to the session most lines of the
+    file name, else to the one the file is named after.
+    """
+    chunks = data.split(b"\n")
+    if chunks and chunks[-1] == b"":
+        chunks.pop()
+    parsed = []
+    counts: dict[str, int] = {}
+    objects = 0
+    for raw in chunks:
+        obj = None
+        if raw.strip():
+            try:
+                value = json.loads(raw.decode("utf-8", "surrogateescape"))
+                obj = value if isinstance(value, dict) else None
+            except ValueError:
+                obj = None
+        if obj is not None and isinstance(obj.get("type"), str):
+            objects += 1
+            sid = obj.get("sessionId")
+            if isinstance(sid, str) and sid:
+                counts[sid] = counts.get(sid, 0) + 1
+        parsed.append((raw, obj))
+    if objects == 0:
+        raise NotATranscript(f"'{path}' is not a Claude Code transcript",
+                             hint="a transcript is a .jsonl file of JSON objects that each have a "
+                                  "\"type\", as Claude Code writes under ~/.claude/projects/")
+    stem = os.path.basename(path)[:-len(".jsonl")] if path.endswith(".jsonl") else None
+    main = max(counts, key=lambda s: (counts[s], s)) if counts else stem
+    if not main:
+        raise NotATranscript(f"'{path}' names no session",
+                             hint="its lines carry no sessionId and its name is not <session>.jsonl")
+    lines = []
+    last = None
+    for number, (raw, obj) in enumerate(parsed, 1):
+        t = _time(obj.get("timestamp")) if obj is not None else None
+        if t is not None:
+            last = t
+        sid = obj.get("sessionId") if obj is not None else None
+        lines.append(Line(path, number, raw, obj, sid if isinstance(sid, str) and sid else main,
+                          t, last if last is not None else float("-inf")))
+    # Lines before the first timestamp take the first one, so they stay at
+    # the head of the file when files are merged.
+    first = next((ln.t for ln in lines if ln.t is not None), None)
+    for ln in lines:
+        if ln.order == float("-inf") and first is not None:
+            ln.order = first
+    return lines
+
+
+def by_session(files: Iterable[list[Line]]) -> dict[str, list[Line]]:
+    """Every session's lines from all files, in time order.
+
+    Each file keeps its own order; files are interleaved by time, so a
+    session resumed in several files, and a subagent's file, take their
+    places on one timeline.
+    """
+    streams: dict[str, list[list[tuple]]] = {}
+    for index, lines in enumerate(files):
+        per: dict[str, list[tuple]] = {}
+        for ln in lines:
+            per.setdefault(ln.session, []).append((ln.order, index, ln.number, ln))
+        for sid, items in per.items():
+            streams.setdefault(sid, []).append(items)
+    return {sid: [item[3] for item in heapq.merge(*parts, key=lambda x: x[:3])]
+            for sid, parts in sorted(streams.items())}
+
+
+def _id(*parts: str) -> str:
+    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+class Converter:
+    """Turns the ordered lines of one session into normalised events."""
+
+    def __init__(self, session_id: str, lines: list[Line]):
+        self.session = session_id
+        self.lines = lines
+        self.events: list[dict] = []
+        self.accounting = Accounting()
+        self.uuids: set[str] = set()
+        self.tools: dict[str, tuple] = {}  # tool_use_id -> (name, input)
+        self.agents_started: set[str] = set()
+        self.messages_seen: set[str] = set()  # API message ids whose usage is recorded
+        self.occurrences: dict[str, int] = {}
+        self.agent_types = self._agent_types(lines)
+
+    # -- the whole session -------------------------------------------------
+
+    def run(self) -> list[dict]:
+        for ln in self.lines:
+            self.accounting.lines += 1
+            outcome = self._line(ln)
+            if outcome == "step":
+                self.accounting.steps += 1
+            elif outcome == "raw":
+                self.accounting.kept_raw += 1
+            else:
+                self.accounting.skip(outcome)
+        return self.events
+
+    @staticmethod
+    def _agent_types(lines: list[Line]) -> dict[str, str]:
+        """agent id -> subagent type, from the Task calls that started each agent."""
+        inputs: dict[str, str] = {}
+        agent_of_call: dict[str, str] = {}
+        for ln in lines:
+            obj = ln.obj or {}
+            typ = obj.get("type")
+            if typ == "assistant":
+                for block in _blocks(obj):
+                    if block.get("type") == "tool_use" and isinstance(block.get("input"), dict):
+                        kind = block["input"].get("subagent_type")
+                        if isinstance(kind, str):
+                            inputs[block.get("id")] = kind
+            elif typ == "progress":
+                data = obj.get("data") or {}
+                if isinstance(data, dict) and data.get("agentId") and obj.get("parentToolUseID"):
+                    agent_of_call[obj["parentToolUseID"]] = data["agentId"]
+            elif typ == "user" and isinstance(obj.get("toolUseResult"), dict):
+                agent = obj["toolUseResult"].get("agentId")
+                for block in _blocks(obj):
+                    if agent and block.get("type") == "tool_result":
+                        agent_of_call[block.get("tool_use_id")] = agent
+        return {agent: inputs[call] for call, agent in agent_of_call.items() if call in inputs}
+
+    # -- one line ----------------------------------------------------------
+
+    def _line(self, ln: Line) -> str:
+        obj = ln.obj
+        if obj is None:
+            if not ln.raw.strip():
+                return "blank"
+            # Not a JSON object (a write cut short): its text, kept whole.
+            base = self._base(ln, {})
+            self.events.append(self._event(_id(base, "raw"), "raw", "unparsed", ln.order,
+                                           {"text": ln.raw.decode("utf-8", "surrogateescape")}))
+            return "raw"
+        typ = obj.get("type")
+        if typ == "progress":
+            data = obj.get("data")
+            if isinstance(data, dict) and data.get("type") == "agent_progress" \
+                    and isinstance(data.get("message"), dict):
+                # A subagent's message, relayed into its parent's transcript
+                # (before subagents had files of their own): the same uuid
+                # as in the subagent's file, so whichever comes second is a
+                # duplicate.
+                inner = data["message"]
+                line = {**inner, "isSidechain": True, "agentId": data.get("agentId") or "sidechain",
+                        "cwd": obj.get("cwd"), "version": obj.get("version")}
+                if inner.get("type") in ("user", "assistant") and inner.get("uuid"):
+                    return self._message_line(ln, line)
+            return "progress"
+        if typ in ("user", "assistant"):
+            return self._message_line(ln, obj)
+        base = self._base(ln, obj)
+        if base is None:
+            return "duplicate"
+        if typ == "system" and str(obj.get("subtype", "")).endswith("compact_boundary"):
+            meta = obj.get("compactMetadata") or obj.get("microcompactMetadata")
+            self._emit(_id(base, "compact"), "compact", "system/" + obj["subtype"], ln, obj,
+                       {"trigger": meta.get("trigger") if isinstance(meta, dict) else None,
+                        "phase": "post"})
+            return "step"
+        self._keep(ln, base)
+        return "raw"
+
+    def _message_line(self, ln: Line, obj: dict) -> str:
+        base = self._base(ln, obj)
+        if base is None:
+            return "duplicate"
+        if obj.get("type") == "user":
+            return self._user(ln, obj, base)
+        return self._assistant(ln, obj, base)
+
+    def _user(self, ln: Line, obj: dict, base: str) -> str:
+        content = (obj.get("message") or {}).get("content")
+        blocks = content if isinstance(content, list) else []
+        results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if results:
+            result = obj.get("toolUseResult")
+            for i, block in enumerate(results):
+                tid = block.get("tool_use_id")
+                name, tool_input = self.tools.get(tid, (None, None))
+                # The structured result is what a PostToolUse hook reports;
+                # the block's content is the text the model was shown.
+                output = result if (len(results) == 1 and "toolUseResult" in obj) else block.get("content")
+                data = {"name": name, "tool_use_id": tid, "input": tool_input, "output": output,
+                        "error": bool(block.get("is_error"))}
+                if name in _EDIT_TOOLS and not data["error"]:
+                    data["edits"] = file_edits(name, tool_input, output)
+                self._emit(_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
+                           writes=writes(name or "?"))
+            if len(results) != len(blocks):
+                self._keep(ln, base, "rest")  # text or images beside the results
+            return "step"
+        text = _prompt_text(content)
+        if (text is None or obj.get("isMeta") or obj.get("isCompactSummary")
+                or _INTERRUPTED.match(text.strip()) or text.lstrip().startswith(_HARNESS_OUTPUT)):
+            # Harness-written context (a compaction summary, a skill's
+            # expansion, an interruption marker, a local command's output):
+            # it reached the model but is not the user's prompt.
+            self._keep(ln, base)
+            return "raw"
+        self._emit(_id(base, "0"), "prompt", "user", ln, obj,
+                   {"text": text, "prompt_id": obj.get("promptId")})
+        if any(b.get("type") != "text" for b in blocks if isinstance(b, dict)):
+            self._keep(ln, base, "rest")  # images and other blocks, whole
+        return "step"
+
+    def _assistant(self, ln: Line, obj: dict, base: str) -> str:
+        message = obj.get("message") or {}
+        model = message.get("model")
+        # "<synthetic>" marks a message the harness wrote itself.
+        model = model if isinstance(model, str) and model and not model.startswith("<") else None
+        usage = None
+        mid = message.get("id")
+        if isinstance(message.get("usage"), dict) and mid not in self.messages_seen:
+            usage = {k: message["usage"][k] for k in _USAGE_KEYS
+                     if isinstance(message["usage"].get(k), int)} or None
+        made = 0
+        unknown = False
+        for i, block in enumerate(_blocks(obj)):
+            kind = block.get("type")
+            # The usage belongs to the API reply, not to each of its blocks.
+            extra = {"model": model, "usage": usage if made == 0 else None}
+            eid = _id(base, str(i))
+            if kind == "text":
+                if not str(block.get("text", "")).strip():
+                    continue
+                self._emit(eid, "message", "assistant", ln, obj, {"text": block["text"], **extra})
+            elif kind in ("thinking", "redacted_thinking"):
+                text = block.get("thinking") if kind == "thinking" else ""
+                self._emit(eid, "message", "assistant", ln, obj,
+                           {"text": text if isinstance(text, str) else "", "thinking": True, **extra})
+            elif kind in ("tool_use", "server_tool_use"):
+                name = block.get("name") or "?"
+                self.tools[block.get("id")] = (name, block.get("input"))
+                self._emit(eid, "tool_start", "tool_use", ln, obj,
+                           {"name": name, "tool_use_id": block.get("id"), "input": block.get("input"),
+                            **extra}, writes=writes(name))
+            elif isinstance(kind, str) and kind.endswith("_tool_result") and block.get("tool_use_id"):
+                name, tool_input = self.tools.get(block["tool_use_id"], (None, None))
+                self._emit(eid, "tool_end", "tool_result", ln, obj,
+                           {"name": name, "tool_use_id": block["tool_use_id"], "input": tool_input,
+                            "output": block.get("content"), "error": False}, writes=writes(name or "?"))
+            else:
+                unknown = True
+                continue
+            made += 1
+        if made and mid:
+            self.messages_seen.add(mid)
+        if unknown:
+            self._keep(ln, base, "rest")  # a block this version does not know, whole
+            return "step" if made else "raw"
+        return "step" if made else "empty-text"
+
+    # -- events ------------------------------------------------------------
+
+    def _base(self, ln: Line, obj: dict) -> str | None:
+        """What a line's event ids derive from; None for a uuid converted before."""
+        uuid = obj.get("uuid")
+        if isinstance(uuid, str) and uuid:
+            if uuid in self.uuids:
+                return None
+            self.uuids.add(uuid)
+            return uuid
+        # No uuid: the line's bytes, and how often the session had them before.
+        digest = hashlib.sha1(ln.raw).hexdigest()
+        n = self.occurrences.get(digest, 0)
+        self.occurrences[digest] = n + 1
+        return f"{digest}:{n}"
+
+    def _keep(self, ln: Line, base: str, part: str = "raw") -> None:
+        """Keep the physical line whole, as a raw lifecycle event."""
+        obj = ln.obj
+        typ = obj.get("type") if isinstance(obj.get("type"), str) and obj.get("type") else "unknown"
+        if typ == "system" and isinstance(obj.get("subtype"), str):
+            typ += "/" + obj["subtype"]
+        self.events.append(self._event(_id(base, part), "raw", typ,
+                                       ln.t if ln.t is not None else ln.order, {"line": obj}))
+
+    def _emit(self, eid: str, kind: str, name: str, ln: Line, obj: dict, data: dict,
+              writes: bool = False) -> None:
+        agent = (obj.get("agentId") or "sidechain") if obj.get("isSidechain") else None
+        t = _time(obj.get("timestamp"))
+        t = t if t is not None else ln.order
+        if agent and agent not in self.agents_started:
+            self.agents_started.add(agent)
+            self.events.append(self._event(_id("agent", agent), "subagent_start", "subagent", t,
+                                           {"agent_id": agent,
+                                            "agent_type": self.agent_types.get(agent)}))
+        data = {"cwd": obj.get("cwd"), "transcript_path": ln.path,
+                "harness_version": obj.get("version"), "agent_id": agent, **data}
+        self.events.append(self._event(eid, kind, name, t, data, writes))
+
+    def _event(self, eid: str, kind: str, name: str, t, data: dict, writes: bool = False) -> dict:
+        event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
+                 "source": SOURCE, "event": name, "session": self.session, "kind": kind,
+                 "data": {k: v for k, v in data.items() if v is not None}}
+        if writes:
+            event["writes"] = True
+        return event
+
+
+def _blocks(obj: dict) -> list[dict]:
+    content = (obj.get("message") or {}).get("content")
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def _prompt_text(content) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [b.get("text") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        texts = [t for t in texts if isinstance(t, str)]
+        if texts:
+            return "\n\n".join(texts)
+    return None
+
+
+def convert(session_id: str, lines: list[Line]) -> tuple[list[dict], Accounting]:
+    """The normalised events of one session's lines, and what became of each line."""
+    conv = Converter(session_id, lines)
+    return conv.run(), conv.accounting
+
+
+# -- edits, from the tools' structured results -------------------------------
+
+def file_edits(name: str, tool_input, result) -> list[dict] | None:
+    """What an Edit, MultiEdit or Write did to its file, from its structured result.
+
+    Each entry has `file` (the absolute path) and either `before` (None for a
+    new file) and `after`, the whole contents; or, when the transcript does
+    not hold the contents, `hunks`, `added` and `removed` from its
+    structuredPatch. None when the result says too little.
+    """
+    if not isinstance(result, dict):
+        return None
+    tool_input = tool_input if isinstance(tool_input, dict) else {}
+    path = result.get("filePath") or tool_input.get("file_path")
+    if not isinstance(path, str) or not path:
+        return None
+    before = result.get("originalFile", result.get("originalFileContents"))
+    if name == "Write" or result.get("type") in ("create", "update"):
+        after = result.get("content", tool_input.get("content"))
+        if not isinstance(after, str):
+            return None
+        if result.get("type") == "create":
+            return [{"file": path, "before": None, "after": after}]
+        if isinstance(before, str):
+            return [{"file": path, "before": before, "after": after}]
+        return _from_hunks(path, result.get("structuredPatch"))
+    if not isinstance(before, str):
+        return _from_hunks(path, result.get("structuredPatch"))
+    edits = tool_input.get("edits") if name == "MultiEdit" else [{
+        "old_string": result.get("oldString", tool_input.get("old_string")),
+        "new_string": result.get("newString", tool_input.get("new_string")),
+        "replace_all": result.get("replaceAll", tool_input.get("replace_all")),
+    }]
+    after = _replace(before, edits)
+    if after is None:
+        # Claude Code matched with normalised quotes or whitespace; its
+        # structuredPatch says what it did.
+        after = apply_structured_patch(before, result.get("structuredPatch"))
+    if after is None:
+        return _from_hunks(path, result.get("structuredPatch"))
+    if before == "" and all(isinstance(e, dict) and e.get("old_string") == "" for e in edits or []):
+        before = None  # an Edit with an empty old_string creates the file
+    return [{"file": path, "before": before, "after": after}]
+
+
+def _replace(text: str, edits) -> str | None:
+    if not isinstance(edits, list) or not edits:
+        return None
+    for e in edits:
+        if not isinstance(e, dict):
+            return None
+        old, new = e.get("old_string"), e.get("new_string")
+        if not isinstance(old, str) or not isinstance(new, str):
+            return None
+        if old == "":
+            if text != "":
+                return None
+            text = new
+            continue
+        if old not in text:
+            return None
+        text = text.replace(old, new) if e.get("replace_all") else text.replace(old, new, 1)
+    return text
+
+
+def _split(text: str) -> list[str]:
+    """Lines with their line feeds (only "\\n" ends a line, as in a diff)."""
+    parts = text.split("\n")
+    out = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
+
+
+def apply_structured_patch(before: str, hunks) -> str | None:
+    """`before` with a jsdiff structuredPatch applied; None when it does not apply."""
+    if not isinstance(hunks, list):
+        return None
+    src = _split(before)
+    out: list[str] = []
+    pos = 0
+    try:
+        for h in hunks:
+            start = h["oldStart"] - 1 if h["oldLines"] else h["oldStart"]
+            if start < pos:
+                return None
+            out.extend(src[pos:start])
+            pos = start
+            last = None
+            for line in h["lines"]:
+                tag, body = line[:1], line[1:]
+                if tag == " ":
+                    if pos >= len(src) or src[pos].rstrip("\n") != body:
+                        return None
+                    out.append(src[pos])
+                    pos += 1
+                elif tag == "-":
+                    if pos >= len(src) or src[pos].rstrip("\n") != body:
+                        return None
+                    pos += 1
+                elif tag == "+":
+                    out.append(body + "\n")
+                elif tag == "\\":  # "\ No newline at end of file" for the line before
+                    if last == "+" or (last == " " and out and not out[-1].endswith("\n")):
+                        out[-1] = out[-1].rstrip("\n")
+                    continue
+                else:
+                    return None
+                last = tag
+    except (KeyError, TypeError, IndexError):
+        return None
+    out.extend(src[pos:])
+    return "".join(out)
+
+
+def _from_hunks(path: str, hunks) -> list[dict] | None:
+    """Zero-context hunks from a structuredPatch, when the contents are unknown."""
+    if not isinstance(hunks, list) or not hunks:
+        return None
+    out, added, removed = [], 0, 0
+    try:
+        for h in hunks:
+            old, new = h["oldStart"], h["newStart"]
+            run = None
+            for line in list(h["lines"]) + [" "]:
+                tag = line[:1]
+                if tag in ("-", "+"):
+                    if run is None:
+                        run = [old, 0, new, 0]
+                    if tag == "-":
+                        run[1] += 1
+                        old += 1
+                        removed += 1
+                    else:
+                        run[3] += 1
+                        new += 1
+                        added += 1
+                    continue
+                if tag == "\\":
+                    continue
+                if run is not None:
+                    # A side with no lines names the line before the change.
+                    if run[1] == 0:
+                        run[0] -= 1
+                    if run[3] == 0:
+                        run[2] -= 1
+                    out.append(run)
+                    run = None
+                old += 1
+                new += 1
+    except (KeyError, TypeError):
+        return None
+    return [{"file": path, "status": "M", "hunks": out, "added": added, "removed": removed}]
+
+
+def relpath_mapper(worktree: str, cwd: str | None) -> Callable[[str], str | None]:
+    """Maps absolute paths of a session to paths in this repository.
+
+    A path inside this working tree maps to its place in it. A session run in
+    another checkout of the project (another machine, another clone) has
+    paths under its own `cwd`, the project's root there; they map by their
+    tail below it. When that `cwd` ends in a folder this checkout also has,
+    under a folder named like this checkout's, the tail starts there.
+    """
+    root = os.path.normpath(worktree)
+    other = None
+    if cwd and os.path.isabs(cwd):
+        c = os.path.normpath(cwd)
+        if c != root and not c.startswith(root + os.sep):
+            parts = c.strip(os.sep).split(os.sep)
+            prefix = ""
+            for k in range(len(parts) - 1, 0, -1):
+                if parts[-k - 1] == os.path.basename(root) and os.path.isdir(os.path.join(root, *parts[-k:])):
+                    prefix = "/".join(parts[-k:])
+                    break
+            other = (c, prefix)
+
+    def mapper(path: str) -> str | None:
+        if not isinstance(path, str) or not os.path.isabs(path):
+            return None
+        p = os.path.normpath(path)
+        if p.startswith(root + os.sep):
+            return p[len(root) + 1:].replace(os.sep, "/")
+        if other and p.startswith(other[0] + os.sep):
+            tail = p[len(other[0]) + 1:].replace(os.sep, "/")
+            return f"{other[1]}/{tail}" if other[1] else tail
+        return None
+
+    return mapper

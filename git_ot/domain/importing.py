@@ -1,0 +1,155 @@
+"""Importing a harness's transcript files into sessions.
+
+The transcript adapter turns lines into the normalised events of live
+capture; the events are entered in the spool as one batch and sealed by
+`seal()`, the one writer of session refs. Going through the spool, rather
+than calling the fold directly, costs one file write per session and buys
+everything the spool already guarantees: the batch is sealed whole or not
+at all, a crash leaves it for the next seal, it is serialised against hooks
+of a session still running, and live events already waiting are folded
+first, so an import merges into what was captured live.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import pygit2
+
+from ..capture import claude_transcript
+from ..errors import NoTranscripts, UnreadableFile, UnsupportedHarness
+from ..store.refs import validate_session_id
+from ..store.repository import Store
+from ..store.spool import Spool
+from .fold import IMPORTED_ID_PREFIX
+from .sealing import seal
+
+HARNESSES = ("claude-code",)
+
+# progress(bytes done, bytes in all, number of files): called after each session
+Progress = Callable[[int, int, int], None]
+
+
+def import_transcripts(store: Store, harness: str, paths: list[str],
+                       progress: Progress | None = None) -> dict:
+    """Build or extend sessions from transcript files (default: the project's folder)."""
+    if harness not in HARNESSES:
+        raise UnsupportedHarness(f"cannot import transcripts of '{harness}'",
+                                 hint="'git ot import' supports: " + ", ".join(HARNESSES))
+    worktree = store.location.require_worktree("git ot import")
+    files = transcript_files(paths, worktree)
+    read = []
+    total = 0
+    for path in files:
+        data = _read(path)
+        total += len(data)
+        read.append(claude_transcript.read_transcript(path, data))
+    sessions = claude_transcript.by_session(read)
+    done = 0
+    out = []
+    for sid, lines in sessions.items():
+        validate_session_id(sid)
+        out.append(_import_session(store, sid, lines, worktree))
+        done += sum(ln.size for ln in lines)
+        if progress is not None:
+            progress(min(done, total), total, len(files))
+    return {"sessions": out, "files": len(files), "bytes": total}
+
+
+def transcript_files(paths: list[str], worktree: str) -> list[str]:
+    """The transcript files named, with folders searched for *.jsonl files."""
+    if not paths:
+        folder = claude_transcript.default_folder(worktree)
+        if not os.path.isdir(folder):
+            raise NoTranscripts(f"no Claude Code transcripts for this repository in '{folder}'",
+                                hint="name the transcript files or folders to import, or set "
+                                     "CLAUDE_CONFIG_DIR to Claude Code's configuration folder")
+        paths = [folder]
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(os.path.join(d, f) for d, _, names in os.walk(path)
+                           for f in names if f.endswith(".jsonl"))
+            if not found:
+                raise NoTranscripts(f"no transcript (*.jsonl) files in '{path}'",
+                                    hint="Claude Code keeps them in ~/.claude/projects/<project>/")
+            files.extend(found)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(os.path.abspath(f) for f in files))
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read '{path}': {exc.strerror or exc}",
+                             hint="check the path and its permissions") from None
+
+
+def _import_session(store: Store, sid: str, lines: list, worktree: str) -> dict:
+    events, acct = claude_transcript.convert(sid, lines)
+    cwd = next((ln.obj.get("cwd") for ln in lines
+                if ln.obj and isinstance(ln.obj.get("cwd"), str)), None)
+    mapper = claude_transcript.relpath_mapper(worktree, cwd)
+    for ev in events:
+        edits = ev.get("data", {}).pop("edits", None) if "data" in ev else None
+        if edits is not None:
+            ev["data"]["patch"] = patch_files(edits, mapper)
+    spool = Spool(store.location.state_dir)
+    seal(store, sid)  # live events still waiting go first: the import merges into them
+    before = store.tip(sid)
+    live = _has_live_events(store, sid, before)
+    spool.add_batch(sid, events)
+    tip = seal(store, sid) or store.tip(sid)
+    return {
+        "session": sid,
+        "lines": acct.lines,
+        "steps": acct.steps,
+        "kept_raw": acct.kept_raw,
+        "skipped": dict(sorted(acct.skipped.items())),
+        "merged_into_live": live,
+        "changed": tip != before,
+    }
+
+
+def _has_live_events(store: Store, sid: str, tip: str | None) -> bool:
+    if tip is None:
+        return False
+    trace = store.session(sid, tip).record("trace")
+    ids = [e for s in trace["steps"] for e in s["events"]] + [e["id"] for e in trace["lifecycle"]]
+    return any(not e.startswith(IMPORTED_ID_PREFIX) for e in ids)
+
+
+def patch_files(edits: list[dict], mapper) -> list[dict]:
+    """A transcript's edits as the file entries of a trail patch (refs/README.md).
+
+    The hunks are git's own, with no context lines, computed from the file's
+    contents before and after, so they are those a diff of snapshots gives.
+    A file outside this repository changes nothing in it and has no entry.
+    """
+    files = []
+    for edit in edits:
+        path = mapper(edit["file"])
+        if path is None:
+            continue
+        if "hunks" in edit:  # the transcript had no contents, only its structuredPatch
+            files.append({"status": edit["status"], "path": path, "hunks": edit["hunks"],
+                          "added": edit["added"], "removed": edit["removed"]})
+            continue
+        before, after = edit["before"], edit["after"]
+        if before == after:
+            continue
+        patch = pygit2.Patch.create_from(before, after, old_as_path=path, new_as_path=path,
+                                         context_lines=0)
+        entry = {"status": "A" if before is None else "M", "path": path}
+        if patch.delta.is_binary:
+            entry.update(binary=True, hunks=[], added=0, removed=0)
+        else:
+            _, adds, dels = patch.line_stats
+            entry.update(hunks=[[h.old_start, h.old_lines, h.new_start, h.new_lines] for h in patch.hunks],
+                         added=adds, removed=dels)
+        files.append(entry)
+    return files

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Import benchmark: transcript throughput, and the size of a sealed session.
+
+Run it as
+
+    python tests/benchmarks/bench_import.py [--runs 5] [--json] [--keep]
+
+For each transcript case (the four recorded scenarios, the spotter sessions
+copied into tests/fixtures/, and the large spotter session with its
+subagents/ folder from the shared fixtures when they are there) it imports
+the case's files into a fresh repository, `--runs` times, each time in a new
+repository, by the same domain call `git ot import claude-code` makes (in
+this process, so Python's start-up and imports are not counted). The
+baseline, timed in the same run and interleaved with the import (A B, then
+B A), is reading the same files and `json.loads` of every line: the least
+any importer must do. Throughput is the transcript's bytes over the median
+time, in MB/s (10^6 bytes).
+
+The size figure is what the sealed session costs in the object store once
+packed: the objects reachable from `refs/opentraces/sessions/<id>` and not
+from any branch (`git rev-list --objects <ref> --not --branches`), packed
+alone by `git pack-objects`, once with git gc's default delta window and
+depth (10, 50) and once with `git gc --aggressive`'s (250, 50). It is given
+as a fraction of the transcript's bytes; the project's target is at most
+15%. For reference, the last column is the transcript itself compressed
+with zstd at level 19, which keeps every byte of it. A last row imports
+every case into one repository, where sessions share payload blobs (the
+harness's system prompt and tool descriptions) and deltas.
+
+It is a report, not a test: it exits 0 whatever the figures. Timings use
+Python's time.perf_counter around each call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import zstandard  # noqa: E402
+
+from git_ot.domain.importing import import_transcripts  # noqa: E402
+from git_ot.store.gitdir import locate  # noqa: E402
+from git_ot.store.repository import Store  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
+SHARED = ROOT.parent / "shared" / "fixtures" / "claude-code" / "spotter"
+LARGE = "4d5611e5-241a-462a-8d15-5122611a9569"
+TARGET = 0.15
+
+
+def log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def cases() -> list[tuple[str, list[Path]]]:
+    out = []
+    for scenario in ("linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn"):
+        out.append((f"recorded/{scenario}", [FIXTURES / "recorded-2.1.328" / scenario / "transcript.jsonl"]))
+    spotter = FIXTURES / "spotter"
+    for name in ("short", "tool_heavy", "subagent"):
+        out.append((f"spotter/{name}", [spotter / f"{name}.jsonl"]))
+    out.append((f"spotter/{LARGE[:8]}/subagents", sorted((spotter / LARGE / "subagents").glob("*.jsonl"))))
+    if (SHARED / f"{LARGE}.jsonl").is_file():
+        files = [SHARED / f"{LARGE}.jsonl"] + sorted((SHARED / LARGE / "subagents").glob("*.jsonl"))
+        out.append((f"shared/{LARGE[:8]} + subagents", files))
+    return out
+
+
+def hermetic_env(home: Path) -> None:
+    """This process and its git children read no user or system git config."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+    os.environ.update({
+        "HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+        "GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000",
+    })
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "CLAUDE_CONFIG_DIR"):
+        os.environ.pop(key, None)
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    return subprocess.run(["git", *args], cwd=repo, input=input, check=True,
+                          capture_output=True).stdout
+
+
+def new_repo(root: Path, n: int) -> Path:
+    repo = root / f"repo-{n}"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "README.md").write_text("bench\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+def time_import(repo: Path, files: list[Path]) -> tuple[float, dict]:
+    store = Store(locate(str(repo)))
+    start = time.perf_counter()
+    result = import_transcripts(store, "claude-code", [str(f) for f in files])
+    return time.perf_counter() - start, result
+
+
+def time_parse(files: list[Path]) -> float:
+    start = time.perf_counter()
+    for path in files:
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.strip():
+                    json.loads(line)
+    return time.perf_counter() - start
+
+
+def packed_size(repo: Path, ref: str, window: int) -> int:
+    objects = git(repo, "rev-list", "--objects", ref, "--not", "--branches")
+    pack = git(repo, "pack-objects", "--stdout", "-q", f"--window={window}", "--depth=50", input=objects)
+    return len(pack)
+
+
+def run_case(name: str, files: list[Path], runs: int, root: Path) -> dict:
+    size = sum(f.stat().st_size for f in files)
+    imports, parses = [], []
+    result = repo = None
+    time_parse(files)  # warm the page cache
+    for i in range(runs):
+        repo = new_repo(root, len(list(root.iterdir())))
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for which in order:
+            if which == 0:
+                t, result = time_import(repo, files)
+                imports.append(t)
+            else:
+                parses.append(time_parse(files))
+    sessions = []
+    for s in result["sessions"]:
+        ref = f"refs/opentraces/sessions/{s['session']}"
+        sessions.append({"session": s["session"], "steps": s["steps"], "kept_raw": s["kept_raw"],
+                         "skipped": sum(s["skipped"].values()),
+                         "gc": packed_size(repo, ref, 10), "aggressive": packed_size(repo, ref, 250)})
+    imp, base = statistics.median(imports), statistics.median(parses)
+    packed_gc = sum(s["gc"] for s in sessions)
+    packed_aggr = sum(s["aggressive"] for s in sessions)
+    return {
+        "case": name, "files": len(files), "bytes": size, "lines": sum(s["lines"] for s in result["sessions"]),
+        "import_s": imports, "parse_s": parses,
+        "import_mb_s": size / imp / 1e6, "parse_mb_s": size / base / 1e6, "ratio": imp / base,
+        "sealed_gc_bytes": packed_gc, "sealed_aggressive_bytes": packed_aggr,
+        "fraction_gc": packed_gc / size, "fraction_aggressive": packed_aggr / size,
+        "zstd19_fraction": sum(len(zstandard.ZstdCompressor(level=19).compress(f.read_bytes()))
+                               for f in files) / size,
+        "sessions": sessions,
+    }
+
+
+def one_bucket(all_cases: list[tuple[str, list[Path]]], root: Path) -> dict:
+    """Every case imported into one repository: what a project's sessions cost together.
+
+    Sessions of one harness share much (its system prompt, tool
+    descriptions): their payload blobs are stored once, and packing finds
+    deltas between sessions."""
+    repo = new_repo(root, len(list(root.iterdir())))
+    files = [f for _, fs in all_cases for f in fs]
+    import_transcripts(Store(locate(str(repo))), "claude-code", [str(f) for f in files])
+    size = sum(f.stat().st_size for f in files)
+    objects = git(repo, "rev-list", "--objects", "--glob=refs/opentraces/*", "--not", "--branches")
+    packed = {w: len(git(repo, "pack-objects", "--stdout", "-q", f"--window={w}", "--depth=50", input=objects))
+              for w in (10, 250)}
+    return {"bytes": size, "sealed_gc_bytes": packed[10], "sealed_aggressive_bytes": packed[250],
+            "fraction_gc": packed[10] / size, "fraction_aggressive": packed[250] / size}
+
+
+def print_table(rows: list[dict], bucket: dict) -> None:
+    head = ["case", "KB", "import MB/s", "json.loads MB/s", "ratio", "sealed KB (gc)",
+            "sealed KB (aggressive)", "fraction (aggressive)", "transcript zstd -19"]
+    body = [[r["case"], f"{r['bytes'] / 1e3:.1f}", f"{r['import_mb_s']:.2f}", f"{r['parse_mb_s']:.1f}",
+             f"{r['ratio']:.1f}", f"{r['sealed_gc_bytes'] / 1e3:.1f}",
+             f"{r['sealed_aggressive_bytes'] / 1e3:.1f}", f"{100 * r['fraction_aggressive']:.1f}%",
+             f"{100 * r['zstd19_fraction']:.1f}%"]
+            for r in rows]
+    total = sum(r["bytes"] for r in rows)
+    sealed = sum(r["sealed_aggressive_bytes"] for r in rows)
+    body.append(["sum of the above", f"{total / 1e3:.1f}", "", "", "",
+                 f"{sum(r['sealed_gc_bytes'] for r in rows) / 1e3:.1f}",
+                 f"{sealed / 1e3:.1f}", f"{100 * sealed / total:.1f}%", ""])
+    body.append(["all in one repository", f"{bucket['bytes'] / 1e3:.1f}", "", "", "",
+                 f"{bucket['sealed_gc_bytes'] / 1e3:.1f}", f"{bucket['sealed_aggressive_bytes'] / 1e3:.1f}",
+                 f"{100 * bucket['fraction_aggressive']:.1f}%", ""])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |")
+    print("|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|")
+    for row in body:
+        print("| " + " | ".join((c.ljust(w) if i == 0 else c.rjust(w))
+                               for i, (c, w) in enumerate(zip(row, widths))) + " |")
+    worst = max(rows, key=lambda r: r["fraction_aggressive"])
+    print(f"\nsealed size over transcript size, all cases: {100 * sealed / total:.1f}% "
+          f"(target <= {100 * TARGET:.0f}%: {'met' if sealed / total <= TARGET else 'NOT met'}); "
+          f"largest single case: {worst['case']} {100 * worst['fraction_aggressive']:.1f}%; "
+          f"cases over the target: {sum(r['fraction_aggressive'] > TARGET for r in rows)} of {len(rows)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="imports of each case (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary repositories")
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="git-ot-bench-import-"))
+    hermetic_env(root / "home")
+    work = root / "repos"
+    work.mkdir()
+    rows = []
+    try:
+        for name, files in cases():
+            log(f"{name}: {len(files)} file(s), {args.runs} run(s)")
+            rows.append(run_case(name, files, args.runs, work))
+        log("every case into one repository")
+        bucket = one_bucket(cases(), work)
+    finally:
+        if args.keep:
+            log(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    if not (SHARED / f"{LARGE}.jsonl").is_file():
+        log(f"note: {SHARED / (LARGE + '.jsonl')} is not there; the large session is left out")
+    meta = {"python": platform.python_version(), "machine": platform.machine(),
+            "git": git(Path("."), "--version").decode().strip(), "cpus": os.cpu_count(), "runs": args.runs}
+    if args.json:
+        print(json.dumps({"meta": meta, "cases": rows, "one_repository": bucket}, indent=2))
+    else:
+        print(f"{meta['git']}, Python {meta['python']}, {meta['cpus']} CPUs, median of {args.runs} runs\n")
+        print_table(rows, bucket)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
