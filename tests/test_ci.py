@@ -26,3 +26,16 @@ def test_the_e2e_tests_pin_the_claude_code_that_ci_installs():
     e2e = (ROOT / "tests/e2e/test_claude_code.py").read_text()
     pinned = re.search(r'^CLAUDE_CODE_VERSION = "([^"]+)"', e2e, re.M).group(1)
     assert f"@anthropic-ai/claude-code@{pinned}\n" in ci
+
+
+def test_every_package_is_listed_for_installation():
+    """The package list in pyproject.toml is explicit; a missing entry only
+    shows in a regular install, where the subpackage would be absent."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "git_ot").rglob("__init__.py")
+    }
+    assert found <= listed

@@ -1,1 +1,83 @@
-"""Commands of this family register on the `cli` group from git_ot.cli.main."""
+"""`git ot scan` and `git ot forget`: the security gate on demand, and deletion for good."""
+
+from __future__ import annotations
+
+import click
+
+from ..domain import gate
+from ..domain.repo import open_store
+from .main import cli, json_option
+from .output import emit, emit_json
+
+
+def _where(f: dict) -> str:
+    line = f":{f['line']}" if "line" in f else ""
+    if "snapshot" in f:
+        return f"snapshot {f['snapshot']} {f['path']}{line}"
+    if "step" in f:
+        return f"step {f['step']} {f['field']}{line}"
+    if "lifecycle" in f:
+        return f"event {f['lifecycle']} {f['field']}{line}"
+    if "spool" in f:
+        return f"spool {f['spool']} {f['field']}{line}"
+    return f"{f['field']}{line}"
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1, metavar="SESSION")
+@json_option
+def scan(sessions, as_json):
+    """Show what the security gate finds in sessions, and their risk.
+
+    Looks at the sessions named (any unique id prefix; all by default),
+    sealed and still spooled, under the policy now in force (ot.security.*):
+    what was redacted at seal, what is still open, and each session's risk.
+    """
+    result = gate.scan(open_store(), list(sessions))
+    if as_json:
+        emit_json(result)
+        return
+    if not result["sessions"]:
+        emit("no sessions")
+        return
+    for s in result["sessions"]:
+        state = "" if s["sealed"] else "  (not sealed)"
+        emit(f"session {s['session']}  risk {s['risk']}  open {s['open']}{state}")
+        if not s["findings"]:
+            emit("  no findings")
+        for f in s["findings"]:
+            emit(f"  {f['status']:<9} {f['kind']:<26} {_where(f)}")
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1, required=True, metavar="SESSION")
+@json_option
+def forget(sessions, as_json):
+    """Delete sessions for good: refs, note lines, spool, objects.
+
+    Takes whole session ids. Objects that anything else still reaches are
+    kept; what a remote still holds is printed, with the commands that
+    delete it there.
+    """
+    result = gate.forget(open_store(), list(sessions))
+    if as_json:
+        emit_json(result)
+        return
+    for s in result["sessions"]:
+        held = ", ".join(s["refs"]) or "no ref"
+        emit(f"forgot {s['session']} ({held}{', spooled events' if s['spool'] else ''})")
+    for n in result["notes"]:
+        emit(f"removed {n['lines']} note line{'s' if n['lines'] != 1 else ''} from {n['ref']}")
+    objects = result["objects"]
+    emit(f"deleted {objects['deleted']} object{'s' if objects['deleted'] != 1 else ''}"
+         + (f"; kept {objects['kept']} that other refs reach" if objects["kept"] else ""))
+    for command in result["ran"]:
+        emit(f"ran: {command}")
+    if objects["remaining"]:
+        emit(f"warning: {len(objects['remaining'])} objects are still in the repository: "
+             + " ".join(objects["remaining"][:5]))
+    for r in result["remotes"]:
+        emit(f"remote '{r['remote']}' may still hold {'them' if len(result['sessions']) > 1 else 'it'}; "
+             f"to delete it there:")
+        for command in r["commands"]:
+            emit(f"  {command}")

@@ -1,0 +1,190 @@
+"""`git ot forget`: delete sessions for good, here, and say what is left elsewhere.
+
+For each session: every ref that holds it (`refs/opentraces/sessions/<id>`
+and a remote's copy under `refs/opentraces/remotes/*/sessions/<id>`), its
+lines in the notes (`refs/notes/opentraces` and the remotes' copies, each
+rewritten as one commit without history, since the history would keep the
+lines), the reflog entries of those refs, its spool, and then the objects
+nothing else reaches any more: the session's commits, records, blobs and
+snapshots, the notes' old commits, and the unredacted snapshot objects the
+hooks wrote before the gate replaced them. The git commands it runs to do
+so are reported; objects any other ref, reflog or index reaches are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from ...errors import UnknownSession
+from ...store import purge, refs
+from ...store.repository import Store
+from ...store.spool import Spool
+from . import blocked_marker, originals_path
+
+
+def _session_refs(store: Store, session_id: str) -> dict[str, str]:
+    """Every local ref holding the session: its own, and remotes' copies."""
+    out = {}
+    suffix = "/sessions/" + session_id
+    for ref in store.repo.references:
+        name = ref if isinstance(ref, str) else ref.name
+        if name.startswith(refs.NAMESPACE) and name.endswith(suffix) and (
+                name == refs.session_ref(session_id) or name.startswith(refs.NAMESPACE + "remotes/")):
+            target = store.repo.references.get(name)
+            if target is not None:
+                out[name] = str(target.target)
+    return out
+
+
+def _notes_refs(store: Store) -> list[str]:
+    names = []
+    for ref in store.repo.references:
+        name = ref if isinstance(ref, str) else ref.name
+        if name == refs.NOTES_REF or (name.startswith(refs.NAMESPACE + "remotes/") and name.endswith("/notes")):
+            names.append(name)
+    return sorted(names)
+
+
+def _line_of_session(ids: set[str]):
+    def drop(line: bytes) -> bool:
+        if not any(sid.encode() in line for sid in ids):
+            return False
+        try:
+            return json.loads(line).get("session") in ids
+        except (ValueError, AttributeError):
+            return False
+    return drop
+
+
+def _spool_snapshots(spool: Spool, session_id: str) -> list[str]:
+    return [e["snapshot"] for e in spool.peek(session_id) if isinstance(e.get("snapshot"), str)]
+
+
+def forget(store: Store, session_ids: list[str]) -> dict:
+    """Delete the sessions named (full ids) and everything only they reached."""
+    location = store.location
+    spool = Spool(location.state_dir)
+    pending = set(spool.pending_sessions())
+    ids: list[str] = []
+    held: dict[str, dict[str, str]] = {}
+    for sid in session_ids:
+        refs.validate_session_id(sid)
+        found = _session_refs(store, sid)
+        originals = os.path.exists(originals_path(store, sid))
+        if not found and sid not in pending and not originals:
+            near = [s for s in set(store.session_ids()) | pending if s.startswith(sid)]
+            raise UnknownSession(
+                f"no session '{sid}'",
+                hint=(f"forget takes whole session ids: did you mean '{near[0]}'?" if len(near) == 1
+                      else "'git ot trace list' shows the sessions of this repository"))
+        if sid not in ids:
+            ids.append(sid)
+            held[sid] = found
+
+    # What the sessions reach, before anything is deleted.
+    starts: set[str] = set()
+    for sid in ids:
+        starts.update(held[sid].values())
+        starts.update(_spool_snapshots(spool, sid))
+        try:
+            with open(originals_path(store, sid), encoding="ascii") as fh:
+                starts.update(line.strip() for line in fh if line.strip())
+        except FileNotFoundError:
+            pass
+    # Other sessions' unsealed snapshots must survive: their seal reads them.
+    keep_starts = [o for s in sorted(pending - set(ids)) for o in _spool_snapshots(spool, s)]
+
+    ran: list[str] = []
+    # 1. refs, and their reflogs
+    all_refs = {name: tip for sid in ids for name, tip in held[sid].items()}
+    if all_refs:
+        purge.delete_refs(store.repo, location, all_refs)
+    # 2. note lines: the notes are rewritten only if their history holds a line
+    drop = _line_of_session(set(ids))
+    note_lines: dict[str, int] = {}
+    rewritten = []
+    for ref in _notes_refs(store):
+        tip = str(store.repo.references.get(ref).resolve().target)
+        if not any(drop(line) for blob in purge.history_blobs(location, tip) for line in blob.splitlines()):
+            continue
+        message = f"forget {len(ids)} session{'s' if len(ids) != 1 else ''}"
+        removed, old = purge.rewrite_notes(store.repo, ref, drop, store.signature(), message)
+        if old is not None:
+            starts.add(old)
+            rewritten.append(ref)
+            note_lines[ref] = removed
+            if store.repo.references.get(ref) is not None:
+                purge.expire_reflog(location, ref)
+                ran.append("git " + " ".join(purge.expire_reflog_command(ref)))
+            else:
+                purge.delete_reflog(location, ref)  # no notes left: the ref went
+    # 3. the spool and git-ot's local notes about the sessions
+    spool_files = {}
+    for sid in ids:
+        spool_files[sid] = sid in pending
+        spool.forget(sid)
+        for path in (originals_path(store, sid), blocked_marker(location.state_dir, sid)):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+    # 4. the objects nothing else reaches
+    candidates = purge.objects_of(location, starts)
+    keep = purge.still_reachable(location, candidates) | purge.objects_of(location, keep_starts)
+    doomed = candidates - keep
+    deleted = 0
+    remaining: set[str] = set()
+    if doomed:
+        _reset_snapshot_indexes(location)
+        deleted = purge.delete_loose(location, doomed)
+        packed = purge.existing(location, doomed)
+        if packed:
+            purge.repack_loosening_unreachable(location)
+            ran.append("git " + " ".join(purge.REPACK))
+            deleted += purge.delete_loose(location, packed)
+        if purge.drop_commit_graph(location):
+            ran.append("git " + " ".join(purge.COMMIT_GRAPH))
+        remaining = purge.existing(location, doomed)
+    return {
+        "sessions": [{"session": sid, "refs": sorted(held[sid]), "spool": spool_files[sid]} for sid in ids],
+        "notes": [{"ref": ref, "lines": note_lines[ref]} for ref in rewritten],
+        "objects": {"deleted": len(doomed) - len(remaining), "kept": len(candidates & keep),
+                    "remaining": sorted(remaining)},
+        "ran": ran,
+        "remotes": _remote_advice(store, ids, refs.NOTES_REF in rewritten),
+    }
+
+
+def _reset_snapshot_indexes(location) -> None:
+    """Drop the private snapshot indexes: they may name objects just deleted.
+
+    The next snapshot starts again from a copy of the user's index, as the
+    first snapshot of a worktree does.
+    """
+    for state in purge.worktree_state_dirs(location):
+        for name in ("snapshot.index", "large-files.json"):
+            try:
+                os.unlink(os.path.join(state, name))
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(os.path.join(state, "snapshot.index.lock"), ignore_errors=True)
+
+
+def _remote_advice(store: Store, ids: list[str], notes: bool) -> list[dict]:
+    """Per remote, the commands that delete the sessions there too.
+
+    git-ot cannot know what a remote holds without asking it, so every
+    configured remote is named; a host keeps unreachable objects until its
+    own garbage collection, and clones that fetched a session keep it.
+    """
+    out = []
+    for remote in sorted(r.name for r in store.repo.remotes):
+        commands = [f"git push {remote} --delete " + " ".join(refs.session_ref(sid) for sid in ids)]
+        if notes and store.repo.references.get(refs.NOTES_REF) is not None:
+            commands.append(f"git push --force {remote} {refs.NOTES_REF}")
+        elif notes:
+            commands.append(f"git push {remote} --delete {refs.NOTES_REF}")
+        out.append({"remote": remote, "commands": commands})
+    return out

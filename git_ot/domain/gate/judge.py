@@ -1,0 +1,103 @@
+"""The judge: a deterministic risk score for what the gate let through.
+
+After redaction a session can still say more than its owner means to
+share: the names of internal hosts, cloud account ids, identifiers dense
+enough to be keys that no detector recognised. The judge counts them in
+the text of the records (prompts, messages, tool input and output) and
+turns the counts, with the findings still open, into a score from 0 to
+100:
+
+    risk = min(100, 60 * min(1, open) + 8 * min(hosts, 5)
+                    + 8 * min(accounts, 5) + 2 * min(identifiers, 10))
+
+so one open finding is 60 on its own, and residue alone reaches 100 only
+when there is a lot of it. The counts are occurrences, so a session's
+counts are the sums of its seals' counts and the score at seal time equals
+the score `git ot scan` computes again from the stored records.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .detectors import MIN_ENTROPY_LENGTH, shannon
+
+RESIDUAL_KEYS = ("hosts", "accounts", "identifiers")
+
+# Internal host names, found from their fixed part (a look-behind at the
+# start of a pattern would make re try every position): a private suffix,
+# then the labels before it; a private prefix label; a private IPv4 address.
+_PRIVATE_SUFFIX = re.compile(
+    r"\.(?:internal|corp|intranet|intra|lan|local|localdomain|private|home\.arpa|svc)(?![A-Za-z0-9-]|\.[A-Za-z0-9])")
+_PRIVATE_PREFIX = re.compile(
+    r"(?:internal|intranet|corp|vpn|staging|prod)[.-][A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|net|org|io|cloud|dev)"
+    r"(?![A-Za-z0-9-])")
+_PRIVATE_IP = re.compile(
+    r"(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.\d{1,3}(?![\w.])")
+_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+
+
+def _hosts(text: str) -> int:
+    n = 0
+    for m in _PRIVATE_SUFFIX.finditer(text):
+        k = m.start()
+        while k > 0 and text[k - 1] in _LABEL:
+            k -= 1
+        if k < m.start() and text[k] not in ".-":
+            n += 1
+    for regex in (_PRIVATE_PREFIX, _PRIVATE_IP):
+        for m in regex.finditer(text):
+            before = text[m.start() - 1] if m.start() else ""
+            if not before or not (before.isalnum() or before in ".-_"):
+                n += 1
+    return n
+
+
+# Account ids, each found from its fixed part; "account" in the lower-cased text.
+_ACCOUNTS = (
+    re.compile(r"arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:\d{12}:"),
+    re.compile(r"/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+    re.compile(r"acct_[A-Za-z0-9]{16}(?![A-Za-z0-9])"),
+    re.compile(r"projects/\d{6,}(?![\w-])"),
+)
+_ACCOUNT_KEYED = re.compile(r"account(?:[_ -]?id)?[\"']?\s*[:=]\s*[\"']?\d{12}(?!\d)")
+# No look-behind (it would make re try every position): finditer resumes
+# after each whole run, so every match starts a run.
+_DENSE = re.compile(r"[A-Za-z0-9_-]{%d,}(?![A-Za-z0-9_-])" % MIN_ENTROPY_LENGTH)
+_HOST_HINTS = (".internal", ".corp", ".intranet", ".intra", ".lan", ".local", ".private", ".arpa", ".svc",
+               "internal.", "intranet.", "corp.", "vpn.", "staging.", "prod.", "internal-", "corp-", "vpn-",
+               "staging-", "prod-", "10.", "192.168.", "172.")
+_ACCOUNT_HINTS = ("arn:aws", "ccount", "/subscriptions/", "acct_", "projects/")
+_HOST_HINT = re.compile("|".join(re.escape(h) for h in _HOST_HINTS))
+_ACCOUNT_HINT = re.compile("|".join(re.escape(h) for h in _ACCOUNT_HINTS))
+_HEXISH = frozenset("0123456789abcdefABCDEF-")
+
+
+def residual(text: str, counts: dict) -> None:
+    """Add the residue in `text` to `counts` (hosts, accounts, identifiers)."""
+    if len(text) < 8:
+        return
+    low = text.lower()
+    hosts = _hosts(text) if _HOST_HINT.search(low) else 0
+    accounts = 0
+    if _ACCOUNT_HINT.search(low):
+        accounts = sum(len(r.findall(text)) for r in _ACCOUNTS) + len(_ACCOUNT_KEYED.findall(low))
+    dense = 0
+    for m in _DENSE.finditer(text):
+        token = m.group()
+        # Mixed letters and digits, not hex (hashes, UUIDs), not a snake_case
+        # or kebab-case name; the cheap tests first.
+        if token.count("_") + token.count("-") > 2 or _HEXISH.issuperset(token):
+            continue
+        digits = sum(map(str.isdigit, token))
+        if digits >= 3 and any(map(str.isalpha, token)) and shannon(token) >= 3.5:
+            dense += 1
+    for key, n in (("hosts", hosts), ("accounts", accounts), ("identifiers", dense)):
+        if n:
+            counts[key] = counts.get(key, 0) + n
+
+
+def score(counts: dict, open_findings: int = 0) -> int:
+    """The risk score, 0 to 100 (see the module's doc for the formula)."""
+    return min(100, 60 * min(1, open_findings) + 8 * min(counts.get("hosts", 0), 5)
+               + 8 * min(counts.get("accounts", 0), 5) + 2 * min(counts.get("identifiers", 0), 10))
