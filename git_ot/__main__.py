@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -11,6 +12,27 @@ def main(argv: list[str] | None = None) -> int:
         from .capture.hook import main as hook_main
 
         return hook_main(args[1:])
+    if args[:1] == ["blame"]:
+        # git works on the blame while Python imports the rest (see prestart.py).
+        from .domain.trail.prestart import spawn
+
+        spawn(args[1:])
+        from .cli import run
+        from .domain.trail.prestart import discard
+
+        status = run(args)
+        discard()  # a git blame started for nothing (a usage error, say)
+        if argv is not None:
+            return status  # called from Python, not as the program
+        # Tearing down the interpreter (every module and object, pygit2's
+        # caches) costs about as much as the look-ups after git's blame; the
+        # output is complete once flushed, so leave without it.
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, OSError):
+            pass
+        os._exit(status)
     from .cli import run
 
     return run(args)

@@ -1,0 +1,181 @@
+"""`git ot blame FILE` and `git ot blame commit REV`: who (which session, step, prompt) wrote what."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import click
+
+from ..domain.repo import open_store
+from ..domain.trail import blame as blame_domain
+from .main import cli, json_option
+from .output import emit, emit_json
+
+
+class _BlameCommand(click.Command):
+    """Notes whether `--` came before the first argument, so `blame -- commit`
+    blames a file named 'commit' instead of meaning `blame commit REV`."""
+
+    def parse_args(self, ctx, args):
+        first = next((i for i, a in enumerate(args) if a == "commit"), None)
+        ctx.meta["git_ot.blame.literal"] = "--" in args[: first if first is not None else len(args)]
+        return super().parse_args(ctx, args)
+
+
+@cli.command(cls=_BlameCommand)
+@click.option("-L", "line_ranges", metavar="RANGE", multiple=True,
+              help="Blame only these lines, as git blame -L takes them ('10,20', '10,+5', "
+                   "':funcname', '/regex/'); may be given more than once.")
+@click.option("-M", "moves", count=True,
+              help="Follow lines moved or copied within the file, as git blame -M does.")
+@click.option("-C", "copies", count=True,
+              help="Also follow lines moved or copied from other files, as git blame -C does "
+                   "(repeat it to look further, as with git).")
+@click.option("--porcelain", is_flag=True,
+              help="Print git blame's porcelain format with ot-* header lines added.")
+@json_option
+@click.argument("target", metavar="FILE")
+@click.argument("rev", metavar="REV", required=False)
+@click.pass_context
+def blame(ctx, line_ranges, moves, copies, porcelain, as_json, target, rev):
+    """Show which agent session, step and prompt wrote each line of a file.
+
+    'git ot blame commit REV' shows what a commit was for instead: its
+    sessions, the prompts behind its patches, and how much survives at HEAD.
+    """
+    if target == "commit" and not ctx.meta.get("git_ot.blame.literal"):
+        if rev is None:
+            raise click.UsageError("'blame commit' needs a revision, as in 'git ot blame commit HEAD'")
+        if line_ranges or moves or copies or porcelain:
+            raise click.UsageError("-L, -M, -C and --porcelain apply to 'git ot blame FILE' only")
+        result = blame_domain.blame_commit(open_store(), rev)
+        if as_json:
+            emit_json(result)
+        else:
+            _print_commit(result)
+        return
+    if as_json and porcelain:
+        raise click.UsageError("--json and --porcelain cannot be used together")
+    result = blame_domain.blame_file(open_store(), target, rev, line_ranges, moves, copies,
+                                     porcelain=porcelain)
+    if as_json:
+        _print_json(result)
+    elif porcelain:
+        _print_porcelain(result)
+    else:
+        _print_human(result)
+
+
+def _print_json(result: dict) -> None:
+    """One JSON document, with each line's object on a line of its own.
+
+    Compact objects, one a line, print fast (Python's C encoder) on files of
+    thousands of lines, and read well with grep as with jq.
+    """
+    def dumps(value) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    # The same values recur on thousands of lines: encode each once.
+    authors = {sha: dumps(c.get("author")) for sha, c in result["commits"].items()}
+    paths: dict = {}
+    whos: dict[int, str] = {}
+    rows = []
+    for ln in result["lines"]:
+        a = ln["attribution"]
+        who = whos.get(id(a))
+        if who is None:
+            who = whos[id(a)] = dumps(a)
+        path = paths.get(ln["path"])
+        if path is None:
+            path = paths[ln["path"]] = dumps(ln["path"])
+        rows.append(f'{{"line":{ln["line"]},"commit":"{ln["commit"]}","orig_line":{ln["orig_line"]},'
+                    f'"path":{path},"author":{authors[ln["commit"]]},"content":{dumps(ln["content"])},'
+                    f'"attribution":{who}}}')
+    head = dumps({"path": result["path"], "rev": result["rev"]})[:-1]
+    emit(head + ',"lines":[' + ("\n" + ",\n".join(rows) + "\n" if rows else "") + "]}")
+
+
+def _who(a: dict) -> str:
+    if a["kind"] != "agent":
+        return a["kind"]
+    return (f"{(a['session'] or '?')[:8]}:{a['step']} {a['harness'] or '-'}/{a['model'] or '-'} "
+            f"{a['prompt'] or '-'}")
+
+
+def _date(commit: dict) -> str:
+    t, tz = commit.get("author-time"), commit.get("author-tz") or "+0000"
+    if t is None or not t.isdigit():
+        return ""
+    t = int(t)
+    try:
+        sign = -1 if tz[0] == "-" else 1
+        offset = datetime.timedelta(minutes=sign * (int(tz[1:3]) * 60 + int(tz[3:5])))
+    except (ValueError, IndexError):
+        offset, tz = datetime.timedelta(0), "+0000"
+    when = datetime.datetime.fromtimestamp(t, datetime.timezone(offset))
+    return when.strftime("%Y-%m-%d %H:%M:%S ") + tz
+
+
+def _print_human(result: dict) -> None:
+    """git blame's default format, with the attribution as one more column."""
+    rows, commits = result["lines"], result["commits"]
+    if not rows:
+        return
+    author_w = max(len(c.get("author") or "") for c in commits.values())
+    line_w = len(str(max(r["line"] for r in rows)))
+    whos: dict[int, str] = {}  # attributions are shared objects: format each once
+    for r in rows:
+        a = r["attribution"]
+        if id(a) not in whos:
+            whos[id(a)] = _who(a)
+    who_w = max(len(w) for w in whos.values())
+    whos = {k: w.ljust(who_w) for k, w in whos.items()}
+    prefix = {}
+    for sha, c in commits.items():
+        short = ("^" + sha[:7]) if c.get("boundary") else sha[:8]
+        prefix[sha] = f"{short} ({(c.get('author') or ''):<{author_w}} {_date(c)} "
+    emit("\n".join(f"{prefix[r['commit']]}{r['line']:>{line_w}}) {whos[id(r['attribution'])]} {r['content']}"
+                   for r in rows))
+
+
+def _print_porcelain(result: dict) -> None:
+    out: list[str] = []
+    for r in result["lines"]:
+        out += [raw.decode("utf-8", "surrogateescape") for raw in r["raw"]]
+        a = r["attribution"]
+        out.append(f"ot-kind {a['kind']}")
+        for key in ("session", "step", "hunk", "harness", "model", "prompt", "reason"):
+            if a.get(key) is not None:
+                out.append(f"ot-{key} {a[key]}")
+        if a.get("candidates"):
+            out.append(f"ot-candidates {' '.join(a['candidates'])}")
+        out.append("\t" + r["content"])
+    if out:
+        emit("\n".join(out))
+
+
+def _print_commit(result: dict) -> None:
+    n = result["lines"]
+    emit(f"commit {result['commit']}")
+    emit(f"    {result['summary']}")
+    if not result["anchored"]:
+        emit(f"not anchored: {n['introduced']} line{'s' if n['introduced'] != 1 else ''} "
+             f"introduced, of unknown origin (the commit has no note)")
+        return
+    emit(f"lines introduced {n['introduced']}: agent {n['agent']}, human {n['human']}, "
+         f"unknown {n['unknown']}; agent lines alive at HEAD {n['alive_at_head']}")
+    for s in result["sessions"]:
+        emit("")
+        emit(f"session {s['session']}  {s['harness'] or '-'}  model {s['model'] or '-'}"
+             + ("" if s["known"] else "  (session not in this repository)"))
+        prompt_seen = object()
+        for st in s["steps"]:
+            if st["prompt_step"] != prompt_seen:
+                prompt_seen = st["prompt_step"]
+                emit(f"  prompt {st['prompt_step'] or '?'}: {blame_domain.short(st['prompt'], 72)}")
+            hunks = ", ".join(f"{h['path']}:{h['lines'][0]}-{h['lines'][1]}" for h in st["hunks"])
+            emit(f"    step {st['step']} {st['tool'] or 'tool'}: {st['lines']} line"
+                 f"{'s' if st['lines'] != 1 else ''} ({st['alive']} alive) {hunks}")
+            for f in st["patch"] or []:
+                emit(f"        patch {f['status']} {f['path']} +{f.get('added', 0)} -{f.get('removed', 0)}")

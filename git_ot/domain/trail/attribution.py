@@ -1,0 +1,225 @@
+"""Working attribution: which agent step, if any, wrote each line of a file.
+
+The evidence is the snapshots: for a path, every write window that touched
+it gives two states of the file (before and after the tool ran), and the
+working tree gives the state now. Ordered in time, consecutive states
+differ by what happened between them, and what happened between them is
+owned by whoever was writing then:
+
+- no write window open over the interval: the human (an editor, or any
+  command run outside the agent's tools);
+- exactly one: that window's step (the only tool that could have written it);
+- more than one (tools running in parallel, or two sessions at once): no one
+  can be told; the lines are left unattributed, and say so.
+
+A tool whose input names the single file it writes (Edit, Write, ...) is no
+candidate for a change to another path.
+
+Rather than replaying every state from the beginning, the walk starts from
+the lines it is asked about and goes back in time, one interval at a time,
+following each line through the line diffs until the interval that added
+it; it stops as soon as every line is placed. Its cost is the age of the
+youngest state that holds the lines, not the number of sessions.
+
+A line is looked for first in the working tree now, then in older states
+(so a line staged with `git add` and then edited again in the working tree
+is still found where it was written). A line found in no state was never
+seen by a snapshot (staged by hand, then removed from the working tree) and
+belongs to the human; so does a line already present before the first
+window that touched its path.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import lines as L
+from .windows import Window, WindowIndex
+
+HUMAN = ("human",)
+# Bounds on the walk: how many older states to search for a line that is
+# not in the working tree any more, and how many states to go through in
+# all. A line not placed within them is unattributed ("unknown"), never
+# guessed.
+LOCATE_LIMIT = 256
+WALK_LIMIT = 4096
+
+
+def agent(session: str, step: int, hunk: str, harness: str = "unknown", model=None) -> tuple:
+    return ("agent", session, step, hunk, harness, model)
+
+
+def unattributed(reason: str, candidates=()) -> tuple:
+    return ("unattributed", reason, tuple(sorted(set(candidates))))
+
+
+class _Large(Exception):
+    """The path is over the snapshot size limit somewhere: no lines to follow."""
+
+
+class Attribution:
+    """Answers, for lines of some content of a path, who wrote them."""
+
+    def __init__(self, store, index: WindowIndex, now: float):
+        self.store = store
+        self.repo = store.repo
+        self.index = index
+        self.now = now
+        self._content: dict = {}
+
+    # -- states ----------------------------------------------------------
+
+    def content(self, tree_id: str, path: str) -> bytes:
+        key = (tree_id, path)
+        data = self._content.get(key)
+        if data is None:
+            try:
+                entry = self.repo[tree_id][path]
+            except (KeyError, ValueError):
+                data = b""
+            else:
+                obj = self.repo[entry.id]
+                data = obj.data if obj.type_str == "blob" else b""
+            if data.startswith(b"git-ot large file v1\n"):
+                raise _Large(path)
+            self._content[key] = data
+        return data
+
+    def worktree_content(self, path: str) -> bytes | None:
+        """The file as it is on disk now (None: not a file git would store as text)."""
+        root = self.store.location.worktree
+        if root is None:
+            return None
+        full = os.path.join(root, path)
+        try:
+            if os.path.islink(full):
+                return os.fsencode(os.readlink(full))
+            if not os.path.isfile(full):
+                return b""
+            with open(full, "rb") as fh:
+                return fh.read()
+        except OSError:
+            return b""
+
+    def _points(self, path: str, t_max: float) -> list:
+        """States of `path` older than t_max, newest first: (t, order, window, tree, path_at_point)."""
+        pts = []
+        for w in self.index.windows(path):
+            if w.t1 < t_max:
+                pts.append((w.t1, 1, w, w.after, path))
+            if w.t0 < t_max:
+                f = w.files.get(path)
+                pts.append((w.t0, 0, w, w.before, f[2] if f and f[2] else path))
+        for w in self.index.running(self.now):
+            if w.t0 < t_max:
+                pts.append((w.t0, 0, w, w.before, path))
+        pts.sort(key=lambda p: (p[0], p[1]), reverse=True)
+        return pts
+
+    def _candidates(self, paths: set, t_lo: float, t_hi: float) -> list[Window]:
+        seen: dict[str, Window] = {}
+        pool = [w for p in paths for w in self.index.windows(p)] + self.index.running(self.now)
+        for w in pool:
+            if w.t0 <= t_lo and (w.t1 is None or w.t1 >= t_hi):
+                if w.declared is not None and w.declared not in paths:
+                    continue
+                seen[w.key] = w
+        return list(seen.values())
+
+    # -- the walk --------------------------------------------------------
+
+    def attribute(self, path: str, content: bytes, wanted, now: bytes | None = None) -> dict[int, tuple]:
+        """For each wanted 0-based line of `content` (a version of `path`), who wrote it."""
+        wanted = set(wanted)
+        if not wanted:
+            return {}
+        if not self.index.windows(path) and not self.index.running(self.now):
+            return {i: HUMAN for i in wanted}
+        if now is None:
+            now = self.worktree_content(path)
+        try:
+            return self._walk(path, content, wanted, now if now is not None else b"")
+        except _Large:
+            return {i: unattributed("unknown") for i in wanted}
+
+    def _walk(self, path: str, content: bytes, wanted: set, now: bytes) -> dict[int, tuple]:
+        result: dict[int, tuple] = {}
+        located: dict[int, int] = {}  # wanted line -> its 0-based line in the current state
+        unlocated = set(wanted)
+        at_after: dict[str, tuple] = {}  # window key -> (path, {line: position}) after it
+
+        cur, cur_t, cur_path = now, self.now, path
+        cur_red = False  # is the current state a file the security gate stored redacted?
+        self._locate(content, cur, unlocated, located)
+        pts = self._points(cur_path, cur_t)
+        i = visited = 0
+        while (located or unlocated) and i < len(pts) and visited < WALK_LIMIT:
+            t, side, w, tree, src = pts[i]
+            i += 1
+            visited += 1
+            prev = self.content(tree, src)
+            red = (("after" if side == 1 else "before"), src) in w.redacted
+            if located:
+                amap = L.align(prev, cur, L.STEP)
+                owner = None
+                for line, pos in list(located.items()):
+                    was = amap[pos] if pos < len(amap) else None
+                    if was is not None:
+                        located[line] = was
+                        continue
+                    if owner is None:
+                        owner = self._candidates({cur_path, src}, t, cur_t)
+                    status = self._owner(owner, line, at_after)
+                    if status == HUMAN and (red or cur_red):
+                        # A redacted snapshot differs from the file where the
+                        # secret was: that difference is no one's edit.
+                        status = unattributed("unknown")
+                    result[line] = status
+                    del located[line]
+            if unlocated and visited <= LOCATE_LIMIT:
+                self._locate(content, prev, unlocated, located)
+            if side == 1:
+                at_after[w.key] = (src, dict(located))
+            cur, cur_t, cur_red = prev, t, red
+            if src != cur_path:
+                # A window renamed the file: before it, its lines lived at `src`.
+                cur_path = src
+                pts = self._points(cur_path, cur_t)
+                i = 0
+        exhausted = i >= len(pts)
+        for line in located:
+            # Present before the first window that touched the path.
+            result[line] = HUMAN if exhausted else unattributed("unknown")
+        for line in unlocated:
+            result[line] = HUMAN if exhausted and visited <= LOCATE_LIMIT else unattributed("unknown")
+        return result
+
+    @staticmethod
+    def _locate(content: bytes, state: bytes, unlocated: set, located: dict) -> None:
+        """Place still unplaced lines of `content` that `state` holds unchanged."""
+        amap = L.align(state, content, L.STEP)
+        for line in list(unlocated):
+            pos = amap[line] if line < len(amap) else None
+            if pos is not None:
+                located[line] = pos
+                unlocated.discard(line)
+
+    def _owner(self, candidates: list[Window], line: int, at_after: dict) -> tuple:
+        if not candidates:
+            return HUMAN
+        if len(candidates) > 1:
+            return unattributed("ambiguous", [w.key for w in candidates])
+        w = candidates[0]
+        if w.t1 is None:
+            return unattributed("running", [w.key])
+        path, positions = at_after.get(w.key, (None, {}))
+        pos = positions.get(line)
+        if pos is not None and path in w.files:
+            file_pos, hunks, _old = w.files[path]
+            for h, (start, count) in enumerate(hunks, 1):
+                if count and start <= pos + 1 < start + count:
+                    info = self.index.session_info(w.session)
+                    return agent(w.session, w.step, f"{w.step}.{file_pos}.{h}",
+                                 info["harness"], info["model"])
+        # The step is certain, but which of its hunks holds the line is not.
+        return unattributed("ambiguous", [w.key])

@@ -1,0 +1,459 @@
+"""`git ot blame`: git's blame, with the agent step behind each line.
+
+One `git blame --porcelain` names, for each line, the commit that
+introduced it and the line's number and path in that commit (git follows
+renames, and with -M/-C moved and copied lines, exactly as `git blame`
+does). The note of that commit (refs/notes/opentraces) then says who wrote
+the line:
+
+- agent: a note line of the commit covers it: its session, step, hunk,
+  harness and model, and the prompt that asked for it (the session's last
+  prompt before that step);
+- human: the commit has a note (git-ot anchored it when it was made, or
+  carried its note through a rewrite) and no note line covers the line:
+  it was written outside every agent tool window git-ot knew of;
+- unknown: the commit has no note (made without git-ot's hooks, or where
+  they did not run), or its note marks the line unattributed (more than one
+  step could have written it, or its tool was still running at commit time).
+
+Lines not committed yet are attributed from the working tree's history the
+way a commit would be (attribution.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pygit2
+
+from ...errors import BlameFailed, UnknownRevision
+from ...store import notes as notes_store
+from ...store.repository import Store
+from . import prestart
+from .anchor import Anchorer
+from .attribution import Attribution
+from .windows import WindowIndex
+
+ZERO = "0" * 40
+HUMAN = {"kind": "human"}
+NOT_ANCHORED = {"kind": "unknown", "reason": "not-anchored"}
+AMBIGUOUS = {"kind": "unknown", "reason": "ambiguous"}
+
+
+def _claim(attribution: dict) -> tuple:
+    return (attribution["kind"], attribution.get("session"), attribution.get("step"), attribution.get("reason"))
+PROMPT_WIDTH = 50
+
+
+def short(text, width: int = PROMPT_WIDTH) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
+
+
+def _unquote(name: str) -> str:
+    """A path as git prints it: C-quoted when it holds unusual bytes."""
+    if not (len(name) >= 2 and name[0] == '"' and name[-1] == '"'):
+        return name
+    body, out, i = name[1:-1], bytearray(), 0
+    escapes = {"n": 10, "t": 9, '"': 34, "\\": 92, "a": 7, "b": 8, "f": 12, "r": 13, "v": 11}
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in escapes:
+                out.append(escapes[nxt])
+                i += 2
+                continue
+            if nxt.isdigit():
+                out.append(int(body[i + 1:i + 4], 8))
+                i += 4
+                continue
+        out += c.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "backslashreplace")
+
+
+class PorcelainParser:
+    """Reads git blame --porcelain output as it arrives.
+
+    `lines` gets one {"commit", "orig_line", "line", "path", "content"} per
+    line of the file (and "raw", its header lines as git printed them, with
+    `keep_raw`); `commits` each commit's headers (author, author-time,
+    author-tz, summary, filename, boundary).
+    """
+
+    def __init__(self, keep_raw: bool = False):
+        self.keep_raw = keep_raw
+        self.commits: dict[str, dict] = {}
+        self.lines: list[dict] = []
+        self._rest = b""
+        self._info: dict | None = None
+        self._current: dict | None = None
+        self._header: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        data = self._rest + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._rest = data
+            return
+        self._rest = data[cut + 1:]
+        commits, out, keep_raw = self.commits, self.lines, self.keep_raw
+        info, current, header = self._info, self._current, self._header
+        for raw in data[:cut].split(b"\n"):
+            if raw[:1] == b"\t":
+                if current is not None:
+                    current["content"] = raw[1:].decode("utf-8", "surrogateescape")
+                    current["path"] = info.get("filename")
+                    if keep_raw:
+                        current["raw"] = header
+                        header = []
+                    out.append(current)
+                    current = None
+                continue
+            if not raw:
+                continue
+            if keep_raw:
+                header.append(raw)
+            if current is None:
+                sha, orig, final = raw.split(b" ", 3)[:3]
+                sha = sha.decode("ascii", "replace")
+                current = {"commit": sha, "orig_line": int(orig), "line": int(final)}
+                info = commits.get(sha)
+                if info is None:
+                    info = commits[sha] = {}
+                continue
+            key, _, value = raw.partition(b" ")
+            if key == b"filename":
+                info["filename"] = _unquote(value.decode("utf-8", "surrogateescape"))
+            elif key == b"boundary":
+                info["boundary"] = True
+            elif key in (b"author", b"author-time", b"author-tz", b"summary"):
+                info[key.decode()] = value.decode("utf-8", "surrogateescape")
+        self._info, self._current, self._header = info, current, header
+
+    def close(self) -> tuple[list[dict], dict]:
+        if self._rest:
+            self.feed(b"\n")
+        return self.lines, self.commits
+
+
+def parse_porcelain(data: bytes, keep_raw: bool = False) -> tuple[list[dict], dict]:
+    """git blame --porcelain output: the lines, and each commit's headers (see PorcelainParser)."""
+    parser = PorcelainParser(keep_raw)
+    parser.feed(data)
+    return parser.close()
+
+
+class Blame:
+    """The attribution of lines through notes, with caches per commit and session."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.notes = notes_store.Notes(store)
+        self._notes: dict[str, dict | None] = {}
+        self._sessions: dict[str, dict | None] = {}
+        self._by_line: dict[int, dict] = {}  # one attribution object per note line
+
+    def note_ranges(self, commit: str) -> dict | None:
+        """{path: [(first, last, line)]} of a commit's note, or None when it has none."""
+        if commit not in self._notes:
+            lines = self.notes.read_lines(commit)
+            if lines is None:
+                self._notes[commit] = None
+            else:
+                by_path: dict[str, list] = {}
+                for line in lines:
+                    span = line.get("lines")
+                    if isinstance(line.get("path"), str) and isinstance(span, list) and len(span) == 2:
+                        by_path.setdefault(line["path"], []).append((span[0], span[1], line))
+                self._notes[commit] = by_path
+        return self._notes[commit]
+
+    def _session(self, session_id: str) -> dict | None:
+        if session_id not in self._sessions:
+            info = None
+            try:
+                tree = self.store.session(session_id)
+            except Exception:
+                tree = None
+            if tree is not None:
+                try:
+                    info = {"steps": tree.record("trace").get("steps", []), "tree": tree}
+                except Exception:
+                    info = None
+            self._sessions[session_id] = info
+        return self._sessions[session_id]
+
+    def prompt(self, session_id: str, step: int) -> tuple[int | None, str | None]:
+        """The prompt that asked for a step: the session's last prompt before it."""
+        info = self._session(session_id)
+        if info is None or not isinstance(step, int):
+            return None, None
+        for s in reversed(info["steps"][: max(step - 1, 0)]):
+            if s.get("kind") == "prompt":
+                text = s.get("text")
+                if isinstance(text, dict) and "$blob" in text:
+                    try:
+                        text = self.store.read_blob(text["$blob"], f"session {session_id}").decode(
+                            "utf-8", "replace")
+                    except Exception:
+                        text = None
+                return s.get("n"), text
+        return None, None
+
+    def agent(self, note_line: dict) -> dict:
+        sid, step = note_line.get("session"), note_line.get("step")
+        prompt_step, prompt = self.prompt(sid, step)
+        return {"kind": "agent", "session": sid, "step": step, "hunk": note_line.get("hunk"),
+                "harness": note_line.get("harness"), "model": note_line.get("model"),
+                "prompt": short(prompt) if prompt is not None else None, "prompt_step": prompt_step}
+
+    def prefetch(self, proc) -> None:
+        """Read notes and the sessions they name until `proc` (git blame) is done.
+
+        Only what git's run leaves idle is spent; whatever is not read by then
+        is read on demand.
+        """
+        self.notes.preload()
+        try:
+            commits = self.notes.annotated()
+        except Exception:
+            return
+        sessions: set[str] = set()
+        for n, commit in enumerate(commits):
+            if n % 8 == 0 and proc.poll() is not None:
+                return
+            ranges = self.note_ranges(commit)
+            for spans in (ranges or {}).values():
+                for _, _, line in spans:
+                    if "session" in line:
+                        sessions.add(line["session"])
+        for sid in sorted(sessions):
+            if proc.poll() is not None:
+                return
+            self._session(sid)
+
+    def committed(self, commit: str, path: str | None, orig_line: int) -> dict:
+        ranges = self.note_ranges(commit)
+        if ranges is None:
+            return NOT_ANCHORED
+        found = None
+        for first, last, line in ranges.get(path, ()):
+            if first <= orig_line <= last and ("session" in line or "unattributed" in line):
+                got = self._from_line(line)
+                if found is not None and got is not found and _claim(got) != _claim(found):
+                    # Two clones saw it differently (notes merged with
+                    # cat_sort_uniq keep both): ambiguous, not a pick.
+                    return AMBIGUOUS
+                found = got
+        return HUMAN if found is None else found
+
+    def _from_line(self, line: dict) -> dict:
+        found = self._by_line.get(id(line))
+        if found is None:
+            if "session" in line:
+                found = self.agent(line)
+            else:
+                found = {"kind": "unknown", "reason": str(line["unattributed"])}
+                if line.get("candidates"):
+                    found["candidates"] = list(line["candidates"])
+            self._by_line[id(line)] = found
+        return found
+
+    def from_status(self, status: tuple) -> dict:
+        if status[0] == "agent":
+            _, sid, step, hunk, harness, model = status
+            return self.agent({"session": sid, "step": step, "hunk": hunk,
+                               "harness": harness, "model": model})
+        if status[0] == "unattributed":
+            out = {"kind": "unknown", "reason": status[1]}
+            if status[2]:
+                out["candidates"] = list(status[2])
+            return out
+        return {"kind": "human"}
+
+
+def _start(argv: list[str]):
+    proc = prestart.take(argv)
+    if proc is None:
+        try:
+            proc = prestart.Spawned(argv)
+        except OSError as exc:
+            raise BlameFailed("git is not installed or not on PATH") from exc
+    return proc
+
+
+def _finish(proc, parser: PorcelainParser | None = None) -> bytes:
+    """Wait for git; with `parser`, its output is parsed as it arrives
+    (git prints the whole blame at its end, for a few milliseconds)."""
+    if parser is not None:
+        proc.read_out(parser.feed)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        raise BlameFailed(f"git blame failed: {(lines[-1] if lines else 'exit status %d' % proc.returncode)}"
+                          .replace("fatal: ", ""),
+                          hint="git ot blame takes what git blame takes: a file, a revision, -L, -M, -C")
+    return out
+
+
+def blame_file(store: Store, target: str, rev: str | None = None, line_ranges=(),
+               moves: int = 0, copies: int = 0, porcelain: bool = False) -> dict:
+    """Every line of a file (or of its -L ranges), with who wrote it.
+
+    Returns {"path", "rev", "commits": {sha: {author, author-time, author-tz,
+    boundary, ...}}, "lines": [{line, commit, orig_line, path, content,
+    attribution}]}; lines attributed alike share one attribution object.
+    """
+    proc = _start(prestart.git_argv(target, rev, line_ranges, moves, copies))
+    blame = Blame(store)
+    blame.prefetch(proc)  # while git works
+    parser = PorcelainParser(keep_raw=porcelain)
+    _finish(proc, parser)
+    lines, commits = parser.close()
+    pending = [ln for ln in lines if ln["commit"] == ZERO]
+    pending_status = _pending(store, target, pending) if pending else {}
+    for ln in lines:
+        if ln["commit"] == ZERO:
+            ln["attribution"] = blame.from_status(pending_status.get(ln["line"], ("human",)))
+        else:
+            ln["attribution"] = blame.committed(ln["commit"], ln["path"], ln["orig_line"])
+    return {"path": target, "rev": rev, "commits": commits, "lines": lines}
+
+
+def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]:
+    """Who wrote the lines not committed yet, from the working tree's history."""
+    location = store.location
+    if location.worktree is None:
+        return {}
+    from ..sealing import seal_pending
+
+    seal_pending(store)  # a session still running shows every window up to now
+    full = os.path.join(os.getcwd(), target)
+    rel = os.path.relpath(os.path.realpath(full), os.path.realpath(location.worktree)).replace(os.sep, "/")
+    try:
+        with open(full, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return {}
+    index = WindowIndex(store).load()
+    attribution = Attribution(store, index, time.time())
+    wanted = {ln["line"] - 1 for ln in pending}
+    got = attribution.attribute(rel, data, wanted, now=data)
+    index.save()
+    return {i + 1: status for i, status in got.items()}
+
+
+def blame_commit(store: Store, rev: str) -> dict:
+    """What a commit was for: its sessions, prompts, patches, and what of it survives at HEAD."""
+    repo = store.repo
+    try:
+        commit = repo.revparse_single(rev).peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise UnknownRevision(f"unknown revision '{rev}'",
+                              hint="name a commit, as for 'git show'") from None
+    sha = str(commit.id)
+    blame = Blame(store)
+    anchorer = Anchorer(store)
+    changes = anchorer.changes(sha)
+    note = blame.notes.read_lines(sha)
+    introduced = sum(len(c.introduced) for c in changes.values())
+    agent_ranges: dict[str, list] = {}
+    unattributed = 0
+    sessions: dict[str, dict] = {}
+    for line in note or []:
+        span = line.get("lines")
+        if not (isinstance(span, list) and len(span) == 2):
+            continue
+        n = span[1] - span[0] + 1
+        if "session" in line:
+            agent_ranges.setdefault(line.get("path"), []).append((span[0], span[1], line))
+            s = sessions.setdefault(line["session"], {
+                "session": line["session"], "harness": line.get("harness"), "model": line.get("model"),
+                "steps": {}})
+            st = s["steps"].setdefault(line.get("step"), {"step": line.get("step"), "hunks": [],
+                                                          "lines": 0, "alive": 0})
+            st["hunks"].append({"hunk": line.get("hunk"), "path": line.get("path"), "lines": span})
+            st["lines"] += n
+        elif "unattributed" in line:
+            unattributed += n
+    alive_by = _alive(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
+    out_sessions = []
+    for sid, s in sessions.items():
+        info = blame._session(sid)
+        patches = {}
+        if info is not None:
+            try:
+                patches = {p["step"]: p for p in info["tree"].record("trail").get("patches", [])}
+            except Exception:
+                patches = {}
+        steps = []
+        for step_n, st in sorted(s["steps"].items(), key=lambda kv: (kv[0] is None, kv[0])):
+            prompt_step, prompt = blame.prompt(sid, step_n)
+            st["alive"] = sum(alive_by.get((h["path"], h["hunk"], sid), 0) for h in st["hunks"])
+            st["prompt_step"], st["prompt"] = prompt_step, prompt
+            tool = None
+            if info is not None and isinstance(step_n, int) and 0 < step_n <= len(info["steps"]):
+                tool = info["steps"][step_n - 1].get("name")
+            st["tool"] = tool
+            patch = patches.get(step_n)
+            st["patch"] = ([{k: f[k] for k in ("status", "path", "added", "removed") if k in f}
+                            for f in patch["files"]] if patch else None)
+            steps.append(st)
+        agent_lines = sum(st["lines"] for st in steps)
+        out_sessions.append({"session": sid, "harness": s["harness"], "model": s["model"],
+                             "known": info is not None, "lines": agent_lines,
+                             "alive": sum(st["alive"] for st in steps), "steps": steps})
+    agent_total = sum(s["lines"] for s in out_sessions)
+    return {
+        "commit": sha,
+        "summary": commit.message.splitlines()[0] if commit.message else "",
+        "author": commit.author.name,
+        "anchored": note is not None,
+        "lines": {
+            "introduced": introduced,
+            "agent": agent_total,
+            "unknown": unattributed if note is not None else introduced,
+            "human": max(introduced - agent_total - unattributed, 0) if note is not None else 0,
+            "alive_at_head": sum(s["alive"] for s in out_sessions),
+        },
+        "sessions": out_sessions,
+    }
+
+
+def _alive(store: Store, sha: str, agent_ranges: dict) -> dict:
+    """Agent lines of `sha` that HEAD still blames on it: {(path, hunk, session): count}."""
+    repo = store.repo
+    head = repo.head.peel(pygit2.Commit)
+    commit = repo[sha]
+    rename: dict[str, str] = {}
+    diff = repo.diff(commit.tree, head.tree)
+    diff.find_similar(flags=pygit2.enums.DiffFind.FIND_RENAMES)
+    for delta in diff.deltas:
+        if delta.status_char() == "R":
+            rename[delta.old_file.path] = delta.new_file.path
+        elif delta.status_char() == "D":
+            rename[delta.old_file.path] = None
+    out: dict = {}
+    root = store.location.worktree or store.location.git_dir
+    for path, spans in agent_ranges.items():
+        head_path = rename.get(path, path)
+        if head_path is None:
+            continue
+        proc = subprocess.run(["git", "blame", "--porcelain", str(head.id), "--", head_path],
+                              cwd=root, capture_output=True)
+        if proc.returncode != 0:
+            continue
+        lines, commits = parse_porcelain(proc.stdout)
+        for ln in lines:
+            if ln["commit"] != sha or ln["path"] != path:
+                continue
+            for first, last, note_line in spans:
+                if first <= ln["orig_line"] <= last:
+                    key = (path, note_line.get("hunk"), note_line.get("session"))
+                    out[key] = out.get(key, 0) + 1
+                    break
+    return out

@@ -1,0 +1,251 @@
+"""Every agent write window of every session, indexed by path.
+
+A write window is a tool step that may write, from its before snapshot to
+its after snapshot (or, while it still runs, to now). Anchoring needs the
+windows that touched the paths a commit changed; reading the trail of every
+session for that at each commit would cost time in the number of sessions,
+so the windows are kept in a local, derived index,
+`<common-dir>/opentraces/windows.json`: per session, the tip it was read
+at and its windows (times, snapshot trees, and per path the file's position
+in the step's patch and the added side of its hunks). A session whose ref
+moved is read again; deleting the file only costs one read of every
+session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from ...store.repository import Store
+
+INDEX_FILE = "windows.json"
+INDEX_VERSION = 2
+# Tools that write exactly the file their input names (Claude Code's own
+# file tools): such a window is no candidate for a change to any other path.
+DECLARED_PATH_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
+                       "NotebookEdit": "notebook_path"}
+# A tool still running after this long is taken for dead (its harness
+# died before reporting its end); it no longer claims what changes.
+RUNNING_LIMIT = 3600.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """One tool step's write window, as anchoring sees it."""
+
+    session: str
+    step: int
+    t0: float
+    t1: float | None  # None while the tool runs
+    before: str
+    after: str | None
+    files: dict  # path -> [position in the patch's files (from 1), [[new_start, new_lines], ...], old_path]
+    declared: str | None  # the only path the tool writes, when its input names it
+    redacted: frozenset = frozenset()  # (side, path): the security gate stored that file redacted
+
+    @property
+    def key(self) -> str:
+        return f"{self.session}:{self.step}"
+
+    def touches(self, path: str) -> bool:
+        return path in self.files or any(f[2] == path for f in self.files.values())
+
+
+def _rel(path, cwd: str | None, worktree: str | None) -> str | None:
+    if not isinstance(path, str) or not path:
+        return None
+    if not os.path.isabs(path):
+        base = cwd or worktree
+        if not base:
+            return None
+        path = os.path.join(base, path)
+    if not worktree:
+        return None
+    rel = os.path.relpath(os.path.normpath(path), worktree)
+    if rel.startswith(".." + os.sep) or rel == ".." or os.path.isabs(rel):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def read_session(store: Store, session_id: str, tip: str) -> dict:
+    """The index entry of one session: its windows, harness, model and cwd."""
+    tree = store.session(session_id, tip)
+    trace, trail, manifest = tree.record("trace"), tree.record("trail"), tree.record("manifest")
+    info = trace.get("info", {})
+    cwd = info.get("cwd")
+    worktree = store.location.worktree
+    snaps = trail.get("snapshots", {})
+    redacted: dict[str, list] = {}
+    for mark in trail.get("redacted", []):
+        if isinstance(mark, dict) and isinstance(mark.get("path"), str):
+            redacted.setdefault(mark.get("snapshot"), []).append(mark["path"])
+    patches = {p["step"]: p for p in trail.get("patches", [])}
+    models = manifest.get("models") or []
+    entry = {
+        "tip": tip,
+        "harness": (manifest.get("harness") or {}).get("name") or "unknown",
+        "model": models[0] if len(models) == 1 else None,
+        "cwd": cwd,
+        "windows": [],
+        "running": [],
+    }
+    ends = [e.get("t") for e in trace.get("lifecycle", [])
+            if e.get("kind") in ("stop", "session_end") and e.get("t") is not None]
+    for step in trace.get("steps", []):
+        if step.get("kind") != "tool" or not step.get("writes"):
+            continue
+        before = snaps.get(step.get("snapshot_before") or "")
+        if before is None:
+            continue
+        declared = None
+        field = DECLARED_PATH_TOOLS.get(step.get("name"))
+        if field and isinstance(step.get("input"), dict):
+            declared = _rel(step["input"].get(field), cwd, worktree)
+        after = snaps.get(step.get("snapshot_after") or "")
+        if after is None:
+            # Still running, unless the turn or the session ended after it began.
+            if step.get("status") == "running" and not any(t >= (before.get("t") or 0) for t in ends):
+                entry["running"].append([step["n"], before.get("t"), before["tree"], declared,
+                                         [["before", p] for p in redacted.get(step.get("snapshot_before"), [])]])
+            continue
+        patch = patches.get(step["n"])
+        if patch is None or not patch.get("files"):
+            continue
+        files = {}
+        for pos, f in enumerate(patch["files"], 1):
+            if "path_raw" in f:
+                continue  # not UTF-8: not followed by this version
+            files[f["path"]] = [pos, [[h[2], h[3]] for h in f.get("hunks", [])], f.get("old_path")]
+        if files:
+            marks = [["before", p] for p in redacted.get(step.get("snapshot_before"), [])]
+            marks += [["after", p] for p in redacted.get(step.get("snapshot_after"), [])]
+            entry["windows"].append([step["n"], before.get("t"), after.get("t"),
+                                     before["tree"], after["tree"], files, declared, marks])
+    return entry
+
+
+class WindowIndex:
+    """The windows of every session of a repository, kept up to date."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.path = os.path.join(store.location.state_dir, INDEX_FILE)
+        self.sessions: dict[str, dict] = {}
+        self._by_path: dict[str, list[Window]] | None = None
+        self._running: list[Window] = []
+        self.dirty = False
+
+    def load(self) -> "WindowIndex":
+        """Read the index and bring it up to date with the session refs."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                data = json.load(fh)
+            if data.get("v") == INDEX_VERSION:
+                self.sessions = data.get("sessions", {})
+        except (OSError, ValueError):
+            self.sessions = {}
+        tips = self.store.session_tips()
+        changed = False
+        for sid in list(self.sessions):
+            if sid not in tips:
+                del self.sessions[sid]
+                changed = True
+        for sid, tip in tips.items():
+            entry = self.sessions.get(sid)
+            if entry is None or entry.get("tip") != tip:
+                try:
+                    self.sessions[sid] = read_session(self.store, sid, tip)
+                except Exception:  # a session that cannot be read claims nothing
+                    self.sessions.pop(sid, None)
+                    continue
+                changed = True
+        self.dirty |= changed
+        return self
+
+    def retip(self, session_id: str, old: str | None, new: str) -> None:
+        """A session's ref moved from `old` to `new` without new windows (an anchor)."""
+        entry = self.sessions.get(session_id)
+        if entry is not None and entry.get("tip") == old:
+            entry["tip"] = new
+            self.dirty = True
+
+    def save(self) -> None:
+        """Write the index back if it changed (atomically: a reader sees the old or the new)."""
+        if self.dirty:
+            self._save()
+            self.dirty = False
+
+    def _save(self) -> None:
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            # One dumps (Python's C encoder), one write: json.dump would
+            # write the file in thousands of small pieces.
+            text = json.dumps({"v": INDEX_VERSION, "sessions": self.sessions},
+                              ensure_ascii=False, separators=(",", ":"))
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def _build(self) -> None:
+        worktree = self.store.location.worktree
+        by_path: dict[str, list[Window]] = {}
+        running: list[Window] = []
+        here: dict = {}  # cwd -> whether it lies in this worktree (sessions share a few)
+        for sid, entry in self.sessions.items():
+            cwd = entry.get("cwd")
+            if cwd not in here:
+                here[cwd] = _same_worktree(cwd, worktree)
+            if not here[cwd]:
+                continue  # a session in another linked worktree wrote other files
+            for step, t0, t1, before, after, files, declared, marks in entry["windows"]:
+                w = Window(sid, step, t0 or 0.0, t1 or 0.0, before, after, files, declared,
+                           frozenset((side, p) for side, p in marks))
+                touched = set(files) | {f[2] for f in files.values() if f[2]}
+                for path in touched:
+                    by_path.setdefault(path, []).append(w)
+            for step, t0, before, declared, marks in entry.get("running", []):
+                running.append(Window(sid, step, t0 or 0.0, None, before, None, {}, declared,
+                                      frozenset((side, p) for side, p in marks)))
+        self._by_path = by_path
+        self._running = running
+
+    def windows(self, path: str) -> list[Window]:
+        """The closed windows whose patch touched `path` (as path, or renamed from it)."""
+        if self._by_path is None:
+            self._build()
+        return self._by_path.get(path, [])
+
+    def running(self, now: float) -> list[Window]:
+        """The windows of tools still running now."""
+        if self._by_path is None:
+            self._build()
+        return [w for w in self._running if w.t0 >= now - RUNNING_LIMIT]
+
+    def session_info(self, session_id: str) -> dict:
+        entry = self.sessions.get(session_id) or {}
+        return {"harness": entry.get("harness") or "unknown", "model": entry.get("model")}
+
+    def any_windows(self) -> bool:
+        if self._by_path is None:
+            self._build()
+        return bool(self._by_path or self._running)
+
+
+def _same_worktree(cwd: str | None, worktree: str | None) -> bool:
+    if not cwd or not worktree:
+        return True
+    try:
+        cwd, worktree = os.path.realpath(cwd), os.path.realpath(worktree)
+    except OSError:
+        return True
+    return cwd == worktree or cwd.startswith(worktree.rstrip(os.sep) + os.sep)
+
+

@@ -1,0 +1,260 @@
+"""The anchor index: JSON-Lines notes on `refs/notes/opentraces`.
+
+A note is what `git notes --ref=opentraces show <commit>` prints: one JSON
+object a line, written canonically (refs/README.md, section 11) so that two
+clones that annotate the same commit write identical bytes and
+`git notes merge -s cat_sort_uniq` merges their notes line by line.
+
+The notes tree is laid out as git lays it out: a blob per annotated commit,
+named by the commit's id, possibly under fan-out directories (`ab/cdef...`)
+that git creates once there are many notes. This module reads any fan-out,
+keeps the one it finds when it replaces a note, and writes every batch of
+notes as one notes commit whose ref moves by compare-and-swap inside a
+reference transaction, so a crash never leaves the ref half moved.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pygit2
+
+from ..errors import ConcurrentUpdate
+from . import refs
+
+BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
+TREE_MODE = pygit2.GIT_FILEMODE_TREE
+NOTE_VERSION = 1
+# A tree level holding more notes than this is fanned out (`ab/cdef...`), so
+# that each new note rewrites small trees, not one that grows with history
+# (git fans out its notes trees for the same reason).
+FANOUT_AT = 256
+
+# The order of the fields of a note line (refs/README.md, section 11); a
+# field this code does not know is written after these, in the order given.
+RANGE_FIELDS = ("v", "session", "step", "hunk", "path", "path_raw", "lines", "harness", "model")
+UNATTRIBUTED_FIELDS = ("v", "path", "path_raw", "lines", "unattributed", "candidates")
+
+
+def encode_line(fields: dict) -> bytes:
+    """One note line in canonical form: fixed field order, compact, UTF-8."""
+    order = RANGE_FIELDS if "session" in fields else UNATTRIBUTED_FIELDS
+    ordered = {k: fields[k] for k in order if k in fields}
+    ordered.update((k, v) for k, v in fields.items() if k not in ordered)
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def encode(lines: list[dict]) -> bytes:
+    """A whole note: its lines sorted bytewise and unique, as cat_sort_uniq leaves them."""
+    return b"".join(sorted({encode_line(line) for line in lines}))
+
+
+def decode(data: bytes) -> list[dict]:
+    """The note's lines as objects; lines that are not JSON objects are ignored."""
+    out = []
+    for raw in data.split(b"\n"):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw.decode("utf-8", "surrogateescape"))
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            out.append(value)
+    return out
+
+
+class Notes:
+    """Read and write the notes of one notes ref (default refs/notes/opentraces)."""
+
+    def __init__(self, store, ref: str = refs.NOTES_REF):
+        self.store = store
+        self.repo: pygit2.Repository = store.repo
+        self.ref = ref
+        self._root = None  # (tip, tree) the reads below are served from
+        self._subtrees: dict = {}
+
+    # -- reading ---------------------------------------------------------
+
+    def tip(self) -> str | None:
+        ref = self.repo.references.get(self.ref)
+        return None if ref is None else str(ref.resolve().target)
+
+    def _tree(self):
+        if self._root is None:
+            tip = self.tip()
+            tree = self.store.get(tip, "the notes ref").tree if tip else None
+            self._root = (tip, tree)
+        return self._root[1]
+
+    def preload(self) -> None:
+        """Read the notes ref and its root tree now (say, while a git process works)."""
+        self._tree()
+
+    def refresh(self) -> None:
+        """Forget what was read, so the next read sees the ref as it is now."""
+        self._root = None
+        self._subtrees = {}
+
+    def _children(self, tree) -> dict:
+        key = tree.id
+        kids = self._subtrees.get(key)
+        if kids is None:
+            kids = {e.name: e for e in tree}
+            self._subtrees[key] = kids
+        return kids
+
+    def blob_id(self, commit: str) -> str | None:
+        """The id of the note blob of `commit`, at whatever fan-out it sits."""
+        tree = self._tree()
+        rest = commit
+        while tree is not None and rest:
+            kids = self._children(tree)
+            entry = kids.get(rest)
+            if entry is not None and entry.filemode != TREE_MODE:
+                return str(entry.id)
+            sub = kids.get(rest[:2])
+            if sub is None or sub.filemode != TREE_MODE:
+                return None
+            tree = self.repo[sub.id]
+            rest = rest[2:]
+        return None
+
+    def read(self, commit: str) -> bytes | None:
+        """The note of `commit`, or None when it has none."""
+        oid = self.blob_id(commit)
+        return None if oid is None else self.store.read_blob(oid, f"the note of {commit[:12]}")
+
+    def read_lines(self, commit: str) -> list[dict] | None:
+        data = self.read(commit)
+        return None if data is None else decode(data)
+
+    def annotated(self) -> list[str]:
+        """Every commit that has a note (walks the whole notes tree)."""
+        out: list[str] = []
+
+        def walk(tree, prefix):
+            for e in tree:
+                if e.filemode == TREE_MODE:
+                    walk(self.repo[e.id], prefix + e.name)
+                else:
+                    out.append(prefix + e.name)
+
+        tree = self._tree()
+        if tree is not None:
+            walk(tree, "")
+        return out
+
+    # -- writing ---------------------------------------------------------
+
+    def write(self, notes: dict[str, bytes | None], message: str, attempts: int = 5) -> str | None:
+        """Set (bytes) or remove (None) the notes of several commits in one notes commit.
+
+        Returns the new tip, or None when nothing changed. The ref moves only
+        if nobody moved it meanwhile; otherwise the batch is applied again on
+        the new tip (notes of other commits written meanwhile are kept).
+        """
+        for attempt in range(attempts):
+            self.refresh()
+            tip = self.tip()
+            base = self._tree()
+            changed = False
+            tree_builder = _Fanout(self.repo, base)
+            for commit, data in notes.items():
+                if data is None:
+                    changed |= tree_builder.remove(commit)
+                else:
+                    changed |= tree_builder.put(commit, self.repo.create_blob(data))
+            if not changed:
+                return None
+            tree = tree_builder.write()
+            sig = self.store.signature()
+            parents = [pygit2.Oid(hex=tip)] if tip else []
+            commit_id = self.repo.create_commit(None, sig, sig, message + "\n", tree, parents)
+            try:
+                self.store.move_ref(self.ref, tip, str(commit_id), f"git-ot: {message}")
+            except ConcurrentUpdate:
+                if attempt == attempts - 1:
+                    raise
+                continue
+            self.refresh()
+            return str(commit_id)
+        return None
+
+
+class _Fanout:
+    """Edits a notes tree in memory, keeping the fan-out it already has."""
+
+    def __init__(self, repo: pygit2.Repository, tree):
+        self.repo = repo
+        self.entries: dict[str, tuple] = {}  # name -> ("blob", oid) | ("tree", _Fanout)
+        self.dirty = False
+        if tree is not None:
+            for e in tree:
+                if e.filemode == TREE_MODE:
+                    self.entries[e.name] = ("tree", e.id)
+                else:
+                    self.entries[e.name] = ("blob", e.id, e.filemode)
+
+    def _sub(self, name: str) -> "_Fanout | None":
+        entry = self.entries.get(name)
+        if entry is None or entry[0] != "tree":
+            return None
+        if not isinstance(entry[1], _Fanout):
+            entry = ("tree", _Fanout(self.repo, self.repo[entry[1]]))
+            self.entries[name] = entry
+        return entry[1]
+
+    def put(self, rest: str, blob) -> bool:
+        current = self.entries.get(rest)
+        if current is not None and current[0] == "blob":
+            if current[1] == blob:
+                return False
+            self.entries[rest] = ("blob", blob, BLOB_MODE)
+            self.dirty = True
+            return True
+        sub = self._sub(rest[:2])
+        if sub is not None:
+            changed = sub.put(rest[2:], blob)
+            self.dirty |= changed
+            return changed
+        self.entries[rest] = ("blob", blob, BLOB_MODE)
+        self.dirty = True
+        return True
+
+    def remove(self, rest: str) -> bool:
+        current = self.entries.get(rest)
+        if current is not None and current[0] == "blob":
+            del self.entries[rest]
+            self.dirty = True
+            return True
+        sub = self._sub(rest[:2])
+        if sub is not None and sub.remove(rest[2:]):
+            if not sub.entries:
+                del self.entries[rest[:2]]
+            self.dirty = True
+            return True
+        return False
+
+    def write(self):
+        blobs = [name for name, e in self.entries.items() if e[0] == "blob" and len(name) > 2]
+        if len(blobs) > FANOUT_AT:
+            for name in blobs:
+                entry = self.entries.pop(name)
+                sub = self._sub(name[:2])
+                if sub is None:
+                    if name[:2] in self.entries:  # a blob named like a directory: leave it be
+                        self.entries[name] = entry
+                        continue
+                    sub = _Fanout(self.repo, None)
+                    self.entries[name[:2]] = ("tree", sub)
+                sub.entries[name[2:]] = entry
+        builder = self.repo.TreeBuilder()
+        for name, entry in self.entries.items():
+            if entry[0] == "blob":
+                builder.insert(name, entry[1], entry[2])
+            elif isinstance(entry[1], _Fanout):
+                builder.insert(name, entry[1].write(), TREE_MODE)
+            else:
+                builder.insert(name, entry[1], TREE_MODE)
+        return builder.write()
