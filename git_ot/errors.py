@@ -70,9 +70,77 @@ class HookInstallError(GitOtError):
     """The git hooks cannot be installed or removed as asked."""
 
 
+class SettingsError(GitOtError):
+    """A harness's settings file cannot be read, changed or written as asked."""
+
+
 class BadPayload(GitOtError):
     """A hook payload is not what the harness is documented to send."""
 
 
 class GitCommandError(GitOtError):
     """A git subprocess failed."""
+
+
+class InvalidRemote(GitOtError):
+    """A remote name that git-ot cannot use in a ref name."""
+
+
+class NoRemote(GitOtError):
+    """No remote is configured (or named) to share the sessions with."""
+
+
+class UnknownRemote(GitOtError):
+    """The remote named is not configured in this repository."""
+
+
+class NotApproved(GitOtError):
+    """Sessions asked to be pushed have not been approved for sharing."""
+
+
+class EgressBlocked(GitOtError):
+    """The security gate refused to let a session leave the machine."""
+
+
+class PushFailed(GitOtError):
+    """The remote refused the bucket, or kept moving after every retry."""
+
+
+class UnsupportedHarness(GitOtError):
+    """A command was asked for a harness it does not support."""
+
+
+class NoTranscripts(GitOtError):
+    """No transcript files were found where an import looked."""
+
+
+class UnreadableFile(GitOtError):
+    """A file named on the command line cannot be read."""
+
+
+class NotATranscript(GitOtError):
+    """A file given to an import is not a transcript of the harness named."""
+
+
+class GateBlocked(GitOtError):
+    """The security gate held a seal back: the policy blocks what it found."""
+
+
+class BadPolicy(GitOtError):
+    """A security setting (ot.security.*) has a value git-ot cannot use."""
+
+
+class TruffleHogMissing(GitOtError):
+    """The policy asks for TruffleHog and no trufflehog is on PATH."""
+
+
+class TruffleHogFailed(GitOtError):
+    """TruffleHog ran and failed."""
+
+
+class UnknownRevision(GitOtError):
+    """A revision given on the command line names no commit."""
+
+
+class BlameFailed(GitOtError):
+    """git blame could not blame the file asked for."""

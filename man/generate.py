@@ -48,7 +48,7 @@ RELEASE_DATES = {
 MANUAL = "git-ot Manual"
 PROG = "git ot"
 # Sections after EXAMPLES, in this order, as in git's pages.
-LATER_SECTIONS = ("DISCUSSION", "FILES", "ENVIRONMENT", "EXIT STATUS")
+LATER_SECTIONS = ("DISCUSSION", "CONFIGURATION", "FILES", "ENVIRONMENT", "EXIT STATUS")
 
 
 class SourceError(Exception):

@@ -26,7 +26,9 @@ Keep it ASCII; the generator refuses anything else.
 # git-ot(1) lists the commands under these headings, in this order. Every
 # top-level click command must be in exactly one group.
 COMMAND_GROUPS = [
-    ("Main commands", ["init", "uninstall", "trace"]),
+    ("Main commands", ["init", "install", "uninstall", "import", "trace", "blame"]),
+    ("Sharing commands", ["remote", "approve", "push", "fetch"]),
+    ("Security commands", ["scan", "forget"]),
     ("Plumbing commands", ["hook", "snapshot"]),
 ]
 
@@ -51,7 +53,8 @@ garbage-collect like the rest of the repository: there is no server and no
 second database.
 
 Capture runs from hooks. The agent's harness runs `git ot hook` for each
-event it reports (see git-ot-hook(1)); the event is appended to a local
+event it reports (see git-ot-hook(1); git-ot-install(1) sets Claude Code up
+to do so); the event is appended to a local
 spool under the git directory and later *sealed* into the session's ref:
 at the end of every agent turn, at the end of the session, whenever one of
 the git hooks installed by `git ot init` runs (after a commit, a history
@@ -178,7 +181,8 @@ guess.
     hunk, path, line ranges, harness, model), read with
     `git notes --ref=opentraces show <commit>`, so that notes written by
     two clones merge line by line with `git notes merge -s cat_sort_uniq`.
-    This version of git-ot does not write it yet.
+    Written by the git hooks `git ot init` installs; `git ot blame` reads it
+    (see git-ot-blame(1)).
 
 While a session runs, the events its hooks report are appended to a local
 spool under the common git directory, `.git/opentraces/spool/` (see
@@ -278,7 +282,8 @@ local state directory, `opentraces/` in the common git directory.
 The hooks seal every session that has events in the spool into its ref
 after a commit, a history rewrite (`git commit --amend`, `git rebase`) or a
 merge, so that captured events are in the object database before history
-moves on. They never make the git command fail: git-ot's output is
+moves on; then they anchor the new commits, writing the notes that
+git-ot-blame(1) reads. They never make the git command fail: git-ot's output is
 discarded, its failures go to `.git/opentraces/log`, and the hook exits with
 the status of the hook it chains, if any (see below).
 A hook calls git-ot through the Python interpreter that ran `git ot init`
@@ -351,6 +356,129 @@ In a repository whose hooks are versioned in `.githooks`::
         "see_also": ["git-ot-uninstall(1)", "git-ot-hook(1)", "githooks(5)",
                      "git-worktree(1)"],
     },
+    "install": {
+        "description": """\
+Wires git-ot's capture into a coding agent's own hook mechanism, so that
+every session the agent runs reports its events to git-ot-hook(1). This
+version knows one harness, `claude-code`.
+
+For Claude Code it adds, to the settings file of the chosen scope, one hook
+group with one command hook for each event that carries evidence:
+`SessionStart`, `UserPromptSubmit`, `PreToolUse`, `PostToolUse`,
+`PostToolUseFailure`, `Stop`, `SubagentStart`, `SubagentStop`,
+`PreCompact`, `PostCompact` and `SessionEnd` (the tool events with the
+matcher `*`, all tools). The command is
+
+    ----
+    <python> -m git_ot hook claude-code <event>
+    ----
+
+where `<python>` is the absolute path of the Python interpreter that ran
+`git ot install`, the one git-ot is installed in, so the hook does not
+depend on the `PATH` Claude Code passes on. After moving git-ot to another
+environment, run `git ot install` again: it rewrites the commands.
+
+The hooks are added beside the hooks already there, on the same events or
+not; every other setting is kept, and the file keeps its indentation. The
+file is written whole to a temporary file that is then renamed over it, so
+Claude Code never reads half a file; a settings file that is a symbolic
+link stays one (the file it points at is written). A file that is not
+valid JSON is refused with an error and left as it is. Claude Code's
+transcripts are never written.
+
+Running it again is safe: an event that already runs git-ot is left alone
+(`unchanged`), or has only its command rewritten (`updated`, after a change
+of interpreter; keys the user added to the entry, such as a `timeout`,
+stay), and a second git-ot entry on one event is removed. git-ot
+recognises its entries by their command: any command hook that runs
+`-m git_ot hook claude-code`, `git-ot hook claude-code` or
+`git ot hook claude-code`. `git ot uninstall claude-code` removes exactly
+those, and with them what install created (empty groups and lists, the
+`hooks` object, the file), so that a file written as Claude Code writes it
+comes back byte for byte (see git-ot-uninstall(1)).
+
+Every hook is synchronous: Claude Code waits for it. Claude Code 2.1.328
+can also run a command hook in the background (`"async": true`), but in
+print mode (`claude -p`) it ends every background hook still running when
+the turn ends (SIGTERM, then SIGKILL after about 1.5 seconds, and the
+command waits out that grace), and background hooks finish in any order.
+No event can afford that: `PreToolUse` and `PostToolUse` snapshot the
+working tree around a tool call and must be done before the tool, or the
+next one, runs; `Stop` and `SessionEnd` seal the session; the other events
+only append to the spool, in the order their steps are folded in, which
+costs about what running in the background would save. Hooks of type
+`http` would need a server, and git-ot runs none. What each hook call
+costs is measured by `tests/benchmarks/bench_hook.py` in the git-ot source
+tree; its figures are in the README.
+
+Claude Code reads project settings from the directory it is started in;
+git-ot writes them at the top of the working tree, so start Claude Code
+there, or install with `--scope user` to capture sessions started
+anywhere. Sessions are captured in the repository that holds the
+directory Claude Code runs a hook in (the payload's `cwd`); outside any
+repository a hook records nothing and logs why. The git hooks that seal
+sessions before history moves on come from git-ot-init(1), which is a
+separate step.
+
+One line is printed for each event, `installed`, `updated` or
+`unchanged`, then the settings file written.
+""",
+        "arguments": {
+            "HARNESS": """\
+The agent to wire: `claude-code`.
+""",
+        },
+        "options": {
+            "--scope": """\
+`project` is the file a team commits, at the top of the working tree;
+`local` is for this clone alone; `user` applies to every session the user
+starts, and is `$CLAUDE_CONFIG_DIR/settings.json` when `CLAUDE_CONFIG_DIR`
+is set. `project` and `local` need a repository with a working tree;
+`user` works anywhere.
+""",
+            "--json": """\
+The object has `harness`, `scope`, `settings` (the file's path),
+`command` (the hook command, with `<Event>` for the event's name) and
+`events`, which maps each event to what was done.
+""",
+        },
+        "examples": """\
+Capture every Claude Code session in this repository::
+    ----
+    $ git ot init
+    $ git ot install claude-code
+    SessionStart: installed
+    UserPromptSubmit: installed
+    PreToolUse: installed
+    ...
+    SessionEnd: installed
+    Claude Code runs git-ot from /home/dev/src/app/.claude/settings.json
+    $ claude
+    $ git ot trace list
+    ----
+
+Only for this clone, without touching the committed settings::
+    ----
+    $ git ot install claude-code --scope local
+    ----
+
+What an entry looks like::
+    ----
+    "PostToolUse": [
+      {
+        "matcher": "*",
+        "hooks": [
+          {
+            "type": "command",
+            "command": "/home/dev/.venv/bin/python -m git_ot hook claude-code PostToolUse"
+          }
+        ]
+      }
+    ]
+    ----
+""",
+        "see_also": ["git-ot-hook(1)", "git-ot-uninstall(1)", "git-ot-init(1)"],
+    },
     "uninstall": {
         "description": """\
 Removes the git hooks `git ot init` installed from the hooks directory (the
@@ -368,17 +496,41 @@ history: the sessions under `refs/opentraces/` and the local state under
 repository nothing is sealed.
 
 The hooks of the agent's harness (the `git ot hook` commands in Claude
-Code's settings) are not touched; remove them there to stop capturing
-sessions.
+Code's settings) are not touched by this form; the next one removes them.
 
 One line is printed for each session sealed, `sealed <session>`, then one
 for each hook: `removed`, `restored` (the chained hook is back),
 `absent` (there was nothing to remove) or `not ours, left in place`.
+
+`git ot uninstall claude-code [--scope <scope>]` undoes
+`git ot install claude-code` (see git-ot-install(1)) in the settings file of
+that scope, and touches nothing else: neither the git hooks nor the spool.
+It removes every command hook whose command runs `git ot hook claude-code`
+(as `-m git_ot hook claude-code`, `git-ot hook claude-code` or
+`git ot hook claude-code`) from every event, then each hook group, event
+list and `hooks` object that this leaves empty, and the file itself if
+nothing else is left in it; the user's hooks, on the same events or not,
+and every other setting stay exactly as they were. One line is printed for
+each event, `removed` or `absent`, then the settings file and what became
+of it: `updated`, `deleted`, `unchanged` or `absent` (there is no such
+file).
 """,
+        "arguments": {
+            "HARNESS": """\
+Remove git-ot from this harness's settings instead of the git hooks:
+`claude-code`, the only harness this version installs into.
+""",
+        },
         "options": {
+            "--scope": """\
+The same scopes and files as for git-ot-install(1); an error without
+HARNESS.
+""",
             "--json": """\
-The object has `hooks_dir`, `hooks` (each hook's name and what was done to
-it) and `sealed`, the list of the sessions sealed.
+Without HARNESS, the object has `hooks_dir`, `hooks` (each hook's name and
+what was done to it) and `sealed`, the list of the sessions sealed. With
+HARNESS, it has `harness`, `scope`, `settings` (the file's path), `events`
+(each event and what was done) and `file` (what became of the file).
 """,
         },
         "examples": """\
@@ -398,8 +550,121 @@ objects go at the next `git gc` once no other ref or reflog reaches them)::
       git update-ref --stdin
     $ rm -r .git/opentraces
     ----
+
+Stop capturing Claude Code sessions in this repository, keeping the git
+hooks::
+    ----
+    $ git ot uninstall claude-code
+    SessionStart: removed
+    ...
+    SessionEnd: removed
+    /home/dev/src/app/.claude/settings.json: updated
+    ----
 """,
-        "see_also": ["git-ot-init(1)", "githooks(5)"],
+        "see_also": ["git-ot-init(1)", "git-ot-install(1)", "githooks(5)"],
+    },
+    "import": {
+        "description": """\
+Builds sessions from the transcript files a harness keeps on disk, for
+sessions that ran before git-ot was installed, on another machine, or while
+a hook was missing. `git ot import claude-code` reads Claude Code's
+transcripts: `<session>.jsonl` files and the `<session>/subagents/` folders
+beside them. Without a `<path>` it reads this repository's project folder,
+`$CLAUDE_CONFIG_DIR/projects/<slug>`, or `~/.claude/projects/<slug>` when
+`CLAUDE_CONFIG_DIR` is not set, where `<slug>` is the absolute path of the
+working tree with every character that is not a letter or a digit replaced
+by `-` (`/home/dev/src/app` is `-home-dev-src-app`); a session started in a
+subfolder has a folder of its own, to be named explicitly.
+
+The lines are turned into the same events the hooks record and sealed by
+the same code, so an imported session reads like a captured one, with what
+hooks never see besides: the assistant's messages and thinking, the model
+and token usage of each reply, and every other line kept whole. The lines
+of one session are gathered from all the files given, subagents' files and
+files of a session resumed in several invocations included, and put in time
+order. A compaction boundary becomes a compaction step, after which the
+model's view starts afresh.
+
+Every line is accounted for: it becomes part of a step; or it is kept whole
+in the session's lifecycle, as a `raw` entry (attachments, system lines,
+queue operations, API request records, summaries, file-history snapshots,
+harness-written user messages such as compaction summaries and
+interruption markers, lines of types this version does not know, and lines
+that are not JSON); or it is skipped for one of these reasons:
+
+`blank`::
+    An empty line.
+`progress`::
+    A progress line: the transient state of a running hook, shell command or
+    search, whose outcome a later line records. A subagent's message
+    relayed in an `agent_progress` line is not skipped: it becomes the
+    subagent's step.
+`duplicate`::
+    A line whose message another line of the session already carried: a
+    subagent's message both in its own file and in its parent's
+    `agent_progress` line, or history copied into a resumed session's file.
+`empty-text`::
+    An assistant line whose only content is blank text.
+
+An Edit, MultiEdit or Write step has no snapshots when it is imported; its
+patch is rebuilt from the transcript, from the file's contents before the
+edit and the edit itself as the tool's structured result records them,
+with the hunks git would compute between snapshots, and is marked
+`"source": "transcript"` in the trail (see `refs/README.md`). A shell
+command's changes cannot be rebuilt and have no patch. Paths under this
+working tree map to their place in it; a session recorded in another
+checkout of the project, on another machine or in another clone, has its
+paths under its own `cwd`, which is taken to be the project's root there.
+
+Importing is idempotent. Event ids derive from the lines' own ids, so
+importing a file again, or a file that has grown since, adds only what is
+new. A session that was captured live is merged into, not duplicated: a
+tool call with the same id, the prompt with the same prompt id (or the same
+text within a minute), the closing message with the same text and the same
+subagent become one step; the model's other messages, which hooks do not
+report, are added after the live steps.
+
+For each session one line reports its lines and what became of them, and
+whether it was merged into a live capture or had nothing new. On a
+terminal, a progress bar on standard error follows an import of more than
+a few files.
+""",
+        "arguments": {
+            "HARNESS": """\
+The harness whose transcripts to read. Only `claude-code` is supported
+now.
+""",
+            "PATH": """\
+A transcript file, or a folder searched, with its subfolders, for
+`*.jsonl` files. Any number may be given; by default, this repository's
+project folder.
+""",
+        },
+        "options": {
+            "--json": """\
+The object has `files` and `bytes`, the number of files and bytes read,
+and `sessions`, a list with, for each session, its `session` id, its
+`lines`, how many became `steps` and how many were `kept_raw`, the lines
+`skipped` by reason, `merged_into_live` (the session held live-captured
+events before the import) and `changed` (the import added to its ref).
+""" + "\n" + _JSON_NOTE,
+        },
+        "examples": """\
+Import the project's sessions that ran before git-ot was set up::
+    ----
+    $ git ot import claude-code
+    265a3953-3ae5-4217-ac1f-2e0725711a3c: 59 lines: 19 as steps, 40 kept raw, 0 skipped
+    1 file, 176076 bytes, 1 session
+    ----
+
+Import transcripts copied from another machine, then again (nothing new)::
+    ----
+    $ git ot import claude-code ~/Downloads/laptop-sessions/
+    $ git ot import claude-code ~/Downloads/laptop-sessions/ --json |
+      jq '.sessions[] | select(.changed)'
+    ----
+""",
+        "see_also": ["git-ot-hook(1)", "git-ot-trace(1)"],
     },
     "trace": {
         "description": """\
@@ -508,6 +773,149 @@ The ids of the sessions that no commit has accepted yet::
 """,
         "see_also": ["git-ot-hook(1)"],
     },
+    "blame": {
+        "description": """\
+`git ot blame <file>` is `git blame` with one more column: for each line an
+agent wrote, the session and step that wrote it, the harness and model, and
+the prompt that asked for it (the session's last prompt before that step,
+cut at 50 characters). It runs one `git blame --porcelain` with the same
+file, revision, `-L`, `-M` and `-C`, so the lines, the commits and the
+following of renames are exactly git's; then, for each line, it reads the
+note of the commit git names as the line's origin (see DISCUSSION) at the
+line's number and path in that commit. The column says:
+
+`<session>:<step> <harness>/<model> <prompt>`::
+    An agent step wrote the line: the first 8 characters of the session id
+    and the step's number, as `git ot trace show <session>:<step>` takes
+    them.
+`human`::
+    The origin commit was anchored by git-ot (it has a note) and the line
+    changed outside every agent tool window git-ot knew of when the commit
+    was made: typed in an editor, or by any program run outside an agent's
+    tools.
+`unknown`::
+    git-ot cannot say. The origin commit has no note (it was made before
+    `git ot init`, without git-ot's hooks, or somewhere they did not run),
+    or its note marks the line unattributed: more than one tool window was
+    open while it changed (tools running in parallel, or two sessions at
+    once), or the tool that wrote it was still running when the commit was
+    made. An attribution is never guessed.
+
+Lines not committed yet (without a revision, git blame reads the file in
+the working tree) are attributed the same way a commit would attribute
+them now, from the snapshots of the working tree.
+
+Like git blame, `git ot blame` follows a file through renames; moved and
+copied lines are followed with `-M` and `-C`, as in git.
+
+`git ot blame commit <rev>` shows what one commit was for: the sessions
+whose work it took, and for each of their steps the prompt behind it, the
+hunks the commit took from it, the step's patch, and how many of those lines
+`git blame` still gives to the commit at HEAD (*alive*). The first line
+counts the lines the commit introduced by who wrote them. A file named
+`commit` is blamed as `./commit` or after `--`.
+
+The notes are written by the git hooks `git ot init` installs; see
+DISCUSSION for what each hook does.
+""",
+        "options": {
+            "--json": """\
+For a file: an object with `path`, `rev` (or null) and `lines`, one object
+per line of the file, each printed on a line of its own (so `grep` works
+as well as `jq`), with `line` (its number in the file), `commit`, `orig_line` and
+`path` (its number and path in that commit), `author`, `content` and
+`attribution`. An attribution has `kind`, one of `agent`, `human` and
+`unknown`; an agent's also has `session`, `step`, `hunk`, `harness`,
+`model`, `prompt` (shortened) and `prompt_step`; an unknown one has
+`reason` (`not-anchored`, `ambiguous`, `running` or `unknown`) and, when
+known, `candidates`, the steps that could have written it
+(`<session>:<step>`).
+
+For `commit`: an object with `commit`, `summary`, `author`, `anchored`,
+`lines` (the counts `introduced`, `agent`, `human`, `unknown` and
+`alive_at_head`) and `sessions`, each with its `session`, `harness`,
+`model`, `lines`, `alive` and `steps` (per step: `step`, `tool`, `lines`,
+`alive`, `hunks`, `prompt_step`, `prompt` and `patch`).
+""",
+            "--porcelain": """\
+Every line of `git blame --porcelain`, unchanged, and before each line's
+content (the line that starts with a tab) the attribution as header lines:
+`ot-kind`, then as they apply `ot-session`, `ot-step`, `ot-hunk`,
+`ot-harness`, `ot-model`, `ot-prompt`, `ot-reason` and `ot-candidates`.
+Programs that read git's porcelain and skip headers they do not know read
+it unchanged.
+""",
+        },
+        "arguments": {
+            "FILE": """\
+The file to blame, as for `git blame`; or the word `commit`, followed by a
+revision, for `git ot blame commit <rev>`.
+""",
+            "REV": """\
+The revision to blame the file at (default: the working tree, as for
+`git blame`); after `commit`, the commit to explain.
+""",
+        },
+        "examples": """\
+Who wrote lines 10 to 20, and what was asked::
+    ----
+    $ git ot blame app.py -L 10,20
+    ----
+
+The prompts behind every agent line of a file, once each::
+    ----
+    $ git ot blame app.py --json |
+      jq -r '.lines[].attribution | select(.kind == "agent") | .prompt' | sort -u
+    ----
+
+What the last commit was for, and how much of it is still there::
+    ----
+    $ git ot blame commit HEAD
+    ----
+""",
+        "sections": [
+            ("DISCUSSION", """\
+*Anchoring.* After `git commit`, the `post-commit` hook writes the commit's
+note on `refs/notes/opentraces`. For each line the commit introduced (a line
+`git blame` gives to it: one that the diff from every parent adds), it
+finds the step that wrote it from the snapshots the capture hooks took
+around every tool call that may write: between two snapshots of the file,
+the change belongs to the one tool whose window was open then, to the human
+when none was, and to nobody when several were. Staged content is matched
+against the working tree as it was then, so `git add -p`, hand edits after
+the agent's, files no agent touched, several sessions on one file, and a
+commit the agent makes itself in the middle of its turn are all told
+apart. A merge commit is anchored the same way, by `post-commit` or, for a
+merge `git merge` made itself, by `post-merge`; only lines that match no
+parent (a conflict's resolution) can be new. The anchors are also recorded
+in each session's trail, so `git ot trace list` counts the commits that
+took a session's work.
+
+*Rewrites.* After `git commit --amend` and `git rebase` (reorder, squash,
+fixup, edit, drop), the `post-rewrite` hook gives each new commit the
+attribution of the old commits it came from: a line keeps its attribution
+while its text is unchanged; a line the rewrite changed (a conflict
+resolved, an amend's edit) is anchored afresh, as a commit's line would be.
+Commits split at an `edit` stop take the attribution of the commit being
+edited. A rewrite of commits git-ot never anchored writes no note.
+
+*The note.* One line of JSON per range of lines, in the commit's version of
+the file: a range an agent step wrote (session, step, hunk of the step's
+patch, path, lines, harness, model), or a range that could not be tied to
+exactly one step (`unattributed`, with the candidate steps). A commit
+anchored with no agent work has an empty note, which records that git-ot
+looked. The lines are written in a canonical order, so notes that two clones
+wrote for the same commit merge with `git notes merge -s cat_sort_uniq`.
+The format is specified in `refs/README.md` in the git-ot source tree.
+
+Not yet recorded at commit time: commits made by `git cherry-pick`,
+`git revert` and `git am` (their lines show as `unknown`), and lines that
+git itself brought into the working tree before a commit, such as those of
+`git merge --squash` or `git stash pop`, which show as the human's.
+"""),
+        ],
+        "see_also": ["git-ot-trace(1)", "git-ot-init(1)", "git-blame(1)", "git-notes(1)"],
+    },
     "hook": {
         "description": """\
 The command the installed hooks run, with the hook's payload on standard
@@ -535,7 +943,10 @@ event is kept whole in the session's lifecycle.
 
 `git ot hook git <event>` is what the git hooks `git ot init` installs run,
 with `<event>` one of `post-commit`, `post-rewrite`, `post-merge` and
-`post-checkout`: it seals every session that has events in the spool.
+`post-checkout`: it seals every session that has events in the spool, then
+anchors what git just made: the commit (`post-commit`), the merge commit
+(`post-merge`), or the rewritten commits git lists on standard input
+(`post-rewrite`); see git-ot-blame(1).
 
 The command prints nothing and always exits 0, whatever happens, because a
 hook must never fail the agent or git. A failure (a payload that is not
@@ -561,7 +972,8 @@ git passes to its hooks, are ignored.
 Have Claude Code report its events, in `.claude/settings.json` (the same
 entry for each of `SessionStart`, `UserPromptSubmit`, `PreToolUse`,
 `PostToolUse`, `PostToolUseFailure`, `Stop`, `SubagentStart`,
-`SubagentStop`, `PreCompact` and `SessionEnd`)::
+`SubagentStop`, `PreCompact`, `PostCompact` and `SessionEnd`;
+git-ot-install(1) writes these entries)::
     ----
     {
       "hooks": {
@@ -589,7 +1001,7 @@ See why an event was not recorded::
     $ tail .git/opentraces/log
     ----
 """,
-        "see_also": ["git-ot-init(1)", "git-ot-trace(1)", "githooks(5)"],
+        "see_also": ["git-ot-install(1)", "git-ot-init(1)", "git-ot-trace(1)", "githooks(5)"],
     },
     "snapshot": {
         "description": """\
@@ -653,5 +1065,490 @@ sha256 <hex digest of the file's content>
 """),
         ],
         "see_also": ["git-ot-hook(1)", "git-stash(1)", "git-write-tree(1)"],
+    },
+    "remote": {
+        "description": """\
+Names the git remote that sessions are shared with: `git ot push` and
+`git ot fetch` use it when no remote is given. Until it is set, neither
+guesses one, not even `origin`: the remote may be the repository's own
+`origin` or a separate, private remote kept for the sessions alone. The
+choice is stored as `ot.remote` in the repository's git config.
+
+A remote that git does not know yet is added, as `git remote add` would,
+with the URL given. The remote's own refspecs are left as they are: a plain
+`git fetch` or `git push` of it carries code only. A plain fetch does not
+even see the sessions (git's protocol v2 lists only the refs a fetch asks
+for); but a push is shown every ref of the remote, sessions included,
+before it sends anything (git's push protocol has no such filter): with
+10,000 sessions on the code's own remote that is tens of milliseconds more
+for every push of code. A separate remote for the sessions costs the
+code's remote nothing. With
+`--plain-git`, two fetch refspecs are added so that a plain
+`git fetch <remote>` also brings the sessions and notes in, under the
+remote's own namespace (see git-ot-fetch(1)); they are merged into the
+local sessions by the next `git ot fetch`. The price is that every plain
+fetch of that remote then lists, and every later git command that walks
+all refs then reads, one ref per remote session. Pushing is never added to
+the remote's refspecs: only `git ot push` pushes sessions, because only it
+checks approval and the security gate, merges the notes line by line and
+never fails, or is failed by, the push of your code.
+""",
+        "subcommands": {
+            "show": """\
+Prints the remote's name and URL, tab-separated, and whether plain
+`git fetch` carries the sessions (`plain git fetch: yes` or `no`) and
+whether pushing needs approval (`approval required: yes` or `no`, see
+git-ot-approve(1)). With no remote set it says so.
+""",
+            "set": """\
+Sets the remote, adding it to git first when git has no remote of that
+name. A remote that exists keeps its URL: give none, or the same one.
+""",
+        },
+        "arguments": {
+            "NAME": """\
+The remote's name, as `git remote` lists it: letters, digits, `.`, `_`
+and `-`.
+""",
+            "URL": """\
+Where the remote is, in any form git understands (`git@host:repo.git`,
+`https://...`, `git://...`, a path). Needed only when git does not know
+the remote yet.
+""",
+        },
+        "options": {
+            "--plain-git": """\
+The refspecs added are
+
+----
++refs/opentraces/sessions/*:refs/opentraces/remotes/<name>/sessions/*
++refs/notes/opentraces*:refs/opentraces/remotes/<name>/notes*
+----
+""",
+            "--json": """\
+The object has `remote` (null when none is set), `url`, `plain_git` and
+`require_approval`.
+""",
+        },
+        "examples": """\
+Share sessions through a private remote, apart from the code's `origin`::
+    ----
+    $ git ot remote set traces git@example.com:team/app-traces.git
+    traces	git@example.com:team/app-traces.git
+    plain git fetch: no
+    approval required: yes
+    ----
+
+Share them through `origin`, and let a plain `git fetch` bring them in::
+    ----
+    $ git ot remote set origin --plain-git
+    $ git fetch origin
+    $ git for-each-ref --count=2 refs/opentraces/remotes/origin/
+    ----
+""",
+        "see_also": ["git-ot-push(1)", "git-ot-fetch(1)", "git-remote(1)"],
+    },
+    "approve": {
+        "description": """\
+Approves sessions for sharing. `git ot push` sends only approved sessions:
+nothing recorded on this machine leaves it until you have said so, after
+reading it with `git ot trace show`. An approved session stays approved as
+it grows (later turns of the same session are pushed too; the security
+gate checks every push again). `--all` approves the sessions there are
+now, after sealing what is still in the spool, and none recorded later.
+
+Approval is a decision about this clone: it is kept in
+`.git/opentraces/approved`, one session id a line, and is never pushed. A
+repository whose sessions may all be shared, such as one with a private
+remote only its owner reads, can turn approval off with
+`git config ot.requireApproval false`.
+
+One line is printed per session: `approved <session>`, or
+`already approved <session>`.
+""",
+        "arguments": {
+            "SESSION": """\
+A session id or a unique prefix of one; several may be given.
+""",
+        },
+        "options": {
+            "--json": """\
+The object has `approved`, the sessions approved now, and `already`, those
+that were approved before.
+""",
+        },
+        "examples": """\
+Read a session, then approve it and push::
+    ----
+    $ git ot trace show 265a
+    $ git ot approve 265a
+    approved 265a3953-3ae5-4217-ac1f-2e0725711a3c
+    $ git ot push
+    pushed 1 session to origin; notes pushed
+    ----
+""",
+        "see_also": ["git-ot-push(1)", "git-ot-trace(1)"],
+    },
+    "push": {
+        "description": """\
+Pushes sessions and the notes to the remote (the one `git ot remote set`
+chose, or `<remote>`): every approved session the remote does not have yet
+in its latest form, or only the sessions named, and `refs/notes/opentraces`.
+Each session must pass the security gate at egress first (see
+git-ot-scan(1)); a session it holds back is not pushed, and neither is a
+session that is not approved (see git-ot-approve(1)). The others are pushed
+all the same, and the command then exits 1 with an error that says which
+session was held back and why, or how many were not approved and how to
+approve them. Naming a session that is not approved is an error before
+anything is pushed. The notes are pushed whole: they are the index of the
+commits (which session and step wrote which lines, and the path), not the
+sessions' content, so a line may name a session that stays here.
+
+Nothing is ever forced. Before pushing, the remote's tips are listed; what
+the remote holds of these sessions and of the notes that this clone does
+not contain is fetched and merged first (see git-ot-fetch(1)), so the push
+is a fast-forward: a session sealed differently in two clones is joined in
+a merge commit, and the notes are merged line by line. When another clone
+pushes in between and the remote rejects a ref, that is done again, up to
+20 times. Refs are pushed without `--atomic`, session refs first and the
+notes last, so a push that is interrupted (a dropped connection, a killed
+process) leaves the remote with some refs moved and the rest as they were,
+every one complete, and the next push sends the rest.
+
+`git ot push` is separate from `git push`: the push of your code never
+carries the sessions, never waits for them, and never fails because of
+them. git's `pre-push` hook is not run for the bucket. The output is one
+line, `pushed <n> session(s) to <remote>; notes <state>`, where the state
+of the notes is `pushed` or `up to date`, and a line naming the sessions
+that were merged, if any.
+""",
+        "arguments": {
+            "REMOTE": """\
+The remote to push to (default: the one `git ot remote` shows). To name
+sessions, name the remote too.
+""",
+            "SESSION": """\
+A session id or a unique prefix of one; several may be given. By default
+every approved session is pushed.
+""",
+        },
+        "options": {
+            "--json": """\
+The object has `remote`, `pushed` (the sessions the remote took now),
+`merged` (sessions merged with the remote's copy on the way), `notes`
+(`pushed` or `up to date`), `unapproved` and `blocked` (sessions held back,
+each with the gate's `reasons`), and `rounds`, the number of attempts. It
+is printed even when the command then exits 1 because something was held
+back.
+""",
+        },
+        "examples": """\
+Push everything approved to the configured remote::
+    ----
+    $ git ot push
+    pushed 3 sessions to origin; notes pushed
+    ----
+
+A session that is not approved yet::
+    ----
+    $ git ot push
+    pushed 0 sessions to origin; notes up to date
+    error: 1 session is not approved for sharing: 8d1f0c2a9e43
+    hint: review with 'git ot trace show SESSION', then 'git ot approve SESSION...' (or 'git ot approve --all')
+    ----
+""",
+        "see_also": ["git-ot-approve(1)", "git-ot-fetch(1)", "git-ot-remote(1)", "git-notes(1)"],
+    },
+    "fetch": {
+        "description": """\
+Fetches the sessions and notes of the remote (the one `git ot remote set`
+chose, or `<remote>`) that this clone does not have, and merges them into
+the local ones. The remote's tips are listed first, and only the sessions
+whose tip differs from the local one are fetched; git then transfers only
+the objects that are missing (snapshots share their trees and blobs with
+the code, which is usually there already).
+
+What is fetched lands first under the remote's own namespace,
+`refs/opentraces/remotes/<remote>/sessions/<session>` and
+`refs/opentraces/remotes/<remote>/notes`, and is then merged: a session new
+here is created; a session the remote has extended moves forward; a session
+sealed differently here and there is joined in a merge commit with both
+tips as parents, which keeps every step of both (see DISCUSSION); and the
+notes are merged with `git notes merge -s cat_sort_uniq`, the union of
+their lines. Nothing local is ever overwritten. The staged refs are then
+deleted, unless `git ot remote set --plain-git` keeps them as a mirror.
+After fetching many sessions, refs are packed and the commit-graph is
+extended, as `git gc` would, so that git itself stays fast.
+
+A clone needs nothing else first: a fresh `git clone` followed by
+`git ot fetch origin` reads the sessions and notes as the clone that
+recorded them does, with no `git ot init`. The output is one line with the
+number of sessions new, updated, merged and unchanged, and what happened to
+the notes: `created`, `fast-forward`, `merged`, `up to date` or `none` (the
+remote has no notes).
+""",
+        "arguments": {
+            "REMOTE": """\
+The remote to fetch from (default: the one `git ot remote` shows).
+""",
+        },
+        "options": {
+            "--json": """\
+The object has `remote`, the lists `new`, `updated` and `merged` of
+session ids, the count `unchanged`, and `notes`.
+""",
+        },
+        "examples": """\
+Read a teammate's sessions in a fresh clone::
+    ----
+    $ git clone git@example.com:team/app.git && cd app
+    $ git ot fetch origin
+    fetched from origin: 12 new, 0 updated, 0 merged, 0 unchanged session(s); notes created
+    $ git ot trace list
+    ----
+""",
+        "sections": [
+            ("DISCUSSION", """\
+Two tips of the same session that neither contains are merged as follows.
+The tip with more events is the primary (with as many, the greater object
+id). Its steps keep their numbers; a step of the other tip that shares an
+event with one of them is that step; every other step of the other tip is
+appended, numbered on from the primary's last, and says where it came
+from in `merged_from`. The merge commit's identity and date depend only on
+the two tips, so two clones that merge them on their own write the same
+commit. `refs/README.md` in the git-ot source tree specifies the details.
+"""),
+        ],
+        "see_also": ["git-ot-push(1)", "git-ot-remote(1)", "git-notes(1)"],
+    },
+    "scan": {
+        "description": """\
+Runs the security gate over sessions and prints what it finds, without
+changing them. With no `<session>`, every session of the repository is
+scanned: the sealed ones under `refs/opentraces/sessions/`, and those with
+events still waiting in the spool. The gate uses the policy in force now
+(see CONFIGURATION), which may differ from the one in force when a session
+was sealed.
+
+Each finding has a kind (such as `aws-access-key` or `high-entropy`; see
+DISCUSSION), a status and a place. The statuses are:
+
+`redacted`::
+    The gate replaced it when the session was sealed: a placeholder
+    `[REDACTED:<kind>]` in a record, or a file stored redacted in a
+    snapshot.
+`open`::
+    It is in the stored session and the current policy does not allow it,
+    as when a detector was added after the seal. An open finding holds the
+    session back at egress (`git ot push`).
+`pending`::
+    It is in spooled events that are not sealed yet; the seal will redact
+    it, or, with `ot.security.action` set to `block`, refuse to seal them.
+
+The place is a step and a field of it (`step 3 input.command:1`, the last
+number a line within the field's text), an event of the session's
+lifecycle, a field of the session's `info`, a snapshot and a file in it
+(`snapshot 3-after config/.env:2`), or a spooled event.
+
+A header line per session gives its risk, a score from 0 to 100 computed by
+the gate's judge from what remains (open findings, names of internal
+hosts, cloud account ids, dense identifiers; see DISCUSSION), and the
+number of open findings. The exit status is 0 whatever was found; use
+`--json` to act on the result.
+
+Files of a snapshot that the session's base commit already holds at the
+same path are not scanned: they are in the repository's own history. What
+the gate found in a blob is remembered by its object id, so each file
+version is read once per policy.
+""",
+        "arguments": {
+            "SESSION": """\
+A session id, or any prefix of one that matches exactly one session.
+Repeatable; by default every session.
+""",
+        },
+        "options": {
+            "--json": """\
+The object has `policy` (the settings used: `detectors`, `action`,
+`allow`, `pii`, `trufflehog`, `max_risk`) and `sessions`, a list with, for
+each session, its `session` id, `sealed` (false when it has only spooled
+events), `risk`, `residual` (the counts `hosts`, `accounts` and
+`identifiers`), `open` (the number of open findings) and `findings`. A
+finding has `kind`, `status`, `detector` (for open and pending findings:
+`pattern`, `entropy` or `trufflehog`), and its place: `step` and `field`,
+`lifecycle` (an event id) and `field`, `spool` (an event id) and `field`,
+`field` alone (`info.cwd`, say), or `snapshot` and `path`; and `line`.
+""" + "\n" + _JSON_NOTE,
+        },
+        "examples": """\
+Scan every session::
+    ----
+    $ git ot scan
+    session 265a3953-3ae5-4217-ac1f-2e0725711a3c  risk 4  open 0
+      redacted  aws-access-key             step 1 text:1
+      redacted  password-assignment        step 2 input.content:1
+      redacted  password-assignment        snapshot 2-after .env:1
+    ----
+
+Look for personal data as well, from now on, and see what the stored
+sessions hold::
+    ----
+    $ git config ot.security.pii true
+    $ git ot scan --json | jq '.sessions[] | {session, open}'
+    ----
+
+Let a test fixture's fake key through, in this repository::
+    ----
+    $ git config --add ot.security.allow '^AKIAIOSFODNN7EXAMPLE$'
+    ----
+""",
+        "sections": [
+            ("DISCUSSION", """\
+The gate runs at every seal, before anything becomes reachable from a ref,
+and again at egress. At seal it replaces what it finds: a secret becomes
+a placeholder, `[REDACTED:<kind>]`, with nothing of the secret kept; a home
+directory, a user name in a path, a configured value and (when asked)
+personal data become stable tokens, `[HOME]`, `[USER:<hex>]`,
+`[VALUE:<hex>]`, `[EMAIL:<hex>]`, `[PHONE:<hex>]`, `[IP:<hex>]`, the same
+value giving the same token in every session of the repository. `<hex>` is
+the start of an HMAC-SHA256 keyed by a salt that is made once per
+repository, kept in `.git/opentraces/salt`, and never pushed. The local
+spool keeps events as the harness sent them; it is never pushed either.
+
+The secret kinds: `aws-access-key`, `aws-secret-key`, `github-token`,
+`github-fine-grained-token`, `gitlab-token`, `slack-token`,
+`slack-webhook`, `stripe-key`, `google-api-key`, `anthropic-key`,
+`openai-key`, `huggingface-token`, `npm-token`, `pypi-token`, `jwt`,
+`private-key` (PEM and OpenSSH), `database-url` and `url-password` (the
+password of `scheme://user:password@host`), `bearer-token` and
+`basic-auth` (an `Authorization` header), `password-assignment` (the value
+of a key that names a secret, as in `DB_PASSWORD=...`), `high-entropy` (a
+random-looking token of 20 characters or more that no rule names; hex
+digests, UUIDs, identifiers, paths and blocks of base64 data are left
+alone) and `trufflehog-<detector>` for what TruffleHog reports.
+
+TruffleHog (version 3), when used, runs as `trufflehog filesystem --json
+--no-update --no-verification` on a temporary file holding the text to
+check; what it reports is replaced wherever it occurs.
+
+A snapshot file that holds a secret is stored redacted, under rewritten
+trees, and listed in the session's trail with the kinds and lines
+replaced. The unredacted objects the hooks wrote before the seal are
+unreachable; `git gc` prunes them in time, git-ot-forget(1) at once.
+
+The risk score is min(100, 60 if anything is open, plus 8 per internal
+host name, up to 5, plus 8 per cloud account id, up to 5, plus 2 per dense
+identifier, up to 10). The manifest of every session records the gate's
+report of its seals: `git show refs/opentraces/sessions/<id>:manifest.json`,
+key `gate`. The format is specified in `refs/README.md`, section 13.
+"""),
+            ("CONFIGURATION", """\
+`ot.security.detectors`::
+    Comma-separated: `patterns` (every secret rule), `entropy`, or single
+    kinds such as `aws-access-key`. Default `patterns,entropy`.
+`ot.security.action`::
+    `redact` (default): replace what is found and seal. `block`: a batch
+    of events that holds a secret is not sealed; its events wait in the
+    spool, `git ot scan` lists them as pending, and the session is sealed
+    once the policy lets it through (or forgotten with git-ot-forget(1)).
+`ot.security.allow`::
+    A regular expression (Python syntax); repeatable. A finding whose text
+    it matches anywhere is kept as it is.
+`ot.security.pii`::
+    `true`: e-mail addresses, phone numbers and IP addresses become tokens
+    too. Default `false`.
+`ot.security.trufflehog`::
+    `auto` (default): run TruffleHog when `trufflehog` is on `PATH`.
+    `true`: required; without it nothing is sealed and this command fails.
+    `false`: never.
+`ot.security.maxRisk`::
+    The highest risk (0 to 100) a session may have to leave the machine.
+    Default 50.
+`ot.security.tokenize`::
+    A literal value (an internal host name, a customer's name); repeatable.
+    Written as a `[VALUE:<hex>]` token in every record.
+"""),
+            ("FILES", """\
+`.git/opentraces/salt`::
+    The repository's salt for tokens. Deleting it changes the tokens of
+    every later seal.
+`.git/opentraces/gate-cache.json`::
+    What the gate found in each blob it read, by object id.
+"""),
+        ],
+        "see_also": ["git-ot-forget(1)", "git-ot-trace(1)"],
+    },
+    "forget": {
+        "description": """\
+Deletes sessions for good, in this repository: everything that holds them
+and every object that only they reached.
+
+For each session: its ref, `refs/opentraces/sessions/<session>`, and any
+copy of it fetched from a remote under `refs/opentraces/remotes/`; its
+lines in the notes, `refs/notes/opentraces` (and fetched copies), which
+are rewritten as one commit without history, since the old notes commits
+would keep the lines; the reflog entries of those refs; its events in the
+spool; and then the objects nothing else reaches any more: the session's
+commits, records, payload blobs and snapshots, the old notes commits, and
+the unredacted snapshot objects the hooks wrote before the security gate
+replaced them. An object that any other ref, reflog entry or index
+reaches is kept (a file the session shares with a commit, say), and so is
+every other unreachable object of the repository.
+
+To do so it runs, and prints, `git reflog expire --expire=now
+--expire-unreachable=now refs/notes/opentraces` when the notes were
+rewritten; `git repack -A -d -q` when an object to delete is in a pack
+(reachable objects are repacked; unreachable ones come out loose, keep
+their time and expire as git would have expired them, except the
+session's, which are deleted); and `git commit-graph write --reachable`
+when there was a commit-graph, which may list the deleted commits. Loose
+objects are deleted directly. The private snapshot indexes
+(`.git/opentraces/snapshot.index`) are reset, so the next snapshot starts
+from a copy of the user's index.
+
+A session is named by its whole id: forget does not take prefixes. A
+session that is only in the spool is forgotten too.
+
+What was pushed is not deleted elsewhere: for every remote, forget prints
+the commands that delete the sessions there (`git push <remote> --delete
+refs/opentraces/sessions/<session>`, and a forced push of the rewritten
+notes). A hosting service may keep unreachable objects until its own
+garbage collection, and clones that fetched a session keep their copy.
+""",
+        "arguments": {
+            "SESSION": """\
+A whole session id; repeatable.
+""",
+        },
+        "options": {
+            "--json": """\
+The object has `sessions` (for each: `session`, the `refs` deleted and
+`spool`, whether it had spooled events), `notes` (each notes ref rewritten,
+with the number of `lines` removed), `objects` (`deleted`, `kept` (reached
+by something else) and `remaining`, the ids of objects that could not be
+deleted, normally none), `ran` (the git commands run) and `remotes` (for
+each configured remote, the `commands` that delete the sessions there).
+""" + "\n" + _JSON_NOTE,
+        },
+        "examples": """\
+Forget a session that was pushed to origin::
+    ----
+    $ git ot forget 265a3953-3ae5-4217-ac1f-2e0725711a3c
+    forgot 265a3953-3ae5-4217-ac1f-2e0725711a3c (refs/opentraces/sessions/265a3953-3ae5-4217-ac1f-2e0725711a3c)
+    removed 3 note lines from refs/notes/opentraces
+    deleted 41 objects; kept 6 that other refs reach
+    ran: git reflog expire --expire=now --expire-unreachable=now refs/notes/opentraces
+    remote 'origin' may still hold it; to delete it there:
+      git push origin --delete refs/opentraces/sessions/265a3953-3ae5-4217-ac1f-2e0725711a3c
+      git push --force origin refs/notes/opentraces
+    ----
+
+Check that an object is gone::
+    ----
+    $ git cat-file -e 4f2a9c1 || echo gone
+    gone
+    ----
+""",
+        "see_also": ["git-ot-scan(1)", "git-gc(1)", "git-reflog(1)", "git-push(1)"],
     },
 }

@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
             raise ValueError("usage: git ot hook <source> [<event>]")
         source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
         if source == "git":
-            return _git_event(location or locate(), event_name)
+            return _git_event(location or locate(), event_name, argv[2:])
         adapter = ADAPTERS.get(source)
         if adapter is None:
             raise ValueError(f"unknown hook source '{source}'")
@@ -113,6 +113,9 @@ def _repair(location, current: str) -> None:
     spool = Spool(location.state_dir)
     todo = set(spool.has_leftover_batches())
     todo.update(s for s in spool.stale_sessions(STALE_SECONDS, time.time()) if s != current)
+    # A session the security gate blocked waits for a seal at turn end or a
+    # command; retrying it here would cost every hook call a seal.
+    todo = {s for s in todo if not os.path.exists(os.path.join(location.state_dir, "gate", "blocked", s))}
     if todo:
         from ..domain.sealing import seal
         from ..store.repository import Store
@@ -122,17 +125,31 @@ def _repair(location, current: str) -> None:
             seal(store, session_id)
 
 
-def _git_event(location, event_name: str | None) -> int:
-    """Git hooks: make every spooled event durable before history moves on."""
+def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
+    """Git hooks: make every spooled event durable before history moves on,
+    then anchor the commits git just made (git_ot/domain/trail/anchor.py)."""
     if event_name not in GIT_EVENTS:
         raise ValueError(f"unknown git hook event '{event_name}'")
+    rewritten = b""
     if event_name == "post-rewrite":
-        sys.stdin.buffer.read()  # the rewrite list; read so git never sees a broken pipe
+        rewritten = sys.stdin.buffer.read()  # "<old> <new>" lines; also spares git a broken pipe
     if location.worktree is None:
         return 0
-    if Spool(location.state_dir).pending_sessions():
-        from ..domain.sealing import seal_pending
-        from ..store.repository import Store
+    pending = Spool(location.state_dir).pending_sessions()
+    if event_name == "post-checkout" and not pending:
+        return 0  # nothing to seal and nothing to anchor: spare the import of pygit2
+    from ..store.repository import Store
 
-        seal_pending(Store(location))
+    store = Store(location)
+    if pending:
+        from ..domain.sealing import seal_pending
+
+        try:
+            seal_pending(store)
+        except Exception as exc:  # sealed sessions can still be anchored
+            log_failure(location, f"hook git {event_name}: seal", exc)
+    if event_name != "post-checkout":
+        from ..domain.trail.anchor import on_git_event
+
+        on_git_event(store, event_name, list(args), rewritten.decode("utf-8", "replace"))
     return 0

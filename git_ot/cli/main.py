@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from ..capture import claude_settings
 from ..domain import install, sessions
 from ..domain.repo import locate_repository, open_store, take_snapshot
 from .output import emit, emit_json, one_line, table
@@ -41,15 +42,31 @@ def init(as_json):
 
 
 @cli.command()
+@click.argument("harness", required=False, type=click.Choice(claude_settings.HARNESSES))
+@click.option("--scope", type=click.Choice(claude_settings.SCOPES),
+              help="With HARNESS: the settings file to clean (default: project).")
 @json_option
-def uninstall(as_json):
-    """Remove git-ot's git hooks and restore the hooks they chained.
+def uninstall(harness, scope, as_json):
+    """Remove git-ot's git hooks, or its hooks from a harness's settings.
 
-    Spooled events are sealed first; sessions under refs/opentraces/ are kept.
+    Without HARNESS: the git hooks go and the hooks they chained are
+    restored; spooled events are sealed first; sessions under
+    refs/opentraces/ are kept. With HARNESS (claude-code): only the entries
+    'git ot install' added to that scope's settings file are removed.
     """
-    result = install.uninstall(locate_repository())
+    if harness is None:
+        if scope is not None:
+            raise click.UsageError("--scope needs a HARNESS, as in 'git ot uninstall claude-code --scope user'")
+        result = install.uninstall(locate_repository())
+    else:
+        result = claude_settings.uninstall(scope or "project")
     if as_json:
         emit_json(result)
+        return
+    if harness is not None:
+        for event, action in result["events"].items():
+            emit(f"{event}: {action}")
+        emit(f"{result['settings']}: {result['file']}")
         return
     for sid in result["sealed"]:
         emit(f"sealed {sid}")
@@ -136,7 +153,10 @@ def _show_step(step: dict) -> None:
                 emit("    " + line)
     patch = step.get("patch")
     if patch:
-        emit(f"patch: {patch['before']} -> {patch['after']}")
+        if patch.get("source") == "transcript":
+            emit("patch: from the transcript (no snapshots)")
+        else:
+            emit(f"patch: {patch['before']} -> {patch['after']}")
         for f in patch["files"]:
             emit(f"    {f['status']} {f['path']} +{f['added']} -{f['removed']}")
 

@@ -12,27 +12,59 @@ Normalised events (written by the capture adapters) look like
      "snapshot": "<tree id>" | null, "data": {...}}
 
 and `kind` is one of: session_start, prompt, tool_start, tool_end, message,
-subagent_start, subagent_stop, compact, stop, session_end, other.
+subagent_start, subagent_stop, compact, stop, session_end, other, raw.
+
+Events imported from a harness's transcript (capture/claude_transcript.py)
+have ids that start with IMPORTED_ID_PREFIX. When one repeats a step that
+live capture recorded (the same tool_use_id, prompt, closing message or
+subagent), it is merged into that step instead of adding a second one, and
+the other way round.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Callable
 
 # Strings longer than this go to blobs/ rather than inline in a record.
 INLINE_LIMIT = 2048
 BLOB_KEY = "$blob"
-LIFECYCLE_KINDS = {"session_start", "stop", "session_end", "subagent_stop", "other"}
+LIFECYCLE_KINDS = {"session_start", "stop", "session_end", "subagent_stop", "other", "raw"}
+IMPORTED_ID_PREFIX = "tr-"
+# An imported prompt without a prompt id is the live one with the same text
+# only if the two times are this close (seconds).
+PROMPT_MERGE_WINDOW = 60.0
 
 
 class Payloads:
     """Moves large strings out of records into content-addressed blobs."""
 
-    def __init__(self, write_blob: Callable[[bytes], str]):
+    def __init__(self, write_blob: Callable[[bytes], str], redact: Callable | None = None):
         self.write_blob = write_blob
+        # The security gate (domain/gate): every harness value passes it
+        # before anything of it is stored, inline or in a blob.
+        self.redact = redact
         self.new: list[str] = []
+        self._previewed: dict[str, str] = {}
 
     def put(self, value):
+        if self.redact is not None:
+            if isinstance(value, str) and value in self._previewed:
+                value = self._previewed.pop(value)  # redacted once, counted once
+            else:
+                value = self.redact(value)
+        return self._store(value)
+
+    def preview(self, text: str) -> str:
+        """`text` as put() stores it (redacted), to compare with stored text;
+        the put() of the same text that may follow reuses it."""
+        if self.redact is None or not isinstance(text, str):
+            return text
+        if text not in self._previewed:
+            self._previewed[text] = self.redact(text)
+        return self._previewed[text]
+
+    def _store(self, value):
         if isinstance(value, str) and len(value) > INLINE_LIMIT:
             data = value.encode("utf-8", "surrogateescape")
             oid = self.write_blob(data)
@@ -41,10 +73,10 @@ class Payloads:
         if isinstance(value, dict):
             # Keys starting with "$" are reserved for references; a harness
             # key that starts with "$" is stored with one more "$".
-            return {("$" + k if isinstance(k, str) and k.startswith("$") else k): self.put(v)
+            return {("$" + k if isinstance(k, str) and k.startswith("$") else k): self._store(v)
                     for k, v in value.items()}
         if isinstance(value, list):
-            return [self.put(v) for v in value]
+            return [self._store(v) for v in value]
         return value
 
 
@@ -100,6 +132,7 @@ class Folder:
         self.seen = seen_event_ids(self.trace)
         self.new_snapshots: dict[str, str] = {}
         self.completed: list[dict] = []  # tool steps whose window closed now
+        self.transcript_patches: dict[int, list] = {}  # step -> files, for steps without snapshots
 
     # -- helpers ---------------------------------------------------------
 
@@ -125,8 +158,76 @@ class Folder:
         parent = self._parent_for(event.get("data", {}).get("agent_id"))
         if parent is not None:
             step["parent"] = parent
+        self._details(step, event.get("data", {}))
         self.trace["steps"].append(step)
         return step
+
+    @staticmethod
+    def _details(step: dict, data: dict) -> None:
+        """What a transcript adds to a step: the model, its token usage, thinking."""
+        for key in ("model", "usage"):
+            if data.get(key) and key not in step:
+                step[key] = data[key]
+        if data.get("thinking") and step["kind"] == "message":
+            step["thinking"] = True
+
+    def _twin(self, kind: str, data: dict, event: dict):
+        """The step this event repeats, recorded by the other capture source, or None."""
+        steps = self.trace["steps"]
+        if kind in ("tool_start", "tool_end"):
+            step = self._open_tool(data["tool_use_id"]) if data.get("tool_use_id") else None
+            if step is None or (kind == "tool_end" and step.get("status") == "running"):
+                return None  # a new tool, or the end of a running one: the usual path
+            return step
+        if kind == "subagent_start":
+            return next((s for s in steps if s["kind"] == "subagent"
+                         and s.get("agent_id") == data.get("agent_id")), None)
+        imported = event["id"].startswith(IMPORTED_ID_PREFIX)
+
+        def other(step):
+            return all(e.startswith(IMPORTED_ID_PREFIX) != imported for e in step["events"])
+
+        if kind == "prompt" and not data.get("agent_id"):
+            for s in steps:
+                if s["kind"] != "prompt" or "parent" in s or not other(s):
+                    continue
+                if data.get("prompt_id") and s.get("prompt_id"):
+                    if data["prompt_id"] == s["prompt_id"]:
+                        return s
+                elif (_same_text(s.get("text"), self.payloads.preview(data.get("text", "")))
+                      and s.get("t") is not None
+                      and event.get("t") is not None
+                      and abs(s["t"] - event["t"]) <= PROMPT_MERGE_WINDOW):
+                    return s
+        elif ((kind == "message" and not data.get("thinking") and not data.get("agent_id"))
+              or (kind == "stop" and data.get("message"))):
+            # A turn's closing words, reported by the Stop hook and written
+            # in the transcript: the main agent's, never a subagent's.
+            text = self.payloads.preview(data.get("text") if kind == "message" else data.get("message"))
+            return next((s for s in steps if s["kind"] == "message" and "parent" not in s
+                         and not s.get("thinking") and other(s) and _same_text(s.get("text"), text)),
+                        None)
+        elif kind == "compact":
+            return next((s for s in steps if s["kind"] == "compaction"
+                         and s.get("phase") == data.get("phase") and other(s)), None)
+        return None
+
+    def _merge(self, step: dict, kind: str, data: dict, event: dict) -> None:
+        step["events"].append(event["id"])
+        self._details(step, data)
+        if (kind == "tool_end" and data.get("patch") is not None
+                and not (step.get("snapshot_before") and step.get("snapshot_after"))
+                and not any(p["step"] == step["n"] for p in self.trail["patches"])):
+            # Captured live without its snapshots: the transcript's patch will do.
+            self.transcript_patches[step["n"]] = data["patch"]
+            self.completed.append(step)
+
+    def transcript_patch(self, step: dict) -> dict | None:
+        """The patch a transcript reconstructed for a tool step that has no snapshots."""
+        files = self.transcript_patches.get(step["n"])
+        if files is None:
+            return None
+        return {"step": step["n"], "source": "transcript", "files": files}
 
     def _tool_step(self, event: dict, data: dict) -> dict:
         step = self._add_step({
@@ -175,7 +276,10 @@ class Folder:
         if kind == "session_start" and isinstance(data.get("head"), dict) and "base" not in info:
             info["base"] = data["head"]
 
-        if "corrupt" in event:
+        twin = self._twin(kind, data, event) if kind != "stop" and "corrupt" not in event else None
+        if twin is not None:
+            self._merge(twin, kind, data, event)
+        elif "corrupt" in event:
             self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "kind": "corrupt", "t": None,
                                             "data": self.payloads.put({"line": event["corrupt"]})})
         elif kind == "prompt":
@@ -197,8 +301,12 @@ class Folder:
             step["status"] = "error" if data.get("error") else "ok"
             step["t_end"] = event.get("t")
             step["output"] = self.payloads.put(data.get("output"))
+            self._details(step, data)
             self._message(step, "tool")
             self._snapshot(step, event, "after")
+            if data.get("patch") is not None and not (step.get("snapshot_before")
+                                                      and step.get("snapshot_after")):
+                self.transcript_patches[step["n"]] = data["patch"]
             self.completed.append(step)
         elif kind == "message":
             step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
@@ -217,9 +325,13 @@ class Folder:
             if kind == "stop" and data.get("message"):
                 # The turn's closing words are a step; the turn end itself
                 # stays in the lifecycle under the same event id.
-                step = self._add_step({"kind": "message",
-                                       "text": self.payloads.put(data["message"])}, event)
-                self._message(step, "assistant")
+                twin = self._twin(kind, data, event)
+                if twin is not None:  # imported from the transcript already
+                    twin["events"].append(eid)
+                else:
+                    step = self._add_step({"kind": "message",
+                                           "text": self.payloads.put(data["message"])}, event)
+                    self._message(step, "assistant")
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
             extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head")}
@@ -227,3 +339,19 @@ class Folder:
                 entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)
         return True
+
+
+def _same_text(stored, text) -> bool:
+    """Whether a step's text (inline, or a blob reference) is `text`."""
+    if not isinstance(text, str):
+        return False
+    if isinstance(stored, str):
+        return stored == _text(text)
+    if isinstance(stored, dict) and isinstance(stored.get(BLOB_KEY), str):
+        data = _text(text).encode("utf-8")
+        if stored.get("size") != len(data):
+            return False
+        oid = stored[BLOB_KEY]
+        algo = hashlib.sha256 if len(oid) == 64 else hashlib.sha1
+        return algo(b"blob %d\0" % len(data) + data).hexdigest() == oid
+    return False

@@ -14,11 +14,13 @@ import datetime
 import pygit2
 
 from .. import __version__
+from ..errors import GateBlocked
 from ..store import records, snapshot
 from ..store.faults import crash_point
 from ..store.repository import Store
 from ..store.spool import Spool
 from .fold import Folder, Payloads, new_records, seen_event_ids
+from .gate import SealGate
 
 
 def spool_for(store: Store) -> Spool:
@@ -39,19 +41,26 @@ def seal(store: Store, session_id: str) -> str | None:
             recs = {k: current.record(k) for k in ("trace", "trail", "ctx")}
         else:
             recs = {k: records.envelope(k, v) for k, v in new_records(session_id).items()}
-        payloads = Payloads(store.write_blob)
+        # The security gate: every value is redacted as it is folded, the
+        # rest (snapshots included) is checked before anything is written.
+        gate = SealGate(store, session_id, events)
+        payloads = Payloads(store.write_blob, gate.redact)
         folder = Folder(recs, payloads)
         applied = sum(1 for ev in events if folder.apply(ev))
         if applied == 0:
             # Everything was sealed before a crash cut the retire short.
             batch.retire()
             return tip
+        gate_report = gate.check(recs, folder, current.record("manifest") if current else None)
         for step in folder.completed:
-            patch = step_patch(store, recs["trail"], step)
+            # Without both snapshots (an imported step), the patch the
+            # transcript's structured edit results give, if any.
+            patch = step_patch(store, recs["trail"], step) or folder.transcript_patch(step)
             if patch is not None:
                 recs["trail"]["patches"].append(patch)
         manifest = build_manifest(store, session_id, recs,
                                   previous=current.record("manifest") if current else None)
+        manifest["gate"] = gate_report
         recs["manifest"] = manifest
         message = (f"seal {session_id}: {applied} event{'s' if applied != 1 else ''}\n\n"
                    f"Steps: {len(recs['trace']['steps'])}\n")
@@ -68,8 +77,11 @@ def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:
     ids = spool.has_leftover_batches() if only_interrupted else spool.pending_sessions()
     sealed = []
     for sid in ids:
-        if seal(store, sid) is not None:
-            sealed.append(sid)
+        try:
+            if seal(store, sid) is not None:
+                sealed.append(sid)
+        except GateBlocked:
+            continue  # its events wait in the spool; 'git ot scan' shows why
     return sealed
 
 
@@ -144,7 +156,7 @@ def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | N
     return records.envelope("manifest", {
         "session": session_id,
         "harness": {"name": info.get("harness", "unknown"), "version": info.get("harness_version")},
-        "models": [info["model"]] if info.get("model") else [],
+        "models": _models(info, steps),
         "base": base,
         "start": _iso(min(times)) if times else None,
         "end": _iso(max(times)) if (times and ended) else None,
@@ -159,6 +171,15 @@ def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | N
         "files": files,
         "writer": f"git-ot {__version__}",
     })
+
+
+def _models(info: dict, steps: list[dict]) -> list[str]:
+    """The session's model first, then every other model a step names."""
+    out = [info["model"]] if info.get("model") else []
+    for s in steps:
+        if s.get("model") and s["model"] not in out:
+            out.append(s["model"])
+    return out
 
 
 def _head(store: Store) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InvalidSessionId
+from ..errors import InvalidRemote, InvalidSessionId
 
 NAMESPACE = "refs/opentraces/"
 SESSIONS_PREFIX = NAMESPACE + "sessions/"
@@ -41,3 +41,80 @@ def session_id_from_ref(ref: str) -> str | None:
     if ref.startswith(SESSIONS_PREFIX):
         return ref[len(SESSIONS_PREFIX):]
     return None
+
+
+# -- sharing: what `git ot fetch` brings in before it is merged ----------------
+#
+# refs/opentraces/remotes/<remote>/sessions/<id>   a remote's session tips
+# refs/opentraces/remotes/<remote>/notes           a remote's notes ref
+#
+# Only refs/opentraces/sessions/* and refs/notes/opentraces are ever pushed.
+
+REMOTES_PREFIX = NAMESPACE + "remotes/"
+# Remote names are what `git remote add` accepts, minus what could escape
+# the one path component they get here.
+_REMOTE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def validate_remote_name(remote: str) -> str:
+    """Return the name unchanged, or raise if it cannot name a ref component."""
+    if (not isinstance(remote, str) or not _REMOTE.match(remote) or ".." in remote
+            or remote.endswith(".lock") or remote.endswith(".")):
+        raise InvalidRemote(
+            f"invalid remote name {remote!r}",
+            hint="a remote name for git-ot is 1-100 letters, digits, '.', '_' or '-'",
+        )
+    return remote
+
+
+def remote_sessions_prefix(remote: str) -> str:
+    """Where one remote's session tips are kept until they are merged."""
+    return REMOTES_PREFIX + validate_remote_name(remote) + "/sessions/"
+
+
+def remote_session_ref(remote: str, session_id: str) -> str:
+    return remote_sessions_prefix(remote) + validate_session_id(session_id)
+
+
+def remote_notes_ref(remote: str) -> str:
+    """Where one remote's notes ref is kept until it is merged."""
+    return REMOTES_PREFIX + validate_remote_name(remote) + "/notes"
+
+
+def fetch_refspecs(remote: str) -> list[str]:
+    """The refspecs that bring a remote's bucket into its own namespace.
+
+    The notes source is a glob so that a remote without notes yet is not an
+    error (an exact source ref that does not exist fails the whole fetch);
+    the only ref it matches in practice is refs/notes/opentraces itself.
+    """
+    return [
+        f"+{SESSIONS_PREFIX}*:{remote_sessions_prefix(remote)}*",
+        f"+{NOTES_REF}*:{remote_notes_ref(remote)}*",
+    ]
+
+
+def session_fetch_refspec(remote: str, session_id: str) -> str:
+    return f"+{session_ref(session_id)}:{remote_session_ref(remote, session_id)}"
+
+
+def notes_fetch_refspec(remote: str) -> str:
+    return f"+{NOTES_REF}:{remote_notes_ref(remote)}"
+
+
+def session_push_refspec(tip: str, session_id: str) -> str:
+    """Push one session tip; never forced (no leading '+')."""
+    return f"{tip}:{session_ref(session_id)}"
+
+
+def notes_push_refspec(tip: str) -> str:
+    return f"{tip}:{NOTES_REF}"
+
+
+def notes_merge_scratch_ref(token: str) -> str:
+    """A short-lived ref under refs/notes/ for `git notes merge` to work on.
+
+    `git notes merge` only merges into refs under refs/notes/; the name does
+    not start with "opentraces" so no fetch refspec ever matches it.
+    """
+    return f"refs/notes/git-ot-merge-{token}"

@@ -103,6 +103,15 @@ class Store:
                 out.append(sid)
         return sorted(out)
 
+    def session_tips(self) -> dict[str, str]:
+        """Every session id and the commit its ref points at, in one pass over the refs."""
+        out = {}
+        for ref in self.repo.references.iterator(pygit2.enums.ReferenceFilter.ALL):
+            sid = refs.session_id_from_ref(ref.name)
+            if sid:
+                out[sid] = str(ref.resolve().target)
+        return out
+
     def tip(self, session_id: str) -> str | None:
         ref = self.repo.references.get(refs.session_ref(session_id))
         if ref is None:
@@ -128,8 +137,37 @@ class Store:
                       record_map: dict[str, dict], new_blobs: list[str],
                       snapshots: dict[str, str], message: str) -> str:
         """Append a commit to the session's chain and move its ref (CAS)."""
-        repo = self.repo
         base = self.session(session_id, expected_tip) if expected_tip else None
+        tree = self._build_tree(base, record_map, new_blobs, snapshots)
+        sig = self.signature()
+        parents = [pygit2.Oid(hex=expected_tip)] if expected_tip else []
+        commit = self.repo.create_commit(None, sig, sig, message, tree, parents)
+        self._move_ref(refs.session_ref(session_id), expected_tip, str(commit),
+                       f"git-ot: {message.splitlines()[0]}")
+        return str(commit)
+
+    def write_merge(self, session_id: str, expected_tip: str, base: SessionTree,
+                    record_map: dict[str, dict], new_blobs: list[str],
+                    snapshots: dict[str, str], parents: list[str], message: str) -> str:
+        """Join diverged tips of a session in one merge commit and move its ref (CAS).
+
+        The tree is `base`'s with the records replaced and entries added.
+        Author, committer and date depend only on the parents (git-ot's
+        identity, the latest parent's commit time), so two clones that merge
+        the same tips write the same commit and do not diverge again.
+        """
+        tree = self._build_tree(base, record_map, new_blobs, snapshots)
+        when = max(self.get(p, f"session {session_id}").commit_time for p in parents)
+        sig = pygit2.Signature("git-ot", "git-ot@localhost", when, 0)
+        commit = self.repo.create_commit(None, sig, sig, message, tree,
+                                         [pygit2.Oid(hex=p) for p in parents])
+        self._move_ref(refs.session_ref(session_id), expected_tip, str(commit),
+                       f"git-ot: {message.splitlines()[0]}")
+        return str(commit)
+
+    def _build_tree(self, base: SessionTree | None, record_map: dict[str, dict],
+                    new_blobs: list[str], snapshots: dict[str, str]):
+        repo = self.repo
         root = repo.TreeBuilder(base.tree) if base else repo.TreeBuilder()
         for kind, record in record_map.items():
             root.insert(records.FILENAMES[kind],
@@ -141,13 +179,7 @@ class Store:
             for name, oid in snapshots.items():
                 snap.insert(name, pygit2.Oid(hex=oid), TREE_MODE)
             root.insert("snapshots", snap.write(), TREE_MODE)
-        tree = root.write()
-        sig = self.signature()
-        parents = [pygit2.Oid(hex=expected_tip)] if expected_tip else []
-        commit = repo.create_commit(None, sig, sig, message, tree, parents)
-        self._move_ref(refs.session_ref(session_id), expected_tip, str(commit),
-                       f"git-ot: {message.splitlines()[0]}")
-        return str(commit)
+        return root.write()
 
     def _subtree_builder(self, base: SessionTree | None, name: str):
         if base is not None:
@@ -182,6 +214,57 @@ class Store:
                     hint="run the command again",
                 )
             txn.set_target(name, pygit2.Oid(hex=new), message=message)
+
+    def move_ref(self, name: str, expected: str | None, new: str, message: str) -> None:
+        """Point `name` at `new` if it still points at `expected` (None: absent)."""
+        self._move_ref(name, expected, new, message)
+
+    def create_refs(self, targets: dict[str, str], message: str) -> None:
+        """Create many refs in one transaction; none is created if any exists."""
+        repo = self.repo
+        with repo.transaction() as txn:
+            for name in targets:
+                txn.lock_ref(name)
+            for name, new in targets.items():
+                if repo.references.get(name) is not None:
+                    raise ConcurrentUpdate(f"'{name}' appeared during the update",
+                                           hint="run the command again")
+                txn.set_target(name, pygit2.Oid(hex=new), message=message)
+
+    def set_refs(self, targets: dict[str, str | None], message: str) -> None:
+        """Point refs at ids (None deletes), unconditionally: for short-lived
+        refs only git-ot's own process uses (a notes merge's scratch ref)."""
+        repo = self.repo
+        with repo.transaction() as txn:
+            for name in targets:
+                txn.lock_ref(name)
+            for name, new in targets.items():
+                if new is None:
+                    if repo.references.get(name) is not None:
+                        txn.remove(name)
+                else:
+                    txn.set_target(name, pygit2.Oid(hex=new), message=message)
+
+    def refs_under(self, prefix: str) -> dict[str, str]:
+        """Every direct ref whose name starts with `prefix`, with its target id."""
+        out = {}
+        for ref in self.repo.references.iterator():
+            if ref.name.startswith(prefix) and ref.type == pygit2.enums.ReferenceType.DIRECT:
+                out[ref.name] = str(ref.target)
+        return out
+
+    def ref_target(self, name: str) -> str | None:
+        ref = self.repo.references.get(name)
+        return str(ref.resolve().target) if ref is not None else None
+
+    def has_object(self, oid: str) -> bool:
+        return pygit2.Oid(hex=oid) in self.repo
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether `descendant` contains `ancestor` in its history (or is it)."""
+        if ancestor == descendant:
+            return True
+        return self.repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor))
 
     def delete_ref(self, name: str) -> None:
         ref = self.repo.references.get(name)

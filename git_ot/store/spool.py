@@ -54,10 +54,7 @@ class Spool:
 
     def append(self, session_id: str, event: dict) -> None:
         """Append one event; durable against the process being killed."""
-        # ASCII JSON: any string a harness sends, lone surrogates included,
-        # round-trips through the journal unchanged.
-        line = (json.dumps(event, ensure_ascii=True, separators=(",", ":"),
-                           default=str) + "\n").encode("ascii")
+        line = _encode(event)
         os.makedirs(self.dir, exist_ok=True)
         with _flock(self._path(session_id, ".lock")):
             fd = os.open(self._path(session_id, ".jsonl"),
@@ -66,6 +63,27 @@ class Spool:
                 os.write(fd, line)
             finally:
                 os.close(fd)
+
+    def add_batch(self, session_id: str, events: list[dict]) -> None:
+        """Enter many events at once as a batch awaiting its seal, all or none.
+
+        For events that arrive together (an import): they are written to
+        `<session>.<n>.tmp`, synced, and renamed to the next batch name under
+        the seal lock, so a crash leaves the whole batch or nothing of it,
+        and the next seal (or the next hook run) folds it.
+        """
+        data = b"".join(_encode(ev) for ev in events)
+        os.makedirs(self.dir, exist_ok=True)
+        with _flock(self._path(session_id, ".seal.lock")):
+            taken = [int(m.group("n")) for m in map(_BATCH.match, self._names())
+                     if m and m.group("sid") == session_id]
+            n = max(taken, default=0) + 1
+            tmp = self._path(session_id, f".{n}.tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(tmp, self._path(session_id, f".{n}.sealing"))
 
     @contextlib.contextmanager
     def sealing(self, session_id: str):
@@ -109,6 +127,32 @@ class Spool:
         names = self._names()
         return sorted({m.group("sid") for m in map(_BATCH.match, names) if m})
 
+    def peek(self, session_id: str) -> list[dict]:
+        """The session's unsealed events in order, read without taking them.
+
+        For readers that must not change the spool (`git ot scan`); a line
+        that does not parse is returned as `{"corrupt": <text>}`.
+        """
+        names = self._names()
+        batches = sorted((int(m.group("n")), m.group(0)) for m in map(_BATCH.match, names)
+                         if m and m.group("sid") == session_id)
+        files = [name for _, name in batches]
+        if session_id + ".jsonl" in names:
+            files.append(session_id + ".jsonl")
+        events = []
+        for name in files:
+            try:
+                with open(os.path.join(self.dir, name), "rb") as fh:
+                    for raw in fh:
+                        if raw.strip():
+                            try:
+                                events.append(json.loads(raw.decode("utf-8", "surrogateescape")))
+                            except ValueError:
+                                events.append({"corrupt": raw.decode("utf-8", "replace")})
+            except FileNotFoundError:
+                continue  # sealed meanwhile
+        return events
+
     def forget(self, session_id: str) -> None:
         """Delete every spool file of a session."""
         for name in self._files(session_id):
@@ -125,6 +169,12 @@ class Spool:
             ):
                 out.append(name)
         return out
+
+
+def _encode(event: dict) -> bytes:
+    # ASCII JSON: any string a harness sends, lone surrogates included,
+    # round-trips through the journal unchanged.
+    return (json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str) + "\n").encode("ascii")
 
 
 class _Batch:
