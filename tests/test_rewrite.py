@@ -201,6 +201,9 @@ def test_a_cherry_pick_is_unknown_not_wrong(repo):
     repo.git("add", "a.py")
     repo.git("commit", "-q", "-m", "A")
     repo.git("checkout", "-q", "main")
+    repo.write("b.py", "b1\n")
+    repo.commit("B")
     repo.git("cherry-pick", "side")
+    assert repo.git("log", "--format=%s", "-2").split() == ["A", "B"]
     assert note(repo) is None
     assert blame(repo, "a.py") == [("a1", NOT_ANCHORED)]

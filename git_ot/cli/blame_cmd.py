@@ -35,15 +35,16 @@ class _BlameCommand(click.Command):
 @click.option("--porcelain", is_flag=True,
               help="Print git blame's porcelain format with ot-* header lines added.")
 @json_option
-@click.argument("target", metavar="FILE")
-@click.argument("rev", metavar="REV", required=False)
+@click.argument("file")
+@click.argument("rev", required=False)
 @click.pass_context
-def blame(ctx, line_ranges, moves, copies, porcelain, as_json, target, rev):
+def blame(ctx, line_ranges, moves, copies, porcelain, as_json, file, rev):
     """Show which agent session, step and prompt wrote each line of a file.
 
     'git ot blame commit REV' shows what a commit was for instead: its
     sessions, the prompts behind its patches, and how much survives at HEAD.
     """
+    target = file
     if target == "commit" and not ctx.meta.get("git_ot.blame.literal"):
         if rev is None:
             raise click.UsageError("'blame commit' needs a revision, as in 'git ot blame commit HEAD'")
