@@ -21,7 +21,9 @@ from test_format_spec import as_stored, read_session
 
 SCENARIOS = ["linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn"]
 SPOTTER = FIXTURES / "claude-code" / "spotter"
-SHARED_SPOTTER = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "claude-code" / "spotter"
+# The large session's main file, apart from spotter/ so that folder keeps
+# its subagents/ folder on its own (as test_spotter_sessions imports it).
+SPOTTER_LARGE = FIXTURES / "claude-code" / "spotter-large"
 LARGE = "4d5611e5-241a-462a-8d15-5122611a9569"
 LINEAR = "265a3953-3ae5-4217-ac1f-2e0725711a3c"
 MODEL = "claude-opus-5-5"
@@ -193,9 +195,7 @@ def test_linear_edit_patches_exactly(repo):
 def _all_transcripts() -> list[Path]:
     found = [transcript(s) for s in SCENARIOS]
     found += sorted(SPOTTER.rglob("*.jsonl"))
-    if SHARED_SPOTTER.is_dir():
-        found += [p for p in sorted(SHARED_SPOTTER.rglob("*.jsonl"))
-                  if not (SPOTTER / p.relative_to(SHARED_SPOTTER)).exists()]
+    found += sorted(SPOTTER_LARGE.glob("*.jsonl"))
     return found
 
 
@@ -253,10 +253,8 @@ def test_spotter_sessions(repo):
     assert [s["thinking"] for s in short["steps"] if s.get("thinking")] == [True]
 
 
-@pytest.mark.skipif(not (SHARED_SPOTTER / f"{LARGE}.jsonl").is_file(),
-                    reason="the large spotter session is not in the shared fixtures")
 def test_large_session_with_compaction_and_its_subagents(repo):
-    out = do_import(repo, SHARED_SPOTTER / f"{LARGE}.jsonl", SHARED_SPOTTER / LARGE)
+    out = do_import(repo, SPOTTER_LARGE / f"{LARGE}.jsonl", SPOTTER / LARGE)
     [s] = out["sessions"]
     # Each subagent message is both in its file and relayed in the parent's file.
     assert s["skipped"]["duplicate"] == 67

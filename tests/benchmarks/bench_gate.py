@@ -8,8 +8,7 @@ Run it as
 Three parts, each printed next to what it is measured against:
 
 1. Throughput on real transcripts: every `*.jsonl` transcript under
-   tests/fixtures/ and, when that folder exists on this machine,
-   ../shared/fixtures/claude-code/spotter/ (read where it is, never copied).
+   tests/fixtures/.
    Each line is parsed once, outside the timing; then
      gate on values   the seal-time gate (`SealGate.redact`: detectors,
                       tokens, judge) over every parsed line, as the fold
@@ -64,7 +63,6 @@ import zstandard  # noqa: E402
 from git_ot.domain.gate import Gate, SealGate  # noqa: E402
 from git_ot.store.repository import Store  # noqa: E402
 
-SHARED_SPOTTER = ROOT.parent / "shared" / "fixtures" / "claude-code" / "spotter"
 TEXT_SUFFIXES = {".py", ".pyi", ".txt", ".rst", ".md", ".cfg", ".ini", ".toml", ".json", ".xml", ".html",
                  ".css", ".js", ".c", ".h", ".sh", ".bat", ".ps1", ".yaml", ".yml", ".csv", ".pem", ".key",
                  ".crt", ".in", ".tcl", ".decTest", ".lst"}
@@ -105,8 +103,6 @@ def isolated_env(base: Path) -> dict:
 
 def transcripts() -> list[Path]:
     files = sorted(p for p in (ROOT / "tests" / "fixtures").rglob("*.jsonl") if p.name != "hooks.jsonl")
-    if SHARED_SPOTTER.is_dir():
-        files += sorted(SHARED_SPOTTER.rglob("*.jsonl"))
     seen, out = set(), []
     for path in files:
         digest = hashlib.sha1(path.read_bytes()).hexdigest()

@@ -6,8 +6,8 @@ Run it as
     python tests/benchmarks/bench_import.py [--runs 5] [--json] [--keep]
 
 For each transcript case (the four recorded scenarios, the spotter sessions
-copied into tests/fixtures/, and the large spotter session with its
-subagents/ folder from the shared fixtures when they are there) it imports
+in tests/fixtures/, and the large spotter session with its subagents/
+folder) it imports
 the case's files into a fresh repository, `--runs` times, each time in a new
 repository, by the same domain call `git ot import claude-code` makes (in
 this process, so Python's start-up and imports are not counted). The
@@ -56,7 +56,7 @@ from git_ot.store.gitdir import locate  # noqa: E402
 from git_ot.store.repository import Store  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
-SHARED = ROOT.parent / "shared" / "fixtures" / "claude-code" / "spotter"
+LARGE_DIR = FIXTURES / "spotter-large"
 LARGE = "4d5611e5-241a-462a-8d15-5122611a9569"
 TARGET = 0.15
 
@@ -74,9 +74,8 @@ def cases() -> list[tuple[str, list[Path]]]:
     for name in ("short", "tool_heavy", "subagent"):
         out.append((f"spotter/{name}", [spotter / f"{name}.jsonl"]))
     out.append((f"spotter/{LARGE[:8]}/subagents", sorted((spotter / LARGE / "subagents").glob("*.jsonl"))))
-    if (SHARED / f"{LARGE}.jsonl").is_file():
-        files = [SHARED / f"{LARGE}.jsonl"] + sorted((SHARED / LARGE / "subagents").glob("*.jsonl"))
-        out.append((f"shared/{LARGE[:8]} + subagents", files))
+    files = [LARGE_DIR / f"{LARGE}.jsonl"] + sorted((spotter / LARGE / "subagents").glob("*.jsonl"))
+    out.append((f"spotter/{LARGE[:8]} + subagents", files))
     return out
 
 
@@ -235,8 +234,6 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
-    if not (SHARED / f"{LARGE}.jsonl").is_file():
-        log(f"note: {SHARED / (LARGE + '.jsonl')} is not there; the large session is left out")
     meta = {"python": platform.python_version(), "machine": platform.machine(),
             "git": git(Path("."), "--version").decode().strip(), "cpus": os.cpu_count(), "runs": args.runs}
     if args.json:
