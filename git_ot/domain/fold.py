@@ -104,6 +104,11 @@ def valid_text(value):
     return value
 
 
+def anchored_commits(trail: dict) -> int:
+    """How many commits took this session's work (the manifest's count)."""
+    return len({a["commit"] for a in trail["anchors"]})
+
+
 def new_records(session_id: str) -> dict:
     return {
         "trace": {"session": session_id, "steps": [], "lifecycle": [], "info": {}},

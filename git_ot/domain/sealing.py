@@ -19,7 +19,7 @@ from ..store import records, snapshot
 from ..store.faults import crash_point
 from ..store.repository import Store
 from ..store.spool import Spool
-from .fold import Folder, Payloads, new_records, seen_event_ids
+from .fold import anchored_commits, Folder, Payloads, new_records, seen_event_ids
 from .gate import SealGate
 
 
@@ -166,7 +166,7 @@ def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | N
             "tools": sum(1 for s in steps if s["kind"] == "tool"),
             "events": len(seen_event_ids(trace)),
             "files": len(files),
-            "commits": len({a["commit"] for a in trail["anchors"]}),
+            "commits": anchored_commits(trail),
         },
         "files": files,
         "writer": f"git-ot {__version__}",

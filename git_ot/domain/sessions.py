@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import AmbiguousSession, UnknownSession, UnknownStep
+from ..errors import UnknownStep
+from ..store.refs import match_session
 from ..store.repository import Store
 from .fold import BLOB_KEY
 from .sealing import seal_pending
@@ -10,16 +11,7 @@ from .sealing import seal_pending
 
 def resolve(store: Store, spec: str) -> str:
     """The full session id for an id or a unique prefix of one."""
-    ids = store.session_ids()
-    if spec in ids:
-        return spec
-    matches = [s for s in ids if s.startswith(spec)]
-    if not matches:
-        raise UnknownSession(f"no session matches '{spec}'",
-                             hint="'git ot trace list' shows the sessions of this repository")
-    if len(matches) > 1:
-        raise AmbiguousSession(spec, matches)
-    return matches[0]
+    return match_session(spec, store.session_ids())
 
 
 def parse_spec(spec: str) -> tuple[str, int | None]:

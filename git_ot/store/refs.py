@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InvalidRemote, InvalidSessionId
+from ..errors import AmbiguousSession, InvalidRemote, InvalidSessionId, UnknownSession
 
 NAMESPACE = "refs/opentraces/"
 SESSIONS_PREFIX = NAMESPACE + "sessions/"
@@ -118,3 +118,16 @@ def notes_merge_scratch_ref(token: str) -> str:
     not start with "opentraces" so no fetch refspec ever matches it.
     """
     return f"refs/notes/git-ot-merge-{token}"
+
+
+def match_session(spec: str, ids) -> str:
+    """The one session id in `ids` that is `spec` or starts with it."""
+    if spec in ids:
+        return spec
+    matches = sorted(s for s in ids if s.startswith(spec))
+    if not matches:
+        raise UnknownSession(f"no session matches '{spec}'",
+                             hint="'git ot trace list' shows the sessions of this repository")
+    if len(matches) > 1:
+        raise AmbiguousSession(spec, matches)
+    return matches[0]

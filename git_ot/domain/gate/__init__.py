@@ -24,9 +24,10 @@ from typing import Iterable
 
 import pygit2
 
-from ...errors import EgressBlocked, GateBlocked, UnknownSession
+from ...errors import EgressBlocked, GateBlocked
 from ...store import snapshot as snapshot_store
 from ...store.gitdir import run_git
+from ...store.refs import match_session
 from ...store.repository import Store
 from ...store.spool import Spool
 from . import judge
@@ -725,18 +726,7 @@ def _resolve_ids(store: Store, specs: list[str], pending: list[str]) -> list[str
         return known
     out = []
     for spec in specs:
-        if spec in known:
-            sid = spec
-        else:
-            matches = [s for s in known if s.startswith(spec)]
-            if not matches:
-                raise UnknownSession(f"no session matches '{spec}'",
-                                     hint="'git ot trace list' shows the sessions of this repository")
-            if len(matches) > 1:
-                from ...errors import AmbiguousSession
-
-                raise AmbiguousSession(spec, matches)
-            sid = matches[0]
+        sid = match_session(spec, known)
         if sid not in out:
             out.append(sid)
     return out

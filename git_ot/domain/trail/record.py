@@ -13,6 +13,7 @@ from ... import __version__
 from ...errors import ConcurrentUpdate
 from ...store.repository import Store
 from ...store.spool import Spool
+from ..fold import anchored_commits
 
 ANCHOR_KEYS = ("commit", "path", "lines", "step", "hunk")
 
@@ -55,5 +56,5 @@ def _manifest(previous: dict, trail: dict) -> dict:
     The same values build_manifest (sealing.py) derives, without decoding the
     trace again: the trace is untouched, so every other count stands.
     """
-    counts = {**previous.get("counts", {}), "commits": len({a["commit"] for a in trail["anchors"]})}
+    counts = {**previous.get("counts", {}), "commits": anchored_commits(trail)}
     return {**previous, "counts": counts, "writer": f"git-ot {__version__}"}
