@@ -3,20 +3,22 @@
 Real git, real hook processes: the agent's tools run between PreToolUse and
 PostToolUse hooks, and every commit runs the hooks `git ot init` installed.
 Each test checks the exact `git ot blame --json` attribution of every line
-(and the repository passes `git fsck --strict`, see conftest).
+(and the repository passes `git fsck --strict`, see conftest). Tests that
+take `hooks` run twice: with the git hooks, and without them, where blame
+recomputes the notes they would have written and must answer the same.
 """
 
 from __future__ import annotations
 
-from trail_support import (HUMAN, MODEL, NOT_ANCHORED, Agent, agent_line, blame, check_against_schemas, head,
-                           note, read_records)
+from trail_support import (HUMAN, MODEL, NOT_ANCHORED, Agent, agent_line, blame, check_against_schemas, head,  # noqa: F401
+                           hooks, note, read_records, set_up)
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 FAREWELL = '\n\ndef farewell(name):\n    return "bye " + name\n'
 
 
-def test_an_agent_edit_committed_as_is(repo):
-    repo.ot_json("init")
+def test_an_agent_edit_committed_as_is(repo, hooks):
+    set_up(repo, hooks)
     a = Agent(repo, "s-one")
     a.prompt("add a farewell function")
     a.write("app.py", BASE + FAREWELL)
@@ -29,6 +31,8 @@ def test_an_agent_edit_committed_as_is(repo):
         ('    return "hi " + name', NOT_ANCHORED),
         ("", step2), ("", step2), ("def farewell(name):", step2), ('    return "bye " + name', step2),
     ]
+    if not hooks:
+        return
     assert repo.git("notes", "--ref=opentraces", "show", commit) == (
         '{"v":1,"session":"s-one","step":2,"hunk":"2.1.1","path":"app.py","lines":[3,6],'
         f'"harness":"claude-code","model":"{MODEL}"}}\n')
@@ -41,8 +45,8 @@ def test_an_agent_edit_committed_as_is(repo):
     check_against_schemas(repo, "s-one")
 
 
-def test_partial_staging_attributes_only_what_was_committed(repo):
-    repo.ot_json("init")
+def test_partial_staging_attributes_only_what_was_committed(repo, hooks):
+    set_up(repo, hooks)
     repo.write("nums.txt", "".join(f"{i}\n" for i in range(1, 21)))
     repo.commit("numbers")
     a = Agent(repo, "s-partial")
@@ -55,11 +59,14 @@ def test_partial_staging_attributes_only_what_was_committed(repo):
     # Stage the first hunk of nums.txt only, as `git add -p` does, and not other.txt.
     repo.git("add", "-p", "nums.txt", input="y\nn\n")
     repo.git("commit", "-q", "-m", "two")
-    assert note(repo) == [{"v": 1, "session": "s-partial", "step": 2, "hunk": "2.1.1", "path": "nums.txt",
-                           "lines": [2, 2], "harness": "claude-code", "model": MODEL}]
+    if hooks:
+        assert note(repo) == [{"v": 1, "session": "s-partial", "step": 2, "hunk": "2.1.1", "path": "nums.txt",
+                               "lines": [2, 2], "harness": "claude-code", "model": MODEL}]
     got = blame(repo, "nums.txt", "HEAD")
     assert got[1] == ("two", agent_line("s-partial", 2, "2.1.1", "spell out two and nineteen", 1))
-    assert got[18] == ("19", HUMAN)  # the numbers commit was anchored (git ot init ran first)
+    # The numbers commit was anchored when the hooks ran (git ot init came
+    # first); without them it predates every write window: nothing to tell by.
+    assert got[18] == ("19", HUMAN if hooks else NOT_ANCHORED)
     # The rest goes in a second commit; it is still the same step, its second hunk.
     repo.git("add", "nums.txt")
     repo.git("commit", "-q", "-m", "nineteen")
@@ -72,8 +79,8 @@ def test_partial_staging_attributes_only_what_was_committed(repo):
         ("other", agent_line("s-partial", 3, "3.1.1", "spell out two and nineteen", 1))]
 
 
-def test_hand_edits_after_the_agent_are_the_humans(repo):
-    repo.ot_json("init")
+def test_hand_edits_after_the_agent_are_the_humans(repo, hooks):
+    set_up(repo, hooks)
     a = Agent(repo, "s-hand")
     a.prompt("add farewell")
     a.write("app.py", BASE + FAREWELL)
@@ -86,11 +93,12 @@ def test_hand_edits_after_the_agent_are_the_humans(repo):
         ("", step2), ("", step2), ("def farewell(name):", step2),
         ('    return "goodbye " + name', HUMAN), ("# reviewed", HUMAN),
     ]
-    assert [n["lines"] for n in note(repo)] == [[3, 5]]
+    if hooks:
+        assert [n["lines"] for n in note(repo)] == [[3, 5]]
 
 
-def test_a_file_the_agent_never_touched(repo):
-    repo.ot_json("init")
+def test_a_file_the_agent_never_touched(repo, hooks):
+    set_up(repo, hooks)
     a = Agent(repo, "s-untouched")
     a.prompt("add farewell")
     a.write("app.py", BASE + FAREWELL)
@@ -102,12 +110,12 @@ def test_a_file_the_agent_never_touched(repo):
     # git-ot looked, so its lines are the human's, not unknown.
     repo.write("NOTES.txt", "mine\n")
     repo.commit("notes")
-    assert note(repo) == []
+    assert note(repo) == ([] if hooks else None)
     assert blame(repo, "NOTES.txt") == [("mine", HUMAN)]
 
 
-def test_two_sessions_editing_the_same_file(repo):
-    repo.ot_json("init")
+def test_two_sessions_editing_the_same_file(repo, hooks):
+    set_up(repo, hooks)
     a = Agent(repo, "s-first")
     b = Agent(repo, "s-second", model=None)
     a.prompt("add farewell")
@@ -129,8 +137,8 @@ def test_two_sessions_editing_the_same_file(repo):
     ]
 
 
-def test_overlapping_windows_of_two_sessions_stay_unattributed(repo):
-    repo.ot_json("init")
+def test_overlapping_windows_of_two_sessions_stay_unattributed(repo, hooks):
+    set_up(repo, hooks)
     a = Agent(repo, "s-left")
     b = Agent(repo, "s-right")
     a.prompt("edit")
@@ -147,14 +155,15 @@ def test_overlapping_windows_of_two_sessions_stay_unattributed(repo):
     [line] = blame(repo, "app.py")[2:]
     assert line == ("# both were running", {"kind": "unknown", "reason": "ambiguous",
                                             "candidates": ["s-left:2", "s-right:2"]})
-    assert note(repo) == [{"v": 1, "path": "app.py", "lines": [3, 3], "unattributed": "ambiguous",
-                           "candidates": ["s-left:2", "s-right:2"]}]
-    check_against_schemas(repo)
+    if hooks:
+        assert note(repo) == [{"v": 1, "path": "app.py", "lines": [3, 3], "unattributed": "ambiguous",
+                               "candidates": ["s-left:2", "s-right:2"]}]
+        check_against_schemas(repo)
 
 
-def test_the_agent_commits_mid_turn(repo):
+def test_the_agent_commits_mid_turn(repo, hooks):
     """The commit runs inside the agent's Bash tool, between its two hooks."""
-    repo.ot_json("init")
+    set_up(repo, hooks)
     a = Agent(repo, "s-mid")
     a.prompt("strip names and commit it")
     a.write("app.py", BASE.replace("+ name", "+ name.strip()"))
@@ -168,13 +177,14 @@ def test_the_agent_commits_mid_turn(repo):
     assert blame(repo, "app.py", committed)[1] == (
         '    return "hi " + name.strip()', agent_line("s-mid", 2, "2.1.1", "strip names and commit it", 1))
     # The session's running Bash tool did not claim the edit the Edit tool made.
-    assert [n["step"] for n in note(repo, committed)] == [2]
-    check_against_schemas(repo, "s-mid", revs=[committed])
+    if hooks:
+        assert [n["step"] for n in note(repo, committed)] == [2]
+        check_against_schemas(repo, "s-mid", revs=[committed])
 
 
-def test_a_tool_still_running_at_commit_time_leaves_its_lines_unattributed(repo):
+def test_a_tool_still_running_at_commit_time_leaves_its_lines_unattributed(repo, hooks):
     """`sed -i ... && git commit -a` in one shell call: its step's patch does not exist yet."""
-    repo.ot_json("init")
+    set_up(repo, hooks)
     a = Agent(repo, "s-running")
     a.prompt("shout and commit")
     bash = a.payload("Bash", command="sed -i s/hi/HI/ app.py && git commit -qam shout")
@@ -187,8 +197,8 @@ def test_a_tool_still_running_at_commit_time_leaves_its_lines_unattributed(repo)
         "kind": "unknown", "reason": "running", "candidates": ["s-running:2"]})
 
 
-def test_a_merge_with_a_conflict_resolved_by_hand(repo):
-    repo.ot_json("init")
+def test_a_merge_with_a_conflict_resolved_by_hand(repo, hooks):
+    set_up(repo, hooks)
     repo.git("checkout", "-q", "-b", "side")
     a = Agent(repo, "s-side")
     a.prompt("say hey")
@@ -212,11 +222,11 @@ def test_a_merge_with_a_conflict_resolved_by_hand(repo):
         ('    return "hello there " + name', HUMAN),  # the resolution, typed by hand
         ("# main", agent_line("s-main", 2, "2.1.1", "say hello", 1)),
     ]
-    assert note(repo, merge) == []
+    assert note(repo, merge) == ([] if hooks else None)
 
 
-def test_a_conflict_resolved_by_the_agent(repo):
-    repo.ot_json("init")
+def test_a_conflict_resolved_by_the_agent(repo, hooks):
+    set_up(repo, hooks)
     repo.git("checkout", "-q", "-b", "side")
     repo.write("app.py", BASE.replace('"hi "', '"hey "'))
     repo.git("commit", "-q", "-am", "hey")
@@ -233,8 +243,8 @@ def test_a_conflict_resolved_by_the_agent(repo):
                                         agent_line("s-resolve", 2, "2.1.1", "resolve the conflict", 1))
 
 
-def test_a_clean_merge_made_by_git_merge_is_anchored(repo):
-    repo.ot_json("init")
+def test_a_clean_merge_made_by_git_merge_is_anchored(repo, hooks):
+    set_up(repo, hooks)
     repo.git("checkout", "-q", "-b", "side")
     a = Agent(repo, "s-clean")
     a.prompt("add a file")
@@ -246,12 +256,15 @@ def test_a_clean_merge_made_by_git_merge_is_anchored(repo):
     repo.write("main.txt", "main\n")
     repo.commit("main")
     repo.git("merge", "-q", "--no-edit", "side")
-    assert note(repo) == []  # nothing new against both parents, and git-ot looked
+    if hooks:
+        assert note(repo) == []  # nothing new against both parents, and git-ot looked
     assert blame(repo, "side.txt") == [("side", agent_line("s-clean", 2, "2.1.1", "add a file", 1))]
 
 
-def test_without_the_hooks_commits_have_no_notes(repo):
-    """Recomputing attribution where no hook ran is a later part of the trail: unknown for now."""
+def test_without_the_hooks_blame_recomputes_and_anchor_writes_the_notes(repo, monkeypatch):
+    """No note: blame recomputes what the hooks would have written; `git ot anchor` writes it."""
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+    with_hooks = _farewell_repo(repo.path.parent / "with-hooks", hooks=True)
     repo.ot_json("init")
     repo.ot_json("uninstall")
     a = Agent(repo, "s-nohooks")
@@ -260,13 +273,67 @@ def test_without_the_hooks_commits_have_no_notes(repo):
     a.stop()
     repo.git("commit", "-q", "-am", "farewell")
     assert note(repo) is None
-    assert {attr["kind"] for _, attr in blame(repo, "app.py")} == {"unknown"}
-    assert blame(repo, "app.py")[3] == ("", NOT_ANCHORED)
+    step2 = agent_line("s-nohooks", 2, "2.1.1", "add farewell", 1)
+    expected = [("def greet(name):", NOT_ANCHORED), ('    return "hi " + name', NOT_ANCHORED),
+                ("", step2), ("", step2), ("def farewell(name):", step2), ('    return "bye " + name', step2)]
+    assert blame(repo, "app.py") == expected
+    assert note(repo) is None  # blame writes nothing
+    dry = repo.ot_json("anchor", "--dry-run")
+    assert (dry["dry_run"], dry["written"], [r["commit"] for r in dry["anchored"]]) == (True, False, [head(repo)])
+    assert note(repo) is None
+    out = repo.ot_json("anchor")
+    assert out["anchored"] == [{"commit": head(repo), "agent": 4, "unattributed": 0, "human": 0,
+                                "sessions": ["s-nohooks"], "source": None}]
+    assert (out["examined"], out["noted"], out["written"]) == (1, 0, True)
+    # The note the hooks would have written, and the trail's anchor.
+    assert note(repo) == [{**line, "session": "s-nohooks"} for line in note(with_hooks)]
+    trail = read_records(repo, "s-nohooks")["trail"]
+    assert trail["anchors"] == [{"commit": head(repo), "path": "app.py", "lines": [3, 6], "step": 2,
+                                 "hunk": "2.1.1", "via": "commit"}]
+    assert blame(repo, "app.py") == expected
+    # Idempotent: a second run finds the note and writes nothing.
+    again = repo.ot_json("anchor")
+    assert (again["noted"], again["anchored"], again["written"]) == (1, [], False)
+    human = repo.ot("anchor")
+    assert human.stdout.decode().splitlines() == ["1 commit examined: 1 already noted, 0 anchored, 0 unknown"]
 
 
-def test_a_line_the_gate_redacted_is_not_called_the_humans(repo):
+def _farewell_repo(path, hooks: bool):
+    from conftest import Repo, git
+
+    path.mkdir()
+    git(path, "init", "-q")
+    other = Repo(path)
+    other.write("app.py", BASE)
+    other.commit("initial")
+    set_up(other, hooks)
+    a = Agent(other, "s-with-hooks")
+    a.prompt("add farewell")
+    a.write("app.py", BASE + FAREWELL)
+    a.stop()
+    other.git("commit", "-q", "-am", "farewell")
+    return other
+
+
+def test_anchor_errors_are_one_line_with_a_hint(repo):
+    for bad in ("no-such-rev..HEAD", "HEAD...nope"):
+        proc = repo.ot("anchor", bad)
+        assert proc.returncode == 1
+        lines = proc.stderr.decode().splitlines()
+        assert lines == [f"error: bad revision range '{bad}'",
+                         "hint: name commits as 'git log' does: REV, A..B or A...B"], lines
+    proc = repo.ot("anchor", "--all")
+    assert (proc.returncode, proc.stderr.decode().splitlines()) == (
+        1, ["error: no such option '--all'", "hint: see 'git ot anchor --help'"])
+    # Commits made before any agent write window stay unknown: nothing to tell by.
+    out = repo.ot_json("anchor", "HEAD")
+    assert (out["examined"], out["anchored"], out["unknown"]) == (1, [], [head(repo)])
+    assert note(repo) is None
+
+
+def test_a_line_the_gate_redacted_is_not_called_the_humans(repo, hooks):
     """The snapshots hold the token redacted; the commit holds it as written."""
-    repo.ot_json("init")
+    set_up(repo, hooks)
     a = Agent(repo, "s-secret")
     a.prompt("add the config")
     a.write("conf.py", 'HOST = "example.org"\nTOKEN = "ghp_4f9K2mQ8xZ7vB3nL6tR1wY5cH0jD9sA2eU8p"\nPORT = 8080\n')

@@ -4,10 +4,14 @@ The git hooks call in here (git_ot/capture/hook.py):
 
 - post-commit: a commit made with `git commit` is anchored from the working
   attribution (attribution.py): each line the commit introduced is matched
-  against the states the snapshots recorded. Commits that the sequencer
-  makes (rebase picks, cherry-pick, revert) are left to post-rewrite, or,
-  for cherry-pick and revert, not anchored by this version; an amend is left
-  to the post-rewrite that follows it.
+  against the states the snapshots recorded. A copy (`git cherry-pick`, with
+  or without -x or -n; `git revert`; `git merge --squash`; a commit after a
+  `git reset --soft`/`--mixed`) first takes the statuses of its sources,
+  named by git (CHERRY_PICK_HEAD, the message, the reflog) or found by patch
+  id (patchids.py; only for the sequencer's commits and for commits whose
+  walk gave the human lines of files agent windows wrote, so an ordinary
+  commit never pays for it). Rebase picks are left to post-rewrite, as is an
+  amend.
 - post-merge: a merge commit `git merge` made is anchored the same way
   (only lines that match no parent can be new).
 - post-rewrite: each new commit takes the attribution of the lines of the
@@ -22,12 +26,19 @@ one per range that could not be tied to exactly one step; every other
 introduced line is the human's. A commit anchored with no agent work still
 gets a note, an empty one: it records that git-ot looked (refs/README.md,
 section 11).
+
+A commit with no note is anchored the same way after the fact
+(`Anchorer.recomputed`, used by recompute.py): the walk starts from the
+commit's own content at the instant it was made, and its sources are those
+its message and the patch ids name.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
+import subprocess
 import time
 
 import pygit2
@@ -37,10 +48,20 @@ from ...store.repository import Store
 from ...store.spool import Spool
 from . import lines as L
 from .attribution import HUMAN, Attribution, agent, unattributed
+from .patchids import PatchIds, patch_id
 from .record import append_anchors
 from .windows import WindowIndex
 
 TEXT_MODES = (pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
+# What git writes in the messages of the commits it copies.
+CHERRY_PICKED = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40})\)$", re.M)
+REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
+SQUASHED = "Squashed commit of the following:"
+SQUASHED_COMMIT = re.compile(r"^commit ([0-9a-f]{40})$", re.M)
+# How many commits a reset may have dropped for a new commit to be taken as
+# their squash, and how deep the sources of sources are recomputed.
+RESET_LIMIT = 100
+RECOMPUTE_DEPTH = 3
 
 
 class Change:
@@ -56,6 +77,20 @@ class Change:
         if _not_utf8(self.raw):
             out["path_raw"] = base64.b64encode(self.raw).decode("ascii")
         return out
+
+
+def _git_would_pair(old: bytes, new: bytes) -> bool:
+    """Would git's rename detection (at its default 50%) pair these contents?
+
+    git scores the bytes of the new file found unchanged in the old one
+    against the larger of the two; libgit2's signature differs on small
+    files, and `git blame` follows git's.
+    """
+    if not old or not new:
+        return old == new
+    kept = L.split(new)
+    same = sum(len(kept[i]) + 1 for i, j in enumerate(L.align(old, new, L.STEP)) if j is not None and i < len(kept))
+    return same * 2 >= max(len(old), len(new))
 
 
 def _not_utf8(raw: bytes) -> bool:
@@ -78,18 +113,38 @@ class Anchorer:
         self.repo = store.repo
         self.now = time.time() if now is None else now
         self.notes = notes_store.Notes(store)
+        self._index: WindowIndex | None = None
         self._attribution: Attribution | None = None
+        self._at: dict[tuple, Attribution] = {}
         self._changes: dict[str, dict[str, Change]] = {}
         self._blobs: dict = {}
+        self._patch_ids: PatchIds | None = None
+        self._recomputed: dict[str, dict | None] = {}
+        self._made_here: set[str] | None = None
+        self._recomputing: list[str] = []
         # Events still in the spool after the hook's seal (a seal the security
         # gate blocked, or one that failed): windows git-ot cannot see yet.
         self.unsealed = bool(Spool(store.location.state_dir).pending_sessions())
 
     @property
+    def index(self) -> WindowIndex:
+        if self._index is None:
+            self._index = WindowIndex(self.store).load()
+        return self._index
+
+    @property
     def attribution(self) -> Attribution:
+        """The working attribution now (a hook: the walk starts from the working tree)."""
         if self._attribution is None:
-            self._attribution = Attribution(self.store, WindowIndex(self.store).load(), self.now)
+            self._attribution = Attribution(self.store, self.index, self.now)
         return self._attribution
+
+    def attribution_at(self, at: tuple[float, float | None]) -> Attribution:
+        """The attribution as it stood at a past instant (a recomputation)."""
+        got = self._at.get(at)
+        if got is None:
+            got = self._at[at] = Attribution(self.store, self.index, at[0], at[1])
+        return got
 
     # -- what a commit introduced -----------------------------------------
 
@@ -133,6 +188,8 @@ class Anchorer:
             if delta.status_char() == "D" or delta.new_file.mode not in TEXT_MODES:
                 continue
             old = self._blob(delta.old_file.id) if delta.old_file.mode in TEXT_MODES else b""
+            if delta.status_char() in "RC" and not _git_would_pair(old, self._blob(delta.new_file.id)):
+                old = b""  # libgit2 paired them, git (and so git blame) would not
             out[delta.new_file.raw_path] = (delta.new_file.id, old)
         return out
 
@@ -147,6 +204,10 @@ class Anchorer:
     def statuses_of(self, commit_id: str) -> tuple[bool, dict[str, dict[int, tuple]]]:
         """(anchored, {path: {introduced line: status}}) read back from a commit's note."""
         note = self.notes.read_lines(commit_id)
+        if note is None:
+            item = self.recomputed(commit_id)
+            if item is not None:  # what the hooks would have written
+                return True, item["statuses"]
         changes = self.changes(commit_id)
         out: dict[str, dict[int, tuple]] = {}
         default = HUMAN if note is not None else unattributed("unknown")
@@ -178,27 +239,43 @@ class Anchorer:
 
     # -- anchoring one commit ----------------------------------------------
 
-    def anchor(self, commit_id: str, olds: list[str] = (), via: str = "commit") -> dict:
+    def anchor(self, commit_id: str, olds: list[str] = (), via: str = "commit",
+               reverts: list[str] = (), at: tuple[float, float | None] | None = None) -> dict:
         """The statuses of every line `commit_id` introduced, per path.
 
-        With `olds` (a rewrite), a line that is unchanged from a line an old
-        commit introduced keeps that line's status (a later old wins over an
-        earlier one, as its text is the later one); the others are attributed
-        from the working tree's history.
+        With `olds` (a rewrite, or the source of a cherry-pick), a line that is
+        unchanged from a line an old commit introduced keeps that line's
+        status (a later old wins over an earlier one, as its text is the later
+        one), following renames; with `reverts` (the commits a revert undid),
+        a line the revert brought back has the status it had in the reverted
+        commit's parent. The others are attributed from the working tree's
+        history: as it is now (a hook), or, with `at` (an instant, and from
+        when on it is uncertain), as it stood then, the walk starting from the
+        commit's own content (a recomputation).
         """
         changes = self.changes(commit_id)
         mapped: dict[str, dict[int, tuple]] = {}
-        any_anchored = not olds
+        any_anchored = not olds and not reverts
+        for reverted in reverts:
+            anchored, got = self._brought_back(reverted, changes)
+            any_anchored |= anchored
+            for path, statuses in got.items():
+                mapped.setdefault(path, {}).update(statuses)
         for old in olds:
             if old not in self.repo:
                 continue
             anchored, old_statuses = self.statuses_of(old)
             any_anchored |= anchored
             old_changes = self.changes(old)
+            renames = None
             for path, change in changes.items():
-                source = path if path in old_changes else None
-                if source is None:
-                    continue
+                source = path
+                if source not in old_changes:
+                    if renames is None:
+                        renames = self._renames(old, commit_id)
+                    source = renames.get(path)
+                    if source not in old_changes:
+                        continue
                 amap = L.align(old_changes[source].data, change.data, L.BLAME)
                 got = mapped.setdefault(path, {})
                 for i in change.introduced:
@@ -213,10 +290,16 @@ class Anchorer:
                 if _not_utf8(change.raw):
                     statuses.update({i: unattributed("unknown") for i in rest})
                 else:
-                    got = self.attribution.attribute(path, change.data, rest)
-                    if self.unsealed:
-                        # An unsealed session's windows may hold these lines:
-                        # not seen is not the same as the human's.
+                    if at is None:
+                        got = self.attribution.attribute(path, change.data, rest, gone=self._gone_now())
+                    else:
+                        got = self.attribution_at(at).attribute(path, change.data, rest, now=change.data,
+                                                                gone=self._gone_in(commit_id))
+                    if self.unsealed or (at is not None and not self.made_here(commit_id)):
+                        # An unsealed session's windows may hold these lines;
+                        # a commit made elsewhere (fetched: a squash merge on a
+                        # server, another clone's work) may hold an agent's
+                        # that git-ot never saw: not seen is not the human's.
                         got = {i: (unattributed("unknown") if st == HUMAN else st) for i, st in got.items()}
                     statuses.update(got)
             result[path] = statuses
@@ -225,8 +308,185 @@ class Anchorer:
         evidence = any(s[0] == "agent" or (s[0] == "unattributed" and s[1] != "unknown")
                        for st in result.values() for s in st.values())
         worth = any_anchored or evidence
-        return {"commit": commit_id, "via": via, "olds": list(olds), "statuses": result,
-                "write": worth}
+        return {"commit": commit_id, "via": via, "olds": list(olds), "reverts": list(reverts),
+                "statuses": result, "write": worth}
+
+    def made_here(self, commit_id: str) -> bool:
+        """Did this repository make the commit? Its reflogs say so: an entry
+        of a commit, merge, rebase, cherry-pick, revert, am or pull that made
+        it (a fast-forward, a fetch, a clone or a reset only moved to it)."""
+        if self._made_here is None:
+            self._made_here = made_here(self.store)
+        return commit_id in self._made_here
+
+    def _gone_now(self):
+        root = self.store.location.worktree
+        return lambda p: root is not None and not os.path.lexists(os.path.join(root, p))
+
+    def _gone_in(self, commit_id: str):
+        tree = self.repo[commit_id].tree
+
+        def gone(p: str) -> bool:
+            try:
+                tree[p]
+                return False
+            except KeyError:
+                return True
+        return gone
+
+    def _renames(self, old: str, new: str) -> dict[str, str]:
+        """{path in `new`: its path in `old`} for the files renamed between the two."""
+        diff = self.repo.diff(self.repo[old].tree, self.repo[new].tree)
+        diff.find_similar(flags=pygit2.enums.DiffFind.FIND_RENAMES)
+        return {_text_path(d.new_file.raw_path): _text_path(d.old_file.raw_path)
+                for d in diff.deltas if d.status_char() == "R"}
+
+    def _brought_back(self, reverted: str, changes: dict[str, Change]) -> tuple[bool, dict]:
+        """(anchored, {path: {line: status}}) of the lines a revert of `reverted` brought back.
+
+        Such a line is unchanged from a line of the reverted commit's parent;
+        it has the status that line had there: `git blame` names the commit
+        that introduced it, whose note (or recomputation) says who wrote it.
+        """
+        try:
+            commit = self.repo[reverted]
+        except (KeyError, ValueError):
+            return False, {}
+        if not isinstance(commit, pygit2.Commit) or len(commit.parents) != 1:
+            return False, {}
+        parent = commit.parents[0]
+        out: dict[str, dict[int, tuple]] = {}
+        anchored = False
+        for path, change in changes.items():
+            try:
+                entry = parent.tree[path]
+            except KeyError:
+                continue
+            if entry.filemode not in TEXT_MODES:
+                continue
+            amap = L.align(self._blob(entry.id), change.data, L.BLAME)
+            back = {amap[i]: i for i in change.introduced if i < len(amap) and amap[i] is not None}
+            if not back:
+                continue
+            for line, (origin, orig_path, orig_line) in self._blame(str(parent.id), path, back).items():
+                known, statuses = self.statuses_of(origin)
+                anchored |= known
+                status = statuses.get(orig_path, {}).get(orig_line - 1)
+                if status is None:
+                    status = HUMAN if known else unattributed("unknown")
+                out.setdefault(path, {})[back[line]] = status
+        return anchored, out
+
+    def _blame(self, rev: str, path: str, lines) -> dict[int, tuple[str, str, int]]:
+        """{0-based line: (commit, its path there, its 1-based line there)} from `git blame`."""
+        from .blame import parse_porcelain
+
+        argv = ["git", "blame", "--porcelain"]
+        for first, last in L.ranges(n + 1 for n in lines):
+            argv += ["-L", f"{first},{last}"]
+        root = self.store.location.worktree or self.store.location.git_dir
+        env = {k: v for k, v in os.environ.items() if k not in ("GIT_INDEX_FILE",)}
+        proc = subprocess.run(argv + [rev, "--", path], cwd=root, capture_output=True, env=env)
+        if proc.returncode != 0:
+            return {}
+        found, _ = parse_porcelain(proc.stdout)
+        return {ln["line"] - 1: (ln["commit"], ln["path"], ln["orig_line"]) for ln in found}
+
+    # -- a new commit: where its lines came from -----------------------------
+
+    def sources(self, commit: pygit2.Commit) -> tuple[list[str], list[str]]:
+        """(olds, reverts) the commit's message names: the commit a `cherry-pick -x`
+        copied, the one a `git revert` undid, the ones a `merge --squash` squashed."""
+        message = commit.message or ""
+        olds: list[str] = []
+        reverts: list[str] = []
+        picked = CHERRY_PICKED.findall(message)
+        if picked:
+            olds = [picked[-1]]
+        elif message.startswith(SQUASHED):
+            olds = list(reversed(SQUASHED_COMMIT.findall(message)))  # newest first there
+        else:
+            reverts = REVERTS.findall(message)[:1]
+        own = str(commit.id)
+        return ([c for c in olds if c != own and c in self.repo],
+                [c for c in reverts if c != own and c in self.repo])
+
+    def _suspicious(self, item: dict) -> bool:
+        """Some line the walk gave the human sits in a file agent windows wrote:
+        it may be agent work git brought back (a pick without -x, a revert
+        whose message was rewritten) rather than typing."""
+        return any(s == HUMAN and self.index.windows(path)
+                   for path, st in item["statuses"].items() for s in st.values())
+
+    def _by_patch_id(self, commit: pygit2.Commit) -> tuple[list[str], list[str]]:
+        """(olds, reverts) found by patch id among the annotated commits."""
+        if self._patch_ids is None:
+            self._patch_ids = PatchIds(self.store, self.notes)
+        own = str(commit.id)
+        parent = commit.parents[0] if commit.parents else None
+        for sha in self._patch_ids.commits(patch_id(self.repo, commit)):
+            if sha == own or parent is None:
+                continue
+            if str(parent.id) != sha and not self.repo.descendant_of(parent.id, pygit2.Oid(hex=sha)):
+                return [sha], []  # a copy of a commit not in this history
+        for sha in self._patch_ids.commits(patch_id(self.repo, commit, inverse=True)):
+            if sha != own and parent is not None and (
+                    str(parent.id) == sha or self.repo.descendant_of(parent.id, pygit2.Oid(hex=sha))):
+                return [], [sha]  # undoes a commit of this history
+        return [], []
+
+    def anchor_new(self, commit_id: str, at: tuple[float, float | None] | None = None,
+                   pick_head: str | None = None, dropped: list[str] = (),
+                   sequencer: bool = False) -> dict:
+        """Anchor a commit made anew (not by a rewrite git reports): its sources
+        first (a cherry-pick's, a revert's, a squash's), then the walk.
+
+        `pick_head` is git's CHERRY_PICK_HEAD; `dropped`, the commits a reset
+        just took out of the branch that this commit replaces; `sequencer`,
+        that git's cherry-pick or revert made the commit. The patch-id search
+        runs only when no source is named and either the sequencer made the
+        commit or the walk gave the human lines of files agent windows wrote.
+        """
+        commit = self.repo[commit_id]
+        via = "merge" if len(commit.parents) > 1 else "commit"
+        olds, reverts = self.sources(commit)
+        if pick_head and pick_head in self.repo:
+            olds, reverts = [pick_head], []
+        if not olds and not reverts and dropped:
+            olds = list(dropped)
+        item = self.anchor(commit_id, olds, via, reverts, at)
+        if not olds and not reverts and len(commit.parents) == 1 and (sequencer or self._suspicious(item)):
+            olds, reverts = self._by_patch_id(commit)
+            if olds or reverts:
+                item = self.anchor(commit_id, olds, via, reverts, at)
+        # The sessions' trails keep the commits that took the work when it was
+        # taken: a copy is found by its note, as a rewritten commit is.
+        item["trail"] = not olds and not reverts
+        return item
+
+    def recomputed(self, commit_id: str) -> dict | None:
+        """What the hooks would have anchored for a commit that has no note, or
+        None: made before the first known write window (nothing to tell by),
+        or nothing known of its lines (a copy of commits git-ot never anchored).
+        """
+        if commit_id in self._recomputed:
+            return self._recomputed[commit_id]
+        if commit_id in self._recomputing or len(self._recomputing) >= RECOMPUTE_DEPTH:
+            return None
+        self._recomputing.append(commit_id)
+        try:
+            result = None
+            commit = self.repo.get(pygit2.Oid(hex=commit_id)) if len(commit_id) == 40 else None
+            earliest = self.index.earliest() if isinstance(commit, pygit2.Commit) else None
+            if earliest is not None:
+                at = commit_instant(self.store, commit)
+                if at[0] >= earliest:
+                    item = self.anchor_new(commit_id, at=at)
+                    result = item if item["write"] else None
+        finally:
+            self._recomputing.pop()
+        self._recomputed[commit_id] = result
+        return result
 
     def note_and_anchors(self, anchored: dict) -> tuple[bytes, dict[str, list[dict]]]:
         """The note's bytes and, per session, the anchors for its trail."""
@@ -278,6 +538,8 @@ class Anchorer:
                 continue
             data, anchors = self.note_and_anchors(item)
             notes[item["commit"]] = data
+            if not item.get("trail", True):
+                continue
             for sid, recs in anchors.items():
                 by_session.setdefault(sid, []).extend(recs)
         if notes:
@@ -289,10 +551,10 @@ class Anchorer:
             if old is None:
                 continue  # the session is not in this repository (a note from elsewhere)
             new = append_anchors(self.store, sid, recs)
-            if new is not None and self._attribution is not None:
-                self._attribution.index.retip(sid, old, new)
-        if self._attribution is not None:
-            self._attribution.index.save()
+            if new is not None and self._index is not None:
+                self._index.retip(sid, old, new)
+        if self._index is not None:
+            self._index.save()
         return {"notes": sorted(notes), "sessions": sorted(by_session)}
 
 
@@ -311,6 +573,99 @@ def _valid_span(span) -> bool:
 
 
 # -- what git just did ---------------------------------------------------------
+
+def commit_instant(store: Store, commit: pygit2.Commit) -> tuple[float, float | None]:
+    """When a commit was made, as (instant, uncertain_from).
+
+    A commit's time has whole seconds, window times do not. While the commit
+    object is still loose and its file was written within that second, the
+    file's time says when in it (git writes the object as it commits); then
+    uncertain_from is None. Otherwise the commit may have been made at any
+    point of its second: the instant is the second's end, and a state taken
+    from its start on may be from after the commit.
+    """
+    second = float(commit.commit_time)
+    sha = str(commit.id)
+    try:
+        mtime = os.stat(os.path.join(store.location.common_dir, "objects", sha[:2], sha[2:])).st_mtime
+    except OSError:
+        mtime = None
+    if mtime is not None and second <= mtime < second + 1:
+        return mtime, None
+    return second + 1, second
+
+
+MAKING_ACTIONS = ("commit", "merge", "rebase", "cherry-pick", "revert", "am", "pull")
+
+
+def made_here(store: Store) -> set[str]:
+    """The commits this repository's reflogs record it making (see Anchorer.made_here)."""
+    common, own = store.location.common_dir, store.location.git_dir
+    files = [os.path.join(own, "logs", "HEAD"), os.path.join(common, "logs", "HEAD")]
+    for base in (os.path.join(common, "logs", "refs", "heads"), os.path.join(common, "worktrees")):
+        for dirpath, _, names in os.walk(base):
+            files.extend(os.path.join(dirpath, n) for n in names
+                         if base.endswith("heads") or (n == "HEAD" and dirpath.endswith("logs")))
+    out: set[str] = set()
+    for path in dict.fromkeys(files):
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        for row in data.split(b"\n"):
+            head, _, message = row.partition(b"\t")
+            words = head.split(b" ", 2)
+            if len(words) < 2 or b"Fast-forward" in message:
+                continue
+            action = message.split(b":", 1)[0].split(b" ", 1)[0].decode("ascii", "replace")
+            if action in MAKING_ACTIONS:
+                out.add(words[1].decode("ascii", "replace"))
+    return out
+
+
+def reflog_entries(git_dir: str, count: int = 2) -> list[tuple[str, str, str]]:
+    """HEAD's newest reflog entries, oldest first: (old, new, message)."""
+    path = os.path.join(git_dir, "logs", "HEAD")
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 8192))
+            tail = fh.read()
+    except OSError:
+        return []
+    out = []
+    for row in tail.rstrip(b"\n").split(b"\n")[-count:]:
+        head, _, message = row.partition(b"\t")
+        words = head.split(b" ")
+        if len(words) >= 2:
+            out.append((words[0].decode("ascii", "replace"), words[1].decode("ascii", "replace"),
+                        message.decode("utf-8", "replace")))
+    return out
+
+
+def reset_dropped(store: Store, git_dir: str, head: pygit2.Commit) -> list[str]:
+    """The commits a `git reset` just before this commit took out of the
+    branch (`reset --soft`/`--mixed` and a new commit: their squash), oldest first."""
+    entries = reflog_entries(git_dir, 2)
+    if len(entries) < 2 or not entries[0][2].startswith("reset: moving to") or entries[1][1] != str(head.id):
+        return []
+    before = entries[0][0]
+    repo = store.repo
+    try:
+        walker = repo.walk(pygit2.Oid(hex=before), pygit2.enums.SortMode.TOPOLOGICAL)
+        for parent in head.parents:
+            walker.hide(parent.id)
+    except (ValueError, KeyError, pygit2.GitError):
+        return []
+    dropped = []
+    for commit in walker:
+        if len(dropped) >= RESET_LIMIT:
+            return []  # not a handful of commits squashed by hand
+        dropped.append(str(commit.id))
+    return list(reversed(dropped))
+
 
 def reflog_action(git_dir: str) -> str | None:
     """The message of HEAD's newest reflog entry ("commit: ...", "rebase (pick): ...")."""
@@ -354,18 +709,28 @@ def _head(store: Store) -> pygit2.Commit | None:
         return None
 
 
+def _pick_head(git_dir: str) -> str | None:
+    try:
+        with open(os.path.join(git_dir, "CHERRY_PICK_HEAD"), encoding="ascii", errors="replace") as fh:
+            sha = fh.read().strip()
+    except OSError:
+        return None
+    return sha if len(sha) == 40 else None
+
+
 def post_commit(store: Store) -> dict | None:
-    """Anchor the commit `git commit` just made."""
+    """Anchor the commit `git commit`, `git cherry-pick` or `git revert` just made."""
     head = _head(store)
     if head is None:
         return None
-    action = reflog_action(store.location.git_dir)
-    rebasing = os.path.isdir(os.path.join(store.location.git_dir, "rebase-merge"))
+    git_dir = store.location.git_dir
+    action = reflog_action(git_dir)
+    rebasing = os.path.isdir(os.path.join(git_dir, "rebase-merge"))
     if action is None:
         action = "commit" if not rebasing else ""
-    if not action.startswith("commit") or action.startswith("commit (amend)"):
-        # Rebase picks and squashes come back through post-rewrite, as does
-        # an amend; cherry-pick and revert are not anchored by this version.
+    sequencer = action.startswith(("cherry-pick", "revert"))
+    if not (action.startswith("commit") or sequencer) or action.startswith("commit (amend)"):
+        # Rebase picks and squashes come back through post-rewrite, as does an amend.
         return None
     olds = []
     if rebasing:
@@ -373,11 +738,17 @@ def post_commit(store: Store) -> dict | None:
         if original and original != str(head.id):
             olds = [original]
     anchorer = Anchorer(store)
-    via = "merge" if len(head.parents) > 1 else "commit"
-    item = anchorer.anchor(str(head.id), olds, via)
+    sha = str(head.id)
     if olds:
+        item = anchorer.anchor(sha, olds, "merge" if len(head.parents) > 1 else "commit")
         item["write"] = True
-    return anchorer.write([item], f"anchor {str(head.id)[:12]}")
+    else:
+        # git's cherry-pick leaves CHERRY_PICK_HEAD for post-commit (a single
+        # pick as a sequence of them); a revert leaves its message only.
+        pick_head = _pick_head(git_dir) if action.startswith("cherry-pick") else None
+        dropped = reset_dropped(store, git_dir, head) if action.startswith("commit") else []
+        item = anchorer.anchor_new(sha, pick_head=pick_head, dropped=dropped, sequencer=sequencer)
+    return anchorer.write([item], f"anchor {sha[:12]}")
 
 
 def post_merge(store: Store) -> dict | None:

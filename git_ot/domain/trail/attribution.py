@@ -60,11 +60,15 @@ class _Large(Exception):
 class Attribution:
     """Answers, for lines of some content of a path, who wrote them."""
 
-    def __init__(self, store, index: WindowIndex, now: float):
+    def __init__(self, store, index: WindowIndex, now: float, uncertain_from: float | None = None):
         self.store = store
         self.repo = store.repo
         self.index = index
         self.now = now
+        # Recomputing a commit whose instant is known to the second only: a
+        # state taken at or after `uncertain_from` may be from after the
+        # commit, so a line missing from it tells nothing (recompute.py).
+        self.uncertain_from = uncertain_from
         self._content: dict = {}
 
     # -- states ----------------------------------------------------------
@@ -128,21 +132,64 @@ class Attribution:
 
     # -- the walk --------------------------------------------------------
 
-    def attribute(self, path: str, content: bytes, wanted, now: bytes | None = None) -> dict[int, tuple]:
-        """For each wanted 0-based line of `content` (a version of `path`), who wrote it."""
+    def attribute(self, path: str, content: bytes, wanted, now: bytes | None = None,
+                  gone=None) -> dict[int, tuple]:
+        """For each wanted 0-based line of `content` (a version of `path`), who wrote it.
+
+        `gone(p)` says whether path p is absent from the version `content`
+        belongs to (a file renamed by hand leaves its old path gone).
+        """
         wanted = set(wanted)
         if not wanted:
             return {}
-        if not self.index.windows(path) and not self.index.running(self.now):
+        if not self.index.any_windows():
             return {i: HUMAN for i in wanted}
         if now is None:
             now = self.worktree_content(path)
         try:
-            return self._walk(path, content, wanted, now if now is not None else b"")
+            return self._walk(path, content, wanted, now if now is not None else b"", gone)
         except _Large:
             return {i: unattributed("unknown") for i in wanted}
 
-    def _walk(self, path: str, content: bytes, wanted: set, now: bytes) -> dict[int, tuple]:
+    def _renamed_from(self, path: str, state: bytes, t: float, tree: str | None, gone) -> str | None:
+        """The path a file renamed by hand (outside every window) had before, if any.
+
+        The file was at `path` with content `state` at time `t`, the oldest
+        state the walk has of it (`tree`: that snapshot; None: no snapshot
+        has it, the rename came after the newest one). A path agent windows
+        wrote is its old name when it was gone then and its newest state
+        before `t` holds at least half of the lines, unchanged, as git's
+        rename detection would pair them.
+        """
+        if not state:
+            return None
+        best, best_score = None, 0.5
+        n = L.count(state)
+        for other in self.index.paths():
+            if other == path:
+                continue
+            if tree is not None:
+                try:
+                    self.repo[tree][other]
+                    continue  # still there: not renamed away
+                except (KeyError, ValueError):
+                    pass
+            elif gone is None or not gone(other):
+                continue
+            pts = self._points(other, t)
+            if not pts:
+                continue
+            _, _, _, old_tree, src = pts[0]
+            old = self.content(old_tree, src)
+            if not old:
+                continue
+            same = sum(1 for j in L.align(old, state, L.STEP) if j is not None)
+            score = same / max(n, L.count(old))
+            if score >= best_score and (best is None or score > best_score or other < best):
+                best, best_score = other, score
+        return best
+
+    def _walk(self, path: str, content: bytes, wanted: set, now: bytes, gone=None) -> dict[int, tuple]:
         result: dict[int, tuple] = {}
         located: dict[int, int] = {}  # wanted line -> its 0-based line in the current state
         unlocated = set(wanted)
@@ -152,8 +199,21 @@ class Attribution:
         cur_red = False  # is the current state a file the security gate stored redacted?
         self._locate(content, cur, unlocated, located)
         pts = self._points(cur_path, cur_t)
-        i = visited = 0
-        while (located or unlocated) and i < len(pts) and visited < WALK_LIMIT:
+        i = visited = renames = 0
+        tree = w = None
+        while (located or unlocated) and visited < WALK_LIMIT:
+            if i >= len(pts):
+                # The path's oldest state: was the file renamed by hand before it?
+                # (A partial snapshot holds one file: it cannot say which others existed.)
+                whole = None if w is not None and w.partial else tree
+                src = self._renamed_from(cur_path, cur, cur_t, whole, gone) if renames < 4 else None
+                if src is None:
+                    break
+                renames += 1
+                cur_path, tree, w = src, None, None
+                pts = self._points(cur_path, cur_t)
+                i = 0
+                continue
             t, side, w, tree, src = pts[i]
             i += 1
             visited += 1
@@ -173,6 +233,8 @@ class Attribution:
                     if status == HUMAN and (red or cur_red):
                         # A redacted snapshot differs from the file where the
                         # secret was: that difference is no one's edit.
+                        status = unattributed("unknown")
+                    elif status == HUMAN and self.uncertain_from is not None and t >= self.uncertain_from:
                         status = unattributed("unknown")
                     result[line] = status
                     del located[line]
@@ -210,7 +272,8 @@ class Attribution:
         if len(candidates) > 1:
             return unattributed("ambiguous", [w.key for w in candidates])
         w = candidates[0]
-        if w.t1 is None:
+        if w.t1 is None or w.t1 > self.now:
+            # Still running then (a recomputation looks at a past instant).
             return unattributed("running", [w.key])
         path, positions = at_after.get(w.key, (None, {}))
         pos = positions.get(line)

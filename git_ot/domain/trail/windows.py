@@ -10,6 +10,11 @@ at and its windows (times, snapshot trees, and per path the file's position
 in the step's patch and the added side of its hunks). A session whose ref
 moved is read again; deleting the file only costs one read of every
 session.
+
+An imported step has partial snapshots (trees holding only the file of its
+patch, refs/README.md section 10): its window is indexed under that path
+alone, which it declares, so it gives states of that path and claims no
+other.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from ...store.repository import Store
 
 INDEX_FILE = "windows.json"
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 # Tools that write exactly the file their input names (Claude Code's own
 # file tools): such a window is no candidate for a change to any other path.
 DECLARED_PATH_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
@@ -44,6 +49,7 @@ class Window:
     files: dict  # path -> [position in the patch's files (from 1), [[new_start, new_lines], ...], old_path]
     declared: str | None  # the only path the tool writes, when its input names it
     redacted: frozenset = frozenset()  # (side, path): the security gate stored that file redacted
+    partial: bool = False  # its snapshots hold only the files of its patch (an imported step)
 
     @property
     def key(self) -> str:
@@ -99,11 +105,20 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
         before = snaps.get(step.get("snapshot_before") or "")
         if before is None:
             continue
+        after = snaps.get(step.get("snapshot_after") or "")
+        partial = bool(before.get("partial") or (after or {}).get("partial"))
         declared = None
         field = DECLARED_PATH_TOOLS.get(step.get("name"))
-        if field and isinstance(step.get("input"), dict):
+        if partial:
+            # Imported: the states hold the patch's file alone, at the path
+            # the import mapped into this repository (the transcript's may
+            # name another checkout's).
+            patch = patches.get(step["n"])
+            if after is None or patch is None or len(patch.get("files", ())) != 1:
+                continue
+            declared = patch["files"][0]["path"]
+        elif field and isinstance(step.get("input"), dict):
             declared = _rel(step["input"].get(field), cwd, worktree)
-        after = snaps.get(step.get("snapshot_after") or "")
         if after is None:
             # Still running, unless the turn or the session ended after it began.
             if step.get("status") == "running" and not any(t >= (before.get("t") or 0) for t in ends):
@@ -122,7 +137,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             marks = [["before", p] for p in redacted.get(step.get("snapshot_before"), [])]
             marks += [["after", p] for p in redacted.get(step.get("snapshot_after"), [])]
             entry["windows"].append([step["n"], before.get("t"), after.get("t"),
-                                     before["tree"], after["tree"], files, declared, marks])
+                                     before["tree"], after["tree"], files, declared, marks, partial])
     return entry
 
 
@@ -135,6 +150,7 @@ class WindowIndex:
         self.sessions: dict[str, dict] = {}
         self._by_path: dict[str, list[Window]] | None = None
         self._running: list[Window] = []
+        self._earliest: tuple | None = None
         self.dirty = False
 
     def load(self) -> "WindowIndex":
@@ -203,19 +219,22 @@ class WindowIndex:
             cwd = entry.get("cwd")
             if cwd not in here:
                 here[cwd] = _same_worktree(cwd, worktree)
-            if not here[cwd]:
-                continue  # a session in another linked worktree wrote other files
-            for step, t0, t1, before, after, files, declared, marks in entry["windows"]:
+            for step, t0, t1, before, after, files, declared, marks, partial in entry["windows"]:
+                if not here[cwd] and not partial:
+                    # A session in another linked worktree wrote other files;
+                    # an imported step's paths were mapped into this one.
+                    continue
                 w = Window(sid, step, t0 or 0.0, t1 or 0.0, before, after, files, declared,
-                           frozenset((side, p) for side, p in marks))
+                           frozenset((side, p) for side, p in marks), partial)
                 touched = set(files) | {f[2] for f in files.values() if f[2]}
                 for path in touched:
                     by_path.setdefault(path, []).append(w)
-            for step, t0, before, declared, marks in entry.get("running", []):
+            for step, t0, before, declared, marks in (entry.get("running", []) if here[cwd] else ()):
                 running.append(Window(sid, step, t0 or 0.0, None, before, None, {}, declared,
                                       frozenset((side, p) for side, p in marks)))
         self._by_path = by_path
         self._running = running
+        self._earliest = None
 
     def windows(self, path: str) -> list[Window]:
         """The closed windows whose patch touched `path` (as path, or renamed from it)."""
@@ -232,6 +251,30 @@ class WindowIndex:
     def session_info(self, session_id: str) -> dict:
         entry = self.sessions.get(session_id) or {}
         return {"harness": entry.get("harness") or "unknown", "model": entry.get("model")}
+
+    def earliest(self) -> float | None:
+        """When the first known write window of this worktree opened (None: there is none).
+
+        A commit made before it cannot be told apart by the windows: nothing
+        says whether an agent git-ot never saw wrote its lines.
+        """
+        if self._by_path is None:
+            self._build()
+        if self._earliest is None:
+            starts = [w.t0 for ws in self._by_path.values() for w in ws] + [w.t0 for w in self._running]
+            self._earliest = (min(starts) if starts else None,)
+        return self._earliest[0]
+
+    def first_window(self, session_ids) -> float | None:
+        """When the first write window of these sessions opened (None: they have none)."""
+        starts = [w[1] or 0.0 for sid in session_ids for w in self.sessions.get(sid, {}).get("windows", [])]
+        return min(starts) if starts else None
+
+    def paths(self) -> list[str]:
+        """Every path a closed window touched."""
+        if self._by_path is None:
+            self._build()
+        return list(self._by_path)
 
     def any_windows(self) -> bool:
         if self._by_path is None:

@@ -1,0 +1,40 @@
+"""`git ot anchor [REV-RANGE]`: write the notes of commits the hooks did not anchor."""
+
+from __future__ import annotations
+
+import click
+
+from ..domain.repo import open_store
+from ..domain.trail import recompute
+from .main import cli, json_option
+from .output import emit, emit_json
+
+
+@cli.command()
+@click.argument("rev_range", metavar="REV-RANGE", required=False)
+@click.option("--dry-run", is_flag=True, help="Show what would be anchored; write nothing.")
+@json_option
+def anchor(rev_range, dry_run, as_json):
+    """Recompute and write the notes of commits that have none.
+
+    A commit made where git-ot's hooks did not run (a squash or rebase merge
+    on a server, a rebase on another machine, commits made before 'git ot
+    init' or after 'git ot uninstall') is anchored as the hooks would have
+    anchored it. REV-RANGE is what 'git log' takes (default: HEAD's commits
+    made since the first agent write window git-ot knows of). A note that
+    exists is never replaced.
+    """
+    result = recompute.anchor_range(open_store(), rev_range, dry_run=dry_run)
+    if as_json:
+        emit_json(result)
+        return
+    verb = "would anchor" if dry_run else "anchored"
+    for row in result["anchored"]:
+        source = ""
+        if row["source"]:
+            source = f" ({row['source']['kind']} of {', '.join(c[:12] for c in row['source']['commits'])})"
+        emit(f"{verb} {row['commit'][:12]}: agent {row['agent']}, unattributed {row['unattributed']}, "
+             f"human {row['human']}{source}")
+    n = len(result["anchored"])
+    emit(f"{result['examined']} commit{'s' if result['examined'] != 1 else ''} examined: "
+         f"{result['noted']} already noted, {n} {verb}, {len(result['unknown'])} unknown")
