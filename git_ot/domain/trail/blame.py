@@ -12,9 +12,14 @@ the line:
 - human: the commit has a note (git-ot anchored it when it was made, or
   carried its note through a rewrite) and no note line covers the line:
   it was written outside every agent tool window git-ot knew of;
-- unknown: the commit has no note (made without git-ot's hooks, or where
-  they did not run), or its note marks the line unattributed (more than one
-  step could have written it, or its tool was still running at commit time).
+- unknown: its note marks the line unattributed (more than one step could
+  have written it, or its tool was still running at commit time), or the
+  commit has no note and none can be recomputed ("not-anchored").
+
+A commit with no note (made where git-ot's hooks did not run) is anchored
+on the fly as the hooks would have anchored it (recompute.py), so the
+answers are the same, only slower; nothing is written (`git ot anchor`
+writes such notes).
 
 Lines not committed yet are attributed from the working tree's history the
 way a commit would be (attribution.py).
@@ -156,11 +161,21 @@ class Blame:
         self._notes: dict[str, dict | None] = {}
         self._sessions: dict[str, dict | None] = {}
         self._by_line: dict[int, dict] = {}  # one attribution object per note line
+        self._recomputer = None
+
+    def _recomputed(self, commit: str) -> list[dict] | None:
+        if self._recomputer is None:
+            from .recompute import Recomputer
+
+            self._recomputer = Recomputer(self.store)
+        return self._recomputer.note_lines(commit)
 
     def note_ranges(self, commit: str) -> dict | None:
         """{path: [(first, last, line)]} of a commit's note, or None when it has none."""
         if commit not in self._notes:
             lines = self.notes.read_lines(commit)
+            if lines is None and commit != ZERO:
+                lines = self._recomputed(commit)
             if lines is None:
                 self._notes[commit] = None
             else:
@@ -425,35 +440,10 @@ def blame_commit(store: Store, rev: str) -> dict:
 
 
 def _alive(store: Store, sha: str, agent_ranges: dict) -> dict:
-    """Agent lines of `sha` that HEAD still blames on it: {(path, hunk, session): count}."""
-    repo = store.repo
-    head = repo.head.peel(pygit2.Commit)
-    commit = repo[sha]
-    rename: dict[str, str] = {}
-    diff = repo.diff(commit.tree, head.tree)
-    diff.find_similar(flags=pygit2.enums.DiffFind.FIND_RENAMES)
-    for delta in diff.deltas:
-        if delta.status_char() == "R":
-            rename[delta.old_file.path] = delta.new_file.path
-        elif delta.status_char() == "D":
-            rename[delta.old_file.path] = None
-    out: dict = {}
-    root = store.location.worktree or store.location.git_dir
-    for path, spans in agent_ranges.items():
-        head_path = rename.get(path, path)
-        if head_path is None:
-            continue
-        proc = subprocess.run(["git", "blame", "--porcelain", str(head.id), "--", head_path],
-                              cwd=root, capture_output=True)
-        if proc.returncode != 0:
-            continue
-        lines, commits = parse_porcelain(proc.stdout)
-        for ln in lines:
-            if ln["commit"] != sha or ln["path"] != path:
-                continue
-            for first, last, note_line in spans:
-                if first <= ln["orig_line"] <= last:
-                    key = (path, note_line.get("hunk"), note_line.get("session"))
-                    out[key] = out.get(key, 0) + 1
-                    break
-    return out
+    """Agent lines of `sha` that HEAD still holds, in place or moved: {(path, hunk, session): count}.
+
+    The same survival code as `git ot track` (track.py): one mechanism.
+    """
+    from .track import alive_counts
+
+    return alive_counts(store, sha, agent_ranges)
