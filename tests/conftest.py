@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from git_ot.demo.replay import replay as replay_payloads
+
 REAL_HOME = os.environ.get("HOME", "")
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDED = FIXTURES / "claude-code" / "recorded-2.1.328"
@@ -153,30 +155,13 @@ def recorded_payloads(scenario: str) -> list[dict]:
     return out
 
 
-def replay(repo: Repo, scenario: str) -> str:
+def replay(repo: Repo, scenario: str, **kw) -> str:
     """Replay a recorded session's hooks, applying each tool's file effect.
 
-    Edit and Write effects are applied between PreToolUse and PostToolUse,
-    as Claude Code does; returns the session id.
+    The one replay, git ot demo's (git_ot/demo/replay.py): every payload
+    goes to the hook command Claude Code runs, and Edit and Write effects
+    are applied between PreToolUse and PostToolUse, as Claude Code does;
+    `run_shell=True` runs Bash commands there too, `after` is called after
+    each payload. Returns the session id.
     """
-    sid = None
-    for d in recorded_payloads(scenario):
-        sid = d["session_id"]
-        event = d["hook_event_name"]
-        if event == "PreToolUse":
-            repo.hook(event, d)
-            _apply_tool(repo, d)
-            continue
-        repo.hook(event, d)
-    return sid
-
-
-def _apply_tool(repo: Repo, d: dict) -> None:
-    ti = d.get("tool_input") or {}
-    name = d.get("tool_name")
-    if name == "Write":
-        repo.write(os.path.basename(ti["file_path"]), ti["content"])
-    elif name == "Edit":
-        p = repo.path / os.path.basename(ti["file_path"])
-        text = p.read_text()
-        p.write_text(text.replace(ti["old_string"], ti["new_string"], 1))
+    return replay_payloads(str(repo.path), recorded_payloads(scenario), **kw)

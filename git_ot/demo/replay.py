@@ -1,0 +1,98 @@
+"""Replay recorded Claude Code hook payloads through the live capture path.
+
+Each payload goes, on stdin, to the very command `git ot install
+claude-code` writes into Claude Code's settings (`<python> -m git_ot hook
+claude-code <Event>`, run through `/bin/sh -c` as Claude Code runs it), in a
+process of its own, in the replay's working tree. Between a tool's
+PreToolUse and its PostToolUse the tool's effect is applied to the working
+tree, as Claude Code applies it between the two hooks, so the snapshots
+around the tool see what the recorded tool did.
+
+One mechanism for `git ot demo` and for the tests that replay the
+recordings (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Callable, Iterable
+
+from ..capture.claude_settings import command_for
+
+# Added by the recorder, never sent by Claude Code.
+RECORDER_KEYS = ("_received_at",)
+
+
+class ReplayError(Exception):
+    """A hook call of the replay failed (a hook exits 0 unless it cannot start)."""
+
+
+def read_payloads(path: str) -> list[dict]:
+    """The payloads of a recorded `hooks.jsonl`, in order, as recorded."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def replay(worktree: str, payloads: Iterable[dict], *, after: Callable[[dict], None] | None = None,
+           run_shell: bool = False, env: dict | None = None) -> str | None:
+    """Send each payload to the hook command in `worktree`; returns the session id.
+
+    The payload's `cwd` becomes `worktree`, as if the session had run
+    there; everything else is sent as recorded. `after(payload)` is called
+    after each hook call, and for a PreToolUse after the tool's effect too
+    (still inside the tool's window). Bash commands run (with `bash -c`, in
+    `worktree`) only with `run_shell`: a recorded command is not run on a
+    machine just because it was recorded.
+    """
+    worktree = os.path.abspath(worktree)
+    session = None
+    for recorded in payloads:
+        session = recorded["session_id"]
+        event = recorded["hook_event_name"]
+        payload = {k: v for k, v in recorded.items() if k not in RECORDER_KEYS}
+        payload["cwd"] = worktree
+        hook(worktree, event, payload, env)
+        if event == "PreToolUse":
+            apply_tool(worktree, recorded, run_shell=run_shell, env=env)
+        if after is not None:
+            after(recorded)
+    return session
+
+
+def hook(worktree: str, event: str, payload: dict, env: dict | None = None) -> None:
+    """One hook call, exactly as Claude Code makes it."""
+    proc = subprocess.run(["/bin/sh", "-c", command_for(event)], cwd=worktree, env=env,
+                          input=json.dumps(payload).encode(), capture_output=True)
+    if proc.returncode != 0:
+        raise ReplayError(f"hook {event} exited {proc.returncode}: "
+                          f"{proc.stderr.decode('utf-8', 'replace').strip()[-500:]}")
+
+
+def apply_tool(worktree: str, payload: dict, *, run_shell: bool = False, env: dict | None = None) -> None:
+    """What the recorded tool did to the working tree: Write, Edit, and Bash if asked."""
+    ti = payload.get("tool_input") or {}
+    name = payload.get("tool_name")
+    if name in ("Write", "Edit"):
+        path = os.path.join(worktree, _relative(ti["file_path"], payload.get("cwd")))
+        if name == "Write":
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            text = ti["content"]
+        else:
+            with open(path, encoding="utf-8", newline="") as fh:
+                old = fh.read()
+            count = -1 if ti.get("replace_all") else 1
+            text = old.replace(ti["old_string"], ti["new_string"], count)
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    elif name == "Bash" and run_shell:
+        subprocess.run(["bash", "-c", ti["command"]], cwd=worktree, env=env, check=True,
+                       capture_output=True)
+
+
+def _relative(path: str, recorded_cwd: str | None) -> str:
+    """A recorded absolute path as a path inside the replay's working tree."""
+    if recorded_cwd and not os.path.relpath(path, recorded_cwd).startswith(".."):
+        return os.path.relpath(path, recorded_cwd)
+    return os.path.basename(path)
