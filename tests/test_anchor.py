@@ -366,3 +366,30 @@ def test_the_windows_index_is_derived_and_can_be_deleted(repo):
         assert proc.returncode == 0
         assert note(repo) == first
     assert not (repo.path / ".git" / "opentraces" / "log").exists()
+
+
+def test_a_revert_that_brings_no_line_back_is_anchored(repo):
+    """Its note is empty (git-ot looked), so an amend of it anchors the new lines."""
+    repo.ot_json("init")
+    repo.write("a.txt", "a1\n")
+    repo.commit("a1")
+    repo.write("a.txt", "a1\na2\n")
+    repo.commit("a2")
+    repo.git("revert", "--no-edit", "HEAD")
+    assert note(repo) == []
+    repo.write("a.txt", "a0\na1\n")
+    repo.git("commit", "-q", "-a", "--amend", "--no-edit")
+    assert blame(repo, "a.txt") == [("a0", HUMAN), ("a1", HUMAN)]
+
+
+def test_an_agent_edit_in_a_repository_under_home(repo, monkeypatch):
+    """The gate stores the home directory as [HOME] in the tool's file path
+    and the session's cwd; the window still names the file it wrote."""
+    monkeypatch.setenv("HOME", str(repo.path.parent))
+    repo.ot_json("init")
+    a = Agent(repo, "s-home")
+    a.prompt("add a line")
+    a.write("app.py", (repo.path / "app.py").read_text() + "# agent\n")
+    a.stop()
+    repo.git("commit", "-q", "-am", "agent line")
+    assert blame(repo, "app.py")[2] == ("# agent", agent_line("s-home", 2, "2.1.1", "add a line", 1))

@@ -307,7 +307,10 @@ class Anchorer:
         # working tree's history shows agent work among the changed lines.
         evidence = any(s[0] == "agent" or (s[0] == "unattributed" and s[1] != "unknown")
                        for st in result.values() for s in st.values())
-        worth = any_anchored or evidence
+        # A revert that brought no line back took nothing from a commit
+        # git-ot never anchored: every line it introduced is the walk's.
+        nothing_borrowed = bool(reverts) and not olds and not any(mapped.values())
+        worth = any_anchored or evidence or nothing_borrowed
         return {"commit": commit_id, "via": via, "olds": list(olds), "reverts": list(reverts),
                 "statuses": result, "write": worth}
 
