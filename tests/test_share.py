@@ -582,6 +582,14 @@ def test_a_fresh_clone_without_init_fetches_and_reads(tmp_path, server):
     sid = replay(a, "linear-edit")
     record_session(a, "other", "second")
     c = a.commit("agent work")
+    from trail_support import Agent
+
+    agent = Agent(a, "s-shared")
+    agent.prompt("add a farewell")
+    agent.write("farewell.py", "def farewell():\n    return 'bye'\n")
+    agent.stop()
+    a.git("add", "farewell.py")
+    a.commit("farewell")
     add_note_line(a, c, note_line(sid, path="app.py", first=3))
     a.git("push", "-q", "origin", "main")
     ok(a.ot("approve", "--all"))
@@ -591,12 +599,22 @@ def test_a_fresh_clone_without_init_fetches_and_reads(tmp_path, server):
     git(tmp_path, "clone", "-q", str(server.path), str(fresh))  # by path, not through the daemon
     assert not (fresh / ".git" / "opentraces").exists()
     out = ot_json(fresh, "fetch", "origin")
-    assert (sorted(out["new"]), out["notes"]) == (sorted([sid, "other"]), "created")
+    assert (sorted(out["new"]), out["notes"]) == (sorted([sid, "other", "s-shared"]), "created")
     assert ot_json(fresh, "trace", "list") == ot_json(a.path, "trace", "list")
     assert ot_json(fresh, "trace", "show", sid) == ot_json(a.path, "trace", "show", sid)
     # The anchoring hook may have annotated the commit too; every line travels.
     assert notes(fresh) == notes(a.path)
     assert note_line(sid, path="app.py", first=3) in notes(fresh)[c]
+    # blame and track answer in the fresh clone as in the original.
+    for path in ("app.py", "farewell.py"):
+        assert ot_json(fresh, "blame", path) == ot_json(a.path, "blame", path)
+    assert [(line["content"], line["attribution"]["session"], line["attribution"]["prompt"])
+            for line in ot_json(fresh, "blame", "farewell.py")["lines"]] == [
+        ("def farewell():", "s-shared", "add a farewell"), ("    return 'bye'", "s-shared", "add a farewell")]
+    assert ot_json(fresh, "track") == ot_json(a.path, "track")
+    assert ot_json(fresh, "track", "s-shared")["total"]["states"]["alive_on_path"] == 1
+    assert ot_json(fresh, "track") == ot_json(a.path, "track")
+    assert ot_json(fresh, "track")["total"]["lines"]["landed"] > 0
     # Staged under the remote's namespace, merged, and the staged copies dropped.
     assert git(fresh, "for-each-ref", "refs/opentraces/remotes/") == ""
     fsck(fresh)
