@@ -672,18 +672,8 @@ def reset_dropped(store: Store, git_dir: str, head: pygit2.Commit) -> list[str]:
 
 def reflog_action(git_dir: str) -> str | None:
     """The message of HEAD's newest reflog entry ("commit: ...", "rebase (pick): ...")."""
-    path = os.path.join(git_dir, "logs", "HEAD")
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 8192))
-            tail = fh.read()
-    except OSError:
-        return None
-    last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-    _, _, message = last.partition(b"\t")
-    return message.decode("utf-8", "replace")
+    entries = reflog_entries(git_dir, 1)
+    return entries[-1][2] if entries else None
 
 
 def rebase_original(store: Store) -> str | None:
