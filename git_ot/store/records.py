@@ -1,14 +1,25 @@
 """Encoding and decoding of the records stored in a session tree.
 
-`trace`, `trail` and `ctx` are CBOR maps compressed with zstandard; the
-manifest is plain JSON so `git show <ref>:manifest.json` reads by hand. Each
-record names its schema and version (`"schema"`, `"v"`); a reader refuses a
+`trace`, `trail` and `ctx` are CBOR maps in a zstandard frame; the manifest
+is plain JSON so `git show <ref>:manifest.json` reads by hand. Each record
+names its schema and version (`"schema"`, `"v"`); a reader refuses a
 version it does not know instead of guessing (refs/README.md).
+
+The frame is written with raw blocks: the CBOR bytes as they are, not
+compressed by zstandard. Git compresses every object itself, and it can
+delta one object against another only when their bytes are alike: a seal
+appends to the records, so each seal's record is the previous one plus a
+tail, a delta of a few bytes, where a compressed record differs from the
+previous one in every byte and costs its whole size again at every seal.
+Sessions of one harness also share much of their records (the harness's
+tool schemas, kept transcript lines), which git's deltas find only in
+uncompressed bytes.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 
 import cbor2
 import zstandard
@@ -29,7 +40,8 @@ FILENAMES = {
     "ctx": "ctx.cbor.zst",
 }
 SCHEMA_PREFIX = "git-ot/"
-_ZSTD_LEVEL = 10
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_RAW_BLOCK = 128 * 1024  # the largest block a zstandard frame may hold
 
 
 def envelope(kind: str, body: dict) -> dict:
@@ -41,8 +53,39 @@ def encode(kind: str, record: dict) -> bytes:
     """Serialise a record (already enveloped) to the bytes stored in git."""
     if kind == "manifest":
         return (json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
-    raw = cbor2.dumps(record, canonical=False)
-    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(raw)
+    return raw_frame(cbor2.dumps(record, canonical=False))
+
+
+def raw_frame(data: bytes) -> bytes:
+    """`data` as one zstandard frame (RFC 8878) of raw blocks.
+
+    The header records the content size; no dictionary id and no checksum
+    (git checks every object's bytes by its id). Up to 128 KiB it is a
+    single-segment frame; above, its window is 128 KiB, all a decoder needs
+    for blocks that refer to nothing before them. Each block is at most
+    128 KiB and the last one is marked last; empty data is one empty block."""
+    n = len(data)
+    if n < 256:
+        header = bytes((0x20, n))  # single segment, content size in 1 byte
+    elif n < 65536 + 256:
+        header = b"\x60" + struct.pack("<H", n - 256)  # 2 bytes, offset by 256
+    elif n <= _RAW_BLOCK:
+        header = b"\xa0" + struct.pack("<I", n)
+    elif n < 1 << 32:
+        header = b"\x80\x38" + struct.pack("<I", n)  # window 2^(10+7) bytes
+    else:
+        header = b"\xc0\x38" + struct.pack("<Q", n)
+    out = [_ZSTD_MAGIC, header]
+    view = memoryview(data)
+    pos = 0
+    while True:
+        chunk = view[pos:pos + _RAW_BLOCK]
+        pos += len(chunk)
+        last = pos >= n
+        out.append(struct.pack("<I", (len(chunk) << 3) | int(last))[:3])  # block type 0: raw
+        out.append(chunk)
+        if last:
+            return b"".join(out)
 
 
 def decode(kind: str, data: bytes, where: str) -> dict:
