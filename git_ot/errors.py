@@ -144,3 +144,11 @@ class UnknownRevision(GitOtError):
 
 class BlameFailed(GitOtError):
     """git blame could not blame the file asked for."""
+
+
+class UnusableDirectory(GitOtError):
+    """A directory named on the command line cannot be used: not empty, not a directory, or not made."""
+
+
+class BadDate(GitOtError):
+    """A date or age given on the command line (such as --since) cannot be read."""

@@ -26,7 +26,7 @@ Keep it ASCII; the generator refuses anything else.
 # git-ot(1) lists the commands under these headings, in this order. Every
 # top-level click command must be in exactly one group.
 COMMAND_GROUPS = [
-    ("Main commands", ["init", "install", "uninstall", "import", "trace", "blame"]),
+    ("Main commands", ["init", "install", "uninstall", "import", "trace", "blame", "track", "anchor", "demo"]),
     ("Sharing commands", ["remote", "approve", "push", "fetch"]),
     ("Security commands", ["scan", "forget"]),
     ("Plumbing commands", ["hook", "snapshot"]),
@@ -606,12 +606,17 @@ that are not JSON); or it is skipped for one of these reasons:
 `empty-text`::
     An assistant line whose only content is blank text.
 
-An Edit, MultiEdit or Write step has no snapshots when it is imported; its
-patch is rebuilt from the transcript, from the file's contents before the
-edit and the edit itself as the tool's structured result records them,
-with the hunks git would compute between snapshots, and is marked
-`"source": "transcript"` in the trail (see `refs/README.md`). A shell
-command's changes cannot be rebuilt and have no patch. Paths under this
+An Edit, MultiEdit or Write step has no snapshots of the working tree when
+it is imported; its patch is rebuilt from the transcript, from the file's
+contents before the edit and the edit itself as the tool's structured
+result records them, with the hunks git would compute between snapshots,
+and is marked `"source": "transcript"` in the trail (see `refs/README.md`).
+When the result holds the file's whole contents, the step also gets
+partial snapshots: trees holding that file alone, before and after the
+tool ran, at the times the transcript gives, which anchoring reads as the
+states of that one path. A step whose result holds only a
+`structuredPatch` gets none. A shell command's changes cannot be rebuilt
+and have no patch. Paths under this
 working tree map to their place in it; a session recorded in another
 checkout of the project, on another machine or in another clone, has its
 paths under its own `cwd`, which is taken to be the project's root there.
@@ -624,8 +629,18 @@ text within a minute), the closing message with the same text and the same
 subagent become one step; the model's other messages, which hooks do not
 report, are added after the live steps.
 
+After importing, the imported work is anchored against the existing
+history, as `git ot anchor` would: each commit of HEAD made since the first
+write window of the imported sessions that has no note, and whose lines
+the recomputation gives (some of them) to an imported session, gets the
+note git-ot's git hooks would have written. A note that exists is never
+replaced: when the hooks wrote it before the session was known, the lines
+it left the human's that the recomputation gives to an imported step are
+added to it, and its own lines stay. Other commits are left as they were.
+
 For each session one line reports its lines and what became of them, and
-whether it was merged into a live capture or had nothing new. On a
+whether it was merged into a live capture or had nothing new; a last line
+names the commits anchored, if any. On a
 terminal, a progress bar on standard error follows an import of more than
 a few files.
 """,
@@ -646,7 +661,8 @@ The object has `files` and `bytes`, the number of files and bytes read,
 and `sessions`, a list with, for each session, its `session` id, its
 `lines`, how many became `steps` and how many were `kept_raw`, the lines
 `skipped` by reason, `merged_into_live` (the session held live-captured
-events before the import) and `changed` (the import added to its ref).
+events before the import) and `changed` (the import added to its ref); and
+`anchored`, the commits whose notes the import wrote, oldest first.
 """ + "\n" + _JSON_NOTE,
         },
         "examples": """\
@@ -794,9 +810,11 @@ line's number and path in that commit. The column says:
     was made: typed in an editor, or by any program run outside an agent's
     tools.
 `unknown`::
-    git-ot cannot say. The origin commit has no note (it was made before
-    `git ot init`, without git-ot's hooks, or somewhere they did not run),
-    or its note marks the line unattributed: more than one tool window was
+    git-ot cannot say. The origin commit has no note and none can be
+    recomputed (it was made before the first agent write window git-ot
+    knows of), or the line came in a commit without a note that this
+    repository did not make (a squash merge on a server, fetched) and no
+    agent window explains it, or its note marks the line unattributed: more than one tool window was
     open while it changed (tools running in parallel, or two sessions at
     once), or the tool that wrote it was still running when the commit was
     made. An attribution is never guessed.
@@ -908,13 +926,290 @@ looked. The lines are written in a canonical order, so notes that two clones
 wrote for the same commit merge with `git notes merge -s cat_sort_uniq`.
 The format is specified in `refs/README.md` in the git-ot source tree.
 
-Not yet recorded at commit time: commits made by `git cherry-pick`,
-`git revert` and `git am` (their lines show as `unknown`), and lines that
-git itself brought into the working tree before a commit, such as those of
-`git merge --squash` or `git stash pop`, which show as the human's.
+*Copies.* A commit `git cherry-pick` makes (with `-x` or without, one or a
+range, or `--no-commit` followed by `git commit`) takes the attribution of
+the lines of the commit it copied, as a rewrite does; a `git revert` gives
+each line it brings back the attribution that line had in the reverted
+commit's parent; a `git merge --squash` takes that of the commits it
+squashed, and a commit made after `git reset --soft` or `--mixed` that of
+the commits the reset took out. The source is named by git
+(`CHERRY_PICK_HEAD`, the `-x` line, the revert's and the squash's
+messages, the reflog), or else found by patch id among the commits that
+have notes. A file renamed by hand is followed to its old name.
+
+*Without the hooks.* A commit with no note (made where the hooks did not
+run: a squash or rebase merge on a server, a rebase on another machine,
+commits made after `git ot uninstall`) is anchored on the fly, as the hooks
+would have anchored it at the time the commit was made, so `git ot blame`
+answers the same, only slower; `git ot anchor` writes those notes. A
+commit made before the first agent write window git-ot knows of stays
+`unknown`.
 """),
         ],
-        "see_also": ["git-ot-trace(1)", "git-ot-init(1)", "git-blame(1)", "git-notes(1)"],
+        "see_also": ["git-ot-anchor(1)", "git-ot-trace(1)", "git-ot-init(1)", "git-blame(1)", "git-notes(1)"],
+    },
+    "anchor": {
+        "description": """Writes the notes of commits that have none, as git-ot's git hooks would
+have written them when the commits were made: for a commit made where the
+hooks did not run (a squash or rebase merge done on a server, a rebase on
+another machine, commits made before `git ot init` or after
+`git ot uninstall`), each line the commit introduced is attributed from
+the snapshots of the working tree as they stood at the commit's time, and
+a copy (a cherry-pick, a revert, a squash) takes the attribution of the
+commits it came from, named in its message or found by patch id.
+`git ot blame` does the same on the fly; `git ot anchor` makes it fast for
+everyone the notes are shared with.
+
+A note that exists is never replaced. A commit made before the first agent
+write window git-ot knows of is left without a note: nothing tells whether
+an agent git-ot never saw wrote its lines. Running the command again
+writes nothing new. Sessions imported from transcripts count too: their
+Edit, MultiEdit and Write steps are write windows of the file they wrote
+(`git ot import` anchors what it imports itself).
+""",
+        "options": {
+            "--dry-run": """Show what would be anchored; write nothing.
+""",
+            "--json": """The object has `range` (as given, or null), `examined` (the commits in
+the range), `noted` (those that already had a note), `anchored` (one
+object per commit anchored, with `commit`, the counts of its introduced
+lines `agent`, `unattributed` and `human`, the `sessions` that wrote them,
+and `source`: null, or `kind` (`copy` or `revert`) and the `commits` it
+came from), `unknown` (the commits left without a note), `written` and
+`dry_run`.
+""" + "\n" + _JSON_NOTE,
+        },
+        "arguments": {
+            "REV-RANGE": """The commits to anchor, as `git log` takes them (`main..topic`, `HEAD~20..`,
+a single revision for it and its history). Default: the commits of HEAD
+made since the first agent write window git-ot knows of.
+""",
+        },
+        "examples": """After a pull request was squash-merged on the server::
+    ----
+    $ git pull
+    $ git ot anchor ORIG_HEAD..HEAD
+    anchored 3f2a9c1e0b7d: agent 41, unattributed 0, human 6
+    1 commit examined: 0 already noted, 1 anchored, 0 unknown
+    $ git ot push
+    ----
+""",
+        "see_also": ["git-ot-blame(1)", "git-ot-init(1)", "git-notes(1)"],
+    },
+    "demo": {
+        "description": """\
+Shows what git-ot records without an agent: it replays a real Claude Code
+session that ships with git-ot in a new scratch repository and prints what
+git-ot says about it.
+
+The session was recorded with Claude Code 2.1.328 (its model's words
+scripted, everything else Claude Code's own) over two prompts: an Edit, a
+Write and a Bash that runs the new test, then two Edits. Its hook payloads,
+their provenance and their licence are in the package, under
+`git_ot/demo/linear-edit/`.
+
+In the scratch repository the demo commits the files the session started
+from, runs `git ot init`, and then sends every recorded payload to the
+command `git ot install claude-code` writes into Claude Code's settings
+(`<python> -m git_ot hook claude-code <event>`), one process per payload,
+exactly as in live capture; between a tool's PreToolUse and PostToolUse it
+applies the tool's recorded effect to the working tree (the Edit and Write;
+a recorded shell command is not run, and this one changed no file). After
+each turn it commits what the agent did, with the assistant's last message
+as the commit message, so the git hooks anchor the commits as they do for
+a user.
+
+Then it prints, each under the command line that makes it, `git log
+--oneline`, `git ot trace show <session>`, `git ot blame <file>` for every
+file the session changed, and `git ot track`, each run as its own process
+in the scratch repository; and last, where the repository is, to explore
+further.
+
+Every git and git-ot process of the demo runs without the GIT_* variables
+of the caller and without the global and system git config (neither read
+nor written), with a fixed author, committer and dates (when each turn
+ended in the recording): the commits, and so what blame prints, are the
+same on every run. The current repository, if there is one, is not
+touched.
+""",
+        "arguments": {
+            "DIRECTORY": """\
+Where to make the scratch repository: a directory that does not exist yet
+(it is made) or an empty one. Default: a new directory `git-ot-demo-*`
+under the system's temporary directory (`$TMPDIR`, else `/tmp`). A
+directory that is not empty, or a file, is an error.
+""",
+        },
+        "options": {
+            "--json": """\
+Prints one object: the scratch repository's `directory`, the `session` id,
+its `harness` and `harness_version`, the `commits` made (oldest first, each
+its `commit` id and `subject`), and the JSON of the commands the text
+output shows: `trace` (`git ot trace show --json`), `blame` (an object with
+`git ot blame --json` per file changed) and `track` (`git ot track
+--json`).
+""" + "\n" + _JSON_NOTE,
+        },
+        "examples": """\
+Replay the session in a new directory, then look around in it::
+    ----
+    $ git ot demo /tmp/ot-demo
+    Replayed Claude Code 2.1.328 session 265a3953-3ae5-4217-ac1f-2e0725711a3c
+    in a new repository, /tmp/ot-demo, with a commit after each turn:
+
+    $ git log --oneline
+    089159c greet now says hello.
+    e58908e Added farewell() with a test; tests pass.
+    5a86a47 Start the app
+    ...
+    The repository stays in /tmp/ot-demo; try: cd /tmp/ot-demo && git ot blame commit HEAD
+    $ cd /tmp/ot-demo && git ot trace show 265a3953:2
+    ----
+
+A directory that is not empty::
+    ----
+    $ git ot demo .
+    error: directory '.' is not empty
+    hint: name a new or empty directory, or none for a new one under /tmp
+    ----
+""",
+        "see_also": ["git-ot-trace(1)", "git-ot-blame(1)", "git-ot-track(1)", "git-ot-hook(1)",
+                     "git-ot-install(1)"],
+    },
+    "track": {
+        "description": """\
+`git ot track` answers "did that work land, and does it survive?" for the
+agents' work: every hunk of every patch in the chosen sessions' trails (a
+hunk is named `<step>.<file>.<hunk>`, as in the notes; the lines it
+*wrote* are the lines it added; hunks that add no line are not listed),
+judged at a target revision (`--at`, default `HEAD`). It prints a table
+per session (hunk, path, state, lines written, landed and alive, and the
+evidence) and a summary per session and overall: lines written, landed,
+alive now and still pending, and how many hunks are in each state.
+
+Nothing is matched by "this text is somewhere in the file". Lines are
+followed through history the way git follows them, with its diff and
+`git blame`:
+
+*Landed*::
+    A commit that the target contains and whose note names the hunk (see
+    git-ot-blame(1), DISCUSSION). A copy of the commit made by an amend or
+    a rebase carries a note naming the same hunk, so it counts. Each line
+    is counted once per distinct text, so a line brought back later (the
+    revert of a revert) is not counted twice.
+*Alive*::
+    A line of the target that `git blame <target> -- <path>` gives to a
+    landing commit, at a line that commit's note gives to the hunk. git
+    follows renames of whole files. A landed line that blame does not find
+    in place is looked for with `git blame -M -C` in its own file, when
+    the commit that removed it added the same text there, and in the other
+    files that commit changed where it added the same text: so code moved
+    within a file or into another is found, and a `}` or a `return None`
+    that happens to stand elsewhere in the file is never a survivor.
+*Removed*::
+    For a landed line that is not alive, the commit that removed it: the
+    first commit after the landing one, on the target's first-parent
+    history, whose diff removes it (`git log --first-parent -p`, the same
+    diff `git blame` uses); for lines landed off that history, or removed
+    by a merge or with their whole file, the commit after the last one
+    `git blame --reverse <landing>..<target>` finds them in; when that is
+    a merge, the lines were removed on the branch it merged, and the
+    branch's own commit that removed them is found the same way (so a
+    revert merged from a branch is the revert). That commit
+    *reverts* the landing commit when its message says "This reverts commit
+    <sha>" of a commit whose note names the hunk, or when its patch is the
+    landing commit's patch inverted (equal `git patch-id --stable`).
+
+The states of a hunk that landed, decided in this order:
+
+`reverted`::
+    No line alive, and a commit that removed some of them reverts a commit
+    that landed the hunk.
+`lost`::
+    No line alive, and no revert among the commits that removed them.
+`repaired`::
+    Lines alive, and blame gives them to a landing commit that brought
+    back lines an earlier landing commit (an ancestor of it) had taken:
+    they had been removed in between, and came back (the revert of a
+    revert committed as a commit of its own).
+`alive_on_path`::
+    Every landed line alive, in place, in the file it landed in.
+`moved`::
+    At least half of the landed lines alive, some of them in another file
+    (the file was renamed, or the lines moved out of it) or moved within
+    their file.
+`alive_transformed`::
+    At least half alive, in place; the others edited or removed since.
+`partially_preserved`::
+    Fewer than half alive.
+
+A hunk that did not land on the target's history:
+
+`unknown`::
+    The repository is shallow (or its history cannot be walked), and a
+    commit that holds the hunk, named by a note or by the session's
+    anchors, is missing or not found in the history there is: whether the
+    target contains it cannot be told.
+`unlanded`::
+    Commits hold the hunk, but the target contains none of them (work on a
+    branch not merged, commits reset away, or an `--at` before it landed);
+    or no commit ever held it and the working tree no longer has it
+    (discarded work). The commits are the evidence.
+`pending`::
+    No commit holds it, and the working tree has lines of it not committed
+    yet, attributed to it from the snapshots as `git ot blame` attributes
+    uncommitted lines.
+
+Spooled events are sealed first, so a session that is still running
+counts every step up to its last hook call.
+""",
+        "options": {
+            "--json": """\
+An object with `target` (`rev` and the `commit` it names, null in a
+repository with no commit yet), `since` (the cut-off in ISO 8601 and UTC,
+or null), `sessions` and `total`. Each session has `session`, `harness`,
+`models`, `start`, `lines` (`written`, `landed`, `alive`, `pending`),
+`states` (the number of hunks in each state) and `hunks`; `total` has
+`sessions`, `hunks`, `lines` and `states` over all of them. Each hunk has
+`hunk`, `step`, `path` (in the patch), `state`, `lines` (as for a
+session), `commits` (the landing commits on the target's history, each
+with `commit`, `path` and `lines`, the ranges `[first, last]` its note
+gives), `alive` (where the alive lines are at the target: `path`, `lines`
+and `moved`), `removed` (each commit that removed landed lines, with the
+number of `lines` and `reverts`, the landing commit it reverts or null;
+`commit` is null when no commit could be named),
+`restored_by` (for `repaired`), `elsewhere` (commits holding the hunk that
+the target does not contain, as `commits`), `missing` (commits named as
+holding it that are not in the repository) and `worktree` (for pending
+lines: `path` and `lines` in the working tree).
+""" + "\n" + _JSON_NOTE,
+        },
+        "arguments": {
+            "SESSION": """\
+A session id, or any prefix of one that matches exactly one session.
+Repeatable; by default every session.
+""",
+        },
+        "examples": """\
+How much of last week's agent work never made it into history::
+    ----
+    $ git ot track --since 7d --json | jq '.total.lines'
+    ----
+
+What became of one session's work, as of the release tag::
+    ----
+    $ git ot track 265a3953 --at v1.2.0
+    ----
+
+The hunks that were reverted, and by which commit::
+    ----
+    $ git ot track --json |
+      jq -r '.sessions[].hunks[] | select(.state == "reverted") |
+             "\\(.hunk) \\(.removed[0].commit)"'
+    ----
+""",
+        "see_also": ["git-ot-blame(1)", "git-ot-trace(1)", "git-blame(1)", "git-revert(1)",
+                     "git-patch-id(1)"],
     },
     "hook": {
         "description": """\

@@ -26,6 +26,7 @@ import pytest
 import zstandard
 
 from conftest import recorded_payloads, replay
+from git_ot.demo.replay import replay as replay_payloads
 from git_ot.store import records
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,11 @@ def ls_tree(cwd, treeish: str) -> dict[bytes, tuple[str, str, str]]:
     return out
 
 
+def ls_tree_paths(cwd, treeish: str) -> list[str]:
+    """Every file path of a tree, recursively, as text."""
+    return [p.decode() for p in git_bytes(cwd, "ls-tree", "-r", "-z", "--name-only", treeish).split(b"\0") if p]
+
+
 def cat_blob(cwd, oid: str) -> bytes:
     return git_bytes(cwd, "cat-file", "blob", oid)
 
@@ -85,6 +91,27 @@ def decode_manifest(data: bytes) -> dict:
     return json.loads(data.decode("utf-8"))
 
 
+def raw_blocks(data: bytes) -> bytes:
+    """The content of a zstandard frame whose blocks are all raw (RFC 8878,
+    3.1.1), read by hand; the test fails on any other block type."""
+    fhd = data[4]
+    fcs_flag, single, checksum, dict_flag = fhd >> 6, (fhd >> 5) & 1, (fhd >> 2) & 1, fhd & 3
+    assert not dict_flag and not checksum, "no dictionary id, no checksum"
+    pos = 5 + (0 if single else 1) + ((1 if single else 0), 2, 4, 8)[fcs_flag]
+    out = []
+    while True:
+        header = int.from_bytes(data[pos:pos + 3], "little")
+        last, block_type, size = header & 1, (header >> 1) & 3, header >> 3
+        assert block_type == 0, "a raw block"
+        assert size <= 128 * 1024, "a block holds at most 128 KiB"
+        out.append(data[pos + 3:pos + 3 + size])
+        pos += 3 + size
+        if last:
+            break
+    assert pos == len(data), "nothing after the last block"
+    return b"".join(out)
+
+
 def decode_cbor_zst(data: bytes) -> dict:
     """One zstandard frame holding one CBOR data item, nothing after either."""
     assert data[:4] == ZSTD_MAGIC, "a zstandard frame"
@@ -93,6 +120,7 @@ def decode_cbor_zst(data: bytes) -> dict:
     raw = dobj.decompress(data)
     assert dobj.eof and dobj.unused_data == b"", "exactly one zstandard frame"
     assert params.content_size == len(raw), "the frame header records the content size"
+    assert raw_blocks(data) == raw, "git-ot writes the CBOR in raw blocks, for git to compress and delta"
     fp = io.BytesIO(raw)
     item = cbor2.CBORDecoder(fp).decode()
     assert fp.tell() == len(raw), "exactly one CBOR data item"
@@ -268,14 +296,32 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
             if name is not None:
                 assert name == f"{s['n']}-{at}" and name in snaps
 
-    # Patches: one per completed tool step with both snapshots, naming them,
-    # and those an imported transcript gave steps without both snapshots.
+    # Partial snapshots (an imported step's): both sides of one step, each a
+    # tree holding exactly the path of the step's transcript patch (section 10).
+    partial = {s["step"] for s in trail["snapshots"].values() if s.get("partial")}
+    by_step = {p["step"]: p for p in trail["patches"]}
+    for n in partial:
+        assert {trail["snapshots"][f"{n}-{at}"].get("partial") for at in ("before", "after")} == {True}
+        patch = by_step[n]
+        assert patch.get("source") == "transcript" and len(patch["files"]) == 1
+        f = patch["files"][0]
+        assert f["status"] in ("A", "M")
+        before = ls_tree_paths(cwd, trail["snapshots"][f"{n}-before"]["tree"])
+        after = ls_tree_paths(cwd, trail["snapshots"][f"{n}-after"]["tree"])
+        assert after == [f["path"]] and before == ([] if f["status"] == "A" else [f["path"]])
+        assert steps[n - 1]["snapshot_before"] == f"{n}-before"
+        assert trail["snapshots"][f"{n}-before"]["t"] == steps[n - 1]["t"]
+        assert trail["snapshots"][f"{n}-after"]["t"] >= steps[n - 1]["t"]
+
+    # Patches: one per completed tool step with both (whole) snapshots,
+    # naming them, and those an imported transcript gave steps without both
+    # snapshots or with partial ones.
     assert len({p["step"] for p in trail["patches"]}) == len(trail["patches"])
     for patch in trail["patches"]:
         step = steps[patch["step"] - 1]
         assert step["kind"] == "tool" and step["status"] in ("ok", "error")
         if patch.get("source") == "transcript":
-            assert not ("snapshot_before" in step and "snapshot_after" in step)
+            assert not ("snapshot_before" in step and "snapshot_after" in step) or step["n"] in partial
             assert "before" not in patch and "after" not in patch
         else:
             assert (patch["before"], patch["after"]) == (step["snapshot_before"], step["snapshot_after"])
@@ -287,7 +333,7 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
             if f["status"] not in ("R", "C"):
                 assert "old_path" not in f
     with_both = [s["n"] for s in steps if s["kind"] == "tool" and s["status"] != "running"
-                 and "snapshot_before" in s and "snapshot_after" in s]
+                 and "snapshot_before" in s and "snapshot_after" in s and s["n"] not in partial]
     assert sorted(p["step"] for p in trail["patches"] if p.get("source") is None) == with_both
 
     # ctx: message ids count from 1; steps exist; views stay in range.
@@ -497,25 +543,16 @@ def test_recorded_scenario_matches_the_spec(repo, scenario):
 
 def _replay_running_shell(repo, scenario: str, extra=None) -> str:
     """Replay a scenario and also run each Bash command inside its tool window."""
-    sid = None
     bash = 0
-    for d in recorded_payloads(scenario):
-        sid = d["session_id"]
-        repo.hook(d["hook_event_name"], d)
-        if d["hook_event_name"] == "PreToolUse":
-            ti = d.get("tool_input") or {}
-            if d["tool_name"] == "Bash":
-                bash += 1
-                subprocess.run(["bash", "-c", ti["command"]], cwd=repo.path, check=True,
-                               capture_output=True)
-                if extra:
-                    extra(bash)
-            elif d["tool_name"] == "Write":
-                repo.write(os.path.basename(ti["file_path"]), ti["content"])
-            elif d["tool_name"] == "Edit":
-                p = repo.path / os.path.basename(ti["file_path"])
-                p.write_text(p.read_text().replace(ti["old_string"], ti["new_string"], 1))
-    return sid
+
+    def after(d):
+        nonlocal bash
+        if d["hook_event_name"] == "PreToolUse" and d["tool_name"] == "Bash":
+            bash += 1
+            if extra:
+                extra(bash)
+
+    return replay(repo, scenario, run_shell=True, after=after)
 
 
 def test_shell_writes_renames_and_non_utf8_paths(repo):
@@ -640,15 +677,7 @@ def test_spool_event_lines_before_sealing(repo, scenario):
     payloads = recorded_payloads(scenario)
     sid = payloads[0]["session_id"]
     unsealed = [d for d in payloads if d["hook_event_name"] not in ("Stop", "SessionEnd")]
-    for d in unsealed:
-        repo.hook(d["hook_event_name"], d)
-        if d["hook_event_name"] == "PreToolUse" and d["tool_name"] in ("Write", "Edit"):
-            ti = d["tool_input"]
-            p = repo.path / os.path.basename(ti["file_path"])
-            if d["tool_name"] == "Write":
-                p.write_text(ti["content"])
-            else:
-                p.write_text(p.read_text().replace(ti["old_string"], ti["new_string"], 1))
+    replay_payloads(str(repo.path), unsealed)
 
     assert session_refs(repo.path) == [], "nothing is sealed before a turn ends"
     journal = spool_dir(repo) / f"{sid}.jsonl"
@@ -763,6 +792,37 @@ def test_schemas_reject_what_the_spec_forbids():
     assert not validator("trace").is_valid({**trace, "lifecycle": [{"id": "x", "event": "Stop", "t": 1.0}]})
 
 
+def test_imported_partial_snapshots_match_the_spec(repo):
+    """An imported transcript's Edit and Write steps get partial snapshots
+    (section 10): read straight from git and checked by check_commit."""
+    from conftest import RECORDED
+
+    path = RECORDED / "linear-edit" / "transcript.jsonl"
+    proc = repo.ot("import", "claude-code", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    sid = json.loads(proc.stdout)["sessions"][0]["session"]
+    [entry] = read_session(repo.path, sid)
+    trail, steps = entry["records"]["trail"], entry["records"]["trace"]["steps"]
+    partial = sorted(s["step"] for s in trail["snapshots"].values() if s.get("partial"))
+    assert partial == [3, 3, 5, 5, 11, 11, 13, 13]
+    assert [steps[n - 1]["name"] for n in partial[::2]] == ["Edit", "Write", "Edit", "Edit"]
+    # The one-file tree of a created file's before side is the empty tree.
+    assert ls_tree(repo.path, trail["snapshots"]["5-before"]["tree"]) == {}
+    assert list(ls_tree(repo.path, trail["snapshots"]["5-after"]["tree"])) == [b"test_app.py"]
+    snap = dict(trail["snapshots"]["3-before"])
+    defs = load_schema("trail")["$defs"]
+    one = jsonschema.Draft202012Validator({"$defs": defs, "$ref": "#/$defs/snapshot"})
+    assert one.is_valid(snap) and not one.is_valid({**snap, "partial": False})
+    event = {"v": 1, "id": "tr-0123456789abcdef", "t": 1.0, "source": "claude-code", "event": "user",
+             "session": "s", "kind": "tool_end", "data": {"error": False}, "writes": True,
+             "partial": {"before": "0" * 40, "after": "1" * 40}}
+    validate("spool-event", event)
+    for broken in ({k: v for k, v in event.items() if k != "writes"},
+                   {**event, "partial": {"before": "0" * 40}},
+                   {**event, "partial": {"before": "0" * 40, "after": "1" * 40, "path": "x"}}):
+        assert not validator("spool-event").is_valid(broken)
+
+
 def _readme_section(title_prefix: str) -> str:
     text = README.read_text(encoding="utf-8")
     start = text.index("\n## " + title_prefix)
@@ -816,3 +876,13 @@ def test_readme_pointer_blob_format_matches_the_code():
     assert block == "git-ot large file v1\\n\nsize <size>\\n\nsha256 <sha256>\\n\n"
     assert snapshot.POINTER_HEADER == POINTER_HEADER
     assert str(snapshot.DEFAULT_MAX_FILE_SIZE) in section
+
+
+def test_a_record_larger_than_one_block_is_several_raw_blocks():
+    from git_ot.store import records
+    record = records.envelope("ctx", {"messages": [{"id": i, "step": i, "role": "user"}
+                                                   for i in range(1, 20001)], "views": []})
+    data = records.encode("ctx", record)
+    assert len(data) > 3 * 128 * 1024
+    assert decode_cbor_zst(data) == record
+    assert records.decode("ctx", data, "a test") == record

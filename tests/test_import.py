@@ -137,7 +137,17 @@ def test_import_of_a_recorded_transcript(repo, tmp_path, scenario):
     for st in tools:
         assert st["status"] == "ok" and st["model"] == MODEL and len(st["events"]) == 2
         assert st["writes"] is (st["name"] != "Read")
-        assert "snapshot_before" not in st and all(e.startswith("tr-") for e in st["events"])
+        assert all(e.startswith("tr-") for e in st["events"])
+        # Edit and Write have partial snapshots (their file alone), the others none.
+        partial = st["name"] in ("Edit", "Write")
+        assert ("snapshot_before" in st, "snapshot_after" in st) == (partial, partial)
+        if partial:
+            assert trail["snapshots"][st["snapshot_before"]] == {
+                "tree": trail["snapshots"][st["snapshot_before"]]["tree"], "step": st["n"], "at": "before",
+                "t": st["t"], "partial": True}
+            assert trail["snapshots"][st["snapshot_after"]] == {
+                "tree": trail["snapshots"][st["snapshot_after"]]["tree"], "step": st["n"], "at": "after",
+                "t": st["t_end"], "partial": True}
 
     assert trace["info"]["model"] == MODEL and trace["info"]["harness_version"] == "2.1.328"
     assert trace["info"]["cwd"] == as_stored(repo, f"/home/dev/src/{scenario}")
@@ -170,6 +180,21 @@ def test_import_of_a_recorded_transcript(repo, tmp_path, scenario):
     for tid, patch in imported.items():
         assert patch["source"] == "transcript" and "before" not in patch
         assert patch["files"] == live_patch[tid]
+    # Each partial snapshot holds the step's file exactly as live capture's
+    # whole snapshot of the same tool call does.
+    live_steps = {st["tool_use_id"]: st for st in live_tip["trace"]["steps"] if st["kind"] == "tool"}
+    for st in tools:
+        if "snapshot_before" not in st:
+            continue
+        [f] = imported[st["tool_use_id"]]["files"]
+        live_st = live_steps[st["tool_use_id"]]
+        for at in ("before", "after"):
+            mine = trail["snapshots"][st[f"snapshot_{at}"]]["tree"]
+            theirs = live_tip["trail"]["snapshots"][live_st[f"snapshot_{at}"]]["tree"]
+            assert repo.git("ls-tree", "-r", "--name-only", mine).split() == \
+                ([] if at == "before" and f["status"] == "A" else [f["path"]])
+            assert repo.git("cat-file", "-p", f"{mine}:{f['path']}", check=False) == \
+                live_repo.git("cat-file", "-p", f"{theirs}:{f['path']}", check=False)
     assert manifest["files"] == sorted({f["path"] for files in live_patch.values() for f in files})
     live_repo.fsck()
 
@@ -187,7 +212,10 @@ def test_linear_edit_patches_exactly(repo):
         {"step": 13, "source": "transcript",
          "files": [{"status": "M", "path": "test_app.py", "hunks": [[5, 1, 5, 1]], "added": 1, "removed": 1}]},
     ]
-    assert trail["snapshots"] == {}
+    assert sorted(trail["snapshots"]) == sorted(f"{n}-{at}" for n in (3, 5, 11, 13) for at in ("before", "after"))
+    assert all(s["partial"] is True for s in trail["snapshots"].values())
+    assert repo.git("cat-file", "-p", trail["snapshots"]["11-after"]["tree"] + ":app.py") == \
+        repo.git("cat-file", "-p", trail["snapshots"]["3-after"]["tree"] + ":app.py").replace('"hi "', '"hello "')
 
 
 # -- every line accounted for -------------------------------------------------------------

@@ -16,7 +16,7 @@ from ..capture.log import log_failure
 from ..errors import GitOtError
 from .main import cli
 # Each module below adds its commands to `cli` when imported.
-from . import blame_cmd, demo_cmd, import_cmd, install_cmd, security_cmd, share_cmd  # noqa: E402,F401
+from . import anchor_cmd, blame_cmd, demo_cmd, import_cmd, install_cmd, security_cmd, share_cmd, track_cmd  # noqa: E402,F401
 
 
 def _err(line: str) -> None:

@@ -26,7 +26,9 @@ def import_(harness, paths, as_json):
     them; without one, this repository's project folder under
     ~/.claude/projects/ (or $CLAUDE_CONFIG_DIR/projects/) is imported. A
     session captured live, or imported before, is merged into, never
-    duplicated.
+    duplicated. Then the commits of HEAD made since the imported work began
+    that have no note and took some of it get the note the hooks would have
+    written (as 'git ot anchor' recomputes it).
     """
     bar = _Bar() if sys.stderr.isatty() else None
     try:
@@ -50,6 +52,9 @@ def import_(harness, paths, as_json):
         emit(line)
     emit(f"{result['files']} file{'s' if result['files'] != 1 else ''}, {result['bytes']} bytes, "
          f"{len(result['sessions'])} session{'s' if len(result['sessions']) != 1 else ''}")
+    if result["anchored"]:
+        n = len(result["anchored"])
+        emit(f"anchored {n} commit{'s' if n != 1 else ''}: " + " ".join(c[:12] for c in result["anchored"]))
 
 
 class _Bar:

@@ -225,6 +225,7 @@ class Folder:
                 and not any(p["step"] == step["n"] for p in self.trail["patches"])):
             # Captured live without its snapshots: the transcript's patch will do.
             self.transcript_patches[step["n"]] = data["patch"]
+            self._partial_snapshots(step, event)
             self.completed.append(step)
 
     def transcript_patch(self, step: dict) -> dict | None:
@@ -260,6 +261,20 @@ class Folder:
         self.trail["snapshots"][name] = {"tree": oid, "step": step["n"], "at": at, "t": event.get("t")}
         self.new_snapshots[name] = oid
         step[f"snapshot_{at}"] = name
+
+    def _partial_snapshots(self, step: dict, event: dict) -> None:
+        """An imported step's partial snapshots (trees of its file alone,
+        refs/README.md section 10), for a step that has no snapshot."""
+        trees = event.get("partial")
+        if (not isinstance(trees, dict) or not trees.get("before") or not trees.get("after")
+                or step.get("snapshot_before") or step.get("snapshot_after")):
+            return
+        for at, t in (("before", step.get("t")), ("after", event.get("t"))):
+            name = f"{step['n']}-{at}"
+            self.trail["snapshots"][name] = {"tree": trees[at], "step": step["n"], "at": at, "t": t,
+                                             "partial": True}
+            self.new_snapshots[name] = trees[at]
+            step[f"snapshot_{at}"] = name
 
     # -- the fold --------------------------------------------------------
 
@@ -312,6 +327,7 @@ class Folder:
             if data.get("patch") is not None and not (step.get("snapshot_before")
                                                       and step.get("snapshot_after")):
                 self.transcript_patches[step["n"]] = data["patch"]
+                self._partial_snapshots(step, event)
             self.completed.append(step)
         elif kind == "message":
             step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)

@@ -19,11 +19,13 @@ import pygit2
 
 from ..capture import claude_transcript
 from ..errors import NoTranscripts, UnreadableFile, UnsupportedHarness
+from ..store import snapshot
 from ..store.refs import validate_session_id
 from ..store.repository import Store
 from ..store.spool import Spool
 from .fold import IMPORTED_ID_PREFIX
 from .sealing import seal
+from .trail.recompute import anchor_range
 
 HARNESSES = ("claude-code",)
 
@@ -33,7 +35,8 @@ Progress = Callable[[int, int, int], None]
 
 def import_transcripts(store: Store, harness: str, paths: list[str],
                        progress: Progress | None = None) -> dict:
-    """Build or extend sessions from transcript files (default: the project's folder)."""
+    """Build or extend sessions from transcript files (default: the project's folder),
+    and anchor the commits that took their work."""
     if harness not in HARNESSES:
         raise UnsupportedHarness(f"cannot import transcripts of '{harness}'",
                                  hint="'git ot import' supports: " + ", ".join(HARNESSES))
@@ -54,7 +57,12 @@ def import_transcripts(store: Store, harness: str, paths: list[str],
         done += sum(ln.size for ln in lines)
         if progress is not None:
             progress(min(done, total), total, len(files))
-    return {"sessions": out, "files": len(files), "bytes": total}
+    # Anchor what was imported: the commits of HEAD made since its first
+    # write window that have no note get the note the hooks would have
+    # written, when it names an imported session.
+    anchored = anchor_range(store, sessions={s["session"] for s in out}) if out else None
+    return {"sessions": out, "files": len(files), "bytes": total,
+            "anchored": [row["commit"] for row in anchored["anchored"]] if anchored else []}
 
 
 def transcript_files(paths: list[str], worktree: str) -> list[str]:
@@ -94,10 +102,15 @@ def _import_session(store: Store, sid: str, lines: list, worktree: str) -> dict:
     cwd = next((ln.obj.get("cwd") for ln in lines
                 if ln.obj and isinstance(ln.obj.get("cwd"), str)), None)
     mapper = claude_transcript.relpath_mapper(worktree, cwd)
+    limit = snapshot.configured_max_file_size()
+    trees: dict = {}  # (path, content) -> tree: a step's after is often the next one's before
     for ev in events:
         edits = ev.get("data", {}).pop("edits", None) if "data" in ev else None
         if edits is not None:
             ev["data"]["patch"] = patch_files(edits, mapper)
+            states = partial_states(store, edits, mapper, limit, trees)
+            if states is not None:
+                ev["partial"] = states
     spool = Spool(store.location.state_dir)
     seal(store, sid)  # live events still waiting go first: the import merges into them
     before = store.tip(sid)
@@ -121,6 +134,37 @@ def _has_live_events(store: Store, sid: str, tip: str | None) -> bool:
     trace = store.session(sid, tip).record("trace")
     ids = [e for s in trace["steps"] for e in s["events"]] + [e["id"] for e in trace["lifecycle"]]
     return any(not e.startswith(IMPORTED_ID_PREFIX) for e in ids)
+
+
+def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: dict) -> dict | None:
+    """The partial snapshots of an imported step: trees holding only its file,
+    before and after the tool ran (refs/README.md, section 10).
+
+    Only for a step whose transcript holds the file's whole contents on both
+    sides (Edit and MultiEdit with `originalFile`, Write): a structuredPatch
+    alone does not say what the rest of the file held, so such a step has no
+    states and anchoring cannot follow its lines.
+    """
+    if len(edits) != 1 or "after" not in edits[0]:
+        return None
+    edit = edits[0]
+    path = mapper(edit["file"])
+    if path is None or edit["before"] == edit["after"]:
+        return None
+    if any(part in ("", ".", "..", ".git") for part in path.split("/")):
+        return None
+    try:
+        before = edit["before"].encode("utf-8") if edit["before"] is not None else None
+        after = edit["after"].encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # not text git could store as the file was
+    out = {}
+    for side, data in (("before", before), ("after", after)):
+        key = (path, data)
+        if key not in trees:
+            trees[key] = store.write_file_tree(path, data, limit)
+        out[side] = trees[key]
+    return out
 
 
 def patch_files(edits: list[dict], mapper) -> list[dict]:

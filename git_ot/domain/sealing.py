@@ -107,6 +107,8 @@ def step_patch(store: Store, trail: dict, step: dict) -> dict | None:
     if not before or not after:
         return None
     snaps = trail["snapshots"]
+    if snaps[before].get("partial") or snaps[after].get("partial"):
+        return None  # an imported step's: its patch is the transcript's
     a, b = snaps[before]["tree"], snaps[after]["tree"]
     files = []
     if a != b:

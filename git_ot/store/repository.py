@@ -93,6 +93,24 @@ class Store:
     def write_blob(self, data: bytes) -> str:
         return str(self.repo.create_blob(data))
 
+    def write_file_tree(self, path: str, data: bytes | None, max_file_size: int) -> str:
+        """A tree holding one file, `path` with content `data` (a partial snapshot,
+        refs/README.md section 10); the empty tree when `data` is None."""
+        from .snapshot import pointer_for
+
+        parts = path.split("/")
+        if data is not None:
+            if len(data) > max_file_size:
+                data = pointer_for(data)
+            oid, mode = self.repo.create_blob(data), pygit2.enums.FileMode.BLOB
+            for name in reversed(parts):
+                builder = self.repo.TreeBuilder()
+                builder.insert(name, oid, mode)
+                oid, mode = builder.write(), pygit2.enums.FileMode.TREE
+        else:
+            oid = self.repo.TreeBuilder().write()
+        return str(oid)
+
     # -- sessions --------------------------------------------------------
 
     def session_ids(self) -> list[str]:

@@ -103,6 +103,13 @@ def _pointer(path: str, size: int) -> bytes:
     return POINTER_HEADER + b"size %d\nsha256 %s\n" % (size, digest.hexdigest().encode())
 
 
+def pointer_for(data: bytes) -> bytes:
+    """The pointer blob recording `data`, a content over the size limit."""
+    import hashlib  # only for large files: keep the hook path's imports light
+
+    return POINTER_HEADER + b"size %d\nsha256 %s\n" % (len(data), hashlib.sha256(data).hexdigest().encode())
+
+
 def _changed_paths(worktree: str, env: dict) -> dict[bytes, bytes]:
     """Paths whose working tree differs from the private index, untracked too.
 

@@ -540,6 +540,11 @@ class Anchorer:
             if not item["write"]:
                 continue
             data, anchors = self.note_and_anchors(item)
+            if item.get("extend"):
+                # New lines added to a note that exists: its own lines kept as
+                # they are, the whole sorted and unique, as cat_sort_uniq does.
+                old = self.notes.read(item["commit"]) or b""
+                data = b"".join(sorted({line + b"\n" for line in (old + data).split(b"\n") if line}))
             notes[item["commit"]] = data
             if not item.get("trail", True):
                 continue

@@ -17,7 +17,9 @@ recomputed: nothing tells whether an agent git-ot never saw wrote its lines,
 and it stays unknown ("not-anchored").
 
 Who calls it: `git ot blame` when a line's commit has no note,
-`git ot track`, and `git ot anchor [REV-RANGE]`, which writes the notes.
+`git ot track`, `git ot anchor [REV-RANGE]`, which writes the notes, and
+`git ot import`, which anchors the sessions it imported (their Edit and
+Write steps have partial snapshots, windows.py, so the walk has states).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ...errors import UnknownRevision
 from ...store import notes as notes_store
 from ...store.repository import Store
 from .anchor import Anchorer
+from .attribution import HUMAN
 
 
 class Recomputer:
@@ -107,6 +110,23 @@ def _names(item: dict, sessions) -> bool:
     return False
 
 
+def _deepened(anchorer: Anchorer, sha: str, sessions) -> dict | None:
+    """For a commit that has a note: the lines its note leaves the human's
+    that the recomputation gives to a step of one of `sessions` (just
+    imported: the hooks that wrote the note did not know them), as an item
+    that adds note lines; None when there are none. Nothing else changes."""
+    item = anchorer.recomputed(sha)
+    if item is None or not _names(item, sessions):
+        return None
+    _, before = anchorer.statuses_of(sha)
+    up: dict[str, dict] = {}
+    for path, statuses in item["statuses"].items():
+        for n, status in statuses.items():
+            if status[0] == "agent" and status[1] in sessions and before.get(path, {}).get(n) == HUMAN:
+                up.setdefault(path, {})[n] = status
+    return {**item, "statuses": up, "extend": True} if up else None
+
+
 def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = False,
                  sessions=None) -> dict:
     """Write the recomputed notes of the commits of a range that have none.
@@ -116,7 +136,10 @@ def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = Fal
     written. With `sessions` (what `git ot import` just imported), the
     default range starts at the first write window of those sessions, and
     only the commits whose recomputed note names one of them (an agent range
-    or a candidate) are anchored; the others are left as they were. Returns
+    or a candidate) are anchored; the others are left as they were; a commit
+    whose note exists (its hooks did not know the imported sessions) gets
+    lines added for what its note left the human's and the recomputation
+    gives to an imported step, and keeps every line it had. Returns
     {"range", "examined", "noted", "anchored": [{"commit", "agent",
     "unattributed", "human", "sessions", "source"}], "unknown": [...],
     "written", "dry_run"}.
@@ -129,6 +152,10 @@ def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = Fal
     for sha in commits:
         if anchorer.notes.blob_id(sha) is not None:
             noted += 1
+            if sessions is not None:
+                item = _deepened(anchorer, sha, sessions)
+                if item is not None:
+                    items.append(item)
             continue
         item = anchorer.recomputed(sha)
         if item is None:
