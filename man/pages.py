@@ -817,7 +817,9 @@ line's number and path in that commit. The column says:
     agent window explains it, or its note marks the line unattributed: more than one tool window was
     open while it changed (tools running in parallel, or two sessions at
     once), or the tool that wrote it was still running when the commit was
-    made. An attribution is never guessed.
+    made, or it changed outside every window back to a text an agent wrote
+    into the file (a `git stash pop`, an undo). An attribution is never
+    guessed.
 
 Lines not committed yet (without a revision, git blame reads the file in
 the working tree) are attributed the same way a commit would attribute

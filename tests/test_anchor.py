@@ -393,3 +393,29 @@ def test_an_agent_edit_in_a_repository_under_home(repo, monkeypatch):
     a.stop()
     repo.git("commit", "-q", "-am", "agent line")
     assert blame(repo, "app.py")[2] == ("# agent", agent_line("s-home", 2, "2.1.1", "add a line", 1))
+
+
+def test_an_agent_line_put_back_by_a_stash_pop_is_unknown_not_the_humans(repo):
+    """The human stashes the agent's line, another agent edit of the file
+    comes and is committed, then the stash is popped: the line changed back
+    outside every window, but its text is one the agent wrote there. Which
+    of them put it back cannot be told from the snapshots: unknown, never
+    the human's. A line the human types meanwhile stays the human's."""
+    repo.ot_json("init")
+    repo.write("a.txt", "1\n2\n3\n4\n5\n6\n")
+    repo.commit("six")
+    a = Agent(repo, "s-stash")
+    a.prompt("add x after 1")
+    a.write("a.txt", "1\nthe x line\n2\n3\n4\n5\n6\n")
+    repo.git("stash", "-q")
+    a.prompt("add y after 5")
+    a.write("a.txt", "1\n2\n3\n4\n5\nthe y line\n6\n")
+    a.stop()
+    repo.git("commit", "-q", "-am", "y")
+    repo.git("stash", "pop", "-q")
+    repo.write("a.txt", "1\nthe x line\n2\n3\n4\n5\nthe y line\n6\nby hand\n")
+    repo.git("commit", "-q", "-am", "x")
+    got = blame(repo, "a.txt")
+    assert got[1] == ("the x line", {"kind": "unknown", "reason": "unknown"})
+    assert got[6] == ("the y line", agent_line("s-stash", 4, "4.1.1", "add y after 5", 3))
+    assert got[8] == ("by hand", HUMAN)

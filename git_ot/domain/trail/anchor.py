@@ -586,8 +586,9 @@ def commit_instant(store: Store, commit: pygit2.Commit) -> tuple[float, float | 
     """When a commit was made, as (instant, uncertain_from).
 
     A commit's time has whole seconds, window times do not. While the commit
-    object is still loose and its file was written within that second, the
-    file's time says when in it (git writes the object as it commits); then
+    object is still loose and its file was written within that second (or
+    the next: git writes the object right after it reads the clock), the
+    file's time says when (git writes the object as it commits); then
     uncertain_from is None. Otherwise the commit may have been made at any
     point of its second: the instant is the second's end, and a state taken
     from its start on may be from after the commit.
@@ -598,7 +599,9 @@ def commit_instant(store: Store, commit: pygit2.Commit) -> tuple[float, float | 
         mtime = os.stat(os.path.join(store.location.common_dir, "objects", sha[:2], sha[2:])).st_mtime
     except OSError:
         mtime = None
-    if mtime is not None and second <= mtime < second + 1:
+    if mtime is not None and second <= mtime < second + 2:
+        # Written as it was committed: within its second, or just past it
+        # when writing the object crossed into the next one.
         return mtime, None
     return second + 1, second
 

@@ -42,6 +42,9 @@ HUMAN = ("human",)
 # all. A line not placed within them is unattributed ("unknown"), never
 # guessed.
 LOCATE_LIMIT = 256
+# A line an agent window wrote, changed back in outside every window, is
+# unknown rather than the human's, unless it is shorter than this (stripped).
+PUT_BACK_MIN = 4
 WALK_LIMIT = 4096
 
 
@@ -70,6 +73,7 @@ class Attribution:
         # commit, so a line missing from it tells nothing (recompute.py).
         self.uncertain_from = uncertain_from
         self._content: dict = {}
+        self._written: dict[str, set] = {}  # path -> lines agent windows wrote into it
 
     # -- states ----------------------------------------------------------
 
@@ -236,6 +240,8 @@ class Attribution:
                         status = unattributed("unknown")
                     elif status == HUMAN and self.uncertain_from is not None and t >= self.uncertain_from:
                         status = unattributed("unknown")
+                    elif status == HUMAN and self._put_back(cur_path, line, content):
+                        status = unattributed("unknown")
                     result[line] = status
                     del located[line]
             if unlocated and visited <= LOCATE_LIMIT:
@@ -255,6 +261,35 @@ class Attribution:
         for line in unlocated:
             result[line] = HUMAN if exhausted and visited <= LOCATE_LIMIT else unattributed("unknown")
         return result
+
+    def _put_back(self, path: str, line: int, content: bytes) -> bool:
+        """Could a line that changed outside every window have been put back
+        rather than typed? It could when its text is one an agent window
+        wrote into the path: a line that window's after-state holds once and
+        its before-state not at all (a `git stash pop`, an editor's undo,
+        bring back what a tool wrote). Such a line is not the human's for
+        sure; lines of a few characters (a brace, `else:`) are too common to
+        tell anything."""
+        text = L.split(content)[line] if line < L.count(content) else b""
+        if len(text.strip()) < PUT_BACK_MIN:
+            return False
+        known = self._written.get(path)
+        if known is None:
+            known = set()
+            for w in self.index.windows(path):
+                if w.after is None:
+                    continue
+                try:
+                    after = L.split(self.content(w.after, path))
+                    before = set(L.split(self.content(w.before, (w.files.get(path) or (0, 0, None))[2] or path)))
+                except _Large:
+                    continue
+                seen: dict[bytes, int] = {}
+                for x in after:
+                    seen[x] = seen.get(x, 0) + 1
+                known.update(x for x, n in seen.items() if n == 1 and x not in before)
+            self._written[path] = known
+        return text in known
 
     @staticmethod
     def _locate(content: bytes, state: bytes, unlocated: set, located: dict) -> None:
