@@ -277,8 +277,8 @@ class Attribution:
         if known is None:
             known = set()
             for w in self.index.windows(path):
-                if w.after is None:
-                    continue
+                if w.after is None or (w.declared is not None and w.declared != path):
+                    continue  # a tool that names another file did not write this one
                 try:
                     after = L.split(self.content(w.after, path))
                     before = set(L.split(self.content(w.before, (w.files.get(path) or (0, 0, None))[2] or path)))
