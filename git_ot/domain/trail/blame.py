@@ -28,7 +28,6 @@ way a commit would be (attribution.py).
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 import pygit2
