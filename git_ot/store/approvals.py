@@ -12,6 +12,8 @@ import contextlib
 import fcntl
 import os
 
+from .files import replace_file
+
 FILENAME = "approved"
 
 
@@ -50,9 +52,4 @@ class Approvals:
 
     def _write(self, ids: set[str]) -> None:
         # Write aside and rename, so a reader never sees half a list.
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write("".join(sid + "\n" for sid in sorted(ids)))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        replace_file(self.path, "".join(sid + "\n" for sid in sorted(ids)).encode("utf-8"), durable=True)

@@ -204,10 +204,9 @@ class _LargeFileCache:
         if self.dirty:
             import json
 
-            tmp = self.path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(self.entries, fh)
-            os.replace(tmp, self.path)
+            from .files import replace_file
+
+            replace_file(self.path, json.dumps(self.entries).encode("utf-8"))
             self.dirty = False
 
 

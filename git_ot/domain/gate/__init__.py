@@ -26,6 +26,7 @@ import pygit2
 
 from ...errors import EgressBlocked, GateBlocked
 from ...store import snapshot as snapshot_store
+from ...store.files import replace_file
 from ...store.gitdir import run_git
 from ...store.refs import match_session
 from ...store.repository import Store
@@ -108,11 +109,8 @@ class _BlobCache:
             return
         if len(self.blobs) > _CACHE_LIMIT:
             self.blobs = {}
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"fingerprint": self.fingerprint, "blobs": self.blobs}, fh, separators=(",", ":"))
-        os.replace(tmp, self.path)
+        replace_file(self.path, json.dumps({"fingerprint": self.fingerprint, "blobs": self.blobs},
+                                           separators=(",", ":")).encode("utf-8"))
         self.dirty = False
 
 

@@ -18,6 +18,7 @@ import os
 import pygit2
 
 from ...store import notes as notes_store
+from ...store.files import replace_file
 from ...store.repository import Store
 
 INDEX_FILE = "patch-ids.json"
@@ -85,17 +86,10 @@ class PatchIds:
         return by_id
 
     def _save(self, data: dict) -> None:
-        tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(data, separators=(",", ":")))
-            os.replace(tmp, self.path)
+            replace_file(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            pass  # a cache: computed again next time
 
     def commits(self, pid: str | None) -> list[str]:
         """The annotated commits whose patch id is `pid`, sorted."""

@@ -23,6 +23,7 @@ import json
 import os
 from dataclasses import dataclass
 
+from ...store.files import replace_file
 from ...store.repository import Store
 
 INDEX_FILE = "windows.json"
@@ -213,21 +214,14 @@ class WindowIndex:
             self.dirty = False
 
     def _save(self) -> None:
-        tmp = f"{self.path}.{os.getpid()}.tmp"
+        # One dumps (Python's C encoder), one write: json.dump would write
+        # the file in thousands of small pieces.
+        text = json.dumps({"v": INDEX_VERSION, "sessions": self.sessions},
+                          ensure_ascii=False, separators=(",", ":"))
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            # One dumps (Python's C encoder), one write: json.dump would
-            # write the file in thousands of small pieces.
-            text = json.dumps({"v": INDEX_VERSION, "sessions": self.sessions},
-                              ensure_ascii=False, separators=(",", ":"))
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.path)
+            replace_file(self.path, text.encode("utf-8"))
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            pass  # derived: rebuilt from the sessions next time
 
     def _build(self) -> None:
         worktree = self.store.location.worktree
