@@ -42,11 +42,9 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -55,7 +53,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_snapshot import code_text, git_ot_command, hermetic_env, log, p95  # noqa: E402
+from bench_snapshot import code_text, git_ot_command  # noqa: E402
+from common import hermetic_env, log, p95, scratch  # noqa: E402
 
 HOT = "src/app.py"
 
@@ -329,8 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary repositories")
     args = parser.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="git-ot-bench-anchor-"))
-    try:
+    with scratch("git-ot-bench-anchor-", args.keep) as tmp:
         home = tmp / "home"
         home.mkdir()
         (tmp / "nohooks").mkdir()
@@ -362,16 +360,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{row['figure']:<54} {row['median_ms']:>10.1f} {row['p95_ms']:>8.1f} {base}")
             for problem in result["problems"]:
                 print(f"warning: {problem}")
-        if args.keep:
-            log(f"kept {tmp}")
-    except Exception as exc:  # a report, not a test: say what failed, exit 0
-        import traceback
-
-        traceback.print_exc()
-        log(f"benchmark failed: {exc!r}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -36,11 +36,9 @@ import os
 import platform
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,7 +47,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_snapshot import git_ot_command, hermetic_env, log, p95  # noqa: E402
+from bench_snapshot import git_ot_command  # noqa: E402
+from common import hermetic_env, log, p95, scratch  # noqa: E402
 
 SESSION = "b3c1f0e2-5a4d-4e1b-9c7a-benchsession"
 
@@ -184,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary repository")
     args = parser.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="git-ot-bench-blame-"))
-    try:
+    with scratch("git-ot-bench-blame-", args.keep) as tmp:
         home = tmp / "home"
         home.mkdir()
         env = python_env(hermetic_env(home), tmp)
@@ -248,13 +246,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
             for problem in problems:
                 print(f"warning: {problem}")
-        if args.keep:
-            log(f"kept {tmp}")
-    except Exception as exc:  # a report, not a test: say what failed, exit 0
-        log(f"benchmark failed: {exc!r}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

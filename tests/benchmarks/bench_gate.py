@@ -61,16 +61,14 @@ if str(ROOT) not in sys.path:
 import zstandard  # noqa: E402
 
 from git_ot.domain.gate import Gate, SealGate  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import log  # noqa: E402
 from git_ot.store.repository import Store  # noqa: E402
 
 TEXT_SUFFIXES = {".py", ".pyi", ".txt", ".rst", ".md", ".cfg", ".ini", ".toml", ".json", ".xml", ".html",
                  ".css", ".js", ".c", ".h", ".sh", ".bat", ".ps1", ".yaml", ".yml", ".csv", ".pem", ".key",
                  ".crt", ".in", ".tcl", ".decTest", ".lst"}
-
-
-def log(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
 
 
 def median_time(fn, runs: int) -> float:

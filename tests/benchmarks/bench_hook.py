@@ -43,11 +43,9 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -57,7 +55,8 @@ for path in (str(ROOT), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from bench_snapshot import code_text, git, hermetic_env, log, make_repo, p95  # noqa: E402
+from bench_snapshot import code_text, git, make_repo  # noqa: E402
+from common import hermetic_env, log, p95, scratch  # noqa: E402
 from git_ot.capture import claude_settings  # noqa: E402
 
 RECORDED = ROOT / "tests" / "fixtures" / "claude-code" / "recorded-2.1.328"
@@ -254,8 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary repository")
     args = parser.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="git-ot-bench-hook-"))
-    try:
+    with scratch("git-ot-bench-hook-", args.keep) as tmp:
         home = tmp / "home"
         home.mkdir()
         env = hermetic_env(home)
@@ -287,13 +285,6 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write("\n")
         else:
             print_table(result)
-        if args.keep:
-            log(f"kept {tmp}")
-    except Exception as exc:  # a report, not a test: say what failed, exit 0
-        log(f"benchmark failed: {exc!r}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

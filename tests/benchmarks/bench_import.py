@@ -64,6 +64,9 @@ if str(ROOT) not in sys.path:
 import zstandard  # noqa: E402
 
 from git_ot.domain.importing import import_transcripts  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import log  # noqa: E402
 from git_ot.store.gitdir import locate  # noqa: E402
 from git_ot.store.repository import Store  # noqa: E402
 
@@ -71,11 +74,6 @@ FIXTURES = ROOT / "tests" / "fixtures" / "claude-code"
 LARGE_DIR = FIXTURES / "spotter-large"
 LARGE = "4d5611e5-241a-462a-8d15-5122611a9569"
 TARGET = 0.15
-
-
-def log(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
 
 
 def cases() -> list[tuple[str, list[Path]]]:

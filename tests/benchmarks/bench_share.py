@@ -61,30 +61,10 @@ if str(ROOT) not in sys.path:
 
 import pygit2  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import hermetic_env, log  # noqa: E402
+
 PY = sys.executable
-
-
-def log(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
-def hermetic_env(home: Path) -> dict:
-    env = dict(os.environ)
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_TRACE", "GIT_TRACE2",
-                "GIT_TRACE2_PERF", "GIT_TRACE_PERFORMANCE"):
-        env.pop(key, None)
-    env.update({
-        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-        "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-        "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
-    })
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    return env
 
 
 def git(cwd: Path, *args: str, input: bytes | None = None) -> str:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import random
@@ -50,7 +49,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +57,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import hermetic_env, log, p95, scratch  # noqa: E402,F401  (others import them from here too)
 from git_ot.store import snapshot  # noqa: E402
 from git_ot.store.gitdir import locate  # noqa: E402
 
@@ -75,36 +76,8 @@ WORDS = (
 EXTENSIONS = (".py", ".py", ".py", ".js", ".ts", ".c", ".h", ".go", ".rs", ".md")
 
 
-def log(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 # ---------------------------------------------------------------------------
 # The repository
-
-
-def hermetic_env(home: Path) -> dict:
-    """Git reads neither the system's nor the user's configuration."""
-    env = dict(os.environ)
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_OT_MAX_FILE_SIZE",
-                "GIT_TRACE", "GIT_TRACE2", "GIT_TRACE2_PERF", "GIT_TRACE_PERFORMANCE"):
-        env.pop(key, None)
-    env.update({
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
-        "GIT_AUTHOR_NAME": "Bench",
-        "GIT_AUTHOR_EMAIL": "bench@example.com",
-        "GIT_COMMITTER_NAME": "Bench",
-        "GIT_COMMITTER_EMAIL": "bench@example.com",
-        "GIT_TERMINAL_PROMPT": "0",
-        "LC_ALL": "C",
-    })
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    return env
 
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
@@ -218,11 +191,6 @@ def timed_run(argv: list[str], cwd: Path) -> tuple[float, bytes]:
     if proc.returncode != 0:
         raise RuntimeError(f"{argv!r} failed: {proc.stderr.decode(errors='replace').strip()}")
     return elapsed * 1000.0, proc.stdout
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def git_ot_command() -> list[str]:
@@ -430,8 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary repository")
     args = parser.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="git-ot-bench-"))
-    try:
+    with scratch("git-ot-bench-", args.keep) as tmp:
         home = tmp / "home"
         home.mkdir()
         env = hermetic_env(home)
@@ -460,13 +427,6 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write("\n")
         else:
             print_table(result)
-        if args.keep:
-            log(f"kept {tmp}")
-    except Exception as exc:  # a report, not a test: say what failed, exit 0
-        log(f"benchmark failed: {exc!r}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -48,11 +48,9 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -61,7 +59,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_snapshot import git_ot_command, hermetic_env, log, p95  # noqa: E402
+from bench_snapshot import git_ot_command  # noqa: E402
+from common import hermetic_env, log, p95, scratch  # noqa: E402
 
 SESSIONS = 50
 MODEL = "claude-opus-4-5"
@@ -231,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary repository")
     args = parser.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="git-ot-bench-track-"))
-    try:
+    with scratch("git-ot-bench-track-", args.keep) as tmp:
         home = tmp / "home"
         home.mkdir()
         env = hermetic_env(home)
@@ -305,16 +303,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"target: under 10 s -- {verdict}")
             for problem in problems:
                 print(f"warning: {problem}")
-        if args.keep:
-            log(f"kept {tmp}")
-    except Exception as exc:  # a report, not a test: say what failed, exit 0
-        import traceback
-
-        traceback.print_exc()
-        log(f"benchmark failed: {exc!r}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -1,0 +1,70 @@
+"""What every benchmark script here shares: a hermetic git environment, a
+log on stderr, the 95th percentile, and a scratch directory per run.
+
+Not a benchmark itself (its name does not start with `bench_`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+
+def log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def hermetic_env(home: Path) -> dict:
+    """The environment for git and git-ot: no system or user configuration."""
+    env = dict(os.environ)
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_OT_MAX_FILE_SIZE",
+                "GIT_TRACE", "GIT_TRACE2", "GIT_TRACE2_PERF", "GIT_TRACE_PERFORMANCE"):
+        env.pop(key, None)
+    env.update({
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+    })
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
+    return env
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+@contextlib.contextmanager
+def scratch(prefix: str, keep: bool):
+    """A temporary directory for one run, removed at the end unless `keep`.
+
+    A benchmark is a report, not a test: a failure inside is printed with
+    its traceback and the script still exits 0.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp
+        if keep:
+            log(f"kept {tmp}")
+    except Exception as exc:
+        traceback.print_exc()
+        log(f"benchmark failed: {exc!r}")
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
