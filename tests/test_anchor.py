@@ -10,7 +10,7 @@ recomputes the notes they would have written and must answer the same.
 
 from __future__ import annotations
 
-from trail_support import (HUMAN, MODEL, NOT_ANCHORED, Agent, agent_line, blame, check_against_schemas, head,  # noqa: F401
+from trail_support import (HUMAN, MODEL, NOT_ANCHORED, Agent, one_turn, agent_line, blame, check_against_schemas, head,  # noqa: F401
                            hooks, note, read_records, set_up)
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
@@ -19,10 +19,7 @@ FAREWELL = '\n\ndef farewell(name):\n    return "bye " + name\n'
 
 def test_an_agent_edit_committed_as_is(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-one")
-    a.prompt("add a farewell function")
-    a.write("app.py", BASE + FAREWELL)
-    a.stop()
+    one_turn(repo, "s-one", "app.py", BASE + FAREWELL, "add a farewell function")
     repo.git("commit", "-q", "-am", "farewell")
     commit = head(repo)
     step2 = agent_line("s-one", 2, "2.1.1", "add a farewell function", 1)
@@ -81,10 +78,7 @@ def test_partial_staging_attributes_only_what_was_committed(repo, hooks):
 
 def test_hand_edits_after_the_agent_are_the_humans(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-hand")
-    a.prompt("add farewell")
-    a.write("app.py", BASE + FAREWELL)
-    a.stop()
+    one_turn(repo, "s-hand", "app.py", BASE + FAREWELL, "add farewell")
     # The human changes one of the agent's lines and adds one.
     repo.write("app.py", BASE + FAREWELL.replace('"bye "', '"goodbye "') + "# reviewed\n")
     repo.git("commit", "-q", "-am", "farewell, reviewed")
@@ -99,10 +93,7 @@ def test_hand_edits_after_the_agent_are_the_humans(repo, hooks):
 
 def test_a_file_the_agent_never_touched(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-untouched")
-    a.prompt("add farewell")
-    a.write("app.py", BASE + FAREWELL)
-    a.stop()
+    one_turn(repo, "s-untouched", "app.py", BASE + FAREWELL, "add farewell")
     repo.write("README.md", "readme\nby hand\n")
     repo.git("commit", "-q", "-am", "both")
     assert blame(repo, "README.md") == [("readme", NOT_ANCHORED), ("by hand", HUMAN)]
@@ -200,16 +191,10 @@ def test_a_tool_still_running_at_commit_time_leaves_its_lines_unattributed(repo,
 def test_a_merge_with_a_conflict_resolved_by_hand(repo, hooks):
     set_up(repo, hooks)
     repo.git("checkout", "-q", "-b", "side")
-    a = Agent(repo, "s-side")
-    a.prompt("say hey")
-    a.write("app.py", BASE.replace('"hi "', '"hey "'))
-    a.stop()
+    one_turn(repo, "s-side", "app.py", BASE.replace('"hi "', '"hey "'), "say hey")
     repo.git("commit", "-q", "-am", "hey")
     repo.git("checkout", "-q", "main")
-    b = Agent(repo, "s-main")
-    b.prompt("say hello")
-    b.write("app.py", BASE.replace('"hi "', '"hello "') + "# main\n")
-    b.stop()
+    one_turn(repo, "s-main", "app.py", BASE.replace('"hi "', '"hello "') + "# main\n", "say hello")
     repo.git("commit", "-q", "-am", "hello")
     proc = repo.git("merge", "side", check=False)
     assert "CONFLICT" in proc
@@ -234,10 +219,7 @@ def test_a_conflict_resolved_by_the_agent(repo, hooks):
     repo.write("app.py", BASE.replace('"hi "', '"hello "'))
     repo.git("commit", "-q", "-am", "hello")
     repo.git("merge", "side", check=False)
-    a = Agent(repo, "s-resolve")
-    a.prompt("resolve the conflict")
-    a.write("app.py", BASE.replace('"hi "', '"hey hello "'))
-    a.stop()
+    one_turn(repo, "s-resolve", "app.py", BASE.replace('"hi "', '"hey hello "'), "resolve the conflict")
     repo.git("commit", "-q", "-am", "merge side")
     assert blame(repo, "app.py")[1] == ('    return "hey hello " + name',
                                         agent_line("s-resolve", 2, "2.1.1", "resolve the conflict", 1))
@@ -246,10 +228,7 @@ def test_a_conflict_resolved_by_the_agent(repo, hooks):
 def test_a_clean_merge_made_by_git_merge_is_anchored(repo, hooks):
     set_up(repo, hooks)
     repo.git("checkout", "-q", "-b", "side")
-    a = Agent(repo, "s-clean")
-    a.prompt("add a file")
-    a.write("side.txt", "side\n")
-    a.stop()
+    one_turn(repo, "s-clean", "side.txt", "side\n", "add a file")
     repo.git("add", "side.txt")
     repo.git("commit", "-q", "-m", "side")
     repo.git("checkout", "-q", "main")
@@ -267,10 +246,7 @@ def test_without_the_hooks_blame_recomputes_and_anchor_writes_the_notes(repo, mo
     with_hooks = _farewell_repo(repo.path.parent / "with-hooks", hooks=True)
     repo.ot_json("init")
     repo.ot_json("uninstall")
-    a = Agent(repo, "s-nohooks")
-    a.prompt("add farewell")
-    a.write("app.py", BASE + FAREWELL)
-    a.stop()
+    one_turn(repo, "s-nohooks", "app.py", BASE + FAREWELL, "add farewell")
     repo.git("commit", "-q", "-am", "farewell")
     assert note(repo) is None
     step2 = agent_line("s-nohooks", 2, "2.1.1", "add farewell", 1)
@@ -334,10 +310,7 @@ def test_anchor_errors_are_one_line_with_a_hint(repo):
 def test_a_line_the_gate_redacted_is_not_called_the_humans(repo, hooks):
     """The snapshots hold the token redacted; the commit holds it as written."""
     set_up(repo, hooks)
-    a = Agent(repo, "s-secret")
-    a.prompt("add the config")
-    a.write("conf.py", 'HOST = "example.org"\nTOKEN = "ghp_4f9K2mQ8xZ7vB3nL6tR1wY5cH0jD9sA2eU8p"\nPORT = 8080\n')
-    a.stop()
+    one_turn(repo, "s-secret", "conf.py", 'HOST = "example.org"\nTOKEN = "ghp_4f9K2mQ8xZ7vB3nL6tR1wY5cH0jD9sA2eU8p"\nPORT = 8080\n', "add the config")
     assert "[REDACTED" in repo.git("show", "refs/opentraces/sessions/s-secret:snapshots/2-after/conf.py")
     repo.git("add", "conf.py")
     repo.git("commit", "-q", "-m", "config")
@@ -348,10 +321,7 @@ def test_a_line_the_gate_redacted_is_not_called_the_humans(repo, hooks):
 
 def test_the_windows_index_is_derived_and_can_be_deleted(repo):
     repo.ot_json("init")
-    a = Agent(repo, "s-index")
-    a.prompt("add farewell")
-    a.write("app.py", BASE + FAREWELL)
-    a.stop()
+    one_turn(repo, "s-index", "app.py", BASE + FAREWELL, "add farewell")
     repo.git("commit", "-q", "-am", "farewell")
     first = note(repo)
     index = repo.path / ".git" / "opentraces" / "windows.json"
@@ -387,10 +357,7 @@ def test_an_agent_edit_in_a_repository_under_home(repo, monkeypatch):
     and the session's cwd; the window still names the file it wrote."""
     monkeypatch.setenv("HOME", str(repo.path.parent))
     repo.ot_json("init")
-    a = Agent(repo, "s-home")
-    a.prompt("add a line")
-    a.write("app.py", (repo.path / "app.py").read_text() + "# agent\n")
-    a.stop()
+    one_turn(repo, "s-home", "app.py", (repo.path / "app.py").read_text() + "# agent\n", "add a line")
     repo.git("commit", "-q", "-am", "agent line")
     assert blame(repo, "app.py")[2] == ("# agent", agent_line("s-home", 2, "2.1.1", "add a line", 1))
 

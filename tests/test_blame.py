@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from trail_support import HUMAN, MODEL, NOT_ANCHORED, Agent, agent_line, blame, head
+from trail_support import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 
@@ -12,10 +12,7 @@ BASE = 'def greet(name):\n    return "hi " + name\n'
 def _setup(repo):
     """init; the agent adds two lines, the human one; one commit."""
     repo.ot_json("init")
-    a = Agent(repo, "265a3953-3ae5-4217-ac1f-2e0725711a3c")
-    a.prompt("add a farewell function that says goodbye politely to the person named")
-    a.write("app.py", BASE + 'def farewell(name):\n    return "bye " + name\n')
-    a.stop()
+    a = one_turn(repo, "265a3953-3ae5-4217-ac1f-2e0725711a3c", "app.py", BASE + 'def farewell(name):\n    return "bye " + name\n', "add a farewell function that says goodbye politely to the person named")
     repo.write("app.py", (repo.path / "app.py").read_text() + "# end\n")
     repo.git("commit", "-q", "-am", "farewell")
     return a.session
@@ -92,10 +89,7 @@ def test_renames_are_followed_and_moves_with_M(repo):
 
 def test_uncommitted_lines_are_attributed_from_the_working_tree(repo):
     repo.ot_json("init")
-    a = Agent(repo, "s-pending")
-    a.prompt("add a line")
-    a.write("app.py", BASE + "# pending\n")
-    a.stop()
+    one_turn(repo, "s-pending", "app.py", BASE + "# pending\n", "add a line")
     repo.write("app.py", (repo.path / "app.py").read_text() + "# typed\n")
     got = blame(repo, "app.py")
     assert got[2:] == [("# pending", agent_line("s-pending", 2, "2.1.1", "add a line", 1)),
@@ -168,10 +162,7 @@ def test_errors_are_one_line_with_a_hint(repo):
 
 def test_blame_in_a_subdirectory(repo):
     repo.ot_json("init")
-    a = Agent(repo, "s-sub")
-    a.prompt("add a module")
-    a.write("pkg/mod.py", "x = 1\n")
-    a.stop()
+    one_turn(repo, "s-sub", "pkg/mod.py", "x = 1\n", "add a module")
     repo.git("add", "pkg")
     repo.git("commit", "-q", "-m", "pkg")
     from conftest import run_ot

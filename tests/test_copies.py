@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from trail_support import HUMAN, NOT_ANCHORED, Agent, agent_line, blame, head, hooks, note, set_up  # noqa: F401
+from trail_support import HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, head, hooks, note, set_up  # noqa: F401
 
 
 def _env(**extra):
@@ -46,10 +46,7 @@ def test_cherry_pick_onto_a_diverged_branch(repo, hooks):
 def test_cherry_pick_x_and_a_range(repo, hooks):
     wrote = _side_work(repo, hooks)
     repo.git("checkout", "-q", "side")
-    a = Agent(repo, "s-more")
-    a.prompt("write c")
-    a.write("c.py", "c1\n")
-    a.stop()
+    one_turn(repo, "s-more", "c.py", "c1\n", "write c")
     repo.git("add", "c.py")
     repo.git("commit", "-q", "-m", "C")
     repo.git("checkout", "-q", "main")
@@ -70,10 +67,7 @@ def test_cherry_pick_no_commit_then_commit(repo, hooks):
 
 def test_cherry_pick_with_a_conflict_resolved_by_the_agent(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-conflict")
-    a.prompt("write a")
-    a.write("a.py", "a1\n")
-    a.stop()
+    a = one_turn(repo, "s-conflict", "a.py", "a1\n", "write a")
     repo.git("add", "a.py")
     repo.git("commit", "-q", "-m", "A")
     repo.git("checkout", "-q", "-b", "side")
@@ -101,10 +95,7 @@ def test_cherry_pick_with_a_conflict_resolved_by_the_agent(repo, hooks):
 
 def _revert_history(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-rev")
-    a.prompt("write a")
-    a.write("a.py", "a1\na2\n")
-    a.stop()
+    a = one_turn(repo, "s-rev", "a.py", "a1\na2\n", "write a")
     repo.git("add", "a.py")
     repo.git("commit", "-q", "-m", "A")
     a.prompt("shout a2")
@@ -157,10 +148,7 @@ def test_reset_soft_and_mixed_then_a_new_commit(repo, hooks):
 
 def test_stash_pop_onto_a_different_base(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-stash")
-    a.prompt("add a farewell")
-    a.write("app.py", 'def greet(name):\n    return "hi " + name\n# farewell\n')
-    a.stop()
+    one_turn(repo, "s-stash", "app.py", 'def greet(name):\n    return "hi " + name\n# farewell\n', "add a farewell")
     repo.git("stash", "-q")
     repo.git("checkout", "-q", "-b", "other")
     repo.write("app.py", '"""Greetings."""\ndef greet(name):\n    return "hi " + name\n')
@@ -178,10 +166,7 @@ def test_stash_pop_onto_a_different_base(repo, hooks):
 def test_merge_squash(repo, hooks):
     wrote = _side_work(repo, hooks)
     repo.git("checkout", "-q", "side")
-    a = Agent(repo, "s-more")
-    a.prompt("more a")
-    a.write("a.py", "a1\na2\na3\n")
-    a.stop()
+    one_turn(repo, "s-more", "a.py", "a1\na2\na3\n", "more a")
     repo.git("commit", "-q", "-am", "A3")
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--squash", "side")
@@ -193,10 +178,7 @@ def test_merge_squash(repo, hooks):
 
 def test_rename_with_edits_through_amend(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-ren")
-    a.prompt("write f")
-    a.write("f.py", "f1\nf2\nf3\nf4\n")
-    a.stop()
+    one_turn(repo, "s-ren", "f.py", "f1\nf2\nf3\nf4\n", "write f")
     repo.git("add", "f.py")
     repo.git("commit", "-q", "-m", "F")
     repo.git("mv", "f.py", "g.py")
@@ -208,10 +190,7 @@ def test_rename_with_edits_through_amend(repo, hooks):
 
 def test_rename_with_edits_through_rebase(repo, hooks):
     set_up(repo, hooks)
-    a = Agent(repo, "s-ren")
-    a.prompt("write f")
-    a.write("f.py", "f1\nf2\nf3\nf4\n")
-    a.stop()
+    a = one_turn(repo, "s-ren", "f.py", "f1\nf2\nf3\nf4\n", "write f")
     repo.git("add", "f.py")
     repo.git("commit", "-q", "-m", "F")
     repo.write("b.py", "b1\n")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from trail_support import (HUMAN, NOT_ANCHORED, Agent, agent_line, blame, check_against_schemas, head,  # noqa: F401
+from trail_support import (HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, check_against_schemas, head,  # noqa: F401
                            hooks, note, set_up)
 
 
@@ -24,10 +24,7 @@ def _env(**extra):
 def _history(repo, hooks=True):
     """Three commits: agent work in a.py, human work in b.py, agent work in c.py."""
     set_up(repo, hooks)
-    a = Agent(repo, "s-rw")
-    a.prompt("write a")
-    a.write("a.py", "a1\na2\n")
-    a.stop()
+    a = one_turn(repo, "s-rw", "a.py", "a1\na2\n", "write a")
     repo.git("add", "a.py")
     repo.git("commit", "-q", "-m", "A")
     repo.write("b.py", "b1\n")
@@ -73,10 +70,7 @@ def test_amend_changing_an_agents_line(repo, hooks):
 
 def test_amend_by_the_agent_keeps_its_new_text(repo, hooks):
     wrote_a, wrote_c = _history(repo, hooks)
-    a = Agent(repo, "s-amend")
-    a.prompt("fix c2")
-    a.write("c.py", "c1\nc2 fixed\nc3\n")
-    a.stop()
+    one_turn(repo, "s-amend", "c.py", "c1\nc2 fixed\nc3\n", "fix c2")
     repo.git("commit", "-q", "-a", "--amend", "--no-edit")
     assert blame(repo, "c.py") == [("c1", wrote_c), ("c2 fixed", agent_line("s-amend", 2, "2.1.1", "fix c2", 1)),
                                    ("c3", wrote_c)]
@@ -148,10 +142,7 @@ def test_rebase_edit_and_split(repo, hooks):
 
 
 def test_rebase_of_commits_that_were_never_anchored(repo):
-    a = Agent(repo, "s-before")
-    a.prompt("write a")
-    a.write("a.py", "a1\n")
-    a.stop()
+    one_turn(repo, "s-before", "a.py", "a1\n", "write a")
     repo.git("add", "a.py")
     repo.git("commit", "-q", "-m", "A")  # no hooks yet: no note
     repo.write("b.py", "b1\n")
@@ -187,10 +178,7 @@ def test_pull_rebase_carries_the_notes(repo, tmp_path, hooks):
     git(other, "commit", "-q", "-m", "upstream")
     git(other, "push", "-q", "origin", "main")
     set_up(repo, hooks)
-    a = Agent(repo, "s-pull")
-    a.prompt("write a")
-    a.write("a.py", "a1\n")
-    a.stop()
+    one_turn(repo, "s-pull", "a.py", "a1\n", "write a")
     repo.git("add", "a.py")
     repo.git("commit", "-q", "-m", "A")
     before = head(repo)
@@ -203,10 +191,7 @@ def test_a_cherry_pick_carries_the_agents_lines(repo, hooks):
     """git cherry-pick leaves CHERRY_PICK_HEAD for post-commit: the source's note maps onto the copy."""
     set_up(repo, hooks)
     repo.git("checkout", "-q", "-b", "side")
-    a = Agent(repo, "s-pick")
-    a.prompt("write a")
-    a.write("a.py", "a1\n")
-    a.stop()
+    one_turn(repo, "s-pick", "a.py", "a1\n", "write a")
     repo.git("add", "a.py")
     repo.git("commit", "-q", "-m", "A")
     repo.git("checkout", "-q", "main")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from conftest import FIXTURES, git, run_ot
-from trail_support import HUMAN, Agent, agent_line, blame, head, hooks, set_up  # noqa: F401
+from trail_support import HUMAN, Agent, one_turn, agent_line, blame, head, hooks, set_up  # noqa: F401
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 FAREWELL = ('def farewell(name):\n    greeting = "bye"\n    punctuation = "!"\n'
@@ -50,19 +50,11 @@ def states(**counts) -> dict:
     return out
 
 
-def _agent_writes(repo, session: str, path: str, text: str, prompt: str = "write it") -> Agent:
-    a = Agent(repo, session)
-    a.prompt(prompt)
-    a.write(path, text)
-    a.stop()
-    return a
-
-
 def _farewell(repo, session: str = "s-track", hooks: bool = True) -> str:
     """init (and, without `hooks`, uninstall); the agent adds a four-line
     function to app.py; committed as it is."""
     set_up(repo, hooks)
-    _agent_writes(repo, session, "app.py", BASE + FAREWELL, "add a farewell")
+    one_turn(repo, session, "app.py", BASE + FAREWELL, "add a farewell")
     repo.git("commit", "-q", "-am", "farewell")
     return head(repo)
 
@@ -123,7 +115,7 @@ MOVED = ('def farewell(name):\n    message = "goodbye, dear " + name + ", and th
 
 def test_moved_to_another_file(repo):
     repo.ot_json("init")
-    _agent_writes(repo, "s-move", "app.py", BASE + MOVED)
+    one_turn(repo, "s-move", "app.py", BASE + MOVED)
     c = repo.commit("farewell")
     repo.write("app.py", BASE)
     repo.write("farewell.py", MOVED)
@@ -144,7 +136,7 @@ def test_moved_within_the_file(repo):
     body = "".join(f"# configuration line number {i} of the module\n" for i in range(8))
     repo.write("app.py", body)
     repo.commit("body")
-    _agent_writes(repo, "s-within", "app.py", body + MOVED)
+    one_turn(repo, "s-within", "app.py", body + MOVED)
     c = repo.commit("farewell")
     repo.write("app.py", MOVED + body)
     repo.commit("farewell first")
@@ -218,7 +210,7 @@ def test_deleted_without_a_revert_is_lost_and_a_brace_elsewhere_is_no_survivor(r
     repo.write("app.js", human)
     repo.commit("start")
     agent = "function stop() {\n  return null;\n}\n"
-    _agent_writes(repo, "s-js", "app.js", human.replace("// stop\n", "// stop\n" + agent))
+    one_turn(repo, "s-js", "app.js", human.replace("// stop\n", "// stop\n" + agent))
     c = repo.commit("stop")
     # The human deletes the agent's function (and edits the README in the same
     # commit, so it is no inverse patch): the file still has a `}` and a
@@ -257,7 +249,7 @@ def test_uncommitted_work_is_pending(repo):
 
 def test_discarded_work_is_unlanded(repo):
     repo.ot_json("init")
-    _agent_writes(repo, "s-gone", "app.py", BASE + "# never kept\n")
+    one_turn(repo, "s-gone", "app.py", BASE + "# never kept\n")
     repo.git("checkout", "--", "app.py")
     out = repo.ot_json("track")
     assert out["sessions"][0]["hunks"] == [hunk("2.1.1", "app.py", "unlanded", 1)]
@@ -268,7 +260,7 @@ def test_discarded_work_is_unlanded(repo):
 def test_work_only_on_an_unmerged_branch_is_unlanded(repo):
     repo.ot_json("init")
     repo.git("switch", "-q", "-c", "feature")
-    _agent_writes(repo, "s-branch", "app.py", BASE + FAREWELL)
+    one_turn(repo, "s-branch", "app.py", BASE + FAREWELL)
     f = repo.commit("farewell on a branch")
     repo.git("switch", "-q", "main")
     assert hunks(repo) == {"s-branch": [hunk(
@@ -316,7 +308,7 @@ def test_sessions_by_prefix_and_since(repo):
 
 def test_shallow_clone_is_unknown_beyond_its_history(repo, tmp_path):
     c = _farewell(repo)
-    _agent_writes(repo, "s-later", "other.py", "def other():\n    return 2\n")
+    one_turn(repo, "s-later", "other.py", "def other():\n    return 2\n")
     repo.git("add", "other.py")
     repo.git("commit", "-q", "-m", "other")
     later = head(repo)
@@ -350,7 +342,7 @@ def test_errors_are_one_line_with_a_hint(repo, tmp_path):
     for args, expected in cases.items():
         proc = repo.ot(*args)
         assert (proc.returncode, proc.stdout, proc.stderr.decode().splitlines()) == (1, b"", expected)
-    _agent_writes(repo, "s-track-2", "README.md", "readme\nagain\n")
+    one_turn(repo, "s-track-2", "README.md", "readme\nagain\n")
     proc = repo.ot("track", "s-tr")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == ["error: session prefix 's-tr' is ambiguous",
@@ -364,7 +356,7 @@ def test_errors_are_one_line_with_a_hint(repo, tmp_path):
 
 def test_a_repository_with_no_commits_yet(empty_repo):
     empty_repo.ot_json("init")
-    _agent_writes(empty_repo, "s-empty", "new.py", "x = 1\n")
+    one_turn(empty_repo, "s-empty", "new.py", "x = 1\n")
     out = empty_repo.ot_json("track")
     assert out["target"] == {"rev": "HEAD", "commit": None}
     assert out["sessions"][0]["hunks"] == [hunk("2.1.1", "new.py", "pending", 1, pending=1,

@@ -56,6 +56,16 @@ class Agent:
         self.repo.hook("Stop", {"session_id": self.session})
 
 
+def one_turn(repo, session: str, path: str, text: str, prompt: str = "write it") -> Agent:
+    """A session's turn: a prompt, one Edit that gives `path` the content
+    `text`, and the turn's end (the session sealed)."""
+    a = Agent(repo, session)
+    a.prompt(prompt)
+    a.write(path, text)
+    a.stop()
+    return a
+
+
 def agent_line(session: str, step: int, hunk: str, prompt: str, prompt_step: int,
                model: str | None = MODEL) -> dict:
     return {"kind": "agent", "session": session, "step": step, "hunk": hunk,
