@@ -1497,9 +1497,16 @@ session that is not approved (see git-ot-approve(1)). The others are pushed
 all the same, and the command then exits 1 with an error that says which
 session was held back and why, or how many were not approved and how to
 approve them. Naming a session that is not approved is an error before
-anything is pushed. The notes are pushed whole: they are the index of the
-commits (which session and step wrote which lines, and the path), not the
-sessions' content, so a line may name a session that stays here.
+anything is pushed.
+
+The notes go commit by commit: a commit's note is pushed only when every
+line of it names sessions the remote holds or receives in this push (a
+line names a session, the step and the path it wrote). A note that names
+any other session (not approved, or held back by the gate) stays here,
+whole, until that session is pushed: cut down, it would give the lines of
+the session left out to the human. What is pushed is a notes commit made
+on top of the remote's, so no history that holds a note kept back leaves
+either; the local notes ref is not changed by a push.
 
 Nothing is ever forced. Before pushing, the remote's tips are listed; what
 the remote holds of these sessions and of the notes that this clone does
@@ -1516,8 +1523,9 @@ every one complete, and the next push sends the rest.
 carries the sessions, never waits for them, and never fails because of
 them. git's `pre-push` hook is not run for the bucket. The output is one
 line, `pushed <n> session(s) to <remote>; notes <state>`, where the state
-of the notes is `pushed` or `up to date`, and a line naming the sessions
-that were merged, if any.
+of the notes is `pushed` or `up to date`, a line naming the sessions
+that were merged, if any, and a line naming the commits whose notes were
+kept back, if any.
 """,
         "arguments": {
             "REMOTE": """\
@@ -1533,7 +1541,9 @@ every approved session is pushed.
             "--json": """\
 The object has `remote`, `pushed` (the sessions the remote took now),
 `merged` (sessions merged with the remote's copy on the way), `notes`
-(`pushed` or `up to date`), `unapproved` and `blocked` (sessions held back,
+(`pushed` or `up to date`), `notes_held_back` (the commits whose notes
+stayed here because they name sessions not shared), `unapproved` and
+`blocked` (sessions held back,
 each with the gate's `reasons`), and `rounds`, the number of attempts. It
 is printed even when the command then exits 1 because something was held
 back.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from git_ot.store import notes
 from git_ot.store.repository import Store
 
@@ -79,3 +81,37 @@ def test_many_notes_are_fanned_out_as_git_does(repo):
     n.write({head: b"again\n"}, "one more")
     assert repo.git("notes", "--ref=opentraces", "show", head) == "again\n"
     assert len(n.annotated()) == 300
+
+
+def test_the_notes_two_trees_hold_differently_whatever_their_fan_out(repo):
+    store = Store.open(str(repo.path))
+    r = store.repo
+    ids = [hashlib.sha1(str(i).encode()).hexdigest() for i in range(300)]
+    blobs = {c: r.create_blob(f'{{"v":1,"n":{i}}}\n'.encode()) for i, c in enumerate(ids)}
+    fanned = notes.overlay(r, None, blobs)  # more than 256 notes: fanned out as git does
+    assert {len(e.name) for e in r[fanned]} == {2}
+    flat = r.TreeBuilder()
+    for c, b in blobs.items():
+        flat.insert(c, b, notes.BLOB_MODE)
+    flat = flat.write()
+    assert notes.differing(r, r[fanned], r[flat]) == {}
+    assert notes.differing(r, r[fanned], r[fanned]) == {}
+
+    changed = r.create_blob(b'{"v":1,"n":"changed"}\n')
+    extra = "f" * 40
+    other = notes.overlay(r, r[fanned], {ids[5]: changed, extra: changed})
+    assert notes.differing(r, r[other], r[flat]) == {ids[5]: (changed, blobs[ids[5]]),
+                                                     extra: (changed, None)}
+    assert notes.differing(r, None, r[flat]) == {c: (None, b) for c, b in blobs.items()}
+    assert notes.overlay(r, r[fanned], {ids[0]: blobs[ids[0]]}) is None  # nothing changes
+
+
+def test_the_sessions_a_note_line_names_and_the_union_of_notes():
+    assert notes.sessions_named(b'{"v":1,"session":"s1","step":2}') == {"s1"}
+    assert notes.sessions_named(
+        b'{"v":1,"path":"a","lines":[1,1],"unattributed":"ambiguous","candidates":["s1:2","s-2:3"]}') \
+        == {"s1", "s-2"}
+    assert notes.sessions_named(b'{"v":1,"path":"a","lines":[1,1],"unattributed":"unknown"}') == set()
+    assert notes.sessions_named(b"not json") is None
+    assert notes.sessions_named(b"[1]") is None
+    assert notes.union(b"b\na\n", b"a\nc\n", b"") == b"a\nb\nc\n"

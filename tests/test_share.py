@@ -319,6 +319,53 @@ def test_nothing_leaves_until_approved(tmp_path, server):
     fsck(a.path)
 
 
+def test_notes_that_name_unshared_sessions_stay_here(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a")
+    record_session(a, "s1", "shared")
+    record_session(a, "s2", "private")
+    ok(a.ot("approve", "s1"))
+    commits = []
+    for i in range(4):
+        a.write(f"f{i}.py", f"x = {i}\n")
+        commits.append(a.commit(f"commit {i}"))
+    only_s1, mixed, candidates, empty = commits
+    add_note_line(a, only_s1, note_line("s1"))
+    add_note_line(a, mixed, note_line("s1"))
+    add_note_line(a, mixed, note_line("s2", first=2))
+    add_note_line(a, candidates, '{"v":1,"path":"f2.py","lines":[1,1],"unattributed":"ambiguous",'
+                                 '"candidates":["s1:1","s2:1"]}')
+    a.git("notes", "--ref=opentraces", "add", "--allow-empty", "-m", "", empty)
+    mine = notes(a.path)
+    a.git("push", "-q", "origin", "main")
+
+    proc = a.ot("push")
+    assert proc.returncode == 1  # s2 waits for approval
+    held = sorted([mixed, candidates])
+    assert proc.stdout.decode() == (
+        "pushed 1 session to origin; notes pushed\n"
+        f"kept back the notes of 2 commits that name sessions not shared: "
+        f"{held[0][:12]}, {held[1][:12]}\n")
+    # A note goes whole or not at all: cut down, it would give s2's line to the human.
+    assert notes(server.path) == {only_s1: [note_line("s1")], empty: []}
+    history = server.git("log", "-p", "--format=", NOTES)
+    assert '"s2' not in history and "s2:1" not in history
+    assert notes(a.path) == mine  # nothing changes here
+
+    again = json.loads(a.ot("push", "--json").stdout)
+    assert (again["pushed"], again["notes"], again["notes_held_back"]) == ([], "up to date", held)
+
+    # Once s2 is approved and pushed, its notes follow.
+    ok(a.ot("approve", "s2"))
+    out = ot_json(a.path, "push")
+    assert (out["pushed"], out["notes"], out["notes_held_back"]) == (["s2"], "pushed", [])
+    assert notes(server.path) == notes(a.path) == mine
+    b = make_clone(server.url, tmp_path / "b")
+    ot_json(b.path, "fetch")
+    assert notes(b.path) == mine
+    for path in (a.path, b.path, server.path):
+        fsck(path)
+
+
 def test_approval_can_be_turned_off_for_a_private_remote(tmp_path, server):
     a = make_clone(server.url, tmp_path / "a")
     a.git("config", "ot.requireApproval", "false")
@@ -368,7 +415,8 @@ def test_two_clones_annotate_the_same_commit_and_end_with_the_union(tmp_path, se
     record_session(a, "sa1", "a one")
     record_session(a, "sa2", "a two")
     record_session(b, "sb1", "b one")
-    shared = note_line("shared", first=9)
+    # The same line in both clones (here one that names no session) is kept once.
+    shared = '{"v":1,"path":"app.py","lines":[9,9],"unattributed":"ambiguous"}'
     for line in (note_line("sa1"), note_line("sa2", first=2), shared):
         add_note_line(a, c, line)
     for line in (note_line("sb1", first=5), shared):

@@ -68,6 +68,9 @@ def _show(info: dict) -> None:
 def push(remote_name, sessions, as_json):
     """Push approved sessions and the notes to the remote.
 
+    A commit's note goes only when every line of it names sessions the
+    remote holds or receives now; the others stay here, whole, and are listed.
+
     Never forced: what the remote holds that this clone lacks is fetched and
     merged first, and the push is tried again when another clone got there first.
     """
@@ -81,6 +84,11 @@ def push(remote_name, sessions, as_json):
         if result["merged"]:
             emit(f"merged {len(result['merged'])} diverged session(s): "
                  + ", ".join(s[:12] for s in result["merged"]))
+        held = result["notes_held_back"]
+        if held:
+            emit(f"kept back the notes of {len(held)} commit{'s' if len(held) != 1 else ''} "
+                 f"that name sessions not shared: " + ", ".join(c[:12] for c in held[:5])
+                 + (f" and {len(held) - 5} more" if len(held) > 5 else ""))
     error = share.held_back_error(result)
     if error is not None:
         raise error

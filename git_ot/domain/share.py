@@ -27,9 +27,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
+import pygit2
+
 from ..errors import (ConcurrentUpdate, EgressBlocked, GitCommandError, GitOtError, InvalidSessionId,
                       NoRemote, NotApproved, PushFailed, UnknownRemote)
-from ..store import refs, transport
+from ..store import notes, refs, transport
 from ..store.approvals import Approvals
 from ..store.faults import crash_point
 from ..store.repository import Store
@@ -361,7 +363,7 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
             raise _not_approved(held)
 
     out = {"remote": remote, "pushed": [], "merged": [], "notes": "up to date",
-           "unapproved": [], "blocked": [], "rounds": 0}
+           "notes_held_back": [], "unapproved": [], "blocked": [], "rounds": 0}
     checked: set[tuple[str, str]] = set()
     blocked: dict[str, list[str]] = {}
     for round_no in range(MAX_ROUNDS):
@@ -386,8 +388,8 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
         blocked.update(egress_check(store, unchecked))
         checked.update((s, pending[s]) for s in unchecked)
         pending = {s: t for s, t in pending.items() if s not in blocked}
-        ours_notes = store.ref_target(refs.NOTES_REF)
-        notes_tip = None if _remote_has(store, state.notes, ours_notes) else ours_notes
+        notes_tip, held_notes = _egress_notes(store, state.notes, set(state.sessions) | set(pending))
+        out["notes_held_back"] = held_notes
         if not pending and notes_tip is None:
             break
 
@@ -413,6 +415,46 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
     out["pushed"].sort()
     out["blocked"] = [{"session": s, "reasons": r} for s, r in sorted(blocked.items())]
     return out
+
+
+def _egress_notes(store: Store, theirs: str | None, shared: set[str]) -> tuple[str | None, list[str]]:
+    """The notes commit to push, and the commits whose notes stay here.
+
+    A note leaves only when every line of it names sessions the remote holds
+    or is being sent (`shared`): a line of an unapproved or blocked session
+    would otherwise tell the remote its id, its paths and its model. Such a
+    note is held back whole, never cut down: a note without that line would
+    claim its lines for the human. The commit pushed has the remote's notes
+    commit as its only parent and the remote's notes plus the shareable ones
+    (a line-wise union where both have a note) as its tree, so neither the
+    held-back notes nor any history that holds them become reachable from
+    it; the local notes ref merges it back at the next push or fetch.
+    """
+    ours = store.ref_target(refs.NOTES_REF)
+    if _remote_has(store, theirs, ours):
+        return None, []
+    repo = store.repo
+    ours_tree = repo[ours].tree
+    theirs_tree = repo[theirs].tree if theirs is not None else None
+    take: dict[str, object] = {}
+    held = []
+    for commit, (mine, yours) in sorted(notes.differing(repo, ours_tree, theirs_tree).items()):
+        if mine is None:
+            continue  # gone here (forgotten): the remote keeps its own
+        data = repo[mine].data
+        if not all((named := notes.sessions_named(line)) is not None and named <= shared
+                   for line in data.split(b"\n") if line.strip()):
+            held.append(commit)
+            continue
+        if yours is not None:
+            data = notes.union(data, repo[yours].data)
+        take[commit] = repo.create_blob(data)
+    tree = notes.overlay(repo, theirs_tree, take)
+    if tree is None:
+        return None, held
+    sig = store.signature()
+    parents = [pygit2.Oid(hex=theirs)] if theirs is not None else []
+    return str(repo.create_commit(None, sig, sig, "Notes shared by git-ot\n", tree, parents)), held
 
 
 def _local_sessions(store: Store, wanted: list[str] | None) -> dict[str, str]:

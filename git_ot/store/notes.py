@@ -64,6 +64,81 @@ def decode(data: bytes) -> list[dict]:
     return out
 
 
+def sessions_named(line: bytes) -> set[str] | None:
+    """The sessions a note line names: its `session`, and the session of each
+    of its `candidates` (`<session>:<step>`); None when the line is not a
+    JSON object (nothing can be said of what it holds)."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    named = set()
+    if isinstance(value.get("session"), str):
+        named.add(value["session"])
+    candidates = value.get("candidates")
+    for candidate in candidates if isinstance(candidates, list) else ():
+        if isinstance(candidate, str):
+            named.add(candidate.rpartition(":")[0] or candidate)
+    return named
+
+
+def union(*notes: bytes) -> bytes:
+    """The union of notes' lines, sorted bytewise and unique: what
+    `git notes merge -s cat_sort_uniq` makes of them."""
+    return b"".join(sorted({line + b"\n" for data in notes for line in data.split(b"\n") if line}))
+
+
+def differing(repo: pygit2.Repository, ours, theirs) -> dict[str, tuple]:
+    """The notes two notes trees hold differently: commit -> (our blob id,
+    their blob id), None where a side has no note.
+
+    Subtrees with the same id are skipped unread, so two versions of a
+    large notes tree cost what differs between them; the trees may be fanned
+    out differently.
+    """
+    ours_flat: dict[str, pygit2.Oid] = {}
+    theirs_flat: dict[str, pygit2.Oid] = {}
+
+    def flatten(entry, name: str, out: dict) -> None:
+        if entry.filemode != TREE_MODE:
+            out[name] = entry.id
+            return
+        for e in repo[entry.id]:
+            flatten(e, name + e.name, out)
+
+    def walk(a, b, prefix: str) -> None:
+        mine = {e.name: e for e in a} if a is not None else {}
+        yours = {e.name: e for e in b} if b is not None else {}
+        for name in mine.keys() | yours.keys():
+            x, y = mine.get(name), yours.get(name)
+            if x is not None and y is not None:
+                if x.id == y.id:
+                    continue
+                if x.filemode == TREE_MODE and y.filemode == TREE_MODE:
+                    walk(repo[x.id], repo[y.id], prefix + name)
+                    continue
+            if x is not None:
+                flatten(x, prefix + name, ours_flat)
+            if y is not None:
+                flatten(y, prefix + name, theirs_flat)
+
+    walk(ours, theirs, "")
+    return {c: (ours_flat.get(c), theirs_flat.get(c)) for c in ours_flat.keys() | theirs_flat.keys()
+            if ours_flat.get(c) != theirs_flat.get(c)}
+
+
+def overlay(repo: pygit2.Repository, base, notes: dict[str, pygit2.Oid]):
+    """The notes tree `base` (a tree, or None) with these notes set, keeping
+    its fan-out; None when that changes nothing."""
+    builder = _Fanout(repo, base)
+    changed = False
+    for commit, blob in notes.items():
+        changed |= builder.put(commit, blob)
+    return builder.write() if changed else None
+
+
 class Notes:
     """Read and write the notes of one notes ref (default refs/notes/opentraces)."""
 
