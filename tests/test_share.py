@@ -475,6 +475,23 @@ def test_fetch_and_push_move_only_what_is_missing(tmp_path, server):
     assert sessions(b.path) == sessions(a.path) == sessions(server.path)
 
 
+def test_a_clone_that_holds_sessions_leaves_them_out_of_its_fetch_check(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a")
+    assert git(a.path, "config", "--get-all", "fetch.hideRefs", check=False) == ""
+    record_session(a, "s1", "one")  # the first session ref sets it, once
+    record_session(a, "s2", "two")
+    assert a.git("config", "--get-all", "fetch.hideRefs") == "refs/opentraces\n"
+    ok(a.ot("approve", "--all"))
+    ok(a.ot("push"))
+    b = make_clone(server.url, tmp_path / "b")
+    b.git("config", "--add", "fetch.hideRefs", "refs/keep-around")
+    assert ot_json(b.path, "fetch")["new"] == ["s1", "s2"]
+    assert b.git("config", "--get-all", "fetch.hideRefs").splitlines() == [
+        "refs/keep-around", "refs/opentraces"]
+    b.git("fetch", "-q", "origin")
+    fsck(b.path)
+
+
 def test_many_new_sessions_are_packed_and_graphed_after_a_fetch(tmp_path, server):
     """After fetching many sessions the refs are packed and the commits graphed,
     as `git gc` would, so git's own commands stay fast."""

@@ -15,6 +15,7 @@ a compare-and-swap against the tip the writer started from.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +27,9 @@ from .gitdir import Location, locate
 
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 TREE_MODE = pygit2.GIT_FILEMODE_TREE
+# What `hide_bucket_from_fetch` writes: `fetch.hideRefs = refs/opentraces`.
+FETCH_HIDE_KEY = "fetch.hideRefs"
+FETCH_HIDDEN = refs.NAMESPACE.rstrip("/")
 
 
 @dataclass
@@ -222,6 +226,8 @@ class Store:
 
     def _move_ref(self, name: str, expected: str | None, new: str, message: str) -> None:
         repo = self.repo
+        if expected is None and name.startswith(refs.NAMESPACE):
+            self.hide_bucket_from_fetch()
         with repo.transaction() as txn:
             txn.lock_ref(name)
             current = repo.references.get(name)
@@ -240,6 +246,8 @@ class Store:
     def create_refs(self, targets: dict[str, str], message: str) -> None:
         """Create many refs in one transaction; none is created if any exists."""
         repo = self.repo
+        if any(name.startswith(refs.NAMESPACE) for name in targets):
+            self.hide_bucket_from_fetch()
         with repo.transaction() as txn:
             for name in targets:
                 txn.lock_ref(name)
@@ -248,6 +256,25 @@ class Store:
                     raise ConcurrentUpdate(f"'{name}' appeared during the update",
                                            hint="run the command again")
                 txn.set_target(name, pygit2.Oid(hex=new), message=message)
+
+    def hide_bucket_from_fetch(self) -> None:
+        """Leave the bucket's refs out of the connectivity check of the user's
+        own `git fetch` (`fetch.hideRefs`, git 2.41 and later).
+
+        That check walks `--not --all`: every ref of the repository, so
+        thousands of session refs would slow down every fetch of code. The
+        sessions share no history with the code, so the check loses nothing
+        it needs. Older git ignores the key. Set once, in the repository's
+        own config, when the first bucket ref is created; failing to set it
+        (a locked config) costs speed only, so it never fails the caller.
+        """
+        config = self.repo.config
+        try:
+            if any(v.rstrip("/") == FETCH_HIDDEN for v in config.get_multivar(FETCH_HIDE_KEY)):
+                return
+            config.set_multivar(FETCH_HIDE_KEY, "^" + re.escape(FETCH_HIDDEN) + "/*$", FETCH_HIDDEN)
+        except (pygit2.GitError, OSError, ValueError):
+            pass
 
     def set_refs(self, targets: dict[str, str | None], message: str) -> None:
         """Point refs at ids (None deletes), unconditionally: for short-lived
