@@ -214,6 +214,15 @@ snapshot index lives in each worktree's own git directory.
     What went wrong in hooks, and the traceback and versions of every
     internal error. Rotated to `log.1` past 1 MiB.
 
+`.git/opentraces/push.log`, `.git/opentraces/push.log.1`::
+    The output of every `git ot push` a plain `git push` started (see
+    git-ot-remote(1)), each run after a line `--- <time> git ot push
+    <remote>`. Rotated to `push.log.1` past 1 MiB.
+
+`.git/opentraces/push.lock`::
+    Present while such a push runs; it holds the pid of the process that
+    pushes. One whose process is gone is taken over.
+
 `$TMPDIR/git-ot-<uid>.log`::
     The same log, for failures outside any repository (or when the
     repository's log cannot be written); `/tmp` when `TMPDIR` is unset.
@@ -226,6 +235,10 @@ snapshot index lives in each worktree's own git directory.
     The git hooks `git ot init` installs (in the directory
     `core.hooksPath` names, if set), and beside them `<hook>.pre-git-ot`,
     the hooks they chain.
+
+`.git/hooks/pre-push`::
+    Installed by `git ot remote set --plain-git` (and by `git ot init`
+    while that is on), removed by `--no-plain-git`.
 """),
         ("ENVIRONMENT", """\
 `GIT_OT_MAX_FILE_SIZE`::
@@ -272,8 +285,10 @@ snapshot index lives in each worktree's own git directory.
 COMMANDS = {
     "init": {
         "description": """\
-Installs git-ot's git hooks, `post-commit`, `post-rewrite` and `post-merge`,
-in the directory git runs hooks from, as `git rev-parse --git-path hooks`
+Installs git-ot's git hooks, `post-commit`, `post-rewrite` and
+`post-merge` (and `pre-push`, while `git ot remote set --plain-git` is on
+for the remote sessions are shared with), in the directory git runs hooks
+from, as `git rev-parse --git-path hooks`
 names it: `.git/hooks` by default, the directory `core.hooksPath` names
 when that is set, and the main repository's hooks directory when run in a
 linked worktree (worktrees share their hooks). It also creates git-ot's
@@ -283,9 +298,14 @@ The hooks seal every session that has events in the spool into its ref
 after a commit, a history rewrite (`git commit --amend`, `git rebase`) or a
 merge, so that captured events are in the object database before history
 moves on; then they anchor the new commits, writing the notes that
-git-ot-blame(1) reads. They never make the git command fail: git-ot's output is
-discarded, its failures go to `.git/opentraces/log`, and the hook exits with
-the status of the hook it chains, if any (see below).
+git-ot-blame(1) reads. The `pre-push` hook starts `git ot push` in the
+background when the remote pushed to is the one sessions are shared with,
+and returns at once (see git-ot-remote(1)); a repository without
+`--plain-git` has no such hook, so its pushes run nothing of git-ot's. The
+hooks never make the git command
+fail: git-ot's output is discarded, its failures go to
+`.git/opentraces/log`, and the hook exits with the status of the hook it
+chains, if any (see below).
 A hook calls git-ot through the Python interpreter that ran `git ot init`
 (its path is written into the hook); if that interpreter is gone, it runs
 `git-ot` from `PATH`.
@@ -293,7 +313,8 @@ A hook calls git-ot through the Python interpreter that ran `git ot init`
 A hook that is already there and is not git-ot's is kept: it is renamed to
 `<hook>.pre-git-ot`, and git-ot's hook runs it first, with the same
 arguments and standard input, and exits with its exit status, so it works
-exactly as before. A chained hook that is not executable is skipped, as git
+exactly as before: a chained `pre-push` hook that refuses a push still
+refuses it, and then no sessions are pushed either. A chained hook that is not executable is skipped, as git
 itself would skip it. git-ot recognises its own hooks by a marker line,
 `git-ot-hook-marker:`, near the top of the file.
 
@@ -1243,7 +1264,10 @@ with `<event>` one of `post-commit`, `post-rewrite`, `post-merge` and
 `post-checkout`: it seals every session that has events in the spool, then
 anchors what git just made: the commit (`post-commit`), the merge commit
 (`post-merge`), or the rewritten commits git lists on standard input
-(`post-rewrite`); see git-ot-blame(1).
+(`post-rewrite`); see git-ot-blame(1). With `pre-push`, followed by the
+remote's name and URL as git gives them, it seals nothing: when that remote
+is the one sessions are shared with and `--plain-git` is on for it, it
+starts `git ot push <remote>` in the background (see git-ot-remote(1)).
 
 The command prints nothing and always exits 0, whatever happens, because a
 hook must never fail the agent or git. A failure (a payload that is not
@@ -1261,8 +1285,8 @@ Who calls: `claude-code` for Claude Code's hooks, `git` for the git hooks
 """,
             "EVENT": """\
 The hook event: a Claude Code hook event name (by default, the payload's
-`hook_event_name`) or a git hook name. Arguments after it, such as those
-git passes to its hooks, are ignored.
+`hook_event_name`) or a git hook name. Arguments after it are those git
+passes to its hook.
 """,
         },
         "examples": """\
@@ -1389,11 +1413,26 @@ all refs then reads, one ref per remote session. Pushing is never added to
 the remote's refspecs: only `git ot push` pushes sessions, because only it
 checks approval and the security gate, merges the notes line by line and
 never fails, or is failed by, the push of your code.
+
+With `--plain-git`, a plain `git push <remote>` starts that `git ot push`
+too: `--plain-git` installs a `pre-push` hook (chaining one that was there,
+as git-ot-init(1) does; `--no-plain-git`, or setting another remote that
+lacks the refspecs, removes it and restores that one), which starts `git
+ot push <remote>` in the background, in a session of its own with no terminal
+(`GIT_TERMINAL_PROMPT=0`: it cannot ask for credentials), and returns at
+once. The push of your code never waits for it and never fails because of
+it; its output, whatever happens, is appended to
+`.git/opentraces/push.log`. One such push runs at a time per repository
+(`.git/opentraces/push.lock`); a `git push` while one runs starts none,
+and the next one carries what it missed. A push to any other remote, or
+one that a chained `pre-push` hook refuses, starts nothing; without
+`--plain-git` there is no hook, and a `git push` runs nothing of git-ot's.
 """,
         "subcommands": {
             "show": """\
 Prints the remote's name and URL, tab-separated, and whether plain
-`git fetch` carries the sessions (`plain git fetch: yes` or `no`) and
+`git fetch` and `git push` carry the sessions (`plain git fetch/push: yes`
+or `no`) and
 whether pushing needs approval (`approval required: yes` or `no`, see
 git-ot-approve(1)). With no remote set it says so.
 """,
@@ -1421,9 +1460,14 @@ The refspecs added are
 +refs/opentraces/sessions/*:refs/opentraces/remotes/<name>/sessions/*
 +refs/notes/opentraces*:refs/opentraces/remotes/<name>/notes*
 ----
+
+and they are also what has a plain `git push` start `git ot push` (see
+above); there is no separate setting. `--no-plain-git` removes them, and
+with them both.
 """,
             "--json": """\
-The object has `remote` (null when none is set), `url`, `plain_git` and
+The object has `remote` (null when none is set), `url`, `plain_git`
+(whether plain `git fetch` and `git push` carry the sessions) and
 `require_approval`.
 """,
         },
@@ -1432,15 +1476,20 @@ Share sessions through a private remote, apart from the code's `origin`::
     ----
     $ git ot remote set traces git@example.com:team/app-traces.git
     traces	git@example.com:team/app-traces.git
-    plain git fetch: no
+    plain git fetch/push: no
     approval required: yes
     ----
 
-Share them through `origin`, and let a plain `git fetch` bring them in::
+Share them through `origin`, and let a plain `git fetch` bring them in
+and a plain `git push` send the approved ones::
     ----
     $ git ot remote set origin --plain-git
     $ git fetch origin
     $ git for-each-ref --count=2 refs/opentraces/remotes/origin/
+    $ git push origin main
+    $ cat .git/opentraces/push.log
+    --- 2026-11-24T10:02:11 git ot push origin
+    pushed 2 sessions to origin; notes pushed
     ----
 """,
         "see_also": ["git-ot-push(1)", "git-ot-fetch(1)", "git-remote(1)"],
@@ -1521,7 +1570,9 @@ every one complete, and the next push sends the rest.
 
 `git ot push` is separate from `git push`: the push of your code never
 carries the sessions, never waits for them, and never fails because of
-them. git's `pre-push` hook is not run for the bucket. The output is one
+them (with `git ot remote set --plain-git`, it starts a `git ot push` in
+the background; see git-ot-remote(1)). git's `pre-push` hook is not run
+for the bucket. The output is one
 line, `pushed <n> session(s) to <remote>; notes <state>`, where the state
 of the notes is `pushed` or `up to date`, a line naming the sessions
 that were merged, if any, and a line naming the commits whose notes were

@@ -178,7 +178,7 @@ def test_remote_is_none_until_set_and_set_leaves_refspecs_alone(tmp_path, server
     assert repo.git("config", "--get-all", "remote.origin.push", check=False) == ""
     proc = ok(repo.ot("remote", "show"))
     assert proc.stdout.decode().splitlines() == [
-        f"origin\t{server.url}", "plain git fetch: no", "approval required: yes"]
+        f"origin\t{server.url}", "plain git fetch/push: no", "approval required: yes"]
 
 
 def test_remote_set_adds_a_separate_private_remote(tmp_path, server):
@@ -262,9 +262,13 @@ def test_plain_git_fetch_brings_the_bucket_into_the_remotes_own_namespace(tmp_pa
 
 
 def test_the_code_push_never_carries_or_waits_for_the_bucket(tmp_path, server):
+    # Without --plain-git a push runs nothing of git-ot's (test_prepush.py has --plain-git).
     a = make_clone(server.url, tmp_path / "a")
-    ok(a.ot("remote", "set", "origin", "--plain-git"))
+    ok(a.ot("init"))
+    ok(a.ot("remote", "set", "origin"))
     record_session(a, "s1", "hello")
+    ok(a.ot("approve", "s1"))
+    assert not (a.path / ".git" / "hooks" / "pre-push").exists()
     add_note_line(a, main_commit(a.path), note_line("s1"))
     a.write("app.py", "print('hello')\n")
     a.commit("code")

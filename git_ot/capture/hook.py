@@ -22,7 +22,7 @@ from . import claude_code
 from .log import log_failure
 
 ADAPTERS = {claude_code.SOURCE: claude_code}
-GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-checkout")
+GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-checkout", "pre-push")
 STALE_SECONDS = 600
 
 
@@ -127,9 +127,17 @@ def _repair(location, current: str) -> None:
 
 def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
     """Git hooks: make every spooled event durable before history moves on,
-    then anchor the commits git just made (git_ot/domain/trail/anchor.py)."""
+    then anchor the commits git just made (git_ot/domain/trail/anchor.py);
+    before a push, start the bucket's push (git_ot/domain/prepush.py)."""
     if event_name not in GIT_EVENTS:
         raise ValueError(f"unknown git hook event '{event_name}'")
+    if event_name == "pre-push":
+        # The code is about to leave: start the bucket's push beside it
+        # (domain/prepush.py), never wait for it, seal nothing here.
+        from ..domain.prepush import start
+
+        start(location, args[0] if args else "")
+        return 0
     rewritten = b""
     if event_name == "post-rewrite":
         rewritten = sys.stdin.buffer.read()  # "<old> <new>" lines; also spares git a broken pipe

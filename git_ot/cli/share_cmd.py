@@ -41,7 +41,9 @@ def remote_show(as_json=False):
 @click.argument("url", required=False)
 @click.option("--plain-git/--no-plain-git", default=None,
               help="Add (or remove) fetch refspecs so that a plain 'git fetch NAME' "
-                   "also fetches the sessions and notes.")
+                   "also fetches the sessions and notes, and a plain 'git push NAME' "
+                   "starts 'git ot push' in the background (from a pre-push hook this "
+                   "installs; --no-plain-git removes it).")
 @json_option
 def remote_set(name, url, plain_git, as_json):
     """Share sessions with remote NAME, adding it with URL if git has none.
@@ -57,7 +59,7 @@ def remote_set(name, url, plain_git, as_json):
 
 def _show(info: dict) -> None:
     emit(f"{info['remote']}\t{info['url']}")
-    emit(f"plain git fetch: {'yes' if info['plain_git'] else 'no'}")
+    emit(f"plain git fetch/push: {'yes' if info['plain_git'] else 'no'}")
     emit(f"approval required: {'yes' if info['require_approval'] else 'no'}")
 
 

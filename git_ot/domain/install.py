@@ -18,9 +18,13 @@ from importlib import resources
 from ..errors import HookInstallError
 from ..store.gitdir import Location, run_git
 from ..store.repository import Store
+from . import prepush
 from .sealing import seal_pending
 
 HOOKS = ("post-commit", "post-rewrite", "post-merge")
+# Installed only where plain pushes carry the bucket (`git ot remote set
+# --plain-git`): every other repository's pushes run no hook of git-ot's.
+PUSH_HOOK = "pre-push"
 MARKER = "git-ot-hook-marker:"
 LEGACY_SUFFIX = ".pre-git-ot"
 
@@ -58,31 +62,22 @@ def is_ours(path: str) -> bool:
 def init(location: Location) -> dict:
     """Install the git hooks; returns what was done, per hook."""
     location.require_worktree("git ot init")
-    directory = hooks_dir(location)
+    directory = _make_hooks_dir(location)
     try:
-        os.makedirs(directory, exist_ok=True)
         os.makedirs(location.state_dir, exist_ok=True)
     except OSError as exc:
         raise HookInstallError(f"cannot create '{exc.filename}': {exc.strerror}") from None
-    result = {"hooks_dir": directory, "hooks": {}}
-    for hook in HOOKS:
-        path = os.path.join(directory, hook)
-        legacy = path + LEGACY_SUFFIX
-        action = "installed"
-        if os.path.lexists(path) and not is_ours(path):
-            if os.path.lexists(legacy):
-                raise HookInstallError(
-                    f"both '{path}' and '{legacy}' exist",
-                    hint=f"merge them by hand, or remove '{legacy}', then run 'git ot init' again",
-                )
-            _rename(path, legacy)
-            action = "chained"
-        elif os.path.lexists(path):
-            action = "updated" if _read(path) != render(hook) else "unchanged"
-        if action != "unchanged":
-            _write_hook(path, render(hook))
-        result["hooks"][hook] = action
-    return result
+    hooks = HOOKS + ((PUSH_HOOK,) if prepush.enabled(location) else ())
+    return {"hooks_dir": directory, "hooks": {hook: _install(directory, hook) for hook in hooks}}
+
+
+def set_push_hook(location: Location, on: bool) -> str:
+    """Install or remove the pre-push hook alone, as `git ot remote set
+    --plain-git` / `--no-plain-git` asks: only a repository that wants its
+    plain pushes to carry the bucket pays for a hook on every push."""
+    if on:
+        return _install(_make_hooks_dir(location), PUSH_HOOK)
+    return _remove(hooks_dir(location), PUSH_HOOK)
 
 
 def uninstall(location: Location) -> dict:
@@ -91,24 +86,59 @@ def uninstall(location: Location) -> dict:
     result = {"hooks_dir": directory, "hooks": {}, "sealed": []}
     if location.worktree is not None:
         result["sealed"] = seal_pending(Store(location))
-    for hook in HOOKS:
-        path = os.path.join(directory, hook)
-        legacy = path + LEGACY_SUFFIX
-        if os.path.lexists(path) and not is_ours(path):
-            result["hooks"][hook] = "not ours, left in place"
-            continue
-        action = "absent"
-        try:
-            if os.path.lexists(path):
-                os.unlink(path)
-                action = "removed"
-            if os.path.lexists(legacy):
-                os.rename(legacy, path)
-                action = "restored"
-        except OSError as exc:
-            raise HookInstallError(f"cannot remove '{exc.filename}': {exc.strerror}") from None
-        result["hooks"][hook] = action
+    for hook in HOOKS + (PUSH_HOOK,):
+        action = _remove(directory, hook)
+        if hook != PUSH_HOOK or action != "absent":
+            result["hooks"][hook] = action
     return result
+
+
+def _make_hooks_dir(location: Location) -> str:
+    directory = hooks_dir(location)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise HookInstallError(f"cannot create '{exc.filename}': {exc.strerror}") from None
+    return directory
+
+
+def _install(directory: str, hook: str) -> str:
+    """Install one hook, chaining one that was there: what was done."""
+    path = os.path.join(directory, hook)
+    legacy = path + LEGACY_SUFFIX
+    action = "installed"
+    if os.path.lexists(path) and not is_ours(path):
+        if os.path.lexists(legacy):
+            raise HookInstallError(
+                f"both '{path}' and '{legacy}' exist",
+                hint=f"merge them by hand, or remove '{legacy}', then run 'git ot init' again",
+            )
+        _rename(path, legacy)
+        action = "chained"
+    elif os.path.lexists(path):
+        action = "updated" if _read(path) != render(hook) else "unchanged"
+    if action != "unchanged":
+        _write_hook(path, render(hook))
+    return action
+
+
+def _remove(directory: str, hook: str) -> str:
+    """Remove one of git-ot's hooks, restoring the one it chained: what was done."""
+    path = os.path.join(directory, hook)
+    legacy = path + LEGACY_SUFFIX
+    if os.path.lexists(path) and not is_ours(path):
+        return "not ours, left in place"
+    action = "absent"
+    try:
+        if os.path.lexists(path):
+            os.unlink(path)
+            action = "removed"
+        if os.path.lexists(legacy):
+            os.rename(legacy, path)
+            action = "restored"
+    except OSError as exc:
+        raise HookInstallError(f"cannot remove '{exc.filename}': {exc.strerror}") from None
+    return action
 
 
 def _read(path: str) -> str:

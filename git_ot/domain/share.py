@@ -14,9 +14,10 @@ remote's own namespace, `refs/opentraces/remotes/<remote>/...`
 So a push is a fast-forward for the remote, and is never forced. When
 another clone pushes in between and the remote rejects a ref, the round
 starts again, a bounded number of times. The user's own `git push` of
-code is never involved: the bucket goes only through `git ot push`, and
-the remote's refspecs are left alone unless `git ot remote set
---plain-git` adds fetch refspecs.
+code never carries the bucket, and the remote's refspecs are left alone
+unless `git ot remote set --plain-git` adds fetch refspecs; then the
+pre-push hook also starts `git ot push` beside the code's push, which
+never waits for it (domain/prepush.py).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from ..store import notes, refs, transport
 from ..store.approvals import Approvals
 from ..store.faults import crash_point
 from ..store.repository import Store
+from . import install, prepush
 from .merge import merge_message, merge_sessions, primary_first
 from .sealing import seal_pending
 from .sessions import resolve
 
-CONFIG_REMOTE = "ot.remote"
+CONFIG_REMOTE = prepush.CONFIG_REMOTE
 CONFIG_REQUIRE_APPROVAL = "ot.requireApproval"
 # Rounds of push, fetch-and-merge, push again, when other clones keep
 # pushing at the same time; each round at least one of them gets through.
@@ -96,6 +98,8 @@ def set_remote(store: Store, name: str, url: str | None = None,
     elif plain_git is False:
         for spec in refs.fetch_refspecs(name):
             transport.config_unset_value(location, key, spec)
+    # The pre-push hook is there exactly while plain pushes carry the bucket.
+    install.set_push_hook(location, prepush.enabled(location))
     return remote_info(store)
 
 
@@ -212,8 +216,7 @@ def _clear_staging(store: Store, remote: str) -> None:
 
 
 def _plain_git(store: Store, remote: str) -> bool:
-    have = transport.config_get_all(store.location, f"remote.{remote}.fetch")
-    return all(spec in have for spec in refs.fetch_refspecs(remote))
+    return prepush.plain_git(store.location, remote)
 
 
 # -- fetch and merge ---------------------------------------------------------------
