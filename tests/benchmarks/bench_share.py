@@ -11,9 +11,10 @@ commits, one real session captured through the hook path, and `--sessions`
 sessions made from it (its tree, with each session's own manifest, under
 `refs/opentraces/sessions/<id>`), plus notes on the code's commits. Three
 bare servers are served by one `git daemon` on loopback: `bucket.git` holds
-the code and the bucket (refs packed, as the server's `git gc` leaves
-them), `bucket-loose.git` the same with its refs loose, `plain.git` the same
-code and nothing else. Clones: one of each bucket server that never fetches
+the code and the bucket after a `git gc` (refs packed, a commit-graph, as
+a server's maintenance leaves them), `bucket-loose.git` the same with its
+refs loose and no commit-graph, `plain.git` the same
+code and nothing else, after a `git gc`. Clones: one of each bucket server that never fetches
 the bucket, one of `bucket.git` that runs `git ot remote set origin` and
 `git ot fetch` (the first fetch is timed once) and `git ot init`, and one of
 `plain.git`, the baseline.
@@ -247,7 +248,8 @@ def main(argv=None) -> int:
         for name in ("bucket.git", "bucket-loose.git"):
             git(src, "push", "-q", str(base / name),
                 "refs/opentraces/sessions/*:refs/opentraces/sessions/*", "refs/notes/opentraces")
-        git(base / "bucket.git", "pack-refs", "--all")  # as the server's own gc leaves them
+        for name in ("bucket.git", "plain.git"):  # refs packed and a commit-graph, as a server's gc leaves them
+            git(base / name, "gc", "-q")
         daemon = Daemon(base, env)
 
         clones = {}
