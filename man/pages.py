@@ -1636,7 +1636,9 @@ notes are merged with `git notes merge -s cat_sort_uniq`, the union of
 their lines. Nothing local is ever overwritten. The staged refs are then
 deleted, unless `git ot remote set --plain-git` keeps them as a mirror.
 After fetching many sessions, refs are packed and the commit-graph is
-extended, as `git gc` would, so that git itself stays fast.
+extended, as `git gc` would, so that git itself stays fast. A session
+this clone forgot (git-ot-forget(1)) is not fetched again, and the notes
+come in without its lines.
 
 A clone needs nothing else first: a fresh `git clone` followed by
 `git ot fetch origin` reads the sessions and notes as the clone that
@@ -1653,7 +1655,8 @@ The remote to fetch from (default: the one `git ot remote` shows).
         "options": {
             "--json": """\
 The object has `remote`, the lists `new`, `updated` and `merged` of
-session ids, the count `unchanged`, and `notes`.
+session ids, the count `unchanged`, `notes`, and `forgotten`, the sessions
+the remote holds that this clone forgot and did not fetch.
 """,
         },
         "examples": """\
@@ -1865,13 +1868,19 @@ objects are deleted directly. The private snapshot indexes
 from a copy of the user's index.
 
 A session is named by its whole id: forget does not take prefixes. A
-session that is only in the spool is forgotten too.
+session that is only in the spool is forgotten too. Its id is then listed
+in `.git/opentraces/forgotten` and taken off the approved list: no later
+`git ot fetch` or `git ot push` brings the session back from a remote, and
+the notes they merge in come without its lines (a copy of the remote's
+notes without them, and without their history, is merged instead). A
+forgotten session may be named again, with `--remote`.
 
-What was pushed is not deleted elsewhere: for every remote, forget prints
-the commands that delete the sessions there (`git push <remote> --delete
-refs/opentraces/sessions/<session>`, and a forced push of the rewritten
-notes). A hosting service may keep unreachable objects until its own
-garbage collection, and clones that fetched a session keep their copy.
+What was pushed is deleted elsewhere only with `--remote`: otherwise, for
+every remote, forget prints the `git ot forget --remote` command that
+deletes the sessions there. A hosting service may keep unreachable objects
+until its own garbage collection, and clones that fetched a session keep
+their copy (their `git ot push` does not send its notes back unless they
+push the session itself).
 """,
         "arguments": {
             "SESSION": """\
@@ -1879,13 +1888,25 @@ A whole session id; repeatable.
 """,
         },
         "options": {
+            "--remote": """\
+Delete the sessions on REMOTE as well, after deleting them here: their
+refs (`git push --delete`), and, when the remote's notes or their history
+hold a line of them, the remote's notes, replaced by a copy without those
+lines and without history. That is the one forced push git-ot makes, and
+only with a lease (`--force-with-lease`): when another clone pushed notes
+meanwhile, the lease fails and the copy is made again from theirs, so no
+one else's line is lost. The output says what was deleted there.
+""",
             "--json": """\
 The object has `sessions` (for each: `session`, the `refs` deleted and
 `spool`, whether it had spooled events), `notes` (each notes ref rewritten,
 with the number of `lines` removed), `objects` (`deleted`, `kept` (reached
 by something else) and `remaining`, the ids of objects that could not be
-deleted, normally none), `ran` (the git commands run) and `remotes` (for
-each configured remote, the `commands` that delete the sessions there).
+deleted, normally none), `ran` (the git commands run), `remote` (with
+`--remote`: `remote`, the refs `deleted` there, `notes`, `rewritten` or
+`unchanged`, and `note_lines`, the lines removed from its notes; otherwise
+null) and `remotes` (without `--remote`, for each configured remote, the
+`commands` that delete the sessions there).
 """ + "\n" + _JSON_NOTE,
         },
         "examples": """\
@@ -1897,8 +1918,12 @@ Forget a session that was pushed to origin::
     deleted 41 objects; kept 6 that other refs reach
     ran: git reflog expire --expire=now --expire-unreachable=now refs/notes/opentraces
     remote 'origin' may still hold it; to delete it there:
-      git push origin --delete refs/opentraces/sessions/265a3953-3ae5-4217-ac1f-2e0725711a3c
-      git push --force origin refs/notes/opentraces
+      git ot forget --remote origin 265a3953-3ae5-4217-ac1f-2e0725711a3c
+    $ git ot forget --remote origin 265a3953-3ae5-4217-ac1f-2e0725711a3c
+    forgot 265a3953-3ae5-4217-ac1f-2e0725711a3c (no ref)
+    deleted 0 objects
+    deleted refs/opentraces/sessions/265a3953-3ae5-4217-ac1f-2e0725711a3c on origin
+    rewrote refs/notes/opentraces on origin without its history: removed 3 note lines
     ----
 
 Check that an object is gone::

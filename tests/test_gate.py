@@ -731,9 +731,8 @@ def test_forget_deletes_a_session_and_only_what_it_alone_reached(repo, tmp_path)
     assert out[0] == "forgot gone-1 (refs/opentraces/sessions/gone-1, spooled events)"
     assert out[1] == "removed 1 note line from refs/notes/opentraces"
     assert "ran: git reflog expire --expire=now --expire-unreachable=now refs/notes/opentraces" in out
-    assert out[-3:] == ["remote 'origin' may still hold it; to delete it there:",
-                        "  git push origin --delete refs/opentraces/sessions/gone-1",
-                        "  git push --force origin refs/notes/opentraces"]
+    assert out[-2:] == ["remote 'origin' may still hold it; to delete it there:",
+                        "  git ot forget --remote origin gone-1"]
 
     assert repo.git("for-each-ref", "--format=%(refname)", "refs/opentraces/").split() == [
         "refs/opentraces/sessions/keep-1"]

@@ -370,6 +370,58 @@ def test_notes_that_name_unshared_sessions_stay_here(tmp_path, server):
         fsck(path)
 
 
+def test_a_forgotten_session_stays_forgotten_and_can_be_deleted_on_the_remote(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a")
+    record_session(a, "keep", "stays")
+    record_session(a, "gone", "to be forgotten")
+    c = main_commit(a.path)
+    add_note_line(a, c, note_line("keep"))
+    add_note_line(a, c, note_line("gone", first=2))
+    ok(a.ot("approve", "--all"))
+    ok(a.ot("push"))
+    b = make_clone(server.url, tmp_path / "b")
+    assert ot_json(b.path, "fetch")["new"] == ["gone", "keep"]
+
+    # Forgotten here only: the remote still has it, and says how to delete it there.
+    out = ok(a.ot("forget", "gone")).stdout.decode().splitlines()
+    assert out[-2:] == ["remote 'origin' may still hold it; to delete it there:",
+                        "  git ot forget --remote origin gone"]
+    assert (a.path / ".git" / "opentraces" / "forgotten").read_text() == "gone\n"
+    assert (a.path / ".git" / "opentraces" / "approved").read_text() == "keep\n"
+    # No fetch brings it back: not the session, not its note lines.
+    first = ot_json(a.path, "fetch")
+    assert (first["new"], first["forgotten"], first["notes"]) == ([], ["gone"], "merged")
+    assert set(sessions(a.path)) == {"keep"}
+    assert notes(a.path) == {c: [note_line("keep")]}
+    assert '"gone"' not in a.git("log", "-p", "--format=", NOTES)
+    assert ot_json(a.path, "fetch")["notes"] == "up to date"  # the same remote tip: nothing new
+    assert ot_json(a.path, "push")["pushed"] == []
+    assert set(sessions(server.path)) == {"gone", "keep"}
+
+    # Deleted on the remote too: its ref, and its lines in the notes and their history.
+    out = ok(a.ot("forget", "--remote", "origin", "gone")).stdout.decode().splitlines()
+    assert out[-2:] == ["deleted refs/opentraces/sessions/gone on origin",
+                        "rewrote refs/notes/opentraces on origin without its history: removed 1 note line"]
+    assert set(sessions(server.path)) == {"keep"}
+    assert notes(server.path) == {c: [note_line("keep")]}
+    assert '"gone"' not in server.git("log", "-p", "--format=", NOTES)
+    fsck(server.path)
+
+    # A clone that fetched it before keeps its copy, but does not push its note back unasked.
+    b_fetch = ot_json(b.path, "fetch")
+    assert (b_fetch["notes"], set(sessions(b.path))) == ("merged", {"gone", "keep"})
+    b_push = json.loads(b.ot("push", "--json").stdout)
+    assert (b_push["pushed"], b_push["notes_held_back"]) == ([], [c])
+    assert notes(server.path) == {c: [note_line("keep")]}
+    for path in (a.path, b.path):
+        fsck(path)
+
+    proc = a.ot("forget", "--remote", "nowhere", "keep")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[0] == "error: no such remote 'nowhere'"
+    assert set(sessions(a.path)) == {"keep"}  # nothing happened
+
+
 def test_approval_can_be_turned_off_for_a_private_remote(tmp_path, server):
     a = make_clone(server.url, tmp_path / "a")
     a.git("config", "ot.requireApproval", "false")
@@ -694,7 +746,7 @@ def test_fetch_from_a_remote_without_a_bucket(tmp_path, server):
     a = make_clone(server.url, tmp_path / "a")
     out = ot_json(a.path, "fetch")
     assert out == {"remote": "origin", "new": [], "updated": [], "merged": [], "unchanged": 0,
-                   "notes": "none"}
+                   "notes": "none", "forgotten": []}
 
 
 # -- interrupted pushes ---------------------------------------------------------------------------------

@@ -51,15 +51,18 @@ def scan(sessions, as_json):
 
 @cli.command()
 @click.argument("sessions", nargs=-1, required=True, metavar="SESSION")
+@click.option("--remote", "remote_name", metavar="REMOTE",
+              help="Delete the sessions on REMOTE too: their refs, and their lines in its notes.")
 @json_option
-def forget(sessions, as_json):
+def forget(sessions, remote_name, as_json):
     """Delete sessions for good: refs, note lines, spool, objects.
 
     Takes whole session ids. Objects that anything else still reaches are
-    kept; what a remote still holds is printed, with the commands that
-    delete it there.
+    kept. No later fetch brings a forgotten session back. With --remote,
+    the sessions are deleted on that remote too; otherwise the command that
+    does so is printed.
     """
-    result = gate.forget(open_store(), list(sessions))
+    result = gate.forget(open_store(), list(sessions), remote_name)
     if as_json:
         emit_json(result)
         return
@@ -76,6 +79,14 @@ def forget(sessions, as_json):
     if objects["remaining"]:
         emit(f"warning: {len(objects['remaining'])} objects are still in the repository: "
              + " ".join(objects["remaining"][:5]))
+    there = result["remote"]
+    if there is not None:
+        for ref in there["deleted"]:
+            emit(f"deleted {ref} on {there['remote']}")
+        if there["notes"] == "rewritten":
+            n = there["note_lines"]
+            emit(f"rewrote refs/notes/opentraces on {there['remote']} without its history: "
+                 f"removed {n} note line{'s' if n != 1 else ''}")
     for r in result["remotes"]:
         emit(f"remote '{r['remote']}' may still hold {'them' if len(result['sessions']) > 1 else 'it'}; "
              f"to delete it there:")

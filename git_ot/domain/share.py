@@ -26,14 +26,14 @@ import os
 import random
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pygit2
 
 from ..errors import (ConcurrentUpdate, EgressBlocked, GitCommandError, GitOtError, InvalidSessionId,
                       NoRemote, NotApproved, PushFailed, UnknownRemote)
 from ..store import notes, refs, transport
-from ..store.approvals import Approvals
+from ..store import approvals as session_lists
 from ..store.faults import crash_point
 from ..store.repository import Store
 from . import install, prepush
@@ -120,8 +120,8 @@ def resolve_remote(store: Store, name: str | None) -> str:
 
 # -- approvals ------------------------------------------------------------------
 
-def approvals(store: Store) -> Approvals:
-    return Approvals(store.location.state_dir)
+def approvals(store: Store) -> session_lists.SessionList:
+    return session_lists.approvals(store.location.state_dir)
 
 
 def approve(store: Store, specs: list[str], everything: bool = False) -> dict:
@@ -158,15 +158,18 @@ def egress_check(store: Store, session_ids: list[str]) -> dict[str, list[str]]:
 
 @dataclass
 class RemoteState:
-    """The remote's session tips and notes tip, as `git ls-remote` lists them now."""
+    """The remote's session tips and notes tip, as `git ls-remote` lists them
+    now; sessions forgotten here (`git ot forget`) are left out, and named."""
 
     sessions: dict[str, str]
     notes: str | None
+    forgotten: list[str] = field(default_factory=list)
 
 
 def remote_state(store: Store, remote: str) -> RemoteState:
     listed = transport.ls_remote(store.location, remote,
                                  [refs.SESSIONS_PREFIX + "*", refs.NOTES_REF])
+    gone = session_lists.forgotten(store.location.state_dir).read()
     sessions = {}
     for ref, oid in listed.items():
         sid = refs.session_id_from_ref(ref)
@@ -177,13 +180,14 @@ def remote_state(store: Store, remote: str) -> RemoteState:
         except InvalidSessionId:
             continue  # not a name git-ot writes; leave it on the remote
         sessions[sid] = oid
-    return RemoteState(sessions, listed.get(refs.NOTES_REF))
+    return RemoteState({s: t for s, t in sessions.items() if s not in gone}, listed.get(refs.NOTES_REF),
+                       sorted(gone & sessions.keys()))
 
 
 def _bring_in(store: Store, remote: str, state: RemoteState, sids, notes: bool) -> None:
     """Fetch, into the remote's namespace, the remote tips whose objects this clone lacks."""
     missing = [s for s in sids if not store.has_object(state.sessions[s])]
-    need_notes = notes and state.notes is not None and not store.has_object(state.notes)
+    need_notes = notes and state.notes is not None and not _whole(store, state.notes)
     if not missing and not need_notes:
         return
     if len(missing) > transport.REFSPEC_BATCH:
@@ -198,6 +202,15 @@ def _bring_in(store: Store, remote: str, state: RemoteState, sids, notes: bool) 
         # A ref listed a moment ago is gone (deleted on the remote): an
         # exact refspec for it fails the whole fetch, a glob does not.
         transport.fetch(store.location, remote, refs.fetch_refspecs(remote))
+
+
+def _whole(store: Store, commit: str) -> bool:
+    """Whether a commit and its tree are here. A notes commit a push made
+    is not kept by any ref here, and `git ot forget` may have deleted the
+    tree it shares with the old notes; such a commit is fetched again."""
+    if not store.has_object(commit):
+        return False
+    return store.has_object(str(store.repo[commit].tree_id))
 
 
 def _clear_staging(store: Store, remote: str) -> None:
@@ -230,6 +243,7 @@ def fetch(store: Store, remote: str | None = None) -> dict:
     _bring_in(store, remote, state, changed, notes=True)
     result = integrate(store, state, only=set(changed))
     result["unchanged"] += len(state.sessions) - len(changed)
+    result["forgotten"] = state.forgotten
     _clear_staging(store, remote)
     _tidy(store, len(result["new"]))
     return {"remote": remote, **result}
@@ -310,6 +324,7 @@ def merge_notes(store: Store, theirs: str | None) -> str:
     """Merge a notes tip into refs/notes/opentraces; what happened, in a word."""
     if theirs is None:
         return "none"
+    theirs = _without_forgotten(store, theirs)
     for _ in range(5):
         ours = store.ref_target(refs.NOTES_REF)
         try:
@@ -328,6 +343,38 @@ def merge_notes(store: Store, theirs: str | None) -> str:
             continue  # a note was written meanwhile: merge again onto it
     raise ConcurrentUpdate(f"'{refs.NOTES_REF}' kept moving while it was merged",
                            hint="run the command again")
+
+
+def _without_forgotten(store: Store, theirs: str) -> str:
+    """The remote's notes, or, when they hold lines of sessions forgotten
+    here, a copy without those lines and without history (which would keep
+    them), so a merge does not bring them back.
+
+    The copy is a function of the remote's tip alone (fixed identity, its
+    tip's time), so merging the same tip again finds it merged already.
+    """
+    gone = session_lists.forgotten(store.location.state_dir).read()
+    if not gone:
+        return theirs
+    repo = store.repo
+    ours = store.ref_target(refs.NOTES_REF)
+    theirs_tree = repo[theirs].tree
+    drop = notes.of_sessions(gone)
+    cut: dict[str, object] = {}
+    for commit, (_, yours) in notes.differing(repo, repo[ours].tree if ours else None,
+                                              theirs_tree).items():
+        if yours is None:
+            continue
+        lines = repo[yours].data.splitlines(keepends=True)
+        keep = [line for line in lines if not drop(line)]
+        if len(keep) != len(lines):
+            cut[commit] = repo.create_blob(b"".join(keep)) if keep else None
+    if not cut:
+        return theirs
+    tree = notes.overlay(repo, theirs_tree, cut)
+    when = repo[theirs].commit_time
+    sig = pygit2.Signature("git-ot", "git-ot@localhost", when, 0)
+    return str(repo.create_commit(None, sig, sig, "Notes without forgotten sessions\n", tree, []))
 
 
 def _merged_notes(store: Store, ours: str, theirs: str) -> str:
@@ -458,6 +505,61 @@ def _egress_notes(store: Store, theirs: str | None, shared: set[str]) -> tuple[s
     sig = store.signature()
     parents = [pygit2.Oid(hex=theirs)] if theirs is not None else []
     return str(repo.create_commit(None, sig, sig, "Notes shared by git-ot\n", tree, parents)), held
+
+
+def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -> dict:
+    """Delete sessions on the remote: their refs, and their lines in its notes.
+
+    This is the one place git-ot rewrites what a remote holds, and only
+    because the user asked to delete something there for good. The session
+    refs are deleted (`git push --delete`). When the remote's notes or their
+    history hold a line of the sessions, they are replaced by a copy without
+    those lines and without history (as `forget` does here), pushed with
+    `--force-with-lease`: if another clone pushed notes meanwhile, the lease
+    fails and the rewrite starts again from theirs, so no line of anyone
+    else's is lost.
+    """
+    from . import gate  # the notes rewrite is forget's own
+
+    remote = resolve_remote(store, remote)
+    location = store.location
+    drop = notes.of_sessions(set(session_ids))
+    staged = refs.remote_notes_ref(remote)
+    out = {"remote": remote, "deleted": [], "notes": "unchanged", "note_lines": 0}
+    wanted = [refs.session_ref(s) for s in session_ids]
+    for _ in range(MAX_ROUNDS):
+        listed = transport.ls_remote(location, remote, wanted + [refs.NOTES_REF])
+        specs = [":" + ref for ref in wanted if ref in listed]
+        lease = {}
+        theirs = listed.get(refs.NOTES_REF)
+        if theirs is not None:
+            transport.fetch(location, remote, [refs.notes_fetch_refspec(remote)])
+            removed = gate.rewrite_notes_without(store, staged, drop)
+            if removed is not None:
+                new = store.ref_target(staged)
+                specs.append(f"{new}:{refs.NOTES_REF}" if new else f":{refs.NOTES_REF}")
+                lease[refs.NOTES_REF] = theirs
+                out["note_lines"] = removed
+        if not specs:
+            break
+        statuses = transport.push(location, remote, specs, lease=lease)
+        rejected = [st for st in statuses if not st.ok]
+        out["deleted"] += sorted(st.ref for st in statuses if st.ok and st.ref != refs.NOTES_REF)
+        if any(st.ok and st.ref == refs.NOTES_REF for st in statuses):
+            out["notes"] = "rewritten"
+        if not rejected:
+            break
+        if any(st.ref != refs.NOTES_REF or "stale info" not in st.reason for st in rejected):
+            st = rejected[0]
+            raise PushFailed(f"'{remote}' rejected '{st.ref}': {st.reason}",
+                             hint="the remote refuses to delete git-ot's refs; ask its administrator")
+        # Another clone pushed notes meanwhile: rewrite from theirs.
+    else:
+        raise PushFailed(f"'{remote}' kept moving: gave up after {MAX_ROUNDS} attempts",
+                         hint=f"run 'git ot forget --remote {remote} ...' again")
+    _clear_staging(store, remote)
+    out["deleted"] = sorted(set(out["deleted"]))
+    return out
 
 
 def _local_sessions(store: Store, wanted: list[str] | None) -> dict[str, str]:

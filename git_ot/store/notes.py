@@ -84,6 +84,22 @@ def sessions_named(line: bytes) -> set[str] | None:
     return named
 
 
+def of_sessions(session_ids: set[str]):
+    """A predicate: whether a note line is a range line of one of these
+    sessions (what `git ot forget` takes out of the notes)."""
+    encoded = [sid.encode() for sid in session_ids]
+
+    def test(line: bytes) -> bool:
+        if not any(sid in line for sid in encoded):
+            return False  # most lines: no JSON to parse
+        try:
+            value = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(value, dict) and value.get("session") in session_ids
+    return test
+
+
 def union(*notes: bytes) -> bytes:
     """The union of notes' lines, sorted bytewise and unique: what
     `git notes merge -s cat_sort_uniq` makes of them."""
@@ -129,13 +145,13 @@ def differing(repo: pygit2.Repository, ours, theirs) -> dict[str, tuple]:
             if ours_flat.get(c) != theirs_flat.get(c)}
 
 
-def overlay(repo: pygit2.Repository, base, notes: dict[str, pygit2.Oid]):
-    """The notes tree `base` (a tree, or None) with these notes set, keeping
-    its fan-out; None when that changes nothing."""
+def overlay(repo: pygit2.Repository, base, notes: dict[str, pygit2.Oid | None]):
+    """The notes tree `base` (a tree, or None) with these notes set (None:
+    removed), keeping its fan-out; None when that changes nothing."""
     builder = _Fanout(repo, base)
     changed = False
     for commit, blob in notes.items():
-        changed |= builder.put(commit, blob)
+        changed |= builder.remove(commit) if blob is None else builder.put(commit, blob)
     return builder.write() if changed else None
 
 

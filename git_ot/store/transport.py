@@ -3,7 +3,8 @@
 git does the transport best (protocol v2 ref prefixes, negotiation, thin
 packs, credential helpers, every URL scheme), so git-ot runs it as a
 subprocess with explicit refspecs and reads `git push --porcelain` for the
-fate of every ref. Nothing here forces a ref on a remote.
+fate of every ref. Nothing here forces a ref on a remote, but for the notes
+that `git ot forget --remote` rewrites, under a lease.
 """
 
 from __future__ import annotations
@@ -108,18 +109,21 @@ def config_unset_value(location: Location, key: str, value: str) -> None:
 # -- transport ------------------------------------------------------------------
 
 def push(location: Location, remote: str, refspecs: list[str],
-         env: dict | None = None) -> list[RefStatus]:
-    """Push the refspecs (never forced, not atomic); the fate of every ref.
+         env: dict | None = None, lease: dict[str, str] | None = None) -> list[RefStatus]:
+    """Push the refspecs (not atomic); the fate of every ref.
 
+    Nothing is forced, but for the refs of `lease` (ref -> the id the
+    remote must still hold), which `git ot forget --remote` rewrites.
     Without --atomic every ref lands or not on its own, so a ref the remote
     rejects does not hold back the others. --no-verify: the pre-push hook
     is the user's, for their code, and may itself start a bucket push.
     """
+    leases = [f"--force-with-lease={ref}:{oid}" for ref, oid in (lease or {}).items()]
     out: list[RefStatus] = []
     for i in range(0, len(refspecs), REFSPEC_BATCH):
         batch = refspecs[i:i + REFSPEC_BATCH]
         res = git(location, ["-c", "push.followTags=false", "-c", "push.gpgSign=false",
-                             "push", "--porcelain", "--no-verify",
+                             "push", "--porcelain", "--no-verify", *leases,
                              "--recurse-submodules=no", remote, *batch], env=env)
         statuses = parse_porcelain(res.stdout)
         if res.returncode != 0 and not statuses:

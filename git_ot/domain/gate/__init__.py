@@ -784,4 +784,4 @@ def raise_if_blocked(report: dict) -> None:
              f"deletes it, or adjust ot.security.allow / ot.security.maxRisk")
 
 
-from .forget import forget  # noqa: E402  (uses the helpers above)
+from .forget import forget, rewrite_notes_without  # noqa: E402  (uses the helpers above)

@@ -13,12 +13,12 @@ so are reported; objects any other ref, reflog or index reaches are kept.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
 from ...errors import UnknownSession
-from ...store import purge, refs
+from ...store import approvals as session_lists
+from ...store import notes, purge, refs
 from ...store.repository import Store
 from ...store.spool import Spool
 from . import blocked_marker, originals_path
@@ -47,33 +47,41 @@ def _notes_refs(store: Store) -> list[str]:
     return sorted(names)
 
 
-def _line_of_session(ids: set[str]):
-    def drop(line: bytes) -> bool:
-        if not any(sid.encode() in line for sid in ids):
-            return False
-        try:
-            return json.loads(line).get("session") in ids
-        except (ValueError, AttributeError):
-            return False
-    return drop
+def rewrite_notes_without(store: Store, ref: str, drop) -> int | None:
+    """Rewrite a notes ref without the lines `drop` selects, and without
+    history, when its history holds one; the number of lines taken out of
+    its current notes, or None when nothing holds one (the ref is left)."""
+    tip = store.ref_target(ref)
+    if tip is None or not any(drop(line) for blob in purge.history_blobs(store.location, tip)
+                              for line in blob.splitlines()):
+        return None
+    removed, _ = purge.rewrite_notes(store.repo, ref, drop, store.signature(), "forget sessions")
+    return removed
 
 
 def _spool_snapshots(spool: Spool, session_id: str) -> list[str]:
     return [e["snapshot"] for e in spool.peek(session_id) if isinstance(e.get("snapshot"), str)]
 
 
-def forget(store: Store, session_ids: list[str]) -> dict:
-    """Delete the sessions named (full ids) and everything only they reached."""
+def forget(store: Store, session_ids: list[str], remote: str | None = None) -> dict:
+    """Delete the sessions named (full ids) and everything only they reached;
+    with `remote`, delete them on that remote too (domain/share.py)."""
+    if remote is not None:
+        from ..share import resolve_remote  # a remote git-ot cannot use fails before anything goes
+
+        remote = resolve_remote(store, remote)
     location = store.location
     spool = Spool(location.state_dir)
     pending = set(spool.pending_sessions())
+    tombstones = session_lists.forgotten(location.state_dir)
+    already = tombstones.read()
     ids: list[str] = []
     held: dict[str, dict[str, str]] = {}
     for sid in session_ids:
         refs.validate_session_id(sid)
         found = _session_refs(store, sid)
         originals = os.path.exists(originals_path(store, sid))
-        if not found and sid not in pending and not originals:
+        if not found and sid not in pending and not originals and sid not in already:
             near = [s for s in set(store.session_ids()) | pending if s.startswith(sid)]
             raise UnknownSession(
                 f"no session '{sid}'",
@@ -102,16 +110,13 @@ def forget(store: Store, session_ids: list[str]) -> dict:
     if all_refs:
         purge.delete_refs(store.repo, location, all_refs)
     # 2. note lines: the notes are rewritten only if their history holds a line
-    drop = _line_of_session(set(ids))
+    drop = notes.of_sessions(set(ids))
     note_lines: dict[str, int] = {}
     rewritten = []
     for ref in _notes_refs(store):
-        tip = str(store.repo.references.get(ref).resolve().target)
-        if not any(drop(line) for blob in purge.history_blobs(location, tip) for line in blob.splitlines()):
-            continue
-        message = f"forget {len(ids)} session{'s' if len(ids) != 1 else ''}"
-        removed, old = purge.rewrite_notes(store.repo, ref, drop, store.signature(), message)
-        if old is not None:
+        old = store.ref_target(ref)
+        removed = rewrite_notes_without(store, ref, drop)
+        if removed is not None:
             starts.add(old)
             rewritten.append(ref)
             note_lines[ref] = removed
@@ -130,6 +135,9 @@ def forget(store: Store, session_ids: list[str]) -> dict:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+    # 3b. no fetch brings them back, and no approval outlives them
+    tombstones.add(ids)
+    session_lists.approvals(location.state_dir).remove(ids)
     # 4. the objects nothing else reaches
     candidates = purge.objects_of(location, starts)
     keep = purge.still_reachable(location, candidates) | purge.objects_of(location, keep_starts)
@@ -147,13 +155,19 @@ def forget(store: Store, session_ids: list[str]) -> dict:
         if purge.drop_commit_graph(location):
             ran.append("git " + " ".join(purge.COMMIT_GRAPH))
         remaining = purge.existing(location, doomed)
+    on_remote = None
+    if remote is not None:
+        from ..share import forget_on_remote  # the transport lives there
+
+        on_remote = forget_on_remote(store, remote, ids)
     return {
         "sessions": [{"session": sid, "refs": sorted(held[sid]), "spool": spool_files[sid]} for sid in ids],
+        "remote": on_remote,
         "notes": [{"ref": ref, "lines": note_lines[ref]} for ref in rewritten],
         "objects": {"deleted": len(doomed) - len(remaining), "kept": len(candidates & keep),
                     "remaining": sorted(remaining)},
         "ran": ran,
-        "remotes": _remote_advice(store, ids, refs.NOTES_REF in rewritten),
+        "remotes": [] if remote is not None else _remote_advice(store, ids),
     }
 
 
@@ -172,19 +186,12 @@ def _reset_snapshot_indexes(location) -> None:
         shutil.rmtree(os.path.join(state, "snapshot.index.lock"), ignore_errors=True)
 
 
-def _remote_advice(store: Store, ids: list[str], notes: bool) -> list[dict]:
-    """Per remote, the commands that delete the sessions there too.
+def _remote_advice(store: Store, ids: list[str]) -> list[dict]:
+    """Per remote, the command that deletes the sessions there too.
 
     git-ot cannot know what a remote holds without asking it, so every
     configured remote is named; a host keeps unreachable objects until its
     own garbage collection, and clones that fetched a session keep it.
     """
-    out = []
-    for remote in sorted(r.name for r in store.repo.remotes):
-        commands = [f"git push {remote} --delete " + " ".join(refs.session_ref(sid) for sid in ids)]
-        if notes and store.repo.references.get(refs.NOTES_REF) is not None:
-            commands.append(f"git push --force {remote} {refs.NOTES_REF}")
-        elif notes:
-            commands.append(f"git push {remote} --delete {refs.NOTES_REF}")
-        out.append({"remote": remote, "commands": commands})
-    return out
+    return [{"remote": remote, "commands": [f"git ot forget --remote {remote} " + " ".join(ids)]}
+            for remote in sorted(r.name for r in store.repo.remotes)]
