@@ -53,16 +53,22 @@ def wait_for_background_push(repo) -> list[str]:
     return state(repo, "push.log").read_text().splitlines()
 
 
+def push_main(repo, server) -> list[str]:
+    """A plain `git push origin main`: it succeeds silently and the code
+    lands; the lines the background push then logged, after its header."""
+    proc = plain_push(repo, "origin", "main")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert server.git("rev-parse", "refs/heads/main") == repo.git("rev-parse", "refs/heads/main")
+    log = wait_for_background_push(repo)
+    assert HEADER.match(log[0]), log
+    return log[1:]
+
+
 def test_a_plain_push_carries_the_approved_sessions_and_the_notes(tmp_path, server):
     a = set_up(tmp_path, server)
     assert a.ot("remote", "show").stdout.decode().splitlines() == [
         f"origin\t{server.url}", "plain git fetch/push: yes", "approval required: yes"]
-    proc = plain_push(a, "origin", "main")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
-    assert server.git("rev-parse", "refs/heads/main") == a.git("rev-parse", "refs/heads/main")
-    log = wait_for_background_push(a)
-    assert HEADER.match(log[0]), log
-    assert log[1:] == [
+    assert push_main(a, server) == [
         "pushed 1 session to origin; notes pushed",
         "error: 1 session is not approved for sharing: s2",
         "hint: review with 'git ot trace show SESSION', then 'git ot approve SESSION...' "
@@ -109,12 +115,7 @@ def test_without_plain_git_or_to_another_remote_a_plain_push_starts_nothing(tmp_
 def test_a_failing_bucket_push_never_fails_the_code_push(tmp_path, server):
     server.git("config", "receive.hideRefs", "refs/opentraces")  # refuses every session ref
     a = set_up(tmp_path, server)
-    proc = plain_push(a, "origin", "main")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
-    assert server.git("rev-parse", "refs/heads/main") == a.git("rev-parse", "refs/heads/main")
-    log = wait_for_background_push(a)
-    assert HEADER.match(log[0]), log
-    assert log[1:] == [
+    assert push_main(a, server) == [
         "error: 'origin' rejected 'refs/opentraces/sessions/s1': deny updating a hidden ref",
         "hint: the remote refuses git-ot's refs; ask its administrator",
     ]
