@@ -422,6 +422,20 @@ def test_a_forgotten_session_stays_forgotten_and_can_be_deleted_on_the_remote(tm
     assert set(sessions(a.path)) == {"keep"}  # nothing happened
 
 
+def test_a_forgotten_session_recorded_again_is_shared_again(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a")
+    a.git("config", "ot.requireApproval", "false")
+    record_session(a, "s", "first")
+    ok(a.ot("push"))
+    ok(a.ot("forget", "s"))
+    record_session(a, "s", "again")  # the same id, recorded anew: a session like any other
+    out = ot_json(a.path, "push")
+    assert (out["merged"], out["pushed"]) == (["s"], ["s"])
+    assert sessions(server.path) == sessions(a.path)
+    # Both copies' prompts, in the order of the merge's primary (the greater tip id here).
+    assert sorted(s.get("text") for s in ot_json(a.path, "trace", "show", "s")["steps"]) == ["again", "first"]
+
+
 def test_approval_can_be_turned_off_for_a_private_remote(tmp_path, server):
     a = make_clone(server.url, tmp_path / "a")
     a.git("config", "ot.requireApproval", "false")

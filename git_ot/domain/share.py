@@ -169,7 +169,7 @@ class RemoteState:
 def remote_state(store: Store, remote: str) -> RemoteState:
     listed = transport.ls_remote(store.location, remote,
                                  [refs.SESSIONS_PREFIX + "*", refs.NOTES_REF])
-    gone = session_lists.forgotten(store.location.state_dir).read()
+    gone = _forgotten(store)
     sessions = {}
     for ref, oid in listed.items():
         sid = refs.session_id_from_ref(ref)
@@ -182,6 +182,12 @@ def remote_state(store: Store, remote: str) -> RemoteState:
         sessions[sid] = oid
     return RemoteState({s: t for s, t in sessions.items() if s not in gone}, listed.get(refs.NOTES_REF),
                        sorted(gone & sessions.keys()))
+
+
+def _forgotten(store: Store) -> set[str]:
+    """The sessions `git ot forget` deleted here that have not been recorded
+    or imported here again since (then they are sessions like any other)."""
+    return {s for s in session_lists.forgotten(store.location.state_dir).read() if store.tip(s) is None}
 
 
 def _bring_in(store: Store, remote: str, state: RemoteState, sids, notes: bool) -> None:
@@ -353,7 +359,7 @@ def _without_forgotten(store: Store, theirs: str) -> str:
     The copy is a function of the remote's tip alone (fixed identity, its
     tip's time), so merging the same tip again finds it merged already.
     """
-    gone = session_lists.forgotten(store.location.state_dir).read()
+    gone = _forgotten(store)
     if not gone:
         return theirs
     repo = store.repo
