@@ -1895,7 +1895,10 @@ hold a line of them, the remote's notes, replaced by a copy without those
 lines and without history. That is the one forced push git-ot makes, and
 only with a lease (`--force-with-lease`): when another clone pushed notes
 meanwhile, the lease fails and the copy is made again from theirs, so no
-one else's line is lost. The output says what was deleted there.
+one else's line is lost. The output says what was deleted there. When the
+remote cannot be reached or refuses, the sessions are forgotten here all
+the same, the output says so, and the command exits 1 with the remote's
+error; run it again later.
 """,
             "--json": """\
 The object has `sessions` (for each: `session`, the `refs` deleted and
@@ -1904,8 +1907,8 @@ with the number of `lines` removed), `objects` (`deleted`, `kept` (reached
 by something else) and `remaining`, the ids of objects that could not be
 deleted, normally none), `ran` (the git commands run), `remote` (with
 `--remote`: `remote`, the refs `deleted` there, `notes`, `rewritten` or
-`unchanged`, and `note_lines`, the lines removed from its notes; otherwise
-null) and `remotes` (without `--remote`, for each configured remote, the
+`unchanged`, and `note_lines`, the lines removed from its notes, or, when
+that failed, `remote`, `error` and `hint`; otherwise null) and `remotes` (without `--remote`, for each configured remote, the
 `commands` that delete the sessions there).
 """ + "\n" + _JSON_NOTE,
         },

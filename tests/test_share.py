@@ -421,6 +421,16 @@ def test_a_forgotten_session_stays_forgotten_and_can_be_deleted_on_the_remote(tm
     assert proc.stderr.decode().splitlines()[0] == "error: no such remote 'nowhere'"
     assert set(sessions(a.path)) == {"keep"}  # nothing happened
 
+    # A remote that cannot be reached: forgotten here, and said so, then the error.
+    a.git("remote", "add", "gone", str(tmp_path / "no-such.git"))
+    proc = a.ot("forget", "--remote", "gone", "keep")
+    assert proc.returncode == 1
+    assert proc.stdout.decode().splitlines()[0] == "forgot keep (refs/opentraces/sessions/keep)"
+    assert proc.stderr.decode().splitlines() == [
+        "error: 'git ls-remote' of 'gone' failed: Could not read from remote repository.",
+        "hint: forgotten here; to delete on 'gone' too, run 'git ot forget --remote gone keep' again"]
+    assert sessions(a.path) == {}
+
 
 def test_a_forgotten_session_recorded_again_is_shared_again(tmp_path, server):
     a = make_clone(server.url, tmp_path / "a")

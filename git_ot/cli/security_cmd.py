@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..domain import gate
+from ..errors import GitOtError
 from ..domain.repo import open_store
 from .main import cli, json_option
 from .output import emit, emit_json
@@ -65,7 +66,17 @@ def forget(sessions, remote_name, as_json):
     result = gate.forget(open_store(), list(sessions), remote_name)
     if as_json:
         emit_json(result)
-        return
+    else:
+        _show_forget(result)
+    there = result["remote"]
+    if there is not None and "error" in there:
+        ids = " ".join(s["session"] for s in result["sessions"])
+        raise GitOtError(there["error"], hint=there["hint"] or (
+            f"forgotten here; to delete on '{there['remote']}' too, run "
+            f"'git ot forget --remote {there['remote']} {ids}' again"))
+
+
+def _show_forget(result: dict) -> None:
     for s in result["sessions"]:
         held = ", ".join(s["refs"]) or "no ref"
         emit(f"forgot {s['session']} ({held}{', spooled events' if s['spool'] else ''})")
@@ -80,7 +91,7 @@ def forget(sessions, remote_name, as_json):
         emit(f"warning: {len(objects['remaining'])} objects are still in the repository: "
              + " ".join(objects["remaining"][:5]))
     there = result["remote"]
-    if there is not None:
+    if there is not None and "error" not in there:
         for ref in there["deleted"]:
             emit(f"deleted {ref} on {there['remote']}")
         if there["notes"] == "rewritten":

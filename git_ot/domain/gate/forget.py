@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from ...errors import UnknownSession
+from ...errors import GitOtError, UnknownSession
 from ...store import approvals as session_lists
 from ...store import notes, purge, refs
 from ...store.repository import Store
@@ -159,7 +159,10 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
     if remote is not None:
         from ..share import forget_on_remote  # the transport lives there
 
-        on_remote = forget_on_remote(store, remote, ids)
+        try:
+            on_remote = forget_on_remote(store, remote, ids)
+        except GitOtError as exc:  # forgotten here all the same: say both
+            on_remote = {"remote": remote, "error": exc.message, "hint": exc.hint}
     return {
         "sessions": [{"session": sid, "refs": sorted(held[sid]), "spool": spool_files[sid]} for sid in ids],
         "remote": on_remote,
