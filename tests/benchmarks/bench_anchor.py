@@ -18,8 +18,11 @@ process, which anchors that commit (reads the windows index, follows the
 lines through the snapshots, writes the note and the session's anchors).
 The two repositories are timed alternately. Also timed: the same hook with
 the windows index deleted before each run (its one-time rebuild), and
-`git commit` itself, for scale. Target: at most 150 ms, independent of the
-number of earlier sessions.
+`git commit` itself, for scale, and, alternately with the plain hook, the
+hook for a commit in which the human also typed a line into the file half
+the earlier sessions wrote (that line is checked against every text their
+windows wrote there). Target: at most 150 ms, independent of the number of
+earlier sessions.
 
 Part 2, rewriting notes for a rebase: 100 anchored commits, each touching
 some of 10 files that agent sessions edited, are rebased onto a new base
@@ -186,12 +189,21 @@ class PostCommit:
         self.n = 0
         self.problems: list[str] = []
 
-    def prepare(self) -> None:
-        """A new session edits HOT and one other file; the human commits, hooks off."""
+    def prepare(self, human_line: bool = False) -> None:
+        """A new session edits HOT and one other file; the human commits, hooks off.
+
+        With `human_line`, the human also types a line into HOT first: a line
+        that changed outside every window, in a file agent windows wrote, which
+        is checked against every text those windows wrote (a put-back line,
+        as a `git stash pop` makes, is not the human's).
+        """
         self.n += 1
         other = self.rng.choice(self.paths[1:])
         self.cap.session(f"measured-{self.n:04d}", [(p, edited(self.repo / p, self.rng, f"m{self.n}"))
                                                    for p in (HOT, other)])
+        if human_line:
+            with open(self.repo / HOT, "a") as fh:
+                fh.write(f"typed_by_hand_{self.n} = {self.rng.random():.6f}\n")
         commit_without_hooks(self.repo, f"measured {self.n}")
 
     def hook(self) -> float:
@@ -246,6 +258,14 @@ def part1(tmp: Path, args) -> tuple[list[dict], list[str]]:
         big.drop_index()
         cold.append(big.hook())
     rows.append(summary(f"  same, windows index deleted first ({args.sessions})", cold))
+    plain: list[float] = []
+    typed: list[float] = []
+    for i in range(args.runs):
+        for human_line in ((False, True) if i % 2 == 0 else (True, False)):
+            big.prepare(human_line)
+            (typed if human_line else plain).append(big.hook())
+    rows.append(summary(f"  same, a human line in {HOT} ({args.sessions})", typed,
+                        "without it", plain))
     commits = [big.commit_only() for _ in range(args.runs)]
     rows.append(summary("reference: git commit (hooks off)", commits))
     return rows, small.problems + big.problems

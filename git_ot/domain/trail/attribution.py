@@ -35,6 +35,7 @@ import os
 
 from . import lines as L
 from .windows import Window, WindowIndex
+from .written import Written, line_hash
 
 HUMAN = ("human",)
 # Bounds on the walk: how many older states to search for a line that is
@@ -73,7 +74,9 @@ class Attribution:
         # commit, so a line missing from it tells nothing (recompute.py).
         self.uncertain_from = uncertain_from
         self._content: dict = {}
-        self._written: dict[str, set] = {}  # path -> lines agent windows wrote into it
+        self._written: dict[str, set] = {}  # path -> hashes of the lines agent windows wrote into it
+        self._written_cache = None
+        self._split: tuple = (None, [])  # the last content split into lines, and its lines
 
     # -- states ----------------------------------------------------------
 
@@ -269,27 +272,32 @@ class Attribution:
         its before-state not at all (a `git stash pop`, an editor's undo,
         bring back what a tool wrote). Such a line is not the human's for
         sure; lines of a few characters (a brace, `else:`) are too common to
-        tell anything."""
-        text = L.split(content)[line] if line < L.count(content) else b""
+        tell anything. What the windows wrote is kept across runs (written.py).
+        """
+        if self._split[0] is not content:
+            self._split = (content, L.split(content))
+        lines = self._split[1]
+        text = lines[line] if line < len(lines) else b""
         if len(text.strip()) < PUT_BACK_MIN:
             return False
         known = self._written.get(path)
         if known is None:
-            known = set()
-            for w in self.index.windows(path):
-                if w.after is None or (w.declared is not None and w.declared != path):
-                    continue  # a tool that names another file did not write this one
-                try:
-                    after = L.split(self.content(w.after, path))
-                    before = set(L.split(self.content(w.before, (w.files.get(path) or (0, 0, None))[2] or path)))
-                except _Large:
-                    continue
-                seen: dict[bytes, int] = {}
-                for x in after:
-                    seen[x] = seen.get(x, 0) + 1
-                known.update(x for x, n in seen.items() if n == 1 and x not in before)
-            self._written[path] = known
-        return text in known
+            if self._written_cache is None:
+                self._written_cache = Written(self.store.location.state_dir)
+            windows = {w.key: w for w in self.index.windows(path)
+                       if w.after is not None and (w.declared is None or w.declared == path)}
+            # (a tool that names another file did not write this one)
+            known = self._written[path] = self._written_cache.lines(
+                path, windows, lambda w: self._states(w, path))
+        return line_hash(text) in known
+
+    def _states(self, w: Window, path: str) -> tuple[bytes, bytes] | None:
+        """A window's after- and before-state of the path (None: too large to hold)."""
+        try:
+            return (self.content(w.after, path),
+                    self.content(w.before, (w.files.get(path) or (0, 0, None))[2] or path))
+        except _Large:
+            return None
 
     @staticmethod
     def _locate(content: bytes, state: bytes, unlocated: set, located: dict) -> None:
@@ -321,3 +329,4 @@ class Attribution:
                                  info["harness"], info["model"])
         # The step is certain, but which of its hunks holds the line is not.
         return unattributed("ambiguous", [w.key])
+
