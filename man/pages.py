@@ -90,6 +90,7 @@ Set git-ot up in a repository, keeping the post-commit hook that was there::
     post-commit: chained
     post-rewrite: installed
     post-merge: installed
+    post-applypatch: installed
     git-ot is set up in /home/dev/src/app/.git/hooks
     ----
 
@@ -231,7 +232,7 @@ snapshot index lives in each worktree's own git directory.
     The private index snapshots are built against, and the cache of large
     file pointers. Derived; safe to delete.
 
-`.git/hooks/post-commit`, `.git/hooks/post-rewrite`, `.git/hooks/post-merge`::
+`.git/hooks/post-commit`, `.git/hooks/post-rewrite`, `.git/hooks/post-merge`, `.git/hooks/post-applypatch`::
     The git hooks `git ot init` installs (in the directory
     `core.hooksPath` names, if set), and beside them `<hook>.pre-git-ot`,
     the hooks they chain.
@@ -285,8 +286,8 @@ snapshot index lives in each worktree's own git directory.
 COMMANDS = {
     "init": {
         "description": """\
-Installs git-ot's git hooks, `post-commit`, `post-rewrite` and
-`post-merge` (and `pre-push`, while `git ot remote set --plain-git` is on
+Installs git-ot's git hooks, `post-commit`, `post-rewrite`, `post-merge`
+and `post-applypatch` (and `pre-push`, while `git ot remote set --plain-git` is on
 for the remote sessions are shared with), in the directory git runs hooks
 from, as `git rev-parse --git-path hooks`
 names it: `.git/hooks` by default, the directory `core.hooksPath` names
@@ -295,8 +296,8 @@ linked worktree (worktrees share their hooks). It also creates git-ot's
 local state directory, `opentraces/` in the common git directory.
 
 The hooks seal every session that has events in the spool into its ref
-after a commit, a history rewrite (`git commit --amend`, `git rebase`) or a
-merge, so that captured events are in the object database before history
+after a commit, a history rewrite (`git commit --amend`, `git rebase`), a
+merge or a patch `git am` applied, so that captured events are in the object database before history
 moves on; then they anchor the new commits, writing the notes that
 git-ot-blame(1) reads. The `pre-push` hook starts `git ot push` in the
 background when the remote pushed to is the one sessions are shared with,
@@ -347,8 +348,10 @@ Set git-ot up in a repository that already has a post-commit hook::
     post-commit: chained
     post-rewrite: installed
     post-merge: installed
+    post-applypatch: installed
     git-ot is set up in /home/dev/src/app/.git/hooks
     $ ls .git/hooks | grep -v sample
+    post-applypatch
     post-commit
     post-commit.pre-git-ot
     post-merge
@@ -361,6 +364,7 @@ Run it again; nothing changes::
     post-commit: unchanged
     post-rewrite: unchanged
     post-merge: unchanged
+    post-applypatch: unchanged
     git-ot is set up in /home/dev/src/app/.git/hooks
     ----
 
@@ -371,6 +375,7 @@ In a repository whose hooks are versioned in `.githooks`::
     post-commit: installed
     post-rewrite: installed
     post-merge: installed
+    post-applypatch: installed
     git-ot is set up in /home/dev/src/app/.githooks
     ----
 """,
@@ -562,6 +567,7 @@ Take git-ot out of a repository whose post-commit hook it had chained::
     post-commit: restored
     post-rewrite: removed
     post-merge: removed
+    post-applypatch: removed
     ----
 
 Delete the recorded sessions as well, for good (they are ordinary refs; the
@@ -1260,11 +1266,12 @@ The events git-ot knows are `SessionStart`, `UserPromptSubmit`,
 event is kept whole in the session's lifecycle.
 
 `git ot hook git <event>` is what the git hooks `git ot init` installs run,
-with `<event>` one of `post-commit`, `post-rewrite`, `post-merge` and
-`post-checkout`: it seals every session that has events in the spool, then
-anchors what git just made: the commit (`post-commit`), the merge commit
-(`post-merge`), or the rewritten commits git lists on standard input
-(`post-rewrite`); see git-ot-blame(1). With `pre-push`, followed by the
+with `<event>` one of `post-commit`, `post-rewrite`, `post-merge`,
+`post-applypatch` and `post-checkout`: it seals every session that has
+events in the spool, then anchors what git just made: the commit
+(`post-commit`, and `post-applypatch` for each commit `git am` makes), the
+merge commit (`post-merge`), or the rewritten commits git lists on standard
+input (`post-rewrite`); see git-ot-blame(1). With `pre-push`, followed by the
 remote's name and URL as git gives them, it seals nothing: when that remote
 is the one sessions are shared with and `--plain-git` is on for it, it
 starts `git ot push <remote>` in the background (see git-ot-remote(1)).

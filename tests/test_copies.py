@@ -56,6 +56,18 @@ def test_cherry_pick_x_and_a_range(repo, hooks):
     assert blame(repo, "c.py") == [("c1", agent_line("s-more", 2, "2.1.1", "write c", 1))]
 
 
+def test_a_patch_applied_with_git_am(repo, hooks, tmp_path):
+    wrote = _side_work(repo, hooks)
+    patches = tmp_path / "patches"
+    repo.git("format-patch", "-q", "-o", str(patches), "main..side")
+    repo.git("am", "-q", *sorted(str(p) for p in patches.iterdir()))
+    assert repo.git("log", "--format=%s", "-2").split() == ["A", "B"]
+    assert blame(repo, "a.py") == [("a1", wrote), ("a2", wrote)]
+    assert blame(repo, "b.py") == [("b1", HUMAN)]
+    if hooks:
+        assert note(repo) == note(repo, "side")  # git ran post-applypatch, not post-commit
+
+
 def test_cherry_pick_no_commit_then_commit(repo, hooks):
     wrote = _side_work(repo, hooks)
     repo.git("cherry-pick", "-n", "side")

@@ -7,7 +7,8 @@ import stat
 
 from conftest import Repo, git
 
-HOOKS = ["post-commit", "post-merge", "post-rewrite"]
+HOOKS = ["post-applypatch", "post-commit", "post-merge", "post-rewrite"]
+IN_ORDER = ["post-commit", "post-rewrite", "post-merge", "post-applypatch"]
 
 
 def hook_files(directory):
@@ -23,18 +24,17 @@ def hook_files(directory):
 def test_init_installs_and_is_idempotent(repo):
     first = repo.ot_json("init")
     hooks_dir = str(repo.path / ".git/hooks")
-    assert first == {"hooks_dir": hooks_dir, "hooks": {h: "installed" for h in
-                                                       ["post-commit", "post-rewrite", "post-merge"]}}
+    assert first == {"hooks_dir": hooks_dir, "hooks": {h: "installed" for h in IN_ORDER}}
     installed = hook_files(hooks_dir)
     assert sorted(installed) == HOOKS
     assert all(mode & 0o111 for _, mode in installed.values())
     second = repo.ot_json("init")
-    assert second["hooks"] == {h: "unchanged" for h in ["post-commit", "post-rewrite", "post-merge"]}
+    assert second["hooks"] == {h: "unchanged" for h in IN_ORDER}
     assert hook_files(hooks_dir) == installed
     proc = repo.ot("init")
     assert proc.stdout.decode().splitlines() == [
         "post-commit: unchanged", "post-rewrite: unchanged", "post-merge: unchanged",
-        f"git-ot is set up in {hooks_dir}"]
+        "post-applypatch: unchanged", f"git-ot is set up in {hooks_dir}"]
 
 
 def test_existing_hooks_are_chained_and_restored_byte_for_byte(repo):
@@ -47,7 +47,7 @@ def test_existing_hooks_are_chained_and_restored_byte_for_byte(repo):
     before = hook_files(hooks_dir)
     result = repo.ot_json("init")
     assert result["hooks"] == {"post-commit": "chained", "post-rewrite": "chained",
-                               "post-merge": "installed"}
+                               "post-merge": "installed", "post-applypatch": "installed"}
     assert repo.ot_json("init")["hooks"]["post-commit"] == "unchanged"
     # The chained hooks still run, with their arguments and stdin.
     repo.write("a.txt", "a\n")
@@ -58,13 +58,12 @@ def test_existing_hooks_are_chained_and_restored_byte_for_byte(repo):
     assert marker.read_text() == f"post-commit\npost-commit\nrewrite amend\n{old} {new}\n"
     result = repo.ot_json("uninstall")
     assert result["hooks"] == {"post-commit": "restored", "post-rewrite": "restored",
-                               "post-merge": "removed"}
+                               "post-merge": "removed", "post-applypatch": "removed"}
     assert hook_files(hooks_dir) == before
 
 
 def test_uninstall_when_nothing_is_installed(repo):
-    assert repo.ot_json("uninstall")["hooks"] == {h: "absent" for h in
-                                                 ["post-commit", "post-rewrite", "post-merge"]}
+    assert repo.ot_json("uninstall")["hooks"] == {h: "absent" for h in IN_ORDER}
 
 
 def test_a_foreign_hook_over_ours_is_left_alone(repo):

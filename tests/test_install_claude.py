@@ -192,7 +192,7 @@ def test_harness_uninstall_and_git_hook_uninstall_are_separate(repo):
     repo.ot_json("install", "claude-code")
     assert repo.ot_json("uninstall", "claude-code")["file"] == "deleted"
     assert sorted(n for n in os.listdir(repo.path / ".git" / "hooks") if not n.endswith(".sample")) == \
-        ["post-commit", "post-merge", "post-rewrite"]
+        ["post-applypatch", "post-commit", "post-merge", "post-rewrite"]
     repo.ot_json("install", "claude-code")
     repo.ot_json("uninstall")
     assert (repo.path / ".claude" / "settings.json").is_file()

@@ -22,7 +22,7 @@ from . import claude_code
 from .log import log_failure
 
 ADAPTERS = {claude_code.SOURCE: claude_code}
-GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-checkout", "pre-push")
+GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-applypatch", "post-checkout", "pre-push")
 STALE_SECONDS = 600
 
 

@@ -21,7 +21,7 @@ from ..store.repository import Store
 from . import prepush
 from .sealing import seal_pending
 
-HOOKS = ("post-commit", "post-rewrite", "post-merge")
+HOOKS = ("post-commit", "post-rewrite", "post-merge", "post-applypatch")
 # Installed only where plain pushes carry the bucket (`git ot remote set
 # --plain-git`): every other repository's pushes run no hook of git-ot's.
 PUSH_HOOK = "pre-push"

@@ -720,7 +720,8 @@ def _pick_head(git_dir: str) -> str | None:
 
 
 def post_commit(store: Store) -> dict | None:
-    """Anchor the commit `git commit`, `git cherry-pick` or `git revert` just made."""
+    """Anchor the commit `git commit`, `git cherry-pick`, `git revert` or
+    `git am` (from its post-applypatch hook) just made."""
     head = _head(store)
     if head is None:
         return None
@@ -729,7 +730,9 @@ def post_commit(store: Store) -> dict | None:
     rebasing = os.path.isdir(os.path.join(git_dir, "rebase-merge"))
     if action is None:
         action = "commit" if not rebasing else ""
-    sequencer = action.startswith(("cherry-pick", "revert"))
+    # A patch `git am` applied is a copy too: its source, if git-ot noted
+    # it here, is found by patch id, as for a pick that names none.
+    sequencer = action.startswith(("cherry-pick", "revert", "am:"))
     if not (action.startswith("commit") or sequencer) or action.startswith("commit (amend)"):
         # Rebase picks and squashes come back through post-rewrite, as does an amend.
         return None
@@ -789,8 +792,10 @@ def post_rewrite(store: Store, kind: str, text: str) -> dict | None:
 
 
 def on_git_event(store: Store, event: str, args: list[str], stdin: str) -> dict | None:
-    """What a git hook anchors: post-commit, post-merge or post-rewrite."""
-    if event == "post-commit":
+    """What a git hook anchors: post-commit (and post-applypatch, for the
+    commits `git am` makes, which run no post-commit), post-merge or
+    post-rewrite."""
+    if event in ("post-commit", "post-applypatch"):
         return post_commit(store)
     if event == "post-merge":
         return post_merge(store)
