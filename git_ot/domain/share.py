@@ -535,7 +535,7 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
     wanted = [refs.session_ref(s) for s in session_ids]
     for _ in range(MAX_ROUNDS):
         listed = transport.ls_remote(location, remote, wanted + [refs.NOTES_REF])
-        specs = [":" + ref for ref in wanted if ref in listed]
+        specs = [refs.delete_refspec(ref) for ref in wanted if ref in listed]
         lease = {}
         theirs = listed.get(refs.NOTES_REF)
         if theirs is not None:
@@ -543,7 +543,7 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
             removed = gate.rewrite_notes_without(store, staged, drop)
             if removed is not None:
                 new = store.ref_target(staged)
-                specs.append(f"{new}:{refs.NOTES_REF}" if new else f":{refs.NOTES_REF}")
+                specs.append(refs.notes_push_refspec(new) if new else refs.delete_refspec(refs.NOTES_REF))
                 lease[refs.NOTES_REF] = theirs
                 out["note_lines"] = removed
         if not specs:

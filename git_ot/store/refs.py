@@ -111,6 +111,11 @@ def notes_push_refspec(tip: str) -> str:
     return f"{tip}:{NOTES_REF}"
 
 
+def delete_refspec(ref: str) -> str:
+    """Delete a ref on the remote (`git ot forget --remote` only)."""
+    return f":{ref}"
+
+
 def notes_merge_scratch_ref(token: str) -> str:
     """A short-lived ref under refs/notes/ for `git notes merge` to work on.
 
