@@ -110,21 +110,22 @@ class Sharing(RuleBasedStateMachine):
     def push(self, i):
         clone = self.clones[i]
         event(f"push merged diverged copies: {bool(ot_json(clone.path, 'push')['merged'])}")
-        mine, theirs = sessions(clone.path), sessions(self.server)
-        for sid, tip in mine.items():
-            assert sid in theirs, f"{sid} was not pushed"
-            assert contains(self.server, tip, theirs[sid]), f"the remote's {sid} lacks the clone's"
-        assert self._lines(clone.path) <= self._lines(self.server)
+        self._holds_all_of(self.server, clone.path, "pushed")
 
     @rule(i=st.integers(0, CLONES - 1))
     def fetch(self, i):
         clone = self.clones[i]
         event(f"fetch merged diverged copies: {bool(ot_json(clone.path, 'fetch')['merged'])}")
-        mine, theirs = sessions(clone.path), sessions(self.server)
-        for sid, tip in theirs.items():
-            assert sid in mine, f"{sid} was not fetched"
-            assert contains(clone.path, tip, mine[sid]), f"the clone's {sid} lacks the remote's"
-        assert self._lines(self.server) <= self._lines(clone.path)
+        self._holds_all_of(clone.path, self.server, "fetched")
+
+    def _holds_all_of(self, holder: Path, other: Path, moved: str) -> None:
+        """`holder` has every session of `other`, at a tip that contains
+        other's, and every note line of other's."""
+        held, given = sessions(holder), sessions(other)
+        for sid, tip in given.items():
+            assert sid in held, f"{sid} was not {moved}"
+            assert contains(holder, tip, held[sid]), f"{holder.name}'s {sid} lacks {other.name}'s"
+        assert self._lines(other) <= self._lines(holder)
 
     @invariant()
     def the_remote_never_loses_anything(self):
