@@ -284,9 +284,11 @@ class Attribution:
         if known is None:
             if self._written_cache is None:
                 self._written_cache = Written(self.store.location.state_dir)
-            windows = {w.key: w for w in self.index.windows(path)
+            # Keyed by the after-state too: a merge of two copies of a session
+            # may give a step number to another window. (A tool that names
+            # another file did not write this one.)
+            windows = {f"{w.key}:{w.after}": w for w in self.index.windows(path)
                        if w.after is not None and (w.declared is None or w.declared == path)}
-            # (a tool that names another file did not write this one)
             known = self._written[path] = self._written_cache.lines(
                 path, windows, lambda w: self._states(w, path))
         return line_hash(text) in known
