@@ -16,7 +16,6 @@ importing the same transcript twice folds nothing new.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import heapq
 import json
@@ -27,6 +26,7 @@ from typing import Callable, Iterable
 
 from ..domain.fold import IMPORTED_ID_PREFIX
 from ..errors import NotATranscript
+from ..store.times import parse_iso
 from .claude_code import SOURCE, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -85,14 +85,6 @@ class Accounting:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-def _time(value) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
 
 def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one transcript file, each assigned to its session.
@@ -133,7 +125,7 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
     lines = []
     last = None
     for number, (raw, obj) in enumerate(parsed, 1):
-        t = _time(obj.get("timestamp")) if obj is not None else None
+        t = parse_iso(obj.get("timestamp")) if obj is not None else None
         if t is not None:
             last = t
         sid = obj.get("sessionId") if obj is not None else None
@@ -383,7 +375,7 @@ class Converter:
     def _emit(self, eid: str, kind: str, name: str, ln: Line, obj: dict, data: dict,
               writes: bool = False) -> None:
         agent = (obj.get("agentId") or "sidechain") if obj.get("isSidechain") else None
-        t = _time(obj.get("timestamp"))
+        t = parse_iso(obj.get("timestamp"))
         t = t if t is not None else ln.order
         if agent and agent not in self.agents_started:
             self.agents_started.add(agent)

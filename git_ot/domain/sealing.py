@@ -9,13 +9,12 @@ event ids make a repeated seal a no-op, so nothing is lost or doubled.
 
 from __future__ import annotations
 
-import datetime
-
 import pygit2
 
 from .. import __version__
 from ..errors import GateBlocked
 from ..store import records, snapshot
+from ..store import times as times_format
 from ..store.faults import crash_point
 from ..store.repository import Store
 from ..store.spool import Spool
@@ -137,12 +136,6 @@ def step_patch(store: Store, trail: dict, step: dict) -> dict | None:
     return {"step": step["n"], "before": before, "after": after, "files": files}
 
 
-def _iso(t) -> str | None:
-    if t is None:
-        return None
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | None) -> dict:
     """The manifest: what `trace list` shows, derived from the records."""
     trace, trail = recs["trace"], recs["trail"]
@@ -160,8 +153,8 @@ def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | N
         "harness": {"name": info.get("harness", "unknown"), "version": info.get("harness_version")},
         "models": _models(info, steps),
         "base": base,
-        "start": _iso(min(times)) if times else None,
-        "end": _iso(max(times)) if (times and ended) else None,
+        "start": times_format.iso(min(times)) if times else None,
+        "end": times_format.iso(max(times)) if (times and ended) else None,
         "counts": {
             "steps": len(steps),
             "prompts": sum(1 for s in steps if s["kind"] == "prompt"),

@@ -83,7 +83,7 @@ import pygit2
 
 from ...errors import BadDate, UnknownRevision
 from ...store import notes as notes_store
-from ...store import refs
+from ...store import refs, times
 from ...store.refs import match_session
 from ...store.repository import Store
 from . import lines as L
@@ -136,17 +136,6 @@ def parse_since(text: str, now: float) -> float:
     return when.timestamp()
 
 
-def _start_time(start) -> float | None:
-    if not isinstance(start, str):
-        return None
-    try:
-        return datetime.datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def _iso(t: float) -> str:
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 # -- running git ---------------------------------------------------------------
@@ -643,7 +632,7 @@ def _select(store: Store, specs, since: float | None) -> list[tuple[str, object,
             continue
         manifest = tree.record("manifest")
         if since is not None:
-            start = _start_time(manifest.get("start"))
+            start = times.parse_iso(manifest.get("start"))
             if start is None or start < since:
                 continue
         out.append((sid, tree, manifest))
@@ -791,7 +780,7 @@ def track(store: Store, sessions=(), since: str | None = None, at: str | None = 
     every = [h for rows in per_session.values() for h in rows]
     return {
         "target": {"rev": at or "HEAD", "commit": target},
-        "since": _iso(since_t) if since_t is not None else None,
+        "since": times.iso(since_t) if since_t is not None else None,
         "sessions": out_sessions,
         "total": {"sessions": len(out_sessions), "hunks": len(every), "lines": _sum_lines(every),
                   "states": _count_states(every)},
