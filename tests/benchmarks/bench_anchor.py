@@ -57,14 +57,9 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_snapshot import code_text, git_ot_command  # noqa: E402
-from common import hermetic_env, log, p95, scratch  # noqa: E402
+from common import git, hermetic_env, log, p95, run_timed, scratch  # noqa: E402
 
 HOT = "src/app.py"
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
-    return subprocess.run(["git", *args], cwd=repo, input=input, check=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
 
 
 def commit_without_hooks(repo: Path, message: str, *paths: str) -> None:
@@ -155,12 +150,7 @@ def earlier_sessions(repo: Path, paths: list[str], count: int, seed: int) -> Non
 
 
 def timed(argv: list[str], cwd: Path, input: bytes | None = None) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    elapsed = (time.perf_counter() - start) * 1000.0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv!r} failed: {proc.stderr.decode(errors='replace').strip()}")
-    return elapsed
+    return run_timed(argv, cwd, input=input)[0]
 
 
 def summary(name: str, samples: list[float], baseline_name: str | None = None,

@@ -55,8 +55,8 @@ for path in (str(ROOT), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from bench_snapshot import code_text, git, make_repo  # noqa: E402
-from common import hermetic_env, log, p95, scratch  # noqa: E402
+from bench_snapshot import code_text, make_repo  # noqa: E402
+from common import git, hermetic_env, log, p95, scratch  # noqa: E402
 from git_ot.capture import claude_settings  # noqa: E402
 
 RECORDED = ROOT / "tests" / "fixtures" / "claude-code" / "recorded-2.1.328"

@@ -51,7 +51,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -66,7 +65,7 @@ import zstandard  # noqa: E402
 from git_ot.domain.importing import import_transcripts  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import log  # noqa: E402
+from common import git, log  # noqa: E402
 from git_ot.store.gitdir import locate  # noqa: E402
 from git_ot.store.repository import Store  # noqa: E402
 
@@ -101,11 +100,6 @@ def hermetic_env(home: Path) -> None:
     })
     for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "CLAUDE_CONFIG_DIR"):
         os.environ.pop(key, None)
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
-    return subprocess.run(["git", *args], cwd=repo, input=input, check=True,
-                          capture_output=True).stdout
 
 
 def new_repo(root: Path, n: int) -> Path:

@@ -59,7 +59,7 @@ if str(ROOT) not in sys.path:
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import hermetic_env, log, p95, scratch  # noqa: E402,F401  (others import them from here too)
+from common import git, hermetic_env, log, p95, run_timed, scratch  # noqa: E402,F401  (others import them from here too)
 from git_ot.store import snapshot  # noqa: E402
 from git_ot.store.gitdir import locate  # noqa: E402
 
@@ -78,11 +78,6 @@ EXTENSIONS = (".py", ".py", ".py", ".js", ".ts", ".c", ".h", ".go", ".rs", ".md"
 
 # ---------------------------------------------------------------------------
 # The repository
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
-    return subprocess.run(["git", *args], cwd=repo, input=input, check=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
 
 
 def code_text(rng: random.Random, size: int) -> str:
@@ -184,15 +179,6 @@ class Tree:
 # Timing
 
 
-def timed_run(argv: list[str], cwd: Path) -> tuple[float, bytes]:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv!r} failed: {proc.stderr.decode(errors='replace').strip()}")
-    return elapsed * 1000.0, proc.stdout
-
-
 def git_ot_command() -> list[str]:
     sibling = Path(sys.executable).parent / "git-ot"
     if sibling.exists():
@@ -230,7 +216,7 @@ class Bench:
         return (time.perf_counter() - start) * 1000.0
 
     def hook_process(self) -> float:
-        return timed_run([sys.executable, "-c", HOOK_PATH_CODE], self.repo)[0]
+        return run_timed([sys.executable, "-c", HOOK_PATH_CODE], self.repo)[0]
 
     def hook(self) -> float:
         """The real hook: `git-ot hook claude-code PreToolUse` for a Write."""
@@ -251,19 +237,19 @@ class Bench:
         return elapsed
 
     def command(self) -> float:
-        return timed_run([*git_ot_command(), "snapshot"], self.repo)[0]
+        return run_timed([*git_ot_command(), "snapshot"], self.repo)[0]
 
     def stash_create(self) -> float:
-        ms, out = timed_run(["git", "stash", "create"], self.repo)
+        ms, out = run_timed(["git", "stash", "create"], self.repo)
         if not out.strip():
             self.stash_empty += 1
         return ms
 
     def status(self) -> float:
-        return timed_run(["git", "status", "--porcelain"], self.repo)[0]
+        return run_timed(["git", "status", "--porcelain"], self.repo)[0]
 
     def status_all(self) -> float:
-        return timed_run(["git", "status", "--porcelain", "-uall"], self.repo)[0]
+        return run_timed(["git", "status", "--porcelain", "-uall"], self.repo)[0]
 
     # Phases: what to do before each pair of runs, and before the figure.
 

@@ -60,16 +60,11 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_snapshot import git_ot_command  # noqa: E402
-from common import hermetic_env, log, p95, scratch  # noqa: E402
+from common import git, hermetic_env, log, p95, run_timed, scratch  # noqa: E402
 
 SESSIONS = 50
 MODEL = "claude-opus-4-5"
 TEMPLATE = "b3c1f0e2-5a4d-4e1b-9c7a-tracktemplate"
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
-    return subprocess.run(["git", *args], cwd=repo, input=input, check=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
 
 
 def make_history(repo: Path, commits: int, hunks: int, files: int, seed: int,
@@ -207,14 +202,11 @@ def write_sessions_and_notes(repo: Path, landed: list[dict]) -> int:
 
 def timed(argvs: list[list[str]], cwd: Path, env: dict) -> tuple[float, bytes]:
     """Wall time (ms) of running the commands one after the other; the last one's output."""
-    start = time.perf_counter()
-    out = b""
+    total, out = 0.0, b""
     for argv in argvs:
-        proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{argv!r} failed: {proc.stderr.decode(errors='replace').strip()}")
-        out = proc.stdout
-    return (time.perf_counter() - start) * 1000.0, out
+        ms, out = run_timed(argv, cwd, env)
+        total += ms
+    return total, out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """What every benchmark script here shares: a hermetic git environment, a
-log on stderr, the 95th percentile, and a scratch directory per run.
+log on stderr, git and a timed process, the 95th percentile, and a scratch
+directory per run.
 
 Not a benchmark itself (its name does not start with `bench_`).
 """
@@ -10,8 +11,10 @@ import contextlib
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -43,6 +46,24 @@ def hermetic_env(home: Path) -> dict:
     home.mkdir(parents=True, exist_ok=True)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
     return env
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    """Run git in `repo`; its output (an error raises)."""
+    return subprocess.run(["git", *args], cwd=repo, input=input, check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
+
+
+def run_timed(argv: list[str], cwd: Path, env: dict | None = None,
+              input: bytes | None = None) -> tuple[float, bytes]:
+    """Wall time (ms) of a whole process, and its output; a failure raises."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, input=input, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    elapsed = (time.perf_counter() - start) * 1000.0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv!r} failed: {proc.stderr.decode(errors='replace').strip()}")
+    return elapsed, proc.stdout
 
 
 def p95(samples: list[float]) -> float:
