@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, RECORDED, Repo, git, recorded_payloads, replay
-from git_ot.capture.claude_transcript import SKIP_REASONS, apply_structured_patch, file_edits
+from git_ot.capture.claude_code.transcript import SKIP_REASONS, file_edits
+from git_ot.capture.edits import apply_structured_patch
 from test_format_spec import as_stored, read_session
 
 SCENARIOS = ["linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn"]
@@ -559,7 +560,7 @@ def test_a_prompt_without_a_prompt_id_merges_by_text_and_time(repo, tmp_path):
 
 def test_an_import_batch_is_valid_spool_lines_and_survives_a_crash(repo):
     """The import enters its events as one spool batch; one left by a crash is sealed later."""
-    from git_ot.capture import claude_transcript
+    from git_ot.capture.claude_code import transcript as claude_transcript
     from git_ot.store.spool import Spool
     from test_format_spec import validate
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import Repo, git, run_ot
-from git_ot.capture import claude_settings
+from git_ot.capture.claude_code import settings as claude_settings
 
 EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure",
           "Stop", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionEnd"]

@@ -16,12 +16,11 @@ import time
 from ..store import snapshot
 from ..store.faults import crash_point
 from ..store.gitdir import locate, run_git
+from ..store.log import log_failure
 from ..store.refs import validate_session_id
 from ..store.spool import Spool
-from . import claude_code
-from .log import log_failure
+from . import registry
 
-ADAPTERS = {claude_code.SOURCE: claude_code}
 GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-applypatch", "post-checkout", "pre-push")
 STALE_SECONDS = 600
 
@@ -41,7 +40,7 @@ def main(argv: list[str]) -> int:
         source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
         if source == "git":
             return _git_event(location or locate(), event_name, argv[2:])
-        adapter = ADAPTERS.get(source)
+        adapter = registry.find(source)
         if adapter is None:
             raise ValueError(f"unknown hook source '{source}'")
         raw = sys.stdin.buffer.read()
@@ -55,7 +54,7 @@ def main(argv: list[str]) -> int:
             location = locate()
         record(location, event)
         crash_point("after-append")
-        if event["kind"] in adapter.SEAL_KINDS:
+        if event["kind"] in adapter.seal_kinds:
             _seal(location, event["session"])
         else:
             _repair(location, event["session"])

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from ..capture.log import log_failure
+from ..store.log import log_failure
 from ..errors import GitOtError
 from .main import cli
 # Each module below adds its commands to `cli` when imported.

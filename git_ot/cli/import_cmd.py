@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ..capture import registry
 from ..domain import importing
 from ..domain.repo import open_store
 from .main import cli, json_option
@@ -32,8 +33,9 @@ def import_(harness, paths, as_json):
     """
     bar = _Bar() if sys.stderr.isatty() else None
     try:
-        result = importing.import_transcripts(open_store(), harness, list(paths),
-                                              progress=bar.update if bar else None)
+        result = importing.import_transcripts(open_store(),
+                                              registry.get(harness, "import", "import transcripts of"),
+                                              list(paths), progress=bar.update if bar else None)
     finally:
         if bar:
             bar.close()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ..capture import claude_settings
+from ..capture import registry
 from .main import cli, json_option
 from .output import emit, emit_json
 
 
 @cli.command()
-@click.argument("harness", type=click.Choice(claude_settings.HARNESSES))
-@click.option("--scope", type=click.Choice(claude_settings.SCOPES), default="project", show_default=True,
+@click.argument("harness", type=click.Choice(registry.names()))
+@click.option("--scope", type=click.Choice(registry.scopes()), default="project", show_default=True,
               help="The settings file to write: the repository's .claude/settings.json (project), "
                    "its .claude/settings.local.json (local) or ~/.claude/settings.json (user).")
 @json_option
@@ -22,10 +22,11 @@ def install(harness, scope, as_json):
     event that carries evidence to Claude Code's settings, beside any hooks
     already there; 'git ot uninstall claude-code' removes exactly those.
     """
-    result = claude_settings.install(scope)
+    chosen = registry.get(harness, "install", "install into")
+    result = chosen.install(scope)
     if as_json:
         emit_json(result)
         return
     for event, action in result["events"].items():
         emit(f"{event}: {action}")
-    emit(f"Claude Code runs git-ot from {result['settings']}")
+    emit(f"{chosen.title} runs git-ot from {result['settings']}")

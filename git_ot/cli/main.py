@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from ..capture import claude_settings
+from ..capture import registry
 from ..domain import install, sessions
 from ..domain.repo import locate_repository, open_store, take_snapshot
 from .output import emit, emit_json, one_line, table
@@ -42,8 +42,8 @@ def init(as_json):
 
 
 @cli.command()
-@click.argument("harness", required=False, type=click.Choice(claude_settings.HARNESSES))
-@click.option("--scope", type=click.Choice(claude_settings.SCOPES),
+@click.argument("harness", required=False, type=click.Choice(registry.names()))
+@click.option("--scope", type=click.Choice(registry.scopes()),
               help="With HARNESS: the settings file to clean (default: project).")
 @json_option
 def uninstall(harness, scope, as_json):
@@ -59,7 +59,8 @@ def uninstall(harness, scope, as_json):
             raise click.UsageError("--scope needs a HARNESS, as in 'git ot uninstall claude-code --scope user'")
         result = install.uninstall(locate_repository())
     else:
-        result = claude_settings.uninstall(scope or "project")
+        chosen = registry.get(harness, "uninstall", "uninstall from")
+        result = chosen.uninstall(scope or chosen.scopes[0])
     if as_json:
         emit_json(result)
         return

@@ -19,10 +19,11 @@ import os
 import subprocess
 from typing import Callable, Iterable
 
-from ..capture.claude_settings import command_for
+from ..capture import registry
 
 # Added by the recorder, never sent by Claude Code.
 RECORDER_KEYS = ("_received_at",)
+HARNESS = "claude-code"  # the harness whose payloads are replayed
 
 
 class ReplayError(Exception):
@@ -63,7 +64,7 @@ def replay(worktree: str, payloads: Iterable[dict], *, after: Callable[[dict], N
 
 def hook(worktree: str, event: str, payload: dict, env: dict | None = None) -> None:
     """One hook call, exactly as Claude Code makes it."""
-    proc = subprocess.run(["/bin/sh", "-c", command_for(event)], cwd=worktree, env=env,
+    proc = subprocess.run(["/bin/sh", "-c", registry.find(HARNESS).hook_command(event)], cwd=worktree, env=env,
                           input=json.dumps(payload).encode(), capture_output=True)
     if proc.returncode != 0:
         raise ReplayError(f"hook {event} exited {proc.returncode}: "

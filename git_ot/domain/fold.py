@@ -14,7 +14,7 @@ Normalised events (written by the capture adapters) look like
 and `kind` is one of: session_start, prompt, tool_start, tool_end, message,
 subagent_start, subagent_stop, compact, stop, session_end, other, raw.
 
-Events imported from a harness's transcript (capture/claude_transcript.py)
+Events imported from a harness's transcript (capture/<harness>/transcript.py)
 have ids that start with IMPORTED_ID_PREFIX. When one repeats a step that
 live capture recorded (the same tool_use_id, prompt, closing message or
 subagent), it is merged into that step instead of adding a second one, and

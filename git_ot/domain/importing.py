@@ -13,12 +13,11 @@ first, so an import merges into what was captured live.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Callable, Protocol
 
 import pygit2
 
-from ..capture import claude_transcript
-from ..errors import NoTranscripts, UnreadableFile, UnsupportedHarness
+from ..errors import NoTranscripts, UnreadableFile
 from ..store import snapshot
 from ..store.refs import validate_session_id
 from ..store.repository import Store
@@ -27,33 +26,62 @@ from .fold import IMPORTED_ID_PREFIX
 from .sealing import seal
 from .trail.recompute import anchor_range
 
-HARNESSES = ("claude-code",)
+
+class TranscriptSource(Protocol):
+    """What the importer needs of a harness: its transcript files, read as events.
+
+    Implemented by each harness in capture/ (capture/harness.py); the
+    command line finds it in capture/registry.py and hands it in.
+    """
+
+    name: str
+    title: str  # for messages: "no <title> transcripts for this repository"
+    transcript_suffix: str  # a folder is searched for files ending so
+    no_transcripts_hint: str  # where to find the transcripts, when the default folder is missing
+    empty_folder_hint: str  # the same, when a folder named holds none
+
+    def default_folder(self, worktree: str) -> str:
+        """Where the harness keeps the transcripts of sessions run in `worktree`."""
+
+    def read_transcript(self, path: str, data: bytes) -> list:
+        """The lines of one file, parsed (NotATranscript when it is not one)."""
+
+    def by_session(self, files: list[list]) -> dict[str, list]:
+        """The lines of many files, grouped by session id and put in order."""
+
+    def convert(self, session_id: str, lines: list) -> tuple[list[dict], object]:
+        """The normalised events of one session's lines, and an account of every
+        line (`lines`, `steps`, `kept_raw`, `skipped`)."""
+
+    def session_cwd(self, lines: list) -> str | None:
+        """The directory the session ran in, as its lines record it."""
+
+    def relpath_mapper(self, worktree: str, cwd: str | None) -> Callable[[str], str | None]:
+        """Maps the session's absolute paths to paths in this repository (None: outside)."""
+
 
 # progress(bytes done, bytes in all, number of files): called after each session
 Progress = Callable[[int, int, int], None]
 
 
-def import_transcripts(store: Store, harness: str, paths: list[str],
+def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
                        progress: Progress | None = None) -> dict:
     """Build or extend sessions from transcript files (default: the project's folder),
     and anchor the commits that took their work."""
-    if harness not in HARNESSES:
-        raise UnsupportedHarness(f"cannot import transcripts of '{harness}'",
-                                 hint="'git ot import' supports: " + ", ".join(HARNESSES))
     worktree = store.location.require_worktree("git ot import")
-    files = transcript_files(paths, worktree)
+    files = transcript_files(source, paths, worktree)
     read = []
     total = 0
     for path in files:
         data = _read(path)
         total += len(data)
-        read.append(claude_transcript.read_transcript(path, data))
-    sessions = claude_transcript.by_session(read)
+        read.append(source.read_transcript(path, data))
+    sessions = source.by_session(read)
     done = 0
     out = []
     for sid, lines in sessions.items():
         validate_session_id(sid)
-        out.append(_import_session(store, sid, lines, worktree))
+        out.append(_import_session(store, source, sid, lines, worktree))
         done += sum(ln.size for ln in lines)
         if progress is not None:
             progress(min(done, total), total, len(files))
@@ -65,23 +93,23 @@ def import_transcripts(store: Store, harness: str, paths: list[str],
             "anchored": [row["commit"] for row in anchored["anchored"]] if anchored else []}
 
 
-def transcript_files(paths: list[str], worktree: str) -> list[str]:
-    """The transcript files named, with folders searched for *.jsonl files."""
+def transcript_files(source: TranscriptSource, paths: list[str], worktree: str) -> list[str]:
+    """The transcript files named, with folders searched for the harness's files."""
     if not paths:
-        folder = claude_transcript.default_folder(worktree)
+        folder = source.default_folder(worktree)
         if not os.path.isdir(folder):
-            raise NoTranscripts(f"no Claude Code transcripts for this repository in '{folder}'",
-                                hint="name the transcript files or folders to import, or set "
-                                     "CLAUDE_CONFIG_DIR to Claude Code's configuration folder")
+            raise NoTranscripts(f"no {source.title} transcripts for this repository in '{folder}'",
+                                hint=source.no_transcripts_hint)
         paths = [folder]
+    suffix = source.transcript_suffix
     files = []
     for path in paths:
         if os.path.isdir(path):
             found = sorted(os.path.join(d, f) for d, _, names in os.walk(path)
-                           for f in names if f.endswith(".jsonl"))
+                           for f in names if f.endswith(suffix))
             if not found:
-                raise NoTranscripts(f"no transcript (*.jsonl) files in '{path}'",
-                                    hint="Claude Code keeps them in ~/.claude/projects/<project>/")
+                raise NoTranscripts(f"no transcript (*{suffix}) files in '{path}'",
+                                    hint=source.empty_folder_hint)
             files.extend(found)
         else:
             files.append(path)
@@ -97,11 +125,10 @@ def _read(path: str) -> bytes:
                              hint="check the path and its permissions") from None
 
 
-def _import_session(store: Store, sid: str, lines: list, worktree: str) -> dict:
-    events, acct = claude_transcript.convert(sid, lines)
-    cwd = next((ln.obj.get("cwd") for ln in lines
-                if ln.obj and isinstance(ln.obj.get("cwd"), str)), None)
-    mapper = claude_transcript.relpath_mapper(worktree, cwd)
+def _import_session(store: Store, source: TranscriptSource, sid: str, lines: list,
+                    worktree: str) -> dict:
+    events, acct = source.convert(sid, lines)
+    mapper = source.relpath_mapper(worktree, source.session_cwd(lines))
     limit = snapshot.configured_max_file_size()
     trees: dict = {}  # (path, content) -> tree: a step's after is often the next one's before
     for ev in events:

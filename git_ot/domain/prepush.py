@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from ..capture.log import MAX_LOG
+from ..store.log import MAX_LOG
 from ..store import refs
 from ..store.files import replace_file
 

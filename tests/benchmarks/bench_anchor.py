@@ -80,7 +80,8 @@ class Capture:
         self.calls = 0
 
     def event(self, name: str, payload: dict) -> None:
-        from git_ot.capture import claude_code, hook
+        from git_ot.capture import hook
+        from git_ot.capture.claude_code import hooks as claude_code
 
         payload = {**payload, "cwd": str(self.repo), "hook_event_name": name}
         hook.record(self.location, claude_code.normalise(name, payload))

@@ -57,7 +57,7 @@ for path in (str(ROOT), str(HERE)):
 
 from bench_snapshot import code_text, make_repo  # noqa: E402
 from common import git, hermetic_env, log, p95, scratch  # noqa: E402
-from git_ot.capture import claude_settings  # noqa: E402
+from git_ot.capture.claude_code import settings as claude_settings  # noqa: E402
 
 RECORDED = ROOT / "tests" / "fixtures" / "claude-code" / "recorded-2.1.328"
 SESSION = "bench-5e55-4a1d-9c1b-hook"

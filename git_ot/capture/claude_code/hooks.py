@@ -8,7 +8,7 @@ event (`prompt`; `tool_name`, `tool_input`, `tool_use_id`, `tool_response`;
 
 from __future__ import annotations
 
-from ..errors import BadPayload
+from ...errors import BadPayload
 
 SOURCE = "claude-code"
 

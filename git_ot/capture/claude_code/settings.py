@@ -46,11 +46,10 @@ import re
 import shlex
 import sys
 
-from ..errors import SettingsError
-from ..store.gitdir import locate
+from ...errors import SettingsError
+from ...store.gitdir import locate
 
 HARNESS = "claude-code"
-HARNESSES = (HARNESS,)  # the harnesses `git ot install` can wire (Codex and Pi: not yet)
 SCOPES = ("project", "local", "user")
 # Every event that carries evidence, in the order Claude Code sends them.
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",

@@ -22,12 +22,13 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
-from ..domain.fold import IMPORTED_ID_PREFIX
-from ..errors import NotATranscript
-from ..store.times import parse_iso
-from .claude_code import SOURCE, writes
+from ...domain.fold import IMPORTED_ID_PREFIX
+from ...errors import NotATranscript
+from ...store.times import parse_iso
+from ..edits import apply_structured_patch, hunks_from_structured_patch, replace_strings
+from .hooks import SOURCE, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
 # documented in `git help git-ot-import` and in refs/README.md.
@@ -444,167 +445,21 @@ def file_edits(name: str, tool_input, result) -> list[dict] | None:
             return [{"file": path, "before": None, "after": after}]
         if isinstance(before, str):
             return [{"file": path, "before": before, "after": after}]
-        return _from_hunks(path, result.get("structuredPatch"))
+        return hunks_from_structured_patch(path, result.get("structuredPatch"))
     if not isinstance(before, str):
-        return _from_hunks(path, result.get("structuredPatch"))
+        return hunks_from_structured_patch(path, result.get("structuredPatch"))
     edits = tool_input.get("edits") if name == "MultiEdit" else [{
         "old_string": result.get("oldString", tool_input.get("old_string")),
         "new_string": result.get("newString", tool_input.get("new_string")),
         "replace_all": result.get("replaceAll", tool_input.get("replace_all")),
     }]
-    after = _replace(before, edits)
+    after = replace_strings(before, edits)
     if after is None:
         # Claude Code matched with normalised quotes or whitespace; its
         # structuredPatch says what it did.
         after = apply_structured_patch(before, result.get("structuredPatch"))
     if after is None:
-        return _from_hunks(path, result.get("structuredPatch"))
+        return hunks_from_structured_patch(path, result.get("structuredPatch"))
     if before == "" and all(isinstance(e, dict) and e.get("old_string") == "" for e in edits or []):
         before = None  # an Edit with an empty old_string creates the file
     return [{"file": path, "before": before, "after": after}]
-
-
-def _replace(text: str, edits) -> str | None:
-    if not isinstance(edits, list) or not edits:
-        return None
-    for e in edits:
-        if not isinstance(e, dict):
-            return None
-        old, new = e.get("old_string"), e.get("new_string")
-        if not isinstance(old, str) or not isinstance(new, str):
-            return None
-        if old == "":
-            if text != "":
-                return None
-            text = new
-            continue
-        if old not in text:
-            return None
-        text = text.replace(old, new) if e.get("replace_all") else text.replace(old, new, 1)
-    return text
-
-
-def _split(text: str) -> list[str]:
-    """Lines with their line feeds (only "\\n" ends a line, as in a diff)."""
-    parts = text.split("\n")
-    out = [p + "\n" for p in parts[:-1]]
-    if parts[-1]:
-        out.append(parts[-1])
-    return out
-
-
-def apply_structured_patch(before: str, hunks) -> str | None:
-    """`before` with a jsdiff structuredPatch applied; None when it does not apply."""
-    if not isinstance(hunks, list):
-        return None
-    src = _split(before)
-    out: list[str] = []
-    pos = 0
-    try:
-        for h in hunks:
-            start = h["oldStart"] - 1 if h["oldLines"] else h["oldStart"]
-            if start < pos:
-                return None
-            out.extend(src[pos:start])
-            pos = start
-            last = None
-            for line in h["lines"]:
-                tag, body = line[:1], line[1:]
-                if tag == " ":
-                    if pos >= len(src) or src[pos].rstrip("\n") != body:
-                        return None
-                    out.append(src[pos])
-                    pos += 1
-                elif tag == "-":
-                    if pos >= len(src) or src[pos].rstrip("\n") != body:
-                        return None
-                    pos += 1
-                elif tag == "+":
-                    out.append(body + "\n")
-                elif tag == "\\":  # "\ No newline at end of file" for the line before
-                    if last == "+" or (last == " " and out and not out[-1].endswith("\n")):
-                        out[-1] = out[-1].rstrip("\n")
-                    continue
-                else:
-                    return None
-                last = tag
-    except (KeyError, TypeError, IndexError):
-        return None
-    out.extend(src[pos:])
-    return "".join(out)
-
-
-def _from_hunks(path: str, hunks) -> list[dict] | None:
-    """Zero-context hunks from a structuredPatch, when the contents are unknown."""
-    if not isinstance(hunks, list) or not hunks:
-        return None
-    out, added, removed = [], 0, 0
-    try:
-        for h in hunks:
-            old, new = h["oldStart"], h["newStart"]
-            run = None
-            for line in list(h["lines"]) + [" "]:
-                tag = line[:1]
-                if tag in ("-", "+"):
-                    if run is None:
-                        run = [old, 0, new, 0]
-                    if tag == "-":
-                        run[1] += 1
-                        old += 1
-                        removed += 1
-                    else:
-                        run[3] += 1
-                        new += 1
-                        added += 1
-                    continue
-                if tag == "\\":
-                    continue
-                if run is not None:
-                    # A side with no lines names the line before the change.
-                    if run[1] == 0:
-                        run[0] -= 1
-                    if run[3] == 0:
-                        run[2] -= 1
-                    out.append(run)
-                    run = None
-                old += 1
-                new += 1
-    except (KeyError, TypeError):
-        return None
-    return [{"file": path, "status": "M", "hunks": out, "added": added, "removed": removed}]
-
-
-def relpath_mapper(worktree: str, cwd: str | None) -> Callable[[str], str | None]:
-    """Maps absolute paths of a session to paths in this repository.
-
-    A path inside this working tree maps to its place in it. A session run in
-    another checkout of the project (another machine, another clone) has
-    paths under its own `cwd`, the project's root there; they map by their
-    tail below it. When that `cwd` ends in a folder this checkout also has,
-    under a folder named like this checkout's, the tail starts there.
-    """
-    root = os.path.normpath(worktree)
-    other = None
-    if cwd and os.path.isabs(cwd):
-        c = os.path.normpath(cwd)
-        if c != root and not c.startswith(root + os.sep):
-            parts = c.strip(os.sep).split(os.sep)
-            prefix = ""
-            for k in range(len(parts) - 1, 0, -1):
-                if parts[-k - 1] == os.path.basename(root) and os.path.isdir(os.path.join(root, *parts[-k:])):
-                    prefix = "/".join(parts[-k:])
-                    break
-            other = (c, prefix)
-
-    def mapper(path: str) -> str | None:
-        if not isinstance(path, str) or not os.path.isabs(path):
-            return None
-        p = os.path.normpath(path)
-        if p.startswith(root + os.sep):
-            return p[len(root) + 1:].replace(os.sep, "/")
-        if other and p.startswith(other[0] + os.sep):
-            tail = p[len(other[0]) + 1:].replace(os.sep, "/")
-            return f"{other[1]}/{tail}" if other[1] else tail
-        return None
-
-    return mapper
