@@ -15,7 +15,8 @@ import time
 
 from ..store import snapshot
 from ..store.faults import crash_point
-from ..store.gitdir import locate, run_git
+from ..store.git import run as run_git
+from ..store.gitdir import locate
 from ..store.log import log_failure
 from ..store.refs import validate_session_id
 from ..store.spool import Spool

@@ -26,6 +26,7 @@ import tempfile
 from importlib import resources
 
 from ..errors import GitCommandError, UnusableDirectory
+from ..store import git
 from .replay import replay
 
 SESSION_DIR = "linear-edit"
@@ -53,9 +54,10 @@ def payloads() -> list[dict]:
 
 def scratch_env(when: int | None = None) -> dict:
     """The environment of every git and git-ot process the demo runs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k == "GIT_EXEC_PATH"}
-    env.update(IDENTITY, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull,
-               GIT_TERMINAL_PROMPT="0")
+    env = git.environment({k: v for k, v in os.environ.items()
+                           if not k.startswith("GIT_") or k == "GIT_EXEC_PATH"},
+                          **IDENTITY, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull,
+                          GIT_TERMINAL_PROMPT="0")
     if when is not None:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{when} +0000"
     return env
@@ -135,7 +137,10 @@ def _ot(path: str, args: list[str], env: dict) -> str:
 
 
 def _run(path: str, argv: list[str], env: dict, what: str) -> str:
-    proc = subprocess.run(argv, cwd=path, env=env, capture_output=True)
+    if argv[0] == "git":
+        proc = git.process(argv[1:], cwd=path, env=env)
+    else:
+        proc = subprocess.run(argv, cwd=path, env=env, capture_output=True)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitCommandError(f"'{what}' failed in the demo repository '{path}': "

@@ -16,7 +16,8 @@ import sys
 from importlib import resources
 
 from ..errors import HookInstallError
-from ..store.gitdir import Location, run_git
+from ..store.git import run as run_git
+from ..store.gitdir import Location
 from ..store.repository import Store
 from . import prepush
 from .sealing import seal_pending

@@ -24,9 +24,9 @@ import subprocess
 import sys
 import time
 
-from ..store.log import MAX_LOG
-from ..store import refs
+from ..store import git, refs
 from ..store.files import replace_file
+from ..store.log import MAX_LOG
 
 CONFIG_REMOTE = "ot.remote"
 LOCK = "push.lock"
@@ -76,8 +76,8 @@ def start(location, remote: str) -> None:
 
 def _config(location, *args: str) -> list[str]:
     """The values of a git config key; none when it is unset."""
-    proc = subprocess.run(["git", "config", *args], cwd=location.worktree or location.git_dir,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = git.process(["config", *args], cwd=location.worktree or location.git_dir,
+                       stderr=subprocess.DEVNULL)
     return proc.stdout.decode("utf-8", "surrogateescape").splitlines() if proc.returncode == 0 else []
 
 

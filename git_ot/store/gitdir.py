@@ -11,6 +11,7 @@ import os
 import subprocess
 
 from ..errors import BareRepository, GitCommandError, NotARepository
+from .git import run as run_git  # noqa: F401  (where the store's callers have long found it)
 
 LOCAL_DIR = "opentraces"
 
@@ -51,25 +52,12 @@ class Location:
         return self.worktree
 
 
-def run_git(args: list[str], cwd: str | None = None, input: bytes | None = None,
-            env: dict | None = None) -> bytes:
-    """Run git and return its stdout; raise GitCommandError on failure."""
-    try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, input=input, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-    except FileNotFoundError as exc:
-        raise GitCommandError("git is not installed or not on PATH") from exc
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        first = err[-1] if err else f"exit status {proc.returncode}"
-        raise GitCommandError(f"'git {args[0]}' failed: {first}")
-    return proc.stdout
-
-
 def locate(path: str | None = None) -> Location:
-    """Find the repository containing `path` (default: the current directory)."""
+    """Find the repository containing `path` (default: the current directory).
+
+    The one git that runs with the environment git-ot inherited (store/git.py):
+    GIT_DIR and GIT_WORK_TREE, when a caller set them, say which repository
+    that is."""
     cwd = path or os.getcwd()
     try:
         proc = subprocess.run(

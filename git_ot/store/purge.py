@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 
 import pygit2
 
 from ..errors import ConcurrentUpdate, GitCommandError
-from .gitdir import Location, run_git
+from .git import environment, stream
+from .git import run as run_git
+from .gitdir import Location
 
 
 def _git_env() -> dict:
-    return dict(os.environ, GIT_OPTIONAL_LOCKS="0")
+    return environment(GIT_OPTIONAL_LOCKS="0")
 
 
 def existing(location: Location, oids) -> set[str]:
@@ -52,11 +53,10 @@ def still_reachable(location: Location, candidates: set[str]) -> set[str]:
     """
     if not candidates:
         return set()
-    cmd = ["git", "--git-dir", location.common_dir, "rev-list", "--objects", "--all", "--reflog",
+    cmd = ["--git-dir", location.common_dir, "rev-list", "--objects", "--all", "--reflog",
            "--indexed-objects"]
     found = set()
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_git_env(),
-                          cwd=location.worktree or location.git_dir) as proc:
+    with stream(cmd, env=_git_env(), cwd=location.worktree or location.git_dir) as proc:
         for line in proc.stdout:
             oid = line[:64].split(b" ", 1)[0].strip().decode()
             if oid in candidates:

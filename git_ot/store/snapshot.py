@@ -39,7 +39,9 @@ import os
 import stat
 
 from ..errors import GitCommandError
-from .gitdir import Location, run_git
+from .git import environment
+from .git import run as run_git
+from .gitdir import Location
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 POINTER_HEADER = b"git-ot large file v1\n"
@@ -82,7 +84,7 @@ def _with_config(env: dict, config: dict) -> dict:
 
 
 def _env(index_file: str, location: Location) -> dict:
-    env = dict(os.environ)
+    env = environment()
     env["GIT_INDEX_FILE"] = index_file
     env["GIT_DIR"] = location.git_dir
     env["GIT_WORK_TREE"] = location.worktree

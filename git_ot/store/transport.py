@@ -9,12 +9,13 @@ that `git ot forget --remote` rewrites, under a lease.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 
 from ..errors import GitCommandError
+from .git import environment
+from .git import process as git_process
 from .gitdir import Location
 
 # Command lines stay far below ARG_MAX even with long session ids.
@@ -63,13 +64,7 @@ class GitResult:
 def git(location: Location, args: list[str], env: dict | None = None,
         input: bytes | None = None) -> GitResult:
     """Run git in the repository; the result, whatever the exit status."""
-    try:
-        proc = subprocess.run(["git", *args], cwd=location.worktree or location.git_dir,
-                              env=env, input=input, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
-    except FileNotFoundError as exc:
-        raise GitCommandError("git is not installed or not on PATH") from exc
-    return GitResult(proc)
+    return GitResult(git_process(args, cwd=location.worktree or location.git_dir, env=env, input=input))
 
 
 def checked(location: Location, args: list[str], env: dict | None = None) -> str:
@@ -199,7 +194,7 @@ def identity_env(location: Location, name: str, email: str) -> dict:
     """The environment for git commands that commit (notes merge): the user's
     identity when git knows one, else git-ot's fallback, so a clone without
     user.name still merges."""
-    env = dict(os.environ)
+    env = environment()
     has_name = config_get(location, "user.name") is not None
     has_email = config_get(location, "user.email") is not None
     for who in ("AUTHOR", "COMMITTER"):
