@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from ..store import snapshot
+from ..store import snapshot, state
 from ..store.faults import crash_point
 from ..store.git import run as run_git
 from ..store.gitdir import locate
@@ -115,7 +115,7 @@ def _repair(location, current: str) -> None:
     todo.update(s for s in spool.stale_sessions(STALE_SECONDS, time.time()) if s != current)
     # A session the security gate blocked waits for a seal at turn end or a
     # command; retrying it here would cost every hook call a seal.
-    todo = {s for s in todo if not os.path.exists(os.path.join(location.state_dir, "gate", "blocked", s))}
+    todo = {s for s in todo if not os.path.exists(state.blocked_marker(location.state_dir, s))}
     if todo:
         from ..domain.sealing import seal
         from ..store.repository import Store

@@ -24,13 +24,11 @@ import subprocess
 import sys
 import time
 
-from ..store import git, refs
+from ..store import git, refs, state
 from ..store.files import replace_file
 from ..store.log import MAX_LOG
 
 CONFIG_REMOTE = "ot.remote"
-LOCK = "push.lock"
-LOG = "push.log"
 
 
 def plain_git(location, remote: str) -> bool:
@@ -53,11 +51,11 @@ def start(location, remote: str) -> None:
         return  # bare, or git-ot is not set up here
     if _config(location, "--get", CONFIG_REMOTE) != [remote] or not plain_git(location, remote):
         return
-    lock = os.path.join(location.state_dir, LOCK)
+    lock = state.push_lock(location.state_dir)
     if not _take(lock):
         return  # a bucket push is running; the next git push carries what it missed
     try:
-        log_path = os.path.join(location.state_dir, LOG)
+        log_path = state.push_log(location.state_dir)
         if os.path.exists(log_path) and os.path.getsize(log_path) > MAX_LOG:
             os.replace(log_path, log_path + ".1")
         with open(log_path, "ab") as log:

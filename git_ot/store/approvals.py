@@ -15,10 +15,9 @@ import contextlib
 import fcntl
 import os
 
+from . import state
 from .files import replace_file
 
-APPROVED = "approved"
-FORGOTTEN = "forgotten"
 
 
 class SessionList:
@@ -26,7 +25,7 @@ class SessionList:
 
     def __init__(self, state_dir: str, filename: str):
         self.dir = state_dir
-        self.path = os.path.join(state_dir, filename)
+        self.path = state.session_list(state_dir, filename)
 
     def read(self) -> set[str]:
         try:
@@ -69,8 +68,8 @@ class SessionList:
 
 
 def approvals(state_dir: str) -> SessionList:
-    return SessionList(state_dir, APPROVED)
+    return SessionList(state_dir, state.APPROVED)
 
 
 def forgotten(state_dir: str) -> SessionList:
-    return SessionList(state_dir, FORGOTTEN)
+    return SessionList(state_dir, state.FORGOTTEN)

@@ -11,10 +11,8 @@ import os
 import subprocess
 
 from ..errors import BareRepository, GitCommandError, NotARepository
+from . import state
 from .git import run as run_git  # noqa: F401  (where the store's callers have long found it)
-
-LOCAL_DIR = "opentraces"
-
 
 class Location:
     """Where a repository lives on disk.
@@ -36,12 +34,12 @@ class Location:
     @property
     def state_dir(self) -> str:
         """git-ot's shared local state (spool, logs), under the common dir."""
-        return os.path.join(self.common_dir, LOCAL_DIR)
+        return state.root(self.common_dir)
 
     @property
     def worktree_state_dir(self) -> str:
         """git-ot's per-worktree state (the snapshot index)."""
-        return os.path.join(self.git_dir, LOCAL_DIR)
+        return state.worktree_root(self.git_dir)
 
     def require_worktree(self, what: str) -> str:
         if self.worktree is None:

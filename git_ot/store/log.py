@@ -6,12 +6,14 @@ import os
 import sys
 import time
 
+from . import state
+
 MAX_LOG = 1 << 20
 
 
 def log_path(location) -> str:
     if location is not None:
-        return os.path.join(location.state_dir, "log")
+        return state.log(location.state_dir)
     import tempfile  # only when no repository was found
 
     return os.path.join(tempfile.gettempdir(), f"git-ot-{os.getuid()}.log")

@@ -15,6 +15,7 @@ import os
 import pygit2
 
 from ..errors import ConcurrentUpdate, GitCommandError
+from . import state
 from .git import environment, stream
 from .git import run as run_git
 from .gitdir import Location
@@ -209,9 +210,4 @@ def history_blobs(location: Location, tip: str) -> list[bytes]:
 
 def worktree_state_dirs(location: Location) -> list[str]:
     """git-ot's per-worktree state directories: the main one and each linked worktree's."""
-    dirs = [os.path.join(location.common_dir, "opentraces")]
-    wt = os.path.join(location.common_dir, "worktrees")
-    with contextlib.suppress(FileNotFoundError):
-        for name in sorted(os.listdir(wt)):
-            dirs.append(os.path.join(wt, name, "opentraces"))
-    return dirs
+    return state.worktree_roots(location.common_dir)

@@ -39,6 +39,7 @@ import os
 import stat
 
 from ..errors import GitCommandError
+from . import state as state_paths
 from .git import environment
 from .git import run as run_git
 from .gitdir import Location
@@ -297,7 +298,7 @@ def take(location: Location, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> str:
     worktree = location.require_worktree("snapshot")
     state = location.worktree_state_dir
     os.makedirs(state, exist_ok=True)
-    index_file = os.path.join(state, "snapshot.index")
+    index_file = state_paths.snapshot_index(state)
     if not os.path.exists(index_file):
         _start_index(location, index_file)
     env = _env(index_file, location)

@@ -24,6 +24,8 @@ import json
 import os
 import re
 
+from . import state
+
 _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
 
 
@@ -41,7 +43,7 @@ class Spool:
     """The spool of one repository (shared by its linked worktrees)."""
 
     def __init__(self, state_dir: str):
-        self.dir = os.path.join(state_dir, "spool")
+        self.dir = state.spool(state_dir)
 
     def _names(self) -> list[str]:
         try:

@@ -1,0 +1,107 @@
+"""Every path of git-ot's local state, built here and nowhere else.
+
+git-ot keeps what is local to one clone under the git directory, never in
+the working tree (as git-filter-repo keeps `.git/filter-repo/`). Most of it
+is shared by the linked worktrees, under the common directory; the snapshot
+index is per worktree. None of it is pushed; all of it but the spool and
+the lists of approved and forgotten sessions is a cache that git-ot
+rebuilds when it is missing (refs/README.md, section 12).
+
+    <common-dir>/opentraces/          root()
+        spool/<session>.jsonl ...     events not yet sealed (store/spool.py)
+        log, log.1                    failures of hooks and commands (store/log.py)
+        approved, forgotten           session lists (store/approvals.py)
+        salt                          the key of the gate's tokens
+        gate-cache.json               what the gate found in each blob
+        gate/blocked/<session>        a session the gate keeps from sealing
+        gate/originals/<session>      the blobs a redaction replaced
+        windows.json                  the index of write windows (trail)
+        written.json                  the lines those windows wrote (trail)
+        patch-ids.json                patch ids of anchored commits (trail)
+        push.lock, push.log           the background push of a plain git push
+    <git-dir>/opentraces/             worktree_root(): per worktree
+        snapshot.index                the snapshots' private index
+"""
+
+from __future__ import annotations
+
+import os
+
+LOCAL_DIR = "opentraces"
+APPROVED = "approved"
+FORGOTTEN = "forgotten"
+
+
+def root(common_dir: str) -> str:
+    """The repository's shared state, under the common git directory."""
+    return os.path.join(common_dir, LOCAL_DIR)
+
+
+def worktree_root(git_dir: str) -> str:
+    """One worktree's own state, under its git directory."""
+    return os.path.join(git_dir, LOCAL_DIR)
+
+
+def worktree_roots(common_dir: str) -> list[str]:
+    """The per-worktree state of the main worktree and of each linked one."""
+    dirs = [worktree_root(common_dir)]
+    linked = os.path.join(common_dir, "worktrees")
+    try:
+        names = sorted(os.listdir(linked))
+    except FileNotFoundError:
+        names = []
+    dirs.extend(worktree_root(os.path.join(linked, name)) for name in names)
+    return dirs
+
+
+def spool(state_dir: str) -> str:
+    return os.path.join(state_dir, "spool")
+
+
+def log(state_dir: str) -> str:
+    return os.path.join(state_dir, "log")
+
+
+def session_list(state_dir: str, name: str) -> str:
+    """APPROVED or FORGOTTEN."""
+    return os.path.join(state_dir, name)
+
+
+def salt(state_dir: str) -> str:
+    return os.path.join(state_dir, "salt")
+
+
+def gate_cache(state_dir: str) -> str:
+    return os.path.join(state_dir, "gate-cache.json")
+
+
+def blocked_marker(state_dir: str, session_id: str) -> str:
+    return os.path.join(state_dir, "gate", "blocked", session_id)
+
+
+def originals(state_dir: str, session_id: str) -> str:
+    return os.path.join(state_dir, "gate", "originals", session_id)
+
+
+def windows_index(state_dir: str) -> str:
+    return os.path.join(state_dir, "windows.json")
+
+
+def written(state_dir: str) -> str:
+    return os.path.join(state_dir, "written.json")
+
+
+def patch_ids(state_dir: str) -> str:
+    return os.path.join(state_dir, "patch-ids.json")
+
+
+def push_lock(state_dir: str) -> str:
+    return os.path.join(state_dir, "push.lock")
+
+
+def push_log(state_dir: str) -> str:
+    return os.path.join(state_dir, "push.log")
+
+
+def snapshot_index(worktree_state_dir: str) -> str:
+    return os.path.join(worktree_state_dir, "snapshot.index")
