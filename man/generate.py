@@ -1,17 +1,52 @@
 #!/usr/bin/env python3
-"""Generate git-ot's manual pages, man/man1/*.1, from one source.
+"""Generate git-ot's manual pages, man/man1/*.1, from their sources.
 
     python man/generate.py           write the pages
     python man/generate.py --check   exit 1 if the committed pages differ
 
 Each page's NAME line, SYNOPSIS, option list and git-ot(1)'s COMMANDS come
 from the click commands themselves (git_ot.cli.main.cli); descriptions,
-examples and the rest are the prose in man/pages.py. The date is the
-release date of the version, so the output depends on nothing but the
-sources. A click command without a page, prose for an option or argument
-that no longer exists, or an option without help text stops the generator
-with a message, so the manual cannot silently drift from the code.
-(In the spirit of git-bug's doc/generate.go.)
+examples and the rest are the prose in man/src/git-ot-<command>.txt (and
+man/src/git-ot.txt for git-ot(1)). The date is the release date of the
+version, so the output depends on nothing but the sources. A click command
+without a page, prose for an option or argument that no longer exists, or
+an option without help text stops the generator with a message, so the
+manual cannot silently drift from the code. (In the spirit of git-bug's
+doc/generate.go.)
+
+A source file is a few sections, each headed by a line "== TITLE", in this
+order: DESCRIPTION (required), COMMANDS, OPTIONS, EXAMPLES, then any of
+DISCUSSION, CONFIGURATION, FILES, ENVIRONMENT and EXIT STATUS, and SEE
+ALSO. Lines starting with "//" before the first section are comments.
+
+- COMMANDS holds a "=== <command>" subsection per subcommand of a group,
+  with prose that follows the subcommand's one-line summary. In
+  git-ot.txt it holds a "=== <heading>" subsection per group of commands,
+  listing their names, comma-separated: git-ot(1) lists them so.
+- OPTIONS holds a "=== --option" subsection per option that needs more
+  than its click help (the prose follows the help), and a "=== METAVAR"
+  subsection, named as click names it (SESSION[:STEP]), per argument:
+  every argument must have one.
+- SEE ALSO lists the other pages, comma-separated. git-ot(1) comes first
+  on every command's page; git-ot(1) itself names every command's page
+  first.
+
+The prose uses a small markup (the subset of AsciiDoc that git's own
+documentation uses):
+
+- Paragraphs are separated by blank lines.
+- `code` is set in bold: commands, options, paths, ref names, literal values.
+- *word* is set in italics.
+- A paragraph whose first line ends in "::" is a list item: the text before
+  "::" is the term, the rest of the paragraph its body; following blocks
+  indented by four spaces continue the body.
+- Lines between two "----" lines are shown verbatim (examples, formats).
+- A paragraph whose lines start with "- " is a bulleted list.
+- A page name such as git-ot-trace(1) is set in bold automatically.
+
+Nothing in a source repeats an option's help text; change that in the
+click command and regenerate. Keep the sources ASCII; the generator
+refuses anything else.
 """
 
 from __future__ import annotations
@@ -25,15 +60,15 @@ import textwrap
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUT_DIR = os.path.join(HERE, "man1")
+SRC_DIR = os.path.join(HERE, "src")
 
 # The source tree's git_ot, not whichever one is installed.
-sys.path[:0] = [ROOT, HERE]
+sys.path[:0] = [ROOT]
 
 try:
     import click
 
     import git_ot
-    import pages
     from git_ot.cli.main import cli
 except ImportError as exc:  # run with a Python that lacks git-ot's dependencies
     sys.exit(f"error: cannot import {exc.name!r}\n"
@@ -193,7 +228,7 @@ def _paragraph(para: list[str], indent: int) -> list[Block]:
 
 
 def render(text: str, at_body_start: bool = False) -> list[str]:
-    """Prose markup (see man/pages.py) to roff lines.
+    """Prose markup (see the top of this file) to roff lines.
 
     `at_body_start`: the text opens the body of a list item, right under its
     term, so its first paragraph needs no paragraph break.
@@ -229,6 +264,108 @@ def render(text: str, at_body_start: bool = False) -> list[str]:
             at_body_start = False
     out += [".RE"] * len(open_items)
     return out
+
+
+# -- the sources -----------------------------------------------------------------
+
+# A source's sections, in the order a file holds them.
+SOURCE_SECTIONS = ("DESCRIPTION", "COMMANDS", "OPTIONS", "EXAMPLES") + LATER_SECTIONS + ("SEE ALSO",)
+_HEADING = re.compile(r"^(?P<level>={2,3}) (?P<title>\S.*?)\s*$")
+
+
+class Source:
+    """One page's prose, as read from man/src/<page>.txt."""
+
+    def __init__(self, where: str):
+        self.where = where  # the file, as error messages name it
+        self.description = ""
+        self.commands: dict[str, str] = {}  # subsection title -> prose
+        self.options: dict[str, str] = {}
+        self.arguments: dict[str, str] = {}
+        self.examples = ""
+        self.sections: list[tuple[str, str]] = []  # the later sections, in order
+        self.see_also: list[str] = []
+
+
+def source_path(name: str) -> str:
+    return os.path.join(SRC_DIR, name + ".txt")
+
+
+def source_names() -> list[str]:
+    """The pages man/src/ has a source for."""
+    if not os.path.isdir(SRC_DIR):
+        return []
+    return sorted(f[:-len(".txt")] for f in os.listdir(SRC_DIR) if f.endswith(".txt"))
+
+
+def read_source(name: str) -> Source:
+    where = os.path.relpath(source_path(name), ROOT)
+    try:
+        with open(source_path(name), encoding="ascii", newline="") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{where}: non-ASCII text at byte {exc.start}; the sources are kept ASCII") from None
+    return parse_source(text, where)
+
+
+def parse_source(text: str, where: str) -> Source:
+    """A source's sections and subsections (see the top of this file)."""
+    src = Source(where)
+    chunks: list[tuple[str, str | None, list[str]]] = []  # (section, subsection, lines)
+    verbatim = False
+    for number, line in enumerate(text.splitlines(), 1):
+        m = None if verbatim else _HEADING.match(line)
+        if m and m.group("level") == "==":
+            chunks.append((m.group("title"), None, []))
+        elif m:
+            if not chunks:
+                raise SourceError(f"{where}:{number}: a subsection before any section")
+            chunks.append((chunks[-1][0], m.group("title"), []))
+        elif not chunks:
+            if line.strip() and not line.startswith("//"):
+                raise SourceError(f"{where}:{number}: text before the first '== SECTION' line")
+        else:
+            chunks[-1][2].append(line)
+            if line.strip() == "----":
+                verbatim = not verbatim
+    if verbatim:
+        raise SourceError(f"{where}: a '----' block is not closed")
+
+    titles = []
+    for title, sub, _ in chunks:
+        if sub is None:
+            titles.append(title)
+    unknown = [t for t in titles if t not in SOURCE_SECTIONS]
+    if unknown or titles != sorted(titles, key=SOURCE_SECTIONS.index) or len(set(titles)) != len(titles):
+        raise SourceError(f"{where}: sections must be some of {', '.join(SOURCE_SECTIONS)}, "
+                          f"once each and in that order; got {', '.join(titles)}")
+    if "DESCRIPTION" not in titles:
+        raise SourceError(f"{where}: no DESCRIPTION section")
+    for title, sub, lines in chunks:
+        body = "\n".join(lines).strip("\n")
+        body = body + "\n" if body else ""
+        if sub is not None:
+            if title == "COMMANDS":
+                table = src.commands
+            elif title == "OPTIONS":
+                table = src.options if sub.startswith("-") else src.arguments
+            else:
+                raise SourceError(f"{where}: {title} has no subsections, but '=== {sub}' is in it")
+            if sub in table:
+                raise SourceError(f"{where}: {title} describes '{sub}' twice")
+            table[sub] = body
+        elif title in ("COMMANDS", "OPTIONS"):
+            if body.strip():
+                raise SourceError(f"{where}: {title} holds only '=== <name>' subsections")
+        elif title == "DESCRIPTION":
+            src.description = body
+        elif title == "EXAMPLES":
+            src.examples = body
+        elif title == "SEE ALSO":
+            src.see_also = [ref for ref in re.split(r"[,\s]+", body) if ref]
+        else:
+            src.sections.append((title, body))
+    return src
 
 
 # -- the click side -------------------------------------------------------------
@@ -356,21 +493,21 @@ class Page:
         return out
 
 
-def check_keys(where: str, given: dict, known: list[str], what: str) -> None:
+def check_keys(src: Source, given: dict, known: list[str], what: str) -> None:
     stale = sorted(set(given) - set(known))
     if stale:
-        raise SourceError(f"man/pages.py: {where} describes {what} {', '.join(stale)}, "
+        raise SourceError(f"{src.where}: describes {what} {', '.join(stale)}, "
                           f"which the command does not have (it has: {', '.join(known) or 'none'})")
 
 
-def options_section(page_prose: dict, entries: list[tuple[click.Option, str]],
+def options_section(src: Source, entries: list[tuple[click.Option, str]],
                     args: list[click.Argument], where: str) -> list[str]:
     """OPTIONS: each option's click help plus prose, then each argument's prose."""
-    extra = page_prose.get("options", {})
+    extra = src.options
     known = [n for opt, _ in entries for n in opt.opts + opt.secondary_opts]
-    check_keys(where, extra, known, "options")
-    arg_prose = page_prose.get("arguments", {})
-    check_keys(where, arg_prose, [arg_metavar(a) for a in args], "arguments")
+    check_keys(src, extra, known, "options")
+    arg_prose = src.arguments
+    check_keys(src, arg_prose, [arg_metavar(a) for a in args], "arguments")
     out: list[str] = []
     for opt, qualifier in entries:
         if not (opt.help or "").strip():
@@ -384,52 +521,70 @@ def options_section(page_prose: dict, entries: list[tuple[click.Option, str]],
     for arg in args:
         metavar = arg_metavar(arg)
         if metavar not in arg_prose:
-            raise SourceError(f"man/pages.py: {where} does not describe its argument {metavar}")
+            raise SourceError(f"{src.where}: does not describe its argument {metavar} "
+                              f"(add a '=== {metavar}' subsection to OPTIONS)")
         out += [".PP", "\\fI" + esc(placeholder(metavar)) + "\\fR", ".RS 4"]
         out += render(arg_prose[metavar], at_body_start=True)
         out.append(".RE")
     return out
 
 
-def later_sections(page: Page, prose: dict, see_also: list[str]) -> None:
-    sections = prose.get("sections", [])
-    titles = [t for t, _ in sections]
-    order = [t for t in LATER_SECTIONS if t in titles]
-    if titles != order or len(set(titles)) != len(titles):
-        raise SourceError(f"{page.name}: sections must be some of {', '.join(LATER_SECTIONS)}, "
-                          f"once each and in that order; got {', '.join(titles)}")
-    for title, text in sections:
+def later_sections(page: Page, src: Source, see_also: list[str]) -> None:
+    for title, text in src.sections:
         page.section(title, render(text))
     for ref in see_also:
         m = re.fullmatch(r"(git-ot(?:-[a-z]+)?)\(1\)", ref)
         if m and m.group(1) not in _PAGE_NAMES:
-            raise SourceError(f"{page.name}: SEE ALSO names {ref}, which is not a page")
+            raise SourceError(f"{src.where}: SEE ALSO names {ref}, which is not a page")
     page.section("SEE ALSO", fill(inline(", ".join(see_also))))
 
 
 _PAGE_NAMES: set[str] = set()
 
 
-def overview_page(root: click.Context) -> Page:
-    prose = pages.OVERVIEW
+def subcommands(group: click.Group, ctx: click.Context, src: Source | None) -> list[tuple[str, click.Command]]:
+    """A group's commands, in the order its page describes them.
+
+    Asked of the group (list_commands, get_command) rather than read from
+    `group.commands`, so that a group that loads its commands on demand
+    works too. Commands the page does not describe follow, in the group's
+    own order.
+    """
+    names = group.list_commands(ctx)
+    described = [n for n in (src.commands if src else {}) if n in names]
+    out = []
+    for name in described + [n for n in names if n not in described]:
+        cmd = group.get_command(ctx, name)
+        if cmd is None:
+            raise SourceError(f"'{ctx.command_path} {name}' is listed but cannot be loaded")
+        out.append((name, cmd))
+    return out
+
+
+def overview_page(root: click.Context, src: Source, commands: dict[str, click.Command]) -> Page:
     page = Page("git-ot", summary(cli))
     page.section("SYNOPSIS", [".nf", synopsis_line(PROG, cli, root, with_help=True), ".fi"])
-    page.section("DESCRIPTION", render(prose["description"]))
+    page.section("DESCRIPTION", render(src.description))
 
-    grouped = [name for _, names in pages.COMMAND_GROUPS for name in names]
-    missing = [n for n in cli.commands if n not in grouped]
-    unknown = [n for n in grouped if n not in cli.commands]
+    groups = [(heading, [n for n in re.split(r"[,\s]+", text) if n])
+              for heading, text in src.commands.items()]
+    grouped = [name for _, names in groups for name in names]
+    missing = [n for n in commands if n not in grouped]
+    unknown = [n for n in grouped if n not in commands]
     if missing or unknown or len(set(grouped)) != len(grouped):
         raise SourceError(
-            "man/pages.py: COMMAND_GROUPS must list every command once"
+            f"{src.where}: COMMANDS must list every command once"
             + (f"; missing: {', '.join(missing)}" if missing else "")
             + (f"; no such command: {', '.join(unknown)}" if unknown else ""))
     body: list[str] = []
-    for heading, names in pages.COMMAND_GROUPS:
+    for heading, names in groups:
         body.append(f'.SS "{esc(heading)}"')
         for name in names:
-            cmd = cli.commands[name]
-            subs = list(cmd.commands.items()) if isinstance(cmd, click.Group) else [(None, cmd)]
+            cmd = commands[name]
+            if isinstance(cmd, click.Group):
+                subs = subcommands(cmd, child_context(cmd, name, root), _sources.get(page_name(name)))
+            else:
+                subs = [(None, cmd)]
             for sub_name, sub in subs:
                 words = f"{PROG} {name}" + (f" {sub_name}" if sub_name else "")
                 body += [".PP", "\\fB" + esc(words) + "\\fR", ".RS 4"]
@@ -438,31 +593,27 @@ def overview_page(root: click.Context) -> Page:
     page.section("COMMANDS", body)
 
     entries = [(opt, "") for opt in options(cli, root, with_help=True)]
-    page.section("OPTIONS", options_section(prose, entries, [], "git-ot"))
-    page.section("EXAMPLES", render(prose.get("examples", "")))
-    later_sections(page, prose, [page_ref(n) for n in grouped] + pages.GIT_SEE_ALSO)
+    page.section("OPTIONS", options_section(src, entries, [], "git-ot"))
+    page.section("EXAMPLES", render(src.examples))
+    later_sections(page, src, [page_ref(n) for n in grouped] + src.see_also)
     return page
 
 
-def command_page(root: click.Context, name: str) -> Page:
-    cmd = cli.commands[name]
-    if name not in pages.COMMANDS:
-        raise SourceError(f"command '{name}' has no page: add its prose to COMMANDS in man/pages.py")
-    prose = pages.COMMANDS[name]
+def command_page(root: click.Context, name: str, cmd: click.Command, src: Source) -> Page:
     ctx = child_context(cmd, name, root)
     page = Page(page_name(name), summary(cmd))
     where = page.name
 
     if isinstance(cmd, click.Group):
-        subs = [(s, sub, child_context(sub, s, ctx)) for s, sub in cmd.commands.items()]
+        subs = [(s, sub, child_context(sub, s, ctx)) for s, sub in subcommands(cmd, ctx, src)]
         if not subs:
             raise SourceError(f"group '{name}' has no commands")
         synopsis = [synopsis_line(f"{PROG} {name} {s}", sub, sctx, with_help=False)
                     for s, sub, sctx in subs]
         page.section("SYNOPSIS", [".nf", *synopsis, ".fi"])
-        page.section("DESCRIPTION", render(prose["description"]))
-        sub_prose = prose.get("subcommands", {})
-        check_keys(where, sub_prose, [s for s, _, _ in subs], "commands")
+        page.section("DESCRIPTION", render(src.description))
+        sub_prose = src.commands
+        check_keys(src, sub_prose, [s for s, _, _ in subs], "commands")
         body = []
         for s, sub, sctx in subs:
             term = " ".join([s] + [placeholder(arg_metavar(a)) if a.required
@@ -490,31 +641,50 @@ def command_page(root: click.Context, name: str) -> Page:
         args: list[click.Argument] = []
         for _, sub, _ in subs:
             args += [a for a in arguments(sub) if arg_metavar(a) not in [arg_metavar(b) for b in args]]
-        page.section("OPTIONS", options_section(prose, entries, args, where))
+        page.section("OPTIONS", options_section(src, entries, args, where))
     else:
         page.section("SYNOPSIS", [".nf", synopsis_line(f"{PROG} {name}", cmd, ctx, with_help=False), ".fi"])
-        page.section("DESCRIPTION", render(prose["description"]))
-        if "subcommands" in prose:
-            raise SourceError(f"{where}: describes subcommands, but '{name}' has none")
+        page.section("DESCRIPTION", render(src.description))
+        if src.commands:
+            raise SourceError(f"{src.where}: describes subcommands, but '{name}' has none")
         entries = [(opt, "") for opt in options(cmd, ctx, with_help=False)]
-        page.section("OPTIONS", options_section(prose, entries, arguments(cmd), where))
+        page.section("OPTIONS", options_section(src, entries, arguments(cmd), where))
 
-    page.section("EXAMPLES", render(prose.get("examples", "")))
-    later_sections(page, prose, [page_ref(None)] + prose.get("see_also", []))
+    page.section("EXAMPLES", render(src.examples))
+    later_sections(page, src, [page_ref(None)] + src.see_also)
     return page
+
+
+_sources: dict[str, Source] = {}
+
+
+def top_commands(root: click.Context) -> dict[str, click.Command]:
+    """git-ot's commands by name, asked of the group (it may load them on demand)."""
+    return dict(subcommands(cli, root, None))
 
 
 def generate() -> dict[str, str]:
     """Every page's file name and text."""
-    stale = sorted(set(pages.COMMANDS) - set(cli.commands))
-    if stale:
-        raise SourceError(f"man/pages.py describes commands that do not exist: {', '.join(stale)}")
-    _PAGE_NAMES.clear()
-    _PAGE_NAMES.update([page_name(None)] + [page_name(n) for n in cli.commands])
     root = root_context()
-    out = {"git-ot.1": overview_page(root).text()}
-    for name in cli.commands:
-        out[page_name(name) + ".1"] = command_page(root, name).text()
+    commands = top_commands(root)
+    names = [page_name(None)] + [page_name(n) for n in commands]
+    stale = sorted(set(source_names()) - set(names))
+    if stale:
+        raise SourceError("man/src/ describes commands that do not exist: "
+                          + ", ".join(f"{n}.txt" for n in stale))
+    for name in commands:
+        if not os.path.isfile(source_path(page_name(name))):
+            raise SourceError(f"command '{name}' has no page: write its prose in "
+                              f"man/src/{page_name(name)}.txt")
+    if not os.path.isfile(source_path(page_name(None))):
+        raise SourceError(f"git-ot(1) has no source: write man/src/{page_name(None)}.txt")
+    _sources.clear()
+    _sources.update((n, read_source(n)) for n in names)
+    _PAGE_NAMES.clear()
+    _PAGE_NAMES.update(names)
+    out = {"git-ot.1": overview_page(root, _sources[page_name(None)], commands).text()}
+    for name, cmd in commands.items():
+        out[page_name(name) + ".1"] = command_page(root, name, cmd, _sources[page_name(name)]).text()
     return out
 
 
