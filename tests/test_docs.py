@@ -153,6 +153,12 @@ def example_runner(tmp_path_factory):
     runner.close()
 
 
+def test_the_pages_have_examples_that_run():
+    runs = {ex.where for ex in EXAMPLES}
+    for page in ("trace", "blame", "track", "demo", "scan"):
+        assert f"man/src/git-ot-{page}.txt" in runs, f"git-ot-{page}(1) has no example that runs"
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[ex.id for ex in EXAMPLES])
 def test_example_shows_what_its_commands_print(example, example_runner):
     problems = generator.check_examples(example_runner, [example])
