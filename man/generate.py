@@ -762,17 +762,20 @@ class Example:
         self.start, self.end = start, end  # the body's lines in the file, [start, end)
         self.place, self.fails = place, fails
         self.steps: list[tuple[list[str], list[str]]] = []  # (command lines, output lines)
-        for number, text in enumerate(body):
+        for text in body:
             if text.startswith("$ "):
                 if self.steps and self.steps[-1][0][-1].endswith(_CONTINUED) and not self.steps[-1][1]:
-                    raise SourceError(f"{self.id}: a command continued by another command")
+                    raise SourceError(f"{self.id}: a command goes on on the next line, "
+                                      f"which is another command: {text!r}")
                 self.steps.append(([text], []))
             elif self.steps and not self.steps[-1][1] and self.steps[-1][0][-1].endswith(_CONTINUED):
                 self.steps[-1][0].append(text)
             elif self.steps:
                 self.steps[-1][1].append(text)
             else:
-                raise SourceError(f"{self.id}: a run block starts with a '$ ' command line")
+                raise SourceError(f"{self.id}: a run block must start with a '$ ' command line")
+        if not self.steps:
+            raise SourceError(f"{self.id}: a run block has no command")
         for _, output in self.steps:
             if output.count("...") > 1:
                 raise SourceError(f"{self.id}: a command's output leaves lines out ('...') once at most")
