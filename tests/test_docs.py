@@ -2,13 +2,15 @@
 
 Every click command must have help text and a manual page that documents
 every option; man/man1/ must be exactly what man/generate.py makes of the
-sources; `pip install .` must put the pages where man (and so `git help ot`)
+sources; the examples marked to run must show what their commands print
+now; `pip install .` must put the pages where man (and so `git help ot`)
 finds them. (sqlite-utils tests/test_docs.py in spirit.)
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -33,7 +35,9 @@ def _commands():
     out = [((), cli, root)]
 
     def walk(group, ctx, path):
-        for name, cmd in group.commands.items():
+        # Asked of the group, which may load its commands on demand.
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
             sub = click.Context(cmd, info_name=name, parent=ctx, **cmd.context_settings)
             out.append((path + (name,), cmd, sub))
             if isinstance(cmd, click.Group):
@@ -124,9 +128,84 @@ def test_every_page_has_gits_sections_in_gits_order():
 # -- (c) the committed pages are what the generator makes ---------------------------------
 
 def test_man_pages_are_up_to_date():
-    proc = subprocess.run([sys.executable, str(ROOT / "man" / "generate.py"), "--check"],
+    # The examples are checked below, with the demo repository made once.
+    proc = subprocess.run([sys.executable, str(ROOT / "man" / "generate.py"), "--check", "--no-examples"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("man_generate", ROOT / "man" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generator = _load_generator()
+EXAMPLES = generator.all_examples()
+
+
+@pytest.fixture(scope="session")
+def example_runner(tmp_path_factory):
+    """Runs the examples; the demo repository they start from is made once."""
+    runner = generator.ExampleRunner(str(tmp_path_factory.mktemp("man-examples")))
+    yield runner
+    runner.close()
+
+
+def test_the_pages_have_examples_that_run():
+    runs = {ex.where for ex in EXAMPLES}
+    for page in ("trace", "blame", "track", "demo", "scan"):
+        assert f"man/src/git-ot-{page}.txt" in runs, f"git-ot-{page}(1) has no example that runs"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[ex.id for ex in EXAMPLES])
+def test_example_shows_what_its_commands_print(example, example_runner):
+    problems = generator.check_examples(example_runner, [example])
+    assert not problems, "\n".join(problems) + \
+        "\nhint: run 'python man/generate.py --refresh-examples' and commit the result"
+
+
+SAMPLE = """\
+Where the commands run::
+    [run: empty]
+    ----
+    $ pwd
+    /home/dev/src/app
+    $ echo "$HOME" "$TMPDIR" &&
+      echo done
+    /home/dev /tmp
+    done
+    $ mkdir /tmp/x && cd /tmp/x && pwd
+    /tmp/x
+    $ seq 1 10
+    1
+    2
+    ...
+    10
+    ----
+"""
+
+
+def test_the_runner_shows_paths_and_elided_output_as_the_page_does(example_runner):
+    [example] = generator.examples_in(SAMPLE, "sample")
+    assert [cmd[0] for cmd, _ in example.steps] == ["$ pwd", "$ echo \"$HOME\" \"$TMPDIR\" &&",
+                                                    "$ mkdir /tmp/x && cd /tmp/x && pwd", "$ seq 1 10"]
+    assert generator.check_examples(example_runner, [example]) == []
+
+
+def test_a_stale_or_failing_example_is_reported(example_runner):
+    [stale] = generator.examples_in(SAMPLE.replace("/home/dev /tmp", "/home/me /tmp"), "sample")
+    [problem] = generator.check_examples(example_runner, [stale])
+    assert problem.startswith("sample:2: the example's output is not what its commands print now")
+    assert "-/home/me /tmp" in problem and "+/home/dev /tmp" in problem
+
+    [failing] = generator.examples_in(SAMPLE.replace("$ pwd", "$ false"), "sample")
+    with pytest.raises(generator.SourceError, match="'false' exited with 1"):
+        generator.check_examples(example_runner, [failing])
+    [marked] = generator.examples_in(SAMPLE.replace("[run: empty]", "[run: empty, fails]"), "sample")
+    with pytest.raises(generator.SourceError, match="marked 'fails'"):
+        generator.check_examples(example_runner, [marked])
 
 
 @pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed")
@@ -230,6 +309,6 @@ def test_readme_mentions_every_command():
     if not readme.is_file():
         pytest.skip("README.md does not exist yet")
     text = readme.read_text()
-    for name in cli.commands:
+    for name in cli.list_commands(click.Context(cli, info_name=PROG)):
         assert re.search(rf"(git[ -]ot\s+|`){re.escape(name)}(?![\w-])", text), \
             f"README.md does not mention 'git ot {name}'"
