@@ -15,8 +15,6 @@ import click
 from ..capture.log import log_failure
 from ..errors import GitOtError
 from .main import cli
-# Each module below adds its commands to `cli` when imported.
-from . import anchor_cmd, blame_cmd, demo_cmd, import_cmd, install_cmd, security_cmd, share_cmd, track_cmd  # noqa: E402,F401
 
 
 def _err(line: str) -> None:
