@@ -100,7 +100,7 @@ def test_group_help_is_what_click_makes_of_the_loaded_commands(width):
 
     def help_of(group):
         return group.get_help(click.Context(group, info_name="git ot", terminal_width=width,
-                                            max_content_width=width))
+                                            max_content_width=width, **group.context_settings))
 
     assert help_of(cli) == help_of(plain)
     # The same with nothing loaded yet, as a fresh `git ot --help` runs.
