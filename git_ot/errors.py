@@ -58,6 +58,14 @@ class UnsupportedVersion(GitOtError):
     """A stored record was written by a newer version of the format."""
 
 
+class UnknownNamespace(GitOtError):
+    """A record belongs to a namespace this version of git-ot does not know."""
+
+
+class InvalidName(GitOtError):
+    """A name (an entity's, a record's key) that cannot name a ref or a tree entry."""
+
+
 class MissingObject(GitOtError):
     """A git object that a session refers to is not in the repository."""
 

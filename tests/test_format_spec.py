@@ -40,6 +40,7 @@ SCHEMA_FILES = {
     "ctx": "ctx.schema.json",
     "spool-event": "spool-event.schema.json",
     "note-line": "note-line.schema.json",
+    "record": "record.schema.json",
 }
 SCENARIOS = ["linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn"]
 RECORD_FILES = {"manifest.json": "manifest", "trace.cbor.zst": "trace",
@@ -243,6 +244,7 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
     recs, blobs, snaps = entry["records"], entry["blobs"], entry["snapshots"]
     for kind, rec in recs.items():
         validate(kind, jsonable(rec))
+        validate("record", jsonable(rec))
         assert rec["schema"] == records.SCHEMA_PREFIX + kind
         assert list(rec)[:2] == ["schema", "v"], "the envelope comes first"
     manifest, trace, trail, ctx = recs["manifest"], recs["trace"], recs["trail"], recs["ctx"]
@@ -742,13 +744,15 @@ def test_readme_names_every_record_file():
         assert f"`{filename}`" in text, filename
     for schema_file in SCHEMA_FILES.values():
         assert f"schemas/{schema_file}" in text, schema_file
-    for ref in ("refs/opentraces/sessions/<session-id>", "refs/notes/opentraces"):
+    for ref in ("refs/opentraces/sessions/<session-id>", "refs/notes/opentraces",
+                "refs/opentraces/<namespace>/<name>"):
         assert ref in text
 
 
 def test_schema_versions_match_the_code():
-    assert set(records.VERSIONS) == set(records.FILENAMES)
-    for kind, version in records.VERSIONS.items():
+    assert set(records.FILENAMES) <= set(records.VERSIONS)
+    for kind in records.FILENAMES:
+        version = records.VERSIONS[kind]
         schema = load_schema(kind)
         assert schema["properties"]["v"] == {"const": version}, kind
         assert schema["properties"]["schema"] == {"const": records.SCHEMA_PREFIX + kind}, kind
@@ -886,3 +890,61 @@ def test_a_record_larger_than_one_block_is_several_raw_blocks():
     assert len(data) > 3 * 128 * 1024
     assert decode_cbor_zst(data) == record
     assert records.decode("ctx", data, "a test") == record
+
+
+# -- generic records: namespaces and entities (section 15) ----------------------------
+
+def test_readme_namespace_table_is_the_codes():
+    """Section 15's table of namespaces is records.VERSIONS, row for row, and
+    the namespace rule is the same in the README, the schema and refs.py."""
+    from git_ot.store import refs
+
+    section = _readme_section("15. ")
+    table = re.search(r"\| namespace \| version \| records \|\n\|[-|]+\|\n((?:\|.*\|\n)+)", section).group(1)
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()]
+    assert {r[0].strip("`"): int(r[1]) for r in rows} == records.VERSIONS
+    rule = refs._RECORD_NAMESPACE.pattern
+    assert f"(`{rule}`)" in section
+    assert load_schema("record")["properties"]["schema"]["pattern"] == "^git-ot/" + rule[1:]
+    for namespace in records.VERSIONS:
+        assert re.match(rule, namespace) and namespace not in refs.NOT_ENTITY_NAMESPACES
+    for reserved in refs.NOT_ENTITY_NAMESPACES:
+        assert f"`{reserved}`" in section
+    assert records.ENTITY_SUFFIX == ".cbor.zst" and "<key>.cbor.zst" in section
+
+
+def test_entity_records_match_the_spec(empty_repo, monkeypatch):
+    """An entity written through the store, read back with git alone: the ref,
+    the commit chain, the tree of `<key>.cbor.zst` blobs and each record."""
+    from git_ot.store import entities
+    from git_ot.store.repository import Store
+
+    monkeypatch.setitem(records.VERSIONS, "example", 1)  # no entity namespace is registered yet
+    cwd = empty_repo.path
+    git_bytes(cwd, "config", "core.logAllRefUpdates", "always")
+    store = Store.open(str(cwd))
+    first = entities.write(store, "example", "e-1", None, {"a": {"n": 1}, "b": {"n": 2, "t": "é"}},
+                           "write e-1\n\ntwo records")
+    second = entities.write(store, "example", "e-1", first, {"a": None, "c": {"n": 3}}, "write e-1 again")
+
+    ref = "refs/opentraces/example/e-1"
+    assert git_bytes(cwd, "for-each-ref", "--format=%(refname) %(objectname)", "refs/opentraces/").decode() \
+        == f"{ref} {second}\n"
+    assert git_bytes(cwd, "rev-list", "--parents", ref).decode().split("\n")[:2] == [f"{second} {first}", first]
+    assert git_bytes(cwd, "log", "-g", "--format=%gs", ref).decode().splitlines() == [
+        "git-ot: write e-1 again", "git-ot: write e-1"]
+    for commit in (first, second):
+        who = git_bytes(cwd, "log", "-1", "--format=%an <%ae> %at%n%cn <%ce> %ct", commit).decode()
+        assert who.splitlines() == ["C O Mitter <committer@example.com> 1700000000"] * 2
+    assert git_bytes(cwd, "config", "--get-all", "fetch.hideRefs").decode().split() == ["refs/opentraces"]
+
+    for commit, keys in ((first, ["a", "b"]), (second, ["b", "c"])):
+        top = ls_tree(cwd, commit)
+        assert sorted(top) == [f"{k}.cbor.zst".encode() for k in keys]
+        for name, (mode, typ, oid) in top.items():
+            assert (mode, typ) == ("100644", "blob")
+            record = decode_cbor_zst(cat_blob(cwd, oid))
+            validate("record", jsonable(record))
+            assert list(record)[:2] == ["schema", "v"], "the envelope comes first"
+            assert (record["schema"], record["v"]) == ("git-ot/example", 1)
+    assert decode_cbor_zst(cat_blob(cwd, ls_tree(cwd, second)[b"b.cbor.zst"][2]))["t"] == "é"

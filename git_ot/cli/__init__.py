@@ -12,11 +12,8 @@ import sys
 
 import click
 
-from ..store.log import log_failure
 from ..errors import GitOtError
 from .main import cli
-# Each module below adds its commands to `cli` when imported.
-from . import anchor_cmd, blame_cmd, demo_cmd, import_cmd, install_cmd, security_cmd, share_cmd, track_cmd  # noqa: E402,F401
 
 
 def _err(line: str) -> None:
@@ -51,6 +48,7 @@ def run(args: list[str]) -> int:
         return 0
     except Exception as exc:  # internal error: keep the traceback for a report
         from ..store.gitdir import locate
+        from ..store.log import log_failure
 
         try:
             location = locate()

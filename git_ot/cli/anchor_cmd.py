@@ -6,11 +6,11 @@ import click
 
 from ..domain.repo import open_store
 from ..domain.trail import recompute
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json
 
 
-@cli.command()
+@click.command()
 @click.argument("rev_range", metavar="REV-RANGE", required=False)
 @click.option("--dry-run", is_flag=True, help="Show what would be anchored; write nothing.")
 @json_option

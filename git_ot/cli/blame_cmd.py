@@ -9,7 +9,7 @@ import click
 
 from ..domain.repo import open_store
 from ..domain.trail import blame as blame_domain
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json
 
 
@@ -23,7 +23,7 @@ class _BlameCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-@cli.command(cls=_BlameCommand)
+@click.command(cls=_BlameCommand)
 @click.option("-L", "line_ranges", metavar="RANGE", multiple=True,
               help="Blame only these lines, as git blame -L takes them ('10,20', '10,+5', "
                    "':funcname', '/regex/'); may be given more than once.")

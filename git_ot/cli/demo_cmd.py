@@ -7,11 +7,11 @@ import shlex
 import click
 
 from .. import demo as demo_domain
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json
 
 
-@cli.command()
+@click.command()
 @click.argument("directory", required=False, type=click.Path())
 @json_option
 def demo(directory, as_json):

@@ -9,14 +9,14 @@ import click
 from ..capture import registry
 from ..domain import importing
 from ..domain.repo import open_store
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json
 
 # A progress bar only pays for itself past a few files.
 PROGRESS_MIN_FILES = 4
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("harness", metavar="HARNESS")
 @click.argument("paths", nargs=-1, metavar="PATH")
 @json_option

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from ..capture import registry
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json
 
 
-@cli.command()
+@click.command()
 @click.argument("harness", type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()), default="project", show_default=True,
               help="The settings file to write: the repository's .claude/settings.json (project), "

@@ -7,7 +7,7 @@ import click
 from ..domain import gate
 from ..errors import GitOtError
 from ..domain.repo import open_store
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json
 
 
@@ -24,7 +24,7 @@ def _where(f: dict) -> str:
     return f"{f['field']}{line}"
 
 
-@cli.command()
+@click.command()
 @click.argument("sessions", nargs=-1, metavar="SESSION")
 @json_option
 def scan(sessions, as_json):
@@ -50,7 +50,7 @@ def scan(sessions, as_json):
             emit(f"  {f['status']:<9} {f['kind']:<26} {_where(f)}")
 
 
-@cli.command()
+@click.command()
 @click.argument("sessions", nargs=-1, required=True, metavar="SESSION")
 @click.option("--remote", "remote_name", metavar="REMOTE",
               help="Delete the sessions on REMOTE too: their refs, and their lines in its notes.")

@@ -6,11 +6,11 @@ import click
 
 from ..domain import share
 from ..domain.repo import open_store
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json
 
 
-@cli.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @json_option
 @click.pass_context
 def remote(ctx, as_json):
@@ -63,7 +63,7 @@ def _show(info: dict) -> None:
     emit(f"approval required: {'yes' if info['require_approval'] else 'no'}")
 
 
-@cli.command()
+@click.command()
 @click.argument("remote_name", metavar="REMOTE", required=False)
 @click.argument("sessions", metavar="SESSION", nargs=-1)
 @json_option
@@ -96,7 +96,7 @@ def push(remote_name, sessions, as_json):
         raise error
 
 
-@cli.command()
+@click.command()
 @click.argument("remote_name", metavar="REMOTE", required=False)
 @json_option
 def fetch(remote_name, as_json):
@@ -110,7 +110,7 @@ def fetch(remote_name, as_json):
          f"{result['unchanged']} unchanged session(s); notes {result['notes']}")
 
 
-@cli.command()
+@click.command()
 @click.argument("sessions", metavar="SESSION", nargs=-1)
 @click.option("--all", "everything", is_flag=True,
               help="Approve every session there is now (not those recorded later).")

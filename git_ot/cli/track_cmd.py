@@ -6,11 +6,11 @@ import click
 
 from ..domain.repo import open_store
 from ..domain.trail import track as track_domain
-from .main import cli, json_option
+from .main import json_option
 from .output import emit, emit_json, table
 
 
-@cli.command()
+@click.command()
 @click.argument("sessions", metavar="SESSION", nargs=-1)
 @click.option("--since", metavar="WHEN",
               help="Only sessions started since WHEN: an age ('7d', '2w', '24h', '30m') or an "

@@ -1,9 +1,14 @@
-"""Encoding and decoding of the records stored in a session tree.
+"""Encoding and decoding of git-ot's records: one format for every kind.
 
-`trace`, `trail` and `ctx` are CBOR maps in a zstandard frame; the manifest
-is plain JSON so `git show <ref>:manifest.json` reads by hand. Each record
-names its schema and version (`"schema"`, `"v"`); a reader refuses a
-version it does not know instead of guessing (refs/README.md).
+A record belongs to a namespace: `manifest`, `trace`, `trail` and `ctx` are
+the records of a session tree; every other namespace is a kind of entity,
+whose records live under its own ref (store/entities.py). `VERSIONS` is the
+one table of namespaces and their format versions. Every record is a map
+that starts with its envelope, `"schema": "git-ot/<namespace>"` and `"v"`,
+and is a CBOR map in a zstandard frame, except the manifest, plain JSON so
+`git show <ref>:manifest.json` reads by hand. One reader, `decode`, refuses
+a namespace or a version it does not know instead of guessing
+(refs/README.md, sections 4 and 15).
 
 The frame is written with raw blocks: the CBOR bytes as they are, not
 compressed by zstandard. Git compresses every object itself, and it can
@@ -24,15 +29,19 @@ import struct
 import cbor2
 import zstandard
 
-from ..errors import CorruptRecord, UnsupportedVersion
+from ..errors import CorruptRecord, UnknownNamespace, UnsupportedVersion
 
-# The schema version this code writes and the newest it can read, per record.
+# Every record namespace, with the format version this code writes and the
+# newest it can read. A new kind of record is one more line here, and its
+# section and schema in refs/.
 VERSIONS = {
     "manifest": 1,
     "trace": 1,
     "trail": 1,
     "ctx": 1,
 }
+# The records of a session tree, by file name; a namespace not here is an
+# entity's, each record of it a file `<key>.cbor.zst` (ENTITY_SUFFIX).
 FILENAMES = {
     "manifest": "manifest.json",
     "trace": "trace.cbor.zst",
@@ -40,6 +49,7 @@ FILENAMES = {
     "ctx": "ctx.cbor.zst",
 }
 SCHEMA_PREFIX = "git-ot/"
+ENTITY_SUFFIX = ".cbor.zst"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _RAW_BLOCK = 128 * 1024  # the largest block a zstandard frame may hold
 
@@ -47,6 +57,17 @@ _RAW_BLOCK = 128 * 1024  # the largest block a zstandard frame may hold
 def envelope(kind: str, body: dict) -> dict:
     """The record `body` with its schema name and version first."""
     return {"schema": SCHEMA_PREFIX + kind, "v": VERSIONS[kind], **body}
+
+
+def check_namespace(namespace: str, where: str | None = None) -> str:
+    """Return `namespace` when this git-ot reads its records; refuse it otherwise."""
+    if namespace not in VERSIONS:
+        known = ", ".join(f"'{n}'" for n in VERSIONS)
+        raise UnknownNamespace(
+            f"unknown record namespace '{namespace}'" + (f" in {where}" if where else ""),
+            hint=f"upgrade git-ot to read it; this version reads {known}",
+        )
+    return namespace
 
 
 def encode(kind: str, record: dict) -> bytes:
@@ -88,11 +109,15 @@ def raw_frame(data: bytes) -> bytes:
             return b"".join(out)
 
 
-def decode(kind: str, data: bytes, where: str) -> dict:
-    """Parse stored bytes into a record, checking its schema and version.
+def decode(kind: str, data: bytes, where: str, name: str | None = None) -> dict:
+    """Parse stored bytes into a record of namespace `kind`, checking its
+    namespace, envelope and version.
 
-    `where` names the record for messages, e.g. "session 1a2b3c: trace".
+    `where` names what holds the record for messages, e.g. "session 1a2b3c";
+    `name` the record itself (default: its file name in a session tree).
     """
+    check_namespace(kind, where)
+    name = name or FILENAMES.get(kind) or f"{kind} record"
     try:
         if kind == "manifest":
             record = json.loads(data.decode("utf-8"))
@@ -101,19 +126,20 @@ def decode(kind: str, data: bytes, where: str) -> dict:
             record = cbor2.loads(raw)
     except (ValueError, zstandard.ZstdError, cbor2.CBORDecodeError, UnicodeDecodeError, EOFError) as exc:
         raise CorruptRecord(
-            f"corrupt record {FILENAMES[kind]} in {where}: {_short(exc)}",
-            hint="'git fsck' checks the objects; fetch the session again from a remote that has it",
+            f"corrupt record {name} in {where}: {_short(exc)}",
+            hint="'git fsck' checks the objects"
+                 + ("; fetch the session again from a remote that has it" if kind in FILENAMES else ""),
         ) from exc
     if not isinstance(record, dict) or record.get("schema") != SCHEMA_PREFIX + kind:
         raise CorruptRecord(
-            f"corrupt record {FILENAMES[kind]} in {where}: not a {SCHEMA_PREFIX + kind} record",
+            f"corrupt record {name} in {where}: not a {SCHEMA_PREFIX + kind} record",
         )
     version = record.get("v")
     if not isinstance(version, int) or version < 1:
-        raise CorruptRecord(f"corrupt record {FILENAMES[kind]} in {where}: bad schema version {version!r}")
+        raise CorruptRecord(f"corrupt record {name} in {where}: bad schema version {version!r}")
     if version > VERSIONS[kind]:
         raise UnsupportedVersion(
-            f"{FILENAMES[kind]} in {where} has schema version {version}; "
+            f"{name} in {where} has schema version {version}; "
             f"this git-ot reads up to version {VERSIONS[kind]}",
             hint="upgrade git-ot to read it",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import AmbiguousSession, InvalidRemote, InvalidSessionId, UnknownSession
+from ..errors import AmbiguousSession, InvalidName, InvalidRemote, InvalidSessionId, UnknownSession
 
 NAMESPACE = "refs/opentraces/"
 SESSIONS_PREFIX = NAMESPACE + "sessions/"
@@ -15,15 +15,15 @@ NOTES_REF = "refs/notes/opentraces"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def _is_component(name) -> bool:
+    """Whether `name` can be one component of a ref name and a file name."""
+    return (isinstance(name, str) and bool(_SESSION_ID.match(name)) and ".." not in name
+            and not name.endswith(".lock") and not name.endswith("."))
+
+
 def validate_session_id(session_id: str) -> str:
     """Return the id unchanged, or raise if it cannot name a ref and a file."""
-    if (
-        not isinstance(session_id, str)
-        or not _SESSION_ID.match(session_id)
-        or ".." in session_id
-        or session_id.endswith(".lock")
-        or session_id.endswith(".")
-    ):
+    if not _is_component(session_id):
         raise InvalidSessionId(
             f"invalid session id {session_id!r}",
             hint="a session id is 1-128 letters, digits, '.', '_' or '-'",
@@ -41,6 +41,46 @@ def session_id_from_ref(ref: str) -> str | None:
     if ref.startswith(SESSIONS_PREFIX):
         return ref[len(SESSIONS_PREFIX):]
     return None
+
+
+# -- entities: generic records (refs/README.md section 15) --------------------
+#
+# refs/opentraces/<namespace>/<name>   one entity's commit chain
+#
+# A namespace is a record namespace of store/records.py; the names already
+# used for other refs under refs/opentraces/ are never one.
+
+_RECORD_NAMESPACE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
+NOT_ENTITY_NAMESPACES = ("sessions", "remotes")
+
+
+def entity_prefix(namespace: str) -> str:
+    """Where the entities of one namespace live."""
+    if not _RECORD_NAMESPACE.match(namespace) or namespace in NOT_ENTITY_NAMESPACES:
+        raise ValueError(f"{namespace!r} cannot be an entity namespace")
+    return NAMESPACE + namespace + "/"
+
+
+def entity_ref(namespace: str, name: str) -> str:
+    """The ref that holds one entity's commit chain."""
+    return entity_prefix(namespace) + validate_name(name, "entity name")
+
+
+def entity_name_from_ref(namespace: str, ref: str) -> str | None:
+    """The entity a ref names in `namespace`, or None when it names none."""
+    prefix = entity_prefix(namespace)
+    if ref.startswith(prefix) and _is_component(ref[len(prefix):]):
+        return ref[len(prefix):]
+    return None
+
+
+def validate_name(name: str, what: str) -> str:
+    """Return `name` unchanged, or raise if it cannot be one component of a
+    ref name and a tree entry (an entity's name, a record's key)."""
+    if not _is_component(name):
+        raise InvalidName(f"invalid {what} {name!r}",
+                          hint=f"{what}s are 1-128 letters, digits, '.', '_' or '-'")
+    return name
 
 
 # -- sharing: what `git ot fetch` brings in before it is merged ----------------

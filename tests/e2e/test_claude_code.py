@@ -303,7 +303,7 @@ def test_the_agent_commits_in_the_middle_of_its_turn(agent, repo):
 
 
 def test_async_hooks_are_cut_short_at_the_end_of_a_print_turn(agent, repo, tmp_path):
-    """Why git-ot's hooks are synchronous (see git_ot/capture/claude_settings.py).
+    """Why git-ot's hooks are synchronous (see git_ot/capture/claude_code/settings.py).
 
     Claude Code 2.1.328 runs `"async": true` hooks in the background, but at
     the end of a `claude -p` turn it terminates those still running. A Stop

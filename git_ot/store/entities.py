@@ -1,0 +1,128 @@
+"""Entities: named sets of generic records, one ref and one commit chain each.
+
+An entity (a dataset's rows, a skill's ratings, a capsule) is one ref whose
+tip commit's tree holds its records, one file per record:
+
+    refs/opentraces/<namespace>/<name>   -> commit (chain: each write appends)
+      <key>.cbor.zst                      a record of <namespace>
+
+The records are in the one format of store/records.py, the session
+records' own: the envelope `{"schema": "git-ot/<namespace>", "v": N}` first,
+CBOR in a zstandard frame, the version checked when read. Written as
+sessions are: trees with TreeBuilder, the commit with create_commit(None,
+...), and the ref moved by compare-and-swap inside a reference transaction
+with a reflog message (refs/README.md section 15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pygit2
+
+from ..errors import CorruptRecord, MissingObject
+from . import records, refs
+from .repository import Store
+
+BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
+
+
+class Entity:
+    """One entity at one commit of its chain; a record is decoded when first read."""
+
+    def __init__(self, store: Store, namespace: str, name: str, tip: str, tree: pygit2.Tree):
+        self.store = store
+        self.namespace = namespace
+        self.name = name
+        self.tip = tip
+        self._tree = tree
+        self._where = f"'{refs.entity_ref(namespace, name)}'"
+        self._cache: dict[str, dict] = {}
+
+    def keys(self) -> list[str]:
+        """The keys of the entity's records, sorted."""
+        suffix = records.ENTITY_SUFFIX
+        return sorted(e.name[:-len(suffix)] for e in self._tree
+                      if e.name.endswith(suffix) and len(e.name) > len(suffix))
+
+    def record(self, key: str) -> dict | None:
+        """The record stored under `key` (its envelope first), or None."""
+        if key not in self._cache:
+            filename = refs.validate_name(key, "record key") + records.ENTITY_SUFFIX
+            try:
+                entry = self._tree[filename]
+            except KeyError:
+                return None
+            data = self.store.read_blob(entry.id, self._where)
+            self._cache[key] = records.decode(self.namespace, data, self._where, name=filename)
+        return self._cache[key]
+
+    def records(self) -> dict[str, dict]:
+        """Every record, by key."""
+        return {key: self.record(key) for key in self.keys()}
+
+
+def names(store: Store, namespace: str) -> list[str]:
+    """The names of the entities of `namespace` in this repository, sorted."""
+    _entity_namespace(namespace)
+    found = (refs.entity_name_from_ref(namespace, ref)
+             for ref in store.refs_under(refs.entity_prefix(namespace)))
+    return sorted(name for name in found if name is not None)
+
+
+def read(store: Store, namespace: str, name: str, tip: str | None = None) -> Entity | None:
+    """The entity `name` of `namespace` at `tip` (default: its ref's), or None
+    when there is no such entity."""
+    _entity_namespace(namespace)
+    ref = refs.entity_ref(namespace, name)
+    tip = tip or store.ref_target(ref)
+    if tip is None:
+        return None
+    commit = store.get(tip, f"'{ref}'")
+    if not isinstance(commit, pygit2.Commit):
+        raise CorruptRecord(f"'{ref}' does not point at a commit")
+    try:
+        tree = commit.tree
+    except (KeyError, pygit2.GitError):
+        raise MissingObject(f"the tree of '{ref}' at {tip[:12]} is missing",
+                            hint="'git fsck' checks the objects") from None
+    return Entity(store, namespace, name, tip, tree)
+
+
+def write(store: Store, namespace: str, name: str, expected_tip: str | None,
+          changes: Mapping[str, dict | None], message: str) -> str:
+    """Append a commit to the entity's chain and move its ref (CAS); its id.
+
+    `changes` maps a record's key to its body (the fields after the
+    envelope, which is added here at this git-ot's version) or to None,
+    which removes the record. Every other record of `expected_tip` (None:
+    the entity does not exist yet) is kept. If the ref no longer points at
+    `expected_tip`, nothing moves and ConcurrentUpdate is raised.
+    """
+    _entity_namespace(namespace)
+    ref = refs.entity_ref(namespace, name)
+    repo = store.repo
+    base = read(store, namespace, name, expected_tip) if expected_tip else None
+    builder = repo.TreeBuilder(base._tree) if base else repo.TreeBuilder()
+    for key, body in changes.items():
+        filename = refs.validate_name(key, "record key") + records.ENTITY_SUFFIX
+        if body is None:
+            if builder.get(filename) is not None:
+                builder.remove(filename)
+            continue
+        if "schema" in body or "v" in body:
+            raise ValueError(f"the body of record {key!r} carries an envelope field; "
+                             "pass the fields after it")
+        data = records.encode(namespace, records.envelope(namespace, body))
+        builder.insert(filename, repo.create_blob(data), BLOB_MODE)
+    sig = store.signature()
+    parents = [pygit2.Oid(hex=expected_tip)] if expected_tip else []
+    commit = str(repo.create_commit(None, sig, sig, message, builder.write(), parents))
+    store.move_ref(ref, expected_tip, commit, f"git-ot: {message.splitlines()[0]}")
+    return commit
+
+
+def _entity_namespace(namespace: str) -> None:
+    records.check_namespace(namespace)
+    if namespace in records.FILENAMES:
+        raise ValueError(f"'{namespace}' records belong to a session tree, not to an entity")
