@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import UnknownStep
 from ..store.refs import match_session
 from ..store.repository import Store
-from .fold import BLOB_KEY
+from .fold import expand
 from .sealing import seal_pending
 
 
@@ -81,16 +81,3 @@ def show(store: Store, spec: str) -> dict:
                           hint=f"its steps are 1 to {len(steps)}" if steps else "it has no steps yet")
     out["step"] = expand(store, sid, steps[step_n - 1])
     return out
-
-
-def expand(store: Store, session_id: str, value):
-    """Replace blob references with their content, for showing one step."""
-    if isinstance(value, dict):
-        if BLOB_KEY in value:
-            data = store.read_blob(value[BLOB_KEY], f"session {session_id}")
-            return data.decode("utf-8", "surrogateescape")
-        return {(k[1:] if isinstance(k, str) and k.startswith("$$") else k): expand(store, session_id, v)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand(store, session_id, v) for v in value]
-    return value

@@ -31,6 +31,7 @@ from ...store.gitdir import run_git
 from ...store.refs import match_session
 from ...store.repository import Store
 from ...store.spool import Spool
+from ..fold import expand, valid_text
 from . import judge
 from .detectors import (Hit, entropy_hits, pattern_hits, pii_hits, resolve, run_trufflehog,
                         secret_in_field, trufflehog_kind)
@@ -301,8 +302,6 @@ class Gate:
         session and not allowed by the current policy) or `pending` (in
         spooled events not sealed yet).
         """
-        from ..sessions import expand
-
         store = self.store
         tree = store.session(session_id)
         findings: list[dict] = []
@@ -428,8 +427,6 @@ class SealGate(Gate):
 
     def _prescan(self, events: list[dict]) -> None:
         """TruffleHog over every string of the batch, before anything is written."""
-        from ..fold import valid_text
-
         texts: dict[str, str] = {}
 
         def collect(value):
