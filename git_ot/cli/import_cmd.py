@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..domain import importing
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from .main import cli, json_option
 from .output import emit, emit_json
 

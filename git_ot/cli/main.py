@@ -7,7 +7,7 @@ import click
 from .. import __version__
 from ..capture import claude_settings
 from ..domain import install, sessions
-from ..domain.repo import locate_repository, open_store, take_snapshot
+from ..domain.opening import locate_repository, open_store, take_snapshot
 from .output import emit, emit_json, one_line, table
 
 json_option = click.option("--json", "as_json", is_flag=True,

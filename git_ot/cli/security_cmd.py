@@ -6,7 +6,7 @@ import click
 
 from ..domain import gate
 from ..errors import GitOtError
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from .main import cli, json_option
 from .output import emit, emit_json
 

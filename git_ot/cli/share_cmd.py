@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..domain import share
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from .main import cli, json_option
 from .output import emit, emit_json
 

@@ -1,4 +1,8 @@
-"""Opening a repository for the commands above the domain."""
+"""Opening a repository for a command: where it is, its store, a snapshot.
+
+Every command of cli/ starts here; what it then works on is the store
+(store/repository.py).
+"""
 
 from __future__ import annotations
 
