@@ -11,8 +11,20 @@ from ..store.gitdir import Location, locate
 from ..store.repository import Store
 
 
-def open_store(path: str | None = None) -> Store:
-    return Store(locate(path))
+def open_store(path: str | None = None, seal: bool = False) -> Store:
+    """The store of the repository at `path` (default: the current one).
+
+    With `seal`, for the commands that read sessions, every session's
+    spooled events are sealed first (in a repository with a working tree),
+    so that a running session shows every step up to now. This is the one
+    place a command seals before it reads.
+    """
+    store = Store(locate(path))
+    if seal and store.location.worktree is not None:
+        from .sealing import seal_pending  # the gate comes with it: only these commands pay for it
+
+        seal_pending(store)
+    return store
 
 
 def locate_repository(path: str | None = None) -> Location:

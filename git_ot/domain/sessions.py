@@ -6,7 +6,6 @@ from ..errors import UnknownStep
 from ..store.refs import match_session
 from ..store.repository import Store
 from .fold import expand
-from .sealing import seal_pending
 
 
 def resolve(store: Store, spec: str) -> str:
@@ -47,10 +46,8 @@ def summary(store: Store, session_id: str) -> dict:
     }
 
 
-def list_sessions(store: Store, seal_live: bool = True) -> list[dict]:
-    """Every session, newest first; live spools are sealed first so none hides."""
-    if seal_live and store.location.worktree is not None:
-        seal_pending(store)
+def list_sessions(store: Store) -> list[dict]:
+    """Every session, newest first (a command seals the spools before: domain/opening.py)."""
     rows = [summary(store, sid) for sid in store.session_ids()]
     rows.sort(key=lambda r: (r["start"] or "", r["session"]), reverse=True)
     return rows
@@ -59,8 +56,6 @@ def list_sessions(store: Store, seal_live: bool = True) -> list[dict]:
 def show(store: Store, spec: str) -> dict:
     """A session with its steps in order, or one step in full."""
     sid_spec, step_n = parse_spec(spec)
-    if store.location.worktree is not None:
-        seal_pending(store)
     sid = resolve(store, sid_spec)
     tree = store.session(sid)
     trace = tree.record("trace")

@@ -38,7 +38,6 @@ from ..store.faults import crash_point
 from ..store.repository import Store
 from . import install, prepush
 from .merge import merge_message, merge_sessions, primary_first
-from .sealing import seal_pending
 from .sessions import resolve
 
 CONFIG_REMOTE = prepush.CONFIG_REMOTE
@@ -126,8 +125,6 @@ def approvals(store: Store) -> session_lists.SessionList:
 
 def approve(store: Store, specs: list[str], everything: bool = False) -> dict:
     """Approve sessions for sharing: those named, or every session there is now."""
-    if store.location.worktree is not None:
-        seal_pending(store)
     ids = store.session_ids() if everything else sorted({resolve(store, s) for s in specs})
     new = approvals(store).add(ids)
     return {"approved": new, "already": sorted(set(ids) - set(new))}
@@ -409,8 +406,6 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
     moved, merge what it holds and push again."""
     remote = resolve_remote(store, remote)
     location = store.location
-    if location.worktree is not None:
-        seal_pending(store)
     wanted = sorted({resolve(store, s) for s in specs}) if specs else None
     approved = approvals(store).read() if _require_approval(store) else None
     if wanted is not None and approved is not None:
