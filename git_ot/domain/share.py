@@ -145,9 +145,9 @@ def egress_check(store: Store, session_ids: list[str]) -> dict[str, list[str]]:
     """
     if not session_ids:
         return {}
-    from . import gate  # here, not at the top: every `git ot` command would pay its import
+    from .gate import egress  # here, not at the top: every `git ot` command would pay its import
 
-    report = gate.egress_check(store, session_ids, gate.policy_for(store))
+    report = egress.egress_check(store, session_ids)
     return {s["session"]: s["reasons"] for s in report["sessions"] if s["verdict"] != "pass"}
 
 
@@ -520,7 +520,7 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
     fails and the rewrite starts again from theirs, so no line of anyone
     else's is lost.
     """
-    from . import gate  # the notes rewrite is forget's own
+    from .gate.forget import rewrite_notes_without  # the notes rewrite is forget's own
 
     remote = resolve_remote(store, remote)
     location = store.location
@@ -535,7 +535,7 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
         theirs = listed.get(refs.NOTES_REF)
         if theirs is not None:
             transport.fetch(location, remote, [refs.notes_fetch_refspec(remote)])
-            removed = gate.rewrite_notes_without(store, staged, drop)
+            removed = rewrite_notes_without(store, staged, drop)
             if removed is not None:
                 new = store.ref_target(staged)
                 specs.append(refs.notes_push_refspec(new) if new else refs.delete_refspec(refs.NOTES_REF))
@@ -609,11 +609,11 @@ def _not_approved(held: list[str]) -> NotApproved:
 def held_back_error(result: dict) -> GitOtError | None:
     """The error for what a push left behind: blocked by the gate, or not approved."""
     if result["blocked"]:
-        from . import gate
+        from .gate.egress import raise_if_blocked
 
         report = {"sessions": [{**b, "verdict": "block"} for b in result["blocked"]]}
         try:
-            gate.raise_if_blocked(report)
+            raise_if_blocked(report)
         except EgressBlocked as exc:
             return exc
     if result["unapproved"]:

@@ -21,7 +21,7 @@ from ...store import approvals as session_lists
 from ...store import notes, purge, refs
 from ...store.repository import Store
 from ...store.spool import Spool
-from . import blocked_marker, originals_path
+from .seal import blocked_marker, originals_path
 
 
 def _session_refs(store: Store, session_id: str) -> dict[str, str]:
