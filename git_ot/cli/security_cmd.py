@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..domain.gate import forget as forget_domain
+from ..domain import forget as forget_domain
 from ..domain.gate import scan as scan_domain
 from ..errors import GitOtError
 from ..domain.opening import open_store

@@ -520,8 +520,6 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
     fails and the rewrite starts again from theirs, so no line of anyone
     else's is lost.
     """
-    from .gate.forget import rewrite_notes_without  # the notes rewrite is forget's own
-
     remote = resolve_remote(store, remote)
     location = store.location
     drop = notes.of_sessions(set(session_ids))
@@ -535,7 +533,7 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
         theirs = listed.get(refs.NOTES_REF)
         if theirs is not None:
             transport.fetch(location, remote, [refs.notes_fetch_refspec(remote)])
-            removed = rewrite_notes_without(store, staged, drop)
+            removed = notes.rewrite_without(store, staged, drop, "forget sessions")
             if removed is not None:
                 new = store.ref_target(staged)
                 specs.append(refs.notes_push_refspec(new) if new else refs.delete_refspec(refs.NOTES_REF))
