@@ -137,17 +137,16 @@ def _require_approval(store: Store) -> bool:
 
 # -- the security gate ------------------------------------------------------------
 
-def egress_check(store: Store, session_ids: list[str]) -> dict[str, list[str]]:
-    """The one place where sessions are checked before they leave the machine.
-
-    Returns the sessions the security gate holds back, with its reasons;
-    every other session passed.
+def held_back_at_egress(store: Store, session_ids: list[str]) -> dict[str, list[str]]:
+    """The sessions the security gate holds back, with its reasons; every
+    other session passed. The one place where sessions are checked before
+    they leave the machine.
     """
     if not session_ids:
         return {}
-    from .gate import egress  # here, not at the top: every `git ot` command would pay its import
+    from .gate.egress import egress_report  # not at the top: every `git ot` command would pay for it
 
-    report = egress.egress_check(store, session_ids)
+    report = egress_report(store, session_ids)
     return {s["session"]: s["reasons"] for s in report["sessions"] if s["verdict"] != "pass"}
 
 
@@ -436,7 +435,7 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
                 out["unapproved"] = sorted(s for s in pending if s not in approved)
             pending = {s: t for s, t in pending.items() if s in approved}
         unchecked = [s for s, t in sorted(pending.items()) if (s, t) not in checked]
-        blocked.update(egress_check(store, unchecked))
+        blocked.update(held_back_at_egress(store, unchecked))
         checked.update((s, pending[s]) for s in unchecked)
         pending = {s: t for s, t in pending.items() if s not in blocked}
         notes_tip, held_notes = _egress_notes(store, state.notes, set(state.sessions) | set(pending))

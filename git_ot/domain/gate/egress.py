@@ -9,8 +9,8 @@ from .policy import Policy
 from .scan import scan_session
 
 
-def egress_check(store: Store, session_ids: list[str], policy: Policy | None = None) -> dict:
-    """The gate at egress: may these sessions leave the machine as stored?
+def egress_report(store: Store, session_ids: list[str], policy: Policy | None = None) -> dict:
+    """The gate's report at egress: may these sessions leave the machine as stored?
 
     Every session is scanned again under `policy` (default: the one in
     force). A session passes when nothing is open (every finding was
