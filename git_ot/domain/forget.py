@@ -17,8 +17,7 @@ import os
 import shutil
 
 from ..errors import GitOtError, UnknownSession
-from ..store import approvals as session_lists
-from ..store import notes, purge, refs
+from ..store import approvals, notes, purge, refs
 from ..store.repository import Store
 from ..store.spool import Spool
 from .gate.seal import blocked_marker, originals_path
@@ -60,7 +59,7 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
     location = store.location
     spool = Spool(location.state_dir)
     pending = set(spool.pending_sessions())
-    tombstones = session_lists.forgotten(location.state_dir)
+    tombstones = approvals.forgotten(location.state_dir)
     already = tombstones.read()
     ids: list[str] = []
     held: dict[str, dict[str, str]] = {}
@@ -124,7 +123,7 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
                 pass
     # 3b. no fetch brings them back, and no approval outlives them
     tombstones.add(ids)
-    session_lists.approvals(location.state_dir).remove(ids)
+    approvals.approvals(location.state_dir).remove(ids)
     # 4. the objects nothing else reaches
     candidates = purge.objects_of(location, starts)
     keep = purge.still_reachable(location, candidates) | purge.objects_of(location, keep_starts)

@@ -32,8 +32,7 @@ import pygit2
 
 from ..errors import (ConcurrentUpdate, EgressBlocked, GitCommandError, GitOtError, InvalidSessionId,
                       NoRemote, NotApproved, PushFailed, UnknownRemote)
-from ..store import notes, refs, transport
-from ..store import approvals as session_lists
+from ..store import approvals, notes, refs, transport
 from ..store.faults import crash_point
 from ..store.repository import Store
 from . import install, prepush
@@ -119,14 +118,15 @@ def resolve_remote(store: Store, name: str | None) -> str:
 
 # -- approvals ------------------------------------------------------------------
 
-def approvals(store: Store) -> session_lists.SessionList:
-    return session_lists.approvals(store.location.state_dir)
+def approval_list(store: Store) -> approvals.SessionList:
+    """The sessions approved for sharing here (store/approvals.py)."""
+    return approvals.approvals(store.location.state_dir)
 
 
 def approve(store: Store, specs: list[str], everything: bool = False) -> dict:
     """Approve sessions for sharing: those named, or every session there is now."""
     ids = store.session_ids() if everything else sorted({resolve(store, s) for s in specs})
-    new = approvals(store).add(ids)
+    new = approval_list(store).add(ids)
     return {"approved": new, "already": sorted(set(ids) - set(new))}
 
 
@@ -183,7 +183,7 @@ def remote_state(store: Store, remote: str) -> RemoteState:
 def _forgotten(store: Store) -> set[str]:
     """The sessions `git ot forget` deleted here that have not been recorded
     or imported here again since (then they are sessions like any other)."""
-    return {s for s in session_lists.forgotten(store.location.state_dir).read() if store.tip(s) is None}
+    return {s for s in approvals.forgotten(store.location.state_dir).read() if store.tip(s) is None}
 
 
 def _bring_in(store: Store, remote: str, state: RemoteState, sids, notes: bool) -> None:
@@ -406,7 +406,7 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
     remote = resolve_remote(store, remote)
     location = store.location
     wanted = sorted({resolve(store, s) for s in specs}) if specs else None
-    approved = approvals(store).read() if _require_approval(store) else None
+    approved = approval_list(store).read() if _require_approval(store) else None
     if wanted is not None and approved is not None:
         held = [s for s in wanted if s not in approved]
         if held:
