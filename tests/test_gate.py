@@ -27,10 +27,10 @@ import pytest
 import zstandard
 
 from conftest import git
-from git_ot.domain import gate
 from git_ot.domain.gate import detectors as d
 from git_ot.domain.gate import judge
-from git_ot.domain.gate.policy import Policy
+from git_ot.domain.gate.egress import egress_report, raise_if_blocked
+from git_ot.domain.gate.policy import Policy, policy_for
 from git_ot.errors import BadPolicy, EgressBlocked
 from git_ot.store.repository import Store
 
@@ -675,26 +675,26 @@ def test_egress_passes_a_redacted_session_and_holds_back_an_open_one(repo):
     stop(repo, "leak-1")
     repo.git("config", "--unset", "ot.security.detectors")
     store = Store.open(str(repo.path))
-    report = gate.egress_check(store, ["clean-1", "leak-1"], gate.policy_for(store))
+    report = egress_report(store, ["clean-1", "leak-1"], policy_for(store))
     assert not report["ok"]
     assert [(s["session"], s["verdict"], s["reasons"]) for s in report["sessions"]] == [
         ("clean-1", "pass", []),
         ("leak-1", "block", ["1 open finding: stripe-key", "risk 62 is above ot.security.maxRisk 50"])]
     with pytest.raises(EgressBlocked) as exc:
-        gate.raise_if_blocked(report)
+        raise_if_blocked(report)
     assert exc.value.message == ("the security gate holds back session 'leak-1': 1 open finding: stripe-key; "
                                  "risk 62 is above ot.security.maxRisk 50")
     # The policy in force at egress decides: the one that sealed it lets it out.
-    assert gate.egress_check(store, ["leak-1"], Policy(detectors=("jwt",)))["ok"]
+    assert egress_report(store, ["leak-1"], Policy(detectors=("jwt",)))["ok"]
 
 
 def test_egress_holds_back_a_session_over_the_risk_limit(repo):
     prompt(repo, "hosts-1", "ssh db01.corp.internal db02.corp.internal")
     stop(repo, "hosts-1")
     store = Store.open(str(repo.path))
-    assert gate.egress_check(store, ["hosts-1"])["ok"]
+    assert egress_report(store, ["hosts-1"])["ok"]
     repo.git("config", "ot.security.maxRisk", "10")
-    [s] = gate.egress_check(Store.open(str(repo.path)), ["hosts-1"])["sessions"]
+    [s] = egress_report(Store.open(str(repo.path)), ["hosts-1"])["sessions"]
     assert (s["verdict"], s["reasons"]) == ("block", ["risk 16 is above ot.security.maxRisk 10"])
 
 
@@ -777,15 +777,15 @@ def test_personal_data_left_in_a_session_is_open_once_the_policy_asks_for_it(rep
     prompt(repo, "pii-late", "mail jane.doe@acme.io")
     stop(repo, "pii-late")
     store = Store.open(str(repo.path))
-    assert gate.egress_check(store, ["pii-late"])["ok"]
+    assert egress_report(store, ["pii-late"])["ok"]
     repo.git("config", "ot.security.pii", "true")
-    [s] = gate.egress_check(Store.open(str(repo.path)), ["pii-late"])["sessions"]
+    [s] = egress_report(Store.open(str(repo.path)), ["pii-late"])["sessions"]
     assert s["verdict"] == "block" and s["reasons"][0] == "1 open finding: email"
     # Sealed under that policy, personal data becomes tokens and does not block.
     repo.git("config", "ot.security.action", "block")
     prompt(repo, "pii-now", "mail jane.doe@acme.io")
     stop(repo, "pii-now")
-    assert gate.egress_check(Store.open(str(repo.path)), ["pii-now"])["ok"]
+    assert egress_report(Store.open(str(repo.path)), ["pii-now"])["ok"]
 
 
 def test_a_file_whose_name_is_not_utf8_is_redacted_too(repo):

@@ -82,7 +82,7 @@ def test_a_damaged_spool_line_is_kept_not_dropped(repo):
     repo.hook("Stop", {"session_id": sid})
     tip = f"refs/opentraces/sessions/{sid}"
     assert _prompts(repo, sid) == ["before", "after"]
-    from git_ot.domain.repo import open_store
+    from git_ot.domain.opening import open_store
 
     trace = open_store(str(repo.path)).session(sid).record("trace")
     corrupt = [e for e in trace["lifecycle"] if e["event"] == "corrupt"]

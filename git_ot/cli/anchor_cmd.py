@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from ..domain.trail import recompute
 from .main import json_option
 from .output import emit, emit_json

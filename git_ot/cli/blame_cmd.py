@@ -7,7 +7,7 @@ import json
 
 import click
 
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from ..domain.trail import blame as blame_domain
 from .main import json_option
 from .output import emit, emit_json

@@ -8,7 +8,7 @@ import click
 
 from ..capture import registry
 from ..domain import importing
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from .main import json_option
 from .output import emit, emit_json
 

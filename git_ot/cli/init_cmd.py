@@ -6,7 +6,7 @@ import click
 
 from ..capture import registry
 from ..domain import install
-from ..domain.repo import locate_repository
+from ..domain.opening import locate_repository
 from .main import json_option
 from .output import emit, emit_json
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..domain import gate
+from ..domain import forget as forget_domain
+from ..domain.gate import scan as scan_domain
 from ..errors import GitOtError
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from .main import json_option
 from .output import emit, emit_json
 
@@ -34,7 +35,7 @@ def scan(sessions, as_json):
     sealed and still spooled, under the policy now in force (ot.security.*):
     what was redacted at seal, what is still open, and each session's risk.
     """
-    result = gate.scan(open_store(), list(sessions))
+    result = scan_domain.scan(open_store(), list(sessions))
     if as_json:
         emit_json(result)
         return
@@ -63,7 +64,7 @@ def forget(sessions, remote_name, as_json):
     the sessions are deleted on that remote too; otherwise the command that
     does so is printed.
     """
-    result = gate.forget(open_store(), list(sessions), remote_name)
+    result = forget_domain.forget(open_store(), list(sessions), remote_name)
     if as_json:
         emit_json(result)
     else:

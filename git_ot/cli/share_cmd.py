@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..domain import share
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from .main import json_option
 from .output import emit, emit_json
 
@@ -76,7 +76,7 @@ def push(remote_name, sessions, as_json):
     Never forced: what the remote holds that this clone lacks is fetched and
     merged first, and the push is tried again when another clone got there first.
     """
-    result = share.push(open_store(), remote_name, list(sessions))
+    result = share.push(open_store(seal=True), remote_name, list(sessions))
     if as_json:
         emit_json(result)
     else:
@@ -124,7 +124,7 @@ def approve(sessions, everything, as_json):
         raise click.UsageError("name the sessions to approve, or give --all")
     if sessions and everything:
         raise click.UsageError("give either SESSION arguments or --all, not both")
-    result = share.approve(open_store(), list(sessions), everything)
+    result = share.approve(open_store(seal=True), list(sessions), everything)
     if as_json:
         emit_json(result)
         return

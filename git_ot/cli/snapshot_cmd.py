@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..domain.repo import take_snapshot
+from ..domain.opening import take_snapshot
 from .main import json_option
 from .output import emit, emit_json
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..domain import sessions
-from ..domain.repo import open_store
+from ..domain.opening import open_store
 from .main import json_option
 from .output import emit, emit_json, one_line, table
 
@@ -23,7 +23,7 @@ def trace_list(as_json):
     Shows each session's id, harness, model, start, steps, files touched and
     commits anchored.
     """
-    rows = sessions.list_sessions(open_store())
+    rows = sessions.list_sessions(open_store(seal=True))
     if as_json:
         emit_json({"sessions": rows})
         return
@@ -44,7 +44,7 @@ def trace_show(spec, as_json):
 
     SESSION may be any unique prefix of a session id.
     """
-    result = sessions.show(open_store(), spec)
+    result = sessions.show(open_store(seal=True), spec)
     if as_json:
         emit_json(result)
         return

@@ -24,7 +24,10 @@ the other way round.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ..store.repository import Store
 
 # Strings longer than this go to blobs/ rather than inline in a record.
 INLINE_LIMIT = 2048
@@ -78,6 +81,20 @@ class Payloads:
         if isinstance(value, list):
             return [self._store(v) for v in value]
         return value
+
+
+def expand(store: Store, session_id: str, value):
+    """Replace blob references with their content, for showing or scanning a
+    step: what `Payloads.put` stored, the other way round."""
+    if isinstance(value, dict):
+        if BLOB_KEY in value:
+            data = store.read_blob(value[BLOB_KEY], f"session {session_id}")
+            return data.decode("utf-8", "surrogateescape")
+        return {(k[1:] if isinstance(k, str) and k.startswith("$$") else k): expand(store, session_id, v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(store, session_id, v) for v in value]
+    return value
 
 
 def _text(value: str) -> str:

@@ -19,7 +19,7 @@ from ..store.faults import crash_point
 from ..store.repository import Store
 from ..store.spool import Spool
 from .fold import anchored_commits, Folder, Payloads, new_records, seen_event_ids
-from .gate import SealGate
+from .gate.seal import SealGate
 
 
 def spool_for(store: Store) -> Spool:

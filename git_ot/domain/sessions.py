@@ -5,8 +5,7 @@ from __future__ import annotations
 from ..errors import UnknownStep
 from ..store.refs import match_session
 from ..store.repository import Store
-from .fold import BLOB_KEY
-from .sealing import seal_pending
+from .fold import expand
 
 
 def resolve(store: Store, spec: str) -> str:
@@ -47,10 +46,8 @@ def summary(store: Store, session_id: str) -> dict:
     }
 
 
-def list_sessions(store: Store, seal_live: bool = True) -> list[dict]:
-    """Every session, newest first; live spools are sealed first so none hides."""
-    if seal_live and store.location.worktree is not None:
-        seal_pending(store)
+def list_sessions(store: Store) -> list[dict]:
+    """Every session, newest first (a command seals the spools before: domain/opening.py)."""
     rows = [summary(store, sid) for sid in store.session_ids()]
     rows.sort(key=lambda r: (r["start"] or "", r["session"]), reverse=True)
     return rows
@@ -59,8 +56,6 @@ def list_sessions(store: Store, seal_live: bool = True) -> list[dict]:
 def show(store: Store, spec: str) -> dict:
     """A session with its steps in order, or one step in full."""
     sid_spec, step_n = parse_spec(spec)
-    if store.location.worktree is not None:
-        seal_pending(store)
     sid = resolve(store, sid_spec)
     tree = store.session(sid)
     trace = tree.record("trace")
@@ -81,16 +76,3 @@ def show(store: Store, spec: str) -> dict:
                           hint=f"its steps are 1 to {len(steps)}" if steps else "it has no steps yet")
     out["step"] = expand(store, sid, steps[step_n - 1])
     return out
-
-
-def expand(store: Store, session_id: str, value):
-    """Replace blob references with their content, for showing one step."""
-    if isinstance(value, dict):
-        if BLOB_KEY in value:
-            data = store.read_blob(value[BLOB_KEY], f"session {session_id}")
-            return data.decode("utf-8", "surrogateescape")
-        return {(k[1:] if isinstance(k, str) and k.startswith("$$") else k): expand(store, session_id, v)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand(store, session_id, v) for v in value]
-    return value

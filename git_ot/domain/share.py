@@ -32,13 +32,11 @@ import pygit2
 
 from ..errors import (ConcurrentUpdate, EgressBlocked, GitCommandError, GitOtError, InvalidSessionId,
                       NoRemote, NotApproved, PushFailed, UnknownRemote)
-from ..store import notes, refs, transport
-from ..store import approvals as session_lists
+from ..store import approvals, notes, refs, transport
 from ..store.faults import crash_point
 from ..store.repository import Store
 from . import install, prepush
 from .merge import merge_message, merge_sessions, primary_first
-from .sealing import seal_pending
 from .sessions import resolve
 
 CONFIG_REMOTE = prepush.CONFIG_REMOTE
@@ -120,16 +118,15 @@ def resolve_remote(store: Store, name: str | None) -> str:
 
 # -- approvals ------------------------------------------------------------------
 
-def approvals(store: Store) -> session_lists.SessionList:
-    return session_lists.approvals(store.location.state_dir)
+def approval_list(store: Store) -> approvals.SessionList:
+    """The sessions approved for sharing here (store/approvals.py)."""
+    return approvals.approvals(store.location.state_dir)
 
 
 def approve(store: Store, specs: list[str], everything: bool = False) -> dict:
     """Approve sessions for sharing: those named, or every session there is now."""
-    if store.location.worktree is not None:
-        seal_pending(store)
     ids = store.session_ids() if everything else sorted({resolve(store, s) for s in specs})
-    new = approvals(store).add(ids)
+    new = approval_list(store).add(ids)
     return {"approved": new, "already": sorted(set(ids) - set(new))}
 
 
@@ -140,17 +137,16 @@ def _require_approval(store: Store) -> bool:
 
 # -- the security gate ------------------------------------------------------------
 
-def egress_check(store: Store, session_ids: list[str]) -> dict[str, list[str]]:
-    """The one place where sessions are checked before they leave the machine.
-
-    Returns the sessions the security gate holds back, with its reasons;
-    every other session passed.
+def held_back_at_egress(store: Store, session_ids: list[str]) -> dict[str, list[str]]:
+    """The sessions the security gate holds back, with its reasons; every
+    other session passed. The one place where sessions are checked before
+    they leave the machine.
     """
     if not session_ids:
         return {}
-    from . import gate  # here, not at the top: every `git ot` command would pay its import
+    from .gate.egress import egress_report  # not at the top: every `git ot` command would pay for it
 
-    report = gate.egress_check(store, session_ids, gate.policy_for(store))
+    report = egress_report(store, session_ids)
     return {s["session"]: s["reasons"] for s in report["sessions"] if s["verdict"] != "pass"}
 
 
@@ -187,7 +183,7 @@ def remote_state(store: Store, remote: str) -> RemoteState:
 def _forgotten(store: Store) -> set[str]:
     """The sessions `git ot forget` deleted here that have not been recorded
     or imported here again since (then they are sessions like any other)."""
-    return {s for s in session_lists.forgotten(store.location.state_dir).read() if store.tip(s) is None}
+    return {s for s in approvals.forgotten(store.location.state_dir).read() if store.tip(s) is None}
 
 
 def _bring_in(store: Store, remote: str, state: RemoteState, sids, notes: bool) -> None:
@@ -409,10 +405,8 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
     moved, merge what it holds and push again."""
     remote = resolve_remote(store, remote)
     location = store.location
-    if location.worktree is not None:
-        seal_pending(store)
     wanted = sorted({resolve(store, s) for s in specs}) if specs else None
-    approved = approvals(store).read() if _require_approval(store) else None
+    approved = approval_list(store).read() if _require_approval(store) else None
     if wanted is not None and approved is not None:
         held = [s for s in wanted if s not in approved]
         if held:
@@ -441,7 +435,7 @@ def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict
                 out["unapproved"] = sorted(s for s in pending if s not in approved)
             pending = {s: t for s, t in pending.items() if s in approved}
         unchecked = [s for s, t in sorted(pending.items()) if (s, t) not in checked]
-        blocked.update(egress_check(store, unchecked))
+        blocked.update(held_back_at_egress(store, unchecked))
         checked.update((s, pending[s]) for s in unchecked)
         pending = {s: t for s, t in pending.items() if s not in blocked}
         notes_tip, held_notes = _egress_notes(store, state.notes, set(state.sessions) | set(pending))
@@ -525,8 +519,6 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
     fails and the rewrite starts again from theirs, so no line of anyone
     else's is lost.
     """
-    from . import gate  # the notes rewrite is forget's own
-
     remote = resolve_remote(store, remote)
     location = store.location
     drop = notes.of_sessions(set(session_ids))
@@ -540,7 +532,7 @@ def forget_on_remote(store: Store, remote: str | None, session_ids: list[str]) -
         theirs = listed.get(refs.NOTES_REF)
         if theirs is not None:
             transport.fetch(location, remote, [refs.notes_fetch_refspec(remote)])
-            removed = gate.rewrite_notes_without(store, staged, drop)
+            removed = notes.rewrite_without(store, staged, drop, "forget sessions")
             if removed is not None:
                 new = store.ref_target(staged)
                 specs.append(refs.notes_push_refspec(new) if new else refs.delete_refspec(refs.NOTES_REF))
@@ -614,11 +606,11 @@ def _not_approved(held: list[str]) -> NotApproved:
 def held_back_error(result: dict) -> GitOtError | None:
     """The error for what a push left behind: blocked by the gate, or not approved."""
     if result["blocked"]:
-        from . import gate
+        from .gate.egress import raise_if_blocked
 
         report = {"sessions": [{**b, "verdict": "block"} for b in result["blocked"]]}
         try:
-            gate.raise_if_blocked(report)
+            raise_if_blocked(report)
         except EgressBlocked as exc:
             return exc
     if result["unapproved"]:

@@ -11,6 +11,9 @@ that git creates once there are many notes. This module reads any fan-out,
 keeps the one it finds when it replaces a note, and writes every batch of
 notes as one notes commit whose ref moves by compare-and-swap inside a
 reference transaction, so a crash never leaves the ref half moved.
+
+`git ot forget` rewrites a notes ref without a session's lines
+(`rewrite_without`), and without its history, which would keep them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import json
 import pygit2
 
 from ..errors import ConcurrentUpdate
-from . import refs
+from . import purge, refs
 
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 TREE_MODE = pygit2.GIT_FILEMODE_TREE
@@ -153,6 +156,65 @@ def overlay(repo: pygit2.Repository, base, notes: dict[str, pygit2.Oid | None]):
     for commit, blob in notes.items():
         changed |= builder.remove(commit) if blob is None else builder.put(commit, blob)
     return builder.write() if changed else None
+
+
+def rewrite_without(store, ref: str, drop, message: str) -> int | None:
+    """Rewrite a notes ref without the lines `drop` selects, and without
+    history, when its history holds one; the number of lines taken out of
+    its current notes, or None when nothing holds one (the ref is left).
+
+    `git ot forget` does this to the notes here and to a remote's copy.
+    """
+    tip = store.ref_target(ref)
+    if tip is None or not any(drop(line) for blob in purge.history_blobs(store.location, tip)
+                              for line in blob.splitlines()):
+        return None
+    removed, _ = _rewrite(store.repo, ref, drop, store.signature(), message)
+    return removed
+
+
+def _rewrite(repo: pygit2.Repository, ref: str, drop, signature, message: str) -> tuple[int, str | None]:
+    """The notes ref without the note lines `drop` selects, as one new commit.
+
+    The new commit has no parent: the notes' history would keep the dropped
+    lines reachable. A ref left without notes is deleted. Returns the number
+    of lines dropped and the old tip (None when nothing changed).
+    """
+    current = repo.references.get(ref)
+    if current is None:
+        return 0, None
+    old_tip = str(current.resolve().target)
+    removed = 0
+
+    def rewrite(tree):
+        nonlocal removed
+        builder = repo.TreeBuilder()
+        for e in tree:
+            if e.type_str == "tree":
+                sub = rewrite(e)
+                if sub is not None:
+                    builder.insert(e.name, sub, pygit2.GIT_FILEMODE_TREE)
+            elif e.type_str == "blob":
+                lines = e.data.splitlines(keepends=True)
+                keep = [line for line in lines if not drop(line)]
+                removed += len(lines) - len(keep)
+                if keep:
+                    oid = e.id if len(keep) == len(lines) else repo.create_blob(b"".join(keep))
+                    builder.insert(e.name, oid, e.filemode)
+        return builder.write() if len(builder) else None
+
+    tree = rewrite(repo[old_tip].peel(pygit2.Tree))
+    with repo.transaction() as txn:
+        txn.lock_ref(ref)
+        now = repo.references.get(ref)
+        if now is None or str(now.target) != old_tip:
+            raise ConcurrentUpdate(f"'{ref}' moved during the update", hint="run the command again")
+        if tree is None:
+            txn.remove(ref)
+        else:
+            commit = repo.create_commit(None, signature, signature, message, tree, [])
+            txn.set_target(ref, commit, message=f"git-ot: {message}")
+    return removed, old_tip
 
 
 class Notes:

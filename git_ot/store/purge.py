@@ -143,50 +143,6 @@ def delete_reflog(location: Location, ref: str) -> None:
         os.unlink(os.path.join(location.common_dir, "logs", ref))
 
 
-def rewrite_notes(repo: pygit2.Repository, ref: str, drop, signature, message: str) -> tuple[int, str | None]:
-    """The notes ref without the note lines `drop` selects, as one new commit.
-
-    The new commit has no parent: the notes' history would keep the dropped
-    lines reachable. A ref left without notes is deleted. Returns the number
-    of lines dropped and the old tip (None when nothing changed).
-    """
-    current = repo.references.get(ref)
-    if current is None:
-        return 0, None
-    old_tip = str(current.resolve().target)
-    removed = 0
-
-    def rewrite(tree):
-        nonlocal removed
-        builder = repo.TreeBuilder()
-        for e in tree:
-            if e.type_str == "tree":
-                sub = rewrite(e)
-                if sub is not None:
-                    builder.insert(e.name, sub, pygit2.GIT_FILEMODE_TREE)
-            elif e.type_str == "blob":
-                lines = e.data.splitlines(keepends=True)
-                keep = [line for line in lines if not drop(line)]
-                removed += len(lines) - len(keep)
-                if keep:
-                    oid = e.id if len(keep) == len(lines) else repo.create_blob(b"".join(keep))
-                    builder.insert(e.name, oid, e.filemode)
-        return builder.write() if len(builder) else None
-
-    tree = rewrite(repo[old_tip].peel(pygit2.Tree))
-    with repo.transaction() as txn:
-        txn.lock_ref(ref)
-        now = repo.references.get(ref)
-        if now is None or str(now.target) != old_tip:
-            raise ConcurrentUpdate(f"'{ref}' moved during the update", hint="run the command again")
-        if tree is None:
-            txn.remove(ref)
-        else:
-            commit = repo.create_commit(None, signature, signature, message, tree, [])
-            txn.set_target(ref, commit, message=f"git-ot: {message}")
-    return removed, old_tip
-
-
 def history_blobs(location: Location, tip: str) -> list[bytes]:
     """The content of every blob reachable from a commit (a notes ref's whole history)."""
     oids = [o for o in objects_of(location, [tip])]

@@ -60,7 +60,8 @@ if str(ROOT) not in sys.path:
 
 import zstandard  # noqa: E402
 
-from git_ot.domain.gate import Gate, SealGate  # noqa: E402
+from git_ot.domain.gate.engine import Gate  # noqa: E402
+from git_ot.domain.gate.seal import SealGate  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import log  # noqa: E402

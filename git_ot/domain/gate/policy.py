@@ -24,9 +24,13 @@ import hashlib
 import re
 import shutil
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ...errors import BadPolicy, TruffleHogMissing
 from .detectors import RULES, SECRET_KINDS
+
+if TYPE_CHECKING:
+    from ...store.repository import Store
 
 GATE_VERSION = 1
 DETECTOR_GROUPS = ("patterns", "entropy")
@@ -150,3 +154,8 @@ def from_config(config) -> Policy:
     kw["allow"] = multi("ot.security.allow")
     kw["tokenize"] = multi("ot.security.tokenize")
     return Policy(**kw)
+
+
+def policy_for(store: Store) -> Policy:
+    """The policy in force in this repository (its git config)."""
+    return from_config(store.repo.config)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 import shutil
 
-from ...errors import GitOtError, UnknownSession
-from ...store import approvals as session_lists
-from ...store import notes, purge, refs
-from ...store.repository import Store
-from ...store.spool import Spool
-from . import blocked_marker, originals_path
+from ..errors import GitOtError, UnknownSession
+from ..store import approvals, notes, purge, refs
+from ..store.repository import Store
+from ..store.spool import Spool
+from .gate.seal import blocked_marker, originals_path
+from .share import forget_on_remote, resolve_remote
 
 
 def _session_refs(store: Store, session_id: str) -> dict[str, str]:
@@ -47,18 +47,6 @@ def _notes_refs(store: Store) -> list[str]:
     return sorted(names)
 
 
-def rewrite_notes_without(store: Store, ref: str, drop) -> int | None:
-    """Rewrite a notes ref without the lines `drop` selects, and without
-    history, when its history holds one; the number of lines taken out of
-    its current notes, or None when nothing holds one (the ref is left)."""
-    tip = store.ref_target(ref)
-    if tip is None or not any(drop(line) for blob in purge.history_blobs(store.location, tip)
-                              for line in blob.splitlines()):
-        return None
-    removed, _ = purge.rewrite_notes(store.repo, ref, drop, store.signature(), "forget sessions")
-    return removed
-
-
 def _spool_snapshots(spool: Spool, session_id: str) -> list[str]:
     return [e["snapshot"] for e in spool.peek(session_id) if isinstance(e.get("snapshot"), str)]
 
@@ -67,13 +55,11 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
     """Delete the sessions named (full ids) and everything only they reached;
     with `remote`, delete them on that remote too (domain/share.py)."""
     if remote is not None:
-        from ..share import resolve_remote  # a remote git-ot cannot use fails before anything goes
-
-        remote = resolve_remote(store, remote)
+        remote = resolve_remote(store, remote)  # a remote git-ot cannot use fails before anything goes
     location = store.location
     spool = Spool(location.state_dir)
     pending = set(spool.pending_sessions())
-    tombstones = session_lists.forgotten(location.state_dir)
+    tombstones = approvals.forgotten(location.state_dir)
     already = tombstones.read()
     ids: list[str] = []
     held: dict[str, dict[str, str]] = {}
@@ -115,7 +101,7 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
     rewritten = []
     for ref in _notes_refs(store):
         old = store.ref_target(ref)
-        removed = rewrite_notes_without(store, ref, drop)
+        removed = notes.rewrite_without(store, ref, drop, "forget sessions")
         if removed is not None:
             starts.add(old)
             rewritten.append(ref)
@@ -137,7 +123,7 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
                 pass
     # 3b. no fetch brings them back, and no approval outlives them
     tombstones.add(ids)
-    session_lists.approvals(location.state_dir).remove(ids)
+    approvals.approvals(location.state_dir).remove(ids)
     # 4. the objects nothing else reaches
     candidates = purge.objects_of(location, starts)
     keep = purge.still_reachable(location, candidates) | purge.objects_of(location, keep_starts)
@@ -157,8 +143,6 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
         remaining = purge.existing(location, doomed)
     on_remote = None
     if remote is not None:
-        from ..share import forget_on_remote  # the transport lives there
-
         try:
             on_remote = forget_on_remote(store, remote, ids)
         except GitOtError as exc:  # forgotten here all the same: say both
