@@ -18,6 +18,7 @@ from ..store import times as times_format
 from ..store.faults import crash_point
 from ..store.repository import Store
 from ..store.spool import Spool
+from ..store.trees import path_fields
 from .fold import anchored_commits, Folder, Payloads, new_records, seen_event_ids
 from .gate.seal import SealGate
 
@@ -84,15 +85,6 @@ def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:
     return sealed
 
 
-def _path_fields(raw: bytes, prefix: str = "") -> dict:
-    out = {prefix + "path": raw.decode("utf-8", "backslashreplace")}
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        out[prefix + "path_raw"] = raw  # the exact bytes, for paths that are not UTF-8
-    return out
-
-
 def _is_pointer(store: Store, oid, size: int) -> bool:
     if size == 0 or size > 200 or oid.raw == b"\0" * len(oid.raw):
         return False
@@ -117,9 +109,9 @@ def step_patch(store: Store, trail: dict, step: dict) -> dict | None:
         diff.find_similar(flags=pygit2.enums.DiffFind.FIND_RENAMES)
         for patch in diff:
             delta = patch.delta
-            entry = {"status": delta.status_char(), **_path_fields(delta.new_file.raw_path)}
+            entry = {"status": delta.status_char(), **path_fields(delta.new_file.raw_path)}
             if delta.old_file.raw_path != delta.new_file.raw_path:
-                entry.update(_path_fields(delta.old_file.raw_path, "old_"))
+                entry.update(path_fields(delta.old_file.raw_path, "old_"))
             if delta.is_binary:
                 entry["binary"] = True
             if (_is_pointer(store, delta.old_file.id, delta.old_file.size)

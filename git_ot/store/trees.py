@@ -91,3 +91,14 @@ def rewrite_tree(store: Store, tree_oid: str, changes: dict[bytes, str]) -> str:
             return run_git(["--git-dir", loc.git_dir, "mktree", "-z"], input=b"".join(lines)).decode().strip()
 
     return rewrite(store.get(tree_oid, "snapshot"), changes)
+
+
+def path_fields(raw: bytes, prefix: str = "") -> dict:
+    """A tree path as record fields: `path` as text, and `path_raw`, the exact
+    bytes, when they are not UTF-8 (refs/README.md)."""
+    out = {prefix + "path": raw.decode("utf-8", "backslashreplace")}
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        out[prefix + "path_raw"] = raw
+    return out

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
+from ...store import state
 from ...store.files import replace_file
 
-CACHE_FILE = "gate-cache.json"
 # Past this many blobs the cache starts again empty rather than grow for ever.
 CACHE_LIMIT = 200_000
 
@@ -21,7 +20,7 @@ class BlobCache:
     """
 
     def __init__(self, state_dir: str, fingerprint: str):
-        self.path = os.path.join(state_dir, CACHE_FILE)
+        self.path = state.gate_cache(state_dir)
         self.fingerprint = fingerprint
         self.blobs: dict[str, list] = {}
         self.dirty = False

@@ -22,7 +22,8 @@ import os
 import pygit2
 
 from ...errors import GateBlocked
-from ...store import trees
+from ...store import state, trees
+from ...store.trees import path_fields
 from ...store.repository import Store
 from ..fold import valid_text
 from . import judge
@@ -292,7 +293,7 @@ class SealGate(Gate):
             originals.append(old_tree)
             for path, oid in sorted(changes.items()):
                 originals.append(oid)
-                mark = {"snapshot": name, **_path_fields(path), "blob": results[oid][0],
+                mark = {"snapshot": name, **path_fields(path), "blob": results[oid][0],
                         "hits": [{"kind": k, "line": line} for k, line, _ in results[oid][1]]}
                 trail.setdefault("redacted", []).append(mark)
         self.cache.save()
@@ -325,23 +326,14 @@ class SealGate(Gate):
         }
 
 
-def _path_fields(raw: bytes) -> dict:
-    out = {"path": raw.decode("utf-8", "backslashreplace")}
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        out["path_raw"] = raw
-    return out
-
-
 def blocked_marker(state_dir: str, session_id: str) -> str:
     """`<common-dir>/opentraces/gate/blocked/<session>`: the last seal was blocked."""
-    return os.path.join(state_dir, "gate", "blocked", session_id)
+    return state.blocked_marker(state_dir, session_id)
 
 
 def originals_path(store: Store, session_id: str) -> str:
     """`<common-dir>/opentraces/gate/originals/<session>`: what `_remember_originals` keeps."""
-    return os.path.join(store.location.state_dir, "gate", "originals", session_id)
+    return state.originals(store.location.state_dir, session_id)
 
 
 def _remember_originals(store: Store, session_id: str, oids: list[str]) -> None:

@@ -24,6 +24,8 @@ import re
 import secrets
 from hashlib import sha256
 
+from ...store import state
+
 PLACEHOLDER = re.compile(r"\[REDACTED:(?P<kind>[a-z0-9-]+)\]")
 TOKEN_HEX = 8
 
@@ -34,7 +36,7 @@ def placeholder_for(kind: str) -> str:
 
 def load_salt(state_dir: str) -> bytes:
     """The repository's salt, made on first use; never leaves the machine."""
-    path = os.path.join(state_dir, "salt")
+    path = state.salt(state_dir)
     with contextlib.suppress(FileNotFoundError):
         return _read_salt(path)
     os.makedirs(state_dir, exist_ok=True)
