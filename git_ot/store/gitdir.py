@@ -51,16 +51,36 @@ class Location:
         return self.worktree
 
 
-def run_git(args: list[str], cwd: str | None = None, input: bytes | None = None,
-            env: dict | None = None) -> bytes:
-    """Run git and return its stdout; raise GitCommandError on failure."""
+def git_process(args: list[str], cwd: str | None = None, input: bytes | None = None,
+                env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run git; the finished process (exit status, stdout, stderr), whatever its status.
+
+    For callers that read a failure as an answer (a path blame cannot
+    follow, a revision that is not there) rather than as an error.
+    """
     try:
-        proc = subprocess.run(
+        return subprocess.run(
             ["git", *args], cwd=cwd, input=input, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
     except FileNotFoundError as exc:
         raise GitCommandError("git is not installed or not on PATH") from exc
+
+
+def git_processes(argvs: list[list[str]], cwd: str | None = None) -> list[subprocess.CompletedProcess]:
+    """Run several git commands, a few at a time; their processes, in order."""
+    if len(argvs) <= 1:
+        return [git_process(a, cwd) for a in argvs]
+    from concurrent.futures import ThreadPoolExecutor  # not on the hook path
+
+    with ThreadPoolExecutor(max(2, min(8, os.cpu_count() or 2))) as pool:
+        return list(pool.map(lambda argv: git_process(argv, cwd), argvs))
+
+
+def run_git(args: list[str], cwd: str | None = None, input: bytes | None = None,
+            env: dict | None = None) -> bytes:
+    """Run git and return its stdout; raise GitCommandError on failure."""
+    proc = git_process(args, cwd=cwd, input=input, env=env)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         first = err[-1] if err else f"exit status {proc.returncode}"
