@@ -44,6 +44,7 @@ import time
 import pygit2
 
 from ...store import notes as notes_store
+from ...store.porcelain import parse_blame
 from ...store.repository import Store
 from ...store.spool import Spool
 from . import lines as L
@@ -382,8 +383,6 @@ class Anchorer:
 
     def _blame(self, rev: str, path: str, lines) -> dict[int, tuple[str, str, int]]:
         """{0-based line: (commit, its path there, its 1-based line there)} from `git blame`."""
-        from .blame import parse_porcelain
-
         argv = ["git", "blame", "--porcelain"]
         for first, last in L.ranges(n + 1 for n in lines):
             argv += ["-L", f"{first},{last}"]
@@ -392,7 +391,7 @@ class Anchorer:
         proc = subprocess.run(argv + [rev, "--", path], cwd=root, capture_output=True, env=env)
         if proc.returncode != 0:
             return {}
-        found, _ = parse_porcelain(proc.stdout)
+        found, _ = parse_blame(proc.stdout)
         return {ln["line"] - 1: (ln["commit"], ln["path"], ln["orig_line"]) for ln in found}
 
     # -- a new commit: where its lines came from -----------------------------

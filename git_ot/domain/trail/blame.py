@@ -34,6 +34,7 @@ import pygit2
 
 from ...errors import BlameFailed, UnknownRevision
 from ...store import notes as notes_store
+from ...store.porcelain import BlameParser
 from ...store.repository import Store
 from . import prestart
 from .anchor import Anchorer
@@ -54,101 +55,6 @@ PROMPT_WIDTH = 50
 def short(text, width: int = PROMPT_WIDTH) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= width else text[: width - 3].rstrip() + "..."
-
-
-def _unquote(name: str) -> str:
-    """A path as git prints it: C-quoted when it holds unusual bytes."""
-    if not (len(name) >= 2 and name[0] == '"' and name[-1] == '"'):
-        return name
-    body, out, i = name[1:-1], bytearray(), 0
-    escapes = {"n": 10, "t": 9, '"': 34, "\\": 92, "a": 7, "b": 8, "f": 12, "r": 13, "v": 11}
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in escapes:
-                out.append(escapes[nxt])
-                i += 2
-                continue
-            if nxt.isdigit():
-                out.append(int(body[i + 1:i + 4], 8))
-                i += 4
-                continue
-        out += c.encode("utf-8", "surrogateescape")
-        i += 1
-    return out.decode("utf-8", "backslashreplace")
-
-
-class PorcelainParser:
-    """Reads git blame --porcelain output as it arrives.
-
-    `lines` gets one {"commit", "orig_line", "line", "path", "content"} per
-    line of the file (and "raw", its header lines as git printed them, with
-    `keep_raw`); `commits` each commit's headers (author, author-time,
-    author-tz, summary, filename, boundary).
-    """
-
-    def __init__(self, keep_raw: bool = False):
-        self.keep_raw = keep_raw
-        self.commits: dict[str, dict] = {}
-        self.lines: list[dict] = []
-        self._rest = b""
-        self._info: dict | None = None
-        self._current: dict | None = None
-        self._header: list[bytes] = []
-
-    def feed(self, data: bytes) -> None:
-        data = self._rest + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self._rest = data
-            return
-        self._rest = data[cut + 1:]
-        commits, out, keep_raw = self.commits, self.lines, self.keep_raw
-        info, current, header = self._info, self._current, self._header
-        for raw in data[:cut].split(b"\n"):
-            if raw[:1] == b"\t":
-                if current is not None:
-                    current["content"] = raw[1:].decode("utf-8", "surrogateescape")
-                    current["path"] = info.get("filename")
-                    if keep_raw:
-                        current["raw"] = header
-                        header = []
-                    out.append(current)
-                    current = None
-                continue
-            if not raw:
-                continue
-            if keep_raw:
-                header.append(raw)
-            if current is None:
-                sha, orig, final = raw.split(b" ", 3)[:3]
-                sha = sha.decode("ascii", "replace")
-                current = {"commit": sha, "orig_line": int(orig), "line": int(final)}
-                info = commits.get(sha)
-                if info is None:
-                    info = commits[sha] = {}
-                continue
-            key, _, value = raw.partition(b" ")
-            if key == b"filename":
-                info["filename"] = _unquote(value.decode("utf-8", "surrogateescape"))
-            elif key == b"boundary":
-                info["boundary"] = True
-            elif key in (b"author", b"author-time", b"author-tz", b"summary"):
-                info[key.decode()] = value.decode("utf-8", "surrogateescape")
-        self._info, self._current, self._header = info, current, header
-
-    def close(self) -> tuple[list[dict], dict]:
-        if self._rest:
-            self.feed(b"\n")
-        return self.lines, self.commits
-
-
-def parse_porcelain(data: bytes, keep_raw: bool = False) -> tuple[list[dict], dict]:
-    """git blame --porcelain output: the lines, and each commit's headers (see PorcelainParser)."""
-    parser = PorcelainParser(keep_raw)
-    parser.feed(data)
-    return parser.close()
 
 
 class Blame:
@@ -300,7 +206,7 @@ def _start(argv: list[str]):
     return proc
 
 
-def _finish(proc, parser: PorcelainParser | None = None) -> bytes:
+def _finish(proc, parser: BlameParser | None = None) -> bytes:
     """Wait for git; with `parser`, its output is parsed as it arrives
     (git prints the whole blame at its end, for a few milliseconds)."""
     if parser is not None:
@@ -325,7 +231,7 @@ def blame_file(store: Store, target: str, rev: str | None = None, line_ranges=()
     proc = _start(prestart.git_argv(target, rev, line_ranges, moves, copies))
     blame = Blame(store)
     blame.prefetch(proc)  # while git works
-    parser = PorcelainParser(keep_raw=porcelain)
+    parser = BlameParser(keep_raw=porcelain)
     _finish(proc, parser)
     lines, commits = parser.close()
     pending = [ln for ln in lines if ln["commit"] == ZERO]

@@ -85,9 +85,9 @@ from ...errors import BadDate, UnknownRevision
 from ...store import notes as notes_store
 from ...store import refs, times
 from ...store.refs import match_session
+from ...store.porcelain import file_diffs, parse_blame
 from ...store.repository import Store
 from . import lines as L
-from .blame import parse_porcelain
 
 STATES = ("alive_on_path", "alive_transformed", "moved", "partially_preserved", "reverted",
           "repaired", "lost", "unknown", "pending", "unlanded")
@@ -237,7 +237,7 @@ class Survival:
         todo = sorted(p for p in set(paths) if p not in self._plain and self._in_target(p))
         argvs = [["blame", "--porcelain", self.target, "--", p] for p in todo]
         for path, proc in zip(todo, self.git.many(argvs)):
-            lines = parse_porcelain(proc.stdout)[0] if proc.returncode == 0 else []
+            lines = parse_blame(proc.stdout)[0] if proc.returncode == 0 else []
             self._plain[path] = [(ln["commit"], ln["line"], ln["content"]) for ln in lines]
             self._record(path, lines, moved_only=False)
 
@@ -264,7 +264,7 @@ class Survival:
             paths.append(path)
         for path, proc in zip(paths, self.git.many(argvs)):
             if proc.returncode == 0:
-                self._record(path, parse_porcelain(proc.stdout)[0], moved_only=True)
+                self._record(path, parse_blame(proc.stdout)[0], moved_only=True)
 
     def _record(self, path: str, lines: list[dict], moved_only: bool) -> None:
         for ln in lines:
@@ -390,7 +390,7 @@ class Survival:
             if not words:
                 continue
             commit, merge = words[0], len(words) > 2
-            for path, hunks, gone in _file_diffs(body):
+            for path, hunks, gone in file_diffs(body):
                 lines = tracked.get(path)
                 if lines:
                     added_texts = {t for h in hunks for t in h[4]}
@@ -422,7 +422,7 @@ class Survival:
         for (commit, path), proc in zip(keys, self.git.many(argvs)):
             if proc.returncode != 0:
                 continue
-            lines, _ = parse_porcelain(proc.stdout)
+            lines, _ = parse_blame(proc.stdout)
             for ln in lines:
                 # --reverse: the commit is the last one that still had the line,
                 # and "line" its number in the starting commit.
@@ -497,7 +497,7 @@ class Survival:
             head, _, body = record.partition(b"\n")
             remover = head.decode("ascii", "replace").strip()
             gone = by_remover.get(remover, set())
-            for path, hunks, _ in _file_diffs(body):
+            for path, hunks, _ in file_diffs(body):
                 moved = {t for h in hunks for t in h[4] if t in gone}
                 if moved and self._in_target(path):
                     out.setdefault(path, set()).update((remover, t) for t in moved)
@@ -520,44 +520,6 @@ class Survival:
         except (KeyError, ValueError, pygit2.GitError):
             return []
         return sorted({d.new_file.path for d in diff.deltas if d.status_char() != "D"})
-
-
-_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-def _file_diffs(body: bytes):
-    """(path, hunks, file gone) per file of a `git log -p -U0 --no-prefix` commit;
-    a hunk is (old_start, old_lines, new_start, new_lines, added texts, removed texts)."""
-    from .blame import _unquote
-
-    path = None
-    gone = False
-    hunks: list = []
-    for raw in body.split(b"\n"):
-        if raw.startswith(b"diff --git "):
-            if path is not None:
-                yield path, hunks, gone
-            path, gone, hunks = None, False, []
-        elif raw.startswith(b"--- "):
-            name = raw[4:]
-            if name != b"/dev/null":
-                path = _unquote(name.decode("utf-8", "surrogateescape"))
-        elif raw.startswith(b"+++ "):
-            if raw[4:] == b"/dev/null":
-                gone = True
-            elif path is None:  # a new file
-                path = _unquote(raw[4:].decode("utf-8", "surrogateescape"))
-        elif raw.startswith(b"@@"):
-            m = _HUNK.match(raw)
-            if m:
-                a, b, c, d = m.groups()
-                hunks.append((int(a), 1 if b is None else int(b), int(c), 1 if d is None else int(d), [], []))
-        elif hunks and raw[:1] == b"+":
-            hunks[-1][4].append(raw[1:])
-        elif hunks and raw[:1] == b"-":
-            hunks[-1][5].append(raw[1:])
-    if path is not None:
-        yield path, hunks, gone
 
 
 def _apply(lines: dict, hunks: list, commit: str, removed: dict, re_added: set, added_texts: set) -> None:
