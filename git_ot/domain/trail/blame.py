@@ -32,11 +32,11 @@ import time
 
 import pygit2
 
+from ... import blame_prestart as prestart
 from ...errors import BlameFailed, UnknownRevision
 from ...store import notes as notes_store
 from ...store.porcelain import BlameParser
 from ...store.repository import Store
-from . import prestart
 from .anchor import Anchorer
 from .attribution import Attribution
 from .windows import WindowIndex

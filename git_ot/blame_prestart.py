@@ -10,6 +10,11 @@ from what click parsed, and `take()` hands over the early process only when
 that command is exactly the one started (otherwise it is killed and a new one
 started). It spawns git with os.posix_spawnp: importing subprocess alone
 would cost a few milliseconds before git could start.
+
+A start-up trick, not domain logic: it sits beside __main__.py, which
+starts the process, and imports nothing of git-ot, so the blame of the
+domain (domain/trail/blame.py) can take the process from it as every layer
+takes its exceptions from errors.py.
 """
 
 from __future__ import annotations
