@@ -50,7 +50,7 @@ from ...store.spool import Spool
 from . import lines as L
 from .attribution import HUMAN, Attribution, agent, unattributed
 from .patchids import PatchIds, patch_id
-from .record import append_anchors
+from .session_anchors import append_anchors
 from .windows import WindowIndex
 
 TEXT_MODES = (pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
