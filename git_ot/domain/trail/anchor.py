@@ -8,7 +8,7 @@ The git hooks call in here (git_ot/capture/hook.py):
   or without -x or -n; `git revert`; `git merge --squash`; a commit after a
   `git reset --soft`/`--mixed`) first takes the statuses of its sources,
   named by git (CHERRY_PICK_HEAD, the message, the reflog) or found by patch
-  id (patchids.py; only for the sequencer's commits and for commits whose
+  id (copies.py; only for the sequencer's commits and for commits whose
   walk gave the human lines of files agent windows wrote, so an ordinary
   commit never pays for it). Rebase picks are left to post-rewrite, as is an
   amend.
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import subprocess
 import time
 
@@ -49,16 +48,11 @@ from ...store.repository import Store
 from ...store.spool import Spool
 from . import lines as L
 from .attribution import HUMAN, Attribution, agent, unattributed
-from .patchids import PatchIds, patch_id
+from .copies import PatchIds, named_sources
 from .session_anchors import append_anchors
 from .windows import WindowIndex
 
 TEXT_MODES = (pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
-# What git writes in the messages of the commits it copies.
-CHERRY_PICKED = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40})\)$", re.M)
-REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
-SQUASHED = "Squashed commit of the following:"
-SQUASHED_COMMIT = re.compile(r"^commit ([0-9a-f]{40})$", re.M)
 # How many commits a reset may have dropped for a new commit to be taken as
 # their squash, and how deep the sources of sources are recomputed.
 RESET_LIMIT = 100
@@ -397,18 +391,8 @@ class Anchorer:
     # -- a new commit: where its lines came from -----------------------------
 
     def sources(self, commit: pygit2.Commit) -> tuple[list[str], list[str]]:
-        """(olds, reverts) the commit's message names: the commit a `cherry-pick -x`
-        copied, the one a `git revert` undid, the ones a `merge --squash` squashed."""
-        message = commit.message or ""
-        olds: list[str] = []
-        reverts: list[str] = []
-        picked = CHERRY_PICKED.findall(message)
-        if picked:
-            olds = [picked[-1]]
-        elif message.startswith(SQUASHED):
-            olds = list(reversed(SQUASHED_COMMIT.findall(message)))  # newest first there
-        else:
-            reverts = REVERTS.findall(message)[:1]
+        """(olds, reverts) the commit's message names (copies.py), of this repository."""
+        olds, reverts = named_sources(commit.message or "")
         own = str(commit.id)
         return ([c for c in olds if c != own and c in self.repo],
                 [c for c in reverts if c != own and c in self.repo])
@@ -424,18 +408,7 @@ class Anchorer:
         """(olds, reverts) found by patch id among the annotated commits."""
         if self._patch_ids is None:
             self._patch_ids = PatchIds(self.store, self.notes)
-        own = str(commit.id)
-        parent = commit.parents[0] if commit.parents else None
-        for sha in self._patch_ids.commits(patch_id(self.repo, commit)):
-            if sha == own or parent is None:
-                continue
-            if str(parent.id) != sha and not self.repo.descendant_of(parent.id, pygit2.Oid(hex=sha)):
-                return [sha], []  # a copy of a commit not in this history
-        for sha in self._patch_ids.commits(patch_id(self.repo, commit, inverse=True)):
-            if sha != own and parent is not None and (
-                    str(parent.id) == sha or self.repo.descendant_of(parent.id, pygit2.Oid(hex=sha))):
-                return [], [sha]  # undoes a commit of this history
-        return [], []
+        return self._patch_ids.sources(commit)
 
     def anchor_new(self, commit_id: str, at: tuple[float, float | None] | None = None,
                    pick_head: str | None = None, dropped: list[str] = (),

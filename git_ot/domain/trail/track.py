@@ -87,6 +87,7 @@ from ...store import refs, times
 from ...store.refs import match_session
 from ...store.porcelain import file_diffs, parse_blame
 from ...store.repository import Store
+from . import copies
 from . import lines as L
 
 STATES = ("alive_on_path", "alive_transformed", "moved", "partially_preserved", "reverted",
@@ -95,7 +96,6 @@ ZERO = "0" * 40
 # The empty blob, in SHA-1 and SHA-256 repositories.
 EMPTY_BLOBS = {"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
                "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"}
-REVERTS = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -823,57 +823,14 @@ def _reverts(store: Store, survival: Survival, hunks: dict, ranges_of) -> None:
     for (commit, _, _), remover in survival.removed.items():
         if remover is not None:
             pairs.add((remover, commit))
-    if not pairs:
-        survival.reverts = {}
-        return
-    repo = store.repo
-    result: dict[tuple, bool] = {}
-    # By message: "This reverts commit <sha>" naming a commit that landed the same hunk.
-    for remover, landing in pairs:
-        try:
-            message = repo[remover].peel(pygit2.Commit).message
-        except (KeyError, ValueError, pygit2.GitError):
-            continue
-        for sha in REVERTS.findall(message):
-            try:
-                named = str(repo.revparse_single(sha).peel(pygit2.Commit).id)
-            except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-                continue
-            if named == landing or _same_hunks(ranges_of(named), ranges_of(landing)):
-                result[(remover, landing)] = True
-    # By patch: the remover's patch is the landing commit's inverted.
-    rest = sorted(p for p in pairs if p not in result)
-    if rest:
-        ids = _patch_ids(survival.git, sorted({r for r, _ in rest}), reverse=False)
-        inverse = _patch_ids(survival.git, sorted({c for _, c in rest}), reverse=True)
-        for remover, landing in rest:
-            if ids.get(remover) is not None and ids.get(remover) == inverse.get(landing):
-                result[(remover, landing)] = True
-    survival.reverts = result
+    survival.reverts = copies.reverts(store.repo, pairs,
+                                      lambda named, landing: _same_hunks(ranges_of(named), ranges_of(landing)))
 
 
 def _same_hunks(a: dict | None, b: dict | None) -> bool:
     keys_a = {k for spans in (a or {}).values() for _, _, k in spans}
     keys_b = {k for spans in (b or {}).values() for _, _, k in spans}
     return bool(keys_a & keys_b)
-
-
-def _patch_ids(git: _Git, commits: list[str], reverse: bool) -> dict[str, str]:
-    """`git patch-id --stable` of each commit's patch against its first parent (inverted with `reverse`)."""
-    if not commits:
-        return {}
-    # No a/ b/ prefixes: -R would swap them, and patch-id hashes the names.
-    argv = ["diff-tree", "-p", "--no-color", "--no-prefix", "--stdin"] + (["-R"] if reverse else [])
-    diff = git.run(argv, input="".join(c + "\n" for c in commits).encode())
-    if diff.returncode != 0:
-        return {}
-    ids = git.run(["patch-id", "--stable"], input=diff.stdout)
-    out = {}
-    for row in ids.stdout.decode("ascii", "replace").splitlines():
-        words = row.split()
-        if len(words) == 2:
-            out[words[1]] = words[0]
-    return out
 
 
 def _pending(store: Store, hunks: list[_Hunk]) -> None:
