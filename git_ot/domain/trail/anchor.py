@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import time
 
 import pygit2
 
 from ...store import notes as notes_store
+from ...store.gitdir import git_process
 from ...store.porcelain import parse_blame
 from ...store.repository import Store
 from ...store.spool import Spool
@@ -367,12 +367,12 @@ class Anchorer:
 
     def _blame(self, rev: str, path: str, lines) -> dict[int, tuple[str, str, int]]:
         """{0-based line: (commit, its path there, its 1-based line there)} from `git blame`."""
-        argv = ["git", "blame", "--porcelain"]
+        argv = ["blame", "--porcelain"]
         for first, last in L.ranges(n + 1 for n in lines):
             argv += ["-L", f"{first},{last}"]
         root = self.store.location.worktree or self.store.location.git_dir
         env = {k: v for k, v in os.environ.items() if k not in ("GIT_INDEX_FILE",)}
-        proc = subprocess.run(argv + [rev, "--", path], cwd=root, capture_output=True, env=env)
+        proc = git_process(argv + [rev, "--", path], cwd=root, env=env)
         if proc.returncode != 0:
             return {}
         found, _ = parse_blame(proc.stdout)
