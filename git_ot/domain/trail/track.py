@@ -72,16 +72,14 @@ name, and every commit `git blame` gives a line of a followed file to.
 
 from __future__ import annotations
 
-import datetime
 import os
-import re
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pygit2
 
-from ...errors import BadDate, UnknownRevision
+from ...errors import UnknownRevision
 from ...store import notes as notes_store
 from ...store import refs, times
 from ...store.refs import match_session
@@ -96,7 +94,6 @@ ZERO = "0" * 40
 # The empty blob, in SHA-1 and SHA-256 repositories.
 EMPTY_BLOBS = {"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
                "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"}
-_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 # -- the one reader of notes ---------------------------------------------------
@@ -115,27 +112,6 @@ def _note_lines(store: Store, notes: notes_store.Notes, commit: str,
     if lines is None and recomputer is not None:
         lines = recomputer.note_lines(commit)
     return lines
-
-
-# -- --since -------------------------------------------------------------------
-
-def parse_since(text: str, now: float) -> float:
-    """A point in time: `7d`, `2w`, `24h`, `30m` before `now`, or an ISO 8601 date or time."""
-    value = text.strip()
-    m = re.fullmatch(r"(\d+)\s*([mhdw])", value)
-    if m:
-        return now - int(m.group(1)) * _UNITS[m.group(2)]
-    try:
-        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadDate(f"invalid --since '{text}'",
-                      hint="give an age such as '7d', '2w', '24h' or '30m', or a date such as "
-                           "'2024-05-01' or '2024-05-01T12:00:00Z'") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()
-
-
 
 
 # -- running git ---------------------------------------------------------------
@@ -618,7 +594,7 @@ def track(store: Store, sessions=(), since: str | None = None, at: str | None = 
           now: float | None = None) -> dict:
     """The survival state of every hunk of the chosen sessions at `at` (default HEAD)."""
     now = time.time() if now is None else now
-    since_t = parse_since(since, now) if since is not None else None
+    since_t = times.parse_since(since, now) if since is not None else None
     repo = store.repo
     target = _resolve(repo, at)
     if store.location.worktree is not None:
