@@ -28,7 +28,6 @@ way a commit would be (attribution.py).
 from __future__ import annotations
 
 import os
-import time
 
 import pygit2
 
@@ -38,8 +37,7 @@ from ...store import notes as notes_store
 from ...store.porcelain import BlameParser
 from ...store.repository import Store
 from .anchor import Anchorer
-from .attribution import Attribution
-from .windows import WindowIndex
+from .attribution import Uncommitted, seal_running
 
 ZERO = "0" * 40
 HUMAN = {"kind": "human"}
@@ -249,9 +247,7 @@ def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]
     location = store.location
     if location.worktree is None:
         return {}
-    from ..sealing import seal_pending
-
-    seal_pending(store)  # a session still running shows every window up to now
+    seal_running(store)  # a session still running shows every window up to now
     full = os.path.join(os.getcwd(), target)
     rel = os.path.relpath(os.path.realpath(full), os.path.realpath(location.worktree)).replace(os.sep, "/")
     try:
@@ -259,11 +255,10 @@ def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]
             data = fh.read()
     except OSError:
         return {}
-    index = WindowIndex(store).load()
-    attribution = Attribution(store, index, time.time())
+    uncommitted = Uncommitted(store)
     wanted = {ln["line"] - 1 for ln in pending}
-    got = attribution.attribute(rel, data, wanted, now=data)
-    index.save()
+    got = uncommitted.attribute(rel, data, wanted)
+    uncommitted.save()
     return {i + 1: status for i, status in got.items()}
 
 

@@ -87,6 +87,7 @@ from ...store.porcelain import file_diffs, parse_blame
 from ...store.repository import Store
 from . import copies
 from . import lines as L
+from .attribution import Uncommitted, seal_running
 
 STATES = ("alive_on_path", "alive_transformed", "moved", "partially_preserved", "reverted",
           "repaired", "lost", "unknown", "pending", "unlanded")
@@ -597,10 +598,7 @@ def track(store: Store, sessions=(), since: str | None = None, at: str | None = 
     since_t = times.parse_since(since, now) if since is not None else None
     repo = store.repo
     target = _resolve(repo, at)
-    if store.location.worktree is not None:
-        from ..sealing import seal_pending
-
-        seal_pending(store)  # a running session's last steps count too
+    seal_running(store)  # a running session's last steps count too
     chosen = _select(store, sessions, since_t)
     notes = notes_store.Notes(store)
     from .recompute import Recomputer
@@ -814,19 +812,15 @@ def _pending(store: Store, hunks: list[_Hunk]) -> None:
     root = store.location.worktree
     if not hunks or root is None:
         return
-    from .attribution import Attribution
-    from .windows import WindowIndex
-
     repo = store.repo
     head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
-    index = WindowIndex(store).load()
-    attribution = Attribution(store, index, time.time())
+    uncommitted = Uncommitted(store)
     by_path: dict[str, list[_Hunk]] = {}
     for hk in hunks:
         if hk.path:
             by_path.setdefault(hk.path, []).append(hk)
     for path, group in sorted(by_path.items()):
-        data = attribution.worktree_content(path)
+        data = uncommitted.content(path)
         if not data:
             continue
         committed = b""
@@ -838,7 +832,7 @@ def _pending(store: Store, hunks: list[_Hunk]) -> None:
         wanted = L.added(committed, data, L.BLAME)
         if not wanted:
             continue
-        got = attribution.attribute(path, data, wanted, now=data)
+        got = uncommitted.attribute(path, data, wanted)
         mine = {(hk.session, hk.hunk): hk for hk in group}
         found: dict[tuple, list[int]] = {}
         for i, status in got.items():
@@ -848,7 +842,7 @@ def _pending(store: Store, hunks: list[_Hunk]) -> None:
             hk = mine[key]
             hk.pending = len(ns)
             hk.worktree = [{"path": path, "lines": [list(r) for r in L.ranges(ns)]}]
-    index.save()
+    uncommitted.save()
 
 
 def _decide(hk: _Hunk, survival: Survival | None, texts: _Texts, repo, shaky_history: bool) -> None:
