@@ -38,6 +38,8 @@ from ...store.porcelain import BlameParser
 from ...store.repository import Store
 from .anchor import Anchorer
 from .attribution import Uncommitted, seal_running
+from .lineage import alive_counts
+from .recompute import Recomputer
 
 ZERO = "0" * 40
 HUMAN = {"kind": "human"}
@@ -68,8 +70,6 @@ class Blame:
 
     def _recomputed(self, commit: str) -> list[dict] | None:
         if self._recomputer is None:
-            from .recompute import Recomputer
-
             self._recomputer = Recomputer(self.store)
         return self._recomputer.note_lines(commit)
 
@@ -295,7 +295,8 @@ def blame_commit(store: Store, rev: str) -> dict:
             st["lines"] += n
         elif "unattributed" in line:
             unattributed += n
-    alive_by = _alive(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
+    # Agent lines HEAD still holds, in place or moved: git ot track's own evidence (lineage.py).
+    alive_by = alive_counts(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
     out_sessions = []
     for sid, s in sessions.items():
         info = blame._session(sid)
@@ -337,13 +338,3 @@ def blame_commit(store: Store, rev: str) -> dict:
         },
         "sessions": out_sessions,
     }
-
-
-def _alive(store: Store, sha: str, agent_ranges: dict) -> dict:
-    """Agent lines of `sha` that HEAD still holds, in place or moved: {(path, hunk, session): count}.
-
-    The same survival code as `git ot track` (track.py): one mechanism.
-    """
-    from .track import alive_counts
-
-    return alive_counts(store, sha, agent_ranges)
