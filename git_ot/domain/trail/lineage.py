@@ -1,7 +1,8 @@
 """Where landed lines went: alive at a target, in place or moved, or removed, and by what.
 
 The evidence `git ot track` (track.py) and `git ot blame <commit>`
-(blame.py) read, from git's own line matching.
+(blame.py) read, from git's own line matching; survival.py turns it into a
+hunk's state.
 
 - *Alive*: a line of the target that `git blame TARGET -- path` gives to a
   landing commit *C*, at line *n* of path *p* in *C*, where *C*'s landings

@@ -22,32 +22,9 @@ Every answer comes from the notes and from git's own line matching:
   commit whose note names the hunk, or when its patch is the landing
   commit's patch inverted (equal `git patch-id --stable`; copies.py).
 
-States, for a hunk with landed lines (checked in this order):
-
-- `reverted`: no line alive, and a commit that removed some of them
-  reverts a commit that landed it;
-- `lost`: no line alive, otherwise;
-- `repaired`: lines alive, given by blame to a landing commit that
-  re-introduced lines an earlier landing commit (its ancestor) had taken,
-  so they had been removed in between and were brought back;
-- `alive_on_path`: every landed line alive, in place, on its path;
-- `moved`: at least half alive, some of them in another file (the file was
-  renamed, or lines moved out of it) or moved within the file;
-- `alive_transformed`: at least half alive, in place;
-- `partially_preserved`: fewer than half alive.
-
-A hunk with no landing commit on the target's history:
-
-- `unknown`: the repository is shallow, or objects are missing, and a
-  commit that holds the hunk (named by a note or by the trail's anchors)
-  is missing or beyond what the history reaches: whether the target
-  contains it cannot be told;
-- `unlanded`: some commit holds it, but not one the target contains (a
-  branch not merged, work reset away, an older `--at`): the commits are the
-  evidence; or no commit ever held it and the working tree no longer does;
-- `pending`: no commit holds it and the working tree has lines of it not
-  committed yet (attributed to it as `git ot blame` attributes uncommitted
-  lines, from the snapshots).
+Each hunk's state (alive_on_path, alive_transformed, moved,
+partially_preserved, reverted, repaired, lost, unknown, pending, unlanded)
+follows from that evidence by the rules of survival.py.
 
 Notes are read through one accessor, `_note_lines`, for every commit the
 answer depends on: the commits with a note, the commits the trails' anchors
@@ -71,9 +48,8 @@ from . import lines as L
 from .attribution import Uncommitted, seal_running
 from .lineage import Lineage, Texts
 from .recompute import Recomputer
+from .survival import STATES, Evidence, alive_lines, classify, landed_lines
 
-STATES = ("alive_on_path", "alive_transformed", "moved", "partially_preserved", "reverted",
-          "repaired", "lost", "unknown", "pending", "unlanded")
 # The empty blob, in SHA-1 and SHA-256 repositories.
 EMPTY_BLOBS = {"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
                "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813"}
@@ -388,26 +364,17 @@ def _pending(store: Store, hunks: list[_Hunk]) -> None:
 
 def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, repo,
             shaky_history: bool) -> None:
+    """The hunk's evidence (its counts and the commits behind them), and its state."""
     if not hk.landings:
-        if hk.elsewhere or hk.missing:
-            # In a shallow or damaged history, a commit not found on the
-            # target's history may still be in it, beyond what is here.
-            hk.state = "unknown" if shaky_history else "unlanded"
-        else:
-            hk.state = "pending" if hk.pending else "unlanded"
+        hk.state = classify(Evidence(held_elsewhere=bool(hk.elsewhere or hk.missing),
+                                     shaky_history=shaky_history, pending=hk.pending))
         return
-    # Landed lines: once per distinct text (a multiset over the landing commits).
-    counts: dict[bytes, int] = {}
+    landed: list[list[bytes]] = []
     for (commit, path), spans in hk.landings.items():
-        local: dict[bytes, int] = {}
         text = texts.lines(commit, path)
-        for first, last in spans:
-            for n in range(first, last + 1):
-                t = text[n - 1] if n - 1 < len(text) else b"\0%d" % n
-                local[t] = local.get(t, 0) + 1
-        for t, c in local.items():
-            counts[t] = max(counts.get(t, 0), c)
-    hk.landed = min(hk.written, sum(counts.values()))
+        landed.append([text[n - 1] if n - 1 < len(text) else b"\0%d" % n
+                       for first, last in spans for n in range(first, last + 1)])
+    hk.landed = landed_lines(landed, hk.written)
     alive: list[tuple] = []
     removed: dict[str, int] = {}
     origins: set[str] = set()
@@ -422,7 +389,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
                 elif where in lineage.removed:
                     remover = lineage.removed[where]
                     removed[remover] = removed.get(remover, 0) + 1
-    n_alive = hk.n_alive = min(len({(p, ln) for p, ln, _ in alive}), hk.landed)
+    hk.n_alive = alive_lines([(p, ln) for p, ln, _ in alive], hk.landed)
     hk.moved = any(m for _, _, m in alive)
     by_path: dict[tuple, list[int]] = {}
     for path, line, moved in alive:
@@ -436,16 +403,11 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
         hk.removed.append({"commit": remover, "lines": count,
                            "reverts": reverted[0] if reverted else None})
     restored = _restorer(hk, origins, texts, repo)
-    if n_alive == 0:
-        hk.state = "reverted" if any(r["reverts"] for r in hk.removed) else "lost"
-    elif restored is not None:
-        hk.state, hk.restored_by = "repaired", restored
-    elif n_alive >= hk.landed and not hk.moved:
-        hk.state = "alive_on_path"
-    elif 2 * n_alive >= hk.landed:
-        hk.state = "moved" if hk.moved else "alive_transformed"
-    else:
-        hk.state = "partially_preserved"
+    hk.state = classify(Evidence(landed=hk.landed, alive=hk.n_alive, moved=hk.moved,
+                                 reverted=any(r["reverts"] for r in hk.removed),
+                                 repaired=restored is not None))
+    if hk.state == "repaired":
+        hk.restored_by = restored
 
 
 def _restorer(hk: _Hunk, origins: set[str], texts: Texts, repo) -> str | None:
