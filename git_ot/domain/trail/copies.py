@@ -42,7 +42,7 @@ SQUASHED_COMMIT = re.compile(r"^commit ([0-9a-f]{40})$", re.M)
 
 def named_sources(message: str) -> tuple[list[str], list[str]]:
     """(olds, reverts) a commit's message names: the commit a `cherry-pick -x`
-    copied, the ones a `merge --squash` squashed (oldest last), or the one a
+    copied, the ones a `merge --squash` squashed (oldest first), or the one a
     `git revert` undid, each by its full id."""
     picked = CHERRY_PICKED.findall(message)
     if picked:
