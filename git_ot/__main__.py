@@ -13,12 +13,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return hook_main(args[1:])
     if args[:1] == ["blame"]:
-        # git works on the blame while Python imports the rest (see prestart.py).
-        from .domain.trail.prestart import spawn
+        # git works on the blame while Python imports the rest (see blame_prestart.py).
+        from .store.blame_prestart import spawn
 
         spawn(args[1:])
         from .cli import run
-        from .domain.trail.prestart import discard
+        from .store.blame_prestart import discard
 
         status = run(args)
         discard()  # a git blame started for nothing (a usage error, say)

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from trail_support import HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, head, hooks, note, set_up  # noqa: F401
+
+from git_ot.domain.trail.copies import named_sources
 
 
 def _env(**extra):
@@ -252,3 +255,28 @@ def test_squash_merge_done_on_a_server(repo, tmp_path, hooks):
     repo.write("a.py", "a1\na2\nreviewed\n")
     repo.git("commit", "-q", "-am", "Squashed here")
     assert blame(repo, "a.py") == [("a1", wrote), ("a2", wrote), ("reviewed", HUMAN)]
+
+
+# -- what a message names (domain/trail/copies.py), one row per rule -----------------
+
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+NAMED = [
+    ("a plain commit names nothing", "fix the parser\n", ([], [])),
+    ("cherry-pick -x names its source", f"A\n\n(cherry picked from commit {A})\n", ([A], [])),
+    ("picked twice: the last pick is the source",
+     f"A\n\n(cherry picked from commit {A})\n(cherry picked from commit {B})\n", ([B], [])),
+    ("a revert names the reverted commit", f'Revert "A"\n\nThis reverts commit {A}.\n', ([], [A])),
+    ("a revert names it by its full id only", 'Revert "A"\n\nThis reverts commit abcdef1.\n', ([], [])),
+    ("a revert of a revert: the first named", f"This reverts commit {A}.\nThis reverts commit {B}.\n",
+     ([], [A])),
+    ("a pick of a revert is a copy, not a revert",
+     f"This reverts commit {A}.\n\n(cherry picked from commit {B})\n", ([B], [])),
+    ("a squash names its commits, oldest first",
+     f"Squashed commit of the following:\n\ncommit {C}\nAuthor: x\n\ncommit {B}\n", ([B, C], [])),
+    ("the squash text only at the start", f"x\nSquashed commit of the following:\n\ncommit {C}\n", ([], [])),
+]
+
+
+@pytest.mark.parametrize("message, named", [(m, n) for _, m, n in NAMED], ids=[name for name, _, _ in NAMED])
+def test_what_a_message_names(message, named):
+    assert named_sources(message) == named

@@ -9,7 +9,7 @@ Layers, bottom to top, as in the README's architecture section:
     domain   git_ot.domain.*
     capture  git_ot.capture.*
     command  git_ot.cli.*, git_ot.demo.*
-    entry    git_ot.__main__, git_ot.blame_prestart
+    entry    git_ot.__main__
 
 A module may import from its own layer and any layer below it.
 """
@@ -28,7 +28,7 @@ LAYERS = (
     ("domain", ("git_ot.domain",)),
     ("capture", ("git_ot.capture",)),
     ("command", ("git_ot.cli", "git_ot.demo")),
-    ("entry", ("git_ot.__main__", "git_ot.blame_prestart")),
+    ("entry", ("git_ot.__main__",)),
 )
 
 

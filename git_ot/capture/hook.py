@@ -157,7 +157,7 @@ def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
         except Exception as exc:  # sealed sessions can still be anchored
             log_failure(location, f"hook git {event_name}: seal", exc)
     if event_name != "post-checkout":
-        from ..domain.trail.anchor import on_git_event
+        from ..domain.trail.githooks import on_git_event
 
         on_git_event(store, event_name, list(args), rewritten.decode("utf-8", "replace"))
     return 0

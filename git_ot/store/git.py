@@ -40,9 +40,11 @@ def environment(base: dict | None = None, **overrides: str) -> dict:
 
 def process(args: list[str], cwd: str | None = None, input: bytes | None = None,
             env: dict | None = None, stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
-    """Run git; the finished process, whatever its exit status.
+    """Run git; the finished process (exit status, stdout, stderr), whatever its status.
 
-    `env` is the whole environment (made by `environment`); by default,
+    For callers that read a failure as an answer (a path blame cannot
+    follow, a revision that is not there) rather than as an error. `env` is
+    the whole environment (made by `environment`); by default,
     this process's without the repository variables."""
     try:
         return subprocess.run(["git", *args], cwd=cwd, input=input,
@@ -50,6 +52,16 @@ def process(args: list[str], cwd: str | None = None, input: bytes | None = None,
                               stdout=subprocess.PIPE, stderr=stderr)
     except FileNotFoundError as exc:
         raise GitCommandError("git is not installed or not on PATH") from exc
+
+
+def processes(argvs: list[list[str]], cwd: str | None = None) -> list[subprocess.CompletedProcess]:
+    """Run several git commands, a few at a time; their processes, in order."""
+    if len(argvs) <= 1:
+        return [process(a, cwd) for a in argvs]
+    from concurrent.futures import ThreadPoolExecutor  # not on the hook path
+
+    with ThreadPoolExecutor(max(2, min(8, os.cpu_count() or 2))) as pool:
+        return list(pool.map(lambda argv: process(argv, cwd), argvs))
 
 
 def run(args: list[str], cwd: str | None = None, input: bytes | None = None,

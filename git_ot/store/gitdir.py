@@ -12,7 +12,6 @@ import subprocess
 
 from ..errors import BareRepository, GitCommandError, NotARepository
 from . import state
-from .git import run as run_git  # noqa: F401  (where the store's callers have long found it)
 
 class Location:
     """Where a repository lives on disk.

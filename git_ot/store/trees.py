@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pygit2
 
-from .gitdir import run_git
+from .git import run as run_git
 from .repository import Store
 
 

@@ -104,7 +104,7 @@ class Capture:
         seal(self.store, sid)
 
     def anchor_head(self) -> None:
-        from git_ot.domain.trail.anchor import post_commit
+        from git_ot.domain.trail.githooks import post_commit
 
         post_commit(self.store)
 

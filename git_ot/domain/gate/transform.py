@@ -25,6 +25,7 @@ import secrets
 from hashlib import sha256
 
 from ...store import state
+from ..paths import HOME_TOKEN, current_home  # noqa: F401 (gate/__init__.py takes current_home from here)
 
 PLACEHOLDER = re.compile(r"\[REDACTED:(?P<kind>[a-z0-9-]+)\]")
 TOKEN_HEX = 8
@@ -105,11 +106,11 @@ class PathTokens:
                 homes.append(h)
         exact = []
         for h in homes:
-            exact.append((h, re.escape(h) + r"(?![A-Za-z0-9._-])", "[HOME]"))
+            exact.append((h, re.escape(h) + r"(?![A-Za-z0-9._-])", HOME_TOKEN))
             if h.count("/") >= 2:
                 # ~/.claude/projects/-home-dev-src-app: the home spelt with dashes
                 dashed = h.replace("/", "-")
-                exact.append(("/" + dashed, r"(?<=/)" + re.escape(dashed) + r"(?=-|/|$)", "[HOME]"))
+                exact.append(("/" + dashed, r"(?<=/)" + re.escape(dashed) + r"(?=-|/|$)", HOME_TOKEN))
         self._exact = [(lit, re.compile(p), t) for lit, p, t in exact]
         vals = sorted({v for v in values if v}, key=len, reverse=True)
         self._values = re.compile("|".join(re.escape(v) for v in vals)) if vals else None
@@ -146,16 +147,3 @@ class PathTokens:
             return m.group()
         counts["user"] = counts.get("user", 0) + 1
         return pre + self.tokens.token("USER", user)
-
-
-def current_home() -> str | None:
-    """The home directory of the user running git-ot ($HOME, else the password database)."""
-    home = os.environ.get("HOME")
-    if not home:
-        try:
-            import pwd
-
-            home = pwd.getpwuid(os.getuid()).pw_dir
-        except (ImportError, KeyError):
-            return None
-    return home if os.path.isabs(home) else None

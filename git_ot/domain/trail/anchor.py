@@ -1,66 +1,51 @@
 """Anchoring: the note that says which agent step wrote each line a commit introduced.
 
-The git hooks call in here (git_ot/capture/hook.py):
-
-- post-commit: a commit made with `git commit` is anchored from the working
-  attribution (attribution.py): each line the commit introduced is matched
-  against the states the snapshots recorded. A copy (`git cherry-pick`, with
-  or without -x or -n; `git revert`; `git merge --squash`; a commit after a
-  `git reset --soft`/`--mixed`) first takes the statuses of its sources,
-  named by git (CHERRY_PICK_HEAD, the message, the reflog) or found by patch
-  id (patchids.py; only for the sequencer's commits and for commits whose
-  walk gave the human lines of files agent windows wrote, so an ordinary
-  commit never pays for it). Rebase picks are left to post-rewrite, as is an
-  amend.
-- post-merge: a merge commit `git merge` made is anchored the same way
-  (only lines that match no parent can be new).
-- post-rewrite: each new commit takes the attribution of the lines of the
-  old commits it was made from (a line keeps its attribution only while its
-  text is unchanged); lines the rewrite itself changed are anchored from the
-  working attribution, as a commit's are.
+The engine the git hooks (githooks.py) and the recomputation of missing
+notes (recompute.py) share: `Anchorer` computes the statuses of the lines
+a commit introduced and writes its note and the anchors of the sessions'
+trails.
 
 A commit's "introduced" lines are those `git blame` gives to it: the lines
 that the diff from every parent adds (with git's indent heuristic, as blame
-uses). The note holds one line per range of them an agent step wrote, and
-one per range that could not be tied to exactly one step; every other
-introduced line is the human's. A commit anchored with no agent work still
-gets a note, an empty one: it records that git-ot looked (refs/README.md,
-section 11).
+uses). A line unchanged from a line of a commit it was made from (the old
+commits of a rewrite, the source of a copy, the parent of a reverted
+commit) keeps that line's status; the others are matched against the
+states the snapshots recorded (attribution.py). The note holds one line
+per range of them an agent step wrote, and one per range that could not be
+tied to exactly one step; every other introduced line is the human's. A
+commit anchored with no agent work still gets a note, an empty one: it
+records that git-ot looked (refs/README.md, section 11).
 
-A commit with no note is anchored the same way after the fact
-(`Anchorer.recomputed`, used by recompute.py): the walk starts from the
-commit's own content at the instant it was made, and its sources are those
-its message and the patch ids name.
+A commit made anew has its sources recognised first (copies.py: what its
+message names, then patch ids, only for the sequencer's commits and for
+commits whose walk gave the human lines of files agent windows wrote, so an
+ordinary commit never pays for it). A commit with no note is anchored the
+same way after the fact (`Anchorer.recomputed`, used by recompute.py): the
+walk starts from the commit's own content at the instant it was made, and
+its sources are those its message and the patch ids name.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import re
-import subprocess
 import time
 
 import pygit2
 
 from ...store import notes as notes_store
+from ...store.git import process as git_process
+from ...store.porcelain import parse_blame
 from ...store.repository import Store
 from ...store.spool import Spool
 from . import lines as L
 from .attribution import HUMAN, Attribution, agent, unattributed
-from .patchids import PatchIds, patch_id
-from .record import append_anchors
+from .copies import PatchIds, named_sources
+from .session_anchors import append_anchors
 from .windows import WindowIndex
 
 TEXT_MODES = (pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
-# What git writes in the messages of the commits it copies.
-CHERRY_PICKED = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40})\)$", re.M)
-REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
-SQUASHED = "Squashed commit of the following:"
-SQUASHED_COMMIT = re.compile(r"^commit ([0-9a-f]{40})$", re.M)
-# How many commits a reset may have dropped for a new commit to be taken as
-# their squash, and how deep the sources of sources are recomputed.
-RESET_LIMIT = 100
+# How deep the sources of sources are recomputed.
 RECOMPUTE_DEPTH = 3
 
 
@@ -382,34 +367,22 @@ class Anchorer:
 
     def _blame(self, rev: str, path: str, lines) -> dict[int, tuple[str, str, int]]:
         """{0-based line: (commit, its path there, its 1-based line there)} from `git blame`."""
-        from .blame import parse_porcelain
-
-        argv = ["git", "blame", "--porcelain"]
+        argv = ["blame", "--porcelain"]
         for first, last in L.ranges(n + 1 for n in lines):
             argv += ["-L", f"{first},{last}"]
         root = self.store.location.worktree or self.store.location.git_dir
-        env = {k: v for k, v in os.environ.items() if k not in ("GIT_INDEX_FILE",)}
-        proc = subprocess.run(argv + [rev, "--", path], cwd=root, capture_output=True, env=env)
+        # The runner drops GIT_INDEX_FILE, which git sets for a commit's hooks.
+        proc = git_process(argv + [rev, "--", path], cwd=root)
         if proc.returncode != 0:
             return {}
-        found, _ = parse_porcelain(proc.stdout)
+        found, _ = parse_blame(proc.stdout)
         return {ln["line"] - 1: (ln["commit"], ln["path"], ln["orig_line"]) for ln in found}
 
     # -- a new commit: where its lines came from -----------------------------
 
     def sources(self, commit: pygit2.Commit) -> tuple[list[str], list[str]]:
-        """(olds, reverts) the commit's message names: the commit a `cherry-pick -x`
-        copied, the one a `git revert` undid, the ones a `merge --squash` squashed."""
-        message = commit.message or ""
-        olds: list[str] = []
-        reverts: list[str] = []
-        picked = CHERRY_PICKED.findall(message)
-        if picked:
-            olds = [picked[-1]]
-        elif message.startswith(SQUASHED):
-            olds = list(reversed(SQUASHED_COMMIT.findall(message)))  # newest first there
-        else:
-            reverts = REVERTS.findall(message)[:1]
+        """(olds, reverts) the commit's message names (copies.py), of this repository."""
+        olds, reverts = named_sources(commit.message or "")
         own = str(commit.id)
         return ([c for c in olds if c != own and c in self.repo],
                 [c for c in reverts if c != own and c in self.repo])
@@ -425,18 +398,7 @@ class Anchorer:
         """(olds, reverts) found by patch id among the annotated commits."""
         if self._patch_ids is None:
             self._patch_ids = PatchIds(self.store, self.notes)
-        own = str(commit.id)
-        parent = commit.parents[0] if commit.parents else None
-        for sha in self._patch_ids.commits(patch_id(self.repo, commit)):
-            if sha == own or parent is None:
-                continue
-            if str(parent.id) != sha and not self.repo.descendant_of(parent.id, pygit2.Oid(hex=sha)):
-                return [sha], []  # a copy of a commit not in this history
-        for sha in self._patch_ids.commits(patch_id(self.repo, commit, inverse=True)):
-            if sha != own and parent is not None and (
-                    str(parent.id) == sha or self.repo.descendant_of(parent.id, pygit2.Oid(hex=sha))):
-                return [], [sha]  # undoes a commit of this history
-        return [], []
+        return self._patch_ids.sources(commit)
 
     def anchor_new(self, commit_id: str, at: tuple[float, float | None] | None = None,
                    pick_head: str | None = None, dropped: list[str] = (),
@@ -580,7 +542,7 @@ def _valid_span(span) -> bool:
             and 1 <= span[0] <= span[1])
 
 
-# -- what git just did ---------------------------------------------------------
+# -- when and where a commit was made -------------------------------------------
 
 def commit_instant(store: Store, commit: pygit2.Commit) -> tuple[float, float | None]:
     """When a commit was made, as (instant, uncertain_from).
@@ -633,172 +595,3 @@ def made_here(store: Store) -> set[str]:
             if action in MAKING_ACTIONS:
                 out.add(words[1].decode("ascii", "replace"))
     return out
-
-
-def reflog_entries(git_dir: str, count: int = 2) -> list[tuple[str, str, str]]:
-    """HEAD's newest reflog entries, oldest first: (old, new, message)."""
-    path = os.path.join(git_dir, "logs", "HEAD")
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 8192))
-            tail = fh.read()
-    except OSError:
-        return []
-    out = []
-    for row in tail.rstrip(b"\n").split(b"\n")[-count:]:
-        head, _, message = row.partition(b"\t")
-        words = head.split(b" ")
-        if len(words) >= 2:
-            out.append((words[0].decode("ascii", "replace"), words[1].decode("ascii", "replace"),
-                        message.decode("utf-8", "replace")))
-    return out
-
-
-def reset_dropped(store: Store, git_dir: str, head: pygit2.Commit) -> list[str]:
-    """The commits a `git reset` just before this commit took out of the
-    branch (`reset --soft`/`--mixed` and a new commit: their squash), oldest first."""
-    entries = reflog_entries(git_dir, 2)
-    if len(entries) < 2 or not entries[0][2].startswith("reset: moving to") or entries[1][1] != str(head.id):
-        return []
-    before = entries[0][0]
-    repo = store.repo
-    try:
-        walker = repo.walk(pygit2.Oid(hex=before), pygit2.enums.SortMode.TOPOLOGICAL)
-        for parent in head.parents:
-            walker.hide(parent.id)
-    except (ValueError, KeyError, pygit2.GitError):
-        return []
-    dropped = []
-    for commit in walker:
-        if len(dropped) >= RESET_LIMIT:
-            return []  # not a handful of commits squashed by hand
-        dropped.append(str(commit.id))
-    return list(reversed(dropped))
-
-
-def reflog_action(git_dir: str) -> str | None:
-    """The message of HEAD's newest reflog entry ("commit: ...", "rebase (pick): ...")."""
-    entries = reflog_entries(git_dir, 1)
-    return entries[-1][2] if entries else None
-
-
-def rebase_original(store: Store) -> str | None:
-    """The commit an interactive rebase stopped at (edit, or a pick that conflicted), if any."""
-    done = os.path.join(store.location.git_dir, "rebase-merge", "done")
-    try:
-        with open(done, encoding="utf-8", errors="replace") as fh:
-            rows = [r.split() for r in fh.read().splitlines() if r.strip() and not r.startswith("#")]
-    except OSError:
-        return None
-    if not rows:
-        return None
-    for word in rows[-1][1:3]:
-        if len(word) >= 7 and all(c in "0123456789abcdef" for c in word.lower()):
-            try:
-                return str(store.repo.revparse_single(word).peel(pygit2.Commit).id)
-            except (KeyError, ValueError, pygit2.GitError):
-                return None
-    return None
-
-
-def _head(store: Store) -> pygit2.Commit | None:
-    try:
-        return store.repo.head.peel(pygit2.Commit)
-    except (pygit2.GitError, KeyError):
-        return None
-
-
-def _pick_head(git_dir: str) -> str | None:
-    try:
-        with open(os.path.join(git_dir, "CHERRY_PICK_HEAD"), encoding="ascii", errors="replace") as fh:
-            sha = fh.read().strip()
-    except OSError:
-        return None
-    return sha if len(sha) == 40 else None
-
-
-def post_commit(store: Store) -> dict | None:
-    """Anchor the commit `git commit`, `git cherry-pick`, `git revert` or
-    `git am` (from its post-applypatch hook) just made."""
-    head = _head(store)
-    if head is None:
-        return None
-    git_dir = store.location.git_dir
-    action = reflog_action(git_dir)
-    rebasing = os.path.isdir(os.path.join(git_dir, "rebase-merge"))
-    if action is None:
-        action = "commit" if not rebasing else ""
-    # A patch `git am` applied is a copy too: its source, if git-ot noted
-    # it here, is found by patch id, as for a pick that names none.
-    sequencer = action.startswith(("cherry-pick", "revert", "am:"))
-    if not (action.startswith("commit") or sequencer) or action.startswith("commit (amend)"):
-        # Rebase picks and squashes come back through post-rewrite, as does an amend.
-        return None
-    olds = []
-    if rebasing:
-        original = rebase_original(store)  # splitting a commit at an edit stop
-        if original and original != str(head.id):
-            olds = [original]
-    anchorer = Anchorer(store)
-    sha = str(head.id)
-    if olds:
-        item = anchorer.anchor(sha, olds, "merge" if len(head.parents) > 1 else "commit")
-        item["write"] = True
-    else:
-        # git's cherry-pick leaves CHERRY_PICK_HEAD for post-commit (a single
-        # pick as a sequence of them); a revert leaves its message only.
-        pick_head = _pick_head(git_dir) if action.startswith("cherry-pick") else None
-        dropped = reset_dropped(store, git_dir, head) if action.startswith("commit") else []
-        item = anchorer.anchor_new(sha, pick_head=pick_head, dropped=dropped, sequencer=sequencer)
-    return anchorer.write([item], f"anchor {sha[:12]}")
-
-
-def post_merge(store: Store) -> dict | None:
-    """Anchor the merge commit `git merge` just made (a fast-forward makes none)."""
-    head = _head(store)
-    if head is None or len(head.parents) < 2:
-        return None
-    anchorer = Anchorer(store)
-    if anchorer.notes.blob_id(str(head.id)) is not None:
-        return None
-    item = anchorer.anchor(str(head.id), (), "merge")
-    return anchorer.write([item], f"anchor {str(head.id)[:12]}")
-
-
-def post_rewrite(store: Store, kind: str, text: str) -> dict | None:
-    """Carry notes through an amend or a rebase: git's list of "<old> <new>" lines."""
-    pairs: dict[str, list[str]] = {}
-    for row in text.splitlines():
-        words = row.split()
-        if len(words) >= 2 and words[0] != words[1]:
-            pairs.setdefault(words[1], [])
-            if words[0] not in pairs[words[1]]:
-                pairs[words[1]].append(words[0])
-    if not pairs:
-        return None
-    anchorer = Anchorer(store)
-    items = []
-    for new, olds in pairs.items():
-        if new in store.repo:
-            items.append(anchorer.anchor(new, olds, "amend" if kind == "amend" else "rebase"))
-    # The sessions' trails keep the commits that took their work when it was
-    # taken; a rewrite moves the notes only. Touching every session a rebase
-    # crosses would cost a ref update per session, and its chain a commit per
-    # rebase; the rewritten copies are found by their notes.
-    return anchorer.write(items, f"rewrite ({kind}): {len(items)} commit{'s' if len(items) != 1 else ''}",
-                          trails=False)
-
-
-def on_git_event(store: Store, event: str, args: list[str], stdin: str) -> dict | None:
-    """What a git hook anchors: post-commit (and post-applypatch, for the
-    commits `git am` makes, which run no post-commit), post-merge or
-    post-rewrite."""
-    if event in ("post-commit", "post-applypatch"):
-        return post_commit(store)
-    if event == "post-merge":
-        return post_merge(store)
-    if event == "post-rewrite":
-        return post_rewrite(store, args[0] if args else "rewrite", stdin)
-    return None

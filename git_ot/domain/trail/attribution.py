@@ -32,6 +32,7 @@ window that touched its path.
 from __future__ import annotations
 
 import os
+import time
 
 from . import lines as L
 from .windows import Window, WindowIndex
@@ -332,3 +333,42 @@ class Attribution:
         # The step is certain, but which of its hunks holds the line is not.
         return unattributed("ambiguous", [w.key])
 
+
+class Uncommitted:
+    """Who wrote the lines of working-tree files not committed yet: the
+    working attribution now, its walk starting from the file's content.
+
+    `git ot blame` asks it of the lines git blame has no commit for, and
+    `git ot track` of the lines of hunks no commit holds (pending ones).
+    """
+
+    def __init__(self, store):
+        self.index = WindowIndex(store).load()
+        self.attribution = Attribution(store, self.index, time.time())
+
+    def content(self, path: str) -> bytes | None:
+        """The file as it is on disk now (see Attribution.worktree_content)."""
+        return self.attribution.worktree_content(path)
+
+    def attribute(self, path: str, data: bytes, wanted) -> dict[int, tuple]:
+        """{0-based line: status} of the `wanted` lines of `data`, the path's content now."""
+        return self.attribution.attribute(path, data, wanted, now=data)
+
+    def save(self) -> None:
+        """Keep the window index the walk brought up to date."""
+        self.index.save()
+
+
+def seal_running(store) -> None:
+    """Seal the events the spool holds, so that the readers of the trail see a
+    running session's last steps and windows (`git ot track`, and
+    `git ot blame` for the lines not committed yet).
+
+    The trail's one call into sealing; a bare repository has no session
+    running in it.
+    """
+    if store.location.worktree is None:
+        return
+    from ..sealing import seal_pending  # the security gate: only for the readers that seal
+
+    seal_pending(store)

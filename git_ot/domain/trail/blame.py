@@ -28,17 +28,18 @@ way a commit would be (attribution.py).
 from __future__ import annotations
 
 import os
-import time
 
 import pygit2
 
+from ...store import blame_prestart as prestart
 from ...errors import BlameFailed, UnknownRevision
 from ...store import notes as notes_store
+from ...store.porcelain import BlameParser
 from ...store.repository import Store
-from . import prestart
 from .anchor import Anchorer
-from .attribution import Attribution
-from .windows import WindowIndex
+from .attribution import Uncommitted, seal_running
+from .lineage import alive_counts
+from .recompute import Recomputer
 
 ZERO = "0" * 40
 HUMAN = {"kind": "human"}
@@ -56,101 +57,6 @@ def short(text, width: int = PROMPT_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3].rstrip() + "..."
 
 
-def _unquote(name: str) -> str:
-    """A path as git prints it: C-quoted when it holds unusual bytes."""
-    if not (len(name) >= 2 and name[0] == '"' and name[-1] == '"'):
-        return name
-    body, out, i = name[1:-1], bytearray(), 0
-    escapes = {"n": 10, "t": 9, '"': 34, "\\": 92, "a": 7, "b": 8, "f": 12, "r": 13, "v": 11}
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt in escapes:
-                out.append(escapes[nxt])
-                i += 2
-                continue
-            if nxt.isdigit():
-                out.append(int(body[i + 1:i + 4], 8))
-                i += 4
-                continue
-        out += c.encode("utf-8", "surrogateescape")
-        i += 1
-    return out.decode("utf-8", "backslashreplace")
-
-
-class PorcelainParser:
-    """Reads git blame --porcelain output as it arrives.
-
-    `lines` gets one {"commit", "orig_line", "line", "path", "content"} per
-    line of the file (and "raw", its header lines as git printed them, with
-    `keep_raw`); `commits` each commit's headers (author, author-time,
-    author-tz, summary, filename, boundary).
-    """
-
-    def __init__(self, keep_raw: bool = False):
-        self.keep_raw = keep_raw
-        self.commits: dict[str, dict] = {}
-        self.lines: list[dict] = []
-        self._rest = b""
-        self._info: dict | None = None
-        self._current: dict | None = None
-        self._header: list[bytes] = []
-
-    def feed(self, data: bytes) -> None:
-        data = self._rest + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self._rest = data
-            return
-        self._rest = data[cut + 1:]
-        commits, out, keep_raw = self.commits, self.lines, self.keep_raw
-        info, current, header = self._info, self._current, self._header
-        for raw in data[:cut].split(b"\n"):
-            if raw[:1] == b"\t":
-                if current is not None:
-                    current["content"] = raw[1:].decode("utf-8", "surrogateescape")
-                    current["path"] = info.get("filename")
-                    if keep_raw:
-                        current["raw"] = header
-                        header = []
-                    out.append(current)
-                    current = None
-                continue
-            if not raw:
-                continue
-            if keep_raw:
-                header.append(raw)
-            if current is None:
-                sha, orig, final = raw.split(b" ", 3)[:3]
-                sha = sha.decode("ascii", "replace")
-                current = {"commit": sha, "orig_line": int(orig), "line": int(final)}
-                info = commits.get(sha)
-                if info is None:
-                    info = commits[sha] = {}
-                continue
-            key, _, value = raw.partition(b" ")
-            if key == b"filename":
-                info["filename"] = _unquote(value.decode("utf-8", "surrogateescape"))
-            elif key == b"boundary":
-                info["boundary"] = True
-            elif key in (b"author", b"author-time", b"author-tz", b"summary"):
-                info[key.decode()] = value.decode("utf-8", "surrogateescape")
-        self._info, self._current, self._header = info, current, header
-
-    def close(self) -> tuple[list[dict], dict]:
-        if self._rest:
-            self.feed(b"\n")
-        return self.lines, self.commits
-
-
-def parse_porcelain(data: bytes, keep_raw: bool = False) -> tuple[list[dict], dict]:
-    """git blame --porcelain output: the lines, and each commit's headers (see PorcelainParser)."""
-    parser = PorcelainParser(keep_raw)
-    parser.feed(data)
-    return parser.close()
-
-
 class Blame:
     """The attribution of lines through notes, with caches per commit and session."""
 
@@ -164,8 +70,6 @@ class Blame:
 
     def _recomputed(self, commit: str) -> list[dict] | None:
         if self._recomputer is None:
-            from .recompute import Recomputer
-
             self._recomputer = Recomputer(self.store)
         return self._recomputer.note_lines(commit)
 
@@ -300,7 +204,7 @@ def _start(argv: list[str]):
     return proc
 
 
-def _finish(proc, parser: PorcelainParser | None = None) -> bytes:
+def _finish(proc, parser: BlameParser | None = None) -> bytes:
     """Wait for git; with `parser`, its output is parsed as it arrives
     (git prints the whole blame at its end, for a few milliseconds)."""
     if parser is not None:
@@ -325,7 +229,7 @@ def blame_file(store: Store, target: str, rev: str | None = None, line_ranges=()
     proc = _start(prestart.git_argv(target, rev, line_ranges, moves, copies))
     blame = Blame(store)
     blame.prefetch(proc)  # while git works
-    parser = PorcelainParser(keep_raw=porcelain)
+    parser = BlameParser(keep_raw=porcelain)
     _finish(proc, parser)
     lines, commits = parser.close()
     pending = [ln for ln in lines if ln["commit"] == ZERO]
@@ -343,9 +247,7 @@ def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]
     location = store.location
     if location.worktree is None:
         return {}
-    from ..sealing import seal_pending
-
-    seal_pending(store)  # a session still running shows every window up to now
+    seal_running(store)  # a session still running shows every window up to now
     full = os.path.join(os.getcwd(), target)
     rel = os.path.relpath(os.path.realpath(full), os.path.realpath(location.worktree)).replace(os.sep, "/")
     try:
@@ -353,11 +255,10 @@ def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]
             data = fh.read()
     except OSError:
         return {}
-    index = WindowIndex(store).load()
-    attribution = Attribution(store, index, time.time())
+    uncommitted = Uncommitted(store)
     wanted = {ln["line"] - 1 for ln in pending}
-    got = attribution.attribute(rel, data, wanted, now=data)
-    index.save()
+    got = uncommitted.attribute(rel, data, wanted)
+    uncommitted.save()
     return {i + 1: status for i, status in got.items()}
 
 
@@ -394,7 +295,8 @@ def blame_commit(store: Store, rev: str) -> dict:
             st["lines"] += n
         elif "unattributed" in line:
             unattributed += n
-    alive_by = _alive(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
+    # Agent lines HEAD still holds, in place or moved: git ot track's own evidence (lineage.py).
+    alive_by = alive_counts(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
     out_sessions = []
     for sid, s in sessions.items():
         info = blame._session(sid)
@@ -436,13 +338,3 @@ def blame_commit(store: Store, rev: str) -> dict:
         },
         "sessions": out_sessions,
     }
-
-
-def _alive(store: Store, sha: str, agent_ranges: dict) -> dict:
-    """Agent lines of `sha` that HEAD still holds, in place or moved: {(path, hunk, session): count}.
-
-    The same survival code as `git ot track` (track.py): one mechanism.
-    """
-    from .track import alive_counts
-
-    return alive_counts(store, sha, agent_ranges)

@@ -24,12 +24,11 @@ Write steps have partial snapshots, windows.py, so the walk has states).
 
 from __future__ import annotations
 
-import subprocess
-
 import pygit2
 
 from ...errors import UnknownRevision
 from ...store import notes as notes_store
+from ...store.git import process as git_process
 from ...store.repository import Store
 from .anchor import Anchorer
 from .attribution import HUMAN
@@ -92,7 +91,7 @@ def _commits(store: Store, rev_range: str | None, anchorer: Anchorer, sessions=N
         raise UnknownRevision(f"bad revision range '{rev_range}'",
                               hint="name commits as 'git log' does: REV, A..B or A...B")
     root = store.location.worktree or store.location.git_dir
-    proc = subprocess.run(["git", "rev-list", "--reverse", rev_range, "--"], cwd=root, capture_output=True)
+    proc = git_process(["rev-list", "--reverse", rev_range, "--"], cwd=root)
     if proc.returncode != 0:
         raise UnknownRevision(f"bad revision range '{rev_range}'",
                               hint="name commits as 'git log' does: REV, A..B or A...B")

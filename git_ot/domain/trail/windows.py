@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from ...store.files import replace_file
 from ...store.repository import Store
+from ..paths import untoken
 
 INDEX_FILE = "windows.json"
 INDEX_VERSION = 3
@@ -60,25 +61,10 @@ class Window:
         return path in self.files or any(f[2] == path for f in self.files.values())
 
 
-HOME_TOKEN = "[HOME]"  # what the gate's transformer writes for the home directory
-
-
-def _untoken(path: str | None) -> str | None:
-    """A path the security gate stored with the home directory as `[HOME]`,
-    as it is on this machine."""
-    if isinstance(path, str) and (path == HOME_TOKEN or path.startswith(HOME_TOKEN + "/")):
-        from ..gate.transform import current_home
-
-        home = current_home()
-        if home:
-            return home.rstrip("/") + path[len(HOME_TOKEN):]
-    return path
-
-
 def _rel(path, cwd: str | None, worktree: str | None) -> str | None:
     if not isinstance(path, str) or not path:
         return None
-    path, cwd = _untoken(path), _untoken(cwd)
+    path, cwd = untoken(path), untoken(cwd)
     if cwd and not os.path.isabs(cwd) and (path == cwd or path.startswith(cwd.rstrip("/") + "/")):
         # Both still hold a token (a user name): the session ran in this worktree.
         path, cwd = path[len(cwd.rstrip("/")):].lstrip("/") or ".", worktree

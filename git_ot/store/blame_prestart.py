@@ -10,6 +10,11 @@ from what click parsed, and `take()` hands over the early process only when
 that command is exactly the one started (otherwise it is killed and a new one
 started). It spawns git with os.posix_spawnp: importing subprocess alone
 would cost a few milliseconds before git could start.
+
+A start-up trick, not domain logic: it is one more way the store starts
+git, kept apart from store/git.py because it must import nothing (not even
+subprocess) before git is running; `__main__.py` starts the process and the
+domain's blame (domain/trail/blame.py) takes it over.
 """
 
 from __future__ import annotations
