@@ -11,7 +11,9 @@ Layers, bottom to top, as in the README's architecture section:
     command  git_ot.cli.*, git_ot.demo.*
     entry    git_ot.__main__
 
-A module may import from its own layer and any layer below it.
+A module may import from its own layer and any layer below it. Inside the
+domain, the trail (which reads what sealing stored) never imports the
+security gate (which runs at seal and at egress): SEPARATE lists such pairs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ LAYERS = (
     ("capture", ("git_ot.capture",)),
     ("command", ("git_ot.cli", "git_ot.demo")),
     ("entry", ("git_ot.__main__",)),
+)
+
+# Parts of one layer that must not import each other: (importer, imported) prefixes.
+SEPARATE = (
+    ("git_ot.domain.trail", "git_ot.domain.gate"),
 )
 
 
@@ -127,6 +134,11 @@ def problems(root: Path = PACKAGE) -> list[str]:
             if layer_of(target) > layer_of(mod):
                 out.append(f"upward import: {mod} ({LAYERS[layer_of(mod)][0]}) imports "
                            f"{target} ({LAYERS[layer_of(target)][0]})")
+    for mod in sorted(edges):
+        for target in sorted(edges[mod]):
+            for importer, imported in SEPARATE:
+                if mod.startswith(importer) and target.startswith(imported):
+                    out.append(f"separate parts: {mod} imports {target}")
     for component in cycles(edges):
         out.append("import cycle: " + " <-> ".join(component))
     return out
@@ -147,9 +159,11 @@ def test_the_check_catches_an_upward_import_and_a_cycle(tmp_path):
         path.write_text(path.read_text() + text)
 
     append("store/refs.py", "\n\ndef _late():\n    from ..cli import output  # noqa\n")
+    append("domain/trail/lines.py", "\nfrom ..gate import policy  # noqa\n")
     append("store/times.py", "\nfrom . import files  # noqa\n")
     append("store/files.py", "\nfrom . import times  # noqa\n")
     assert problems(copy) == [
         "upward import: git_ot.store.refs (store) imports git_ot.cli.output (command)",
+        "separate parts: git_ot.domain.trail.lines imports git_ot.domain.gate.policy",
         "import cycle: git_ot.store.files <-> git_ot.store.times",
     ]
