@@ -18,6 +18,7 @@ import shutil
 
 from ..errors import GitOtError, UnknownSession
 from ..store import approvals, notes, purge, refs
+from ..store import state as state_paths
 from ..store.repository import Store
 from ..store.spool import Spool
 from .gate.seal import blocked_marker, originals_path
@@ -165,12 +166,13 @@ def _reset_snapshot_indexes(location) -> None:
     first snapshot of a worktree does.
     """
     for state in purge.worktree_state_dirs(location):
-        for name in ("snapshot.index", "large-files.json"):
+        index = state_paths.snapshot_index(state)
+        for path in (index, state_paths.large_files(state)):
             try:
-                os.unlink(os.path.join(state, name))
+                os.unlink(path)
             except FileNotFoundError:
                 pass
-        shutil.rmtree(os.path.join(state, "snapshot.index.lock"), ignore_errors=True)
+        shutil.rmtree(index + ".lock", ignore_errors=True)
 
 
 def _remote_advice(store: Store, ids: list[str]) -> list[dict]:

@@ -313,7 +313,7 @@ def take(location: Location, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> str:
         # A private index git cannot read is only a cache: start it again.
         _start_index(location, index_file)
         listed = _changed_paths(worktree, env)
-    cache = _LargeFileCache(os.path.join(state, "large-files.json"))
+    cache = _LargeFileCache(state_paths.large_files(state))
     # Files recorded by a pointer are assume-unchanged: status never lists them.
     was_large = set(cache.stale(root))
     paths = was_large.union(listed)

@@ -21,6 +21,7 @@ rebuilds when it is missing (refs/README.md, section 12).
         push.lock, push.log           the background push of a plain git push
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
+        large-files.json              files over the size limit, by stat data
 """
 
 from __future__ import annotations
@@ -105,3 +106,7 @@ def push_log(state_dir: str) -> str:
 
 def snapshot_index(worktree_state_dir: str) -> str:
     return os.path.join(worktree_state_dir, "snapshot.index")
+
+
+def large_files(worktree_state_dir: str) -> str:
+    return os.path.join(worktree_state_dir, "large-files.json")

@@ -22,16 +22,15 @@ it costs one diff per annotated commit.
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pygit2
 
 from ...store import notes as notes_store
+from ...store import state
 from ...store.files import replace_file
 from ...store.repository import Store
 
-INDEX_FILE = "patch-ids.json"
 INDEX_VERSION = 1
 # What git writes in the messages of the commits it copies.
 CHERRY_PICKED = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40})\)$", re.M)
@@ -76,7 +75,7 @@ class PatchIds:
         self.store = store
         self.repo = store.repo
         self.notes = notes
-        self.path = os.path.join(store.location.state_dir, INDEX_FILE)
+        self.path = state.patch_ids(store.location.state_dir)
         self._by_id: dict[str, list[str]] | None = None
 
     def _load(self) -> dict[str, list[str]]:

@@ -23,11 +23,11 @@ import json
 import os
 from dataclasses import dataclass
 
+from ...store import state
 from ...store.files import replace_file
 from ...store.repository import Store
 from ..paths import untoken
 
-INDEX_FILE = "windows.json"
 INDEX_VERSION = 3
 # Tools that write exactly the file their input names (Claude Code's own
 # file tools): such a window is no candidate for a change to any other path.
@@ -152,7 +152,7 @@ class WindowIndex:
 
     def __init__(self, store: Store):
         self.store = store
-        self.path = os.path.join(store.location.state_dir, INDEX_FILE)
+        self.path = state.windows_index(store.location.state_dir)
         self.sessions: dict[str, dict] = {}
         self._by_path: dict[str, list[Window]] | None = None
         self._running: list[Window] = []

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
+from ...store import state
 from ...store.files import replace_file
 from . import lines as L
 
-CACHE_FILE = "written.json"
 CACHE_VERSION = 1
 
 
@@ -44,7 +43,7 @@ class Written:
     """path -> the hashes of the lines its windows introduced, kept up to date."""
 
     def __init__(self, state_dir: str):
-        self.path = os.path.join(state_dir, CACHE_FILE)
+        self.path = state.written(state_dir)
         self._paths: dict | None = None
 
     def _load(self) -> dict:
