@@ -20,7 +20,6 @@ from collections.abc import Mapping
 
 import pygit2
 
-from ..errors import CorruptRecord, MissingObject
 from . import records, refs
 from .repository import Store
 
@@ -78,14 +77,7 @@ def read(store: Store, namespace: str, name: str, tip: str | None = None) -> Ent
     tip = tip or store.ref_target(ref)
     if tip is None:
         return None
-    commit = store.get(tip, f"'{ref}'")
-    if not isinstance(commit, pygit2.Commit):
-        raise CorruptRecord(f"'{ref}' does not point at a commit")
-    try:
-        tree = commit.tree
-    except (KeyError, pygit2.GitError):
-        raise MissingObject(f"the tree of '{ref}' at {tip[:12]} is missing",
-                            hint="'git fsck' checks the objects") from None
+    tree = store.tree_at(tip, f"'{ref}'", f"'{ref}'", hint="'git fsck' checks the objects")
     return Entity(store, namespace, name, tip, tree)
 
 

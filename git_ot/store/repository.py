@@ -144,16 +144,20 @@ class Store:
         tip = tip or self.tip(session_id)
         if tip is None:
             return None
-        where = f"session {session_id}"
+        tree = self.tree_at(tip, refs.session_ref(session_id), f"session {session_id}",
+                            hint="fetch the session again from a remote that has it")
+        return SessionTree(session_id, tip, tree, self)
+
+    def tree_at(self, tip: str, ref_name: str, where: str, hint: str) -> pygit2.Tree:
+        """The tree of the commit `tip` a ref points at; CorruptRecord when it
+        is no commit, MissingObject (with `hint`) when its tree is missing."""
         commit = self.get(tip, where)
         if not isinstance(commit, pygit2.Commit):
-            raise CorruptRecord(f"{refs.session_ref(session_id)} does not point at a commit")
+            raise CorruptRecord(f"{ref_name} does not point at a commit")
         try:
-            tree = commit.tree
+            return commit.tree
         except (KeyError, pygit2.GitError):
-            raise MissingObject(f"the tree of {where} at {tip[:12]} is missing",
-                                hint="fetch the session again from a remote that has it") from None
-        return SessionTree(session_id, tip, tree, self)
+            raise MissingObject(f"the tree of {where} at {tip[:12]} is missing", hint=hint) from None
 
     def write_session(self, session_id: str, expected_tip: str | None,
                       record_map: dict[str, dict], new_blobs: list[str],
