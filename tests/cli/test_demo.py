@@ -15,9 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conftest import RECORDED, git, recorded_payloads, run_ot
+from support.repo import RECORDED, git, recorded_payloads, run_ot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = ROOT / "git_ot" / "demo" / "linear-edit"
 SID = "265a3953-3ae5-4217-ac1f-2e0725711a3c"
 PROMPT_1 = "add a farewell function with a test"

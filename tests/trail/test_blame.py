@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from trail_support import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head
+from support.trail import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 
@@ -165,7 +165,7 @@ def test_blame_in_a_subdirectory(repo):
     one_turn(repo, "s-sub", "pkg/mod.py", "x = 1\n", "add a module")
     repo.git("add", "pkg")
     repo.git("commit", "-q", "-m", "pkg")
-    from conftest import run_ot
+    from support.repo import run_ot
 
     proc = run_ot(repo.path / "pkg", "blame", "mod.py", "--json")
     assert proc.returncode == 0, proc.stderr

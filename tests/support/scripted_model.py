@@ -16,8 +16,8 @@ answer is "Done.".
 
 In tests: `with ScriptedModel(script) as model:` serves on 127.0.0.1 at a
 free port (`model.url`) from a thread and records every request in
-`model.requests`. By hand: `python scripted_model.py --script turns.json
---port 18923`, then run claude with ANTHROPIC_BASE_URL=http://127.0.0.1:18923
+`model.requests`. By hand: `python tests/support/scripted_model.py --script
+turns.json --port 18923`, then run claude with ANTHROPIC_BASE_URL=http://127.0.0.1:18923
 ANTHROPIC_API_KEY=sk-ant-test CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
 IS_SANDBOX=1 and a scratch HOME (IS_SANDBOX=1 lets
 --dangerously-skip-permissions run as root). Written for

@@ -2,7 +2,7 @@
 
 Every import goes through the same fold and seal as live capture, so every
 session here is also read back straight from git objects and checked
-against the format specification (test_format_spec.read_session).
+against the format specification (tests/support/spec.py, read_session).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, RECORDED, Repo, git, recorded_payloads, replay
+from support.repo import FIXTURES, RECORDED, Repo, git, recorded_payloads, replay
 from git_ot.capture.claude_transcript import SKIP_REASONS, apply_structured_patch, file_edits
-from test_format_spec import as_stored, read_session
+from support.spec import as_stored, read_session
 
 SCENARIOS = ["linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn"]
 SPOTTER = FIXTURES / "claude-code" / "spotter"
@@ -239,7 +239,7 @@ def test_every_line_is_a_step_a_kept_record_or_a_documented_skip(repo, path):
         assert len([e for e in trace["lifecycle"] if e["kind"] == "raw"]) >= s["kept_raw"]
         assert trace["steps"], "a transcript with steps makes steps"
     # Each documented skip is in the manual.
-    page = (Path(__file__).resolve().parent.parent / "man" / "man1" / "git-ot-import.1").read_text()
+    page = (Path(__file__).resolve().parents[2] / "man" / "man1" / "git-ot-import.1").read_text()
     for reason in SKIP_REASONS:
         assert reason.replace("-", "\\-") in page
 
@@ -561,7 +561,7 @@ def test_an_import_batch_is_valid_spool_lines_and_survives_a_crash(repo):
     """The import enters its events as one spool batch; one left by a crash is sealed later."""
     from git_ot.capture import claude_transcript
     from git_ot.store.spool import Spool
-    from test_format_spec import validate
+    from support.spec import validate
 
     path = transcript("linear-edit")
     lines = claude_transcript.read_transcript(str(path), path.read_bytes())

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import git
+from support.repo import git
 
 
 def _hook_cmd(repo, event, payload, env=None):

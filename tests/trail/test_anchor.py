@@ -10,8 +10,8 @@ recomputes the notes they would have written and must answer the same.
 
 from __future__ import annotations
 
-from trail_support import (HUMAN, MODEL, NOT_ANCHORED, Agent, one_turn, agent_line, blame, check_against_schemas, head,  # noqa: F401
-                           hooks, note, read_records, set_up)
+from support.trail import (HUMAN, MODEL, NOT_ANCHORED, Agent, one_turn, agent_line, blame, check_against_schemas, head,  # noqa: F401
+                           note, read_records, set_up)
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 FAREWELL = '\n\ndef farewell(name):\n    return "bye " + name\n'
@@ -275,7 +275,7 @@ def test_without_the_hooks_blame_recomputes_and_anchor_writes_the_notes(repo, mo
 
 
 def _farewell_repo(path, hooks: bool):
-    from conftest import Repo, git
+    from support.repo import Repo, git
 
     path.mkdir()
     git(path, "init", "-q")

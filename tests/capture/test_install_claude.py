@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import Repo, git, run_ot
+from support.repo import Repo, git, run_ot
 from git_ot.capture import claude_settings
 
 EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure",

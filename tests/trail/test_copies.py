@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from trail_support import HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, head, hooks, note, set_up  # noqa: F401
+from support.trail import HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, head, note, set_up  # noqa: F401
 
 
 def _env(**extra):
@@ -226,7 +226,7 @@ def test_squash_merge_done_on_a_server(repo, tmp_path, hooks):
     and fetched: the commit has no note and this repository did not make
     it. The agent's lines are found through the session's windows; a line
     written where git-ot never looked stays unknown, not the human's."""
-    from conftest import git
+    from support.repo import git
 
     wrote = _side_work(repo, hooks)
     server = tmp_path / "server.git"

@@ -26,7 +26,7 @@ import cbor2
 import pytest
 import zstandard
 
-from conftest import git
+from support.repo import git
 from git_ot.domain import gate
 from git_ot.domain.gate import detectors as d
 from git_ot.domain.gate import judge
@@ -34,7 +34,7 @@ from git_ot.domain.gate.policy import Policy
 from git_ot.errors import BadPolicy, EgressBlocked
 from git_ot.store.repository import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 

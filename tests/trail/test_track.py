@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import FIXTURES, git, run_ot
-from trail_support import HUMAN, Agent, one_turn, agent_line, blame, head, hooks, set_up  # noqa: F401
+from support.repo import FIXTURES, git, run_ot
+from support.trail import HUMAN, Agent, one_turn, agent_line, blame, head, set_up  # noqa: F401
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 FAREWELL = ('def farewell(name):\n    greeting = "bye"\n    punctuation = "!"\n'

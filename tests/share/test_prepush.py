@@ -3,7 +3,7 @@
 With `git ot remote set origin --plain-git` and `git ot init`'s pre-push
 hook, `git push origin` starts `git ot push origin` in the background; the
 code's push neither waits for it nor fails with it. Real git, a real
-`git daemon` (tests/test_share.py's fixture), no mocks. The hook creates
+`git daemon` (the `server` fixture of tests/share/conftest.py), no mocks. The hook creates
 `push.lock` before it returns and the background push removes it when done,
 so a test waits for the lock to go.
 """
@@ -15,9 +15,8 @@ import re
 import subprocess
 import time
 
-from conftest import Repo, git
-from test_share import add_note_line, main_commit, make_clone, note_line, notes, ok, record_session, sessions
-from test_share import server  # noqa: F401  (the git daemon fixture)
+from support.repo import Repo, git
+from support.share import add_note_line, main_commit, make_clone, note_line, notes, ok, record_session, sessions
 
 HEADER = re.compile(r"^--- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d git ot push origin$")
 

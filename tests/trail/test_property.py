@@ -72,8 +72,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import Repo, git, run_ot
-from trail_support import Agent
+from support.repo import Repo, git, run_ot
+from support.trail import Agent
 
 from git_ot.cli import cli
 

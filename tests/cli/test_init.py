@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from conftest import Repo, git
+from support.repo import Repo, git
 
 HOOKS = ["post-applypatch", "post-commit", "post-merge", "post-rewrite"]
 IN_ORDER = ["post-commit", "post-rewrite", "post-merge", "post-applypatch"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import git, replay
+from support.repo import git, replay
 
 LINEAR = "265a3953-3ae5-4217-ac1f-2e0725711a3c"
 
@@ -153,7 +153,7 @@ def test_sessions_travel_with_push_and_fetch(repo, tmp_path):
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(bare), str(clone))
     git(clone, "fetch", "-q", "origin", "refs/opentraces/*:refs/opentraces/*")
-    from conftest import Repo
+    from support.repo import Repo
 
     other = Repo(clone)
     assert other.ot_json("trace", "list") == before

@@ -12,7 +12,7 @@ import cbor2
 import pytest
 import zstandard
 
-from conftest import Repo, git, run_ot
+from support.repo import Repo, git, run_ot
 
 
 def assert_error(proc, *lines):

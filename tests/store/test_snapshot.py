@@ -6,7 +6,7 @@ import hashlib
 import os
 import subprocess
 
-from conftest import git
+from support.repo import git
 
 
 def ls_tree(repo, tree):
@@ -124,7 +124,7 @@ def test_linked_worktrees_have_their_own_snapshot_index(repo, tmp_path):
     wt = tmp_path / "wt"
     repo.git("worktree", "add", "-q", "-b", "side", str(wt))
     (wt / "only-in-wt.txt").write_text("wt\n")
-    from conftest import Repo
+    from support.repo import Repo
 
     in_wt = ls_tree(repo, snap(Repo(wt)))
     in_main = ls_tree(repo, snap(repo))

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 
-from trail_support import (HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, check_against_schemas, head,  # noqa: F401
-                           hooks, note, set_up)
+from support.trail import (HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, check_against_schemas, head,  # noqa: F401
+                           note, set_up)
 
 
 def _env(**extra):
@@ -156,14 +156,14 @@ def test_rebase_of_commits_that_were_never_anchored(repo):
 
 
 def _trail_anchors(repo, session):
-    from trail_support import read_records
+    from support.trail import read_records
 
     return read_records(repo, session)["trail"]["anchors"]
 
 
 def test_pull_rebase_carries_the_notes(repo, tmp_path, hooks):
     """`git pull --rebase` runs the rebase machinery: post-rewrite maps the notes."""
-    from conftest import git
+    from support.repo import git
 
     server = tmp_path / "server.git"
     git(tmp_path, "init", "-q", "--bare", str(server))

@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from trail_support import HUMAN, NOT_ANCHORED, agent_line, blame, head, note, read_records, set_up
+from support.trail import HUMAN, NOT_ANCHORED, agent_line, blame, head, note, read_records, set_up
 
 SESSION = "0c6d1f52-7a53-4b1e-9d0e-5a1a0e2f3b41"
 MODEL = "claude-opus-4-5"
@@ -225,8 +225,8 @@ def test_a_structured_patch_alone_gives_no_states(repo, tmp_path, monkeypatch):
 
 def test_the_imported_note_is_the_one_the_hooks_write(repo, tmp_path, monkeypatch):
     """The same work captured live with the hooks, and imported after the fact."""
-    from conftest import Repo, git
-    from trail_support import Agent
+    from support.repo import Repo, git
+    from support.trail import Agent
 
     set_up(repo, True)
     a = Agent(repo, SESSION, model=MODEL)

@@ -34,9 +34,9 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from conftest import git
-from test_share import (add_note_line, fsck, main_commit, make_clone, note_line, notes, ok, ot_json,
-                        record_session, sessions)
+from support.repo import git
+from support.share import (add_note_line, fsck, main_commit, make_clone, note_line, notes, ok, ot_json,
+                           record_session, sessions)
 
 CLONES = 3
 

@@ -113,7 +113,7 @@ def check_against_schemas(repo, session: str | None = None, revs=("HEAD",)) -> N
 
     import jsonschema
 
-    schemas = Path(__file__).resolve().parent.parent / "refs" / "schemas"
+    schemas = Path(__file__).resolve().parents[2] / "refs" / "schemas"
 
     def validator(name):
         return jsonschema.Draft202012Validator(json.loads((schemas / f"{name}.schema.json").read_text()))
@@ -134,18 +134,6 @@ def check_against_schemas(repo, session: str | None = None, revs=("HEAD",)) -> N
             errors = list(jsonschema.Draft202012Validator({"$defs": defs, "$ref": "#/$defs/anchor"})
                           .iter_errors(anchor))
             assert not errors, (anchor, errors[0].message)
-
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture(params=["hooks", "no-hooks"])
-def hooks(request, monkeypatch):
-    """Each scenario twice: with git-ot's git hooks, and without them (the
-    harness hooks still capture), where blame recomputes what they would
-    have written. Commits take real times, as the recomputation reads them."""
-    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
-    return request.param == "hooks"
 
 
 def set_up(repo, hooks: bool) -> None:

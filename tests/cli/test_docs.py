@@ -22,7 +22,7 @@ import pytest
 
 from git_ot.cli.main import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAN1 = ROOT / "man" / "man1"
 PROG = "git ot"
 
