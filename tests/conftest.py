@@ -1,8 +1,9 @@
 """Hermetic test set-up: every test gets its own HOME, git config and repository.
 
-Git never reads the developer's ~/.gitconfig or /etc/gitconfig here, author
-and committer and their dates are pinned, and a guard fails any test that
-writes into the real $HOME. The helpers the tests import live in tests/support/.
+Git never reads the developer's ~/.gitconfig or /etc/gitconfig here, nor
+does libgit2 inside this process, author and committer and their dates are
+pinned, and a guard fails any test that writes into the real $HOME. The
+helpers the tests import live in tests/support/.
 """
 
 from __future__ import annotations
@@ -11,7 +12,19 @@ import os
 
 import pytest
 
-from support.repo import Repo, git
+# Before anything imports pygit2 for real work: libgit2 reads its global, XDG
+# and system config from search paths it fixes when loaded, from the HOME of
+# that moment (the developer's). Empty them (pygit2's test/conftest.py does
+# the same); each test then points the global and XDG ones at its own HOME,
+# where the git-ot processes it starts find their config too.
+import pygit2  # noqa: E402
+from pygit2.enums import ConfigLevel  # noqa: E402
+
+NO_CONFIG = ""  # no directory: no config file at that level
+for _level in (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM):
+    pygit2.settings.search_path[_level] = NO_CONFIG
+
+from support.repo import Repo, git  # noqa: E402  (imports git_ot, and so pygit2)
 
 REAL_HOME = os.environ.get("HOME", "")
 
@@ -41,8 +54,14 @@ def hermetic(tmp_path_factory, monkeypatch):
                 "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_OT_MAX_FILE_SIZE", "CLAUDE_CONFIG_DIR"):
         monkeypatch.delenv(key, raising=False)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+    pygit2.settings.search_path[ConfigLevel.GLOBAL] = str(home)
+    pygit2.settings.search_path[ConfigLevel.XDG] = str(home / ".config" / "git")
     before = _snapshot_home()
-    yield home
+    try:
+        yield home
+    finally:
+        pygit2.settings.search_path[ConfigLevel.GLOBAL] = NO_CONFIG
+        pygit2.settings.search_path[ConfigLevel.XDG] = NO_CONFIG
     after = _snapshot_home()
     assert before == after, "a test wrote into the real $HOME"
 
