@@ -2,15 +2,16 @@
 
 Git never reads the developer's ~/.gitconfig or /etc/gitconfig here, nor
 does libgit2 inside this process, author and committer and their dates are
-pinned, and a guard fails any test that writes into the real $HOME. The
-helpers the tests import live in tests/support/.
+pinned, and a guard (support/home.py) fails any test whose process writes
+into the real $HOME; the processes a test starts get its temporary HOME.
+The helpers the tests import live in tests/support/.
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
+
+from support import home as home_guard
 
 # Before anything imports pygit2 for real work: libgit2 reads its global, XDG
 # and system config from search paths it fixes when loaded, from the HOME of
@@ -24,9 +25,9 @@ NO_CONFIG = ""  # no directory: no config file at that level
 for _level in (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM):
     pygit2.settings.search_path[_level] = NO_CONFIG
 
-from support.repo import Repo, git  # noqa: E402  (imports git_ot, and so pygit2)
+from support.repo import ROOT, Repo, git  # noqa: E402  (imports git_ot, and so pygit2)
 
-REAL_HOME = os.environ.get("HOME", "")
+REAL_HOMES = home_guard.real_homes()  # before any test moves HOME
 
 PINNED = {
     "GIT_AUTHOR_NAME": "A U Thor",
@@ -56,23 +57,14 @@ def hermetic(tmp_path_factory, monkeypatch):
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
     pygit2.settings.search_path[ConfigLevel.GLOBAL] = str(home)
     pygit2.settings.search_path[ConfigLevel.XDG] = str(home / ".config" / "git")
-    before = _snapshot_home()
+    allowed = home_guard.default_allowed(ROOT) + [str(tmp_path_factory.getbasetemp())]
     try:
-        yield home
+        with home_guard.Recorder(REAL_HOMES, allowed) as guard:
+            yield home
     finally:
         pygit2.settings.search_path[ConfigLevel.GLOBAL] = NO_CONFIG
         pygit2.settings.search_path[ConfigLevel.XDG] = NO_CONFIG
-    after = _snapshot_home()
-    assert before == after, "a test wrote into the real $HOME"
-
-
-def _snapshot_home():
-    if not REAL_HOME or not os.path.isdir(REAL_HOME):
-        return None
-    try:
-        return sorted((e.name, e.stat(follow_symlinks=False).st_mtime_ns) for e in os.scandir(REAL_HOME))
-    except OSError:
-        return None
+    assert not guard.seen, f"a test wrote into the real $HOME: {guard.seen}"
 
 
 @pytest.fixture
