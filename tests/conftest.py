@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from support import home as home_guard
+from support import profiles  # noqa: F401  (loads the Hypothesis profile before any test module)
 
 # Before anything imports pygit2 for real work: libgit2 reads its global, XDG
 # and system config from search paths it fixes when loaded, from the HOME of

@@ -573,10 +573,11 @@ def _show_attr(attr: dict) -> str:
     return attr["kind"]
 
 
-# 200 histories take about four minutes on two cores, nearly all of it in the
-# hook processes (a commit's hooks cost 100 to 150 ms, a tool call's 80).
-@settings(max_examples=200, deadline=None, derandomize=True, database=None,
-          phases=(Phase.explicit, Phase.generate, Phase.shrink),
+# The number of histories is the Hypothesis profile's (tests/support/profiles.py):
+# 60 by default, 1,000 with GIT_OT_HYPOTHESIS_PROFILE=long. 200 took about four
+# minutes on two cores, nearly all of it in the hook processes (a commit's hooks
+# cost 100 to 150 ms, a tool call's 80).
+@settings(phases=(Phase.explicit, Phase.generate, Phase.shrink),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(history=histories)
