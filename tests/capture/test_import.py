@@ -3,6 +3,8 @@
 Every import goes through the same fold and seal as live capture, so every
 session here is also read back straight from git objects and checked
 against the format specification (tests/support/spec.py, read_session).
+The imports run inside the test process (support/cli.py), but for the one
+of the human output, a run of the real program.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def line_count(path: Path) -> int:
 
 
 def do_import(repo, *args) -> dict:
-    proc = repo.ot("import", "claude-code", *map(str, args), "--json")
+    proc = repo.cli("import", "claude-code", *map(str, args), "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stderr == b""
     return json.loads(proc.stdout)
@@ -484,7 +486,7 @@ def test_default_folder_honours_claude_config_dir(repo, tmp_path, monkeypatch, h
         folder = base / "projects" / slug
         folder.mkdir(parents=True)
         shutil.copy(transcript("bash-writes"), folder / "ccb0e11c-0fc0-4092-9003-508fc775c0f5.jsonl")
-        proc = repo.ot("import", "claude-code", "--json", env={**os.environ, **env})
+        proc = repo.cli("import", "claude-code", "--json", env={**os.environ, **env})
         assert proc.returncode == 0, proc.stderr.decode()
         assert json.loads(proc.stdout)["files"] == 1
         repo.git("update-ref", "-d", "refs/opentraces/sessions/ccb0e11c-0fc0-4092-9003-508fc775c0f5")
@@ -513,7 +515,7 @@ def test_human_output(repo):
 def test_errors(repo, hermetic, args, message, hint):
     (repo.path / "notes.jsonl").write_text('{"note": 1}\nplain text\n')
     (repo.path / "empty").mkdir()
-    proc = repo.ot("import", *args)
+    proc = repo.cli("import", *args)
     assert proc.returncode == 1 and proc.stdout == b""
     err = proc.stderr.decode().splitlines()
     slug = re.sub(r"[^A-Za-z0-9]", "-", str(repo.path))
@@ -579,6 +581,6 @@ def test_an_import_batch_is_valid_spool_lines_and_survives_a_crash(repo):
             del event["data"]["edits"]
         validate("spool-event", event)
     assert acct.lines == line_count(path)
-    [row] = repo.ot_json("trace", "list")["sessions"]  # seals what waits in the spool
+    [row] = repo.cli_json("trace", "list")["sessions"]  # seals what waits in the spool
     assert row["session"] == sid and row["steps"] == len(EXPECTED_KINDS["linear-edit"])
     assert not [n for n in os.listdir(spool_dir) if n.endswith((".jsonl", ".sealing"))]

@@ -1,4 +1,9 @@
-"""`git ot install claude-code` / `git ot uninstall claude-code`: merge, repeat, restore exactly."""
+"""`git ot install claude-code` / `git ot uninstall claude-code`: merge, repeat, restore exactly.
+
+The commands run inside the test process (support/cli.py), but for the
+real program's runs: one in a repository, and the user scope, which writes
+under the HOME of a process of its own.
+"""
 
 from __future__ import annotations
 
@@ -42,20 +47,20 @@ USERS = {
 
 
 def test_install_into_a_fresh_repository_and_uninstall_leaves_nothing(repo):
-    result = repo.ot_json("install", "claude-code")
+    result = repo.cli_json("install", "claude-code")
     path = repo.path / ".claude" / "settings.json"
     assert result == {"harness": "claude-code", "scope": "project", "settings": str(path),
                       "command": ours("<Event>"), "events": {e: "installed" for e in EVENTS}}
     text = path.read_text()
     assert json.loads(text) == {"hooks": {e: [our_group(e)] for e in EVENTS}}
     assert text == json.dumps({"hooks": {e: [our_group(e)] for e in EVENTS}}, indent=2) + "\n"
-    again = repo.ot_json("install", "claude-code")
+    again = repo.cli_json("install", "claude-code")
     assert again["events"] == {e: "unchanged" for e in EVENTS}
     assert path.read_text() == text
     proc = repo.ot("install", "claude-code")
     assert proc.stdout.decode().splitlines() == [f"{e}: unchanged" for e in EVENTS] + [
         f"Claude Code runs git-ot from {path}"]
-    removed = repo.ot_json("uninstall", "claude-code")
+    removed = repo.cli_json("uninstall", "claude-code")
     assert removed == {"harness": "claude-code", "scope": "project", "settings": str(path),
                        "events": {e: "removed" for e in EVENTS}, "file": "deleted"}
     assert not (repo.path / ".claude").exists()
@@ -69,7 +74,7 @@ def test_existing_settings_are_merged_and_restored_byte_for_byte(repo, indent):
     original = (json.dumps(USERS, indent=indent, ensure_ascii=False) + "\n").encode()
     path.write_bytes(original)
     (repo.path / ".claude" / "commands").mkdir()
-    result = repo.ot_json("install", "claude-code")
+    result = repo.cli_json("install", "claude-code")
     assert result["events"] == {e: "installed" for e in EVENTS}
     merged = json.loads(path.read_text())
     # The user's hooks stay first on their event; every other key is kept.
@@ -79,8 +84,8 @@ def test_existing_settings_are_merged_and_restored_byte_for_byte(repo, indent):
     assert list(merged) == list(USERS)
     assert path.read_text().startswith("{\n" + (" " * indent if isinstance(indent, int) else indent)
                                        + '"permissions"')
-    assert repo.ot_json("install", "claude-code")["events"] == {e: "unchanged" for e in EVENTS}
-    removed = repo.ot_json("uninstall", "claude-code")
+    assert repo.cli_json("install", "claude-code")["events"] == {e: "unchanged" for e in EVENTS}
+    removed = repo.cli_json("uninstall", "claude-code")
     assert removed["file"] == "updated"
     assert removed["events"] == {e: "removed" for e in EVENTS}
     assert path.read_bytes() == original
@@ -92,9 +97,9 @@ def test_a_one_line_settings_file_is_restored_byte_for_byte(repo):
     path.parent.mkdir()
     original = b'{"model":"opus","hooks":{"Stop":[{"hooks":[{"type":"command","command":"say done"}]}]}}'
     path.write_bytes(original)
-    repo.ot_json("install", "claude-code")
+    repo.cli_json("install", "claude-code")
     assert json.loads(path.read_text())["hooks"]["Stop"][1] == our_group("Stop")
-    repo.ot_json("uninstall", "claude-code")
+    repo.cli_json("uninstall", "claude-code")
     assert path.read_bytes() == original
 
 
@@ -107,13 +112,13 @@ def test_an_entry_of_another_interpreter_is_updated_and_duplicates_dropped(repo)
                  {"hooks": [{"type": "command", "command": "git-ot hook claude-code Stop"},
                             {"type": "command", "command": "say done"}]}],
     }}, indent=2) + "\n")
-    result = repo.ot_json("install", "claude-code")
+    result = repo.cli_json("install", "claude-code")
     assert result["events"]["Stop"] == "updated"
     assert result["events"]["SessionEnd"] == "installed"
     stop = json.loads(path.read_text())["hooks"]["Stop"]
     assert stop == [{"hooks": [{"type": "command", "command": ours("Stop"), "timeout": 30}]},
                     {"hooks": [{"type": "command", "command": "say done"}]}]
-    repo.ot_json("uninstall", "claude-code")
+    repo.cli_json("uninstall", "claude-code")
     assert json.loads(path.read_text()) == {"hooks": {"Stop": [
         {"hooks": [{"type": "command", "command": "say done"}]}]}}
 
@@ -127,7 +132,7 @@ def test_a_settings_file_that_is_not_a_json_object_is_refused(repo, content, mes
     path.parent.mkdir()
     path.write_text(content)
     for args in (["install", "claude-code"], ["uninstall", "claude-code"]):
-        proc = repo.ot(*args)
+        proc = repo.cli(*args)
         assert proc.returncode == 1
         assert proc.stderr.decode().splitlines() == [
             f"error: '{path}' {message}",
@@ -140,7 +145,7 @@ def test_hooks_that_are_not_an_object_are_refused(repo):
     path = repo.path / ".claude" / "settings.json"
     path.parent.mkdir()
     path.write_text('{"hooks": []}\n')
-    proc = repo.ot("install", "claude-code")
+    proc = repo.cli("install", "claude-code")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines()[0] == f"error: 'hooks' in '{path}' is not a JSON object"
     assert path.read_text() == '{"hooks": []}\n'
@@ -166,10 +171,10 @@ def test_user_scope_honours_claude_config_dir_and_needs_no_repository(tmp_path, 
 def test_local_scope_writes_settings_local_json(repo):
     (repo.path / ".claude").mkdir()
     (repo.path / ".claude" / "settings.json").write_text('{"model": "opus"}\n')
-    result = repo.ot_json("install", "claude-code", "--scope", "local")
+    result = repo.cli_json("install", "claude-code", "--scope", "local")
     assert result["settings"] == str(repo.path / ".claude" / "settings.local.json")
     assert (repo.path / ".claude" / "settings.json").read_text() == '{"model": "opus"}\n'
-    assert repo.ot_json("uninstall", "claude-code", "--scope", "local")["file"] == "deleted"
+    assert repo.cli_json("uninstall", "claude-code", "--scope", "local")["file"] == "deleted"
     assert os.listdir(repo.path / ".claude") == ["settings.json"]
 
 
@@ -180,30 +185,30 @@ def test_a_symlinked_settings_file_stays_a_symlink(repo, tmp_path):
     (repo.path / ".claude").mkdir()
     link = repo.path / ".claude" / "settings.json"
     link.symlink_to(dotfiles / "settings.json")
-    repo.ot_json("install", "claude-code")
+    repo.cli_json("install", "claude-code")
     assert link.is_symlink()
     assert "git_ot hook claude-code" in (dotfiles / "settings.json").read_text()
-    repo.ot_json("uninstall", "claude-code")
+    repo.cli_json("uninstall", "claude-code")
     assert link.is_symlink() and (dotfiles / "settings.json").read_text() == '{\n  "model": "opus"\n}\n'
 
 
 def test_harness_uninstall_and_git_hook_uninstall_are_separate(repo):
-    repo.ot_json("init")
-    repo.ot_json("install", "claude-code")
-    assert repo.ot_json("uninstall", "claude-code")["file"] == "deleted"
+    repo.cli_json("init")
+    repo.cli_json("install", "claude-code")
+    assert repo.cli_json("uninstall", "claude-code")["file"] == "deleted"
     assert sorted(n for n in os.listdir(repo.path / ".git" / "hooks") if not n.endswith(".sample")) == \
         ["post-applypatch", "post-commit", "post-merge", "post-rewrite"]
-    repo.ot_json("install", "claude-code")
-    repo.ot_json("uninstall")
+    repo.cli_json("install", "claude-code")
+    repo.cli_json("uninstall")
     assert (repo.path / ".claude" / "settings.json").is_file()
-    assert repo.ot_json("uninstall", "claude-code")["events"] == {e: "removed" for e in EVENTS}
-    assert repo.ot_json("uninstall", "claude-code") == {
+    assert repo.cli_json("uninstall", "claude-code")["events"] == {e: "removed" for e in EVENTS}
+    assert repo.cli_json("uninstall", "claude-code") == {
         "harness": "claude-code", "scope": "project", "settings": str(repo.path / ".claude" / "settings.json"),
         "events": {e: "absent" for e in EVENTS}, "file": "absent"}
 
 
 def test_scope_without_a_harness_is_a_usage_error(repo):
-    proc = repo.ot("uninstall", "--scope", "user")
+    proc = repo.cli("uninstall", "--scope", "user")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [
         "error: --scope needs a HARNESS, as in 'git ot uninstall claude-code --scope user'",
@@ -214,7 +219,7 @@ def test_scope_without_a_harness_is_a_usage_error(repo):
 def test_project_scope_refuses_a_bare_repository(tmp_path):
     bare = tmp_path / "bare.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
-    proc = Repo(bare).ot("install", "claude-code")
+    proc = Repo(bare).cli("install", "claude-code")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [
         "error: 'git ot install claude-code --scope project' needs a working tree and this repository is bare",
@@ -225,7 +230,7 @@ def test_project_scope_refuses_a_bare_repository(tmp_path):
 def test_the_installed_command_runs_without_git_ot_on_path(repo):
     """Claude Code runs the command through a shell with its own PATH; the
     interpreter is named by absolute path, so only git must be found."""
-    repo.ot_json("install", "claude-code")
+    repo.cli_json("install", "claude-code")
     settings = json.loads((repo.path / ".claude" / "settings.json").read_text())
     command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
     git_dir = os.path.dirname(subprocess.run(["sh", "-c", "command -v git"], capture_output=True,
@@ -237,7 +242,7 @@ def test_the_installed_command_runs_without_git_ot_on_path(repo):
     proc = subprocess.run(["/bin/sh", "-c", command], cwd=repo.path, env=env,
                           input=json.dumps(payload).encode(), capture_output=True)
     assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
-    assert [s["text"] for s in repo.ot_json("trace", "show", "s-path")["steps"]] == ["hello"]
+    assert [s["text"] for s in repo.cli_json("trace", "show", "s-path")["steps"]] == ["hello"]
 
 
 def test_is_ours_recognises_every_form_of_the_command():

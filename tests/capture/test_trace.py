@@ -1,4 +1,8 @@
-"""`git ot trace list` and `trace show` over sessions captured through the hook path."""
+"""`git ot trace list` and `trace show` over sessions captured through the hook path.
+
+The hooks are real processes; the trace commands run inside the test
+process (support/cli.py), which prints and exits as the program does.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ LINEAR = "265a3953-3ae5-4217-ac1f-2e0725711a3c"
 def test_list_after_replay_of_a_real_session(repo):
     sid = replay(repo, "linear-edit")
     assert sid == LINEAR
-    out = repo.ot_json("trace", "list")
+    out = repo.cli_json("trace", "list")
     [row] = out["sessions"]
     head = repo.git("rev-parse", "HEAD").strip()
     tip = repo.git("rev-parse", f"refs/opentraces/sessions/{LINEAR}").strip()
@@ -36,7 +40,7 @@ def test_list_after_replay_of_a_real_session(repo):
 
 def test_show_lists_steps_in_order_with_their_patches(repo):
     replay(repo, "linear-edit")
-    out = repo.ot_json("trace", "show", "265a")
+    out = repo.cli_json("trace", "show", "265a")
     steps = out["steps"]
     assert [(s["n"], s["kind"], s.get("name")) for s in steps] == [
         (1, "prompt", None), (2, "tool", "Edit"), (3, "tool", "Write"), (4, "tool", "Bash"),
@@ -59,7 +63,7 @@ def test_show_lists_steps_in_order_with_their_patches(repo):
 
 def test_show_human_output(repo):
     replay(repo, "linear-edit")
-    proc = repo.ot("trace", "show", LINEAR[:8])
+    proc = repo.cli("trace", "show", LINEAR[:8])
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.decode().splitlines()
     assert lines[0] == f"session {LINEAR}"
@@ -78,7 +82,7 @@ def test_show_human_output(repo):
 
 def test_show_one_step_in_full(repo):
     replay(repo, "linear-edit")
-    out = repo.ot_json("trace", "show", f"{LINEAR}:4")
+    out = repo.cli_json("trace", "show", f"{LINEAR}:4")
     step = out["step"]
     assert step["name"] == "Bash"
     assert step["input"]["command"].startswith("python3 -c 'import test_app")
@@ -99,14 +103,14 @@ def test_unique_and_ambiguous_prefixes(repo):
     for sid in ("abc111", "abc222", "def333"):
         repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": f"p {sid}"})
         repo.hook("Stop", {"session_id": sid})
-    assert repo.ot_json("trace", "show", "def")["session"]["session"] == "def333"
-    proc = repo.ot("trace", "show", "abc")
+    assert repo.cli_json("trace", "show", "def")["session"]["session"] == "def333"
+    proc = repo.cli("trace", "show", "abc")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [
         "error: session prefix 'abc' is ambiguous",
         "hint: candidates: abc111, abc222",
     ]
-    proc = repo.ot("trace", "show", "zzz")
+    proc = repo.cli("trace", "show", "zzz")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [
         "error: no session matches 'zzz'",
@@ -117,20 +121,20 @@ def test_unique_and_ambiguous_prefixes(repo):
 def test_unknown_step(repo):
     repo.hook("UserPromptSubmit", {"session_id": "s1", "prompt": "hello"})
     repo.hook("Stop", {"session_id": "s1"})
-    proc = repo.ot("trace", "show", "s1:7")
+    proc = repo.cli("trace", "show", "s1:7")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [
         "error: session s1 has no step 7",
         "hint: its steps are 1 to 1",
     ]
-    proc = repo.ot("trace", "show", "s1:x")
+    proc = repo.cli("trace", "show", "s1:x")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines()[0] == "error: invalid step 'x' in 's1:x'"
 
 
 def test_list_is_empty_in_a_new_repository(empty_repo):
-    assert empty_repo.ot_json("trace", "list") == {"sessions": []}
-    proc = empty_repo.ot("trace", "list")
+    assert empty_repo.cli_json("trace", "list") == {"sessions": []}
+    proc = empty_repo.cli("trace", "list")
     assert proc.stdout.decode() == "no sessions\n"
 
 
@@ -138,7 +142,7 @@ def test_list_seals_live_spools_first(repo):
     """A session still running (no Stop yet) is listed, not hidden in the spool."""
     repo.hook("UserPromptSubmit", {"session_id": "live1", "prompt": "still going"})
     assert git(repo.path, "for-each-ref", "refs/opentraces/") == ""
-    [row] = repo.ot_json("trace", "list")["sessions"]
+    [row] = repo.cli_json("trace", "list")["sessions"]
     assert (row["session"], row["steps"], row["end"]) == ("live1", 1, None)
 
 
@@ -146,7 +150,7 @@ def test_sessions_travel_with_push_and_fetch(repo, tmp_path):
     replay(repo, "linear-edit")
     repo.hook("UserPromptSubmit", {"session_id": "other-session", "prompt": "second"})
     repo.hook("SessionEnd", {"session_id": "other-session", "reason": "exit"})
-    before = repo.ot_json("trace", "list")
+    before = repo.cli_json("trace", "list")
     bare = tmp_path / "server.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
     repo.git("push", "-q", str(bare), "main", "refs/opentraces/*:refs/opentraces/*")
@@ -156,24 +160,24 @@ def test_sessions_travel_with_push_and_fetch(repo, tmp_path):
     from support.repo import Repo
 
     other = Repo(clone)
-    assert other.ot_json("trace", "list") == before
-    assert other.ot_json("trace", "show", "265a") == repo.ot_json("trace", "show", "265a")
+    assert other.cli_json("trace", "list") == before
+    assert other.cli_json("trace", "show", "265a") == repo.cli_json("trace", "show", "265a")
     other.fsck()
     git(bare, "fsck", "--strict", "--no-dangling")
 
 
 def test_gc_prune_keeps_everything_a_session_reaches(repo):
     replay(repo, "linear-edit")
-    before = repo.ot_json("trace", "show", "265a")
+    before = repo.cli_json("trace", "show", "265a")
     repo.git("gc", "-q", "--prune=now")
-    assert repo.ot_json("trace", "show", "265a") == before
+    assert repo.cli_json("trace", "show", "265a") == before
     for name in ("2-before", "8-after"):
         repo.git("ls-tree", "-r", f"refs/opentraces/sessions/{LINEAR}:snapshots/{name}")
     repo.fsck()
 
 
 def test_capture_in_a_repository_with_no_commits(empty_repo):
-    empty_repo.ot_json("init")
+    empty_repo.cli_json("init")
     empty_repo.hook("PreToolUse", {"session_id": "s-new", "tool_name": "Write", "tool_use_id": "w1",
                                    "tool_input": {"file_path": "x.txt", "content": "x\n"}})
     empty_repo.write("x.txt", "x\n")
@@ -181,7 +185,7 @@ def test_capture_in_a_repository_with_no_commits(empty_repo):
                                     "tool_input": {"file_path": "x.txt", "content": "x\n"},
                                     "tool_response": {"type": "create"}})
     empty_repo.hook("Stop", {"session_id": "s-new"})
-    [row] = empty_repo.ot_json("trace", "list")["sessions"]
+    [row] = empty_repo.cli_json("trace", "list")["sessions"]
     assert (row["session"], row["base"], row["branch"], row["files"]) == ("s-new", None, "main", 1)
 
 
@@ -193,7 +197,7 @@ def test_base_is_the_commit_the_session_started_from(repo):
     repo.write("made.txt", "m\n")
     repo.commit("agent commit")
     repo.hook("Stop", {"session_id": "s-base"})
-    [row] = repo.ot_json("trace", "list")["sessions"]
+    [row] = repo.cli_json("trace", "list")["sessions"]
     assert (row["base"], row["branch"]) == (start, "main")
 
 
@@ -209,6 +213,6 @@ def test_a_file_over_the_size_limit_is_a_large_change_without_lines(repo):
     repo.ot("hook", "claude-code", "PostToolUse",
             input=json.dumps({**pre, "hook_event_name": "PostToolUse", "tool_response": {}}), env=env)
     repo.hook("Stop", {"session_id": "s-large"})
-    [step] = repo.ot_json("trace", "show", "s-large")["steps"]
+    [step] = repo.cli_json("trace", "show", "s-large")["steps"]
     assert step["patch"]["files"] == [
         {"status": "A", "path": "data.csv", "large": True, "hunks": [], "added": 0, "removed": 0}]

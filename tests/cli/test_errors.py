@@ -1,4 +1,9 @@
-"""Bad input gets one clear line, a hint and exit 1; never a traceback."""
+"""Bad input gets one clear line, a hint and exit 1; never a traceback.
+
+Outside a repository and in a read-only one, the real `git-ot` program runs
+(its exit codes are what these tests are about); elsewhere the commands run
+inside the test process (support/cli.py), through the same error handler.
+"""
 
 from __future__ import annotations
 
@@ -34,16 +39,16 @@ def test_bare_repository_reads_but_does_not_capture(repo, tmp_path):
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "-q", "--bare", str(repo.path), str(bare))
     git(bare, "fetch", "-q", str(repo.path), "refs/opentraces/*:refs/opentraces/*")
-    rows = Repo(bare).ot_json("trace", "list")["sessions"]
+    rows = Repo(bare).cli_json("trace", "list")["sessions"]
     assert [r["session"] for r in rows] == ["s-bare"]
-    assert_error(Repo(bare).ot("snapshot"),
+    assert_error(Repo(bare).cli("snapshot"),
                  "error: 'snapshot' needs a working tree and this repository is bare",
                  "hint: run it in a clone with a working tree")
 
 
 def test_unknown_command_and_option(repo):
-    assert_error(repo.ot("nosuch"), "error: no such command 'nosuch'", "hint: see 'git ot --help'")
-    assert_error(repo.ot("trace", "list", "--bogus"), "error: no such option '--bogus'",
+    assert_error(repo.cli("nosuch"), "error: no such command 'nosuch'", "hint: see 'git ot --help'")
+    assert_error(repo.cli("trace", "list", "--bogus"), "error: no such option '--bogus'",
                  "hint: see 'git ot trace list --help'")
 
 
@@ -70,7 +75,7 @@ def sealed(repo):
 
 def test_corrupt_and_truncated_records(sealed):
     _rewrite_record(sealed, "s-rec", "trace.cbor.zst", b"\x00garbage")
-    proc = sealed.ot("trace", "show", "s-rec")
+    proc = sealed.cli("trace", "show", "s-rec")
     assert proc.returncode == 1
     first, hint = proc.stderr.decode().splitlines()
     assert first.startswith("error: corrupt record trace.cbor.zst in session s-rec: ")
@@ -78,11 +83,11 @@ def test_corrupt_and_truncated_records(sealed):
                     "that has it")
     good = zstandard.ZstdCompressor().compress(cbor2.dumps({"schema": "git-ot/trace", "v": 1}))
     _rewrite_record(sealed, "s-rec", "trace.cbor.zst", good[: len(good) // 2])
-    proc = sealed.ot("trace", "show", "s-rec")
+    proc = sealed.cli("trace", "show", "s-rec")
     assert proc.returncode == 1
     assert proc.stderr.decode().startswith("error: corrupt record trace.cbor.zst in session s-rec: ")
     _rewrite_record(sealed, "s-rec", "manifest.json", b'{"schema": "git-ot/manifest", "v": 1')
-    proc = sealed.ot("trace", "list")
+    proc = sealed.cli("trace", "list")
     assert proc.returncode == 1
     assert proc.stderr.decode().startswith("error: corrupt record manifest.json in session s-rec: ")
 
@@ -91,13 +96,13 @@ def test_record_of_a_future_schema_version(sealed):
     future = zstandard.ZstdCompressor().compress(
         cbor2.dumps({"schema": "git-ot/trace", "v": 2, "steps": "new shape"}))
     _rewrite_record(sealed, "s-rec", "trace.cbor.zst", future)
-    assert_error(sealed.ot("trace", "show", "s-rec"),
+    assert_error(sealed.cli("trace", "show", "s-rec"),
                  "error: trace.cbor.zst in session s-rec has schema version 2; "
                  "this git-ot reads up to version 1",
                  "hint: upgrade git-ot to read it")
     # A further seal refuses too, rather than rewriting a record it cannot read.
     sealed.hook("UserPromptSubmit", {"session_id": "s-rec", "prompt": "later"})
-    assert_error(sealed.ot("trace", "list"),
+    assert_error(sealed.cli("trace", "list"),
                  "error: trace.cbor.zst in session s-rec has schema version 2; "
                  "this git-ot reads up to version 1",
                  "hint: upgrade git-ot to read it")
@@ -108,7 +113,7 @@ def test_missing_object(sealed):
     oid = git(sealed.path, "rev-parse", f"{ref}:trace.cbor.zst").strip()
     os.unlink(sealed.path / ".git/objects" / oid[:2] / oid[2:])
     sealed.damaged = True
-    assert_error(sealed.ot("trace", "show", "s-rec"),
+    assert_error(sealed.cli("trace", "show", "s-rec"),
                  f"error: object {oid} of session s-rec is missing",
                  "hint: fetch the session again from a remote that has it, or run 'git fsck'")
 
@@ -121,10 +126,10 @@ def test_non_utf8_path_in_a_session(repo):
     repo.hook("PostToolUse", {"session_id": "s-bytes", "tool_name": "Bash", "tool_use_id": "t1",
                               "tool_input": {"command": "touch caf\\xe9"}, "tool_response": {}})
     repo.hook("Stop", {"session_id": "s-bytes"})
-    out = repo.ot_json("trace", "show", "s-bytes")
+    out = repo.cli_json("trace", "show", "s-bytes")
     [f] = out["steps"][0]["patch"]["files"]
     assert (f["status"], f["path"], f["path_raw"]) == ("A", "caf\\xe9.txt", "Y2Fm6S50eHQ=")
-    proc = repo.ot("trace", "show", "s-bytes")
+    proc = repo.cli("trace", "show", "s-bytes")
     assert proc.returncode == 0
     assert proc.stdout.decode().splitlines()[-1] == "    1  tool       Bash ok  caf\\xe9.txt +1 -0"
 

@@ -407,7 +407,7 @@ def test_imported_partial_snapshots_match_the_spec(repo):
     (section 10): read straight from git and checked by check_commit."""
 
     path = RECORDED / "linear-edit" / "transcript.jsonl"
-    proc = repo.ot("import", "claude-code", str(path), "--json")
+    proc = repo.cli("import", "claude-code", str(path), "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     sid = json.loads(proc.stdout)["sessions"][0]["session"]
     [entry] = read_session(repo.path, sid)

@@ -1,4 +1,4 @@
-"""Real git, the real `git-ot` process, and a scratch repository to drive them in."""
+"""Real git, git-ot as a process or inside this one, and a scratch repository to drive them in."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from git_ot.demo.replay import replay as replay_payloads
+from support.cli import run_here
 
 ROOT = Path(__file__).resolve().parents[2]  # the source tree
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -53,10 +54,21 @@ class Repo:
         return self.git("rev-parse", "HEAD").strip()
 
     def ot(self, *args, input=None, env=None):
+        """`git ot ARGS` as a process of its own, as a user or git runs it."""
         return run_ot(self.path, *args, input=input, env=env)
 
     def ot_json(self, *args):
         proc = self.ot(*args, "--json")
+        assert proc.returncode == 0, proc.stderr.decode()
+        return json.loads(proc.stdout)
+
+    def cli(self, *args, input=None, env=None):
+        """`git ot ARGS` inside the test process (support/cli.py): the same
+        exit code and output as `ot`, without a new process."""
+        return run_here(self.path, *args, input=input, env=env)
+
+    def cli_json(self, *args):
+        proc = self.cli(*args, "--json")
         assert proc.returncode == 0, proc.stderr.decode()
         return json.loads(proc.stdout)
 
