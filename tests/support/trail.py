@@ -2,7 +2,9 @@
 
 Every tool call is what Claude Code does: a PreToolUse hook, the tool's
 effect on the working tree, a PostToolUse hook; every `git commit` runs the
-git hooks `git ot init` installed, as separate processes.
+git hooks `git ot init` installed, as separate processes. What the tests
+then ask git-ot (`blame --json`, `init`) runs inside the test process
+(support/cli.py), as the program would.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def agent_line(session: str, step: int, hunk: str, prompt: str, prompt_step: int
 
 def blame(repo, path: str, *args: str) -> list[tuple[str, dict]]:
     """(content, attribution) per line of `git ot blame --json`."""
-    out = repo.ot_json("blame", path, *args)
+    out = repo.cli_json("blame", path, *args)
     return [(line["content"], line["attribution"]) for line in out["lines"]]
 
 
@@ -138,6 +140,6 @@ def check_against_schemas(repo, session: str | None = None, revs=("HEAD",)) -> N
 
 def set_up(repo, hooks: bool) -> None:
     """`git ot init`, then, without hooks, `git ot uninstall`."""
-    repo.ot_json("init")
+    repo.cli_json("init")
     if not hooks:
-        repo.ot_json("uninstall")
+        repo.cli_json("uninstall")

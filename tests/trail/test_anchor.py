@@ -37,7 +37,7 @@ def test_an_agent_edit_committed_as_is(repo, hooks):
     assert trail["anchors"] == [{"commit": commit, "path": "app.py", "lines": [3, 6], "step": 2,
                                  "hunk": "2.1.1", "via": "commit"}]
     assert read_records(repo, "s-one")["manifest"]["counts"]["commits"] == 1
-    [row] = repo.ot_json("trace", "list")["sessions"]
+    [row] = repo.cli_json("trace", "list")["sessions"]
     assert row["commits"] == 1
     check_against_schemas(repo, "s-one")
 
@@ -244,8 +244,8 @@ def test_without_the_hooks_blame_recomputes_and_anchor_writes_the_notes(repo, mo
     """No note: blame recomputes what the hooks would have written; `git ot anchor` writes it."""
     monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
     with_hooks = _farewell_repo(repo.path.parent / "with-hooks", hooks=True)
-    repo.ot_json("init")
-    repo.ot_json("uninstall")
+    repo.cli_json("init")
+    repo.cli_json("uninstall")
     one_turn(repo, "s-nohooks", "app.py", BASE + FAREWELL, "add farewell")
     repo.git("commit", "-q", "-am", "farewell")
     assert note(repo) is None
@@ -254,10 +254,10 @@ def test_without_the_hooks_blame_recomputes_and_anchor_writes_the_notes(repo, mo
                 ("", step2), ("", step2), ("def farewell(name):", step2), ('    return "bye " + name', step2)]
     assert blame(repo, "app.py") == expected
     assert note(repo) is None  # blame writes nothing
-    dry = repo.ot_json("anchor", "--dry-run")
+    dry = repo.cli_json("anchor", "--dry-run")
     assert (dry["dry_run"], dry["written"], [r["commit"] for r in dry["anchored"]]) == (True, False, [head(repo)])
     assert note(repo) is None
-    out = repo.ot_json("anchor")
+    out = repo.cli_json("anchor")
     assert out["anchored"] == [{"commit": head(repo), "agent": 4, "unattributed": 0, "human": 0,
                                 "sessions": ["s-nohooks"], "source": None}]
     assert (out["examined"], out["noted"], out["written"]) == (1, 0, True)
@@ -268,7 +268,7 @@ def test_without_the_hooks_blame_recomputes_and_anchor_writes_the_notes(repo, mo
                                  "hunk": "2.1.1", "via": "commit"}]
     assert blame(repo, "app.py") == expected
     # Idempotent: a second run finds the note and writes nothing.
-    again = repo.ot_json("anchor")
+    again = repo.cli_json("anchor")
     assert (again["noted"], again["anchored"], again["written"]) == (1, [], False)
     human = repo.ot("anchor")
     assert human.stdout.decode().splitlines() == ["1 commit examined: 1 already noted, 0 anchored, 0 unknown"]
@@ -293,16 +293,16 @@ def _farewell_repo(path, hooks: bool):
 
 def test_anchor_errors_are_one_line_with_a_hint(repo):
     for bad in ("no-such-rev..HEAD", "HEAD...nope"):
-        proc = repo.ot("anchor", bad)
+        proc = repo.cli("anchor", bad)
         assert proc.returncode == 1
         lines = proc.stderr.decode().splitlines()
         assert lines == [f"error: bad revision range '{bad}'",
                          "hint: name commits as 'git log' does: REV, A..B or A...B"], lines
-    proc = repo.ot("anchor", "--all")
+    proc = repo.cli("anchor", "--all")
     assert (proc.returncode, proc.stderr.decode().splitlines()) == (
         1, ["error: no such option '--all'", "hint: see 'git ot anchor --help'"])
     # Commits made before any agent write window stay unknown: nothing to tell by.
-    out = repo.ot_json("anchor", "HEAD")
+    out = repo.cli_json("anchor", "HEAD")
     assert (out["examined"], out["anchored"], out["unknown"]) == (1, [], [head(repo)])
     assert note(repo) is None
 
@@ -320,7 +320,7 @@ def test_a_line_the_gate_redacted_is_not_called_the_humans(repo, hooks):
 
 
 def test_the_windows_index_is_derived_and_can_be_deleted(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     one_turn(repo, "s-index", "app.py", BASE + FAREWELL, "add farewell")
     repo.git("commit", "-q", "-am", "farewell")
     first = note(repo)
@@ -340,7 +340,7 @@ def test_the_windows_index_is_derived_and_can_be_deleted(repo):
 
 def test_a_revert_that_brings_no_line_back_is_anchored(repo):
     """Its note is empty (git-ot looked), so an amend of it anchors the new lines."""
-    repo.ot_json("init")
+    repo.cli_json("init")
     repo.write("a.txt", "a1\n")
     repo.commit("a1")
     repo.write("a.txt", "a1\na2\n")
@@ -356,7 +356,7 @@ def test_an_agent_edit_in_a_repository_under_home(repo, monkeypatch):
     """The gate stores the home directory as [HOME] in the tool's file path
     and the session's cwd; the window still names the file it wrote."""
     monkeypatch.setenv("HOME", str(repo.path.parent))
-    repo.ot_json("init")
+    repo.cli_json("init")
     one_turn(repo, "s-home", "app.py", (repo.path / "app.py").read_text() + "# agent\n", "add a line")
     repo.git("commit", "-q", "-am", "agent line")
     assert blame(repo, "app.py")[2] == ("# agent", agent_line("s-home", 2, "2.1.1", "add a line", 1))
@@ -368,7 +368,7 @@ def test_an_agent_line_put_back_by_a_stash_pop_is_unknown_not_the_humans(repo):
     outside every window, but its text is one the agent wrote there. Which
     of them put it back cannot be told from the snapshots: unknown, never
     the human's. A line the human types meanwhile stays the human's."""
-    repo.ot_json("init")
+    repo.cli_json("init")
     repo.write("a.txt", "1\n2\n3\n4\n5\n6\n")
     repo.commit("six")
     a = Agent(repo, "s-stash")

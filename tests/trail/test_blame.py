@@ -11,7 +11,7 @@ BASE = 'def greet(name):\n    return "hi " + name\n'
 
 def _setup(repo):
     """init; the agent adds two lines, the human one; one commit."""
-    repo.ot_json("init")
+    repo.cli_json("init")
     a = one_turn(repo, "265a3953-3ae5-4217-ac1f-2e0725711a3c", "app.py", BASE + 'def farewell(name):\n    return "bye " + name\n', "add a farewell function that says goodbye politely to the person named")
     repo.write("app.py", (repo.path / "app.py").read_text() + "# end\n")
     repo.git("commit", "-q", "-am", "farewell")
@@ -40,7 +40,7 @@ def test_human_output_is_git_blames_with_a_column(repo):
 def test_json_has_one_object_per_line(repo):
     sid = _setup(repo)
     commit = head(repo)
-    out = repo.ot_json("blame", "app.py", "-L", "3,5")
+    out = repo.cli_json("blame", "app.py", "-L", "3,5")
     prompt = "add a farewell function that says goodbye polit..."
     assert out == {"path": "app.py", "rev": None, "lines": [
         {"line": 3, "commit": commit, "orig_line": 3, "path": "app.py", "author": "A U Thor",
@@ -71,7 +71,7 @@ def test_renames_are_followed_and_moves_with_M(repo):
     sid = _setup(repo)
     repo.git("mv", "app.py", "greetings.py")
     repo.git("commit", "-q", "-m", "rename")
-    got = repo.ot_json("blame", "greetings.py")["lines"]
+    got = repo.cli_json("blame", "greetings.py")["lines"]
     assert [(ln["path"], ln["attribution"]["kind"]) for ln in got] == [
         ("app.py", "unknown"), ("app.py", "unknown"), ("app.py", "agent"), ("app.py", "agent"),
         ("app.py", "human")]
@@ -88,7 +88,7 @@ def test_renames_are_followed_and_moves_with_M(repo):
 
 
 def test_uncommitted_lines_are_attributed_from_the_working_tree(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     one_turn(repo, "s-pending", "app.py", BASE + "# pending\n", "add a line")
     repo.write("app.py", (repo.path / "app.py").read_text() + "# typed\n")
     got = blame(repo, "app.py")
@@ -100,7 +100,7 @@ def test_uncommitted_lines_are_attributed_from_the_working_tree(repo):
 def test_blame_commit(repo):
     sid = _setup(repo)
     commit = head(repo)
-    out = repo.ot_json("blame", "commit", "HEAD")
+    out = repo.cli_json("blame", "commit", "HEAD")
     assert out["commit"] == commit and out["anchored"] is True
     assert out["lines"] == {"introduced": 3, "agent": 2, "unknown": 0, "human": 1, "alive_at_head": 2}
     [s] = out["sessions"]
@@ -114,7 +114,7 @@ def test_blame_commit(repo):
     # The human rewrites one agent line: one of two is alive.
     repo.write("app.py", (repo.path / "app.py").read_text().replace('"bye "', '"ciao "'))
     repo.git("commit", "-q", "-am", "ciao")
-    assert repo.ot_json("blame", "commit", commit)["lines"]["alive_at_head"] == 1
+    assert repo.cli_json("blame", "commit", commit)["lines"]["alive_at_head"] == 1
     text = repo.ot("blame", "commit", commit).stdout.decode().splitlines()
     assert text == [
         f"commit {commit}",
@@ -129,7 +129,7 @@ def test_blame_commit(repo):
 
 
 def test_blame_commit_of_a_commit_git_ot_never_anchored(repo):
-    out = repo.ot_json("blame", "commit", "HEAD")
+    out = repo.cli_json("blame", "commit", "HEAD")
     assert (out["anchored"], out["sessions"], out["lines"]["unknown"]) == (False, [], 3)
 
 
@@ -161,7 +161,7 @@ def test_errors_are_one_line_with_a_hint(repo):
 
 
 def test_blame_in_a_subdirectory(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     one_turn(repo, "s-sub", "pkg/mod.py", "x = 1\n", "add a module")
     repo.git("add", "pkg")
     repo.git("commit", "-q", "-m", "pkg")

@@ -134,7 +134,7 @@ def test_import_anchors_the_commit_that_took_the_work(repo, tmp_path, monkeypatc
         ('    return "bye " + name', wrote_app), ("# by hand", HUMAN)]
     assert blame(repo, "NOTES.md") == [("# Notes", wrote_notes), ("", wrote_notes),
                                        ("greet and farewell", wrote_notes)]
-    track = repo.ot_json("track")
+    track = repo.cli_json("track")
     assert [(s["session"], [(h["hunk"], h["path"], h["state"], h["lines"]) for h in s["hunks"]])
             for s in track["sessions"]] == [(SESSION, [
                 ("2.1.1", "app.py", "alive_on_path", {"written": 4, "landed": 4, "alive": 4, "pending": 0}),
@@ -159,7 +159,7 @@ def test_a_commit_anchored_before_the_import_gets_the_lines_and_the_text_output(
     repo.write("app.py", BASE + FAREWELL)
     first = _commit_by_hand(repo, monkeypatch, "farewell")
     assert note(repo, first) == []
-    repo.ot_json("uninstall")
+    repo.cli_json("uninstall")
     repo.write("NOTES.md", NOTES)
     second = _commit_by_hand(repo, monkeypatch, "notes")
     # Another clone's line for the first commit, merged in: it stays.

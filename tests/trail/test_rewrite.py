@@ -147,7 +147,7 @@ def test_rebase_of_commits_that_were_never_anchored(repo):
     repo.git("commit", "-q", "-m", "A")  # no hooks yet: no note
     repo.write("b.py", "b1\n")
     repo.commit("B")
-    repo.ot_json("init")
+    repo.cli_json("init")
     _rebase(repo, "sed -i -e '1{h;d}' -e '2G'", onto="HEAD~2")
     assert repo.git("log", "--format=%s", "-2").split() == ["A", "B"]
     # Still unknown: a rewrite does not make up what was never recorded.

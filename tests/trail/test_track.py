@@ -39,7 +39,7 @@ def hunk(h: str, path: str, state: str, written: int, landed: int = 0, alive: in
 
 def hunks(repo, *args: str) -> dict[str, list[dict]]:
     """{session: its hunks} of `git ot track --json`."""
-    out = repo.ot_json("track", *args)
+    out = repo.cli_json("track", *args)
     return {s["session"]: s["hunks"] for s in out["sessions"]}
 
 
@@ -60,13 +60,13 @@ def _farewell(repo, session: str = "s-track", hooks: bool = True) -> str:
 
 
 def _start(repo, session: str) -> str:
-    rows = repo.ot_json("trace", "list")["sessions"]
+    rows = repo.cli_json("trace", "list")["sessions"]
     return next(r["start"] for r in rows if r["session"] == session)
 
 
 def test_committed_as_is_is_alive_on_path(repo, hooks):
     c = _farewell(repo, hooks=hooks)
-    out = repo.ot_json("track")
+    out = repo.cli_json("track")
     lines = {"written": 4, "landed": 4, "alive": 4, "pending": 0}
     assert out == {
         "target": {"rev": "HEAD", "commit": c},
@@ -101,7 +101,7 @@ def test_most_lines_deleted_is_partially_preserved_and_at_an_older_rev_alive(rep
         "2.1.1", "app.py", "partially_preserved", 4, 4, 1, commits=[(c, "app.py", [(3, 6)])],
         alive_at=[("app.py", [(3, 3)], False)], removed=[(d, 3, None)])]}
     # --at the commit that took the work: all of it was alive then.
-    out = repo.ot_json("track", "--at", "HEAD~1")
+    out = repo.cli_json("track", "--at", "HEAD~1")
     assert out["target"] == {"rev": "HEAD~1", "commit": c}
     assert [h["state"] for h in out["sessions"][0]["hunks"]] == ["alive_on_path"]
     # --at the commit before it: the work had not landed there.
@@ -114,7 +114,7 @@ MOVED = ('def farewell(name):\n    message = "goodbye, dear " + name + ", and th
 
 
 def test_moved_to_another_file(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     one_turn(repo, "s-move", "app.py", BASE + MOVED)
     c = repo.commit("farewell")
     repo.write("app.py", BASE)
@@ -127,12 +127,12 @@ def test_moved_to_another_file(repo):
     wrote = agent_line("s-move", 2, "2.1.1", "write it", 1)
     assert blame(repo, "farewell.py", "-C") == [(line, wrote) for line in MOVED.splitlines()]
     assert [a for _, a in blame(repo, "farewell.py")] == [HUMAN] * 3
-    assert repo.ot_json("blame", "commit", c)["lines"]["alive_at_head"] == 3
+    assert repo.cli_json("blame", "commit", c)["lines"]["alive_at_head"] == 3
     assert m != c
 
 
 def test_moved_within_the_file(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     body = "".join(f"# configuration line number {i} of the module\n" for i in range(8))
     repo.write("app.py", body)
     repo.commit("body")
@@ -205,7 +205,7 @@ def test_revert_of_the_revert_is_repaired(repo, hooks):
 
 
 def test_deleted_without_a_revert_is_lost_and_a_brace_elsewhere_is_no_survivor(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     human = "function start() {\n  return null;\n}\n// stop\nmodule.exports = { start };\n"
     repo.write("app.js", human)
     repo.commit("start")
@@ -222,11 +222,11 @@ def test_deleted_without_a_revert_is_lost_and_a_brace_elsewhere_is_no_survivor(r
         "2.1.1", "app.js", "lost", 3, 3, 0, commits=[(c, "app.js", [(5, 7)])], removed=[(d, 3, None)])]}
     assert "}" in (repo.path / "app.js").read_text() and "return null;" in (repo.path / "app.js").read_text()
     assert [a["kind"] for _, a in blame(repo, "app.js")] == ["human"] * 5
-    assert repo.ot_json("blame", "commit", c)["lines"]["alive_at_head"] == 0
+    assert repo.cli_json("blame", "commit", c)["lines"]["alive_at_head"] == 0
 
 
 def test_uncommitted_work_is_pending(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     a = Agent(repo, "s-pending")
     a.prompt("add a helper and a line")
     a.write("util.py", "def helper():\n    return None\n")
@@ -248,17 +248,17 @@ def test_uncommitted_work_is_pending(repo):
 
 
 def test_discarded_work_is_unlanded(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     one_turn(repo, "s-gone", "app.py", BASE + "# never kept\n")
     repo.git("checkout", "--", "app.py")
-    out = repo.ot_json("track")
+    out = repo.cli_json("track")
     assert out["sessions"][0]["hunks"] == [hunk("2.1.1", "app.py", "unlanded", 1)]
     assert out["total"]["lines"] == {"written": 1, "landed": 0, "alive": 0, "pending": 0}
     assert out["total"]["states"] == states(unlanded=1)
 
 
 def test_work_only_on_an_unmerged_branch_is_unlanded(repo):
-    repo.ot_json("init")
+    repo.cli_json("init")
     repo.git("switch", "-q", "-c", "feature")
     one_turn(repo, "s-branch", "app.py", BASE + FAREWELL)
     f = repo.commit("farewell on a branch")
@@ -288,22 +288,22 @@ def test_amended_commit_is_found_through_its_rewritten_copy(repo):
 
 def test_sessions_by_prefix_and_since(repo):
     _farewell(repo, "s-live-1")
-    repo.ot_json("import", "claude-code", str(FIXTURES / "claude-code" / "spotter" / "short.jsonl"))
-    old = [s for s in repo.ot_json("trace", "list")["sessions"] if s["session"] != "s-live-1"]
+    repo.cli_json("import", "claude-code", str(FIXTURES / "claude-code" / "spotter" / "short.jsonl"))
+    old = [s for s in repo.cli_json("trace", "list")["sessions"] if s["session"] != "s-live-1"]
     assert len(old) == 1 and old[0]["start"].startswith("2026-02-10")
-    every = repo.ot_json("track")
+    every = repo.cli_json("track")
     assert [s["session"] for s in every["sessions"]] == ["s-live-1", old[0]["session"]]
-    assert [s["session"] for s in repo.ot_json("track", "--since", "7d")["sessions"]] == ["s-live-1"]
+    assert [s["session"] for s in repo.cli_json("track", "--since", "7d")["sessions"]] == ["s-live-1"]
     for age in ("2w", "24h", "30m"):
-        assert [s["session"] for s in repo.ot_json("track", "--since", age)["sessions"]] == ["s-live-1"]
-    out = repo.ot_json("track", "--since", "2026-01-01")
+        assert [s["session"] for s in repo.cli_json("track", "--since", age)["sessions"]] == ["s-live-1"]
+    out = repo.cli_json("track", "--since", "2026-01-01")
     assert out["since"] == "2026-01-01T00:00:00Z"
     assert [s["session"] for s in out["sessions"]] == ["s-live-1", old[0]["session"]]
     # The old session's start, to the microsecond, still counts as since.
-    out = repo.ot_json("track", "--since", old[0]["start"])
+    out = repo.cli_json("track", "--since", old[0]["start"])
     assert len(out["sessions"]) == 2
-    assert [s["session"] for s in repo.ot_json("track", "s-live")["sessions"]] == ["s-live-1"]
-    assert repo.ot_json("track", "s-live", "--since", "2999-01-01")["sessions"] == []
+    assert [s["session"] for s in repo.cli_json("track", "s-live")["sessions"]] == ["s-live-1"]
+    assert repo.cli_json("track", "s-live", "--since", "2999-01-01")["sessions"] == []
 
 
 def test_shallow_clone_is_unknown_beyond_its_history(repo, tmp_path):
@@ -340,10 +340,10 @@ def test_errors_are_one_line_with_a_hint(repo, tmp_path):
                                            "hint: name a commit, as for 'git log' (default: HEAD)"],
     }
     for args, expected in cases.items():
-        proc = repo.ot(*args)
+        proc = repo.cli(*args)
         assert (proc.returncode, proc.stdout, proc.stderr.decode().splitlines()) == (1, b"", expected)
     one_turn(repo, "s-track-2", "README.md", "readme\nagain\n")
-    proc = repo.ot("track", "s-tr")
+    proc = repo.cli("track", "s-tr")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == ["error: session prefix 's-tr' is ambiguous",
                                                  "hint: candidates: s-track, s-track-2"]
@@ -355,9 +355,9 @@ def test_errors_are_one_line_with_a_hint(repo, tmp_path):
 
 
 def test_a_repository_with_no_commits_yet(empty_repo):
-    empty_repo.ot_json("init")
+    empty_repo.cli_json("init")
     one_turn(empty_repo, "s-empty", "new.py", "x = 1\n")
-    out = empty_repo.ot_json("track")
+    out = empty_repo.cli_json("track")
     assert out["target"] == {"rev": "HEAD", "commit": None}
     assert out["sessions"][0]["hunks"] == [hunk("2.1.1", "new.py", "pending", 1, pending=1,
                                                 worktree=[("new.py", [(1, 1)])])]
