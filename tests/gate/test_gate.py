@@ -380,11 +380,11 @@ def test_corpus_no_secret_reaches_a_ref_and_forget_leaves_none_behind(repo):
     assert reachable
     assert plaintext_in(contents(repo.path, reachable), f) == []
     # ... and every kind was caught and replaced by its own placeholder.
-    scan = repo.ot_json("scan", sid)["sessions"][0]
+    scan = repo.cli_json("scan", sid)["sessions"][0]
     assert scan["open"] == 0 and scan["sealed"]
     assert {x["kind"] for x in scan["findings"] if x["status"] == "redacted"} >= {KIND_OF.get(k, k) for k in f}
     # Home directories became tokens.
-    show = repo.ot_json("trace", "show", f"{sid}:1")["step"]["text"]
+    show = repo.cli_json("trace", "show", f"{sid}:1")["step"]["text"]
     assert "[HOME]/src/app" in show and home not in show
     assert "/home/[USER:" in show and "ci-runner" not in show
     # The files the agent wrote are stored redacted and marked in the trail.
@@ -423,7 +423,7 @@ def test_snapshot_files_are_redacted_once_and_marked(repo):
     assert git_bytes(repo.path, "rev-parse", f"{tree}:conf/secret.txt").decode().strip() == marks[0]["blob"]
     assert git_bytes(repo.path, "cat-file", "blob", marks[0]["blob"]) == b"line one\ntoken [REDACTED:github-token]\n"
     # The patch is computed between the stored trees.
-    patch = repo.ot_json("trace", "show", f"{sid}:2")["step"]["patch"]
+    patch = repo.cli_json("trace", "show", f"{sid}:2")["step"]["patch"]
     assert [(x["status"], x["path"], x["added"]) for x in patch["files"]] == [("A", "conf/secret.txt", 2)]
     gate_report = manifest_of(repo, sid)["gate"]
     assert gate_report["files"] == {"github-token": 1}
@@ -452,7 +452,7 @@ def test_tokens_are_stable_across_sessions_and_the_salt_stays_local(repo):
     for sid in ("tok-1", "tok-2"):
         prompt(repo, sid, "open /home/alice/src/app/main.py and /Users/bob/x")
         stop(repo, sid)
-    texts = [repo.ot_json("trace", "show", f"{sid}:1")["step"]["text"] for sid in ("tok-1", "tok-2")]
+    texts = [repo.cli_json("trace", "show", f"{sid}:1")["step"]["text"] for sid in ("tok-1", "tok-2")]
     assert texts[0] == texts[1]
     salt_path = repo.path / ".git" / "opentraces" / "salt"
     salt = salt_path.read_bytes().strip()
@@ -469,8 +469,8 @@ def test_pii_is_opt_in_and_tokenized(repo):
     repo.git("config", "ot.security.pii", "true")
     prompt(repo, "pii-2", "mail jane.doe@acme.io about 10.20.30.40")
     stop(repo, "pii-2")
-    assert repo.ot_json("trace", "show", "pii-1:1")["step"]["text"] == "mail jane.doe@acme.io about 10.20.30.40"
-    text = repo.ot_json("trace", "show", "pii-2:1")["step"]["text"]
+    assert repo.cli_json("trace", "show", "pii-1:1")["step"]["text"] == "mail jane.doe@acme.io about 10.20.30.40"
+    text = repo.cli_json("trace", "show", "pii-2:1")["step"]["text"]
     assert text.startswith("mail [EMAIL:") and " about [IP:" in text and "acme" not in text
     assert manifest_of(repo, "pii-2")["gate"]["tokens"] == {"email": 1, "ip-address": 1}
 
@@ -481,7 +481,7 @@ def test_configured_values_become_tokens_and_the_allow_list_lets_through(repo):
     repo.git("config", "--add", "ot.security.allow", "^AKIA")
     prompt(repo, "cfg-1", f"connect to db.acme.internal with {f['aws-access-key']} and {f['github-token']}")
     stop(repo, "cfg-1")
-    text = repo.ot_json("trace", "show", "cfg-1:1")["step"]["text"]
+    text = repo.cli_json("trace", "show", "cfg-1:1")["step"]["text"]
     assert text.startswith("connect to [VALUE:") and f["aws-access-key"] in text
     assert text.endswith("and [REDACTED:github-token]")
 
@@ -496,12 +496,12 @@ def test_block_holds_the_seal_back_until_the_policy_lets_it_through(repo):
     log = (repo.path / ".git" / "opentraces" / "log").read_text()
     assert "the security gate holds back session 'blk-1': stripe-key" in log
     assert (repo.path / ".git" / "opentraces" / "gate" / "blocked" / sid).exists()
-    scan = repo.ot_json("scan")["sessions"]
+    scan = repo.cli_json("scan")["sessions"]
     assert [(s["session"], s["sealed"], [(x["kind"], x["status"]) for x in s["findings"]]) for s in scan] == [
         (sid, False, [("stripe-key", "pending")])]
-    assert repo.ot_json("trace", "list") == {"sessions": []}  # listing survives a blocked session
+    assert repo.cli_json("trace", "list") == {"sessions": []}  # listing survives a blocked session
     repo.git("config", "ot.security.action", "redact")
-    [row] = repo.ot_json("trace", "list")["sessions"]
+    [row] = repo.cli_json("trace", "list")["sessions"]
     assert row["session"] == sid
     assert not (repo.path / ".git" / "opentraces" / "gate" / "blocked" / sid).exists()
 
@@ -574,7 +574,7 @@ def test_trufflehog_findings_are_redacted_at_seal(repo, stand_in):
     prompt(repo, sid, f"the canary is {canary}\nand b64canary:{base64.b64encode(hidden.encode()).decode()} here\nend")
     write_tool(repo, sid, "canary.txt", f"x\n{canary}\n")
     stop(repo, sid)
-    text = repo.ot_json("trace", "show", f"{sid}:1")["step"]["text"]
+    text = repo.cli_json("trace", "show", f"{sid}:1")["step"]["text"]
     # A literal finding is replaced where it is; one TruffleHog decoded, by its line.
     assert text == "the canary is [REDACTED:trufflehog-customcanary]\n[REDACTED:trufflehog-customcanary]\nend"
     stored = git_bytes(repo.path, "show", f"refs/opentraces/sessions/{sid}:snapshots/2-after/canary.txt")
@@ -582,7 +582,7 @@ def test_trufflehog_findings_are_redacted_at_seal(repo, stand_in):
     calls = [json.loads(line) for line in stand_in.read_text().splitlines()]
     assert calls and all(c[:4] == ["filesystem", "--json", "--no-update", "--no-verification"] and len(c) == 5
                          for c in calls)
-    scan = repo.ot_json("scan", sid)["sessions"][0]
+    scan = repo.cli_json("scan", sid)["sessions"][0]
     assert {(x["kind"], x["status"]) for x in scan["findings"]} == {("trufflehog-customcanary", "redacted")}
 
 
@@ -611,7 +611,7 @@ def test_scan_json_is_exact_for_a_small_session(repo):
     stop(repo, sid, "written")
     prompt(repo, sid, f"and post to https://hooks.slack.com/services/{f['slack-webhook']}")
     spooled = json.loads((repo.path / ".git" / "opentraces" / "spool" / f"{sid}.jsonl").read_text().splitlines()[0])
-    assert repo.ot_json("scan") == {
+    assert repo.cli_json("scan") == {
         "policy": {"detectors": ["patterns", "entropy"], "action": "redact", "allow": [], "pii": False,
                    "trufflehog": "auto", "max_risk": 50},
         "sessions": [{
@@ -643,7 +643,7 @@ def test_scan_finds_what_a_stricter_policy_would_not_let_out(repo):
     prompt(repo, "strict-1", f"use {f['github-token']}")
     stop(repo, "strict-1")
     repo.git("config", "--unset", "ot.security.detectors")
-    [s] = repo.ot_json("scan", "strict")["sessions"]
+    [s] = repo.cli_json("scan", "strict")["sessions"]
     assert (s["open"], s["risk"]) == (1, 60 + 2)  # the token also counts as a dense identifier
     assert s["findings"] == [{"kind": "github-token", "status": "open", "detector": "pattern", "step": 1,
                               "field": "text", "line": 1}]
@@ -660,7 +660,7 @@ def test_the_manifest_risk_is_the_scans(repo):
     report = manifest_of(repo, sid)["gate"]
     assert report["residual"] == {"hosts": 3, "accounts": 1, "identifiers": 1}
     assert report["risk"] == 8 * 3 + 8 + 2
-    [s] = repo.ot_json("scan", sid)["sessions"]
+    [s] = repo.cli_json("scan", sid)["sessions"]
     assert (s["risk"], s["residual"]) == (report["risk"], report["residual"])
 
 
@@ -745,7 +745,7 @@ def test_forget_deletes_a_session_and_only_what_it_alone_reached(repo, tmp_path)
     for oid in sorted(gone_objects | {original}):
         assert subprocess.run(["git", "cat-file", "-e", oid], cwd=repo.path, capture_output=True).returncode != 0, oid
     assert subprocess.run(["git", "cat-file", "-e", shared], cwd=repo.path).returncode == 0
-    assert repo.ot_json("trace", "show", "keep-1")["session"]["steps"] == 3
+    assert repo.cli_json("trace", "show", "keep-1")["session"]["steps"] == 3
 
 
 def test_forget_works_on_packed_objects_and_says_what_it_ran(repo):
@@ -754,7 +754,7 @@ def test_forget_works_on_packed_objects_and_says_what_it_ran(repo):
     stop(repo, "packed-1")
     objects = objects_of(repo, "refs/opentraces/sessions/packed-1") - objects_of(repo, "HEAD")
     repo.git("gc", "--quiet")
-    result = repo.ot_json("forget", "packed-1")
+    result = repo.cli_json("forget", "packed-1")
     assert result["objects"]["remaining"] == []
     assert "git repack -A -d -q" in result["ran"]
     assert result["remotes"] == [] and result["notes"] == []

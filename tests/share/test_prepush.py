@@ -150,11 +150,11 @@ def test_a_refusing_pre_push_hook_still_refuses_and_is_restored(tmp_path, server
     (hooks / "pre-push").write_text(user_hook)
     (hooks / "pre-push").chmod(0o750)
     # git ot init leaves pre-push alone; --plain-git installs git-ot's, chaining the user's.
-    assert "pre-push" not in a.ot_json("init")["hooks"]
+    assert "pre-push" not in a.cli_json("init")["hooks"]
     assert (hooks / "pre-push").read_text() == user_hook
     ok(a.ot("remote", "set", "origin", "--plain-git"))
     assert (hooks / "pre-push.pre-git-ot").read_text() == user_hook
-    assert a.ot_json("init")["hooks"]["pre-push"] == "unchanged"
+    assert a.cli_json("init")["hooks"]["pre-push"] == "unchanged"
     record_session(a, "s1", "one")
     ok(a.ot("approve", "s1"))
     old = main_commit(a.path)
@@ -169,7 +169,7 @@ def test_a_refusing_pre_push_hook_still_refuses_and_is_restored(tmp_path, server
     # A push the user's hook refused carries no sessions either.
     assert not state(a, "push.lock").exists() and not state(a, "push.log").exists()
 
-    assert a.ot_json("uninstall")["hooks"]["pre-push"] == "restored"
+    assert a.cli_json("uninstall")["hooks"]["pre-push"] == "restored"
     assert (hooks / "pre-push").read_text() == user_hook
     assert (hooks / "pre-push").stat().st_mode & 0o777 == 0o750
     assert not (hooks / "pre-push.pre-git-ot").exists()

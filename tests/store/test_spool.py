@@ -21,7 +21,7 @@ def _hook_cmd(repo, event, payload, env=None):
 
 
 def _prompts(repo, sid):
-    steps = repo.ot_json("trace", "show", sid)["steps"]
+    steps = repo.cli_json("trace", "show", sid)["steps"]
     return [s["text"] for s in steps if s["kind"] == "prompt"]
 
 
@@ -54,7 +54,7 @@ def test_sigkill_at_any_point_loses_nothing(repo, point):
     # The next hook of any session repairs what the crash left.
     repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "second"})
     repo.hook("Stop", {"session_id": sid})
-    steps = repo.ot_json("trace", "show", sid)["steps"]
+    steps = repo.cli_json("trace", "show", sid)["steps"]
     assert [(s["kind"], s["text"]) for s in steps] == [
         ("prompt", "first"), ("message", "done one"), ("prompt", "second")]
     repo.fsck()
@@ -150,6 +150,6 @@ def test_dollar_keys_in_harness_data_are_not_taken_for_references(repo):
     repo.hook("PostToolUse", {"session_id": "s-dollar", "tool_name": "mcp__db__query",
                               "tool_use_id": "q1", "tool_input": data, "tool_response": "x" * 5000})
     repo.hook("Stop", {"session_id": "s-dollar"})
-    step = repo.ot_json("trace", "show", "s-dollar:1")["step"]
+    step = repo.cli_json("trace", "show", "s-dollar:1")["step"]
     assert step["input"] == data
     assert step["output"] == "x" * 5000

@@ -10,7 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from support.repo import Repo, git, run_ot
+from support.cli import run_here
+from support.repo import Repo, git
 
 
 # -- a git server on loopback ----------------------------------------------------------
@@ -81,7 +82,8 @@ def ok(proc):
 
 
 def ot_json(path, *args):
-    return json.loads(ok(run_ot(path, *args, "--json")).stdout)
+    """`git ot ARGS --json` in `path`, inside the test process (support/cli.py)."""
+    return json.loads(ok(run_here(path, *args, "--json")).stdout)
 
 
 def make_clone(url: str, path: Path, set_remote: bool = True) -> Repo:
