@@ -1,25 +1,34 @@
 """Hermetic test set-up: every test gets its own HOME, git config and repository.
 
-Git never reads the developer's ~/.gitconfig or /etc/gitconfig here, author
-and committer and their dates are pinned, and a guard fails any test that
-writes into the real $HOME.
+Git never reads the developer's ~/.gitconfig or /etc/gitconfig here, nor
+does libgit2 inside this process, author and committer and their dates are
+pinned, and a guard (support/home.py) fails any test whose process writes
+into the real $HOME; the processes a test starts get its temporary HOME.
+The helpers the tests import live in tests/support/.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from git_ot.demo.replay import replay as replay_payloads
+from support import home as home_guard
+from support import profiles  # noqa: F401  (loads the Hypothesis profile before any test module)
 
-REAL_HOME = os.environ.get("HOME", "")
-FIXTURES = Path(__file__).parent / "fixtures"
-RECORDED = FIXTURES / "claude-code" / "recorded-2.1.328"
+# Before anything imports pygit2 for real work: libgit2 reads its global, XDG
+# and system config from search paths it fixes when loaded, from the HOME of
+# that moment (the developer's). Empty them (pygit2's test/conftest.py does
+# the same); each test then points the global and XDG ones at its own HOME,
+# where the git-ot processes it starts find their config too.
+import pygit2  # noqa: E402
+from pygit2.enums import ConfigLevel  # noqa: E402
+
+NO_CONFIG = ""  # no directory: no config file at that level
+for _level in (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM):
+    pygit2.settings.search_path[_level] = NO_CONFIG
+
+from support.repo import ROOT, Repo, git  # noqa: E402  (imports git_ot, and so pygit2)
+
+REAL_HOMES = home_guard.real_homes()  # before any test moves HOME
 
 PINNED = {
     "GIT_AUTHOR_NAME": "A U Thor",
@@ -47,75 +56,16 @@ def hermetic(tmp_path_factory, monkeypatch):
                 "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_OT_MAX_FILE_SIZE", "CLAUDE_CONFIG_DIR"):
         monkeypatch.delenv(key, raising=False)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
-    before = _snapshot_home()
-    yield home
-    after = _snapshot_home()
-    assert before == after, "a test wrote into the real $HOME"
-
-
-def _snapshot_home():
-    if not REAL_HOME or not os.path.isdir(REAL_HOME):
-        return None
+    pygit2.settings.search_path[ConfigLevel.GLOBAL] = str(home)
+    pygit2.settings.search_path[ConfigLevel.XDG] = str(home / ".config" / "git")
+    allowed = home_guard.default_allowed(ROOT) + [str(tmp_path_factory.getbasetemp())]
     try:
-        return sorted((e.name, e.stat(follow_symlinks=False).st_mtime_ns) for e in os.scandir(REAL_HOME))
-    except OSError:
-        return None
-
-
-def git(cwd, *args, input=None, check=True, env=None) -> str:
-    """Run real git and return stdout as text."""
-    proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True,
-                          text=True, env=env)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
-    return proc.stdout
-
-
-def run_ot(cwd, *args, input: bytes | str | None = None, env=None):
-    """Run the installed `git-ot` as a separate process, as git and harnesses do."""
-    if isinstance(input, str):
-        input = input.encode()
-    return subprocess.run([sys.executable, "-m", "git_ot", *args], cwd=cwd, input=input,
-                          capture_output=True, env=env)
-
-
-class Repo:
-    """A scratch repository with helpers for the tests."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.damaged = False  # set by tests that delete objects on purpose
-
-    def git(self, *args, **kw) -> str:
-        return git(self.path, *args, **kw)
-
-    def write(self, rel: str, text: str) -> Path:
-        p = self.path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-        return p
-
-    def commit(self, message: str = "change") -> str:
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD").strip()
-
-    def ot(self, *args, input=None, env=None):
-        return run_ot(self.path, *args, input=input, env=env)
-
-    def ot_json(self, *args):
-        proc = self.ot(*args, "--json")
-        assert proc.returncode == 0, proc.stderr.decode()
-        return json.loads(proc.stdout)
-
-    def hook(self, event: str, payload: dict):
-        payload = {**payload, "cwd": str(self.path), "hook_event_name": event}
-        proc = self.ot("hook", "claude-code", event, input=json.dumps(payload))
-        assert proc.returncode == 0
-        return proc
-
-    def fsck(self) -> None:
-        self.git("fsck", "--strict", "--no-dangling")
+        with home_guard.Recorder(REAL_HOMES, allowed) as guard:
+            yield home
+    finally:
+        pygit2.settings.search_path[ConfigLevel.GLOBAL] = NO_CONFIG
+        pygit2.settings.search_path[ConfigLevel.XDG] = NO_CONFIG
+    assert not guard.seen, f"a test wrote into the real $HOME: {guard.seen}"
 
 
 @pytest.fixture
@@ -142,26 +92,3 @@ def empty_repo(tmp_path):
     yield r
     if not r.damaged:
         r.fsck()
-
-
-def recorded_payloads(scenario: str) -> list[dict]:
-    """The hook payloads Claude Code sent in one recorded scenario, in order."""
-    out = []
-    with open(RECORDED / scenario / "hooks.jsonl") as fh:
-        for line in fh:
-            d = json.loads(line)
-            d.pop("_received_at", None)
-            out.append(d)
-    return out
-
-
-def replay(repo: Repo, scenario: str, **kw) -> str:
-    """Replay a recorded session's hooks, applying each tool's file effect.
-
-    The one replay, git ot demo's (git_ot/demo/replay.py): every payload
-    goes to the hook command Claude Code runs, and Edit and Write effects
-    are applied between PreToolUse and PostToolUse, as Claude Code does;
-    `run_shell=True` runs Bash commands there too, `after` is called after
-    each payload. Returns the session id.
-    """
-    return replay_payloads(str(repo.path), recorded_payloads(scenario), **kw)

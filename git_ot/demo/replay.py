@@ -9,7 +9,7 @@ tree, as Claude Code applies it between the two hooks, so the snapshots
 around the tool see what the recorded tool did.
 
 One mechanism for `git ot demo` and for the tests that replay the
-recordings (tests/conftest.py).
+recordings (tests/support/repo.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The real Claude Code CLI, with git-ot installed as a user installs it.
 
-Each test starts the project's scripted model (scripted_model.py beside this
-file) on 127.0.0.1, runs `git ot init` and `git ot install claude-code` in a
+Each test starts the project's scripted model (tests/support/scripted_model.py)
+on 127.0.0.1, runs `git ot init` and `git ot install claude-code` in a
 scratch repository through the installed `git ot` command, then drives
 `claude -p` (npm @anthropic-ai/claude-code, pinned below and installed by
 .ci/run) with a scratch HOME, and checks what landed under
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
-from scripted_model import ScriptedModel
+from support.repo import git
+from support.scripted_model import ScriptedModel
 
 pytestmark = pytest.mark.e2e
 

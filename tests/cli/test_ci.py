@@ -1,0 +1,41 @@
+"""CI runs exactly the README's own set-up commands, so the two cannot drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ci_runs_the_readme_install_and_test_commands():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Set up, test, try\n.*?```sh\n(.*?)```", readme, re.S).group(1)
+    readme_cmds = [line for line in block.splitlines() if line.strip()]
+    ci = (ROOT / ".ci/run").read_text().splitlines()
+    ci_cmds = [line for line in ci if line.startswith((".venv/", "python3 -m venv"))]
+    assert readme_cmds == ci_cmds == [
+        "python3 -m venv .venv && .venv/bin/pip install '.[test]' && "
+        "npm install --no-save --prefix . @anthropic-ai/claude-code@2.1.328",
+        ".venv/bin/pytest",
+    ]
+
+
+def test_the_e2e_tests_pin_the_claude_code_that_ci_installs():
+    ci = (ROOT / ".ci/run").read_text()
+    e2e = (ROOT / "tests/e2e/test_claude_code.py").read_text()
+    pinned = re.search(r'^CLAUDE_CODE_VERSION = "([^"]+)"', e2e, re.M).group(1)
+    assert f"@anthropic-ai/claude-code@{pinned}\n" in ci
+
+
+def test_every_package_is_listed_for_installation():
+    """The package list in pyproject.toml is explicit; a missing entry only
+    shows in a regular install, where the subpackage would be absent."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "git_ot").rglob("__init__.py")
+    }
+    assert found <= listed

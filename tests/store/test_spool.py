@@ -1,0 +1,155 @@
+"""The spool: concurrent hook processes and crashes lose and double nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from support.repo import git
+
+
+def _hook_cmd(repo, event, payload, env=None):
+    payload = {**payload, "cwd": str(repo.path), "hook_event_name": event}
+    return subprocess.run([sys.executable, "-m", "git_ot", "hook", "claude-code", event],
+                          cwd=repo.path, input=json.dumps(payload).encode(),
+                          capture_output=True, env=env)
+
+
+def _prompts(repo, sid):
+    steps = repo.cli_json("trace", "show", sid)["steps"]
+    return [s["text"] for s in steps if s["kind"] == "prompt"]
+
+
+def test_concurrent_hooks_for_one_and_several_sessions(repo):
+    """Real processes append and seal at once; every event lands exactly once."""
+    jobs = []
+    for sid in ("sess-a", "sess-b", "sess-c"):
+        for i in range(12):
+            jobs.append((sid, "UserPromptSubmit", {"session_id": sid, "prompt": f"{sid} #{i}"}))
+            if i % 4 == 3:  # seals racing with appends to the same session
+                jobs.append((sid, "Stop", {"session_id": sid}))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda j: _hook_cmd(repo, j[1], j[2]), jobs))
+    assert all(r.returncode == 0 for r in results)
+    assert not (repo.path / ".git/opentraces/log").exists()
+    for sid in ("sess-a", "sess-b", "sess-c"):
+        assert sorted(_prompts(repo, sid)) == sorted(f"{sid} #{i}" for i in range(12))
+    assert os.listdir(repo.path / ".git/opentraces/spool") == [] or all(
+        n.endswith(".lock") for n in os.listdir(repo.path / ".git/opentraces/spool"))
+    repo.fsck()
+
+
+@pytest.mark.parametrize("point", ["after-append", "after-take", "after-ref-move"])
+def test_sigkill_at_any_point_loses_nothing(repo, point):
+    sid = "crashy"
+    repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "first"})
+    env = {**os.environ, "GIT_OT_TEST_KILL_AT": point}
+    killed = _hook_cmd(repo, "Stop", {"session_id": sid, "last_assistant_message": "done one"}, env=env)
+    assert killed.returncode == -9  # the process really died there
+    # The next hook of any session repairs what the crash left.
+    repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "second"})
+    repo.hook("Stop", {"session_id": sid})
+    steps = repo.cli_json("trace", "show", sid)["steps"]
+    assert [(s["kind"], s["text"]) for s in steps] == [
+        ("prompt", "first"), ("message", "done one"), ("prompt", "second")]
+    repo.fsck()
+
+
+def test_interrupted_seal_is_repaired_by_a_later_command(repo):
+    sid = "crash2"
+    repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "only"})
+    env = {**os.environ, "GIT_OT_TEST_KILL_AT": "after-take"}
+    assert _hook_cmd(repo, "Stop", {"session_id": sid}, env=env).returncode == -9
+    assert git(repo.path, "for-each-ref", "refs/opentraces/") == ""
+    assert [n for n in os.listdir(repo.path / ".git/opentraces/spool") if n.endswith(".sealing")] \
+        == ["crash2.1.sealing"]
+    assert _prompts(repo, sid) == ["only"]
+    assert [n for n in os.listdir(repo.path / ".git/opentraces/spool") if not n.endswith(".lock")] == []
+
+
+def test_a_damaged_spool_line_is_kept_not_dropped(repo):
+    sid = "damaged"
+    repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "before"})
+    with open(repo.path / ".git/opentraces/spool" / f"{sid}.jsonl", "ab") as fh:
+        fh.write(b'{"v":1,"id":"cut-sh')  # a write cut short
+        fh.write(b"\n")
+    repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "after"})
+    repo.hook("Stop", {"session_id": sid})
+    tip = f"refs/opentraces/sessions/{sid}"
+    assert _prompts(repo, sid) == ["before", "after"]
+    from git_ot.domain.opening import open_store
+
+    trace = open_store(str(repo.path)).session(sid).record("trace")
+    corrupt = [e for e in trace["lifecycle"] if e["event"] == "corrupt"]
+    assert [c["data"]["line"] for c in corrupt] == ['{"v":1,"id":"cut-sh\n']
+    assert git(repo.path, "rev-list", "--count", tip).strip() == "1"
+
+
+def test_hook_never_fails_the_harness(repo, tmp_path):
+    cases = [
+        (["hook", "claude-code", "PostToolUse"], b"{not json"),
+        (["hook", "claude-code", "PostToolUse"], b'{"hook_event_name": "PostToolUse"}'),
+        (["hook", "claude-code", "Stop"], b'{"session_id": "../../etc", "hook_event_name": "Stop"}'),
+        (["hook", "nosuch-harness", "X"], b"{}"),
+        (["hook"], b""),
+    ]
+    for args, payload in cases:
+        proc = subprocess.run([sys.executable, "-m", "git_ot", *args], cwd=repo.path,
+                              input=payload, capture_output=True)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+    log = (repo.path / ".git/opentraces/log").read_text()
+    assert log.count("--- ") == 5
+    assert "invalid session id '../../etc'" in log
+    assert git(repo.path, "for-each-ref", "refs/opentraces/") == ""
+    # Outside any repository the hook still exits 0 and logs to the temp dir.
+    outside = tmp_path / "nowhere"
+    outside.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "git_ot", "hook", "claude-code", "Stop"],
+                          cwd=outside, input=b'{"session_id": "s", "cwd": "%s"}' % str(outside).encode(),
+                          capture_output=True)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+
+
+def test_text_that_is_not_valid_unicode_is_kept(repo):
+    """A cut surrogate pair (as JavaScript emits) and raw non-UTF-8 bytes on stdin."""
+    sid = "s-text"
+    proc = subprocess.run(
+        [sys.executable, "-m", "git_ot", "hook", "claude-code", "UserPromptSubmit"], cwd=repo.path,
+        input=b'{"session_id": "s-text", "hook_event_name": "UserPromptSubmit", "prompt": "half \\ud83d"}',
+        capture_output=True)
+    assert proc.returncode == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "git_ot", "hook", "claude-code", "UserPromptSubmit"], cwd=repo.path,
+        input=b'{"session_id": "s-text", "hook_event_name": "UserPromptSubmit", "prompt": "caf\xe9"}',
+        capture_output=True)
+    assert proc.returncode == 0
+    repo.hook("Stop", {"session_id": sid})
+    assert _prompts(repo, sid) == ["half \\ud83d", "caf\\xe9"]
+    assert not (repo.path / ".git/opentraces/log").exists()
+
+
+def test_a_journal_left_by_a_dead_harness_is_sealed_by_the_next_hook(repo):
+    repo.hook("UserPromptSubmit", {"session_id": "died", "prompt": "never finished"})
+    journal = repo.path / ".git/opentraces/spool/died.jsonl"
+    old = journal.stat().st_mtime - 3600
+    os.utime(journal, (old, old))
+    repo.hook("UserPromptSubmit", {"session_id": "alive", "prompt": "new session"})
+    assert git(repo.path, "for-each-ref", "--format=%(refname)", "refs/opentraces/") == \
+        "refs/opentraces/sessions/died\n"
+
+
+def test_dollar_keys_in_harness_data_are_not_taken_for_references(repo):
+    data = {"$blob": "not a reference", "size": 3, "$$x": 1}
+    repo.hook("PreToolUse", {"session_id": "s-dollar", "tool_name": "mcp__db__query",
+                             "tool_use_id": "q1", "tool_input": data})
+    repo.hook("PostToolUse", {"session_id": "s-dollar", "tool_name": "mcp__db__query",
+                              "tool_use_id": "q1", "tool_input": data, "tool_response": "x" * 5000})
+    repo.hook("Stop", {"session_id": "s-dollar"})
+    step = repo.cli_json("trace", "show", "s-dollar:1")["step"]
+    assert step["input"] == data
+    assert step["output"] == "x" * 5000

@@ -1,0 +1,173 @@
+"""`git ot blame`: the formats, -L, renames, uncommitted lines, `blame commit`, errors."""
+
+from __future__ import annotations
+
+import json
+
+from support.trail import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head
+
+BASE = 'def greet(name):\n    return "hi " + name\n'
+
+
+def _setup(repo):
+    """init; the agent adds two lines, the human one; one commit."""
+    repo.cli_json("init")
+    a = one_turn(repo, "265a3953-3ae5-4217-ac1f-2e0725711a3c", "app.py", BASE + 'def farewell(name):\n    return "bye " + name\n', "add a farewell function that says goodbye politely to the person named")
+    repo.write("app.py", (repo.path / "app.py").read_text() + "# end\n")
+    repo.git("commit", "-q", "-am", "farewell")
+    return a.session
+
+
+def test_human_output_is_git_blames_with_a_column(repo):
+    sid = _setup(repo)
+    first = repo.git("rev-list", "--max-parents=0", "HEAD").strip()
+    commit = head(repo)
+    proc = repo.ot("blame", "app.py")
+    assert proc.returncode == 0, proc.stderr
+    who = f"265a3953:2 claude-code/{MODEL} add a farewell function that says goodbye polit..."
+    width = len(who)
+    date = "2023-11-14 22:13:20 +0000"
+    assert proc.stdout.decode().splitlines() == [
+        f"^{first[:7]} (A U Thor {date} 1) {'unknown':<{width}} def greet(name):",
+        f"^{first[:7]} (A U Thor {date} 2) {'unknown':<{width}}     return \"hi \" + name",
+        f"{commit[:8]} (A U Thor {date} 3) {who} def farewell(name):",
+        f"{commit[:8]} (A U Thor {date} 4) {who}     return \"bye \" + name",
+        f"{commit[:8]} (A U Thor {date} 5) {'human':<{width}} # end",
+    ]
+    assert sid.startswith("265a3953")
+
+
+def test_json_has_one_object_per_line(repo):
+    sid = _setup(repo)
+    commit = head(repo)
+    out = repo.cli_json("blame", "app.py", "-L", "3,5")
+    prompt = "add a farewell function that says goodbye polit..."
+    assert out == {"path": "app.py", "rev": None, "lines": [
+        {"line": 3, "commit": commit, "orig_line": 3, "path": "app.py", "author": "A U Thor",
+         "content": "def farewell(name):", "attribution": agent_line(sid, 2, "2.1.1", prompt, 1)},
+        {"line": 4, "commit": commit, "orig_line": 4, "path": "app.py", "author": "A U Thor",
+         "content": '    return "bye " + name', "attribution": agent_line(sid, 2, "2.1.1", prompt, 1)},
+        {"line": 5, "commit": commit, "orig_line": 5, "path": "app.py", "author": "A U Thor",
+         "content": "# end", "attribution": HUMAN},
+    ]}
+
+
+def test_porcelain_is_gits_with_ot_headers(repo):
+    sid = _setup(repo)
+    proc = repo.ot("blame", "--porcelain", "-L", "4,5", "app.py", "HEAD")
+    assert proc.returncode == 0, proc.stderr
+    ours = proc.stdout.decode().splitlines()
+    theirs = repo.git("blame", "--porcelain", "-L", "4,5", "HEAD", "--", "app.py").splitlines()
+    # Removing the ot-* lines gives git's own output back, byte for byte.
+    assert [line for line in ours if not line.startswith("ot-")] == theirs
+    assert [line for line in ours if line.startswith("ot-")] == [
+        "ot-kind agent", f"ot-session {sid}", "ot-step 2", "ot-hunk 2.1.1", "ot-harness claude-code",
+        f"ot-model {MODEL}", "ot-prompt add a farewell function that says goodbye polit...",
+        "ot-kind human",
+    ]
+
+
+def test_renames_are_followed_and_moves_with_M(repo):
+    sid = _setup(repo)
+    repo.git("mv", "app.py", "greetings.py")
+    repo.git("commit", "-q", "-m", "rename")
+    got = repo.cli_json("blame", "greetings.py")["lines"]
+    assert [(ln["path"], ln["attribution"]["kind"]) for ln in got] == [
+        ("app.py", "unknown"), ("app.py", "unknown"), ("app.py", "agent"), ("app.py", "agent"),
+        ("app.py", "human")]
+    # Move the farewell to the top by hand: plain blame calls it new, -M follows it.
+    text = (repo.path / "greetings.py").read_text().splitlines(keepends=True)
+    repo.write("greetings.py", "".join(text[2:4] + text[:2] + text[4:]))
+    repo.git("commit", "-q", "-am", "move")
+    # git's diff keeps the farewell and re-adds greet below it: without -M the
+    # two greet lines are the move commit's (by hand), with -M their origin's.
+    assert [a["kind"] for _, a in blame(repo, "greetings.py")] == [
+        "agent", "agent", "human", "human", "human"]
+    assert [a["kind"] for _, a in blame(repo, "greetings.py", "-M")] == [
+        "agent", "agent", "unknown", "unknown", "human"]
+
+
+def test_uncommitted_lines_are_attributed_from_the_working_tree(repo):
+    repo.cli_json("init")
+    one_turn(repo, "s-pending", "app.py", BASE + "# pending\n", "add a line")
+    repo.write("app.py", (repo.path / "app.py").read_text() + "# typed\n")
+    got = blame(repo, "app.py")
+    assert got[2:] == [("# pending", agent_line("s-pending", 2, "2.1.1", "add a line", 1)),
+                       ("# typed", HUMAN)]
+    assert got[0] == ("def greet(name):", NOT_ANCHORED)
+
+
+def test_blame_commit(repo):
+    sid = _setup(repo)
+    commit = head(repo)
+    out = repo.cli_json("blame", "commit", "HEAD")
+    assert out["commit"] == commit and out["anchored"] is True
+    assert out["lines"] == {"introduced": 3, "agent": 2, "unknown": 0, "human": 1, "alive_at_head": 2}
+    [s] = out["sessions"]
+    assert (s["session"], s["harness"], s["model"], s["lines"], s["alive"]) == (sid, "claude-code", MODEL, 2, 2)
+    [step] = s["steps"]
+    assert step == {"step": 2, "tool": "Edit", "lines": 2, "alive": 2,
+                    "hunks": [{"hunk": "2.1.1", "path": "app.py", "lines": [3, 4]}],
+                    "prompt_step": 1,
+                    "prompt": "add a farewell function that says goodbye politely to the person named",
+                    "patch": [{"status": "M", "path": "app.py", "added": 2, "removed": 0}]}
+    # The human rewrites one agent line: one of two is alive.
+    repo.write("app.py", (repo.path / "app.py").read_text().replace('"bye "', '"ciao "'))
+    repo.git("commit", "-q", "-am", "ciao")
+    assert repo.cli_json("blame", "commit", commit)["lines"]["alive_at_head"] == 1
+    text = repo.ot("blame", "commit", commit).stdout.decode().splitlines()
+    assert text == [
+        f"commit {commit}",
+        "    farewell",
+        "lines introduced 3: agent 2, human 1, unknown 0; agent lines alive at HEAD 1",
+        "",
+        f"session {sid}  claude-code  model {MODEL}",
+        "  prompt 1: add a farewell function that says goodbye politely to the person named",
+        "    step 2 Edit: 2 lines (1 alive) app.py:3-4",
+        "        patch M app.py +2 -0",
+    ]
+
+
+def test_blame_commit_of_a_commit_git_ot_never_anchored(repo):
+    out = repo.cli_json("blame", "commit", "HEAD")
+    assert (out["anchored"], out["sessions"], out["lines"]["unknown"]) == (False, [], 3)
+
+
+def test_a_file_named_commit(repo):
+    repo.write("commit", "a file named commit\n")
+    repo.commit("commit file")
+    for args in (["./commit"], ["--", "commit"]):
+        proc = repo.ot("blame", "--json", *args)
+        assert proc.returncode == 0, proc.stderr
+        assert [ln["content"] for ln in json.loads(proc.stdout)["lines"]] == ["a file named commit"]
+
+
+def test_errors_are_one_line_with_a_hint(repo):
+    proc = repo.ot("blame", "nope.py")
+    assert proc.returncode == 1
+    lines = proc.stderr.decode().splitlines()
+    assert lines[0] == "error: git blame failed: no such path 'nope.py' in HEAD"
+    assert lines[1].startswith("hint: ")
+    proc = repo.ot("blame", "commit", "no-such-rev")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [
+        "error: unknown revision 'no-such-rev'", "hint: name a commit, as for 'git show'"]
+    proc = repo.ot("blame", "commit")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[0] == (
+        "error: 'blame commit' needs a revision, as in 'git ot blame commit HEAD'")
+    proc = repo.ot("blame", "app.py", "--json", "--porcelain")
+    assert proc.returncode == 1
+
+
+def test_blame_in_a_subdirectory(repo):
+    repo.cli_json("init")
+    one_turn(repo, "s-sub", "pkg/mod.py", "x = 1\n", "add a module")
+    repo.git("add", "pkg")
+    repo.git("commit", "-q", "-m", "pkg")
+    from support.repo import run_ot
+
+    proc = run_ot(repo.path / "pkg", "blame", "mod.py", "--json")
+    assert proc.returncode == 0, proc.stderr
+    [line] = json.loads(proc.stdout)["lines"]
+    assert (line["path"], line["attribution"]["kind"]) == ("pkg/mod.py", "agent")
