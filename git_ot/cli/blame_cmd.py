@@ -50,7 +50,7 @@ def blame(ctx, line_ranges, moves, copies, porcelain, as_json, file, rev):
             raise click.UsageError("'blame commit' needs a revision, as in 'git ot blame commit HEAD'")
         if line_ranges or moves or copies or porcelain:
             raise click.UsageError("-L, -M, -C and --porcelain apply to 'git ot blame FILE' only")
-        result = blame_domain.blame_commit(open_store(), rev)
+        result = blame_domain.blame_commit(open_store(seal=True), rev)
         if as_json:
             emit_json(result)
         else:
@@ -58,7 +58,7 @@ def blame(ctx, line_ranges, moves, copies, porcelain, as_json, file, rev):
         return
     if as_json and porcelain:
         raise click.UsageError("--json and --porcelain cannot be used together")
-    result = blame_domain.blame_file(open_store(), target, rev, line_ranges, moves, copies,
+    result = blame_domain.blame_file(open_store(seal=True), target, rev, line_ranges, moves, copies,
                                      porcelain=porcelain)
     if as_json:
         _print_json(result)

@@ -27,7 +27,7 @@ def track(sessions, since, at, as_json):
     the whole a summary: lines written, landed and alive. SESSION may be any
     unique prefix of a session id; without one, every session.
     """
-    result = track_domain.track(open_store(), sessions, since=since, at=at)
+    result = track_domain.track(open_store(seal=True), sessions, since=since, at=at)
     if as_json:
         emit_json(result)
         return

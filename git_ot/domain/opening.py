@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..store import snapshot
 from ..store.gitdir import Location, locate
 from ..store.repository import Store
+from ..store.spool import Spool
 
 
 def open_store(path: str | None = None, seal: bool = False) -> Store:
@@ -17,11 +18,13 @@ def open_store(path: str | None = None, seal: bool = False) -> Store:
     With `seal`, for the commands that read sessions, every session's
     spooled events are sealed first (in a repository with a working tree),
     so that a running session shows every step up to now. This is the one
-    place a command seals before it reads.
+    place a command seals before it reads; with nothing spooled it costs one
+    listing of the spool.
     """
     store = Store(locate(path))
-    if seal and store.location.worktree is not None:
-        from .sealing import seal_pending  # the gate comes with it: only these commands pay for it
+    if seal and store.location.worktree is not None \
+            and Spool(store.location.state_dir).pending_sessions():
+        from .sealing import seal_pending  # the gate comes with it: only when there is work
 
         seal_pending(store)
     return store

@@ -357,18 +357,3 @@ class Uncommitted:
     def save(self) -> None:
         """Keep the window index the walk brought up to date."""
         self.index.save()
-
-
-def seal_running(store) -> None:
-    """Seal the events the spool holds, so that the readers of the trail see a
-    running session's last steps and windows (`git ot track`, and
-    `git ot blame` for the lines not committed yet).
-
-    The trail's one call into sealing; a bare repository has no session
-    running in it.
-    """
-    if store.location.worktree is None:
-        return
-    from ..sealing import seal_pending  # the security gate: only for the readers that seal
-
-    seal_pending(store)

@@ -37,7 +37,7 @@ from ...store import notes as notes_store
 from ...store.porcelain import BlameParser
 from ...store.repository import Store
 from .anchor import Anchorer
-from .attribution import Uncommitted, seal_running
+from .attribution import Uncommitted
 from .lineage import alive_counts
 from .recompute import Recomputer
 
@@ -247,7 +247,6 @@ def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]
     location = store.location
     if location.worktree is None:
         return {}
-    seal_running(store)  # a session still running shows every window up to now
     full = os.path.join(os.getcwd(), target)
     rel = os.path.relpath(os.path.realpath(full), os.path.realpath(location.worktree)).replace(os.sep, "/")
     try:

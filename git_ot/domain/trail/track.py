@@ -45,7 +45,7 @@ from ...store.refs import match_session
 from ...store.repository import Store
 from . import copies
 from . import lines as L
-from .attribution import Uncommitted, seal_running
+from .attribution import Uncommitted
 from .lineage import Lineage, Texts
 from .recompute import Recomputer
 from .survival import STATES, Evidence, alive_lines, classify, landed_lines
@@ -133,7 +133,6 @@ def track(store: Store, sessions=(), since: str | None = None, at: str | None = 
     since_t = times.parse_since(since, now) if since is not None else None
     repo = store.repo
     target = _resolve(repo, at)
-    seal_running(store)  # a running session's last steps count too
     chosen = _select(store, sessions, since_t)
     notes = notes_store.Notes(store)
     recomputer = Recomputer(store)
