@@ -148,6 +148,27 @@ def test_no_import_runs_up_the_layers_or_closes_a_cycle():
     assert problems() == []
 
 
+def test_the_readme_drawing_names_every_module():
+    """The README's architecture drawing names every module of every layer,
+    so a module added or renamed shows up there too."""
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    drawing = re.search(r"## Architecture\n.*?```\n(.*?)```", readme, re.S).group(1)
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", drawing.replace("<name>_cmd", "")))
+    missing = []
+    for mod, path in modules(PACKAGE).items():
+        parts = mod.split(".")
+        if len(parts) < 3 or path.name == "__init__.py" and len(parts) < 3:
+            continue  # the layers' own packages and the top-level modules
+        name = parts[-1]
+        if name.endswith("_cmd") or parts[1] == "demo":
+            continue  # drawn as <name>_cmd and demo/
+        if name not in words:
+            missing.append(mod)
+    assert missing == []
+
+
 def test_the_check_catches_an_upward_import_and_a_cycle(tmp_path):
     """The check itself can fail: a copy of the package with an upward import
     inside a function, and two store modules importing each other."""
