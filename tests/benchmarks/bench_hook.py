@@ -58,6 +58,7 @@ for path in (str(ROOT), str(HERE)):
 from bench_snapshot import code_text, make_repo  # noqa: E402
 from common import git, hermetic_env, log, p95, scratch  # noqa: E402
 from git_ot.capture.claude_code import settings as claude_settings  # noqa: E402
+from git_ot.demo.replay import RECORDER_KEYS, read_payloads  # noqa: E402
 
 RECORDED = ROOT / "tests" / "fixtures" / "claude-code" / "recorded-2.1.328"
 SESSION = "bench-5e55-4a1d-9c1b-hook"
@@ -69,13 +70,8 @@ ORDER = ["SessionStart", "UserPromptSubmit", "PreToolUse Edit", "PostToolUse Edi
 
 
 def recorded(scenario: str) -> list[dict]:
-    out = []
-    with open(RECORDED / scenario / "hooks.jsonl") as fh:
-        for line in fh:
-            d = json.loads(line)
-            d.pop("_received_at", None)
-            out.append(d)
-    return out
+    return [{k: v for k, v in p.items() if k not in RECORDER_KEYS}
+            for p in read_payloads(str(RECORDED / scenario / "hooks.jsonl"))]
 
 
 def _rewrite(value, old: str, new: str):

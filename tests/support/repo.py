@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from git_ot.demo.replay import RECORDER_KEYS, read_payloads
 from git_ot.demo.replay import replay as replay_payloads
 from support.cli import run_here
 
@@ -84,13 +85,8 @@ class Repo:
 
 def recorded_payloads(scenario: str) -> list[dict]:
     """The hook payloads Claude Code sent in one recorded scenario, in order."""
-    out = []
-    with open(RECORDED / scenario / "hooks.jsonl") as fh:
-        for line in fh:
-            d = json.loads(line)
-            d.pop("_received_at", None)
-            out.append(d)
-    return out
+    return [{k: v for k, v in p.items() if k not in RECORDER_KEYS}
+            for p in read_payloads(str(RECORDED / scenario / "hooks.jsonl"))]
 
 
 def replay(repo: Repo, scenario: str, **kw) -> str:
