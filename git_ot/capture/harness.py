@@ -39,8 +39,8 @@ class Harness(TranscriptSource, Protocol):
         Raises BadPayload (errors.py) on a payload it cannot use.
         """
 
-    def hook_command(self, event: str) -> str:
-        """The shell command `install` writes for `event`."""
+    def hook_command(self, event: str, scope: str) -> str:
+        """The shell command `install` writes for `event` into `scope`."""
 
     def install(self, scope: str, cwd: str | None = None) -> dict:
         """Wire `git ot hook <name>` into the harness's configuration (idempotent)."""

@@ -63,8 +63,13 @@ def replay(worktree: str, payloads: Iterable[dict], *, after: Callable[[dict], N
 
 
 def hook(worktree: str, event: str, payload: dict, env: dict | None = None) -> None:
-    """One hook call, exactly as Claude Code makes it."""
-    proc = subprocess.run(["/bin/sh", "-c", registry.find(HARNESS).hook_command(event)], cwd=worktree, env=env,
+    """One hook call, exactly as Claude Code makes it.
+
+    The command is the local scope's, which names this interpreter: the
+    replay runs the git-ot it is part of, whatever `git-ot` PATH holds.
+    """
+    command = registry.find(HARNESS).hook_command(event, "local")
+    proc = subprocess.run(["/bin/sh", "-c", command], cwd=worktree, env=env,
                           input=json.dumps(payload).encode(), capture_output=True)
     if proc.returncode != 0:
         raise ReplayError(f"hook {event} exited {proc.returncode}: "

@@ -7,9 +7,10 @@ Run it as
 
 It builds, in a temporary directory, the committed repository of
 bench_snapshot.py (`--files` code-like files, an ignored build/ directory),
-runs `git ot install claude-code` there and reads back the hook command
-line Claude Code would run for each event (`<python> -m git_ot hook
-claude-code <Event>`), then plays `--runs` turns of one session, each as
+runs `git ot install claude-code --scope local` there and reads back the
+hook command line Claude Code would run for each event (`<python> -m
+git_ot hook claude-code <Event>`; the committed project scope's command
+runs the same hook through the `git-ot` found on PATH), then plays `--runs` turns of one session, each as
 `claude -p --resume` sends them:
 
   SessionStart, UserPromptSubmit,
@@ -110,7 +111,7 @@ class Session:
         self.rng = random.Random(seed + 2)
         self.paths = paths
         self.templates = templates(repo, home)
-        settings = json.loads((repo / ".claude" / "settings.json").read_text())
+        settings = json.loads((repo / ".claude" / "settings.local.json").read_text())
         self.commands = {event: settings["hooks"][event][0]["hooks"][0]["command"]
                          for event in claude_settings.EVENTS}
         self.python = self.commands["Stop"].split(" -m git_ot ")[0]
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         repo, paths, _ = make_repo(tmp, args.files, args.seed)
         log(f"  done in {time.perf_counter() - start:.1f} s")
-        installed = claude_settings.install("project", str(repo))
+        installed = claude_settings.install("local", str(repo))
         session = Session(repo, home, paths, args.seed)
         session.play(record=False)  # warms the caches and builds the private index
         for i in range(args.runs):

@@ -15,7 +15,8 @@ def test_registered_harness_implements_the_protocol(name):
     assert isinstance(harness, Harness)
     assert harness.name == name
     assert harness.scopes and harness.seal_kinds
-    assert name in harness.hook_command("Stop")
+    for scope in harness.scopes:
+        assert name in harness.hook_command("Stop", scope)
 
 
 def test_unknown_harness():

@@ -22,13 +22,19 @@ EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Post
 TOOL_EVENTS = {"PreToolUse", "PostToolUse", "PostToolUseFailure"}
 
 
-def ours(event: str) -> str:
+def ours(event: str, scope: str = "project") -> str:
+    """The command of one scope: the committed file's works on any machine,
+    the local and user files name this interpreter."""
+    if scope == "project":
+        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot hook claude-code {event}; fi; "
+                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && '
+                f'exec "$d/git-ot" hook claude-code {event}; exit 0')
     return f"{sys.executable} -m git_ot hook claude-code {event}"
 
 
-def our_group(event: str) -> dict:
+def our_group(event: str, scope: str = "project") -> dict:
     group = {"matcher": "*"} if event in TOOL_EVENTS else {}
-    group["hooks"] = [{"type": "command", "command": ours(event)}]
+    group["hooks"] = [{"type": "command", "command": ours(event, scope)}]
     return group
 
 
@@ -157,7 +163,8 @@ def test_user_scope_honours_claude_config_dir_and_needs_no_repository(tmp_path, 
     proc = run_ot(outside, "install", "claude-code", "--scope", "user", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["settings"] == str(hermetic / ".claude" / "settings.json")
-    assert json.loads((hermetic / ".claude" / "settings.json").read_text())["hooks"]["Stop"] == [our_group("Stop")]
+    assert json.loads((hermetic / ".claude" / "settings.json").read_text())["hooks"]["Stop"] == \
+        [our_group("Stop", "user")]
     assert json.loads(run_ot(outside, "uninstall", "claude-code", "--scope", "user", "--json").stdout)["file"] \
         == "deleted"
     assert (hermetic / ".claude").is_dir()  # the user's Claude directory itself stays
@@ -173,6 +180,9 @@ def test_local_scope_writes_settings_local_json(repo):
     (repo.path / ".claude" / "settings.json").write_text('{"model": "opus"}\n')
     result = repo.cli_json("install", "claude-code", "--scope", "local")
     assert result["settings"] == str(repo.path / ".claude" / "settings.local.json")
+    assert result["command"] == ours("<Event>", "local")
+    local = json.loads((repo.path / ".claude" / "settings.local.json").read_text())
+    assert local == {"hooks": {e: [our_group(e, "local")] for e in EVENTS}}
     assert (repo.path / ".claude" / "settings.json").read_text() == '{"model": "opus"}\n'
     assert repo.cli_json("uninstall", "claude-code", "--scope", "local")["file"] == "deleted"
     assert os.listdir(repo.path / ".claude") == ["settings.json"]
@@ -187,7 +197,7 @@ def test_a_symlinked_settings_file_stays_a_symlink(repo, tmp_path):
     link.symlink_to(dotfiles / "settings.json")
     repo.cli_json("install", "claude-code")
     assert link.is_symlink()
-    assert "git_ot hook claude-code" in (dotfiles / "settings.json").read_text()
+    assert "git-ot hook claude-code" in (dotfiles / "settings.json").read_text()
     repo.cli_json("uninstall", "claude-code")
     assert link.is_symlink() and (dotfiles / "settings.json").read_text() == '{\n  "model": "opus"\n}\n'
 
@@ -227,11 +237,12 @@ def test_project_scope_refuses_a_bare_repository(tmp_path):
     ]
 
 
-def test_the_installed_command_runs_without_git_ot_on_path(repo):
-    """Claude Code runs the command through a shell with its own PATH; the
-    interpreter is named by absolute path, so only git must be found."""
-    repo.cli_json("install", "claude-code")
-    settings = json.loads((repo.path / ".claude" / "settings.json").read_text())
+def test_the_local_command_runs_without_git_ot_on_path(repo):
+    """Claude Code runs the command through a shell with its own PATH; in a
+    local (or user) install the interpreter is named by absolute path, so
+    only git must be found."""
+    repo.cli_json("install", "claude-code", "--scope", "local")
+    settings = json.loads((repo.path / ".claude" / "settings.local.json").read_text())
     command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
     git_dir = os.path.dirname(subprocess.run(["sh", "-c", "command -v git"], capture_output=True,
                                              text=True).stdout.strip())
@@ -247,8 +258,75 @@ def test_the_installed_command_runs_without_git_ot_on_path(repo):
 
 def test_is_ours_recognises_every_form_of_the_command():
     assert claude_settings.is_ours({"type": "command", "command": ours("Stop")})
+    assert claude_settings.is_ours({"type": "command", "command": ours("Stop", "local")})
     assert claude_settings.is_ours({"command": "git-ot hook claude-code Stop"})
     assert claude_settings.is_ours({"command": "git ot hook claude-code"})
     assert not claude_settings.is_ours({"command": "git ot hook git post-commit"})
     assert not claude_settings.is_ours({"type": "http", "url": "http://127.0.0.1/git-ot hook claude-code"})
     assert not claude_settings.is_ours("git-ot hook claude-code")
+
+
+def test_a_project_file_of_the_old_absolute_form_is_updated_and_uninstalled(repo):
+    """An older git-ot wrote this interpreter's path into the committed file:
+    installing again rewrites every entry to the portable command, keeping
+    the user's keys, and uninstall recognises either form."""
+    path = repo.path / ".claude" / "settings.json"
+    path.parent.mkdir()
+    old = {"hooks": {e: [our_group(e, "local")] for e in EVENTS}}
+    old["hooks"]["Stop"][0]["hooks"][0]["timeout"] = 30
+    path.write_text(json.dumps(old, indent=2) + "\n")
+    result = repo.cli_json("install", "claude-code")
+    assert result["events"] == {e: "updated" for e in EVENTS}
+    new = {"hooks": {e: [our_group(e)] for e in EVENTS}}
+    new["hooks"]["Stop"][0]["hooks"][0]["timeout"] = 30
+    assert path.read_text() == json.dumps(new, indent=2) + "\n"
+    assert repo.cli_json("install", "claude-code")["events"] == {e: "unchanged" for e in EVENTS}
+    mixed = {"hooks": {e: [our_group(e, "local" if i % 2 else "project")] for i, e in enumerate(EVENTS)}}
+    path.write_text(json.dumps(mixed, indent=2) + "\n")
+    assert repo.cli_json("uninstall", "claude-code")["events"] == {e: "removed" for e in EVENTS}
+    assert not path.exists()
+
+
+def _git_only_path() -> str:
+    """A PATH with git and the shell's tools, and no git-ot."""
+    dirs = []
+    for tool in ("git", "sh"):
+        found = subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True, text=True).stdout.strip()
+        dirs.append(os.path.dirname(found))
+    assert not any(os.path.exists(os.path.join(d, "git-ot")) for d in dirs)
+    return os.pathsep.join(dict.fromkeys(dirs))
+
+
+def test_the_committed_command_works_in_a_clone_elsewhere(repo, tmp_path):
+    """A teammate clones the repository at another path: the committed hook
+    runs their git-ot from PATH, and without one it does nothing at all."""
+    repo.cli_json("install", "claude-code")
+    repo.git("add", ".claude/settings.json")
+    repo.commit("Capture Claude Code sessions")
+    clone = tmp_path / "elsewhere" / "clone"
+    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+    settings = json.loads((clone / ".claude" / "settings.json").read_text())
+    command = settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+    assert command == ours("UserPromptSubmit") and str(repo.path) not in command
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    payload = {"session_id": "s-clone", "cwd": str(clone), "hook_event_name": "UserPromptSubmit",
+               "prompt": "hello from the clone"}
+
+    def run(path: str):
+        return subprocess.run(["/bin/sh", "-c", command], cwd=clone, env={**env, "PATH": path},
+                              input=json.dumps(payload).encode(), capture_output=True)
+
+    # No git-ot on this machine: exit 0, not a word, nothing written.
+    without = _git_only_path()
+    proc = run(without)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+    assert not (clone / ".git" / "opentraces").exists()
+    assert git(clone, "status", "--porcelain") == ""
+    assert git(clone, "for-each-ref", "refs/opentraces") == ""
+    # git-ot installed (the venv's console script first on PATH): recorded.
+    bin_dir = os.path.dirname(sys.executable)
+    assert os.access(os.path.join(bin_dir, "git-ot"), os.X_OK)
+    proc = run(bin_dir + os.pathsep + without)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+    show = json.loads(run_ot(clone, "trace", "show", "s-clone", "--json").stdout)
+    assert [s["text"] for s in show["steps"]] == ["hello from the clone"]

@@ -36,10 +36,10 @@ class ClaudeCode:
 
     # -- install -----------------------------------------------------------
 
-    def hook_command(self, event: str) -> str:
+    def hook_command(self, event: str, scope: str) -> str:
         from .settings import command_for
 
-        return command_for(event)
+        return command_for(event, scope)
 
     def install(self, scope: str, cwd: str | None = None) -> dict:
         from .settings import install

@@ -33,9 +33,32 @@ SessionEnd async hooks do outlive `claude -p`, but then the session is not
 sealed when the command returns. `"type": "http"` hooks need a server,
 which git-ot does not run (no daemon).
 
-The command names the interpreter that ran the install by its absolute
-path (`<python> -m git_ot hook claude-code <Event>`), as the git hooks do,
-so the hook works whatever PATH Claude Code passes on.
+The command depends on the scope. The local and user files belong to one
+machine, so there it names the interpreter that ran the install by its
+absolute path (`<python> -m git_ot hook claude-code <Event>`), as the git
+hooks do, and works whatever PATH Claude Code passes on. The project file
+is committed and run on every teammate's machine, where that path means
+nothing, so there it is a short POSIX sh line (Claude Code runs every
+command hook as `/bin/sh -c <command>`, the payload on stdin):
+
+    if command -v git-ot >/dev/null 2>&1; then exec git-ot hook claude-code <Event>; fi;
+    d=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && exec "$d/git-ot" hook claude-code <Event>;
+    exit 0
+
+(one line in the file). It runs `git-ot` from PATH, else the `git-ot` in
+git's exec-path (the other place `git ot` finds it), and otherwise exits 0
+having said nothing: on a machine without git-ot a hook that failed or
+printed would show as a hook error in every turn, and a SessionStart or
+UserPromptSubmit hook's stdout is even added to the model's context.
+(Plain `git ot hook ...` cannot be told apart from an absent git-ot
+without running it: git prints "'ot' is not a git command" and exits 1.)
+`command -v` is a shell builtin and `git --exec-path` reads no stdin, so
+the payload reaches git-ot untouched; `exec` replaces the shell, so no
+extra process stays and git-ot's exit status (always 0, see
+capture/hook.py) is the hook's; git is forked for its exec-path only
+when git-ot is not on PATH. Nothing is
+looked up in the working tree: an empty PATH entry (the current directory)
+is never added, so a clone cannot plant a `git-ot` of its own.
 """
 
 from __future__ import annotations
@@ -77,8 +100,12 @@ def settings_path(scope: str, cwd: str | None = None, what: str = "install") -> 
     return os.path.join(top, ".claude", name)
 
 
-def command_for(event: str) -> str:
-    """The hook command for one event: this interpreter, by absolute path."""
+def command_for(event: str, scope: str) -> str:
+    """The hook command for one event in `scope`'s settings file (see above)."""
+    if scope == "project":
+        run = f"hook {HARNESS} {event}"
+        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot {run}; fi; "
+                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && exec "$d/git-ot" {run}; exit 0')
     return f"{shlex.quote(sys.executable)} -m git_ot hook {HARNESS} {event}"
 
 
@@ -87,9 +114,9 @@ def is_ours(hook) -> bool:
     return isinstance(command, str) and any(m in command for m in MARKERS)
 
 
-def _group(event: str) -> dict:
+def _group(event: str, scope: str) -> dict:
     group = {"matcher": "*"} if event in TOOL_EVENTS else {}
-    group["hooks"] = [{"type": "command", "command": command_for(event)}]
+    group["hooks"] = [{"type": "command", "command": command_for(event, scope)}]
     return group
 
 
@@ -103,15 +130,17 @@ def install(scope: str = "project", cwd: str | None = None) -> dict:
         groups = _event_groups(path, hooks, event)
         found = _our_hooks(groups)
         if not found:
-            groups.append(_group(event))
+            groups.append(_group(event, scope))
             actions[event] = "installed"
             continue
         action = "unchanged"
         first = found[0]
-        if first.get("command") != command_for(event):
-            # Another interpreter (a new venv) or a hand-written entry:
-            # only the command is rewritten; other keys the user set stay.
-            first["command"] = command_for(event)
+        if first.get("command") != command_for(event, scope):
+            # Another interpreter (a new venv), the other scope's form (an
+            # older git-ot wrote the interpreter's path into the project
+            # file) or a hand-written entry: only the command is
+            # rewritten; other keys the user set stay.
+            first["command"] = command_for(event, scope)
             action = "updated"
         if len(found) > 1:
             _drop(groups, found[1:])
@@ -121,7 +150,7 @@ def install(scope: str = "project", cwd: str | None = None) -> dict:
     if changed:
         doc.write()
     return {"harness": HARNESS, "scope": scope, "settings": path,
-            "command": command_for("<Event>"), "events": actions}
+            "command": command_for("<Event>", scope), "events": actions}
 
 
 def uninstall(scope: str = "project", cwd: str | None = None) -> dict:
