@@ -52,6 +52,8 @@ COMMANDS = {
               "Show whether each hunk the agents wrote landed, and whether it survives."),
     "uninstall": ("git_ot.cli.init_cmd:uninstall",
                   "Remove git-ot's git hooks, or its hooks from a harness's settings."),
+    "version": ("git_ot.cli.version_cmd:version",
+                "Show the versions of git-ot, git, Python and the coding agents found."),
 }
 
 

@@ -8,6 +8,11 @@ Layout under `<common-dir>/opentraces/spool/`:
                                or of taking a batch
     <session>.seal.lock        held while one process seals the session
 
+A seal that leaves nothing of its session behind (no journal, no batch)
+deletes both lock files, each while holding it. A locker therefore checks,
+once it holds a lock, that the path still names the file it locked (the
+same inode); if not, the file was deleted under it and it locks again.
+
 An append takes `<session>.lock`, writes one line with one write(2) to a file
 opened O_APPEND, and releases it. A sealer takes `<session>.seal.lock`, then
 under `<session>.lock` renames the journal to the next `.sealing` name (new
@@ -31,9 +36,27 @@ _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
 
 @contextlib.contextmanager
 def _flock(path: str):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold an exclusive lock on `path`, created if missing.
+
+    The lock file may be deleted by its holder (a seal's clean-up): a
+    process that was waiting on the deleted file finds that the path no
+    longer names the file it locked, and locks the path again.
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -91,8 +114,26 @@ class Spool:
     def sealing(self, session_id: str):
         """Hold the seal lock of a session; yields a Batch to read and retire."""
         os.makedirs(self.dir, exist_ok=True)
-        with _flock(self._path(session_id, ".seal.lock")):
+        seal_lock = self._path(session_id, ".seal.lock")
+        with _flock(seal_lock):
             yield _Batch(self, session_id)
+            self._drop_locks(session_id, seal_lock)
+
+    def _drop_locks(self, session_id: str, seal_lock: str) -> None:
+        """Delete the session's lock files if it has nothing left to seal.
+
+        Called under the seal lock; the append lock is taken too, so each
+        file is deleted only by the process holding it, and an appender
+        that was waiting on it locks the new file (`_flock`).
+        """
+        lock = self._path(session_id, ".lock")
+        with _flock(lock):
+            names = self._names()
+            if session_id + ".jsonl" in names or any(
+                    m and m.group("sid") == session_id for m in map(_BATCH.match, names)):
+                return  # appended meanwhile, or a batch the gate kept: locked again soon
+            os.unlink(lock)
+        os.unlink(seal_lock)
 
     def pending_sessions(self) -> list[str]:
         """Sessions with events not yet sealed (live, or left by a crash)."""

@@ -11,7 +11,7 @@ rebuilds when it is missing (refs/README.md, section 12).
         spool/<session>.jsonl ...     events not yet sealed (store/spool.py)
         log, log.1                    failures of hooks and commands (store/log.py)
         approved, forgotten           session lists (store/approvals.py)
-        salt                          the key of the gate's tokens
+        salt                          the key of the gate's tokens (made by the first seal)
         gate-cache.json               what the gate found in each blob
         gate/blocked/<session>        a session the gate keeps from sealing
         gate/originals/<session>      the blobs a redaction replaced

@@ -88,7 +88,7 @@ def test_list_commands_and_get_command_walk_the_whole_tree():
         ("anchor",), ("approve",), ("blame",), ("demo",), ("fetch",), ("forget",), ("hook",),
         ("import",), ("init",), ("install",), ("push",), ("remote",), ("remote", "set"),
         ("remote", "show"), ("scan",), ("snapshot",), ("trace",), ("trace", "list"),
-        ("trace", "show"), ("track",), ("uninstall",),
+        ("trace", "show"), ("track",), ("uninstall",), ("version",),
     ]
     assert sorted(cli.commands) == sorted(COMMANDS)
 

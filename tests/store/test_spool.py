@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from support.repo import git
+from git_ot.store.spool import Spool
+from support.repo import git, replay
 
 
 def _hook_cmd(repo, event, payload, env=None):
@@ -39,8 +42,8 @@ def test_concurrent_hooks_for_one_and_several_sessions(repo):
     assert not (repo.path / ".git/opentraces/log").exists()
     for sid in ("sess-a", "sess-b", "sess-c"):
         assert sorted(_prompts(repo, sid)) == sorted(f"{sid} #{i}" for i in range(12))
-    assert os.listdir(repo.path / ".git/opentraces/spool") == [] or all(
-        n.endswith(".lock") for n in os.listdir(repo.path / ".git/opentraces/spool"))
+    # Once every session is sealed, not even its lock files are left.
+    assert os.listdir(repo.path / ".git/opentraces/spool") == []
     repo.fsck()
 
 
@@ -69,7 +72,7 @@ def test_interrupted_seal_is_repaired_by_a_later_command(repo):
     assert [n for n in os.listdir(repo.path / ".git/opentraces/spool") if n.endswith(".sealing")] \
         == ["crash2.1.sealing"]
     assert _prompts(repo, sid) == ["only"]
-    assert [n for n in os.listdir(repo.path / ".git/opentraces/spool") if not n.endswith(".lock")] == []
+    assert os.listdir(repo.path / ".git/opentraces/spool") == []
 
 
 def test_a_damaged_spool_line_is_kept_not_dropped(repo):
@@ -153,3 +156,64 @@ def test_dollar_keys_in_harness_data_are_not_taken_for_references(repo):
     step = repo.cli_json("trace", "show", "s-dollar:1")["step"]
     assert step["input"] == data
     assert step["output"] == "x" * 5000
+
+
+def test_a_sealed_session_leaves_no_lock_file(repo):
+    sid = replay(repo, "linear-edit")
+    spool = repo.path / ".git/opentraces/spool"
+    assert [n for n in os.listdir(spool) if n.startswith(sid)] == []
+
+
+def test_appends_racing_seals_that_delete_the_locks_lose_nothing(tmp_path):
+    """Appenders waiting on a lock file a seal deletes lock the new one."""
+    spool = Spool(str(tmp_path))
+    writers, each = 4, 150
+    stop = threading.Event()
+    taken: list[dict] = []
+
+    def seal_once():
+        with spool.sealing("s") as batch:
+            taken.extend(batch.take())
+            batch.retire()
+
+    def sealer():
+        while not stop.is_set():
+            seal_once()
+
+    def writer(w):
+        for i in range(each):
+            spool.append("s", {"id": f"{w}-{i}"})
+
+    seal_thread = threading.Thread(target=sealer)
+    seal_thread.start()
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        list(pool.map(writer, range(writers)))
+    stop.set()
+    seal_thread.join()
+    seal_once()
+    ids = [e["id"] for e in taken]
+    assert sorted(ids) == sorted(f"{w}-{i}" for w in range(writers) for i in range(each))
+    assert os.listdir(spool.dir) == []
+
+
+def test_a_lock_deleted_by_its_holder_is_taken_again_by_its_waiter(tmp_path):
+    """The waiter of a lock file its holder deletes ends up holding a file
+    the path still names, never the deleted one."""
+    from git_ot.store.spool import _flock
+
+    path = str(tmp_path / "s.lock")
+    held, inside = threading.Event(), []
+
+    def waiter():
+        held.wait()
+        with _flock(path):
+            inside.append(os.path.exists(path))
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    with _flock(path):
+        held.set()
+        time.sleep(0.3)  # the waiter has opened the file and waits on its lock
+        os.unlink(path)
+    t.join()
+    assert inside == [True]

@@ -10,6 +10,7 @@ snapshot blobs, each read once per policy (gate/cache.py). The seal
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable
 
 from ...store import snapshot as snapshot_store
@@ -50,7 +51,8 @@ class Gate:
         self.store = store
         self.policy = policy or policy_for(store)
         self.trufflehog = self.policy.trufflehog_binary()
-        self.tokens = Tokens(load_salt(store.location.state_dir))
+        # Loaded when a token is first needed: a reader leaves no salt behind.
+        self.tokens = Tokens(functools.partial(load_salt, store.location.state_dir))
         self.paths = PathTokens(self.tokens, current_home(), self.policy.tokenize)
         self._cache: BlobCache | None = None
         self._walk_memo: dict = {}

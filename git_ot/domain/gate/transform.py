@@ -9,8 +9,9 @@
   structure survive. The 8 hex digits are the start of HMAC-SHA256 over
   `<KIND> NUL <value>` with the repository's salt as key.
 
-The salt is 32 random bytes, made once per repository and kept in
-`<common-dir>/opentraces/salt` (mode 0600). It never enters a git object or
+The salt is 32 random bytes, made once per repository, by the first seal,
+and kept in `<common-dir>/opentraces/salt` (mode 0600); a reader (`git ot
+scan`) never needs a token, so it never makes one. It never enters a git object or
 the git config, so a token cannot be checked against a guessed value by
 anyone who has only the pushed objects.
 """
@@ -23,6 +24,7 @@ import os
 import re
 import secrets
 from hashlib import sha256
+from typing import Callable
 
 from ...store import state
 from ..paths import HOME_TOKEN, current_home  # noqa: F401 (gate/__init__.py takes current_home from here)
@@ -65,10 +67,20 @@ def _read_salt(path: str) -> bytes:
 
 
 class Tokens:
-    """Stable tokens keyed by the repository's salt."""
+    """Stable tokens keyed by the repository's salt.
 
-    def __init__(self, salt: bytes):
-        self.salt = salt
+    `salt` is the salt, or a function that loads it: then it is loaded (and
+    made, if missing) only when a token is first asked for.
+    """
+
+    def __init__(self, salt: bytes | Callable[[], bytes]):
+        self._salt = salt
+
+    @property
+    def salt(self) -> bytes:
+        if callable(self._salt):
+            self._salt = self._salt()
+        return self._salt
 
     def token(self, kind: str, value: str) -> str:
         digest = hmac.new(self.salt, kind.encode() + b"\0" + value.encode("utf-8", "surrogateescape"),
