@@ -154,6 +154,10 @@ class BlameFailed(GitOtError):
     """git blame could not blame the file asked for."""
 
 
+class BlameUsage(GitOtError):
+    """`git ot blame` was given its file and revision in an arrangement git blame refuses."""
+
+
 class UnusableDirectory(GitOtError):
     """A directory named on the command line cannot be used: not empty, not a directory, or not made."""
 

@@ -470,7 +470,7 @@ def synopsis_piece(param: click.Parameter) -> str:
             text += "..."
         return text if param.required else f"[{text}]"
     text = placeholder(arg_metavar(param))
-    if param.nargs == -1:
+    if param.nargs == -1 and " " not in text:  # a metavar of several words spells out its own arity
         text += "..."
     return text if param.required else f"[{text}]"
 

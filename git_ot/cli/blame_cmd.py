@@ -1,4 +1,4 @@
-"""`git ot blame FILE` and `git ot blame commit REV`: who (which session, step, prompt) wrote what."""
+"""`git ot blame [REV] [--] FILE` and `git ot blame commit REV`: who (which session, step, prompt) wrote what."""
 
 from __future__ import annotations
 
@@ -14,13 +14,31 @@ from .output import emit, emit_json
 
 
 class _BlameCommand(click.Command):
-    """Notes whether `--` came before the first argument, so `blame -- commit`
-    blames a file named 'commit' instead of meaning `blame commit REV`."""
+    """Keeps where `--` stood among the arguments: git blame reads `REV -- FILE`
+    and `-- FILE REV` by it, and `blame -- commit` blames a file named
+    'commit' instead of meaning `blame commit REV`."""
 
     def parse_args(self, ctx, args):
-        first = next((i for i, a in enumerate(args) if a == "commit"), None)
-        ctx.meta["git_ot.blame.literal"] = "--" in args[: first if first is not None else len(args)]
+        ctx.meta["git_ot.blame.dashdash"] = _dashdash_at(args)
         return super().parse_args(ctx, args)
+
+
+def _dashdash_at(args: list[str]) -> int | None:
+    """How many arguments that are not options came before `--`, or None
+    without one; read as click reads them (only -L takes a value)."""
+    count = 0
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a == "--":
+            return count
+        if a.startswith("-") and a != "-":
+            if not a.startswith("--") and a.find("L") == len(a) - 1:
+                i += 1  # -L, or -ML: its value is the next argument
+            continue
+        count += 1
+    return None
 
 
 @click.command(cls=_BlameCommand)
@@ -35,22 +53,30 @@ class _BlameCommand(click.Command):
 @click.option("--porcelain", is_flag=True,
               help="Print git blame's porcelain format with ot-* header lines added.")
 @json_option
-@click.argument("file")
-@click.argument("rev", required=False)
+@click.argument("args", nargs=-1, required=True, metavar="[REV] [--] FILE")
 @click.pass_context
-def blame(ctx, line_ranges, moves, copies, porcelain, as_json, file, rev):
+def blame(ctx, line_ranges, moves, copies, porcelain, as_json, args):
     """Show which agent session, step and prompt wrote each line of a file.
+
+    The file and revision are given as to git blame: 'git ot blame [REV]
+    [--] FILE'; the old order 'git ot blame FILE REV' works too, as with git.
 
     'git ot blame commit REV' shows what a commit was for instead: its
     sessions, the prompts behind its patches, and how much survives at HEAD.
     """
-    target = file
-    if target == "commit" and not ctx.meta.get("git_ot.blame.literal"):
-        if rev is None:
+    args = list(args)
+    at = ctx.meta.get("git_ot.blame.dashdash")
+    if at is not None:
+        args.insert(at, "--")
+    if args[0] == "commit":
+        revs = [a for a in args[1:] if a != "--"]
+        if not revs:
             raise click.UsageError("'blame commit' needs a revision, as in 'git ot blame commit HEAD'")
+        if len(revs) > 1:
+            raise click.UsageError("'blame commit' takes one revision, as in 'git ot blame commit HEAD'")
         if line_ranges or moves or copies or porcelain:
             raise click.UsageError("-L, -M, -C and --porcelain apply to 'git ot blame FILE' only")
-        result = blame_domain.blame_commit(open_store(seal=True), rev)
+        result = blame_domain.blame_commit(open_store(seal=True), revs[0])
         if as_json:
             emit_json(result)
         else:
@@ -58,7 +84,7 @@ def blame(ctx, line_ranges, moves, copies, porcelain, as_json, file, rev):
         return
     if as_json and porcelain:
         raise click.UsageError("--json and --porcelain cannot be used together")
-    result = blame_domain.blame_file(open_store(seal=True), target, rev, line_ranges, moves, copies,
+    result = blame_domain.blame_file(open_store(seal=True), args, line_ranges, moves, copies,
                                      porcelain=porcelain)
     if as_json:
         _print_json(result)

@@ -25,31 +25,50 @@ import os
 _early: tuple | None = None  # (argv, cwd, process)
 
 
-def git_argv(target: str, rev: str | None, line_ranges=(), moves: int = 0, copies: int = 0) -> list[str]:
-    """The git blame command for `git ot blame` with these arguments."""
+def operands(args: list[str]) -> list[str] | None:
+    """git blame's operands for the arguments `git ot blame` was given after
+    its options (`--` kept where it stood), or None for an arrangement git
+    blame refuses.
+
+    As git blame (builtin/blame.c): `FILE`, `REV -- FILE` and `-- FILE` name
+    their file; `-- FILE REV` is the old order, put in the new one; and
+    `A B` is left as it is, for git to decide as it always does: the old
+    order `FILE REV` when B names an object, else `REV FILE`.
+    """
+    if "--" not in args:
+        if len(args) == 1:
+            return ["--", args[0]]
+        return list(args) if len(args) == 2 else None
+    at = args.index("--")
+    before, after = args[:at], args[at + 1:]
+    if len(after) == 1 and len(before) <= 1:
+        return [*before, "--", after[0]]
+    if len(after) == 2 and not before:
+        return [after[1], "--", after[0]]
+    return None
+
+
+def git_argv(ops: list[str], line_ranges=(), moves: int = 0, copies: int = 0) -> list[str]:
+    """The git blame command for `git ot blame` with these options and operands()."""
     argv = ["git", "blame", "--porcelain"]
     for spec in line_ranges:
         argv += ["-L", spec]
-    argv += ["-M"] * moves + ["-C"] * copies
-    if rev:
-        argv.append(rev)
-    return argv + ["--", target]
+    return argv + ["-M"] * moves + ["-C"] * copies + ops
 
 
 def guess(args: list[str]) -> list[str] | None:
     """The git command `git ot blame <args>` will run, or None when unsure."""
     ranges: list[str] = []
     moves = copies = 0
-    positional: list[str] = []
-    dashdash = False
+    rest: list[str] = []  # the arguments that are not options, `--` kept in its place
     i = 0
     while i < len(args):
         a = args[i]
         i += 1
-        if dashdash or not a.startswith("-") or a == "-":
-            positional.append(a)
+        if "--" in rest or not a.startswith("-") or a == "-":
+            rest.append(a)
         elif a == "--":
-            dashdash = True
+            rest.append(a)
         elif a == "-L" and i < len(args):
             ranges.append(args[i])
             i += 1
@@ -62,13 +81,10 @@ def guess(args: list[str]) -> list[str] | None:
             continue
         else:
             return None  # an option this guess does not know (or --help)
-    if not positional or len(positional) > 2:
-        return None
-    if positional[0] in ("commit", "pr") and not dashdash:
-        return None
-    target = positional[0]
-    rev = positional[1] if len(positional) > 1 else None
-    return git_argv(target, rev, ranges, moves, copies)
+    if rest[:1] in (["commit"], ["pr"]):
+        return None  # `blame commit REV`, not a file
+    ops = operands(rest)
+    return None if ops is None else git_argv(ops, ranges, moves, copies)
 
 
 class Spawned:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from git_ot.store.blame_prestart import guess
 from support.trail import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
@@ -136,7 +139,8 @@ def test_blame_commit_of_a_commit_git_ot_never_anchored(repo):
 def test_a_file_named_commit(repo):
     repo.write("commit", "a file named commit\n")
     repo.commit("commit file")
-    for args in (["./commit"], ["--", "commit"]):
+    for args in (["./commit"], ["--", "commit"], ["HEAD", "commit"], ["HEAD", "--", "commit"],
+                 ["--", "commit", "HEAD"]):
         proc = repo.ot("blame", "--json", *args)
         assert proc.returncode == 0, proc.stderr
         assert [ln["content"] for ln in json.loads(proc.stdout)["lines"]] == ["a file named commit"]
@@ -146,8 +150,7 @@ def test_errors_are_one_line_with_a_hint(repo):
     proc = repo.ot("blame", "nope.py")
     assert proc.returncode == 1
     lines = proc.stderr.decode().splitlines()
-    assert lines[0] == "error: git blame failed: no such path 'nope.py' in HEAD"
-    assert lines[1].startswith("hint: ")
+    assert lines == ["error: git blame failed: no such path 'nope.py' in HEAD", ORDER_HINT]
     proc = repo.ot("blame", "commit", "no-such-rev")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [
@@ -158,6 +161,84 @@ def test_errors_are_one_line_with_a_hint(repo):
         "error: 'blame commit' needs a revision, as in 'git ot blame commit HEAD'")
     proc = repo.ot("blame", "app.py", "--json", "--porcelain")
     assert proc.returncode == 1
+
+
+ORDER_HINT = "hint: git ot blame takes what git blame takes: [-L RANGE] [-M] [-C] [REV] [--] FILE"
+
+
+def _later(repo):
+    """_setup, then a second commit: the file differs at HEAD~1 and HEAD."""
+    _setup(repo)
+    repo.write("app.py", (repo.path / "app.py").read_text() + "# later\n")
+    repo.git("commit", "-q", "-am", "later")
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"], ["--porcelain"]])
+def test_file_and_revision_in_any_order_git_blame_takes(repo, fmt):
+    _later(repo)
+
+    def out(*args):
+        proc = repo.ot("blame", *fmt, *args)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.decode()
+
+    # git blame's order, its old order, with and without `--`: one output.
+    at_rev = out("HEAD~1", "app.py")
+    assert "# end" in at_rev and "# later" not in at_rev
+    for args in (["HEAD~1", "--", "app.py"], ["app.py", "HEAD~1"], ["--", "app.py", "HEAD~1"]):
+        assert out(*args) == at_rev, args
+    # No revision: the working tree, as `git ot blame FILE`.
+    in_tree = out("app.py")
+    assert "# later" in in_tree
+    assert out("--", "app.py") == in_tree
+    # -L, before, between or after them.
+    ranged = out("-L", "2,3", "HEAD~1", "app.py")
+    assert len(ranged) < len(at_rev)
+    for args in (["HEAD~1", "-L", "2,3", "--", "app.py"], ["app.py", "HEAD~1", "-L2,3"],
+                 ["-L", "2,3", "--", "app.py", "HEAD~1"]):
+        assert out(*args) == ranged, args
+    if fmt == ["--porcelain"]:
+        theirs = repo.git("blame", "--porcelain", "-L", "2,3", "HEAD~1", "--", "app.py")
+        assert "".join(ln + "\n" for ln in ranged.splitlines() if not ln.startswith("ot-")) == theirs
+
+
+def test_arguments_git_blame_refuses(repo):
+    _later(repo)
+    for args in (["HEAD~1", "HEAD", "app.py"], ["HEAD", "--", "app.py", "x"], ["HEAD", "--", "app.py", "HEAD"]):
+        proc = repo.ot("blame", *args)
+        assert proc.returncode == 1
+        assert proc.stderr.decode().splitlines() == [
+            "error: more arguments than one file and one revision", ORDER_HINT]
+    # The last names no object, so (as for git blame) it is the file and the first the revision.
+    proc = repo.ot("blame", "app.py", "no-such-rev")
+    assert proc.stderr.decode().splitlines() == ["error: git blame failed: bad revision 'app.py'", ORDER_HINT]
+
+
+@pytest.mark.parametrize("args, argv", [
+    (["app.py"], ["--", "app.py"]),
+    (["--", "app.py"], ["--", "app.py"]),
+    (["HEAD", "--", "app.py"], ["HEAD", "--", "app.py"]),
+    (["--", "app.py", "HEAD"], ["HEAD", "--", "app.py"]),
+    # Without `--`, git decides which is the revision: the guess leaves it to git.
+    (["HEAD", "app.py"], ["HEAD", "app.py"]),
+    (["app.py", "HEAD"], ["app.py", "HEAD"]),
+    (["-L", "3,5", "-M", "HEAD", "app.py", "--json"], ["-L", "3,5", "-M", "HEAD", "app.py"]),
+    (["-L3,5", "-MCC", "--porcelain", "app.py"], ["-L", "3,5", "-M", "-C", "-C", "--", "app.py"]),
+    (["HEAD", "--", "-L"], ["HEAD", "--", "-L"]),
+    (["--", "commit"], ["--", "commit"]),
+    (["HEAD", "commit"], ["HEAD", "commit"]),
+    (["commit", "HEAD"], None),
+    (["pr", "7"], None),
+    ([], None),
+    (["--"], None),
+    (["a", "b", "c"], None),
+    (["a", "--", "b", "c"], None),
+    (["-w", "app.py"], None),
+    (["--help"], None),
+    (["app.py", "-L"], None),
+])
+def test_guess(args, argv):
+    assert guess(args) == (None if argv is None else ["git", "blame", "--porcelain", *argv])
 
 
 def test_blame_in_a_subdirectory(repo):

@@ -32,7 +32,7 @@ import os
 import pygit2
 
 from ...store import blame_prestart as prestart
-from ...errors import BlameFailed, UnknownRevision
+from ...errors import BlameFailed, BlameUsage, UnknownRevision
 from ...store import notes as notes_store
 from ...store.porcelain import BlameParser
 from ...store.repository import Store
@@ -194,6 +194,9 @@ class Blame:
         return {"kind": "human"}
 
 
+ORDER_HINT = "git ot blame takes what git blame takes: [-L RANGE] [-M] [-C] [REV] [--] FILE"
+
+
 def _start(argv: list[str]):
     proc = prestart.take(argv)
     if proc is None:
@@ -214,19 +217,26 @@ def _finish(proc, parser: BlameParser | None = None) -> bytes:
         lines = err.decode("utf-8", "replace").strip().splitlines()
         raise BlameFailed(f"git blame failed: {(lines[-1] if lines else 'exit status %d' % proc.returncode)}"
                           .replace("fatal: ", ""),
-                          hint="git ot blame takes what git blame takes: a file, a revision, -L, -M, -C")
+                          hint=ORDER_HINT)
     return out
 
 
-def blame_file(store: Store, target: str, rev: str | None = None, line_ranges=(),
+def blame_file(store: Store, args: list[str], line_ranges=(),
                moves: int = 0, copies: int = 0, porcelain: bool = False) -> dict:
     """Every line of a file (or of its -L ranges), with who wrote it.
 
-    Returns {"path", "rev", "commits": {sha: {author, author-time, author-tz,
-    boundary, ...}}, "lines": [{line, commit, orig_line, path, content,
-    attribution}]}; lines attributed alike share one attribution object.
+    `args` are the arguments given after the options, `--` kept where it
+    stood, in any order git blame takes: `[REV] [--] FILE`, or the old
+    `FILE REV` and `-- FILE REV`. Returns {"path", "rev", "commits": {sha:
+    {author, author-time, author-tz, boundary, ...}}, "lines": [{line,
+    commit, orig_line, path, content, attribution}]}; lines attributed
+    alike share one attribution object.
     """
-    proc = _start(prestart.git_argv(target, rev, line_ranges, moves, copies))
+    ops = prestart.operands(list(args))
+    if ops is None:
+        raise BlameUsage("more arguments than one file and one revision", hint=ORDER_HINT)
+    proc = _start(prestart.git_argv(ops, line_ranges, moves, copies))
+    target, rev = _file_and_rev(store, ops)
     blame = Blame(store)
     blame.prefetch(proc)  # while git works
     parser = BlameParser(keep_raw=porcelain)
@@ -240,6 +250,23 @@ def blame_file(store: Store, target: str, rev: str | None = None, line_ranges=()
         else:
             ln["attribution"] = blame.committed(ln["commit"], ln["path"], ln["orig_line"])
     return {"path": target, "rev": rev, "commits": commits, "lines": lines}
+
+
+def _file_and_rev(store: Store, ops: list[str]) -> tuple[str, str | None]:
+    """Which of git blame's operands is the file and which the revision.
+
+    `A B` without `--` is decided as git blame decides it: the old order
+    `FILE REV` when B names an object, else `REV FILE`.
+    """
+    if "--" in ops:
+        at = ops.index("--")
+        return ops[at + 1], (ops[at - 1] if at else None)
+    first, last = ops
+    try:
+        store.repo.revparse_single(last)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        return last, first
+    return first, last
 
 
 def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]:
