@@ -52,19 +52,34 @@ def scan(sessions, as_json):
 
 
 @click.command()
-@click.argument("sessions", nargs=-1, required=True, metavar="SESSION")
+@click.argument("sessions", nargs=-1, metavar="SESSION")
+@click.option("--all", "everything", is_flag=True,
+              help="Forget every session of this repository: sealed, fetched from a remote or only spooled.")
+@click.option("--since", metavar="WHEN",
+              help="Forget the sessions started at or after WHEN: an age ('7d', '2w', '24h', '30m') "
+                   "or an ISO 8601 date or time.")
+@click.option("--before", metavar="WHEN",
+              help="Forget the sessions started before WHEN, given as for --since.")
+@click.option("--dry-run", is_flag=True, help="Say what would be forgotten, and change nothing.")
 @click.option("--remote", "remote_name", metavar="REMOTE",
               help="Delete the sessions on REMOTE too: their refs, and their lines in its notes.")
 @json_option
-def forget(sessions, remote_name, as_json):
+def forget(sessions, everything, since, before, dry_run, remote_name, as_json):
     """Delete sessions for good: refs, note lines, spool, objects.
 
-    Takes whole session ids. Objects that anything else still reaches are
-    kept. No later fetch brings a forgotten session back. With --remote,
-    the sessions are deleted on that remote too; otherwise the command that
-    does so is printed.
+    Takes whole session ids, or selects sessions with --all, --since and
+    --before. Objects that anything else still reaches are kept. No later
+    fetch brings a forgotten session back. With --remote, the sessions are
+    deleted on that remote too; otherwise the command that does so is
+    printed.
     """
-    result = forget_domain.forget(open_store(), list(sessions), remote_name)
+    selecting = everything or since is not None or before is not None
+    if sessions and selecting:
+        raise click.UsageError("give either SESSION arguments or --all, --since and --before, not both")
+    if not sessions and not selecting:
+        raise click.UsageError("name the sessions to forget, or give --all, --since or --before")
+    result = forget_domain.forget(open_store(), list(sessions), remote_name, everything=everything,
+                                  since=since, before=before, dry_run=dry_run)
     if as_json:
         emit_json(result)
     else:
@@ -78,11 +93,25 @@ def forget(sessions, remote_name, as_json):
 
 
 def _show_forget(result: dict) -> None:
+    if not result["sessions"]:
+        emit("no sessions to forget")
+        return
+    dry = result["dry_run"]
     for s in result["sessions"]:
         held = ", ".join(s["refs"]) or "no ref"
-        emit(f"forgot {s['session']} ({held}{', spooled events' if s['spool'] else ''})")
+        emit(f"{'would forget' if dry else 'forgot'} {s['session']} "
+             f"({held}{', spooled events' if s['spool'] else ''})")
     for n in result["notes"]:
-        emit(f"removed {n['lines']} note line{'s' if n['lines'] != 1 else ''} from {n['ref']}")
+        emit(f"{'would remove' if dry else 'removed'} {n['lines']} note line{'s' if n['lines'] != 1 else ''} "
+             f"from {n['ref']}")
+    if dry:
+        if result["remote"] is not None:
+            emit(f"would delete {'them' if len(result['sessions']) > 1 else 'it'} on "
+                 f"{result['remote']['remote']} too")
+        for r in result["remotes"]:
+            emit(f"remote '{r['remote']}' may still hold {'them' if len(result['sessions']) > 1 else 'it'}")
+        emit("dry run: nothing was deleted")
+        return
     objects = result["objects"]
     emit(f"deleted {objects['deleted']} object{'s' if objects['deleted'] != 1 else ''}"
          + (f"; kept {objects['kept']} that other refs reach" if objects["kept"] else ""))

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 from ..errors import GitOtError, UnknownSession
-from ..store import approvals, notes, purge, refs
+from ..store import approvals, notes, purge, refs, times
 from ..store import state as state_paths
 from ..store.repository import Store
 from ..store.spool import Spool
@@ -52,11 +53,69 @@ def _spool_snapshots(spool: Spool, session_id: str) -> list[str]:
     return [e["snapshot"] for e in spool.peek(session_id) if isinstance(e.get("snapshot"), str)]
 
 
-def forget(store: Store, session_ids: list[str], remote: str | None = None) -> dict:
-    """Delete the sessions named (full ids) and everything only they reached;
-    with `remote`, delete them on that remote too (domain/share.py)."""
+def _held_sessions(store: Store) -> dict[str, list[str]]:
+    """Every session id a ref of this repository holds, local or a remote's
+    copy, and the commits those refs point at."""
+    out: dict[str, list[str]] = {}
+    remotes = refs.NAMESPACE + "remotes/"
+    for ref in store.repo.references:
+        name = ref if isinstance(ref, str) else ref.name
+        sid = refs.session_id_from_ref(name)
+        if sid is None and name.startswith(remotes) and "/sessions/" in name[len(remotes):]:
+            sid = name[len(remotes):].split("/sessions/", 1)[1]
+        target = store.repo.references.get(name) if sid else None
+        if target is not None:
+            out.setdefault(sid, []).append(str(target.target))
+    return out
+
+
+def _start(store: Store, spool: Spool, sid: str, tips: list[str]) -> float | None:
+    """When a session started: the earliest of its manifests' starts and its
+    spooled events' times; None when nothing says."""
+    found = [e["t"] for e in spool.peek(sid) if isinstance(e.get("t"), (int, float))]
+    for tip in tips:
+        try:
+            tree = store.session(sid, tip)
+        except GitOtError:
+            continue
+        start = times.parse_iso(tree.record("manifest").get("start")) if tree is not None else None
+        if start is not None:
+            found.append(start)
+    return min(found) if found else None
+
+
+def select(store: Store, since: str | None = None, before: str | None = None,
+           now: float | None = None) -> list[str]:
+    """The sessions of this repository (sealed, fetched or only spooled) whose
+    start is at or after `since` and before `before`; all of them without
+    either. A session with no known start is chosen only without a bound."""
+    now = time.time() if now is None else now
+    since_t = times.parse_since(since, now) if since is not None else None
+    before_t = times.parse_since(before, now, "--before") if before is not None else None
+    spool = Spool(store.location.state_dir)
+    held = _held_sessions(store)
+    chosen = []
+    for sid in sorted(set(held) | set(spool.pending_sessions())):
+        if since_t is not None or before_t is not None:
+            start = _start(store, spool, sid, held.get(sid, []))
+            if start is None or (since_t is not None and start < since_t) or (
+                    before_t is not None and start >= before_t):
+                continue
+        chosen.append(sid)
+    return chosen
+
+
+def forget(store: Store, session_ids: list[str], remote: str | None = None, *, everything: bool = False,
+           since: str | None = None, before: str | None = None, dry_run: bool = False,
+           now: float | None = None) -> dict:
+    """Delete the sessions named (full ids), or those `everything`, `since`
+    and `before` select (see `select`), and everything only they reached;
+    with `remote`, delete them on that remote too (domain/share.py). With
+    `dry_run`, say what would go and change nothing."""
     if remote is not None:
         remote = resolve_remote(store, remote)  # a remote git-ot cannot use fails before anything goes
+    if everything or since is not None or before is not None:
+        session_ids = select(store, since, before, now)
     location = store.location
     spool = Spool(location.state_dir)
     pending = set(spool.pending_sessions())
@@ -77,6 +136,9 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
         if sid not in ids:
             ids.append(sid)
             held[sid] = found
+
+    if dry_run or not ids:
+        return _preview(store, ids, held, pending, remote, dry_run)
 
     # What the sessions reach, before anything is deleted.
     starts: set[str] = set()
@@ -149,6 +211,7 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
         except GitOtError as exc:  # forgotten here all the same: say both
             on_remote = {"remote": remote, "error": exc.message, "hint": exc.hint}
     return {
+        "dry_run": False,
         "sessions": [{"session": sid, "refs": sorted(held[sid]), "spool": spool_files[sid]} for sid in ids],
         "remote": on_remote,
         "notes": [{"ref": ref, "lines": note_lines[ref]} for ref in rewritten],
@@ -156,6 +219,23 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None) -> d
                     "remaining": sorted(remaining)},
         "ran": ran,
         "remotes": [] if remote is not None else _remote_advice(store, ids),
+    }
+
+
+def _preview(store: Store, ids: list[str], held: dict, pending: set, remote: str | None, dry_run: bool) -> dict:
+    """What forget would delete, deleting nothing (and the answer when nothing
+    is selected). Which objects would go is known only by deleting the refs:
+    `objects` is null in a dry run."""
+    drop = notes.of_sessions(set(ids))
+    lines = {ref: notes.would_drop(store, ref, drop) for ref in _notes_refs(store)} if ids else {}
+    return {
+        "dry_run": dry_run,
+        "sessions": [{"session": sid, "refs": sorted(held[sid]), "spool": sid in pending} for sid in ids],
+        "remote": {"remote": remote} if remote is not None and ids and dry_run else None,
+        "notes": [{"ref": ref, "lines": n} for ref, n in lines.items() if n is not None],
+        "objects": None if ids else {"deleted": 0, "kept": 0, "remaining": []},
+        "ran": [],
+        "remotes": [] if remote is not None or not ids else _remote_advice(store, ids),
     }
 
 

@@ -173,6 +173,25 @@ def rewrite_without(store, ref: str, drop, message: str) -> int | None:
     return removed
 
 
+def would_drop(store, ref: str, drop) -> int | None:
+    """What `rewrite_without` would do, changing nothing: the number of lines
+    it would take out of the current notes, or None when it would leave the ref."""
+    tip = store.ref_target(ref)
+    if tip is None or not any(drop(line) for blob in purge.history_blobs(store.location, tip)
+                              for line in blob.splitlines()):
+        return None
+
+    def count(tree) -> int:
+        n = 0
+        for e in tree:
+            if e.type_str == "tree":
+                n += count(store.repo[e.id])
+            elif e.type_str == "blob":
+                n += sum(1 for line in store.repo[e.id].data.splitlines(keepends=True) if drop(line))
+        return n
+    return count(store.repo[tip].peel(pygit2.Tree))
+
+
 def _rewrite(repo: pygit2.Repository, ref: str, drop, signature, message: str) -> tuple[int, str | None]:
     """The notes ref without the note lines `drop` selects, as one new commit.
 

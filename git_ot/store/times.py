@@ -30,7 +30,7 @@ def parse_iso(value) -> float | None:
         return None
 
 
-def parse_since(text: str, now: float) -> float:
+def parse_since(text: str, now: float, option: str = "--since") -> float:
     """A point in time: `7d`, `2w`, `24h`, `30m` before `now`, or an ISO 8601 date or time."""
     value = text.strip()
     m = re.fullmatch(r"(\d+)\s*([mhdw])", value)
@@ -39,7 +39,7 @@ def parse_since(text: str, now: float) -> float:
     try:
         when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadDate(f"invalid --since '{text}'",
+        raise BadDate(f"invalid {option} '{text}'",
                       hint="give an age such as '7d', '2w', '24h' or '30m', or a date such as "
                            "'2024-05-01' or '2024-05-01T12:00:00Z'") from None
     if when.tzinfo is None:
