@@ -8,6 +8,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if os.environ.get("_GIT_OT_COMPLETE"):  # cli.COMPLETE_VAR: the shell asks for completions
+        from .cli import complete
+
+        return complete()
     if args[:1] == ["hook"] and not ({"--help", "-h"} & set(args)):
         from .capture.hook import main as hook_main
 

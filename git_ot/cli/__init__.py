@@ -8,6 +8,7 @@ exits 130.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -18,6 +19,20 @@ from .main import cli
 
 def _err(line: str) -> None:
     sys.stderr.write(line + "\n")
+
+
+# click derives its completion variable from the program's name; `run` names
+# the program "git ot" for messages, from which click would make a variable
+# and shell functions with a space in their names.
+COMPLETE_VAR = "_GIT_OT_COMPLETE"
+
+
+def complete() -> int:
+    """Answer the shell's completion request in COMPLETE_VAR (click's protocol:
+    `bash_source` prints the script to source, `bash_complete` the candidates)."""
+    from click.shell_completion import shell_complete
+
+    return shell_complete(cli, {}, "git-ot", COMPLETE_VAR, os.environ[COMPLETE_VAR])
 
 
 def run(args: list[str]) -> int:

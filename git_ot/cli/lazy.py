@@ -56,6 +56,20 @@ class LazyGroup(click.Group):
     def commands(self, value) -> None:  # click.Group.__init__ sets it
         self._commands = dict(value)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """Shell completion of the command names, from the table: `git-ot <TAB>`
+        imports no command module (click's own would import every one)."""
+        from click.shell_completion import CompletionItem
+
+        items = []
+        for name in self.list_commands(ctx):
+            if name.startswith(incomplete):
+                command = self._commands.get(name) or click.Command(name, help=self.lazy_subcommands[name][1])
+                if not command.hidden:
+                    items.append(CompletionItem(name, help=command.get_short_help_str()))
+        # click.Command's part: the group's own options, for an incomplete '-'.
+        return items + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The group's list of commands, from the summaries in the table: a
         stand-in command with the summary as its help gives the same short

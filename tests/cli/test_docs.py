@@ -312,3 +312,28 @@ def test_readme_mentions_every_command():
     for name in cli.list_commands(click.Context(cli, info_name=PROG)):
         assert re.search(rf"(git[ -]ot\s+|`){re.escape(name)}(?![\w-])", text), \
             f"README.md does not mention 'git ot {name}'"
+
+
+def _config_keys_in_code() -> set[str]:
+    """Every `ot.*` git config key git-ot reads: the string literals that are one."""
+    literal = re.compile(r"""["'](ot\.[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9])["']""")
+    keys = set()
+    for path in (ROOT / "git_ot").rglob("*.py"):
+        keys.update(literal.findall(path.read_text()))
+    return keys
+
+
+def _config_keys_in_overview() -> set[str]:
+    text = (ROOT / "man" / "src" / "git-ot.txt").read_text()
+    section = text.split("\n== CONFIGURATION\n", 1)[1].split("\n== ", 1)[0]
+    return set(re.findall(r"^`(ot\.[^`]+)`::$", section, re.M))
+
+
+def test_every_config_key_is_in_the_overviews_configuration():
+    # git's config key names are case-insensitive (the code asks for
+    # ot.security.maxrisk, the page spells it maxRisk).
+    in_code = {k.lower() for k in _config_keys_in_code()}
+    in_page = {k.lower() for k in _config_keys_in_overview()}
+    assert "ot.remote" in in_code and "ot.security.allow" in in_code  # the regex finds them
+    assert in_code - in_page == set(), "read by git-ot but not in CONFIGURATION of git-ot(1)"
+    assert in_page - in_code == set(), "in CONFIGURATION of git-ot(1) but not read by git-ot"
