@@ -4,7 +4,9 @@ A harness (a coding agent git-ot captures) is one package under capture/,
 `capture/<name>/`, whose `__init__` defines an object implementing
 `Harness` and names it `HARNESS`, registered by one line in
 capture/registry.py. Live capture (`git ot hook <name> <Event>`) calls
-`normalise`; `git ot install`/`uninstall` call `install`/`uninstall`;
+`normalise`; `git ot install`/`uninstall` call `install`/`uninstall`,
+and `git ot status` calls `installed` (the domain's `HarnessWiring`,
+domain/status.py);
 `git ot import` drives the transcript methods, which are the domain's
 `TranscriptSource` (domain/importing.py). Every harness produces the same
 normalised events (refs/README.md, the spool event), which one fold turns
@@ -47,3 +49,8 @@ class Harness(TranscriptSource, Protocol):
 
     def uninstall(self, scope: str, cwd: str | None = None) -> dict:
         """Remove exactly what `install` wrote, nothing else."""
+
+    def installed(self, scope: str, cwd: str | None = None) -> dict | None:
+        """What `install` wired into `scope`, read without writing anything:
+        `{"settings": <file>, "events": [wired], "missing": [not wired]}`,
+        or None when nothing of git-ot's is there."""

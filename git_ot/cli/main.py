@@ -48,6 +48,8 @@ COMMANDS = {
                  "Plumbing: write a tree of the working tree and print its id."),
     "trace": ("git_ot.cli.trace_cmd:trace",
               "List and show captured sessions and their steps."),
+    "status": ("git_ot.cli.status_cmd:status",
+               "Show whether git-ot is set up here and what keeps it from capturing."),
     "track": ("git_ot.cli.track_cmd:track",
               "Show whether each hunk the agents wrote landed, and whether it survives."),
     "uninstall": ("git_ot.cli.init_cmd:uninstall",

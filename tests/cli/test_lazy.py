@@ -87,7 +87,7 @@ def test_list_commands_and_get_command_walk_the_whole_tree():
     assert found == [
         ("anchor",), ("approve",), ("blame",), ("demo",), ("fetch",), ("forget",), ("hook",),
         ("import",), ("init",), ("install",), ("push",), ("remote",), ("remote", "set"),
-        ("remote", "show"), ("scan",), ("snapshot",), ("trace",), ("trace", "list"),
+        ("remote", "show"), ("scan",), ("snapshot",), ("status",), ("trace",), ("trace", "list"),
         ("trace", "show"), ("track",), ("uninstall",), ("version",),
     ]
     assert sorted(cli.commands) == sorted(COMMANDS)

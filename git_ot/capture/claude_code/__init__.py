@@ -51,6 +51,11 @@ class ClaudeCode:
 
         return uninstall(scope, cwd)
 
+    def installed(self, scope: str, cwd: str | None = None) -> dict | None:
+        from .settings import installed
+
+        return installed(scope, cwd)
+
     # -- import ------------------------------------------------------------
 
     def default_folder(self, worktree: str) -> str:

@@ -69,7 +69,7 @@ import re
 import shlex
 import sys
 
-from ...errors import SettingsError
+from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
 
 HARNESS = "claude-code"
@@ -178,6 +178,22 @@ def uninstall(scope: str = "project", cwd: str | None = None) -> dict:
         file_action = doc.write_or_delete(remove_dir=scope != "user")
     return {"harness": HARNESS, "scope": scope, "settings": path,
             "events": actions, "file": file_action}
+
+
+def installed(scope: str = "project", cwd: str | None = None) -> dict | None:
+    """What of git-ot is wired into the scope's settings file, read only:
+    `{"settings", "events", "missing"}` (the events whose hooks run git-ot,
+    and those that carry evidence but do not), or None when none does."""
+    try:
+        path = settings_path(scope, cwd, "status")
+    except BareRepository:
+        return None  # no working tree: no project or local settings
+    hooks = _Settings.read(path).hooks(create=False) or {}
+    ours = {event for event, groups in hooks.items() if isinstance(groups, list) and _our_hooks(groups)}
+    wired = [e for e in EVENTS if e in ours] + sorted(ours - set(EVENTS))
+    if not wired:
+        return None
+    return {"settings": path, "events": wired, "missing": [e for e in EVENTS if e not in wired]}
 
 
 def _event_groups(path: str, hooks: dict, event: str) -> list:

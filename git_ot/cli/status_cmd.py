@@ -1,0 +1,72 @@
+"""`git ot status`: is git-ot set up here, and what to fix when it is not."""
+
+from __future__ import annotations
+
+import click
+
+from ..capture import registry
+from ..domain.opening import locate_repository
+from ..domain.status import status as get_status
+from .main import json_option
+from .output import emit, emit_json
+
+
+@click.command()
+@json_option
+def status(as_json):
+    """Show whether git-ot is set up here and what keeps it from capturing.
+
+    Reports the git hooks 'git ot init' installs, where each coding agent
+    runs git-ot, the sessions sealed, waiting in the spool or held back by
+    the security gate, and the sharing remote; then one 'problem:' line per
+    thing to fix, each with a 'hint:'. Writes nothing and needs no network.
+    """
+    result = get_status(locate_repository(), [registry.find(n) for n in registry.names()])
+    if as_json:
+        emit_json(result)
+        return
+    for line in render(result):
+        emit(line)
+
+
+def render(result: dict) -> list[str]:
+    out = []
+    if not result["set_up"]:
+        out += ["git-ot is not set up in this repository", ""]
+    hooks = result["hooks"]
+    out.append(f"git hooks in {hooks['hooks_dir']}")
+    width = max(len(h) for h in hooks["hooks"])
+    for hook, info in hooks["hooks"].items():
+        line = f"  {hook.ljust(width)}  {info['state']}"
+        if info["chained"]:
+            line += f", runs {info['chained']} first"
+        out.append(line)
+    out += ["", "harnesses"]
+    for harness in result["harnesses"]:
+        width = max(len(s["scope"]) for s in harness["scopes"])
+        for scope in harness["scopes"]:
+            head = f"  {harness['harness']}  {scope['scope'].ljust(width)}  "
+            if scope["error"]:
+                out.append(head + "unreadable")
+            elif scope["wired"]:
+                n, total = len(scope["events"]), len(scope["events"]) + len(scope["missing"])
+                out.append(head + f"{n} of {total} events, in {scope['settings']}")
+            else:
+                out.append(head + "not wired")
+    sessions = result["sessions"]
+    share = result["sharing"]
+    remote = share["remote"] or "none"
+    if share["remote"] and share["url"]:
+        remote += f" ({share['url']})"
+    out += ["", "sessions",
+            f"  sealed        {sessions['sealed']}",
+            f"  pending seal  {sessions['pending']}",
+            f"  held back     {len(sessions['blocked'])}",
+            "", "sharing",
+            f"  remote        {remote}",
+            f"  not approved  {share['not_approved']}", ""]
+    if not result["problems"]:
+        out.append("no problems found")
+    for p in result["problems"]:
+        out += [f"problem: {p['problem']}", f"hint: {p['hint']}"]
+    return out
