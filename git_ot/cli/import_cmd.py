@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from ..capture import registry
@@ -11,6 +9,7 @@ from ..domain import importing
 from ..domain.opening import open_store
 from .main import json_option
 from .output import emit, emit_json
+from .progress import bar as progress_bar
 
 # A progress bar only pays for itself past a few files.
 PROGRESS_MIN_FILES = 4
@@ -31,7 +30,7 @@ def import_(harness, paths, as_json):
     that have no note and took some of it get the note the hooks would have
     written (as 'git ot anchor' recomputes it).
     """
-    bar = _Bar() if sys.stderr.isatty() else None
+    bar = progress_bar("importing", PROGRESS_MIN_FILES)
     try:
         result = importing.import_transcripts(open_store(),
                                               registry.get(harness, "import", "import transcripts of"),
@@ -58,21 +57,3 @@ def import_(harness, paths, as_json):
         n = len(result["anchored"])
         emit(f"anchored {n} commit{'s' if n != 1 else ''}: " + " ".join(c[:12] for c in result["anchored"]))
 
-
-class _Bar:
-    """A click progress bar on standard error, shown once there are enough files."""
-
-    def __init__(self):
-        self.bar = None
-
-    def update(self, done: int, total: int, files: int) -> None:
-        if files < PROGRESS_MIN_FILES:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="importing", file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.bar.pos)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)

@@ -26,6 +26,7 @@ import os
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pygit2
@@ -236,14 +237,16 @@ def _plain_git(store: Store, remote: str) -> bool:
 
 # -- fetch and merge ---------------------------------------------------------------
 
-def fetch(store: Store, remote: str | None = None) -> dict:
-    """Fetch the remote's sessions and notes that are missing here, then merge them."""
+def fetch(store: Store, remote: str | None = None,
+          progress: Callable[[int, int], None] | None = None) -> dict:
+    """Fetch the remote's sessions and notes that are missing here, then merge them;
+    `progress(done, total)` is told how many of the changed sessions are merged."""
     remote = resolve_remote(store, remote)
     state = remote_state(store, remote)
     local = store.refs_under(refs.SESSIONS_PREFIX)
     changed = [s for s, tip in state.sessions.items() if local.get(refs.session_ref(s)) != tip]
     _bring_in(store, remote, state, changed, notes=True)
-    result = integrate(store, state, only=set(changed))
+    result = integrate(store, state, only=set(changed), progress=progress)
     result["unchanged"] += len(state.sessions) - len(changed)
     result["forgotten"] = state.forgotten
     _clear_staging(store, remote)
@@ -251,14 +254,17 @@ def fetch(store: Store, remote: str | None = None) -> dict:
     return {"remote": remote, **result}
 
 
-def integrate(store: Store, state: RemoteState, only: set[str] | None = None) -> dict:
+def integrate(store: Store, state: RemoteState, only: set[str] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> dict:
     """Merge the remote's tips (their objects already here) into the local sessions and notes."""
     local = store.refs_under(refs.SESSIONS_PREFIX)
     creates: dict[str, str] = {}
     out = {"new": [], "updated": [], "merged": [], "unchanged": 0}
-    for sid, theirs in sorted(state.sessions.items()):
-        if only is not None and sid not in only:
-            continue
+    chosen = [(sid, theirs) for sid, theirs in sorted(state.sessions.items())
+              if only is None or sid in only]
+    for done, (sid, theirs) in enumerate(chosen):
+        if progress is not None:
+            progress(done, len(chosen))
         ref = refs.session_ref(sid)
         ours = local.get(ref)
         if ours is None:
@@ -277,6 +283,8 @@ def integrate(store: Store, state: RemoteState, only: set[str] | None = None) ->
                 sid = refs.session_id_from_ref(ref)
                 out["new"].remove(sid)
                 _tally(out, sid, _join(store, sid, theirs))
+    if progress is not None:
+        progress(len(chosen), len(chosen))
     out["notes"] = merge_notes(store, state.notes)
     return out
 

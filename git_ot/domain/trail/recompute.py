@@ -24,6 +24,8 @@ Write steps have partial snapshots, windows.py, so the walk has states).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pygit2
 
 from ...errors import UnknownRevision
@@ -127,7 +129,7 @@ def _deepened(anchorer: Anchorer, sha: str, sessions) -> dict | None:
 
 
 def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = False,
-                 sessions=None) -> dict:
+                 sessions=None, progress: Callable[[int, int], None] | None = None) -> dict:
     """Write the recomputed notes of the commits of a range that have none.
 
     The default range is HEAD's commits made since the first known write
@@ -141,14 +143,17 @@ def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = Fal
     gives to an imported step, and keeps every line it had. Returns
     {"range", "examined", "noted", "anchored": [{"commit", "agent",
     "unattributed", "human", "sessions", "source"}], "unknown": [...],
-    "written", "dry_run"}.
+    "written", "dry_run"}. `progress(done, total)` is told how many
+    commits of the range are examined.
     """
     anchorer = Anchorer(store)
     commits = _commits(store, rev_range, anchorer, sessions)
     noted = 0
     items = []
     unknown = []
-    for sha in commits:
+    for done, sha in enumerate(commits):
+        if progress is not None:
+            progress(done, len(commits))
         if anchorer.notes.blob_id(sha) is not None:
             noted += 1
             if sessions is not None:
@@ -161,6 +166,8 @@ def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = Fal
             unknown.append(sha)
         elif sessions is None or _names(item, sessions):
             items.append(item)
+    if progress is not None:
+        progress(len(commits), len(commits))
     rows = []
     for item in items:
         counts = {"agent": 0, "unattributed": 0, "human": 0}

@@ -34,6 +34,7 @@ name, and every commit `git blame` gives a line of a followed file to.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pygit2
 
@@ -127,8 +128,12 @@ def _resolve(repo: pygit2.Repository, rev: str | None) -> str | None:
 
 
 def track(store: Store, sessions=(), since: str | None = None, at: str | None = None,
-          now: float | None = None) -> dict:
-    """The survival state of every hunk of the chosen sessions at `at` (default HEAD)."""
+          now: float | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
+    """The survival state of every hunk of the chosen sessions at `at` (default HEAD).
+
+    `progress(done, total)` is told how many of the candidate commits and
+    then of the hunks are done.
+    """
     now = time.time() if now is None else now
     since_t = times.parse_since(since, now) if since is not None else None
     repo = store.repo
@@ -199,7 +204,10 @@ def track(store: Store, sessions=(), since: str | None = None, at: str | None = 
                            if c not in with_lines and c not in empty_notes}
 
     lineage = Lineage(store, target, ranges_of) if target is not None else None
-    for commit in sorted(candidates):
+    total = len(candidates) + len(hunks)
+    for done, commit in enumerate(sorted(candidates)):
+        if progress is not None:
+            progress(done, total)
         present = commit in reachable or _has_commit(repo, commit)
         spans = ranges_of(commit) if present else {}
         if not present:
@@ -233,8 +241,12 @@ def track(store: Store, sessions=(), since: str | None = None, at: str | None = 
 
     _pending(store, [hk for hk in hunks.values() if not hk.landings and not hk.elsewhere])
     texts = Texts(repo)
-    for hk in hunks.values():
+    for done, hk in enumerate(hunks.values(), len(candidates)):
+        if progress is not None:
+            progress(done, total)
         _decide(hk, lineage, reverts, texts, repo, shallow or not history_ok)
+    if progress is not None:
+        progress(total, total)
 
     out_sessions = []
     for sid, tree, manifest in chosen:
