@@ -8,7 +8,7 @@ from ..domain.opening import open_store
 from ..domain.trail import recompute
 from .main import json_option
 from .output import emit, emit_json
-from .progress import bar as progress_bar
+from .progress import shown as progress_shown
 
 # A progress bar only pays for itself past this many commits.
 PROGRESS_MIN_COMMITS = 20
@@ -28,13 +28,9 @@ def anchor(rev_range, dry_run, as_json):
     made since the first agent write window git-ot knows of). A note that
     exists is never replaced.
     """
-    bar = progress_bar("anchoring", PROGRESS_MIN_COMMITS)
-    try:
+    with progress_shown("anchoring", PROGRESS_MIN_COMMITS) as progress:
         result = recompute.anchor_range(open_store(), rev_range, dry_run=dry_run,
-                                        progress=bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
+                                        progress=progress)
     if as_json:
         emit_json(result)
         return

@@ -9,7 +9,7 @@ from ..domain import importing
 from ..domain.opening import open_store
 from .main import json_option
 from .output import emit, emit_json
-from .progress import bar as progress_bar
+from .progress import shown as progress_shown
 
 # A progress bar only pays for itself past a few files.
 PROGRESS_MIN_FILES = 4
@@ -30,14 +30,10 @@ def import_(harness, paths, as_json):
     that have no note and took some of it get the note the hooks would have
     written (as 'git ot anchor' recomputes it).
     """
-    bar = progress_bar("importing", PROGRESS_MIN_FILES)
-    try:
+    with progress_shown("importing", PROGRESS_MIN_FILES) as progress:
         result = importing.import_transcripts(open_store(),
                                               registry.get(harness, "import", "import transcripts of"),
-                                              list(paths), progress=bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
+                                              list(paths), progress=progress)
     if as_json:
         emit_json(result)
         return

@@ -8,6 +8,7 @@ click.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -45,6 +46,16 @@ class Bar:
             self.bar = None
 
 
-def bar(label: str, minimum: int) -> Bar | None:
-    """A Bar when standard error is a terminal, else None (nothing is shown)."""
-    return Bar(label, minimum) if sys.stderr.isatty() else None
+@contextlib.contextmanager
+def shown(label: str, minimum: int):
+    """The `progress` callback to hand the domain while the block runs: a
+    Bar's update when standard error is a terminal, else None (nothing is
+    shown); the bar is closed however the block ends."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    shown_bar = Bar(label, minimum)
+    try:
+        yield shown_bar.update
+    finally:
+        shown_bar.close()

@@ -8,7 +8,7 @@ from ..domain import share
 from ..domain.opening import open_store
 from .main import json_option
 from .output import emit, emit_json
-from .progress import bar as progress_bar
+from .progress import shown as progress_shown
 
 # A progress bar only pays for itself past this many sessions to merge.
 PROGRESS_MIN_SESSIONS = 20
@@ -105,12 +105,8 @@ def push(remote_name, sessions, as_json):
 @json_option
 def fetch(remote_name, as_json):
     """Fetch the remote's sessions and notes and merge them into this clone."""
-    bar = progress_bar("merging", PROGRESS_MIN_SESSIONS)
-    try:
-        result = share.fetch(open_store(), remote_name, progress=bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
+    with progress_shown("merging", PROGRESS_MIN_SESSIONS) as progress:
+        result = share.fetch(open_store(), remote_name, progress=progress)
     if as_json:
         emit_json(result)
         return

@@ -8,7 +8,7 @@ from ..domain.opening import open_store
 from ..domain.trail import track as track_domain
 from .main import json_option
 from .output import emit, emit_json, table
-from .progress import bar as progress_bar
+from .progress import shown as progress_shown
 
 # A progress bar only pays for itself past this many commits and hunks.
 PROGRESS_MIN_ITEMS = 20
@@ -31,13 +31,9 @@ def track(sessions, since, at, as_json):
     the whole a summary: lines written, landed and alive. SESSION may be any
     unique prefix of a session id; without one, every session.
     """
-    bar = progress_bar("tracking", PROGRESS_MIN_ITEMS)
-    try:
+    with progress_shown("tracking", PROGRESS_MIN_ITEMS) as progress:
         result = track_domain.track(open_store(seal=True), sessions, since=since, at=at,
-                                    progress=bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
+                                    progress=progress)
     if as_json:
         emit_json(result)
         return
