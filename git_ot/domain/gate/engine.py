@@ -16,10 +16,11 @@ from typing import Iterable
 from ...store import snapshot as snapshot_store
 from ...store import trees
 from ...store.repository import Store
+from ..paths import current_home
 from .cache import BlobCache
 from .detectors import Hit, entropy_hits, pattern_hits, pii_hits, resolve, run_trufflehog, trufflehog_kind
 from .policy import Policy, policy_for
-from .transform import PathTokens, Tokens, current_home, load_salt, placeholder_for
+from .transform import PathTokens, Tokens, load_salt, placeholder_for
 
 # Personal data becomes a token of this kind; every other finding is a secret.
 PII_TOKEN = {"email": "EMAIL", "phone": "PHONE", "ip-address": "IP"}

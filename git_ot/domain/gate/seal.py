@@ -30,7 +30,7 @@ from . import judge
 from .detectors import Hit, resolve, run_trufflehog, secret_in_field, trufflehog_kind
 from .engine import PII_TOKEN, Gate, line_span
 from .policy import GATE_VERSION, Policy
-from .transform import PathTokens, Tokens, current_home, load_salt, placeholder_for
+from .transform import placeholder_for
 
 # Between strings checked in one pass: no rule of the detectors or the judge
 # matches a NUL, so none matches across it.
@@ -58,10 +58,9 @@ class SealGate(Gate):
 
     def __init__(self, store: Store, session_id: str, events: list[dict], policy: Policy | None = None):
         super().__init__(store, policy)
-        # A seal is the first write: the repository's salt is made here, so
-        # the tokens of every later seal match this one's.
-        self.tokens = Tokens(load_salt(store.location.state_dir))
-        self.paths = PathTokens(self.tokens, current_home(), self.policy.tokenize)
+        # A seal is the first write: the repository's salt is loaded, or
+        # made, here, so the tokens of every later seal match this one's.
+        _ = self.tokens.salt
         self.session_id = session_id
         self.batch_ids = {e.get("id") for e in events}
         self.redacted: dict[str, int] = {}

@@ -27,7 +27,7 @@ from hashlib import sha256
 from typing import Callable
 
 from ...store import state
-from ..paths import HOME_TOKEN, current_home  # noqa: F401 (gate/__init__.py takes current_home from here)
+from ..paths import HOME_TOKEN
 
 PLACEHOLDER = re.compile(r"\[REDACTED:(?P<kind>[a-z0-9-]+)\]")
 TOKEN_HEX = 8
