@@ -22,7 +22,6 @@ from ..store import approvals, notes, purge, refs, times
 from ..store import state as state_paths
 from ..store.repository import Store
 from ..store.spool import Spool
-from .gate.seal import blocked_marker, originals_path
 from .share import forget_on_remote, resolve_remote
 
 
@@ -126,7 +125,7 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
     for sid in session_ids:
         refs.validate_session_id(sid)
         found = _session_refs(store, sid)
-        originals = os.path.exists(originals_path(store, sid))
+        originals = os.path.exists(state_paths.originals(store.location.state_dir, sid))
         if not found and sid not in pending and not originals and sid not in already:
             near = [s for s in set(store.session_ids()) | pending if s.startswith(sid)]
             raise UnknownSession(
@@ -146,7 +145,7 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
         starts.update(held[sid].values())
         starts.update(_spool_snapshots(spool, sid))
         try:
-            with open(originals_path(store, sid), encoding="ascii") as fh:
+            with open(state_paths.originals(store.location.state_dir, sid), encoding="ascii") as fh:
                 starts.update(line.strip() for line in fh if line.strip())
         except FileNotFoundError:
             pass
@@ -179,7 +178,8 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
     for sid in ids:
         spool_files[sid] = sid in pending
         spool.forget(sid)
-        for path in (originals_path(store, sid), blocked_marker(location.state_dir, sid)):
+        for path in (state_paths.originals(location.state_dir, sid),
+                     state_paths.blocked_marker(location.state_dir, sid)):
             try:
                 os.unlink(path)
             except FileNotFoundError:

@@ -116,7 +116,7 @@ class SealGate(Gate):
     def _blocked(self, kind: str, where: str) -> None:
         # Marked so that the hook path does not retry the seal on every call
         # (capture/hook.py); a seal at turn end, a git hook or a command does.
-        marker = blocked_marker(self.store.location.state_dir, self.session_id)
+        marker = state.blocked_marker(self.store.location.state_dir, self.session_id)
         os.makedirs(os.path.dirname(marker), exist_ok=True)
         with open(marker, "w", encoding="utf-8") as fh:
             fh.write(f"{kind} in {where}\n")
@@ -257,7 +257,7 @@ class SealGate(Gate):
                 info[key] = self._text(info[key], "the session's info")
         self._snapshots(recs, folder, previous)
         try:
-            os.unlink(blocked_marker(self.store.location.state_dir, self.session_id))
+            os.unlink(state.blocked_marker(self.store.location.state_dir, self.session_id))
         except FileNotFoundError:
             pass
         return self.report(recs, previous)
@@ -329,23 +329,13 @@ class SealGate(Gate):
         }
 
 
-def blocked_marker(state_dir: str, session_id: str) -> str:
-    """`<common-dir>/opentraces/gate/blocked/<session>`: the last seal was blocked."""
-    return state.blocked_marker(state_dir, session_id)
-
-
-def originals_path(store: Store, session_id: str) -> str:
-    """`<common-dir>/opentraces/gate/originals/<session>`: what `_remember_originals` keeps."""
-    return state.originals(store.location.state_dir, session_id)
-
-
 def _remember_originals(store: Store, session_id: str, oids: list[str]) -> None:
     """The unredacted snapshot objects a seal replaced, for `forget` to delete.
 
     They were written on the hook path before the gate saw them; nothing
     refers to them, and `git gc` prunes them in time, `git ot forget` at once.
     """
-    path = originals_path(store, session_id)
+    path = state.originals(store.location.state_dir, session_id)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a", encoding="ascii") as fh:
         fh.write("".join(o + "\n" for o in oids))
