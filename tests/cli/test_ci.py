@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from support import agents
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,16 +18,17 @@ def test_ci_runs_the_readme_install_and_test_commands():
     ci_cmds = [line for line in ci if line.startswith((".venv/", "python3 -m venv"))]
     assert readme_cmds == ci_cmds == [
         "python3 -m venv .venv && .venv/bin/pip install '.[test]' && "
-        "npm install --no-save --prefix . @anthropic-ai/claude-code@2.1.328",
+        + agents.npm_install_command(),
         ".venv/bin/pytest",
     ]
 
 
-def test_the_e2e_tests_pin_the_claude_code_that_ci_installs():
+def test_the_agent_clis_are_pinned_once():
+    """The pins live in tests/support/agents.py; CI's npm line is built from them."""
     ci = (ROOT / ".ci/run").read_text()
-    e2e = (ROOT / "tests/e2e/test_claude_code.py").read_text()
-    pinned = re.search(r'^CLAUDE_CODE_VERSION = "([^"]+)"', e2e, re.M).group(1)
-    assert f"@anthropic-ai/claude-code@{pinned}\n" in ci
+    assert ci.count("npm install") == 1
+    for package, version, _, _ in agents.CLIS.values():
+        assert f"{package}@{version}" in ci
 
 
 def test_every_package_is_listed_for_installation():

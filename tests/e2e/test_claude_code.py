@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,47 +23,20 @@ from pathlib import Path
 
 import pytest
 
+from support import agents
 from support.repo import git
 from support.scripted_model import ScriptedModel
 
 pytestmark = pytest.mark.e2e
 
-CLAUDE_CODE_VERSION = "2.1.328"  # the same pin as in .ci/run
-ROOT = Path(__file__).resolve().parents[2]
-INSTALL_HINT = (f"install it with 'npm install --no-save @anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}' "
-                "at the top of the source tree (as .ci/run does), or set GIT_OT_SKIP_E2E=1 to skip")
-# Variables of an enclosing agent session or the developer's own account
-# must not reach the CLI under test.
-FOREIGN_ENV = ("CLAUDE", "ANTHROPIC_", "OTEL_", "AWS_", "GOOGLE_", "VERTEX_")
-
-
-def _find_claude() -> str | None:
-    local = ROOT / "node_modules" / ".bin" / "claude"
-    return str(local) if local.exists() else shutil.which("claude")
 
 
 @pytest.fixture(scope="session")
 def claude_bin(tmp_path_factory) -> str:
-    path = _find_claude()
-    problem = None
-    if path is None:
-        problem = "the Claude Code CLI ('claude') is not installed"
-    else:
-        home = tmp_path_factory.mktemp("claude-version-home")
-        proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=120,
-                              env={**_clean_env(), "HOME": str(home)}, stdin=subprocess.DEVNULL)
-        if not proc.stdout.startswith(CLAUDE_CODE_VERSION + " "):
-            problem = (f"'{path} --version' says {proc.stdout.strip() or proc.stderr.strip()!r}, "
-                       f"not {CLAUDE_CODE_VERSION}")
-    if problem:
-        if os.environ.get("GIT_OT_SKIP_E2E") == "1":
-            pytest.skip(f"{problem} (GIT_OT_SKIP_E2E=1)")
-        pytest.fail(f"{problem}; {INSTALL_HINT}", pytrace=False)
-    return path
+    return agents.require("claude-code", tmp_path_factory.mktemp("claude-version-home"))
 
 
-def _clean_env() -> dict:
-    return {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
+_clean_env = agents.clean_env
 
 
 def _user_env() -> dict:

@@ -1,0 +1,68 @@
+"""The agent CLIs the end-to-end tests run for real, and their pinned versions.
+
+.ci/run installs exactly these (tests/cli/test_ci.py checks the two agree)
+into node_modules/ at the top of the source tree. Without a CLI its tests
+fail with the command that installs it; GIT_OT_SKIP_E2E=1 skips them on a
+machine without npm.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# harness -> (npm package, pinned version, program, what `--version` prints first)
+CLIS = {
+    "claude-code": ("@anthropic-ai/claude-code", "2.1.328", "claude", "2.1.328 "),
+    "codex": ("@openai/codex", "0.169.0", "codex", "codex-cli 0.169.0"),
+    "pi": ("@mariozechner/pi-coding-agent", "0.73.1", "pi", "0.73.1"),
+}
+
+# Variables of an enclosing agent session or the developer's own account
+# must not reach a CLI under test.
+FOREIGN_ENV = ("CLAUDE", "ANTHROPIC_", "OTEL_", "AWS_", "GOOGLE_", "VERTEX_", "CODEX_", "OPENAI_",
+               "PI_")
+
+
+def npm_install_command() -> str:
+    """The one npm command that installs every pinned CLI (the README's and .ci/run's)."""
+    return "npm install --no-save --prefix . " + " ".join(
+        f"{package}@{version}" for package, version, _, _ in CLIS.values())
+
+
+def clean_env() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
+
+
+def find(harness: str) -> str | None:
+    program = CLIS[harness][2]
+    local = ROOT / "node_modules" / ".bin" / program
+    return str(local) if local.exists() else shutil.which(program)
+
+
+def require(harness: str, home: Path) -> str:
+    """The path of `harness`'s pinned CLI; fails (or skips under
+    GIT_OT_SKIP_E2E=1) with how to install it when it is missing or another version."""
+    package, version, program, banner = CLIS[harness]
+    path = find(harness)
+    problem = None
+    if path is None:
+        problem = f"the {harness} CLI ('{program}') is not installed"
+    else:
+        proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=120,
+                              env={**clean_env(), "HOME": str(home)}, stdin=subprocess.DEVNULL)
+        if not proc.stdout.startswith(banner):
+            problem = (f"'{path} --version' says {proc.stdout.strip() or proc.stderr.strip()!r}, "
+                       f"not {version}")
+    if problem:
+        if os.environ.get("GIT_OT_SKIP_E2E") == "1":
+            pytest.skip(f"{problem} (GIT_OT_SKIP_E2E=1)")
+        pytest.fail(f"{problem}; install it with '{npm_install_command()}' at the top of the "
+                    "source tree (as .ci/run does), or set GIT_OT_SKIP_E2E=1 to skip", pytrace=False)
+    return path
