@@ -233,6 +233,16 @@ def test_two_prompts_captured_live_then_blamed(agent, repo, monkeypatch):
     assert manifest["harness"] == "pi" and manifest["end"] is not None
     commit_now(repo, monkeypatch, "farewell")
     assert {path: blame(repo, path) for path in ("app.py", "test_app.py")} == expected_blame(sid)
+    # The session file, imported over the live capture, merges into it:
+    # every step it has was captured live.
+    proc = repo.ot("import", "pi", "--json", env={**os.environ, "PI_CODING_AGENT_DIR": str(agent.agent_dir)})
+    assert proc.returncode == 0, proc.stderr.decode()
+    [imported] = json.loads(proc.stdout)["sessions"]
+    assert (imported["session"], imported["merged_into_live"]) == (sid, True)
+    merged = repo.ot_json("trace", "show", sid)["steps"]
+    assert shape(merged) == STEPS
+    assert [len(s["events"]) for s in merged] == [2 if s["kind"] != "tool" else 4 for s in merged]
+    assert {path: blame(repo, path) for path in ("app.py", "test_app.py")} == expected_blame(sid)
 
 
 def test_without_git_ot_then_imported_in_a_fresh_clone_elsewhere(pi_bin, repo, hermetic, tmp_path,
