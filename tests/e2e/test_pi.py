@@ -287,3 +287,36 @@ def test_without_git_ot_then_imported_in_a_fresh_clone_elsewhere(pi_bin, repo, h
     # of a file is used because the edit's own diff agrees with it.
     assert patches(steps) == PATCHES
     assert {path: blame(clone, path) for path in ("app.py", "test_app.py")} == expected_blame(sid)
+
+
+def test_parallel_tool_calls_in_one_reply(agent, repo):
+    """Pi 0.73.1 prepares the tool calls of one reply one after the other
+    (each tool_call hook, and its snapshot, in turn), then runs them side by
+    side. So the snapshot after a write that ran beside another may already
+    hold the other's change: each step's patch has its own file, and may
+    have its sibling's too. If a newer Pi runs write tools one at a time,
+    each patch will hold its own file alone; tighten this then."""
+    script = [
+        {"say": "Creating two modules at once.", "tools": [
+            {"tool": "write", "input": {"path": "a.py", "content": "A = 1\n"}},
+            {"tool": "write", "input": {"path": "b.py", "content": "B = 2\nC = 3\n"}}]},
+        {"say": "Reading both back.", "tools": [
+            {"tool": "read", "input": {"path": "a.py"}},
+            {"tool": "read", "input": {"path": "b.py"}}]},
+        {"text": "Created a.py and b.py."},
+    ]
+    assert agent.run("create two modules", script) == "Created a.py and b.py.\n"
+    steps = agent.steps(agent.session_id())
+    assert shape(steps) == [
+        (1, "prompt", "create two modules"), (2, "message", "Creating two modules at once."),
+        (3, "tool", "write"), (4, "tool", "write"), (5, "message", "Reading both back."),
+        (6, "tool", "read"), (7, "tool", "read"), (8, "message", "Created a.py and b.py."),
+    ]
+    # The tool calls keep the order of the reply; the reads take no snapshots.
+    assert [s["input"]["path"] for s in steps if s["kind"] == "tool"] == ["a.py", "b.py", "a.py", "b.py"]
+    got = patches(steps)
+    assert sorted(got) == [3, 4]
+    a = ("A", "a.py", 1, 0, [[0, 0, 1, 1]])
+    b = ("A", "b.py", 2, 0, [[0, 0, 1, 2]])
+    assert a in got[3] and b in got[4]
+    assert all(f in (a, b) for f in got[3] + got[4])
