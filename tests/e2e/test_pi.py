@@ -320,3 +320,17 @@ def test_parallel_tool_calls_in_one_reply(agent, repo):
     b = ("A", "b.py", 2, 0, [[0, 0, 1, 2]])
     assert a in got[3] and b in got[4]
     assert all(f in (a, b) for f in got[3] + got[4])
+
+
+def test_user_scope_runs_this_interpreter_whatever_the_path(pi_bin, repo, hermetic):
+    """The user file names the interpreter git-ot is installed in, so Pi
+    captures sessions even with no git-ot on its PATH."""
+    agent = Pi(pi_bin, repo, hermetic, git_ot=False)
+    env = {**_env(True), "PI_CODING_AGENT_DIR": str(agent.agent_dir)}
+    for args in (["init"], ["install", "pi", "--scope", "user"]):
+        proc = subprocess.run(["git", "ot", *args], cwd=repo.path, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"Pi runs git-ot from {agent.agent_dir}/extensions/git-ot.ts"
+    assert not (repo.path / ".pi").exists()
+    assert agent.run("say hello", [{"text": "Hello."}]) == "Hello.\n"
+    assert shape(agent.steps(agent.session_id())) == [(1, "prompt", "say hello"), (2, "message", "Hello.")]
