@@ -302,6 +302,9 @@ def test_default_folder_honours_pi_coding_agent_dir(repo, hermetic, tmp_path):
 
 @pytest.mark.parametrize("args,message,hint", [
     (["notes.jsonl"], "error: '{repo}/notes.jsonl' is not a Pi session file", "hint: a Pi session file is"),
+    ([str(FIXTURES / "claude-code" / "recorded-2.1.328" / "linear-edit" / "transcript.jsonl")],
+     "error: '" + str(FIXTURES / "claude-code" / "recorded-2.1.328" / "linear-edit" / "transcript.jsonl")
+     + "' is not a Pi session file", "hint: a Pi session file is"),
     (["empty"], "error: no transcript (*.jsonl) files in 'empty'", "hint: Pi keeps them in"),
     ([], "error: no Pi transcripts for this repository in '{home}/.pi/agent/sessions/--{slug}--'",
      "hint: name the session files or folders to import"),
