@@ -103,6 +103,7 @@ def test_normalise_each_event():
     tree = event("session_tree", newLeafId="b", oldLeafId="a")
     assert tree == out("session_tree", "other", {"payload": {"type": "session_tree", **BASE,
                                                              "newLeafId": "b", "oldLeafId": "a"}})
+    assert event("agent_end", piVersion="0.73.1") == out("agent_end", "stop", {"harness_version": "0.73.1"})
     # The event's name comes from the command line, else from the payload.
     assert normalise(None, {"type": "agent_end", **BASE})["kind"] == "stop"
 

@@ -230,7 +230,8 @@ def test_two_prompts_captured_live_then_blamed(agent, repo, monkeypatch):
     assert patches(steps) == {**PATCHES, 9: []}
     manifest = repo.ot_json("trace", "list")["sessions"][0]
     assert (manifest["prompts"], manifest["tools"], manifest["files"]) == (2, 6, 2)
-    assert manifest["harness"] == "pi" and manifest["end"] is not None
+    assert (manifest["harness"], manifest["harness_version"]) == ("pi", "0.73.1")
+    assert manifest["end"] is not None
     commit_now(repo, monkeypatch, "farewell")
     assert {path: blame(repo, path) for path in ("app.py", "test_app.py")} == expected_blame(sid)
     # The session file, imported over the live capture, merges into it:

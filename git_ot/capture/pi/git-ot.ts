@@ -64,9 +64,13 @@ function model(m: any): any {
   return m ? { provider: m.provider, id: m.id } : undefined;
 }
 
-export default function (pi: any) {
+export default async function (pi: any) {
   const command = gitOt();
   if (!command) return;
+  let version: string | undefined;
+  try {
+    version = (await import("@mariozechner/pi-coding-agent")).VERSION;
+  } catch {}
   // One call at a time, in the order Pi fired the events: the spool's
   // order is the order steps are folded in.
   let queue: Promise<void> = Promise.resolve();
@@ -76,7 +80,7 @@ export default function (pi: any) {
       const sm = ctx.sessionManager;
       body = JSON.stringify({
         type: event.type, sessionId: sm.getSessionId(), sessionFile: sm.getSessionFile(),
-        cwd: ctx.cwd, model: model(ctx.model), ...fields,
+        cwd: ctx.cwd, model: model(ctx.model), piVersion: version, ...fields,
       });
     } catch {
       return queue;

@@ -3,7 +3,8 @@
 git-ot's Pi extension (git-ot.ts beside this module) runs `git ot hook pi
 <event>` with one JSON object on stdin: Pi's own event, its large or
 transient fields left out, plus what the extension context knows:
-`sessionId`, `sessionFile`, `cwd` and `model` (`{"provider", "id"}`). The
+`sessionId`, `sessionFile`, `cwd`, `model` (`{"provider", "id"}`) and
+`piVersion` (Pi's own version). The
 events, by Pi's name (`type`):
 
 - `session_start` (`reason`, `previousSessionFile`): a session is started,
@@ -92,7 +93,8 @@ def normalise(event_name: str | None, payload: dict) -> dict:
     if not sid or not isinstance(sid, str):
         raise BadPayload(f"pi {name} payload has no sessionId")
     kind = _KINDS.get(name, "other")
-    data: dict = {"cwd": payload.get("cwd"), "transcript_path": payload.get("sessionFile")}
+    data: dict = {"cwd": payload.get("cwd"), "transcript_path": payload.get("sessionFile"),
+                  "harness_version": payload.get("piVersion")}
     model = model_id(payload.get("model"))
     is_write = False
     if name == "message_end":
