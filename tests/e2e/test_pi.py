@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from support import agents
-from support.repo import Repo, git
+from support.repo import ROOT, Repo, git
 from support.scripted_model import ScriptedModel
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +64,7 @@ class Pi:
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
-    def run(self, prompt: str, script: list, resume: bool = False) -> str:
+    def run(self, prompt: str, script: list, resume: bool = False, extra: tuple = ()) -> str:
         """One `pi -p` run against the scripted model; what it printed."""
         with ScriptedModel(script) as model:
             self.agent_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +74,7 @@ class Pi:
                             "contextWindow": 200000, "maxTokens": 8192}]}}}))
             env = {**self.env, "HOME": str(self.home), "PI_CODING_AGENT_DIR": str(self.agent_dir),
                    "PI_OFFLINE": "1"}
-            args = [self.pi, "-p", *(["-c"] if resume else []), "--provider", "fake",
+            args = [self.pi, "-p", *(["-c"] if resume else []), *extra, "--provider", "fake",
                     "--model", "claude-scripted", prompt]
             proc = subprocess.run(args, cwd=self.repo.path, env=env, capture_output=True, text=True,
                                   timeout=180, stdin=subprocess.DEVNULL)
@@ -335,3 +335,22 @@ def test_user_scope_runs_this_interpreter_whatever_the_path(pi_bin, repo, hermet
     assert not (repo.path / ".pi").exists()
     assert agent.run("say hello", [{"text": "Hello."}]) == "Hello.\n"
     assert shape(agent.steps(agent.session_id())) == [(1, "prompt", "say hello"), (2, "message", "Hello.")]
+
+
+def test_a_compaction(agent, repo):
+    """Pi's compaction (here by an extension's command: `pi -p` does not run
+    Pi's own /compact) is a compaction step; the session file's compaction
+    entry merges into it."""
+    assert agent.run("say hello", [{"text": "Hello."}]) == "Hello.\n"
+    squash = str(ROOT / "tests" / "support" / "pi_squash.ts")
+    agent.run("/squash", [], resume=True, extra=("-e", squash))
+    sid = agent.session_id()
+    steps = agent.steps(sid)
+    assert shape(steps) == [(1, "prompt", "say hello"), (2, "message", "Hello."), (3, "compaction", None)]
+    assert (steps[2]["phase"], steps[2]["trigger"]) == ("post", None)
+    [entry] = [json.loads(line) for line in agent.session_files()[0].read_text().splitlines()
+               if json.loads(line)["type"] == "compaction"]
+    assert entry["summary"] == "Scripted session"
+    proc = repo.ot("import", "pi", str(agent.session_files()[0]), "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert shape(repo.ot_json("trace", "show", sid)["steps"]) == shape(steps)
