@@ -12,8 +12,10 @@ from .output import emit, emit_json
 @click.command()
 @click.argument("harness", type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()), default="project", show_default=True,
-              help="The settings file to write: the repository's .claude/settings.json (project), "
-                   "its .claude/settings.local.json (local) or ~/.claude/settings.json (user).")
+              help="The settings file to write: for claude-code the repository's "
+                   ".claude/settings.json (project), its .claude/settings.local.json (local) or "
+                   "~/.claude/settings.json (user); for pi the extension .pi/extensions/git-ot.ts "
+                   "(project) or ~/.pi/agent/extensions/git-ot.ts (user).")
 @json_option
 def install(harness, scope, as_json):
     """Wire git-ot into a coding agent's hooks (idempotent).
@@ -21,6 +23,8 @@ def install(harness, scope, as_json):
     For claude-code, adds a 'git ot hook claude-code' command hook for every
     event that carries evidence to Claude Code's settings, beside any hooks
     already there; 'git ot uninstall claude-code' removes exactly those.
+    For pi, writes the extension Pi loads, which hands each event to
+    'git ot hook pi'; 'git ot uninstall pi' removes that file.
     """
     chosen = registry.get(harness, "install", "install into")
     result = chosen.install(scope)
