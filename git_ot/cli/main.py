@@ -62,9 +62,20 @@ COMMANDS = {
 @click.group(cls=LazyGroup, lazy_subcommands=COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="git-ot", message="%(prog)s %(version)s")
-def cli():
+@click.option("-p", "--paginate", "pager", flag_value=True, default=None,
+              help="Page the output even when pager.ot is false.")
+@click.option("-P", "--no-pager", "pager", flag_value=False,
+              help="Do not page the output (as 'git --no-pager').")
+@click.option("--color", "color", metavar="WHEN", is_flag=False, flag_value="always",
+              type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Colour the output: auto (on a terminal, the default), always or never; "
+                   "color.ot and color.ui set the default.")
+def cli(pager, color):
     """Keep the evidence of coding-agent sessions inside the git repository.
 
     Sessions are stored as git objects under refs/opentraces/ and travel with
     the repository. See 'git help ot' for the full manual.
     """
+    from .output import configure
+
+    configure(color, pager)
