@@ -132,8 +132,12 @@ def _print_human(result: dict, session_ids=()) -> None:
         emit(f"  {_totals(s['lines'])}")
     t = result["total"]
     emit("")
-    emit(f"total: {t['sessions']} session{'s' if t['sessions'] != 1 else ''}, {t['hunks']} hunk"
-         f"{'s' if t['hunks'] != 1 else ''}: {_totals(t['lines'])}")
+    head = (f"total: {t['sessions']} session{'s' if t['sessions'] != 1 else ''}, {t['hunks']} hunk"
+            f"{'s' if t['hunks'] != 1 else ''}:")
+    if fit is not None and len(head) + 1 + len(_totals(t["lines"])) > fit:
+        emit(f"{head}\n  {_totals(t['lines'])}")  # on a terminal too narrow for one line
+    else:
+        emit(f"{head} {_totals(t['lines'])}")
     counts = ", ".join(f"{state} {n}" for state, n in t["states"].items() if n)
     if counts:
         emit(f"states: {counts}")
