@@ -39,3 +39,21 @@ def test_the_latest_real_reply_names_the_model(repo, tmp_path):
 def test_no_transcript_leaves_them_unknown(repo, tmp_path):
     assert _session(repo, "s-none", str(tmp_path / "missing.jsonl")) == {"models": [], "harness_version": None}
     assert _session(repo, "s-unnamed", None) == {"models": [], "harness_version": None}
+
+
+def test_only_a_turns_end_reads_the_transcript_and_each_event_keeps_its_own_fields(tmp_path):
+    from git_ot.capture.claude_code.hooks import normalise
+
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text(_line("assistant", "claude-new-2"))
+    base = {"session_id": "s", "cwd": "/w", "transcript_path": str(transcript)}
+    prompt = normalise("UserPromptSubmit", {**base, "prompt": "hi", "prompt_id": "p1"})
+    assert prompt["data"] == {"cwd": "/w", "transcript_path": str(transcript), "text": "hi", "prompt_id": "p1"}
+    stop = normalise("Stop", {**base, "last_assistant_message": "done"})
+    assert stop["data"] == {"cwd": "/w", "transcript_path": str(transcript), "message": "done",
+                            "model": "claude-new-2", "harness_version": "2.1.400"}
+    end = normalise("SessionEnd", {**base, "reason": "exit"})
+    assert end["data"] == {"cwd": "/w", "transcript_path": str(transcript), "reason": "exit",
+                           "model": "claude-new-2", "harness_version": "2.1.400"}
+    start = normalise("SessionStart", {**base, "source": "startup"})
+    assert start["data"] == {"cwd": "/w", "transcript_path": str(transcript), "source": "startup"}

@@ -78,11 +78,6 @@ def normalise(event_name: str | None, payload: dict) -> dict:
             data["error"] = failed
     elif kind in ("stop", "subagent_stop"):
         data["message"] = payload.get("last_assistant_message")
-    if kind in SEAL_KINDS and isinstance(payload.get("transcript_path"), str):
-        # No payload names the model or Claude Code's version (SessionStart
-        # only sometimes the model); the transcript's latest lines do.
-        data.update({k: v for k, v in transcript_facts(payload["transcript_path"]).items()
-                     if k not in data})
     elif kind == "subagent_start":
         data["agent_type"] = payload.get("agent_type")
     elif kind == "compact":
@@ -93,6 +88,11 @@ def normalise(event_name: str | None, payload: dict) -> dict:
     else:
         # An event this version does not know: keep all of it.
         data["payload"] = payload
+    if kind in SEAL_KINDS and isinstance(payload.get("transcript_path"), str):
+        # No payload names the model or Claude Code's version (SessionStart
+        # only sometimes the model); the transcript's latest lines do.
+        data.update({k: v for k, v in transcript_facts(payload["transcript_path"]).items()
+                     if k not in data})
     return {
         "source": SOURCE,
         "event": name,
