@@ -122,8 +122,13 @@ class Terminal:
         try:
             sys.stdout.flush()
         except (BrokenPipeError, OSError):
-            pass
-        os.dup2(self._saved_stdout, 1)  # closes our end of the pipe: the pager sees its end
+            pass  # the user left the pager early: what is left is dropped
+        # Closes our end of the pipe, so the pager sees the end of its
+        # input; nothing more goes to standard output (not even what a
+        # pager that left early did not take, at the interpreter's exit).
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
         os.close(self._saved_stdout)
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pager handles Ctrl-C
         try:
