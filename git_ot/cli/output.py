@@ -162,6 +162,11 @@ def page() -> None:
     terminal.page()
 
 
+def human() -> bool:
+    """Output goes to a person (a terminal, or git's pager in front of one)."""
+    return terminal.human()
+
+
 def width() -> int | None:
     return terminal.width()
 

@@ -274,3 +274,25 @@ def test_json_and_porcelain_stay_plain_on_a_terminal(demo):
     for args in (["blame", "app.py", "--porcelain"], ["blame", "app.py", "--json"], ["track", "--json"],
                  ["trace", "list", "--json"]):
         assert on_tty(demo, "--color=always", *args, env=env) == piped(demo, *args, env=env), args
+
+
+def test_the_demo_on_a_terminal_shows_what_the_commands_show_there(tmp_path):
+    where = tmp_path / "scratch"
+    env = environment(COLUMNS="80", GIT_PAGER="cat")
+    out = on_tty(tmp_path, "--color=never", "demo", str(where), env=env)
+    assert out.startswith(f"Replayed Claude Code 2.1.328 session {SID}\n"
+                          f"in a new repository, {where}, with a commit after each turn:\n\n")
+    parts = out.split("\n$ ")[1:]
+    found = {p.split("\n", 1)[0]: p.split("\n", 1)[1] for p in parts}
+    assert list(found) == ["git log --oneline", "git ot trace show 265a3953", "git ot blame app.py",
+                           "git ot blame test_app.py", "git ot track"]
+    # git decorates on a terminal, as the user would see it.
+    assert found["git log --oneline"] == ("089159c (HEAD -> main) greet now says hello.\n"
+                                         "e58908e Added farewell() with a test; tests pass.\n"
+                                         "5a86a47 Start the app\n")
+    assert found["git ot blame app.py"] == BLAME_80
+    tail = f"\nThe repository stays in {where}; try: cd {where} && git ot blame commit HEAD\n"
+    assert found["git ot track"] == TRACK_80 + tail
+    # In colour when the terminal is.
+    coloured = on_tty(tmp_path, "demo", str(tmp_path / "again"), env=env)
+    assert "\n\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a395:7\033[m" in coloured
