@@ -8,7 +8,8 @@ for every command, the `Terminal` below):
 - Pager: `page()` sends what follows through the pager git would choose
   (`git var GIT_PAGER`: `GIT_PAGER`, `core.pager`, `PAGER`, else `less`),
   with `LESS=FRX` and `LV=-c` unless set, as git runs it; `pager.ot`
-  (false, true or a command) as git reads `pager.<cmd>`; `git ot
+  (false, true, or a command used when GIT_PAGER is not set) as git
+  reads `pager.<cmd>`; `git ot
   --no-pager` (`-P`) never pages, `--paginate` (`-p`) pages even when
   `pager.ot` is false. Only when standard output is a terminal.
 - Colour: `paint()` colours when `--color=always`, or with `--color=auto`
@@ -212,8 +213,9 @@ def _pager_command(choice: bool | None) -> str | None:
     """The pager git would run for `git ot`, or None for none.
 
     `pager.ot` as git reads `pager.<cmd>`: a boolean turns paging off or
-    on, any other value is the pager to run. Else git's own choice
-    (`git var GIT_PAGER`); `cat` and the empty command mean no pager.
+    on, any other value is the pager to run unless `GIT_PAGER` is set.
+    Else git's own choice (`git var GIT_PAGER`: `GIT_PAGER`, `core.pager`,
+    `PAGER`, `less`); `cat` and the empty command mean no pager.
     """
     setting = _git(["config", "--get", "pager.ot"])
     if setting is not None:
@@ -221,8 +223,9 @@ def _pager_command(choice: bool | None) -> str | None:
         if as_bool in ("false", "no", "off", "0"):
             if choice is not True:
                 return None
-        elif as_bool not in ("true", "yes", "on", "1", ""):
-            return setting
+        elif as_bool not in ("true", "yes", "on", "1", "") and "GIT_PAGER" not in os.environ:
+            setting = setting.strip()
+            return None if setting in ("", "cat") else setting
     command = _git(["var", "GIT_PAGER"])
     if command is None:
         command = os.environ.get("GIT_PAGER") or os.environ.get("PAGER") or "less"

@@ -48,13 +48,16 @@ def environment(**extra) -> dict:
     return env
 
 
-def on_tty(cwd, *args, env: dict) -> str:
+GIT_OT = [sys.executable, "-m", "git_ot"]
+
+
+def on_tty(cwd, *args, env: dict, program: list[str] = GIT_OT) -> str:
     """`git-ot ARGS` with standard output and error on a pseudo-terminal:
     everything the terminal received (its line ends as the terminal's
     driver writes them, turned back into newlines)."""
     master, slave = pty.openpty()
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "git_ot", *args], cwd=cwd, env=env,
+        proc = subprocess.Popen([*program, *args], cwd=cwd, env=env,
                                 stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
         os.close(slave)
         got = b""
@@ -223,8 +226,10 @@ def test_the_pager_is_chosen_as_git_chooses_it(demo):
     env = {**env, "GIT_PAGER": "cat -n"}
     assert on_tty(demo, "--color=never", "blame", "app.py", env=env) == BLAME_80
     assert on_tty(demo, "-p", "--color=never", "blame", "app.py", env=env) == numbered(BLAME_80)
+    # A pager.ot command, unless GIT_PAGER names one.
     subprocess.run([*git_config, "pager.ot", "sed s/^/P:/"], check=True)
-    assert on_tty(demo, "--color=never", "blame", "app.py", env=env) == \
+    assert on_tty(demo, "--color=never", "blame", "app.py", env=env) == numbered(BLAME_80)
+    assert on_tty(demo, "--color=never", "blame", "app.py", env=environment(COLUMNS="80")) == \
         "".join("P:" + line + "\n" for line in BLAME_80.splitlines())
     # A pager of "cat" means none, as with git.
     subprocess.run([*git_config, "--unset", "pager.ot"], check=True)
@@ -238,6 +243,31 @@ def test_run_by_git_into_its_pager_fits_and_colours_without_paging_again(demo):
     assert piped(demo, "--color=never", "blame", "app.py", env=env) == BLAME_80
     assert piped(demo, "blame", "app.py", env=env).splitlines()[0] == \
         "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human                      def greet(name):"
+
+
+def test_run_by_git_as_git_ot_it_pages_once(demo):
+    """git runs `git ot` with the user's terminal as its output; git's own
+    -p, --no-pager and pager.ot decide as for any external command, and
+    git-ot never starts a second pager behind git's."""
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+    env = environment(COLUMNS="80", GIT_PAGER=PAGER, PATH=path)
+
+    def git_ot(*args, **extra):
+        return on_tty(demo, *args, "ot", "--color=never", "blame", "app.py", env={**env, **extra},
+                      program=["git"])
+
+    assert git_ot() == "paged LESS=FRX LV=-c IN_USE=true\n" + numbered(BLAME_80)  # git-ot's pager
+    # git's pager (git sets GIT_PAGER_IN_USE for the command it runs, not for the pager).
+    assert git_ot("-p") == "paged LESS=FRX LV=-c IN_USE=\n" + numbered(BLAME_80)
+    assert git_ot("--no-pager") == BLAME_80
+    subprocess.run(["git", "config", "--file", str(demo / ".git" / "config"), "pager.ot", "false"], check=True)
+    assert git_ot() == BLAME_80
+    # A pager.ot command: git starts it, unless GIT_PAGER names one.
+    subprocess.run(["git", "config", "--file", str(demo / ".git" / "config"), "pager.ot", "sed s/^/P:/"],
+                   check=True)
+    assert git_ot() == "paged LESS=FRX LV=-c IN_USE=\n" + numbered(BLAME_80)
+    del env["GIT_PAGER"]
+    assert git_ot() == "".join("P:" + line + "\n" for line in BLAME_80.splitlines())
 
 
 # -- colour --------------------------------------------------------------------------
