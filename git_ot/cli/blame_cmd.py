@@ -214,8 +214,9 @@ def _print_porcelain(result: dict) -> None:
 
 
 def _print_commit(result: dict) -> None:
+    fit = output.width()
     n = result["lines"]
-    emit(f"commit {result['commit']}")
+    emit(output.paint(f"commit {result['commit']}", "yellow"))
     emit(f"    {result['summary']}")
     if not result["anchored"]:
         emit(f"not anchored: {n['introduced']} line{'s' if n['introduced'] != 1 else ''} "
@@ -231,7 +232,9 @@ def _print_commit(result: dict) -> None:
         for st in s["steps"]:
             if st["prompt_step"] != prompt_seen:
                 prompt_seen = st["prompt_step"]
-                emit(f"  prompt {st['prompt_step'] or '?'}: {blame_domain.short(st['prompt'], 72)}")
+                head = f"  prompt {st['prompt_step'] or '?'}: "
+                room = 72 if fit is None else max(fit - len(head), 16)  # on a terminal, its width
+                emit(head + blame_domain.short(st["prompt"], room))
             hunks = ", ".join(f"{h['path']}:{h['lines'][0]}-{h['lines'][1]}" for h in st["hunks"])
             emit(f"    step {st['step']} {st['tool'] or 'tool'}: {st['lines']} line"
                  f"{'s' if st['lines'] != 1 else ''} ({st['alive']} alive) {hunks}")

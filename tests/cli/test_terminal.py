@@ -326,3 +326,25 @@ def test_the_demo_on_a_terminal_shows_what_the_commands_show_there(tmp_path):
     # In colour when the terminal is.
     coloured = on_tty(tmp_path, "demo", str(tmp_path / "again"), env=env)
     assert "\n\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a395:7\033[m" in coloured
+
+
+def test_blame_commit_fits_and_status_and_scan_colour_on_a_terminal(demo):
+    env = environment(COLUMNS="40", GIT_PAGER="cat")
+    assert on_tty(demo, "--color=never", "blame", "commit", "HEAD~1", env=env).splitlines()[:6] == [
+        "commit e58908e1e44d119a339de1d7374679c835827009",
+        "    Added farewell() with a test; tests pass.",
+        "lines introduced 13: agent 13, human 0, unknown 0; agent lines alive at HEAD 12",
+        "",
+        f"session {SID}  claude-code  model {MODEL}",
+        "  prompt 1: add a farewell function w...",
+    ]
+    assert piped(demo, "blame", "commit", "HEAD~1", env=env).splitlines()[5] == \
+        "  prompt 1: add a farewell function with a test"
+    # Each 'problem:' of status in red, the rest as piped.
+    plain = piped(demo, "status", env=env)
+    assert "\nproblem: " in plain
+    assert on_tty(demo, "status", env=env) == \
+        plain.replace("\nproblem:", "\n\033[31mproblem:\033[m")
+    assert on_tty(demo, "--color=never", "status", env=env) == plain
+    assert on_tty(demo, "scan", env=env) == piped(demo, "scan", env=env).replace(
+        f"session {SID}", f"session \033[33m{SID}\033[m")
