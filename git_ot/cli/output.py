@@ -47,7 +47,6 @@ class Terminal:
         self._width = None
         self._width_known = False
         self.pager: subprocess.Popen | None = None
-        self._saved_stdout: int | None = None
 
     # -- what standard output is ---------------------------------------
 
@@ -100,10 +99,10 @@ class Terminal:
         command = _pager_command(self.pager_choice)
         if not command:
             return
+        # The pager's environment as git's setup_pager() makes it.
         env = dict(os.environ)
         env.setdefault("LESS", "FRX")
         env.setdefault("LV", "-c")
-        env["GIT_PAGER_IN_USE"] = "true"
         if self._width is not None:
             env.setdefault("COLUMNS", str(self._width))
         sys.stdout.flush()
@@ -111,10 +110,11 @@ class Terminal:
             proc = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env)
         except OSError:
             return  # no pager to start: print to the terminal, as git does
-        self._saved_stdout = os.dup(1)
         os.dup2(proc.stdin.fileno(), 1)
         proc.stdin.close()
         self.pager = proc
+        # As git: what this process starts from now on writes into a pager.
+        os.environ["GIT_PAGER_IN_USE"] = "true"
 
     def finish(self) -> None:
         """Close the pager's input and wait for the user to leave it."""
@@ -130,7 +130,6 @@ class Terminal:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.close(null)
-        os.close(self._saved_stdout)
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pager handles Ctrl-C
         try:
             self.pager.wait()

@@ -202,10 +202,10 @@ def numbered(text: str) -> str:
 def test_output_goes_through_git_pager_on_a_terminal(demo):
     env = environment(COLUMNS="80", GIT_PAGER=PAGER)
     assert on_tty(demo, "--color=never", "blame", "app.py", env=env) == \
-        "paged LESS=FRX LV=-c IN_USE=true\n" + numbered(BLAME_80)
+        "paged LESS=FRX LV=-c IN_USE=\n" + numbered(BLAME_80)
     # The user's LESS is left as it is.
     assert on_tty(demo, "--color=never", "blame", "app.py", env={**env, "LESS": "S"}) == \
-        "paged LESS=S LV=-c IN_USE=true\n" + numbered(BLAME_80)
+        "paged LESS=S LV=-c IN_USE=\n" + numbered(BLAME_80)
     # --no-pager and -P, as with git.
     for flag in ("--no-pager", "-P"):
         assert on_tty(demo, flag, "--color=never", "blame", "app.py", env=env) == BLAME_80
@@ -256,8 +256,8 @@ def test_run_by_git_as_git_ot_it_pages_once(demo):
         return on_tty(demo, *args, "ot", "--color=never", "blame", "app.py", env={**env, **extra},
                       program=["git"])
 
-    assert git_ot() == "paged LESS=FRX LV=-c IN_USE=true\n" + numbered(BLAME_80)  # git-ot's pager
-    # git's pager (git sets GIT_PAGER_IN_USE for the command it runs, not for the pager).
+    assert git_ot() == "paged LESS=FRX LV=-c IN_USE=\n" + numbered(BLAME_80)  # git-ot's pager
+    # git's pager, started by git instead of git-ot's.
     assert git_ot("-p") == "paged LESS=FRX LV=-c IN_USE=\n" + numbered(BLAME_80)
     assert git_ot("--no-pager") == BLAME_80
     subprocess.run(["git", "config", "--file", str(demo / ".git" / "config"), "pager.ot", "false"], check=True)
