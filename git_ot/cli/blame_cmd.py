@@ -9,6 +9,7 @@ import click
 
 from ..domain.opening import open_store
 from ..domain.trail import blame as blame_domain
+from ..store.refs import abbreviate
 from .main import json_option
 from . import output
 from .output import emit, emit_json
@@ -172,7 +173,7 @@ def _print_human(result: dict, session_ids=()) -> None:
     shorts = {}
     if fit is not None:
         shown = {a["session"] for a in attributions.values() if a["kind"] == "agent" and a["session"]}
-        shorts = output.short_ids(sorted(shown), session_ids)
+        shorts = abbreviate({*session_ids, *shown})
     whos = {k: _who(a, shorts.get(a.get("session"), "?") if fit is not None else None)
             for k, a in attributions.items()}
     who_w = max(len(w) for w in whos.values())

@@ -343,27 +343,6 @@ def seconds(when: str | None) -> str | None:
     return head + zone
 
 
-def short_ids(ids, among, minimum: int = 7) -> dict[str, str]:
-    """Each id of `ids` cut to the shortest prefix, of at least `minimum`
-    characters, that no other id of `among` starts with."""
-    ordered = sorted(set(among) | set(ids))
-    where = {sid: i for i, sid in enumerate(ordered)}
-
-    def common(a: str, b: str) -> int:
-        n = 0
-        while n < len(a) and n < len(b) and a[n] == b[n]:
-            n += 1
-        return n
-
-    out = {}
-    for sid in ids:
-        i = where[sid]
-        need = max([common(sid, ordered[j]) + 1 for j in (i - 1, i + 1) if 0 <= j < len(ordered)],
-                   default=0)
-        out[sid] = sid[:max(minimum, need)]
-    return out
-
-
 def one_line(text, width: int = 72) -> str:
     if isinstance(text, dict):
         return f"<{text.get('size', '?')} bytes>"

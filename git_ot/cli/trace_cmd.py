@@ -6,6 +6,7 @@ import click
 
 from ..domain import sessions
 from ..domain.opening import open_store
+from ..store.refs import abbreviate
 from .main import json_option
 from . import output
 from .output import emit, emit_json, one_line, table
@@ -33,7 +34,7 @@ def trace_list(as_json):
         return
     # On a terminal: the shortest unambiguous ids, times to the second.
     fit = output.width()
-    shorts = output.short_ids([r["session"] for r in rows], ()) if fit is not None else {}
+    shorts = abbreviate([r["session"] for r in rows]) if fit is not None else {}
     body = [[shorts.get(r["session"], r["session"][:12]), r["harness"], ",".join(r["models"]) or "-",
              (output.seconds(r["start"]) if fit is not None else r["start"]) or "-",
              str(r["steps"]), str(r["files"]), str(r["commits"])] for r in rows]

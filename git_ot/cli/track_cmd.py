@@ -6,6 +6,7 @@ import click
 
 from ..domain.opening import open_store
 from ..domain.trail import track as track_domain
+from ..store.refs import abbreviate
 from .main import json_option
 from . import output
 from .output import emit, emit_json, table
@@ -114,7 +115,7 @@ def _print_human(result: dict, session_ids=()) -> None:
         return
     shorts = {}
     if fit is not None:
-        shorts = output.short_ids([s["session"] for s in result["sessions"]], session_ids)
+        shorts = abbreviate({*session_ids, *(s["session"] for s in result["sessions"])})
     for s in result["sessions"]:
         emit("")
         start = output.seconds(s["start"]) if fit is not None else s["start"]

@@ -87,12 +87,12 @@ def piped(cwd, *args, env: dict) -> str:
 # -- width ---------------------------------------------------------------------------
 
 BLAME_80 = """\
-^5a86a47 (Dev 2026-11-24 18:39:37 +0000 1) human                      def greet(name):
-089159cd (Dev 2026-11-24 18:40:40 +0000 2) 265a395:7 make greet say …     return "hello " + name
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 3) 265a395:2 add a farewell … 
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 4) 265a395:2 add a farewell … 
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 5) 265a395:2 add a farewell … def farewell(name):
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 6) 265a395:2 add a farewell …     return "bye " + name
+^5a86a47 (Dev 2026-11-24 18:39:37 +0000 1) human                       def greet(name):
+089159cd (Dev 2026-11-24 18:40:40 +0000 2) 265a3953:7 make greet say …     return "hello " + name
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 3) 265a3953:2 add a farewell … 
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 4) 265a3953:2 add a farewell … 
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 5) 265a3953:2 add a farewell … def farewell(name):
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 6) 265a3953:2 add a farewell …     return "bye " + name
 """
 
 BLAME_PIPED = f"""\
@@ -111,7 +111,7 @@ def test_blame_fits_the_width_on_a_terminal_and_prints_whole_lines_piped(demo):
     # A wider terminal leaves the prompt more room.
     wide = on_tty(demo, "--color=never", "blame", "app.py", env=environment(COLUMNS="100", GIT_PAGER="cat"))
     assert wide.splitlines()[1] == \
-        '089159cd (Dev 2026-11-24 18:40:40 +0000 2) 265a395:7 make greet say hell…     return "hello " + name'
+        '089159cd (Dev 2026-11-24 18:40:40 +0000 2) 265a3953:7 make greet say hel…     return "hello " + name'
     # Piped: whole lines, harness and model, whatever COLUMNS says.
     assert piped(demo, "blame", "app.py", env=env) == BLAME_PIPED
     assert piped(demo, "blame", "app.py", env=environment()) == BLAME_PIPED
@@ -120,7 +120,7 @@ def test_blame_fits_the_width_on_a_terminal_and_prints_whole_lines_piped(demo):
 TRACK_80 = f"""\
 at HEAD (089159cd)
 
-session 265a395  claude-code  model {MODEL}  start 2026-11-24T18:40:37Z
+session 265a3953  claude-code  model {MODEL}  start 2026-11-24T18:40:37Z
   STEP  PATH         STATE              WRITTEN  LANDED  ALIVE
      2  app.py       alive_on_path            4       4      4
       app.py:3-6
@@ -140,7 +140,7 @@ states: alive_on_path 3, alive_transformed 1
 TRACK_120 = f"""\
 at HEAD (089159cd)
 
-session 265a395  claude-code  model {MODEL}  start 2026-11-24T18:40:37Z
+session 265a3953  claude-code  model {MODEL}  start 2026-11-24T18:40:37Z
   STEP  PATH         STATE              WRITTEN  LANDED  ALIVE  EVIDENCE
      2  app.py       alive_on_path            4       4      4  app.py:3-6
      3  test_app.py  alive_transformed        9       9      8  test_app.py:1-4,6-9;
@@ -173,8 +173,8 @@ def test_track_fits_the_width_on_a_terminal(demo):
 def test_trace_fits_the_width_on_a_terminal(demo):
     env = environment(COLUMNS="80", GIT_PAGER="cat")
     assert on_tty(demo, "--color=never", "trace", "list", env=env) == (
-        "SESSION  HARNESS      MODEL          START                 STEPS  FILES  COMMITS\n"
-        "265a395  claude-code  claude-opus-…  2026-11-24T18:40:37Z      9      2        2\n")
+        "SESSION   HARNESS      MODEL         START                 STEPS  FILES  COMMITS\n"
+        "265a3953  claude-code  claude-opus…  2026-11-24T18:40:37Z      9      2        2\n")
     assert piped(demo, "trace", "list", env=env) == (
         f"SESSION       HARNESS      MODEL            START                        STEPS  FILES  COMMITS\n"
         f"265a3953-3ae  claude-code  {MODEL}  {START}      9      2        2\n")
@@ -242,7 +242,7 @@ def test_run_by_git_into_its_pager_fits_and_colours_without_paging_again(demo):
     env = environment(COLUMNS="80", GIT_PAGER_IN_USE="true", GIT_PAGER="cat -n")
     assert piped(demo, "--color=never", "blame", "app.py", env=env) == BLAME_80
     assert piped(demo, "blame", "app.py", env=env).splitlines()[0] == \
-        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human                      def greet(name):"
+        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human                       def greet(name):"
 
 
 def test_run_by_git_as_git_ot_it_pages_once(demo):
@@ -276,12 +276,12 @@ def test_colour_on_a_terminal_as_color_ui_and_color_ot_say(demo):
     env = environment(COLUMNS="80", GIT_PAGER="cat")
     coloured = on_tty(demo, "blame", "app.py", env=env)
     assert coloured.splitlines()[:2] == [
-        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human                      def greet(name):",
-        "\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a395:7\033[m make greet say …"
+        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human                       def greet(name):",
+        "\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a3953:7\033[m make greet say …"
         '     return "hello " + name',
     ]
     track = on_tty(demo, "track", env=env).splitlines()
-    assert track[2] == f"session \033[33m265a395\033[m  claude-code  model {MODEL}  start 2026-11-24T18:40:37Z"
+    assert track[2] == f"session \033[33m265a3953\033[m  claude-code  model {MODEL}  start 2026-11-24T18:40:37Z"
     assert track[4] == "     2  app.py       \033[32malive_on_path\033[m            4       4      4"
     assert on_tty(demo, "--color=never", "blame", "app.py", env=env) == BLAME_80
     git_config = ["git", "config", "--file", str(demo / ".git" / "config")]
@@ -325,7 +325,7 @@ def test_the_demo_on_a_terminal_shows_what_the_commands_show_there(tmp_path):
     assert found["git ot track"] == TRACK_80 + tail
     # In colour when the terminal is.
     coloured = on_tty(tmp_path, "demo", str(tmp_path / "again"), env=env)
-    assert "\n\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a395:7\033[m" in coloured
+    assert "\n\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a3953:7\033[m" in coloured
 
 
 def test_blame_commit_fits_and_status_and_scan_colour_on_a_terminal(demo):
