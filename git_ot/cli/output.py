@@ -327,6 +327,20 @@ def wrapped(text: str, columns: int, separator: str = "; ") -> list[str]:
     return [cut(p, columns) for p in out] or [""]
 
 
+def fields(parts: list[str], columns: int | None, separator: str = "  ") -> str:
+    """`parts` on one line, separated; with `columns`, on as many lines as
+    keep each within it (a part is never split)."""
+    if columns is None:
+        return separator.join(parts)
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(separator) + len(part) <= columns:
+            lines[-1] += separator + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
 def cut(text: str, columns: int) -> str:
     """`text` in at most `columns` characters, an ellipsis marking a cut."""
     if len(text) <= columns:

@@ -60,8 +60,8 @@ def trace_show(spec, as_json):
     output.page()
     emit(output.paint(f"session {s['session']}", "yellow"))
     start = output.seconds(s["start"]) if fit is not None else s["start"]
-    emit(f"harness {s['harness']}  model {','.join(s['models']) or '-'}  "
-         f"start {start or '-'}  steps {s['steps']}  files {s['files']}")
+    emit(output.fields([f"harness {s['harness']}", f"model {','.join(s['models']) or '-'}",
+                        f"start {start or '-'}", f"steps {s['steps']}", f"files {s['files']}"], fit))
     if "step" in result:
         _show_step(result["step"])
         return

@@ -119,8 +119,10 @@ def _print_human(result: dict, session_ids=()) -> None:
     for s in result["sessions"]:
         emit("")
         start = output.seconds(s["start"]) if fit is not None else s["start"]
-        emit(f"session {output.paint(shorts.get(s['session'], s['session']), 'yellow')}  "
-             f"{s['harness'] or '-'}  model {','.join(s['models']) or '-'}  start {start or '-'}")
+        sid = shorts.get(s["session"], s["session"])
+        head = output.fields([f"session {sid}", s["harness"] or "-", f"model {','.join(s['models']) or '-'}",
+                              f"start {start or '-'}"], fit)
+        emit(head.replace(f"session {sid}", f"session {output.paint(sid, 'yellow')}", 1))
         if s["hunks"]:
             rows = [[str(h["step"]), h["path"] or "?", h["state"], str(h["lines"]["written"]),
                      str(h["lines"]["landed"]), str(h["lines"]["alive"]), evidence(h)] for h in s["hunks"]]

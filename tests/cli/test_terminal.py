@@ -159,6 +159,9 @@ def test_track_fits_the_width_on_a_terminal(demo):
         got = on_tty(demo, "--color=never", "track", env=environment(COLUMNS=columns, GIT_PAGER="cat"))
         assert got == expected, columns
         assert max(len(line) for line in got.splitlines()) <= int(columns)
+    narrow = on_tty(demo, "--color=never", "track", env=environment(COLUMNS="60", GIT_PAGER="cat"))
+    assert narrow.splitlines()[2:4] == [f"session 265a3953  claude-code  model {MODEL}",
+                                        "start 2026-11-24T18:40:37Z"]
     # Piped: the full session id and time, the evidence on the row.
     out = piped(demo, "track", env=environment(COLUMNS="80"))
     assert out.splitlines()[2:6] == [
@@ -179,9 +182,10 @@ def test_trace_fits_the_width_on_a_terminal(demo):
         f"SESSION       HARNESS      MODEL            START                        STEPS  FILES  COMMITS\n"
         f"265a3953-3ae  claude-code  {MODEL}  {START}      9      2        2\n")
     shown = on_tty(demo, "--color=never", "trace", "show", "265a", env=environment(COLUMNS="60", GIT_PAGER="cat"))
-    assert shown.splitlines()[:6] == [
+    assert shown.splitlines()[:7] == [
         f"session {SID}",
-        f"harness claude-code  model {MODEL}  start 2026-11-24T18:40:37Z  steps 9  files 2",
+        f"harness claude-code  model {MODEL}",  # the header on as many lines as the width needs
+        "start 2026-11-24T18:40:37Z  steps 9  files 2",
         "    1  prompt     add a farewell function with a test",
         "    2  tool       Edit ok  app.py +4 -0",
         "    3  tool       Write ok  test_app.py +9 -0",
