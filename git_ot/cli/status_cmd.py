@@ -8,6 +8,7 @@ from ..capture import registry
 from ..domain.opening import locate_repository
 from ..domain.status import status as get_status
 from .main import json_option
+from . import output
 from .output import emit, emit_json
 
 
@@ -26,6 +27,8 @@ def status(as_json):
         emit_json(result)
         return
     for line in render(result):
+        if line.startswith("problem:"):  # in red, where colour is on
+            line = output.paint("problem:", "red") + line[len("problem:"):]
         emit(line)
 
 
