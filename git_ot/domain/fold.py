@@ -420,6 +420,17 @@ class Folder:
                 keep.append(entry)
             else:
                 _attach(step, entry)
+        # A span whose parent span joined a step (Claude Code's permission
+        # wait and execution under its tool span) joins the same step.
+        spans = {t["span_id"]: s for s in self.trace["steps"] for t in s.get("telemetry", ())
+                 if t.get("span_id") and _is_span(t)}
+        for entry in list(keep):
+            step = spans.get(entry.get("parent_span_id"))
+            if step is not None and _is_span(entry) and not entry.get("tool_use_id"):
+                keep.remove(entry)
+                _attach(step, entry)
+                if entry.get("span_id"):
+                    spans[entry["span_id"]] = step
         if len(keep) != len(waiting):
             self.trace["telemetry"] = keep
 
@@ -431,13 +442,17 @@ class Folder:
 
 # Fields of a telemetry entry that say where it belongs, kept beside its
 # data (never redacted: ids and a counter, as a step's tool_use_id).
-JOIN_KEYS = ("prompt_id", "tool_use_id", "sequence")
+JOIN_KEYS = ("prompt_id", "tool_use_id", "sequence", "span_id", "parent_span_id")
 # Records of one model request, in the order the harness emits them:
 # the request body (when raw bodies are exported), then the request's
 # outcome, then the reply's text.
 REQUEST_BODY = "api_request_body"
 REQUEST = "api_request"
 REPLY_EVENTS = (REQUEST_BODY, REQUEST, "assistant_response", "api_error")
+
+
+def _is_span(entry: dict) -> bool:
+    return isinstance(entry.get("data"), dict) and entry["data"].get("signal") == "traces"
 
 
 def _short(event: str) -> str:

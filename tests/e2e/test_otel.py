@@ -138,11 +138,11 @@ def test_telemetry_joins_the_steps_the_hooks_recorded(claude_bin, wired, hermeti
         (2, "tool", "Edit",
          ["claude_code.api_request", "claude_code.assistant_response", "claude_code.tool_decision",
           "claude_code.tool_result"],
-         ["claude_code.tool", "claude_code.tool.execution"]),
+         ["claude_code.tool", "claude_code.tool.blocked_on_user", "claude_code.tool.execution"]),
         (3, "tool", "Bash",
          ["claude_code.api_request", "claude_code.assistant_response", "claude_code.tool_decision",
           "claude_code.tool_result"],
-         ["claude_code.tool", "claude_code.tool.execution"]),
+         ["claude_code.tool", "claude_code.tool.blocked_on_user", "claude_code.tool.execution"]),
         (4, "message", "Added farewell().",
          ["claude_code.api_request", "claude_code.assistant_response"], []),
     ]

@@ -35,6 +35,7 @@ import threading
 import time
 import zlib
 
+from ...domain.status import receiver as receiver_info
 from ...errors import BadPayload, ReceiverError
 from ...store import state
 from ...store.refs import validate_session_id
@@ -48,6 +49,9 @@ DEFAULT_HTTP_PORT = 4318
 # Collector's default is 20 MiB for gRPC): raw API bodies of a long
 # conversation fit; a runaway client does not exhaust memory.
 MAX_BODY = 32 * 1024 * 1024
+# A larger body is read and dropped up to this size, so that the client
+# reads the 413; past it the connection is closed unread.
+DISCARD_LIMIT = 256 * 1024 * 1024
 CLAIM_INTERVAL = 2.0
 PATHS = {"/v1/logs": "logs", "/v1/traces": "traces", "/v1/metrics": "metrics"}
 
@@ -177,6 +181,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(503, "text/plain", b"the receiver is stopping\n")
         signal_name = PATHS.get(self.path.split("?", 1)[0])
         if signal_name is None:
+            self.server.sink.refused()
             return self._reply(404, "text/plain", b"not an OTLP path\n")
         length = self.headers.get("Content-Length")
         if length is None or not length.strip().isdigit():
@@ -184,8 +189,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(411, "text/plain", b"Content-Length required\n")
         length = int(length)
         if length > MAX_BODY:
-            self.close_connection = True  # the body is not read: the connection cannot be reused
+            # Read and dropped (up to a bound), so the client hears the
+            # answer instead of a reset connection; nothing of it is kept.
+            self.close_connection = True
             self.server.sink.refused()
+            if length <= DISCARD_LIMIT:
+                self._read(length, keep=False)
             return self._reply(413, "text/plain", b"request body too large\n")
         body = self._read(length)
         if body is None:
@@ -209,7 +218,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         rejected = self.server.sink.accept(decoded)
         self._answer(signal_name, is_json, rejected)
 
-    def _read(self, length: int) -> bytes | None:
+    def _read(self, length: int, keep: bool = True) -> bytes | None:
         chunks, left = [], length
         while left:
             try:
@@ -218,7 +227,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return None
             if not chunk:
                 return None
-            chunks.append(chunk)
+            if keep:
+                chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
 
@@ -308,6 +318,11 @@ def _grpc_server(sink: Sink, bind: str, port: int):
     """The gRPC server, bound (not started); its port."""
     from concurrent import futures
 
+    # gRPC's core logs to stderr on its own (a failed bind, a client gone);
+    # the receiver reports what matters itself. GRPC_VERBOSITY set by the
+    # user wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    _check_free(bind, port, "gRPC", "--grpc-port")
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc as logs_grpc
     from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc as metrics_grpc
@@ -341,32 +356,36 @@ def _grpc_server(sink: Sink, bind: str, port: int):
     return server, bound
 
 
+def _check_free(bind: str, port: int, what: str, option: str) -> None:
+    """Fail with the system's reason when `bind:port` cannot be listened on
+    (gRPC would only say that it failed)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind, port))
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise ReceiverError(f"cannot listen for OTLP/{what} on {bind}:{port}: {reason}",
+                                hint=f"stop what listens there, or choose another port with {option}") from None
+
+
 def _http_server(sink: Sink, bind: str, port: int):
     cls = type("Server", (_HTTPServer,), {"address_family": socket.AF_INET6 if ":" in bind
                                           else socket.AF_INET})
     try:
         server = cls((bind, port), _Handler)
     except OSError as exc:
-        raise ReceiverError(f"cannot listen for OTLP/HTTP on {bind}:{port}: "
-                            f"{exc.strerror or exc}".lower().replace("errno", "error"),
+        reason = (exc.strerror or str(exc)).lower()
+        raise ReceiverError(f"cannot listen for OTLP/HTTP on {bind}:{port}: {reason}",
                             hint="stop what listens there, or choose another port with --http-port") from None
     server.sink = sink
     return server, server.server_address[1]
 
 
 # -- running ---------------------------------------------------------------
-
-
-def running(state_dir: str) -> dict | None:
-    """The receiver running for this repository, from its `otel.json`, or None."""
-    try:
-        with open(state.otel_receiver(state_dir), encoding="utf-8") as fh:
-            info = json.load(fh)
-        pid = int(info["pid"])
-        os.kill(pid, 0)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return info
 
 
 def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT,
@@ -378,7 +397,7 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
     the ports (a port of 0 asks the system for a free one).
     """
     state_dir = location.state_dir
-    other = running(state_dir)
+    other = receiver_info(state_dir)
     if other is not None and other.get("pid") != os.getpid():
         raise ReceiverError(f"an OTLP receiver already runs for this repository (pid {other['pid']}, "
                             f"grpc {other.get('bind')}:{other.get('grpc_port')}, "
