@@ -30,7 +30,7 @@ from git_ot.errors import BadPayload
 from git_ot.store.gitdir import locate
 from git_ot.store.spool import Spool
 from support.repo import replay
-from support.spec import read_session
+from support.spec import read_session, validate
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code" / "recorded-2.1.328"
 SCENARIOS = ("linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn")
@@ -344,6 +344,8 @@ def test_bad_requests_are_refused_and_the_receiver_keeps_what_it_accepted(known)
     assert (result["requests"], result["refused"], result["spooled"], result["held"]) == (7, 6, n, 0)
     spooled = [e for e in Spool(running.location.state_dir).peek(LINEAR_SID) if e["kind"] == "telemetry"]
     assert len(spooled) == n
+    for event in spooled:
+        validate("spool-event", event)  # the spool line refs/ specifies
 
 
 def test_grpc_export_and_a_malformed_grpc_message(known):
