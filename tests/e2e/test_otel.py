@@ -121,6 +121,9 @@ def test_telemetry_joins_the_steps_the_hooks_recorded(claude_bin, wired, hermeti
     try:
         result = run_claude(claude_bin, repo, hermetic, "add a farewell function", script,
                             receiver.endpoint(protocol), protocol)
+        status = subprocess.run(["git", "ot", "status", "--json"], cwd=repo.path, env=_user_env(),
+                                capture_output=True, text=True)
+        assert json.loads(status.stdout)["telemetry"] == {"receiver": receiver.info, "held": 0}
     finally:
         summary = receiver.stop() if receiver.proc.poll() is None else None
         receiver.kill()

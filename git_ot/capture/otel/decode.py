@@ -122,7 +122,12 @@ def _attrs(values) -> dict:
     out = {}
     for kv in _list(values):
         kv = _dict(kv)
-        out[str(kv.get("key"))] = _any(kv.get("value"))
+        value = kv.get("value")
+        # Most attributes are strings: take them without the general walk.
+        if type(value) is dict and len(value) == 1 and type(value.get("stringValue")) is str:
+            out[str(kv.get("key"))] = value["stringValue"]
+        else:
+            out[str(kv.get("key"))] = _any(value)
     return out
 
 
@@ -267,7 +272,11 @@ def _pb_any(value):
 
 
 def _pb_attrs(values) -> dict:
-    return {kv.key: _pb_any(kv.value) for kv in values}
+    out = {}
+    for kv in values:
+        value = kv.value
+        out[kv.key] = value.string_value if value.WhichOneof("value") == "string_value" else _pb_any(value)
+    return out
 
 
 def _pb_metric(out: Decoded, rattrs: dict, metric, now: float) -> None:
