@@ -66,7 +66,7 @@ class Receiver:
 
 
 def run_claude(claude: str, repo, home, prompt: str, script: list, endpoint: str, protocol: str,
-               resume: str | None = None) -> dict:
+               resume: str | None = None, extra: dict | None = None, seen: list | None = None) -> dict:
     args = [claude, "-p", prompt, "--dangerously-skip-permissions", "--output-format", "json"]
     if resume:
         args += ["--resume", resume]
@@ -79,9 +79,11 @@ def run_claude(claude: str, repo, home, prompt: str, script: list, endpoint: str
                "OTEL_LOGS_EXPORTER": "otlp", "OTEL_METRICS_EXPORTER": "otlp", "OTEL_TRACES_EXPORTER": "otlp",
                "OTEL_EXPORTER_OTLP_PROTOCOL": protocol, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
                "OTEL_LOG_USER_PROMPTS": "1", "OTEL_LOG_TOOL_DETAILS": "1",
-               "OTEL_LOGS_EXPORT_INTERVAL": "500"}
+               "OTEL_LOGS_EXPORT_INTERVAL": "500", **(extra or {})}
         proc = subprocess.run(args, cwd=repo.path, env=env, capture_output=True, text=True, timeout=180,
                               stdin=subprocess.DEVNULL)
+        if seen is not None:
+            seen.extend(r for r in model.requests if "count_tokens" not in r["path"])
     assert proc.returncode == 0, f"claude failed ({proc.returncode}): {proc.stderr}\n{proc.stdout}"
     return json.loads(proc.stdout)
 
@@ -163,3 +165,45 @@ def test_telemetry_joins_the_steps_the_hooks_recorded(claude_bin, wired, hermeti
     prompt = steps[0]["telemetry"][0]
     assert prompt["data"]["attributes"]["prompt"] == "add a farewell function"
     assert prompt["prompt_id"] == steps[0]["prompt_id"]
+
+
+def test_raw_request_bodies_are_kept_on_the_step_their_reply_began(claude_bin, wired, hermetic):
+    """With OTEL_LOG_RAW_API_BODIES, the request Claude Code sent the model
+    for each reply is kept whole, on that reply's first step."""
+    repo = wired
+    script = [
+        {"say": "Writing it.", "tool": "Write", "input": {"file_path": str(repo.path / "notes.txt"),
+                                                         "content": "remember the milk\n"}},
+        {"text": "Wrote notes.txt."},
+    ]
+    receiver = Receiver(repo)
+    seen: list = []
+    try:
+        result = run_claude(claude_bin, repo, hermetic, "write a note", script,
+                            receiver.endpoint("http/protobuf"), "http/protobuf",
+                            extra={"OTEL_LOG_RAW_API_BODIES": "1"}, seen=seen)
+    finally:
+        receiver.stop()
+        receiver.kill()
+    sid = result["session_id"]
+
+    def step(n):
+        proc = subprocess.run(["git", "ot", "trace", "show", f"{sid}:{n}", "--json"], cwd=repo.path,
+                              env=_user_env(), capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["step"]
+
+    write, closing = step(2), step(3)
+    bodies = []
+    for s in (write, closing):
+        entries = [t for t in s["telemetry"] if t["event"] == "claude_code.api_request_body"]
+        assert len(entries) == 1 and "body_truncated" not in entries[0]["data"]["attributes"]
+        bodies.append(json.loads(entries[0]["data"]["attributes"]["body"]))
+    # The bodies are the two requests the model answered, as it got them.
+    assert [(len(b["messages"]), len(b["tools"])) for b in bodies] == \
+        [(r["messages"], r["tools"]) for r in seen if r["tools"]]
+    assert [b["model"] for b in bodies] == ["claude-opus-5-5", "claude-opus-5-5"]
+    assert json.dumps(bodies[0]["messages"][0]).count("write a note") == 1
+    results = [c for m in bodies[1]["messages"] if isinstance(m["content"], list) for c in m["content"]
+               if c.get("type") == "tool_result"]
+    assert [r["tool_use_id"] for r in results] == [write["tool_use_id"]]
