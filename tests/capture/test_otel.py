@@ -422,3 +422,76 @@ def test_a_second_receiver_for_the_same_repository_is_refused(repo):
         ]
     finally:
         running.stop()
+
+
+# -- install claude-code --otel ----------------------------------------------------
+
+OTEL_ENV = {
+    "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+    "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
+    "OTEL_LOGS_EXPORTER": "otlp",
+    "OTEL_METRICS_EXPORTER": "otlp",
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+    "OTEL_LOG_USER_PROMPTS": "1",
+    "OTEL_LOG_TOOL_DETAILS": "1",
+}
+
+
+def test_install_otel_adds_the_exporter_settings_and_uninstall_removes_exactly_them(repo):
+    settings = repo.path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    mine = {"env": {"FOO": "bar", "OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector.example.com"},
+            "model": "opus"}
+    original = json.dumps(mine, indent=2) + "\n"
+    settings.write_text(original)
+    result = repo.cli_json("install", "claude-code", "--otel")
+    assert result["env"] == {key: ("kept" if key == "OTEL_EXPORTER_OTLP_ENDPOINT" else "installed")
+                             for key in OTEL_ENV}
+    env = json.loads(settings.read_text())["env"]
+    assert env == {"FOO": "bar", **OTEL_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector.example.com"}
+    # Again: nothing to do.
+    assert set(repo.cli_json("install", "claude-code", "--otel")["env"].values()) == {"unchanged", "kept"}
+    lines = repo.cli("install", "claude-code", "--otel").stdout.decode().splitlines()
+    assert "env OTEL_EXPORTER_OTLP_ENDPOINT: kept (set to another value: left as it is)" in lines
+    # --otel alone takes out only the exporter settings; the hooks stay.
+    removed = repo.cli_json("uninstall", "claude-code", "--otel")
+    assert removed["env"] == {key: ("kept" if key == "OTEL_EXPORTER_OTLP_ENDPOINT" else "removed")
+                              for key in OTEL_ENV}
+    after = json.loads(settings.read_text())
+    assert after["env"] == mine["env"] and "hooks" in after
+    # The plain uninstall takes out the hooks (and exporter settings, were any left).
+    repo.cli_json("install", "claude-code", "--otel")
+    assert repo.cli_json("uninstall", "claude-code")["env"]["OTEL_LOG_USER_PROMPTS"] == "removed"
+    assert settings.read_text() == original
+
+
+def test_install_otel_is_refused_for_a_harness_without_it(repo):
+    from git_ot.cli.install_cmd import otel_method
+    from git_ot.errors import UnsupportedHarness
+
+    class NoTelemetry:
+        name = "other"
+
+    import click
+
+    with click.Context(click.Command("install"), obj=None) as ctx:
+        ctx.params["otel"] = True
+        with pytest.raises(UnsupportedHarness) as err:
+            otel_method(NoTelemetry(), "install_otel", "install")
+    assert (err.value.message, err.value.hint) == (
+        "cannot install telemetry export for 'other' yet", "run 'git ot install other' without --otel")
+
+
+def test_a_chunked_body_is_taken_too(known):
+    running = Running(known)
+    signal, body = bodies("linear-edit")[0]
+    conn = http.client.HTTPConnection("127.0.0.1", running.info["http_port"], timeout=30)
+    conn.request("POST", "/v1/logs", body=iter([body[:1000], body[1000:]]),
+                 headers={"Content-Type": "application/json"}, encode_chunked=True)
+    resp = conn.getresponse()
+    assert (resp.status, resp.read()) == (200, b"{}")
+    conn.close()
+    result = running.stop()
+    assert result["spooled"] == len(decode(signal, body, "application/json", 0.0).events)

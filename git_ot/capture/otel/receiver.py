@@ -183,6 +183,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if signal_name is None:
             self.server.sink.refused()
             return self._reply(404, "text/plain", b"not an OTLP path\n")
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked()
+            if body is None:
+                self.close_connection = True
+                return  # gone mid-body, or past the limit (then the connection is closed unread)
+            return self._take(signal_name, body)
         length = self.headers.get("Content-Length")
         if length is None or not length.strip().isdigit():
             self.close_connection = True
@@ -200,6 +206,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if body is None:
             self.close_connection = True
             return  # the client went away mid-body: nothing was accepted, nothing is kept
+        self._take(signal_name, body)
+
+    def _take(self, signal_name: str, body: bytes) -> None:
         ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
         is_json = ctype == "application/json"
         if not is_json and ctype != "application/x-protobuf":
@@ -217,6 +226,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._status(400, is_json, exc.message)
         rejected = self.server.sink.accept(decoded)
         self._answer(signal_name, is_json, rejected)
+
+    def _read_chunked(self) -> bytes | None:
+        """A chunked body, or None when the client went away or it grew past MAX_BODY."""
+        chunks, size = [], 0
+        while True:
+            try:
+                line = self.rfile.readline(1024)
+                n = int(line.split(b";", 1)[0].strip() or b"x", 16)
+            except (OSError, ValueError):
+                return None
+            if n == 0:
+                while True:  # trailers, up to the blank line
+                    try:
+                        trailer = self.rfile.readline(8192)
+                    except OSError:
+                        return None
+                    if trailer in (b"\r\n", b"\n", b""):
+                        return b"".join(chunks)
+            size += n
+            if size > MAX_BODY:
+                self.server.sink.refused()
+                return None
+            data = self._read(n)
+            if data is None or self._read(2) is None:
+                return None
+            chunks.append(data)
 
     def _read(self, length: int, keep: bool = True) -> bytes | None:
         chunks, left = [], length
