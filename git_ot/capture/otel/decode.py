@@ -17,8 +17,8 @@ request is accepted or refused, never half kept.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
-import os
 
 from ...errors import BadPayload
 
@@ -299,6 +299,14 @@ def _pb_metric(out: Decoded, rattrs: dict, metric, now: float) -> None:
 # -- one event -------------------------------------------------------------
 
 
+def record_id(session: str, data: dict) -> str:
+    """The event id of a record: 16 hex digits of a hash of what it says, so
+    a request the exporter sends again (it timed out, or was told to retry)
+    folds nothing twice."""
+    text = json.dumps([session, data], sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.blake2b(text.encode("ascii"), digest_size=8).hexdigest()
+
+
 def _log_name(event_name, body, attrs: dict) -> str:
     """A log record's event name: the record's own, else its body when that
     names the event (Claude Code: `claude_code.api_request`), else `event.name`."""
@@ -333,7 +341,7 @@ def _emit(out: Decoded, signal: str, name: str, rattrs: dict, attrs: dict, field
     if isinstance(rattrs.get("service.version"), str):
         data["harness_version"] = rattrs["service.version"]
     out.events.append({
-        "v": 1, "id": os.urandom(8).hex(), "t": now,
+        "v": 1, "id": record_id(session, data), "t": now,
         "source": SOURCES.get(service, service if isinstance(service, str) and service else "otel"),
         "event": name, "session": session, "kind": KIND, "data": data,
     })

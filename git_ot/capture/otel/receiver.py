@@ -75,7 +75,7 @@ class Sink:
         self._store = None
         self.closed = False  # set at shutdown: later requests are told to retry
         self.inflight = 0  # HTTP requests being read, decoded or written
-        self.counts = {"requests": 0, "refused": 0, "items": 0, "spooled": 0, "held": 0,
+        self.counts = {"requests": 0, "refused": 0, "failed": 0, "items": 0, "spooled": 0, "held": 0,
                        "claimed": 0, "rejected": 0}
 
     def accept(self, decoded: otlp.Decoded) -> int:
@@ -102,6 +102,15 @@ class Sink:
                     self.pen.append_many(sid, events)
                     self.counts["held"] += len(events)
         return rejected
+
+    def failed(self, exc: BaseException) -> None:
+        """A request not kept because the spool could not be written."""
+        from ...store.log import log_failure
+
+        with self.lock:
+            self.counts["requests"] += 1
+            self.counts["failed"] += 1
+        log_failure(self.location, "otel serve: write", exc)
 
     def refused(self) -> None:
         with self.lock:
@@ -224,7 +233,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except BadPayload as exc:
             self.server.sink.refused()
             return self._status(400, is_json, exc.message)
-        rejected = self.server.sink.accept(decoded)
+        try:
+            rejected = self.server.sink.accept(decoded)
+        except OSError as exc:
+            # The spool cannot be written (a full disk): nothing of the
+            # request was kept, and the exporter is told to try again.
+            self.server.sink.failed(exc)
+            self.close_connection = True
+            return self._reply(503, "text/plain", b"cannot write the spool, retry later\n")
         self._answer(signal_name, is_json, rejected)
 
     def _read_chunked(self) -> bytes | None:
@@ -365,7 +381,11 @@ def _grpc_server(sink: Sink, bind: str, port: int):
 
     def export(signal_name):
         def handler(self, request, context):
-            rejected = sink.accept(otlp.from_message(signal_name, request, time.time()))
+            try:
+                rejected = sink.accept(otlp.from_message(signal_name, request, time.time()))
+            except OSError as exc:  # as over HTTP: nothing kept, try again
+                sink.failed(exc)
+                context.abort(grpc.StatusCode.UNAVAILABLE, "cannot write the spool, retry later")
             return _response(signal_name, rejected, "records that name no session are not kept")
         return handler
 
