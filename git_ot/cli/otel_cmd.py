@@ -52,5 +52,8 @@ def serve(grpc_port, http_port, bind, as_json):
     emit(f"received {result['items']} record(s) in {result['requests']} request(s): "
          f"{result['spooled'] + result['claimed']} spooled, {result['held']} held, "
          f"{result['rejected']} without a session, {result['refused']} request(s) refused")
+    if result["failed"]:
+        emit(f"{result['failed']} request(s) could not be written to the spool and were refused "
+             "for the exporter to send again; the reason is in .git/opentraces/log")
     if result["held_sessions"]:
         emit("held for sessions not known here: " + ", ".join(result["held_sessions"]))
