@@ -388,7 +388,6 @@ class Folder:
             self.trace["lifecycle"].append(entry)
         return True
 
-
     # -- telemetry -------------------------------------------------------
 
     def _telemetry(self, event: dict, data: dict) -> None:
@@ -469,8 +468,8 @@ def join_target(entry: dict, steps: list[dict], prompt_entries: list[dict]) -> d
       first step of the reply it produced: the step of the first tool call
       that follows it in the prompt's records (by `event.sequence`) before
       the next request, or, for a reply that called no tool, the message
-      step with the reply's text (else the closing message of the turn,
-      once a later request or the turn's end shows the reply was the last).
+      step with the reply's text (without its text, the closing message of
+      the turn, once a record of the turn's end shows the reply was last).
     Everything else joins no step.
     """
     name = _short(entry.get("event", ""))

@@ -482,7 +482,12 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
         if ready is not None:
             ready(info)
         while not stop.wait(CLAIM_INTERVAL):
-            sink.claim_all()
+            try:
+                sink.claim_all()
+            except OSError as exc:  # held records stay held; the receiver goes on
+                from ...store.log import log_failure
+
+                log_failure(location, "otel serve: claim held records", exc)
     finally:
         # Stop taking requests, let those under way finish and write.
         http_server.shutdown()
