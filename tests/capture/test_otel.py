@@ -14,7 +14,10 @@ import glob
 import gzip
 import http.client
 import json
+import signal as signals
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -496,3 +499,34 @@ def test_a_chunked_body_is_taken_too(known):
     conn.close()
     result = running.stop()
     assert result["spooled"] == len(decode(signal, body, "application/json", 0.0).events)
+
+
+@pytest.mark.parametrize("sig", [signals.SIGTERM, signals.SIGINT])
+def test_the_command_stops_on_a_signal_after_writing_what_it_took(repo, sig):
+    proc = subprocess.Popen([sys.executable, "-m", "git_ot", "otel", "serve", "--grpc-port", "0",
+                             "--http-port", "0"], cwd=repo.path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        info = json.loads((repo.path / ".git" / "opentraces" / "otel.json").read_text())
+        assert first == (f"receiving OTLP for {repo.path}: grpc 127.0.0.1:{info['grpc_port']}, "
+                         f"http 127.0.0.1:{info['http_port']} (pid {proc.pid})\n")
+        signal_name, body = bodies("linear-edit")[0]
+        conn = http.client.HTTPConnection("127.0.0.1", info["http_port"], timeout=30)
+        conn.request("POST", "/v1/logs", body=body, headers={"Content-Type": "application/json"})
+        assert conn.getresponse().status == 200
+        conn.close()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (proc.returncode, err) == (0, "")
+    assert out.splitlines() == [
+        "received 28 record(s) in 1 request(s): 0 spooled, 28 held, 0 without a session, "
+        "0 request(s) refused",
+        f"held for sessions not known here: {LINEAR_SID}",
+    ]
+    assert not (repo.path / ".git" / "opentraces" / "otel.json").exists()
+    held = repo.path / ".git" / "opentraces" / "otel" / "held" / f"{LINEAR_SID}.jsonl"
+    assert len(held.read_text().splitlines()) == 28
