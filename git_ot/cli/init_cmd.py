@@ -40,10 +40,11 @@ def uninstall(harness, scope, otel, as_json):
 
     Without HARNESS: the git hooks go and the hooks they chained are
     restored; spooled events are sealed first; sessions under
-    refs/opentraces/ are kept. With HARNESS (claude-code): only the entries
-    'git ot install' added to that scope's settings file are removed (the
-    hooks, and the telemetry settings of 'install --otel' that still have
-    git-ot's values); with --otel, only those telemetry settings.
+    refs/opentraces/ are kept. With HARNESS (claude-code, pi): only what
+    'git ot install' added to that scope's settings file (for pi, its
+    extension file) is removed: for claude-code the hooks, and the
+    telemetry settings of 'install --otel' that still have git-ot's values;
+    with --otel, only those telemetry settings.
     """
     if harness is None:
         if scope is not None or otel:

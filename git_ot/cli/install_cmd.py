@@ -12,8 +12,10 @@ from .output import emit, emit_json
 @click.command()
 @click.argument("harness", type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()), default="project", show_default=True,
-              help="The settings file to write: the repository's .claude/settings.json (project), "
-                   "its .claude/settings.local.json (local) or ~/.claude/settings.json (user).")
+              help="The settings file to write: for claude-code the repository's "
+                   ".claude/settings.json (project), its .claude/settings.local.json (local) or "
+                   "~/.claude/settings.json (user); for pi the extension .pi/extensions/git-ot.ts "
+                   "(project) or ~/.pi/agent/extensions/git-ot.ts (user).")
 @click.option("--otel", is_flag=True,
               help="Also make the harness export OpenTelemetry to 'git ot otel serve' on this machine.")
 @json_option
@@ -23,9 +25,12 @@ def install(harness, scope, otel, as_json):
     For claude-code, adds a 'git ot hook claude-code' command hook for every
     event that carries evidence to Claude Code's settings, beside any hooks
     already there; 'git ot uninstall claude-code' removes exactly those.
-    With --otel, also adds to the settings' env block the variables that make
-    Claude Code export its telemetry to the receiver's default endpoint
-    (http://127.0.0.1:4318); a variable already set to another value is kept.
+    For pi, writes the extension Pi loads, which hands each event to
+    'git ot hook pi'; 'git ot uninstall pi' removes that file.
+    With --otel (claude-code), also adds to the settings' env block the
+    variables that make Claude Code export its telemetry to the receiver's
+    default endpoint (http://127.0.0.1:4318); a variable already set to
+    another value is kept.
     """
     chosen = registry.get(harness, "install", "install into")
     install_otel = otel_method(chosen, "install_otel", "install")
