@@ -134,4 +134,4 @@ def test_fetch_shows_a_bar_on_a_terminal_only(tmp_path):
     for done, frame in enumerate(frames[1:]):
         filled = int(done / COMMITS * 36)
         bar = "#" * filled + "-" * (36 - filled)
-        assert re.fullmatch(rf"\x1b\[\?25lmerging  \[{bar}\]  {done}/{COMMITS}  \d+\.\d/s", frame), frame
+        assert re.fullmatch(rf"\x1b\[\?25lmerging  \[{bar}\]  {done}/{COMMITS}  \d+\.\d/s *", frame), frame
