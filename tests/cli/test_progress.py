@@ -127,7 +127,8 @@ def test_fetch_shows_a_bar_on_a_terminal_only(tmp_path):
     out, tty = _on_tty(on_terminal.path, "fetch")
     assert out == piped.stdout
     # click's bar redrawn from 0 to 30 sessions (the cursor hidden while it
-    # runs), 36 columns wide, then a new line; only the rate varies.
+    # runs), 36 columns wide, then a new line; only the rate varies, and a
+    # frame shorter than the one before ends in spaces that clear it.
     assert tty.endswith("\x1b[?25h\r\n"), repr(tty)
     frames = tty.removesuffix("\x1b[?25h\r\n").split("\r")
     assert frames[0] == "" and len(frames) == COMMITS + 2, repr(tty)
