@@ -49,6 +49,11 @@ def import_(harness, paths, as_json):
         emit(line)
     emit(f"{result['files']} file{'s' if result['files'] != 1 else ''}, {result['bytes']} bytes, "
          f"{len(result['sessions'])} session{'s' if len(result['sessions']) != 1 else ''}")
+    others = result.get("other_projects") or []
+    if others:
+        n = len(others)
+        emit(f"skipped {n} session{'s' if n != 1 else ''} of other projects (run elsewhere, from "
+             "commits this repository does not have): " + ", ".join(o["session"] for o in others))
     if result["anchored"]:
         n = len(result["anchored"])
         emit(f"anchored {n} commit{'s' if n != 1 else ''}: " + " ".join(c[:12] for c in result["anchored"]))

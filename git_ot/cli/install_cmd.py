@@ -11,22 +11,34 @@ from .output import emit, emit_json
 
 @click.command()
 @click.argument("harness", type=click.Choice(registry.names()))
-@click.option("--scope", type=click.Choice(registry.scopes()), default="project", show_default=True,
-              help="The settings file to write: the repository's .claude/settings.json (project), "
-                   "its .claude/settings.local.json (local) or ~/.claude/settings.json (user).")
+@click.option("--scope", type=click.Choice(registry.scopes()),
+              help="The settings file to write. claude-code: the repository's .claude/settings.json "
+                   "(project, the default), its .claude/settings.local.json (local) or "
+                   "~/.claude/settings.json (user). codex: $CODEX_HOME/hooks.json (user, the "
+                   "default) or the repository's .codex/hooks.json (project).")
 @json_option
 def install(harness, scope, as_json):
     """Wire git-ot into a coding agent's hooks (idempotent).
 
-    For claude-code, adds a 'git ot hook claude-code' command hook for every
-    event that carries evidence to Claude Code's settings, beside any hooks
-    already there; 'git ot uninstall claude-code' removes exactly those.
+    Adds a 'git ot hook HARNESS' command hook for every event that carries
+    evidence to the harness's settings (Claude Code's settings.json, Codex's
+    hooks.json), beside any hooks already there; 'git ot uninstall HARNESS'
+    removes exactly those. For codex, Codex's trust in exactly those hooks
+    is then recorded through 'codex app-server', as Codex's own hook review
+    records it.
     """
     chosen = registry.get(harness, "install", "install into")
-    result = chosen.install(scope)
+    result = chosen.install(scope or chosen.scopes[0])
     if as_json:
         emit_json(result)
         return
     for event, action in result["events"].items():
         emit(f"{event}: {action}")
+    trust = result.get("trust")
+    if trust is not None:
+        if "error" in trust:
+            emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
+                 f"until it is, Codex skips them: run '{trust['command']}' where codex is on PATH")
+        else:
+            emit(f"trusted by Codex: {len(trust['trusted'])} hooks newly, {len(trust['already'])} already")
     emit(f"{chosen.title} runs git-ot from {result['settings']}")
