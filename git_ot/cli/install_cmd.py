@@ -38,7 +38,7 @@ def install(harness, scope, as_json):
     if trust is not None:
         if "error" in trust:
             emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
-                 f"until it is, Codex skips them: run '{trust['command']}' where codex is on PATH")
+                 f"Codex skips them until '{trust['command']}' records it")
         else:
             emit(f"trusted by Codex: {len(trust['trusted'])} hooks newly, {len(trust['already'])} already")
     emit(f"{chosen.title} runs git-ot from {result['settings']}")

@@ -191,7 +191,7 @@ def installed(scope: str = "user", cwd: str | None = None) -> dict | None:
 # -- trust ---------------------------------------------------------------------
 
 def trust_command(scope: str) -> str:
-    """The command that records the trust by hand (re-running the install does)."""
+    """The command that records the trust (running the install again does)."""
     return f"git ot install {HARNESS} --scope {scope}"
 
 
@@ -220,6 +220,10 @@ def record_trust(path: str, cwd: str) -> dict:
                     {"keyPath": f'hooks.state."{h["key"]}".trusted_hash', "value": h["currentHash"],
                      "mergeStrategy": "replace"} for h in todo]})
             if not mine:
+                if os.path.basename(os.path.dirname(path)) == ".codex" and not _same_file(
+                        os.path.dirname(path), codex_home()):
+                    return {"error": f"Codex does not read '{path}' yet: it reads a project's .codex/ "
+                                     "only once the project is trusted ('codex exec --trust' trusts it)"}
                 return {"error": f"codex lists none of git-ot's hooks in '{path}'"}
             return {"trusted": sorted(h["key"] for h in todo),
                     "already": sorted(h["key"] for h in mine if h not in todo)}

@@ -174,22 +174,23 @@ def _arguments(value) -> dict:
         try:
             parsed = json.loads(value)
         except ValueError:
-            return {"arguments": value}
+            return {"arguments": value}  # not JSON: kept as it came
         return parsed if isinstance(parsed, dict) else {"arguments": parsed}
     return {}
 
 
-def tool_call(name: str, args) -> tuple[str, dict]:
+def tool_call(name: str, args, custom: bool = False) -> tuple[str, dict]:
     """A rollout's tool call as the hooks name it: the shell as `Bash` with
-    `command` a string, apply_patch with the patch text in `command`."""
+    `command` a string, apply_patch with the patch text in `command`.
+    `args` is a function call's JSON arguments, or a custom (freeform)
+    tool's input text."""
+    if custom:
+        return name, {"command" if name == "apply_patch" else "input": args}
+    args = _arguments(args)
     if name == "apply_patch":
-        if isinstance(args, str):
-            return name, {"command": args}
-        args = _arguments(args)
         text = next((args[k] for k in ("command", "input", "patch") if isinstance(args.get(k), str)), None)
         return name, {"command": text, **{k: v for k, v in args.items() if k not in ("command", "input", "patch")}}
     if name in SHELL_TOOLS and name != "write_stdin":
-        args = _arguments(args)
         command = args.get("cmd", args.get("command"))
         if isinstance(command, list):
             # ["bash", "-lc", "<script>"]: the script is what was asked for.
@@ -197,7 +198,7 @@ def tool_call(name: str, args) -> tuple[str, dict]:
                 str(c) for c in command)
         rest = {k: v for k, v in args.items() if k not in ("cmd", "command")}
         return "Bash", {"command": command, **rest}
-    return name, _arguments(args) if not isinstance(args, str) else {"input": args}
+    return name, args
 
 
 def _failed(output) -> bool:
@@ -340,8 +341,9 @@ class Converter:
                 name, tool_input = tool_call("local_shell", {"command": (item.get("action") or {}).get("command")})
             else:
                 raw_name = item.get("name") if isinstance(item.get("name"), str) else "?"
-                name, tool_input = tool_call(raw_name, item.get("arguments") if kind == "function_call"
-                                             else item.get("input"))
+                custom = kind == "custom_tool_call"
+                name, tool_input = tool_call(raw_name, item.get("input") if custom else item.get("arguments"),
+                                             custom)
             self.tools[call_id] = (name, tool_input)
             self._emit(_id(base, "0"), "tool_start", kind, ln,
                        {"name": name, "tool_use_id": call_id, "input": tool_input, "model": self.model},
