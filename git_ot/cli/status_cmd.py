@@ -42,10 +42,11 @@ def render(result: dict) -> list[str]:
             line += f", runs {info['chained']} first"
         out.append(line)
     out += ["", "harnesses"]
+    names = max((len(h["harness"]) for h in result["harnesses"]), default=0)
+    width = max((len(s["scope"]) for h in result["harnesses"] for s in h["scopes"]), default=0)
     for harness in result["harnesses"]:
-        width = max(len(s["scope"]) for s in harness["scopes"])
         for scope in harness["scopes"]:
-            head = f"  {harness['harness']}  {scope['scope'].ljust(width)}  "
+            head = f"  {harness['harness'].ljust(names)}  {scope['scope'].ljust(width)}  "
             if scope["error"]:
                 out.append(head + "unreadable")
             elif scope["wired"]:

@@ -30,7 +30,8 @@ def report(repo, hooks, project=None, sealed=0, pending=0, problems=(), set_up=T
         "set_up": set_up,
         "hooks": {"hooks_dir": str(repo.path / ".git/hooks"), "hooks": hooks},
         "harnesses": [{"harness": "claude-code", "title": "Claude Code",
-                       "scopes": [project or unwired("project"), unwired("local"), unwired("user")]}],
+                       "scopes": [project or unwired("project"), unwired("local"), unwired("user")]},
+                      {"harness": "codex", "title": "Codex", "scopes": [unwired("user"), unwired("project")]}],
         "sessions": {"sealed": sealed, "pending": pending, "blocked": []},
         "sharing": {"remote": None, "url": None, "plain_git": False, "require_approval": True,
                     "not_approved": sealed},
@@ -54,8 +55,9 @@ def tree_digest(path) -> dict:
 NOT_SET_UP = [
     {"problem": "git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
      "hint": "run 'git ot init'"},
-    {"problem": "Claude Code does not run git-ot in any scope (project, local, user)",
-     "hint": "run 'git ot install claude-code'"},
+    {"problem": "no harness runs git-ot in any scope: Claude Code (project, local, user); "
+                "Codex (user, project)",
+     "hint": "run 'git ot install claude-code' or 'git ot install codex'"},
 ]
 
 
@@ -74,6 +76,8 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "  claude-code  project  not wired",
         "  claude-code  local    not wired",
         "  claude-code  user     not wired",
+        "  codex        user     not wired",
+        "  codex        project  not wired",
         "",
         "sessions",
         "  sealed        0",
@@ -86,8 +90,9 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "",
         "problem: git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
         "hint: run 'git ot init'",
-        "problem: Claude Code does not run git-ot in any scope (project, local, user)",
-        "hint: run 'git ot install claude-code'",
+        "problem: no harness runs git-ot in any scope: Claude Code (project, local, user); "
+        "Codex (user, project)",
+        "hint: run 'git ot install claude-code' or 'git ot install codex'",
     ]
     missing = {h: {"state": "missing", "chained": None} for h in HOOKS}
     assert status(repo, "--json") == report(repo, missing, problems=NOT_SET_UP, set_up=False)
@@ -102,7 +107,7 @@ def test_set_up_repository_has_no_problems(repo):
                "missing": [], "error": None, "hint": None}
     assert status(repo, "--json") == report(repo, installed, project)
     lines = status(repo)
-    assert lines[:11] == [
+    assert lines[:13] == [
         f"git hooks in {repo.path / '.git/hooks'}",
         "  post-commit      installed",
         "  post-rewrite     installed",
@@ -113,6 +118,8 @@ def test_set_up_repository_has_no_problems(repo):
         f"  claude-code  project  11 of 11 events, in {settings}",
         "  claude-code  local    not wired",
         "  claude-code  user     not wired",
+        "  codex        user     not wired",
+        "  codex        project  not wired",
         "",
     ]
     assert lines[-1] == "no problems found"
