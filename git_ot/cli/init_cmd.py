@@ -31,14 +31,15 @@ def init(as_json):
 @click.command()
 @click.argument("harness", required=False, type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()),
-              help="With HARNESS: the settings file to clean (default: project).")
+              help="With HARNESS: the settings file to clean (default: the harness's default, "
+                   "as for 'git ot install').")
 @json_option
 def uninstall(harness, scope, as_json):
     """Remove git-ot's git hooks, or its hooks from a harness's settings.
 
     Without HARNESS: the git hooks go and the hooks they chained are
     restored; spooled events are sealed first; sessions under
-    refs/opentraces/ are kept. With HARNESS (claude-code): only the entries
+    refs/opentraces/ are kept. With HARNESS (claude-code, codex): only the entries
     'git ot install' added to that scope's settings file are removed.
     """
     if harness is None:
