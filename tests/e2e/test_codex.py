@@ -16,6 +16,7 @@ GIT_OT_SKIP_E2E=1 to skip them on a machine without npm.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -48,24 +49,27 @@ class Codex:
         # The server's port changes with every run: `-c` gives it to Codex.
         (self.codex_home / "config.toml").write_text(codex_config("http://127.0.0.1:9/v1"))
 
-    def env(self) -> dict:
-        """A user's environment: git-ot and codex on PATH, this HOME and CODEX_HOME."""
+    def env(self, codex_on_path: bool = True) -> dict:
+        """A user's environment: git-ot (and codex) on PATH, this HOME and CODEX_HOME."""
         env = agents.clean_env()
-        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.path.dirname(self.codex),
-                                       env.get("PATH", "")])
+        path = [d for d in env.get("PATH", "").split(os.pathsep)
+                if d and not os.path.exists(os.path.join(d, "codex"))]
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable)]
+                                      + ([os.path.dirname(self.codex)] if codex_on_path else []) + path)
         env.update(HOME=str(self.home), CODEX_HOME=str(self.codex_home), SCRIPTED_API_KEY="sk-test")
         return env
 
-    def git_ot(self, cwd: Path, *args) -> str:
-        proc = subprocess.run(["git", "ot", *args], cwd=cwd, env=self.env(), capture_output=True, text=True)
+    def git_ot(self, cwd: Path, *args, codex_on_path: bool = True) -> str:
+        proc = subprocess.run(["git", "ot", *args], cwd=cwd, env=self.env(codex_on_path),
+                              capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
-    def run(self, cwd: Path, prompt: str, script: list, resume: bool = False) -> str:
+    def run(self, cwd: Path, prompt: str, script: list, resume: bool = False, *options: str) -> str:
         """One `codex exec` against the scripted server; its last message."""
         with ScriptedResponses(script) as model:
             args = [self.codex, "exec", "-c", f'model_providers.scripted.base_url="{model.url}"',
-                    "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+                    "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", *options]
             args += ["resume", "--last", prompt] if resume else [prompt]
             proc = subprocess.run(args, cwd=cwd, env=self.env(), capture_output=True, text=True,
                                   timeout=180, stdin=subprocess.DEVNULL)
@@ -261,3 +265,38 @@ def test_import_into_another_clone_gives_the_blame_of_live_capture(codex_bin, co
         ('    return "hello " + name', ("agent", "codex", "gpt-5.5", 6, "make greet say hello instead of hi", 5)),
     ] + [(text, ("agent", "codex", "gpt-5.5", 2, "add a farewell function with a test", 1))
          for text in ("", "", "def farewell(name):", '    return "bye " + name')]
+
+
+def test_untrusted_hooks_do_not_run_until_install_records_their_trust(codex, repo):
+    """The project's committed hooks.json, on a machine where git-ot is on
+    PATH: Codex reads it only in a trusted project, and runs its hooks only
+    once their trust is recorded."""
+    codex.git_ot(repo.path, "init")
+    out = codex.git_ot(repo.path, "install", "codex", "--scope", "project", codex_on_path=False)
+    hooks_json = repo.path / ".codex" / "hooks.json"
+    assert out.splitlines()[-2:] == [
+        "warning: Codex's trust in these hooks is not recorded ('codex' is not on PATH); "
+        "Codex skips them until 'git ot install codex --scope project' records it",
+        f"Codex runs git-ot from {hooks_json}"]
+    command = json.loads(hooks_json.read_text())["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
+    assert command.startswith("if command -v git-ot >/dev/null 2>&1; then exec git-ot hook codex PostToolUse;")
+    assert sys.prefix not in command
+
+    out = codex.git_ot(repo.path, "install", "codex", "--scope", "project").splitlines()
+    assert out[-2] == ("warning: Codex's trust in these hooks is not recorded (Codex does not read "
+                       f"'{hooks_json}' yet: it reads a project's .codex/ only once the project is "
+                       "trusted ('codex exec --trust' trusts it)); Codex skips them until "
+                       "'git ot install codex --scope project' records it")
+    script = [{"tool": "apply_patch", "input": FAREWELL}, {"text": "Added farewell()."}]
+    codex.run(repo.path, "add a farewell function", script, False, "--trust")
+    assert session_refs(repo) == []  # the project is trusted now, its hooks are not
+
+    out = codex.git_ot(repo.path, "install", "codex", "--scope", "project").splitlines()
+    assert out[-2] == "trusted by Codex: 11 hooks newly, 0 already"
+    repo.git("checkout", "--", "app.py")
+    codex.run(repo.path, "add a farewell function", script)
+    [ref] = session_refs(repo)
+    steps = sealed_steps(repo, ref.rsplit("/", 1)[1])
+    assert shape(steps) == [(1, "prompt", "add a farewell function"), (2, "tool", "apply_patch"),
+                            (3, "message", "Added farewell().")]
+    assert patches(steps) == {2: [("M", "app.py", 4, 0, [[2, 0, 3, 4]])]}
