@@ -344,3 +344,22 @@ def test_the_default_folder_is_codex_home_sessions(repo, tmp_path, monkeypatch):
     assert proc.stderr.decode().splitlines() == [
         f"error: no Codex transcripts for this repository in '{tmp_path}/nowhere/sessions'",
         "hint: name the rollout files or folders to import, or set CODEX_HOME to Codex's home folder"]
+
+
+@pytest.mark.parametrize("output,failed", [
+    ("Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nM app.py\n", False),
+    ("Exit code: 1\nWall time: 0 seconds\nOutput:\napply_patch verification failed: no such file\n", True),
+    ("Chunk ID: 434d11\nWall time: 0.0000 seconds\nProcess exited with code 2\nOutput:\nboom\n", True),
+    ("Chunk ID: 434d11\nWall time: 0.0000 seconds\nProcess exited with code 0\nOutput:\nok\n", False),
+    ('{"output": "x", "metadata": {"exit_code": 1, "duration_seconds": 0.1}}', True),
+    ('{"output": "x", "metadata": {"exit_code": 0}}', False),
+    ("plain output that mentions Exit code: 3 mid-line", False),
+    (None, False), ({"stdout": ""}, False),
+])
+def test_a_tools_exit_status_from_its_output(output, failed):
+    from git_ot.capture.codex.hooks import failed as tool_failed
+
+    assert tool_failed(output) is failed
+    end = HARNESS.normalise("PostToolUse", {"session_id": SID, "tool_name": "apply_patch",
+                                            "tool_response": output})
+    assert end["data"]["error"] is failed

@@ -12,6 +12,8 @@ as `tool_name: "apply_patch"` with the patch text in
 
 from __future__ import annotations
 
+import re
+
 from ...errors import BadPayload
 
 SOURCE = "codex"
@@ -46,8 +48,32 @@ _KINDS = {
 SEAL_KINDS = frozenset({"stop", "session_end"})
 
 
+# How a tool's output names its exit status: apply_patch's "Exit code: N"
+# (hooks and rollouts), the unified exec's "Process exited with code N"
+# (rollouts; a Bash hook payload has the output alone).
+_EXIT = re.compile(r"^(?:Exit code: |Process exited with code )(-?\d+)$", re.M)
+
+
 def writes(tool_name: str | None) -> bool:
     return tool_name not in READ_ONLY_TOOLS
+
+
+def failed(output) -> bool:
+    """Whether a tool's output says it failed: a non-zero exit status in its
+    text, or in the `metadata.exit_code` of older versions' JSON output."""
+    if isinstance(output, str) and output.startswith("{") and '"exit_code"' in output:
+        import json
+
+        try:
+            code = (json.loads(output).get("metadata") or {}).get("exit_code")
+        except (ValueError, AttributeError):
+            code = None
+        if isinstance(code, int):
+            return code != 0
+    if isinstance(output, str):
+        match = _EXIT.search(output[:4096])
+        return bool(match) and match.group(1) != "0"
+    return False
 
 
 def normalise(event_name: str | None, payload: dict) -> dict:
@@ -78,7 +104,7 @@ def normalise(event_name: str | None, payload: dict) -> dict:
         data.update(name=tool, tool_use_id=payload.get("tool_use_id"), input=payload.get("tool_input"))
         if kind == "tool_end":
             data["output"] = payload.get("tool_response")
-            data["error"] = False
+            data["error"] = failed(data["output"])
     elif kind in ("stop", "subagent_stop"):
         data["message"] = payload.get("last_assistant_message")
         if name == "Interrupt":

@@ -42,6 +42,7 @@ from ..claude_code.transcript import Accounting, Line
 from ..claude_code.transcript import by_session as _by_session
 from ..edits import parse_apply_patch
 from .hooks import SHELL_TOOLS, SOURCE, writes
+from .hooks import failed as tool_failed
 
 SKIP_REASONS = {
     "blank": "an empty line",
@@ -54,7 +55,6 @@ _CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "# AGENTS.m
                      "<turn_aborted>", "<user_shell_command>", "<skill>", "<permissions instructions>",
                      "<collaboration_mode>", "<subagent_notification>")
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
-_EXIT_CODE = re.compile(r"^Exit code: (\d+)", re.M)
 
 
 def default_folder(worktree: str, env=os.environ) -> str:
@@ -201,23 +201,6 @@ def tool_call(name: str, args, custom: bool = False) -> tuple[str, dict]:
     return name, args
 
 
-def _failed(output) -> bool:
-    """Whether a tool's output says it failed (a non-zero exit code)."""
-    text = output
-    if isinstance(output, str) and output.startswith("{"):
-        try:
-            meta = (json.loads(output).get("metadata") or {})
-            if isinstance(meta.get("exit_code"), int):
-                return meta["exit_code"] != 0
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(text, str):
-        match = _EXIT_CODE.search(text)
-        if match:
-            return match.group(1) != "0"
-    return False
-
-
 class Converter:
     """Turns the ordered lines of one thread into normalised events."""
 
@@ -353,7 +336,7 @@ class Converter:
             call_id = item.get("call_id")
             name, tool_input = self.tools.get(call_id, (None, None))
             output = item.get("output")
-            failed = _failed(output)
+            failed = tool_failed(output)
             data = {"name": name, "tool_use_id": call_id, "input": tool_input, "output": output,
                     "error": failed}
             if name == "apply_patch" and not failed:
