@@ -68,7 +68,24 @@ def test_install_for_the_user_and_uninstall_leaves_nothing(repo, codex_home):
         "warning: Codex's trust in these hooks is not recorded ('codex' is not on PATH); "
         "Codex skips them until 'git ot install codex --scope user' records it",
         f"Codex runs git-ot from {path}"]
-    assert HARNESS.installed("user", str(repo.path)) == {"settings": str(path), "events": EVENTS, "missing": []}
+    # Installed, but Codex skips hooks it has no trust recorded for.
+    assert HARNESS.installed("user", str(repo.path)) == {"settings": str(path), "events": [], "missing": EVENTS}
+    status = repo.cli_json("status")
+    assert status["harnesses"][1]["scopes"][0]["events"] == []
+    assert {"problem": "Codex's user settings do not run git-ot for: " + ", ".join(EVENTS),
+            "hint": "run 'git ot install codex --scope user'"} in status["problems"]
+    # Trust recorded, as codex app-server writes it, for all but Stop.
+    snake = {"SessionStart": "session_start", "UserPromptSubmit": "user_prompt_submit",
+             "PreToolUse": "pre_tool_use", "PostToolUse": "post_tool_use", "Interrupt": "interrupt",
+             "SubagentStart": "subagent_start", "SubagentStop": "subagent_stop",
+             "PreCompact": "pre_compact", "PostCompact": "post_compact", "SessionEnd": "session_end"}
+    (codex_home / "config.toml").write_text("".join(
+        f'[hooks.state."{path}:{key}:0:0"]\ntrusted_hash = "sha256:{i:064x}"\n\n'
+        for i, key in enumerate(snake.values())))
+    assert HARNESS.installed("user", str(repo.path)) == {
+        "settings": str(path), "events": [e for e in EVENTS if e != "Stop"], "missing": ["Stop"]}
+    (codex_home / "config.toml").write_text("[hooks\n")  # unreadable: trust is not judged
+    assert HARNESS.installed("user", str(repo.path))["events"] == EVENTS
     removed = repo.cli_json("uninstall", "codex")
     assert removed == {"harness": "codex", "scope": "user", "settings": str(path),
                        "events": {e: "removed" for e in EVENTS}, "file": "deleted"}

@@ -136,6 +136,9 @@ def installed(codex, repo):
     out = codex.git_ot(repo.path, "install", "codex").splitlines()
     assert out[-2:] == ["trusted by Codex: 11 hooks newly, 0 already",
                         f"Codex runs git-ot from {codex.codex_home}/hooks.json"]
+    status = codex.git_ot(repo.path, "status").splitlines()
+    assert f"  codex        user     11 of 11 events, in {codex.codex_home}/hooks.json" in status
+    assert status[-1] == "no problems found"
     return repo
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -174,18 +175,54 @@ def uninstall(scope: str = "user", cwd: str | None = None) -> dict:
 
 
 def installed(scope: str = "user", cwd: str | None = None) -> dict | None:
-    """What of git-ot is wired into the scope's hooks.json, read only."""
+    """What of git-ot is wired into the scope's hooks.json, read only.
+
+    An event whose hook Codex has no trust recorded for is not wired: Codex
+    skips it. Whether a recorded hash is still the command's own only Codex
+    can tell; here a hook counts as trusted when a hash is recorded for its
+    place in the file (`<file>:<event>:<i>:<j>`).
+    """
     try:
         path = hooks_path(scope, cwd, "status")
     except BareRepository:
         return None
     hooks = _hooks(_Settings.read(path), create=False) or {}
-    ours = {event for event, groups in hooks.items()
-            if isinstance(groups, list) and _our_hooks(groups)}
-    wired = [e for e in EVENTS if e in ours] + sorted(ours - set(EVENTS))
-    if not wired:
+    places = {event: [f"{_snake(event)}:{i}:{j}" for i, g in enumerate(groups)
+                      if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+                      for j, h in enumerate(g["hooks"]) if is_ours(h)]
+              for event, groups in hooks.items() if isinstance(groups, list)}
+    ours = {event for event, keys in places.items() if keys}
+    if not ours:
         return None
+    trusted = _trusted_keys()
+    if trusted is not None:
+        files = {path, os.path.realpath(path)}
+        ours = {e for e in ours if any(f"{f}:{k}" in trusted for f in files for k in places[e])}
+    wired = [e for e in EVENTS if e in ours] + sorted(ours - set(EVENTS))
     return {"settings": path, "events": wired, "missing": [e for e in EVENTS if e not in wired]}
+
+
+def _snake(event: str) -> str:
+    """Codex's name of an event in its hook keys: PreToolUse -> pre_tool_use."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", event).lower()
+
+
+def _trusted_keys() -> set[str] | None:
+    """The hook keys with a trusted hash in Codex's config.toml; None when
+    the file cannot be read (then trust is not judged)."""
+    import tomllib
+
+    try:
+        with open(os.path.join(codex_home(), "config.toml"), "rb") as fh:
+            config = tomllib.load(fh)
+    except FileNotFoundError:
+        return set()
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    state = (config.get("hooks") or {}).get("state") if isinstance(config.get("hooks"), dict) else None
+    if not isinstance(state, dict):
+        return set()
+    return {k for k, v in state.items() if isinstance(v, dict) and isinstance(v.get("trusted_hash"), str)}
 
 
 # -- trust ---------------------------------------------------------------------
