@@ -197,6 +197,12 @@ def test_the_recorded_rollout():
     assert ends[2]["edits"] == [{"file": "/tmp/codex-x/repo/b.py",
                                  "change": {"op": "add", "path": "b.py", "content": "B = 2\n"}}]
     assert {e["data"]["turn_id"] for e in events if e["kind"] == "prompt"} == {TURN1, TURN2}
+    # Each of the five model replies gives its usage to its first step.
+    usage = {"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 0,
+             "cache_creation_input_tokens": 0}
+    assert [(e["data"].get("text") or e["data"]["name"]) for e in events if "usage" in e["data"]] == [
+        "Editing.", "Run.", "Done one.", "Adding.", "Done two."]
+    assert all(e["data"]["usage"] == usage for e in events if "usage" in e["data"])
     raw = sorted({e["event"] for e in events if e["kind"] == "raw"})
     assert raw == ["event_msg/item_completed", "event_msg/task_complete", "event_msg/task_started",
                    "event_msg/thread_settings_applied", "event_msg/token_count", "response_item/message",

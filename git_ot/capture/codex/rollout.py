@@ -54,6 +54,10 @@ SKIP_REASONS = {
 _CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions",
                      "<turn_aborted>", "<user_shell_command>", "<skill>", "<permissions instructions>",
                      "<collaboration_mode>", "<subagent_notification>")
+# A reply's token usage: (the spec's name, Codex's name).
+_USAGE_KEYS = (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+               ("cache_read_input_tokens", "cached_input_tokens"),
+               ("cache_creation_input_tokens", "cache_write_input_tokens"))
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
 
 
@@ -217,6 +221,7 @@ class Converter:
         self.version = None
         self.turn = None
         self.started = False
+        self.reply = None  # the first event of the model reply whose usage is still to come
 
     def run(self) -> list[dict]:
         files: dict[str, int] = {}
@@ -273,6 +278,12 @@ class Converter:
             return "step"
         elif typ == "event_msg" and payload.get("type") in ("task_started", "turn_started"):
             self.turn = payload.get("turn_id") or self.turn
+        elif typ == "token_usage_record":
+            self._usage(payload.get("usage"))
+        elif typ == "event_msg" and payload.get("type") == "token_count":
+            # Older versions report a reply's usage only here.
+            self._usage((payload.get("info") or {}).get("last_token_usage")
+                        if isinstance(payload.get("info"), dict) else None)
         self._keep(ln, base)
         return "raw"
 
@@ -345,6 +356,15 @@ class Converter:
             return "step"
         return None
 
+    def _usage(self, usage) -> None:
+        """Give the reply's first step its token usage, in the spec's names."""
+        if self.reply is None or not isinstance(usage, dict):
+            return
+        out = {ours: usage[theirs] for ours, theirs in _USAGE_KEYS if isinstance(usage.get(theirs), int)}
+        if out:
+            self.reply["data"]["usage"] = out
+        self.reply = None
+
     def _edits(self, tool_input) -> list[dict] | None:
         ops = parse_apply_patch((tool_input or {}).get("command") if isinstance(tool_input, dict) else None)
         if not ops:
@@ -380,7 +400,10 @@ class Converter:
     def _emit(self, eid: str, kind: str, name: str, ln: Line, data: dict, writes: bool = False) -> None:
         data = {"cwd": self.cwd, "transcript_path": ln.path, "harness_version": self.version,
                 "turn_id": self.turn, **data}
-        self.events.append(self._event(eid, kind, name, ln.t if ln.t is not None else ln.order, data, writes))
+        event = self._event(eid, kind, name, ln.t if ln.t is not None else ln.order, data, writes)
+        self.events.append(event)
+        if kind in ("message", "tool_start") and self.reply is None:
+            self.reply = event
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, writes: bool = False) -> dict:
         event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
