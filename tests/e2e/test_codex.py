@@ -201,6 +201,20 @@ def test_apply_patch_and_shell_over_two_prompts_with_resume(codex, installed):
     ]
     assert {r["attribution"].get("harness") for r in lines[1:]} == {"codex"}
 
+    # The rollout imported over the live capture: merged, nothing doubled;
+    # what the hooks never saw (the words between tools) is added after.
+    out = codex.git_ot(repo.path, "import", "codex").splitlines()
+    assert out[0] == f"{sid}: 59 lines: 20 as steps, 39 kept raw, 0 skipped; merged into the live capture"
+    merged = repo.ot_json("trace", "show", sid)["steps"]
+    assert shape(merged) == shape(steps) + [
+        (10, "message", "I'll add a farewell function."), (11, "message", "Adding a test."),
+        (12, "message", "Running it."), (13, "message", "Making greet polite."),
+        (14, "message", "Writing a config from the shell."),
+    ]
+    assert patches(merged) == patches(steps)
+    assert merged[9]["usage"] == {"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 0,
+                                  "cache_creation_input_tokens": 0}
+
 
 # Tool calls without words: the hooks see no text between tools, so an
 # import of the same session has the same steps as its live capture.
