@@ -369,3 +369,15 @@ def test_a_tools_exit_status_from_its_output(output, failed):
     end = HARNESS.normalise("PostToolUse", {"session_id": SID, "tool_name": "apply_patch",
                                             "tool_response": output})
     assert end["data"]["error"] is failed
+
+
+def test_a_compaction_is_a_step_and_its_history_is_kept(tmp_path):
+    line = {"timestamp": "2026-12-04T23:15:00.000Z", "type": "compacted",
+            "payload": {"message": "summary of the work so far", "replacement_history": [
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "add farewell"}]}]}}
+    data = ROLLOUT.read_bytes() + json.dumps(line).encode() + b"\n"
+    events, acct = converted(ROLLOUT, data)[SID]
+    assert (acct.steps, acct.kept_raw) == (15, 31)
+    compact, kept = events[-2:]
+    assert (compact["kind"], compact["event"], compact["data"]["phase"]) == ("compact", "compacted", "post")
+    assert (kept["kind"], kept["event"], kept["data"]["line"]) == ("raw", "compacted", line)

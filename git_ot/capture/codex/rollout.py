@@ -271,9 +271,8 @@ class Converter:
             if made:
                 return made
         elif typ == "compacted":
-            self._emit(_id(base, "compact"), "compact", "compacted", ln,
-                       {"trigger": "auto" if payload.get("replacement_history") is not None else None,
-                        "phase": "post"})
+            # The rollout does not say what triggered it (the PreCompact hook does).
+            self._emit(_id(base, "compact"), "compact", "compacted", ln, {"phase": "post"})
             self._keep(ln, base, "rest")  # the summary and replacement history, whole
             return "step"
         elif typ == "event_msg" and payload.get("type") in ("task_started", "turn_started"):
