@@ -32,6 +32,14 @@ class TranscriptSource(Protocol):
 
     Implemented by each harness in capture/ (capture/harness.py); the
     command line finds it in capture/registry.py and hands it in.
+
+    Two methods are optional, for a harness that needs them (Codex):
+    `belongs(worktree, lines) -> bool`, whether a session ran in this
+    repository or a checkout of it, when the harness keeps every project's
+    sessions in one folder (the others are left out and listed as
+    `other_projects`); and `apply_change(before, change) -> str | None`,
+    a file's contents after an edit that names its change rather than the
+    contents (see `_Files`).
     """
 
     name: str
