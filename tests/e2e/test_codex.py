@@ -317,3 +317,29 @@ def test_untrusted_hooks_do_not_run_until_install_records_their_trust(codex, rep
     assert shape(steps) == [(1, "prompt", "add a farewell function"), (2, "tool", "apply_patch"),
                             (3, "message", "Added farewell().")]
     assert patches(steps) == {2: [("M", "app.py", 4, 0, [[2, 0, 3, 4]])]}
+
+
+def test_parallel_tool_calls_in_one_model_reply(codex, installed):
+    repo = installed
+    script = [
+        {"say": "Creating two modules at once.", "tools": [
+            {"tool": "apply_patch", "input": "*** Begin Patch\n*** Add File: a.py\n+A = 1\n*** End Patch\n"},
+            {"tool": "apply_patch", "input": "*** Begin Patch\n*** Add File: b.py\n+B = 2\n+C = 3\n*** End Patch\n"}]},
+        {"say": "Reading both back.", "tools": [
+            {"tool": "exec_command", "input": {"cmd": "cat a.py"}},
+            {"tool": "exec_command", "input": {"cmd": "cat b.py"}}]},
+        {"text": "Created a.py and b.py."},
+    ]
+    codex.run(repo.path, "create two modules", script)
+    [ref] = session_refs(repo)
+    steps = sealed_steps(repo, ref.rsplit("/", 1)[1])
+    assert shape(steps)[0] == (1, "prompt", "create two modules")
+    assert shape(steps)[-1] == (6, "message", "Created a.py and b.py.")
+    tools = [s for s in steps if s["kind"] == "tool"]
+    assert [s["name"] for s in tools] == ["apply_patch", "apply_patch", "Bash", "Bash"]
+    assert sorted(s["input"]["command"] for s in tools[2:]) == ["cat a.py", "cat b.py"]
+    assert len({s["tool_use_id"] for s in tools}) == 4
+    # Each patch owns its own file, whichever order Codex ran them in.
+    added = {s["input"]["command"].split("Add File: ")[1].split("\n")[0]: patches([s])[s["n"]] for s in tools[:2]}
+    assert added == {"a.py": [("A", "a.py", 1, 0, [[0, 0, 1, 1]])], "b.py": [("A", "b.py", 2, 0, [[0, 0, 1, 2]])]}
+    assert all(patches([s])[s["n"]] == [] for s in tools[2:])
