@@ -343,3 +343,39 @@ def test_parallel_tool_calls_in_one_model_reply(codex, installed):
     added = {s["input"]["command"].split("Add File: ")[1].split("\n")[0]: patches([s])[s["n"]] for s in tools[:2]}
     assert added == {"a.py": [("A", "a.py", 1, 0, [[0, 0, 1, 1]])], "b.py": [("A", "b.py", 2, 0, [[0, 0, 1, 2]])]}
     assert all(patches([s])[s["n"]] == [] for s in tools[2:])
+
+
+def test_the_agent_commits_in_the_middle_of_its_turn(codex, installed):
+    repo = installed
+    base = repo.git("rev-parse", "HEAD").strip()
+    script = [
+        {"tool": "apply_patch", "input": ("*** Begin Patch\n*** Update File: app.py\n@@\n"
+                                          "-    return \"hi \" + name\n+    return \"hi \" + name.strip()\n"
+                                          "*** End Patch\n")},
+        {"tool": "exec_command", "input": {
+            "cmd": "git add app.py && git commit -q -m 'Strip names before greeting' && git log --oneline -1"}},
+        {"tool": "apply_patch", "input": "*** Begin Patch\n*** Add File: NOTES.md\n+greet strips whitespace\n"
+                                         "*** End Patch\n"},
+        {"text": "Committed the change and left a note."},
+    ]
+    codex.run(repo.path, "strip names, commit, then note it", script)
+    head = repo.git("rev-parse", "HEAD").strip()
+    assert repo.git("rev-parse", "HEAD~1").strip() == base
+    [ref] = session_refs(repo)
+    sid = ref.rsplit("/", 1)[1]
+    steps = sealed_steps(repo, sid)
+    assert shape(steps) == [
+        (1, "prompt", "strip names, commit, then note it"),
+        (2, "tool", "apply_patch"), (3, "tool", "Bash"), (4, "tool", "apply_patch"),
+        (5, "message", "Committed the change and left a note."),
+    ]
+    assert head[:7] in steps[2]["output"]
+    assert patches(steps) == {
+        2: [("M", "app.py", 1, 1, [[2, 1, 2, 1]])],
+        3: [],
+        4: [("A", "NOTES.md", 1, 0, [[0, 0, 1, 1]])],
+    }
+    # git-ot's post-commit hook anchored the commit the agent made.
+    note = [json.loads(line) for line in repo.git("notes", "--ref=opentraces", "show", head).splitlines()]
+    assert [(n["session"], n["step"], n["path"], n["lines"], n["harness"], n["model"]) for n in note] == [
+        (sid, 2, "app.py", [2, 2], "codex", "gpt-5.5")]
