@@ -32,13 +32,11 @@ def install(harness, scope, as_json):
     if as_json:
         emit_json(result)
         return
+    trust = result.get("trust") or {}
+    trusted = trust.get("events", {})
     for event, action in result["events"].items():
-        emit(f"{event}: {action}")
-    trust = result.get("trust")
-    if trust is not None:
-        if "error" in trust:
-            emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
-                 f"Codex skips them until '{trust['command']}' records it")
-        else:
-            emit(f"trusted by Codex: {len(trust['trusted'])} hooks newly, {len(trust['already'])} already")
+        emit(f"{event}: {action}" + (f", {trusted[event]}" if event in trusted else ""))
+    if "error" in trust:
+        emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
+             f"Codex skips them until '{trust['command']}' records it")
     emit(f"{chosen.title} runs git-ot from {result['settings']}")

@@ -32,6 +32,9 @@ from support.scripted_responses import ScriptedResponses, codex_config
 
 pytestmark = pytest.mark.e2e
 
+EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Interrupt",
+          "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionEnd"]
+
 
 @pytest.fixture(scope="session")
 def codex_bin(tmp_path_factory) -> str:
@@ -134,8 +137,14 @@ def installed(codex, repo):
     """`repo` with git-ot set up and installed into Codex (user scope), trust recorded."""
     assert codex.git_ot(repo.path, "init").splitlines()[-1] == f"git-ot is set up in {repo.path}/.git/hooks"
     out = codex.git_ot(repo.path, "install", "codex").splitlines()
-    assert out[-2:] == ["trusted by Codex: 11 hooks newly, 0 already",
-                        f"Codex runs git-ot from {codex.codex_home}/hooks.json"]
+    assert out == [f"{event}: installed, trusted" for event in EVENTS] + [
+        f"Codex runs git-ot from {codex.codex_home}/hooks.json"]
+    again = codex.git_ot(repo.path, "install", "codex", "--json")
+    trust = json.loads(again)["trust"]
+    assert (trust["trusted"], trust["events"]) == ([], {event: "already trusted" for event in EVENTS})
+    assert trust["already"] == sorted(f"{codex.codex_home}/hooks.json:{key}:0:0" for key in (
+        "session_start", "user_prompt_submit", "pre_tool_use", "post_tool_use", "stop", "interrupt",
+        "subagent_start", "subagent_stop", "pre_compact", "post_compact", "session_end"))
     status = codex.git_ot(repo.path, "status").splitlines()
     assert f"  codex        user     11 of 11 events, in {codex.codex_home}/hooks.json" in status
     assert status[-1] == "no problems found"
@@ -309,7 +318,7 @@ def test_untrusted_hooks_do_not_run_until_install_records_their_trust(codex, rep
     assert session_refs(repo) == []  # the project is trusted now, its hooks are not
 
     out = codex.git_ot(repo.path, "install", "codex", "--scope", "project").splitlines()
-    assert out[-2] == "trusted by Codex: 11 hooks newly, 0 already"
+    assert out == [f"{event}: unchanged, trusted" for event in EVENTS] + [f"Codex runs git-ot from {hooks_json}"]
     repo.git("checkout", "--", "app.py")
     codex.run(repo.path, "add a farewell function", script)
     [ref] = session_refs(repo)

@@ -236,7 +236,8 @@ def record_trust(path: str, cwd: str) -> dict:
     """Record Codex's trust in git-ot's hooks of `path` through `codex app-server`.
 
     Returns `{"trusted": [keys newly trusted], "already": [keys trusted
-    before]}`, or `{"error": why}` when it could not be done.
+    before], "events": {event: "trusted" | "already trusted"}}`, or
+    `{"error": why}` when it could not be done.
     """
     program = shutil.which("codex")
     if program is None:
@@ -262,8 +263,14 @@ def record_trust(path: str, cwd: str) -> dict:
                     return {"error": f"Codex does not read '{path}' yet: it reads a project's .codex/ "
                                      "only once the project is trusted ('codex exec --trust' trusts it)"}
                 return {"error": f"codex lists none of git-ot's hooks in '{path}'"}
+            names = {_snake(e): e for e in EVENTS}
+            events = {}
+            for h in mine:
+                event = names.get(h["key"].rsplit(":", 3)[-3], h.get("eventName"))
+                events[event] = "trusted" if h in todo else "already trusted"
             return {"trusted": sorted(h["key"] for h in todo),
-                    "already": sorted(h["key"] for h in mine if h not in todo)}
+                    "already": sorted(h["key"] for h in mine if h not in todo),
+                    "events": events}
     except (OSError, ValueError, KeyError, TypeError, _RpcError, subprocess.SubprocessError) as exc:
         return {"error": str(exc) or type(exc).__name__}
 
