@@ -36,6 +36,18 @@ def complete() -> int:
 
 
 def run(args: list[str]) -> int:
+    from .output import finish
+
+    try:
+        return _run(args)
+    finally:
+        try:
+            finish()  # wait for the pager, if one was started
+        except Exception:
+            pass
+
+
+def _run(args: list[str]) -> int:
     try:
         cli.main(args=args, prog_name="git ot", standalone_mode=False)
         return 0

@@ -22,11 +22,13 @@ PROGRESS_MIN_FILES = 4
 def import_(harness, paths, as_json):
     """Build sessions from a harness's transcript files.
 
-    HARNESS is 'claude-code' or 'codex'. Each PATH is a transcript file or a
-    folder of them; without one, this repository's project folder under
-    ~/.claude/projects/ (or $CLAUDE_CONFIG_DIR/projects/) is imported, or
-    the rollouts under ~/.codex/sessions/ (or $CODEX_HOME/sessions/) that
-    ran in this repository or a checkout of it. A
+    HARNESS is 'claude-code', 'codex' or 'pi'. Each PATH is a transcript
+    (session, rollout) file or a folder of them; without one, this
+    repository's folder under ~/.claude/projects/ (or
+    $CLAUDE_CONFIG_DIR/projects/), for pi under ~/.pi/agent/sessions/ (or
+    $PI_CODING_AGENT_DIR/sessions/), is imported, and for codex the rollouts
+    under ~/.codex/sessions/ (or $CODEX_HOME/sessions/) that ran in this
+    repository or a checkout of it. A
     session captured live, or imported before, is merged into, never
     duplicated. Then the commits of HEAD made since the imported work began
     that have no note and took some of it get the note the hooks would have

@@ -39,8 +39,9 @@ def uninstall(harness, scope, as_json):
 
     Without HARNESS: the git hooks go and the hooks they chained are
     restored; spooled events are sealed first; sessions under
-    refs/opentraces/ are kept. With HARNESS (claude-code, codex): only the entries
-    'git ot install' added to that scope's settings file are removed.
+    refs/opentraces/ are kept. With HARNESS (claude-code, codex, pi): only
+    what 'git ot install' added to that scope's settings file (for pi, its
+    extension file) is removed.
     """
     if harness is None:
         if scope is not None:

@@ -12,20 +12,24 @@ from .output import emit, emit_json
 @click.command()
 @click.argument("harness", type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()),
-              help="The settings file to write. claude-code: the repository's .claude/settings.json "
-                   "(project, the default), its .claude/settings.local.json (local) or "
-                   "~/.claude/settings.json (user). codex: $CODEX_HOME/hooks.json (user, the "
-                   "default) or the repository's .codex/hooks.json (project).")
+              help="The settings file to write: for claude-code the repository's "
+                   ".claude/settings.json (project, the default), its .claude/settings.local.json "
+                   "(local) or ~/.claude/settings.json (user); for codex $CODEX_HOME/hooks.json "
+                   "(user, the default) or the repository's .codex/hooks.json (project); for pi the "
+                   "extension .pi/extensions/git-ot.ts (project, the default) or "
+                   "~/.pi/agent/extensions/git-ot.ts (user).")
 @json_option
 def install(harness, scope, as_json):
     """Wire git-ot into a coding agent's hooks (idempotent).
 
-    Adds a 'git ot hook HARNESS' command hook for every event that carries
-    evidence to the harness's settings (Claude Code's settings.json, Codex's
-    hooks.json), beside any hooks already there; 'git ot uninstall HARNESS'
-    removes exactly those. For codex, Codex's trust in exactly those hooks
-    is then recorded through 'codex app-server', as Codex's own hook review
-    records it.
+    For claude-code and codex, adds a 'git ot hook HARNESS' command hook
+    for every event that carries evidence to the harness's settings (Claude
+    Code's settings.json, Codex's hooks.json), beside any hooks already
+    there; 'git ot uninstall HARNESS' removes exactly those. For codex,
+    Codex's trust in exactly those hooks is then recorded through 'codex
+    app-server', as Codex's own hook review records it. For pi, writes the
+    extension Pi loads, which hands each event to 'git ot hook pi';
+    'git ot uninstall pi' removes that file.
     """
     chosen = registry.get(harness, "install", "install into")
     result = chosen.install(scope or chosen.scopes[0])

@@ -8,6 +8,7 @@ from ..capture import registry
 from ..domain.opening import locate_repository
 from ..domain.status import status as get_status
 from .main import json_option
+from . import output
 from .output import emit, emit_json
 
 
@@ -26,6 +27,8 @@ def status(as_json):
         emit_json(result)
         return
     for line in render(result):
+        if line.startswith("problem:"):  # in red, where colour is on
+            line = output.paint("problem:", "red") + line[len("problem:"):]
         emit(line)
 
 
@@ -42,11 +45,11 @@ def render(result: dict) -> list[str]:
             line += f", runs {info['chained']} first"
         out.append(line)
     out += ["", "harnesses"]
-    names = max((len(h["harness"]) for h in result["harnesses"]), default=0)
     width = max((len(s["scope"]) for h in result["harnesses"] for s in h["scopes"]), default=0)
+    name_width = max((len(h["harness"]) for h in result["harnesses"]), default=0)
     for harness in result["harnesses"]:
         for scope in harness["scopes"]:
-            head = f"  {harness['harness'].ljust(names)}  {scope['scope'].ljust(width)}  "
+            head = f"  {harness['harness'].ljust(name_width)}  {scope['scope'].ljust(width)}  "
             if scope["error"]:
                 out.append(head + "unreadable")
             elif scope["wired"]:

@@ -31,7 +31,8 @@ def report(repo, hooks, project=None, sealed=0, pending=0, problems=(), set_up=T
         "hooks": {"hooks_dir": str(repo.path / ".git/hooks"), "hooks": hooks},
         "harnesses": [{"harness": "claude-code", "title": "Claude Code",
                        "scopes": [project or unwired("project"), unwired("local"), unwired("user")]},
-                      {"harness": "codex", "title": "Codex", "scopes": [unwired("user"), unwired("project")]}],
+                      {"harness": "codex", "title": "Codex", "scopes": [unwired("user"), unwired("project")]},
+                      {"harness": "pi", "title": "Pi", "scopes": [unwired("project"), unwired("user")]}],
         "sessions": {"sealed": sealed, "pending": pending, "blocked": []},
         "sharing": {"remote": None, "url": None, "plain_git": False, "require_approval": True,
                     "not_approved": sealed},
@@ -55,9 +56,9 @@ def tree_digest(path) -> dict:
 NOT_SET_UP = [
     {"problem": "git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
      "hint": "run 'git ot init'"},
-    {"problem": "no harness runs git-ot in any scope: Claude Code (project, local, user); "
-                "Codex (user, project)",
-     "hint": "run 'git ot install claude-code' or 'git ot install codex'"},
+    {"problem": "no harness runs git-ot: Claude Code (project, local, user), Codex (user, project), "
+                "Pi (project, user)",
+     "hint": "run 'git ot install claude-code' or run 'git ot install codex' or run 'git ot install pi'"},
 ]
 
 
@@ -78,6 +79,8 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "  claude-code  user     not wired",
         "  codex        user     not wired",
         "  codex        project  not wired",
+        "  pi           project  not wired",
+        "  pi           user     not wired",
         "",
         "sessions",
         "  sealed        0",
@@ -90,9 +93,9 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "",
         "problem: git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
         "hint: run 'git ot init'",
-        "problem: no harness runs git-ot in any scope: Claude Code (project, local, user); "
-        "Codex (user, project)",
-        "hint: run 'git ot install claude-code' or 'git ot install codex'",
+        "problem: no harness runs git-ot: Claude Code (project, local, user), Codex (user, project), "
+        "Pi (project, user)",
+        "hint: run 'git ot install claude-code' or run 'git ot install codex' or run 'git ot install pi'",
     ]
     missing = {h: {"state": "missing", "chained": None} for h in HOOKS}
     assert status(repo, "--json") == report(repo, missing, problems=NOT_SET_UP, set_up=False)
@@ -107,7 +110,7 @@ def test_set_up_repository_has_no_problems(repo):
                "missing": [], "error": None, "hint": None}
     assert status(repo, "--json") == report(repo, installed, project)
     lines = status(repo)
-    assert lines[:13] == [
+    assert lines[:15] == [
         f"git hooks in {repo.path / '.git/hooks'}",
         "  post-commit      installed",
         "  post-rewrite     installed",
@@ -120,6 +123,8 @@ def test_set_up_repository_has_no_problems(repo):
         "  claude-code  user     not wired",
         "  codex        user     not wired",
         "  codex        project  not wired",
+        "  pi           project  not wired",
+        "  pi           user     not wired",
         "",
     ]
     assert lines[-1] == "no problems found"
