@@ -18,8 +18,10 @@ from .output import emit, emit_json
                    "(user, the default) or the repository's .codex/hooks.json (project); for pi the "
                    "extension .pi/extensions/git-ot.ts (project, the default) or "
                    "~/.pi/agent/extensions/git-ot.ts (user).")
+@click.option("--otel", is_flag=True,
+              help="Also make the harness export OpenTelemetry to 'git ot otel serve' on this machine.")
 @json_option
-def install(harness, scope, as_json):
+def install(harness, scope, otel, as_json):
     """Wire git-ot into a coding agent's hooks (idempotent).
 
     For claude-code and codex, adds a 'git ot hook HARNESS' command hook
@@ -30,9 +32,17 @@ def install(harness, scope, as_json):
     app-server', as Codex's own hook review records it. For pi, writes the
     extension Pi loads, which hands each event to 'git ot hook pi';
     'git ot uninstall pi' removes that file.
+    With --otel (claude-code), also adds to the settings' env block the
+    variables that make Claude Code export its telemetry to the receiver's
+    default endpoint (http://127.0.0.1:4318); a variable already set to
+    another value is kept.
     """
     chosen = registry.get(harness, "install", "install into")
-    result = chosen.install(scope or chosen.scopes[0])
+    scope = scope or chosen.scopes[0]
+    install_otel = otel_method(chosen, "install_otel", "install")
+    result = chosen.install(scope)
+    if install_otel is not None:
+        result["env"] = install_otel(scope)["env"]
     if as_json:
         emit_json(result)
         return
@@ -40,7 +50,25 @@ def install(harness, scope, as_json):
     trusted = trust.get("events", {})
     for event, action in result["events"].items():
         emit(f"{event}: {action}" + (f", {trusted[event]}" if event in trusted else ""))
+    for key, action in result.get("env", {}).items():
+        emit(f"env {key}: {action}" + (" (set to another value: left as it is)" if action == "kept" else ""))
     if "error" in trust:
         emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
              f"Codex skips them until '{trust['command']}' records it")
     emit(f"{chosen.title} runs git-ot from {result['settings']}")
+
+
+def otel_method(harness, name: str, command: str):
+    """The harness's `install_otel`/`uninstall_otel`, when `--otel` was given
+    (None otherwise); UnsupportedHarness when it has none yet."""
+    import click as _click
+
+    if not _click.get_current_context().params.get("otel"):
+        return None
+    method = getattr(harness, name, None)
+    if method is None:
+        from ..errors import UnsupportedHarness
+
+        raise UnsupportedHarness(f"cannot {command} telemetry export for '{harness.name}' yet",
+                                 hint=f"run 'git ot {command} {harness.name}' without --otel")
+    return method

@@ -38,6 +38,8 @@ COMMANDS = {
              "Install git-ot's git hooks in this repository (idempotent)."),
     "install": ("git_ot.cli.install_cmd:install",
                 "Wire git-ot into a coding agent's hooks (idempotent)."),
+    "otel": ("git_ot.cli.otel_cmd:otel",
+             "Receive OpenTelemetry (OTLP) from coding agents into this repository."),
     "push": ("git_ot.cli.share_cmd:push",
              "Push approved sessions and the notes to the remote."),
     "remote": ("git_ot.cli.share_cmd:remote",

@@ -66,6 +66,9 @@ def render(result: dict) -> list[str]:
             f"  sealed        {sessions['sealed']}",
             f"  pending seal  {sessions['pending']}",
             f"  held back     {len(sessions['blocked'])}",
+            "", "telemetry",
+            f"  receiver      {_receiver(result['telemetry']['receiver'])}",
+            f"  held          {result['telemetry']['held']} session(s) not known here",
             "", "sharing",
             f"  remote        {remote}",
             f"  not approved  {share['not_approved']}", ""]
@@ -74,3 +77,10 @@ def render(result: dict) -> list[str]:
     for p in result["problems"]:
         out += [f"problem: {p['problem']}", f"hint: {p['hint']}"]
     return out
+
+
+def _receiver(info) -> str:
+    if info is None:
+        return "not running"
+    return (f"running (pid {info['pid']}, grpc {info['bind']}:{info['grpc_port']}, "
+            f"http {info['bind']}:{info['http_port']})")

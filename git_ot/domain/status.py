@@ -45,13 +45,15 @@ def status(location: Location, harnesses: list[HarnessWiring]) -> dict:
         "hooks": git_hooks(location),
         "harnesses": [harness_wiring(h, cwd) for h in harnesses],
         "sessions": sessions(store),
+        "telemetry": telemetry(location.state_dir),
         "sharing": sharing(store),
     }
     report["set_up"] = (os.path.isdir(location.state_dir)
                         or any(h["state"] == "installed" for h in report["hooks"]["hooks"].values())
                         or any(s["wired"] for h in report["harnesses"] for s in h["scopes"]))
     report["problems"] = problems(report)
-    return {k: report[k] for k in ("set_up", "hooks", "harnesses", "sessions", "sharing", "problems")}
+    return {k: report[k] for k in ("set_up", "hooks", "harnesses", "sessions", "telemetry", "sharing",
+                                   "problems")}
 
 
 def git_hooks(location: Location) -> dict:
@@ -103,6 +105,32 @@ def sessions(store: Store) -> dict:
         if reason is not None:
             blocked.append({"session": sid, "reason": reason})
     return {"sealed": len(store.session_ids()), "pending": len(pending), "blocked": blocked}
+
+
+def receiver(state_dir: str) -> dict | None:
+    """The OTLP receiver running for this repository (`git ot otel serve`),
+    from the file it keeps while it runs: `{"pid", "bind", "grpc_port",
+    "http_port", "repository", "started"}`, or None when none runs (no file,
+    or its process is gone)."""
+    import json
+
+    try:
+        with open(state.otel_receiver(state_dir), encoding="utf-8") as fh:
+            info = json.load(fh)
+        os.kill(int(info["pid"]), 0)
+    except PermissionError:
+        return info  # alive, and another user's
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info
+
+
+def telemetry(state_dir: str) -> dict:
+    """Whether a receiver runs here, and how many sessions' telemetry it
+    holds because this repository does not know them (yet)."""
+    held = Spool(state_dir)
+    held.dir = state.otel_held(state_dir)
+    return {"receiver": receiver(state_dir), "held": len(held.pending_sessions())}
 
 
 def sharing(store: Store) -> dict:
