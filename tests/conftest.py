@@ -53,7 +53,8 @@ def hermetic(tmp_path_factory, monkeypatch):
     for key, value in PINNED.items():
         monkeypatch.setenv(key, value)
     for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_OT_MAX_FILE_SIZE", "CLAUDE_CONFIG_DIR"):
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_OT_MAX_FILE_SIZE", "CLAUDE_CONFIG_DIR",
+                "CODEX_HOME"):
         monkeypatch.delenv(key, raising=False)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
     pygit2.settings.search_path[ConfigLevel.GLOBAL] = str(home)

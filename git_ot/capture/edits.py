@@ -185,3 +185,160 @@ def relpath_mapper(worktree: str, cwd: str | None) -> Callable[[str], str | None
         return None
 
     return mapper
+
+
+# -- apply_patch ---------------------------------------------------------------
+#
+# The patch syntax of Codex's apply_patch tool (and of other harnesses that
+# took it up): an envelope of file operations, each an Add (every line
+# "+"), a Delete, or an Update made of chunks that name the lines they
+# replace by their text, never by line numbers:
+#
+#     *** Begin Patch
+#     *** Update File: src/app.py
+#     *** Move to: src/main.py        (optional)
+#     @@ def greet(name):             (optional: a line to find first)
+#      context
+#     -removed
+#     +added
+#     *** End of File                 (optional: the chunk ends the file)
+#     *** End Patch
+
+_BEGIN, _END = "*** Begin Patch", "*** End Patch"
+_ADD, _DELETE, _UPDATE, _MOVE = "*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: "
+_EOF = "*** End of File"
+
+
+def parse_apply_patch(text) -> list[dict] | None:
+    """The file operations of an apply_patch text, or None when it is not one.
+
+    Each is `{"op": "add", "path", "content"}`, `{"op": "delete", "path"}` or
+    `{"op": "update", "path", "move_to", "chunks"}`, a chunk being
+    `{"context", "old", "new", "eof"}` (old and new: lists of lines without
+    their line feeds). Paths are as written in the patch.
+    """
+    if not isinstance(text, str):
+        return None
+    lines = text.strip().split("\n")
+    if len(lines) < 2 or lines[0].strip() != _BEGIN or lines[-1].strip() != _END:
+        return None
+    ops: list[dict] = []
+    op = chunk = None
+    for line in lines[1:-1]:
+        if line.startswith((_ADD, _DELETE, _UPDATE)):
+            kind = "add" if line.startswith(_ADD) else "delete" if line.startswith(_DELETE) else "update"
+            path = line.split(": ", 1)[1].strip()
+            if not path:
+                return None
+            op = {"op": kind, "path": path}
+            if kind == "add":
+                op["content"] = []
+            elif kind == "update":
+                op.update(move_to=None, chunks=[])
+            ops.append(op)
+            chunk = None
+        elif op is None:
+            if line.strip():
+                return None
+        elif op["op"] == "add":
+            if not line.startswith("+"):
+                return None
+            op["content"].append(line[1:])
+        elif op["op"] == "delete":
+            if line.strip():
+                return None
+        elif line.startswith(_MOVE) and not op["chunks"] and chunk is None:
+            op["move_to"] = line[len(_MOVE):].strip() or None
+        elif line.strip() == _EOF:
+            if chunk is None:
+                return None
+            chunk["eof"] = True
+        elif line.startswith("@@"):
+            context = line[2:].strip()
+            chunk = {"context": context or None, "old": [], "new": [], "eof": False}
+            op["chunks"].append(chunk)
+        else:
+            if chunk is None or chunk["eof"]:
+                # Codex lets the first chunk of a file go without its "@@".
+                if op["chunks"]:
+                    return None
+                chunk = {"context": None, "old": [], "new": [], "eof": False}
+                op["chunks"].append(chunk)
+            tag, body = (line[:1], line[1:]) if line else (" ", "")
+            if tag == " ":
+                chunk["old"].append(body)
+                chunk["new"].append(body)
+            elif tag == "-":
+                chunk["old"].append(body)
+            elif tag == "+":
+                chunk["new"].append(body)
+            else:
+                return None
+    for o in ops:
+        if o["op"] == "add":
+            o["content"] = "".join(f"{ln}\n" for ln in o["content"])
+        elif o["op"] == "update" and not o["chunks"] and not o["move_to"]:
+            return None
+    return ops or None
+
+
+def _seek(lines: list[str], pattern: list[str], start: int, eof: bool) -> int | None:
+    """Where `pattern` occurs in `lines` from `start`, matching as apply_patch
+    does: exactly, then ignoring trailing, then surrounding whitespace."""
+    if not pattern:
+        return start
+    last = len(lines) - len(pattern)
+    for norm in (lambda s: s, str.rstrip, str.strip):
+        want = [norm(p) for p in pattern]
+        if eof and last >= start and [norm(x) for x in lines[last:]] == want:
+            return last
+        for i in range(start, last + 1):
+            if [norm(x) for x in lines[i:i + len(pattern)]] == want:
+                return i
+    return None
+
+
+def apply_update(before: str, chunks) -> str | None:
+    """`before` with an apply_patch Update's chunks applied, as Codex applies
+    them (the result ends with a line feed); None when a chunk does not apply."""
+    lines = before.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    pos = 0
+    replacements = []
+    try:
+        for c in chunks:
+            if c.get("context") is not None:
+                at = _seek(lines, [c["context"]], pos, False)
+                if at is None:
+                    return None
+                pos = at + 1
+            old, new = list(c["old"]), list(c["new"])
+            if not old:
+                replacements.append((len(lines), 0, new))
+                continue
+            at = _seek(lines, old, pos, c.get("eof", False))
+            if at is None and old[-1] == "":
+                # A blank last line of the chunk may stand for the file's end.
+                old = old[:-1]
+                new = new[:-1] if new and new[-1] == "" else new
+                at = _seek(lines, old, pos, c.get("eof", False))
+            if at is None:
+                return None
+            replacements.append((at, len(old), new))
+            pos = at + len(old)
+    except (KeyError, TypeError):
+        return None
+    for at, length, new in sorted(replacements, key=lambda r: r[0], reverse=True):
+        lines[at:at + length] = new
+    return "".join(f"{ln}\n" for ln in lines)
+
+
+def apply_file_op(before: str | None, op: dict) -> str | None:
+    """A file's contents after one apply_patch operation (None: deleted, or
+    the operation does not apply to `before`)."""
+    if op.get("op") == "add":
+        return op.get("content")
+    if op.get("op") == "update" and before is not None:
+        return apply_update(before, op.get("chunks") or [])
+    return None

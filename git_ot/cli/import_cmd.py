@@ -22,10 +22,13 @@ PROGRESS_MIN_FILES = 4
 def import_(harness, paths, as_json):
     """Build sessions from a harness's transcript files.
 
-    HARNESS is 'claude-code' or 'pi'. Each PATH is a transcript (session)
-    file or a folder of them; without one, this repository's folder under
-    ~/.claude/projects/ (or $CLAUDE_CONFIG_DIR/projects/), or for pi under
-    ~/.pi/agent/sessions/ (or $PI_CODING_AGENT_DIR/sessions/), is imported. A
+    HARNESS is 'claude-code', 'codex' or 'pi'. Each PATH is a transcript
+    (session, rollout) file or a folder of them; without one, this
+    repository's folder under ~/.claude/projects/ (or
+    $CLAUDE_CONFIG_DIR/projects/), for pi under ~/.pi/agent/sessions/ (or
+    $PI_CODING_AGENT_DIR/sessions/), is imported, and for codex the rollouts
+    under ~/.codex/sessions/ (or $CODEX_HOME/sessions/) that ran in this
+    repository or a checkout of it. A
     session captured live, or imported before, is merged into, never
     duplicated. Then the commits of HEAD made since the imported work began
     that have no note and took some of it get the note the hooks would have
@@ -50,6 +53,11 @@ def import_(harness, paths, as_json):
         emit(line)
     emit(f"{result['files']} file{'s' if result['files'] != 1 else ''}, {result['bytes']} bytes, "
          f"{len(result['sessions'])} session{'s' if len(result['sessions']) != 1 else ''}")
+    others = result.get("other_projects") or []
+    if others:
+        n = len(others)
+        emit(f"skipped {n} session{'s' if n != 1 else ''} of other projects (run elsewhere, from "
+             "commits this repository does not have): " + ", ".join(o["session"] for o in others))
     if result["anchored"]:
         n = len(result["anchored"])
         emit(f"anchored {n} commit{'s' if n != 1 else ''}: " + " ".join(c[:12] for c in result["anchored"]))

@@ -31,7 +31,8 @@ def init(as_json):
 @click.command()
 @click.argument("harness", required=False, type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()),
-              help="With HARNESS: the settings file to clean (default: project).")
+              help="With HARNESS: the settings file to clean (default: the harness's default, "
+                   "as for 'git ot install').")
 @click.option("--otel", is_flag=True,
               help="With HARNESS: remove only the telemetry export settings 'install --otel' added.")
 @json_option
@@ -40,8 +41,8 @@ def uninstall(harness, scope, otel, as_json):
 
     Without HARNESS: the git hooks go and the hooks they chained are
     restored; spooled events are sealed first; sessions under
-    refs/opentraces/ are kept. With HARNESS (claude-code, pi): only what
-    'git ot install' added to that scope's settings file (for pi, its
+    refs/opentraces/ are kept. With HARNESS (claude-code, codex, pi): only
+    what 'git ot install' added to that scope's settings file (for pi, its
     extension file) is removed: for claude-code the hooks, and the
     telemetry settings of 'install --otel' that still have git-ot's values;
     with --otel, only those telemetry settings.

@@ -11,28 +11,34 @@ from .output import emit, emit_json
 
 @click.command()
 @click.argument("harness", type=click.Choice(registry.names()))
-@click.option("--scope", type=click.Choice(registry.scopes()), default="project", show_default=True,
+@click.option("--scope", type=click.Choice(registry.scopes()),
               help="The settings file to write: for claude-code the repository's "
-                   ".claude/settings.json (project), its .claude/settings.local.json (local) or "
-                   "~/.claude/settings.json (user); for pi the extension .pi/extensions/git-ot.ts "
-                   "(project) or ~/.pi/agent/extensions/git-ot.ts (user).")
+                   ".claude/settings.json (project, the default), its .claude/settings.local.json "
+                   "(local) or ~/.claude/settings.json (user); for codex $CODEX_HOME/hooks.json "
+                   "(user, the default) or the repository's .codex/hooks.json (project); for pi the "
+                   "extension .pi/extensions/git-ot.ts (project, the default) or "
+                   "~/.pi/agent/extensions/git-ot.ts (user).")
 @click.option("--otel", is_flag=True,
               help="Also make the harness export OpenTelemetry to 'git ot otel serve' on this machine.")
 @json_option
 def install(harness, scope, otel, as_json):
     """Wire git-ot into a coding agent's hooks (idempotent).
 
-    For claude-code, adds a 'git ot hook claude-code' command hook for every
-    event that carries evidence to Claude Code's settings, beside any hooks
-    already there; 'git ot uninstall claude-code' removes exactly those.
-    For pi, writes the extension Pi loads, which hands each event to
-    'git ot hook pi'; 'git ot uninstall pi' removes that file.
+    For claude-code and codex, adds a 'git ot hook HARNESS' command hook
+    for every event that carries evidence to the harness's settings (Claude
+    Code's settings.json, Codex's hooks.json), beside any hooks already
+    there; 'git ot uninstall HARNESS' removes exactly those. For codex,
+    Codex's trust in exactly those hooks is then recorded through 'codex
+    app-server', as Codex's own hook review records it. For pi, writes the
+    extension Pi loads, which hands each event to 'git ot hook pi';
+    'git ot uninstall pi' removes that file.
     With --otel (claude-code), also adds to the settings' env block the
     variables that make Claude Code export its telemetry to the receiver's
     default endpoint (http://127.0.0.1:4318); a variable already set to
     another value is kept.
     """
     chosen = registry.get(harness, "install", "install into")
+    scope = scope or chosen.scopes[0]
     install_otel = otel_method(chosen, "install_otel", "install")
     result = chosen.install(scope)
     if install_otel is not None:
@@ -40,10 +46,15 @@ def install(harness, scope, otel, as_json):
     if as_json:
         emit_json(result)
         return
+    trust = result.get("trust") or {}
+    trusted = trust.get("events", {})
     for event, action in result["events"].items():
-        emit(f"{event}: {action}")
+        emit(f"{event}: {action}" + (f", {trusted[event]}" if event in trusted else ""))
     for key, action in result.get("env", {}).items():
         emit(f"env {key}: {action}" + (" (set to another value: left as it is)" if action == "kept" else ""))
+    if "error" in trust:
+        emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
+             f"Codex skips them until '{trust['command']}' records it")
     emit(f"{chosen.title} runs git-ot from {result['settings']}")
 
 

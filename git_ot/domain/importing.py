@@ -32,6 +32,14 @@ class TranscriptSource(Protocol):
 
     Implemented by each harness in capture/ (capture/harness.py); the
     command line finds it in capture/registry.py and hands it in.
+
+    Two methods are optional, for a harness that needs them (Codex):
+    `belongs(worktree, lines) -> bool`, whether a session ran in this
+    repository or a checkout of it, when the harness keeps every project's
+    sessions in one folder (the others are left out and listed as
+    `other_projects`); and `apply_change(before, change) -> str | None`,
+    a file's contents after an edit that names its change rather than the
+    contents (see `_Files`).
     """
 
     name: str
@@ -77,6 +85,13 @@ def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
         total += len(data)
         read.append(source.read_transcript(path, data))
     sessions = source.by_session(read)
+    # A harness whose files hold every project's sessions in one folder
+    # (Codex) says which ran in this repository or a checkout of it.
+    belongs = getattr(source, "belongs", None)
+    foreign = []
+    if belongs is not None:
+        for sid in [s for s, lines in sessions.items() if not belongs(worktree, lines)]:
+            foreign.append({"session": sid, "cwd": source.session_cwd(sessions.pop(sid))})
     done = 0
     out = []
     for sid, lines in sessions.items():
@@ -89,8 +104,11 @@ def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
     # write window that have no note get the note the hooks would have
     # written, when it names an imported session.
     anchored = anchor_range(store, sessions={s["session"] for s in out}) if out else None
-    return {"sessions": out, "files": len(files), "bytes": total,
-            "anchored": [row["commit"] for row in anchored["anchored"]] if anchored else []}
+    result = {"sessions": out, "files": len(files), "bytes": total,
+              "anchored": [row["commit"] for row in anchored["anchored"]] if anchored else []}
+    if belongs is not None:
+        result["other_projects"] = foreign
+    return result
 
 
 def transcript_files(source: TranscriptSource, paths: list[str], worktree: str) -> list[str]:
@@ -131,9 +149,11 @@ def _import_session(store: Store, source: TranscriptSource, sid: str, lines: lis
     mapper = source.relpath_mapper(worktree, source.session_cwd(lines))
     limit = snapshot.configured_max_file_size()
     trees: dict = {}  # (path, content) -> tree: a step's after is often the next one's before
+    files = _Files(store, _base_commit(events), getattr(source, "apply_change", None))
     for ev in events:
         edits = ev.get("data", {}).pop("edits", None) if "data" in ev else None
         if edits is not None:
+            edits = files.resolve(edits, mapper)
             ev["data"]["patch"] = patch_files(edits, mapper)
             states = partial_states(store, edits, mapper, limit, trees)
             if states is not None:
@@ -153,6 +173,68 @@ def _import_session(store: Store, source: TranscriptSource, sid: str, lines: lis
         "merged_into_live": live,
         "changed": tip != before,
     }
+
+
+def _base_commit(events: list[dict]) -> str | None:
+    """The commit the session started from, as its first session_start says."""
+    for ev in events:
+        if ev.get("kind") == "session_start":
+            head = (ev.get("data") or {}).get("head")
+            return head.get("commit") if isinstance(head, dict) else None
+    return None
+
+
+class _Files:
+    """A session's files as its edits left them, for edits that name their
+    change rather than the contents (Codex's apply_patch).
+
+    An edit `{"file", "change"}` (optionally `"from"`, the path a moved file
+    had) is applied, by the harness's `apply_change(before, change)`, to the file as an
+    earlier edit of this import left it, else as the session's base commit
+    holds it; it becomes `{"file", "before", "after"}`, or is dropped when
+    the change does not apply (a shell command changed the file between,
+    or the base is not in this repository). Edits that hold their contents
+    only update what is known.
+    """
+
+    def __init__(self, store: Store, base: str | None, apply_change):
+        self.store, self.base, self.apply_change = store, base, apply_change
+        self.known: dict[str, str | None] = {}
+
+    def _before(self, path: str, mapper) -> str | None:
+        if path in self.known:
+            return self.known[path]
+        rel = mapper(path)
+        data = self.store.file_at(self.base, rel) if self.base and rel else None
+        try:
+            return data.decode("utf-8") if data is not None else None
+        except UnicodeDecodeError:
+            return None
+
+    def resolve(self, edits: list[dict], mapper) -> list[dict]:
+        out = []
+        for edit in edits:
+            if "change" not in edit:
+                if "after" in edit:
+                    self.known[edit["file"]] = edit["after"]
+                out.append(edit)
+                continue
+            change = edit["change"]
+            if self.apply_change is None:
+                continue
+            before = self._before(edit.get("from") or edit["file"], mapper)
+            if change.get("op") == "add":
+                before = self.known.get(edit["file"]) if edit["file"] in self.known else before
+            after = self.apply_change(before, change)
+            if after is None:
+                self.known.pop(edit["file"], None)
+                continue
+            if edit.get("from"):
+                self.known[edit["from"]] = None
+            self.known[edit["file"]] = after
+            out.append({"file": edit["file"], "before": before if not edit.get("from") else None,
+                        "after": after})
+        return out
 
 
 def _has_live_events(store: Store, sid: str, tip: str | None) -> bool:

@@ -20,8 +20,7 @@ from ..errors import GitCommandError
 from ..store import git
 
 # The harnesses' programs, by harness name, in the order they are reported
-# (codex is listed though git-ot does not capture it yet: a report names
-# what is installed beside it).
+# (the harnesses git-ot captures; a report names what is installed).
 HARNESS_PROGRAMS = {
     "claude-code": "claude",
     "codex": "codex",

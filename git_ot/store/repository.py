@@ -115,6 +115,15 @@ class Store:
             oid = self.repo.TreeBuilder().write()
         return str(oid)
 
+    def file_at(self, commit: str, path: str) -> bytes | None:
+        """The contents of `path` in `commit`, or None when either is missing
+        (or `path` is not a file there)."""
+        try:
+            obj = self.repo.revparse_single(commit).peel(pygit2.Commit).tree[path]
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        return obj.data if obj.type == pygit2.enums.ObjectType.BLOB else None
+
     # -- sessions --------------------------------------------------------
 
     def session_ids(self) -> list[str]:

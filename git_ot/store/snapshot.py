@@ -35,6 +35,7 @@ each of them in `<git-dir>/opentraces/large-files.json`.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 
@@ -294,10 +295,26 @@ def _prune_shared_indexes(location: Location, state: str, index_file: str,
 
 
 def take(location: Location, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> str:
-    """Write a tree of the working tree and return its id (hex)."""
-    worktree = location.require_worktree("snapshot")
+    """Write a tree of the working tree and return its id (hex).
+
+    One snapshot at a time per working tree: a harness may run the hooks of
+    several tool calls at once (Codex 0.169.0 does, for parallel calls),
+    and git refuses a second writer of the private index ("index.lock
+    exists"), which would leave a step without its snapshot.
+    """
+    location.require_worktree("snapshot")
     state = location.worktree_state_dir
     os.makedirs(state, exist_ok=True)
+    fd = os.open(state_paths.snapshot_lock(state), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _take(location, state, max_file_size)
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def _take(location: Location, state: str, max_file_size: int) -> str:
+    worktree = location.require_worktree("snapshot")
     index_file = state_paths.snapshot_index(state)
     if not os.path.exists(index_file):
         _start_index(location, index_file)

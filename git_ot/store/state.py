@@ -23,6 +23,7 @@ rebuilds when it is missing (refs/README.md, section 12).
         otel/held/<session>.jsonl     telemetry of sessions not known here yet
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
+        snapshot.lock                 held (flock) while one snapshot is taken
         large-files.json              files over the size limit, by stat data
 """
 
@@ -108,6 +109,10 @@ def push_log(state_dir: str) -> str:
 
 def snapshot_index(worktree_state_dir: str) -> str:
     return os.path.join(worktree_state_dir, "snapshot.index")
+
+
+def snapshot_lock(worktree_state_dir: str) -> str:
+    return os.path.join(worktree_state_dir, "snapshot.lock")
 
 
 def large_files(worktree_state_dir: str) -> str:

@@ -7,7 +7,8 @@ Run it as
 
 For each harness it runs the same two-prompt session with the real CLI
 (tests/support/agents.py pins the version; the scripted model of
-tests/support answers on loopback), in pairs: once in a repository where
+tests/support answers on loopback: scripted_model.py for Claude Code,
+scripted_responses.py for Codex), in pairs: once in a repository where
 git-ot is not set up (the baseline) and once in an identical repository
 after `git ot init` and `git ot install <harness>` (capture on), the order
 within a pair alternating. Each run gets a fresh copy of the repository and
@@ -17,7 +18,11 @@ their ratio; the target is at most 1.3x.
 
 The session: prompt 1 writes a new file, edits a tracked one and reads a
 third; prompt 2 runs a shell command that writes a file and edits the new
-file again. Five tool calls, as in the issue's measurement.
+file again. Five tool calls, as in the issue's measurement. Codex does the
+same with apply_patch for the write and the edits and its shell for the
+read, the second prompt through `codex exec resume --last`; its install
+records Codex's trust in the hooks (through `codex app-server`), so the CLI
+is put on PATH for it.
 
 It is a report, not a test: it exits 0 whatever the figures.
 """
@@ -43,6 +48,7 @@ for path in (str(ROOT), str(HERE), str(ROOT / "tests")):
 from common import git, hermetic_env, log, scratch  # noqa: E402
 from support import agents  # noqa: E402
 from support.scripted_model import ScriptedModel  # noqa: E402
+from support.scripted_responses import ScriptedResponses, codex_config  # noqa: E402
 
 TARGET = 1.3
 VENV_BIN = os.path.dirname(sys.executable)
@@ -98,7 +104,49 @@ def claude_code_session(cli: str, repo: Path, home: Path, env: dict) -> float:
     return total
 
 
-SESSIONS = {"claude-code": claude_code_session}
+def codex_prepare(home: Path) -> None:
+    """Codex's configuration, pointed at the scripted server (whose port
+    each run gives with `-c`), before `git ot install codex` records its
+    trust in it."""
+    (home / ".codex").mkdir(parents=True, exist_ok=True)
+    (home / ".codex" / "config.toml").write_text(codex_config("http://127.0.0.1:9/v1"))
+
+
+def codex_session(cli: str, repo: Path, home: Path, env: dict) -> float:
+    script = [
+        {"tool": "apply_patch", "input": "*** Begin Patch\n*** Add File: new.py\n+def new():\n"
+                                         "+    return 1\n*** End Patch\n"},
+        {"tool": "apply_patch", "input": "*** Begin Patch\n*** Update File: src/mod0000.py\n@@\n"
+                                         "-    return x + 0\n+    return x + 100\n*** End Patch\n"},
+        {"tool": "exec_command", "input": {"cmd": "cat README.md"}},
+        {"text": "Done with the first."},
+        {"tool": "exec_command", "input": {"cmd": "echo generated > gen.txt"}},
+        {"tool": "apply_patch", "input": "*** Begin Patch\n*** Update File: new.py\n@@\n"
+                                         "-    return 1\n+    return 2\n*** End Patch\n"},
+        {"text": "Done with the second."},
+    ]
+    total = 0.0
+    with ScriptedResponses(script) as model:
+        run_env = {**env, "HOME": str(home), "CODEX_HOME": str(home / ".codex"),
+                   "SCRIPTED_API_KEY": "sk-test"}
+        for n, prompt in enumerate(("write, edit and read", "generate and edit")):
+            args = [cli, "exec", "-c", f'model_providers.scripted.base_url="{model.url}"',
+                    "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+            args += ["resume", "--last", prompt] if n else [prompt]
+            start = time.perf_counter()
+            proc = subprocess.run(args, cwd=repo, env=run_env, capture_output=True, text=True,
+                                  timeout=300, stdin=subprocess.DEVNULL)
+            total += time.perf_counter() - start
+            if proc.returncode != 0:
+                raise RuntimeError(f"codex failed: {proc.stderr[-500:]}")
+    if (repo / "gen.txt").read_text() != "generated\n":
+        raise RuntimeError("the scripted session did not run its tools")
+    return total
+
+
+SESSIONS = {"claude-code": claude_code_session, "codex": codex_session}
+# What a harness needs in its scratch HOME before `git ot install` runs.
+PREPARE = {"codex": codex_prepare}
 
 
 def run_one(harness: str, cli: str, template: Path, work: Path, capture: bool, n: int) -> float:
@@ -107,7 +155,10 @@ def run_one(harness: str, cli: str, template: Path, work: Path, capture: bool, n
     shutil.copytree(template, repo, symlinks=True)
     env = hermetic_env(home)
     env = {k: v for k, v in env.items() if not k.startswith(agents.FOREIGN_ENV)}
-    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    # The CLI on PATH too: `git ot install codex` asks codex to record its trust.
+    env["PATH"] = os.pathsep.join([VENV_BIN, os.path.dirname(cli), env.get("PATH", "")])
+    if harness in PREPARE:
+        PREPARE[harness](home)
     if capture:
         for args in (["init"], ["install", harness]):
             subprocess.run(["git", "ot", *args], cwd=repo, env=env, check=True, capture_output=True)
@@ -115,7 +166,7 @@ def run_one(harness: str, cli: str, template: Path, work: Path, capture: bool, n
     if capture:
         listed = subprocess.run(["git", "ot", "trace", "list", "--json"], cwd=repo, env=env,
                                 check=True, capture_output=True, text=True).stdout
-        if len(json.loads(listed)) != 1:
+        if len(json.loads(listed)["sessions"]) != 1:
             raise RuntimeError(f"capture on, but {listed!r} sessions")
     return seconds
 

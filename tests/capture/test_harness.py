@@ -25,11 +25,12 @@ def test_unknown_harness():
     with pytest.raises(UnsupportedHarness) as exc:
         registry.get("no-such-agent", "import", "import transcripts of")
     assert exc.value.message == "cannot import transcripts of 'no-such-agent'"
-    assert exc.value.hint == "'git ot import' supports: claude-code, pi"
+    assert exc.value.hint == "'git ot import' supports: claude-code, codex, pi"
 
 
 @pytest.mark.parametrize("name,package,event,payload", [
     ("claude-code", "claude_code", "Stop", {"session_id": "s"}),
+    ("codex", "codex", "Stop", {"session_id": "s"}),
     ("pi", "pi", "agent_end", {"sessionId": "s"}),
 ])
 def test_the_hook_path_loads_only_its_harness_half(name, package, event, payload):

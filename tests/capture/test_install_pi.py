@@ -108,7 +108,7 @@ def test_status_names_the_extension(repo):
                            ("user", False, None)]
     human = run(repo, "status")
     lines = human.splitlines()
-    assert lines[lines.index("harnesses") + 4:lines.index("harnesses") + 6] == [
+    assert lines[lines.index("harnesses") + 6:lines.index("harnesses") + 8] == [
         f"  pi           project  9 of 9 events, in {repo.path}/.pi/extensions/git-ot.ts",
         "  pi           user     not wired"]
     # One harness wired is enough: Claude Code not being so is no problem.

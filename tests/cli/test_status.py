@@ -31,6 +31,7 @@ def report(repo, hooks, project=None, sealed=0, pending=0, problems=(), set_up=T
         "hooks": {"hooks_dir": str(repo.path / ".git/hooks"), "hooks": hooks},
         "harnesses": [{"harness": "claude-code", "title": "Claude Code",
                        "scopes": [project or unwired("project"), unwired("local"), unwired("user")]},
+                      {"harness": "codex", "title": "Codex", "scopes": [unwired("user"), unwired("project")]},
                       {"harness": "pi", "title": "Pi", "scopes": [unwired("project"), unwired("user")]}],
         "sessions": {"sealed": sealed, "pending": pending, "blocked": []},
         "telemetry": {"receiver": None, "held": 0},
@@ -56,8 +57,9 @@ def tree_digest(path) -> dict:
 NOT_SET_UP = [
     {"problem": "git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
      "hint": "run 'git ot init'"},
-    {"problem": "no harness runs git-ot: Claude Code (project, local, user), Pi (project, user)",
-     "hint": "run 'git ot install claude-code' or run 'git ot install pi'"},
+    {"problem": "no harness runs git-ot: Claude Code (project, local, user), Codex (user, project), "
+                "Pi (project, user)",
+     "hint": "run 'git ot install claude-code' or run 'git ot install codex' or run 'git ot install pi'"},
 ]
 
 
@@ -76,6 +78,8 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "  claude-code  project  not wired",
         "  claude-code  local    not wired",
         "  claude-code  user     not wired",
+        "  codex        user     not wired",
+        "  codex        project  not wired",
         "  pi           project  not wired",
         "  pi           user     not wired",
         "",
@@ -94,8 +98,9 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "",
         "problem: git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
         "hint: run 'git ot init'",
-        "problem: no harness runs git-ot: Claude Code (project, local, user), Pi (project, user)",
-        "hint: run 'git ot install claude-code' or run 'git ot install pi'",
+        "problem: no harness runs git-ot: Claude Code (project, local, user), Codex (user, project), "
+        "Pi (project, user)",
+        "hint: run 'git ot install claude-code' or run 'git ot install codex' or run 'git ot install pi'",
     ]
     missing = {h: {"state": "missing", "chained": None} for h in HOOKS}
     assert status(repo, "--json") == report(repo, missing, problems=NOT_SET_UP, set_up=False)
@@ -110,7 +115,7 @@ def test_set_up_repository_has_no_problems(repo):
                "missing": [], "error": None, "hint": None}
     assert status(repo, "--json") == report(repo, installed, project)
     lines = status(repo)
-    assert lines[:13] == [
+    assert lines[:15] == [
         f"git hooks in {repo.path / '.git/hooks'}",
         "  post-commit      installed",
         "  post-rewrite     installed",
@@ -121,6 +126,8 @@ def test_set_up_repository_has_no_problems(repo):
         f"  claude-code  project  11 of 11 events, in {settings}",
         "  claude-code  local    not wired",
         "  claude-code  user     not wired",
+        "  codex        user     not wired",
+        "  codex        project  not wired",
         "  pi           project  not wired",
         "  pi           user     not wired",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 
 from support.repo import git
 
@@ -165,3 +166,16 @@ def test_the_users_split_index_is_left_alone(repo):
     assert [p.name for p in (repo.path / ".git").glob("sharedindex.*") if p.name in shared] == shared
     assert user_state(repo)[0] == before[0]
     repo.git("status")  # the user's index still reads
+
+
+def test_snapshots_taken_at_once_wait_for_each_other(repo):
+    """Codex runs the hooks of parallel tool calls together: each snapshot
+    must still be taken, not fail on the private index's lock."""
+    for i in range(200):
+        repo.write(f"many/f{i}.txt", f"{i}\n")
+    procs = [subprocess.Popen([sys.executable, "-m", "git_ot", "snapshot"], cwd=repo.path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(6)]
+    results = [(p.wait(), *p.communicate()) for p in procs]
+    assert [(code, err) for code, _, err in results] == [(0, b"")] * 6
+    assert len({out for _, out, _ in results}) == 1
+    assert (repo.path / ".git/opentraces/snapshot.lock").exists()

@@ -1,0 +1,341 @@
+"""Codex's hooks.json: wire `git ot hook codex` in, record its trust, take it out.
+
+Codex 0.169.0 reads command hooks from `$CODEX_HOME/hooks.json` (user;
+CODEX_HOME defaults to ~/.codex) and `<project>/.codex/hooks.json`
+(project), in the shape Claude Code's settings use:
+`{"hooks": {<Event>: [{"matcher": ..., "hooks": [{"type": "command",
+"command": ...}]}]}}`. Installing adds one group per event beside the
+groups already there; it is idempotent, and uninstalling removes exactly
+git-ot's entries (recognised by their command, never by position), and the
+event lists, `hooks` object or file that held nothing else.
+
+Which events: those that carry evidence. PreToolUse and PostToolUse
+snapshot around a tool; SessionStart, UserPromptSubmit, the subagent and
+compaction events append; Stop, Interrupt and SessionEnd seal. Three are
+left out on purpose: PreModelRequest and PostModelRequest fire on every
+request to the model (each would cost a process start per request, and
+the rollout already records every request's context and usage), and
+PermissionRequest only asks whether a tool may run, which the PreToolUse
+that follows records anyway.
+
+Trust. Codex runs a hook only once its current hash is recorded as trusted
+in the user's config.toml (`hooks.state."<file>:<event>:<i>:<j>".trusted_hash`);
+an untrusted hook is skipped without a word. After writing the file,
+`install` asks Codex itself, through `codex app-server` (JSON-RPC over
+stdio), for the hooks it sees (`hooks/list`: each hook's key and
+`currentHash`) and records, with `config/batchWrite`, the hash of exactly
+the hooks git-ot wrote, as Codex's own hook review does. When that cannot
+be done (no `codex` on PATH, an error), the install stands and says which
+command records the trust.
+
+The command depends on the scope, as for Claude Code (see
+capture/claude_code/settings.py): the user file belongs to one machine and
+names the interpreter that ran the install; the project file is committed,
+so its command is the portable sh line that runs the `git-ot` on PATH or in
+git's exec-path and otherwise exits 0 having said nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+
+from ...errors import BareRepository, SettingsError
+from ...store.gitdir import locate
+from ..claude_code.settings import _drop, _Settings
+
+HARNESS = "codex"
+SCOPES = ("user", "project")
+# Every event that carries evidence, in the order Codex sends them.
+EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Interrupt",
+          "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionEnd")
+MARKERS = ("-m git_ot hook codex ", "git-ot hook codex ", "git ot hook codex ")
+# Codex's keys name events in snake case: "<file>:pre_tool_use:0:0".
+TRUST_TIMEOUT = 60.0
+
+
+def codex_home(env=os.environ) -> str:
+    return os.path.abspath(env.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex"))
+
+
+def hooks_path(scope: str, cwd: str | None = None, what: str = "install") -> str:
+    """The hooks.json Codex reads for `scope`."""
+    if scope == "user":
+        return os.path.join(codex_home(), "hooks.json")
+    if scope != "project":
+        raise SettingsError(f"unknown scope '{scope}' for codex", hint="use one of: " + ", ".join(SCOPES))
+    top = locate(cwd).require_worktree(f"git ot {what} {HARNESS} --scope {scope}")
+    return os.path.join(top, ".codex", "hooks.json")
+
+
+def command_for(event: str, scope: str) -> str:
+    """The hook command for one event in `scope`'s hooks.json (see above)."""
+    if scope == "project":
+        run = f"hook {HARNESS} {event}"
+        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot {run}; fi; "
+                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && exec "$d/git-ot" {run}; exit 0')
+    return f"{shlex.quote(sys.executable)} -m git_ot hook {HARNESS} {event}"
+
+
+def is_ours(hook) -> bool:
+    command = hook.get("command") if isinstance(hook, dict) else None
+    return isinstance(command, str) and any(m in command + " " for m in MARKERS)
+
+
+def _hooks(doc: _Settings, create: bool) -> dict | None:
+    hooks = doc.data.get("hooks")
+    if hooks is None and create:
+        hooks = doc.data["hooks"] = {}
+    if hooks is not None and not isinstance(hooks, dict):
+        raise SettingsError(f"'hooks' in '{doc.path}' is not a JSON object",
+                            hint="fix it by hand (Codex expects an object of events), then run again")
+    return hooks
+
+
+def _event_groups(path: str, hooks: dict, event: str) -> list:
+    groups = hooks.get(event)
+    if groups is None:
+        groups = hooks[event] = []
+    if not isinstance(groups, list):
+        raise SettingsError(f"'hooks.{event}' in '{path}' is not a list",
+                            hint="fix it by hand (Codex expects a list of hook groups), then run again")
+    return groups
+
+
+def _our_hooks(groups: list) -> list[dict]:
+    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+            for h in g["hooks"] if is_ours(h)]
+
+
+def install(scope: str = "user", cwd: str | None = None, trust: bool = True) -> dict:
+    """Add git-ot's hook to every event in the scope's hooks.json, then record
+    Codex's trust in exactly those hooks."""
+    path = hooks_path(scope, cwd)
+    doc = _Settings.read(path)
+    hooks = _hooks(doc, create=True)
+    actions = {}
+    for event in EVENTS:
+        groups = _event_groups(path, hooks, event)
+        found = _our_hooks(groups)
+        want = command_for(event, scope)
+        if not found:
+            groups.append({"hooks": [{"type": "command", "command": want}]})
+            actions[event] = "installed"
+            continue
+        action = "unchanged"
+        if found[0].get("command") != want:
+            found[0]["command"] = want
+            action = "updated"
+        if len(found) > 1:
+            _drop(groups, found[1:])
+            action = "updated"
+        actions[event] = action
+    if any(a != "unchanged" for a in actions.values()):
+        doc.write()
+    result = {"harness": HARNESS, "scope": scope, "settings": path,
+              "command": command_for("<Event>", scope), "events": actions}
+    if trust:
+        result["trust"] = record_trust(path, os.path.dirname(os.path.dirname(path))
+                                       if scope == "project" else (cwd or os.getcwd()))
+        if "error" in result["trust"]:
+            result["trust"]["command"] = trust_command(scope)
+    return result
+
+
+def uninstall(scope: str = "user", cwd: str | None = None) -> dict:
+    """Remove every git-ot hook from the scope's hooks.json, nothing else."""
+    path = hooks_path(scope, cwd, "uninstall")
+    doc = _Settings.read(path)
+    actions = {event: "absent" for event in EVENTS}
+    hooks = _hooks(doc, create=False)
+    if hooks is not None:
+        for event in list(hooks):
+            groups = hooks[event]
+            if not isinstance(groups, list):
+                continue
+            found = _our_hooks(groups)
+            if not found:
+                continue
+            _drop(groups, found)
+            if not groups:
+                del hooks[event]
+            actions[event] = "removed"
+        if not hooks:
+            del doc.data["hooks"]
+    file_action = "unchanged" if doc.existed else "absent"
+    if any(a == "removed" for a in actions.values()):
+        file_action = doc.write_or_delete(remove_dir=scope != "user")
+    return {"harness": HARNESS, "scope": scope, "settings": path, "events": actions, "file": file_action}
+
+
+def installed(scope: str = "user", cwd: str | None = None) -> dict | None:
+    """What of git-ot is wired into the scope's hooks.json, read only.
+
+    An event whose hook Codex has no trust recorded for is not wired: Codex
+    skips it. Whether a recorded hash is still the command's own only Codex
+    can tell; here a hook counts as trusted when a hash is recorded for its
+    place in the file (`<file>:<event>:<i>:<j>`).
+    """
+    try:
+        path = hooks_path(scope, cwd, "status")
+    except BareRepository:
+        return None
+    hooks = _hooks(_Settings.read(path), create=False) or {}
+    places = {event: [f"{_snake(event)}:{i}:{j}" for i, g in enumerate(groups)
+                      if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+                      for j, h in enumerate(g["hooks"]) if is_ours(h)]
+              for event, groups in hooks.items() if isinstance(groups, list)}
+    ours = {event for event, keys in places.items() if keys}
+    if not ours:
+        return None
+    trusted = _trusted_keys()
+    if trusted is not None:
+        files = {path, os.path.realpath(path)}
+        ours = {e for e in ours if any(f"{f}:{k}" in trusted for f in files for k in places[e])}
+    wired = [e for e in EVENTS if e in ours] + sorted(ours - set(EVENTS))
+    return {"settings": path, "events": wired, "missing": [e for e in EVENTS if e not in wired]}
+
+
+def _snake(event: str) -> str:
+    """Codex's name of an event in its hook keys: PreToolUse -> pre_tool_use."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", event).lower()
+
+
+def _trusted_keys() -> set[str] | None:
+    """The hook keys with a trusted hash in Codex's config.toml; None when
+    the file cannot be read (then trust is not judged)."""
+    import tomllib
+
+    try:
+        with open(os.path.join(codex_home(), "config.toml"), "rb") as fh:
+            config = tomllib.load(fh)
+    except FileNotFoundError:
+        return set()
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    state = (config.get("hooks") or {}).get("state") if isinstance(config.get("hooks"), dict) else None
+    if not isinstance(state, dict):
+        return set()
+    return {k for k, v in state.items() if isinstance(v, dict) and isinstance(v.get("trusted_hash"), str)}
+
+
+# -- trust ---------------------------------------------------------------------
+
+def trust_command(scope: str) -> str:
+    """The command that records the trust (running the install again does)."""
+    return f"git ot install {HARNESS} --scope {scope}"
+
+
+def record_trust(path: str, cwd: str) -> dict:
+    """Record Codex's trust in git-ot's hooks of `path` through `codex app-server`.
+
+    Returns `{"trusted": [keys newly trusted], "already": [keys trusted
+    before], "events": {event: "trusted" | "already trusted"}}`, or
+    `{"error": why}` when it could not be done.
+    """
+    program = shutil.which("codex")
+    if program is None:
+        return {"error": "'codex' is not on PATH"}
+    try:
+        with _AppServer(program, cwd) as server:
+            server.call("initialize", {"clientInfo": {"name": "git-ot", "title": "git-ot",
+                                                      "version": _version()}})
+            server.notify("initialized")
+            listed = server.call("hooks/list", {"cwds": [cwd]})
+            mine = [h for entry in listed.get("data") or [] for h in entry.get("hooks") or []
+                    if _same_file(h.get("sourcePath"), path) and h.get("handlerType") == "command"
+                    and is_ours(h)]
+            mine = list({h["key"]: h for h in mine}.values())
+            todo = [h for h in mine if h.get("trustStatus") != "trusted"]
+            if todo:
+                server.call("config/batchWrite", {"edits": [
+                    {"keyPath": f'hooks.state."{h["key"]}".trusted_hash', "value": h["currentHash"],
+                     "mergeStrategy": "replace"} for h in todo]})
+            if not mine:
+                if os.path.basename(os.path.dirname(path)) == ".codex" and not _same_file(
+                        os.path.dirname(path), codex_home()):
+                    return {"error": f"Codex does not read '{path}' yet: it reads a project's .codex/ "
+                                     "only once the project is trusted ('codex exec --trust' trusts it)"}
+                return {"error": f"codex lists none of git-ot's hooks in '{path}'"}
+            names = {_snake(e): e for e in EVENTS}
+            events = {}
+            for h in mine:
+                event = names.get(h["key"].rsplit(":", 3)[-3], h.get("eventName"))
+                events[event] = "trusted" if h in todo else "already trusted"
+            return {"trusted": sorted(h["key"] for h in todo),
+                    "already": sorted(h["key"] for h in mine if h not in todo),
+                    "events": events}
+    except (OSError, ValueError, KeyError, TypeError, _RpcError, subprocess.SubprocessError) as exc:
+        return {"error": str(exc) or type(exc).__name__}
+
+
+def _same_file(a, b) -> bool:
+    return isinstance(a, str) and os.path.realpath(a) == os.path.realpath(b)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("git-ot")
+    except Exception:
+        return "0"
+
+
+class _RpcError(Exception):
+    pass
+
+
+class _AppServer:
+    """`codex app-server`: newline-delimited JSON-RPC on its stdin and stdout."""
+
+    def __init__(self, program: str, cwd: str):
+        self.program, self.cwd = program, cwd
+        self.next_id = 0
+
+    def __enter__(self) -> "_AppServer":
+        self.proc = subprocess.Popen([self.program, "app-server"], cwd=self.cwd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # A server that never answers is ended, so an install cannot hang.
+        self.timer = threading.Timer(TRUST_TIMEOUT, self.proc.kill)
+        self.timer.daemon = True
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.cancel()
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=TRUST_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+    def _send(self, message: dict) -> None:
+        self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def notify(self, method: str) -> None:
+        self._send({"method": method})
+
+    def call(self, method: str, params: dict) -> dict:
+        self.next_id += 1
+        self._send({"id": self.next_id, "method": method, "params": params})
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise _RpcError(f"codex app-server ended before answering '{method}'")
+            message = json.loads(line)
+            if message.get("id") != self.next_id or "method" in message:
+                continue  # a notification, or a request of the server's
+            if "error" in message:
+                raise _RpcError(f"codex app-server: {method}: "
+                                f"{(message['error'] or {}).get('message', 'error')}")
+            return message.get("result") or {}
