@@ -8,7 +8,8 @@ Run it as
 For each harness it runs the same two-prompt session with the real CLI
 (tests/support/agents.py pins the version; the scripted model of
 tests/support answers on loopback: scripted_model.py for Claude Code,
-scripted_responses.py for Codex), in pairs: once in a repository where
+scripted_responses.py for Codex; scripted_model.py
+through a models.json provider for Pi), in pairs: once in a repository where
 git-ot is not set up (the baseline) and once in an identical repository
 after `git ot init` and `git ot install <harness>` (capture on), the order
 within a pair alternating. Each run gets a fresh copy of the repository and
@@ -22,7 +23,9 @@ file again. Five tool calls, as in the issue's measurement. Codex does the
 same with apply_patch for the write and the edits and its shell for the
 read, the second prompt through `codex exec resume --last`; its install
 records Codex's trust in the hooks (through `codex app-server`), so the CLI
-is put on PATH for it.
+is put on PATH for it. Pi does the same with its write, edit, read and bash
+tools, the second prompt through `pi -p -c`; its install writes the
+project's extension (.pi/extensions/git-ot.ts).
 
 It is a report, not a test: it exits 0 whatever the figures.
 """
@@ -144,7 +147,45 @@ def codex_session(cli: str, repo: Path, home: Path, env: dict) -> float:
     return total
 
 
-SESSIONS = {"claude-code": claude_code_session, "codex": codex_session}
+def pi_session(cli: str, repo: Path, home: Path, env: dict) -> float:
+    rel = lambda name: str(repo / name)  # noqa: E731
+    script = [
+        {"say": "Writing.", "tool": "write",
+         "input": {"path": rel("new.py"), "content": "def new():\n    return 1\n"}},
+        {"say": "Editing.", "tool": "edit",
+         "input": {"path": rel("src/mod0000.py"),
+                   "edits": [{"oldText": "return x + 0\n", "newText": "return x + 100\n"}]}},
+        {"say": "Reading.", "tool": "read", "input": {"path": rel("README.md")}},
+        {"text": "Done with the first."},
+        {"say": "Running.", "tool": "bash", "input": {"command": "echo generated > gen.txt"}},
+        {"say": "Editing again.", "tool": "edit",
+         "input": {"path": rel("new.py"), "edits": [{"oldText": "return 1\n", "newText": "return 2\n"}]}},
+        {"text": "Done with the second."},
+    ]
+    agent_dir = home / "pi-agent"
+    agent_dir.mkdir(parents=True, exist_ok=True)
+    total = 0.0
+    with ScriptedModel(script) as model:
+        (agent_dir / "models.json").write_text(json.dumps({"providers": {"fake": {
+            "baseUrl": model.url, "api": "anthropic-messages", "apiKey": "sk-ant-test",
+            "models": [{"id": "claude-scripted", "name": "Claude Scripted", "reasoning": False,
+                        "contextWindow": 200000, "maxTokens": 8192}]}}}))
+        run_env = {**env, "HOME": str(home), "PI_CODING_AGENT_DIR": str(agent_dir), "PI_OFFLINE": "1"}
+        for n, prompt in enumerate(("write, edit and read", "generate and edit")):
+            args = [cli, "-p", *(["-c"] if n else []), "--provider", "fake", "--model",
+                    "claude-scripted", prompt]
+            start = time.perf_counter()
+            proc = subprocess.run(args, cwd=repo, env=run_env, capture_output=True, text=True,
+                                  timeout=300, stdin=subprocess.DEVNULL)
+            total += time.perf_counter() - start
+            if proc.returncode != 0:
+                raise RuntimeError(f"pi failed: {proc.stderr[-500:]}")
+    if (repo / "gen.txt").read_text() != "generated\n":
+        raise RuntimeError("the scripted session did not run its tools")
+    return total
+
+
+SESSIONS = {"claude-code": claude_code_session, "codex": codex_session, "pi": pi_session}
 # What a harness needs in its scratch HOME before `git ot install` runs.
 PREPARE = {"codex": codex_prepare}
 
