@@ -317,7 +317,7 @@ class Folder:
         if twin is not None:
             self._merge(twin, kind, data, event)
         elif "corrupt" in event:
-            self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "kind": "corrupt", "t": None,
+            self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
                                             "data": self.payloads.put({"line": event["corrupt"]})})
         elif kind == "prompt":
             step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)
