@@ -85,7 +85,7 @@ def _event(adapter, source: str, event_name: str | None, raw: bytes) -> dict:
     if session is None:
         raise ValueError(f"hook payload names no session ({failure})")
     return {"source": source, "event": event_name if isinstance(event_name, str) else "unknown",
-            "session": session, "kind": "raw", "data": {"text": text, "error": failure}}
+            "session": session, "kind": "raw", "data": {"text": text, "problem": failure}}
 
 
 def _session_of(payload, text: str) -> str | None:
