@@ -64,6 +64,32 @@ def test_a_torn_spool_line_does_not_swallow_the_next_event(repo, cut):
         assert fragment["data"]["line"] == data[last:keep].decode() + "\n"
 
 
+def test_a_torn_tool_end_keeps_the_turn_end_and_the_commit(repo):
+    """The tool's end is torn (the hook killed mid-write): the turn's end
+    after it is kept, and the person's commit goes through. (What blame
+    says of that tool's lines, a window without its after snapshot, is the
+    snapshot-failure case's and is asserted with it.)"""
+    repo.cli_json("init")
+    a = Agent(repo, "s-cut")
+    a.prompt("add farewell")
+    p = a.payload("Edit", "app.py")
+    a.start(p)
+    repo.write("app.py", FAREWELL)
+    a.end(p)
+    path = journal(repo, "s-cut")
+    data = path.read_bytes()
+    path.write_bytes(data[:-40])
+    whole = spooled_ids(repo)
+    repo.hook("Stop", {"session_id": "s-cut"})
+    stop = spooled_ids(repo) - whole if journal(repo, "s-cut").exists() else None
+    repo.write("app.py", FAREWELL + "# by hand\n")
+    repo.git("commit", "-q", "-am", "farewell")  # the user's command: it must succeed
+    lifecycle = assert_kept(repo, "s-cut", whole)
+    assert stop is None  # the Stop sealed the session: its event is in the ref
+    assert [e["event"] for e in lifecycle] == ["SessionStart", "corrupt", "Stop"]
+    assert blame(repo, "app.py")[-1] == ("# by hand", HUMAN)
+
+
 def test_a_journal_truncated_to_nothing_and_a_torn_batch(repo):
     _prompt(repo, "s-trunc", "lost to truncation")
     journal(repo, "s-trunc").write_bytes(b"")

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from support import spec
 from support.trail import read_records
 
 
@@ -44,6 +45,7 @@ def spooled_ids(repo) -> set[str]:
             except ValueError:
                 continue
             if isinstance(event, dict) and isinstance(event.get("id"), str):
+                spec.validate("spool-event", event)  # what git-ot wrote is to its format
                 ids.add(event["id"])
     return ids
 
@@ -62,7 +64,10 @@ def assert_kept(repo, session: str, spooled: set[str]) -> list[dict]:
     assert len(ids) == len(set(ids)), f"an event folded twice: {sorted(i for i in ids if ids.count(i) > 1)}"
     missing = spooled - set(ids)
     assert not missing, f"events lost: {sorted(missing)}"
-    return read_records(repo, session)["trace"]["lifecycle"]
+    records = read_records(repo, session)
+    for kind in ("manifest", "trace", "trail", "ctx"):
+        spec.validate(kind, spec.jsonable(records[kind]))
+    return records["trace"]["lifecycle"]
 
 
 def session_refs(repo) -> list[str]:
