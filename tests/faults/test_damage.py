@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import cbor2
 import pytest
@@ -248,6 +249,62 @@ def test_a_read_only_state_directory(repo):
     spooled = spooled_ids(repo)
     assert repo.cli("trace", "list").returncode == 0  # writable again: sealed now
     assert_kept(repo, "s-ro", spooled)
+
+
+@pytest.fixture
+def small_state_dir(repo, tmp_path):
+    """.git/opentraces on a tmpfs of 512 KiB (root only), its files kept."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a full disk needs root to mount a small tmpfs")
+    state = repo.path / ".git" / "opentraces"
+    state.mkdir(exist_ok=True)
+    saved = tmp_path / "state-saved"
+    shutil.copytree(state, saved)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(state)],
+                          capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr[:200]!r}")
+    try:
+        shutil.copytree(saved, state, dirs_exist_ok=True)
+        yield state
+    finally:
+        subprocess.run(["umount", str(state)], check=True)
+
+
+def _fill(path) -> None:
+    """Write zeros into `path` until the file system is full."""
+    with open(path, "wb", buffering=0) as fh:
+        for size in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                continue
+
+
+def test_a_full_disk_loses_no_spooled_event_and_stops_no_reader(repo, small_state_dir):
+    repo.cli_json("init")
+    one_turn(repo, "s-full", "app.py", FAREWELL, "add farewell")
+    repo.git("commit", "-q", "-am", "farewell")  # the user's commit, anchored
+    _prompt(repo, "s-full", "before the disk filled")
+    _fill(small_state_dir / "filler")
+    for i in range(30):  # hooks on a full disk: each exits 0, a line may be cut short
+        _prompt(repo, "s-full", f"while full {i} " + "x" * 200)
+    kept = spooled_ids(repo)
+    for args in (["trace", "list"], ["blame", "app.py"], ["track"]):
+        proc = repo.cli(*args)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert all(line.startswith("warning: session s-full not sealed, showing what was sealed before: ")
+                   for line in _stderr(proc)), proc.stderr
+    assert [who["kind"] for _, who in blame(repo, "app.py")][2:] == ["agent", "agent"]
+    (small_state_dir / "filler").unlink()
+    _prompt(repo, "s-full", "after the disk had room again")
+    spooled = kept | spooled_ids(repo)
+    repo.hook("Stop", {"session_id": "s-full"})
+    assert_kept(repo, "s-full", spooled)
+    texts = [s.get("text") for s in read_records(repo, "s-full")["trace"]["steps"] if s["kind"] == "prompt"]
+    assert texts[:2] == ["add farewell", "before the disk filled"]
+    assert texts[-1] == "after the disk had room again"
 
 
 # -- defect 7: damaged notes and spool files -----------------------------------
