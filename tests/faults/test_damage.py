@@ -186,7 +186,9 @@ def test_a_session_ref_at_a_blob_or_a_missing_object(repo, target):
     fsck = repo.cli("fsck")
     assert fsck.returncode == 1
     assert fsck.stdout.decode().splitlines()[0].startswith("damaged session s-bad: ")
-    ref.unlink()
+    assert "'git ot forget s-bad'" in fsck.stdout.decode().splitlines()[1]
+    assert repo.cli("forget", "s-bad").returncode == 0  # the way out fsck names
+    assert not ref.exists()
     repo.damaged = False
     assert repo.cli("fsck").returncode == 0
 
