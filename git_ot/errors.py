@@ -164,3 +164,7 @@ class UnusableDirectory(GitOtError):
 
 class BadDate(GitOtError):
     """A date or age given on the command line (such as --since) cannot be read."""
+
+
+class ReceiverError(GitOtError):
+    """The OTLP receiver cannot start as asked (a port in use, one already running)."""

@@ -1,8 +1,9 @@
 """Rebuilding a file's contents from what a harness recorded of an edit.
 
 A harness's transcript says what a write tool did in its own terms: string
-replacements (Claude Code's Edit and MultiEdit), a jsdiff structuredPatch
-(Claude Code), a patch in the harness's own syntax. Whatever the harness,
+replacements (Claude Code's Edit and MultiEdit, each applied to the text
+the one before left; Pi's edit, all matched in the original text), a jsdiff
+structuredPatch (Claude Code), a patch in the harness's own syntax. Whatever the harness,
 the importer needs the file's contents before and after, or failing that
 the hunks; these helpers are shared by every harness's transcript reader.
 """
@@ -31,6 +32,33 @@ def replace_strings(text: str, edits) -> str | None:
             return None
         text = text.replace(old, new) if e.get("replace_all") else text.replace(old, new, 1)
     return text
+
+
+def replace_unique(text: str, edits) -> str | None:
+    """`text` with each `{oldText, newText}` replaced, every oldText matched
+    exactly once in the original `text` and no two overlapping (Pi's edit
+    tool); None when they do not apply so."""
+    if not isinstance(edits, list) or not edits:
+        return None
+    spans = []
+    for e in edits:
+        old = e.get("oldText") if isinstance(e, dict) else None
+        new = e.get("newText") if isinstance(e, dict) else None
+        if not isinstance(old, str) or not isinstance(new, str) or not old:
+            return None
+        at = text.find(old)
+        if at < 0 or text.find(old, at + 1) >= 0:
+            return None
+        spans.append((at, at + len(old), new))
+    spans.sort()
+    out, pos = [], 0
+    for start, end, new in spans:
+        if start < pos:
+            return None
+        out += [text[pos:start], new]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def split_lines(text: str) -> list[str]:

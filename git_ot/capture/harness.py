@@ -13,6 +13,12 @@ normalised events (refs/README.md, the spool event), which one fold turns
 into steps, so snapshots, sealing, anchoring, blame and track need nothing
 per harness.
 
+A harness that exports OpenTelemetry may also have `install_otel(scope,
+cwd)` and `uninstall_otel(scope, cwd)`: point its exporter at `git ot otel
+serve` in its own configuration, and take exactly that out again (`git ot
+install <name> --otel`; `--otel` is refused for a harness without them).
+They are optional, so they are not members of the Protocol.
+
 Nothing imports this module at run time: the registry hands out the
 objects, and `tests/capture/test_harness.py` checks each against the
 Protocol. Resuming a session in a harness (Ctx) will add its methods here.

@@ -22,6 +22,11 @@ from ..store.refs import validate_session_id
 from ..store.spool import Spool
 from . import registry
 
+# The time to record a harness's event at instead of the clock's, as
+# GIT_AUTHOR_DATE is for a commit: for a replay of recorded events (`git ot
+# demo`), so the session is dated when it was recorded. Seconds since the epoch.
+EVENT_TIME_VARIABLE = "GIT_OT_EVENT_TIME"
+
 GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-applypatch", "post-checkout", "pre-push")
 STALE_SECONDS = 600
 
@@ -148,7 +153,7 @@ def _known(location, session_id: str) -> bool:
 
 def record(location, event: dict) -> None:
     """Give the event an id and time, snapshot if it may write, spool it."""
-    event = {"v": 1, "id": os.urandom(8).hex(), "t": time.time(), **event}
+    event = {"v": 1, "id": os.urandom(8).hex(), "t": _now(), **event}
     if event["kind"] == "session_start":
         event["data"]["head"] = _head(location)
     if event.pop("writes", False) and location.worktree is not None:
@@ -159,6 +164,16 @@ def record(location, event: dict) -> None:
             event["snapshot_error"] = str(exc)[:500]
             log_failure(location, "snapshot", exc)
     Spool(location.state_dir).append(event["session"], event)
+
+
+def _now() -> float:
+    given = os.environ.get(EVENT_TIME_VARIABLE)
+    if given:
+        try:
+            return float(given)
+        except ValueError:
+            pass
+    return time.time()
 
 
 def _head(location) -> dict:

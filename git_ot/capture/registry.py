@@ -15,6 +15,7 @@ from ..errors import UnsupportedHarness
 
 REGISTERED = {
     "claude-code": "git_ot.capture.claude_code",
+    "pi": "git_ot.capture.pi",
 }
 
 

@@ -46,6 +46,18 @@ def complete() -> int:
 
 
 def run(args: list[str]) -> int:
+    from .output import finish
+
+    try:
+        return _run(args)
+    finally:
+        try:
+            finish()  # wait for the pager, if one was started
+        except Exception:
+            pass
+
+
+def _run(args: list[str]) -> int:
     _warnings(show=False)  # a run in a process that ran commands before starts clean
     try:
         status = cli.main(args=args, prog_name="git ot", standalone_mode=False)

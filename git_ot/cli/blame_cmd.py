@@ -9,7 +9,9 @@ import click
 
 from ..domain.opening import open_store
 from ..domain.trail import blame as blame_domain
+from ..store.refs import abbreviate
 from .main import json_option
+from . import output
 from .output import emit, emit_json
 
 
@@ -80,18 +82,20 @@ def blame(ctx, line_ranges, moves, copies, porcelain, as_json, args):
         if as_json:
             emit_json(result)
         else:
+            output.page()
             _print_commit(result)
         return
     if as_json and porcelain:
         raise click.UsageError("--json and --porcelain cannot be used together")
-    result = blame_domain.blame_file(open_store(seal=True), args, line_ranges, moves, copies,
-                                     porcelain=porcelain)
+    store = open_store(seal=True)
+    result = blame_domain.blame_file(store, args, line_ranges, moves, copies, porcelain=porcelain)
     if as_json:
         _print_json(result)
     elif porcelain:
         _print_porcelain(result)
     else:
-        _print_human(result)
+        output.page()
+        _print_human(result, store.session_ids() if output.width() is not None else ())
 
 
 def _print_json(result: dict) -> None:
@@ -123,9 +127,13 @@ def _print_json(result: dict) -> None:
     emit(head + ',"lines":[' + ("\n" + ",\n".join(rows) + "\n" if rows else "") + "]}")
 
 
-def _who(a: dict) -> str:
+def _who(a: dict, sid: str | None = None) -> str:
+    """The attribution column: piped, `session:step harness/model prompt`; on a
+    terminal (`sid` given, the session's short id) `session:step prompt`."""
     if a["kind"] != "agent":
         return a["kind"]
+    if sid is not None:
+        return f"{sid}:{a['step']} {a['prompt'] or '-'}"
     return (f"{(a['session'] or '?')[:8]}:{a['step']} {a['harness'] or '-'}/{a['model'] or '-'} "
             f"{a['prompt'] or '-'}")
 
@@ -144,25 +152,49 @@ def _date(commit: dict) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S ") + tz
 
 
-def _print_human(result: dict) -> None:
-    """git blame's default format, with the attribution as one more column."""
+# On a terminal, the prompt is cut to leave the code this many columns at least.
+MIN_PROMPT = 16
+
+
+def _print_human(result: dict, session_ids=()) -> None:
+    """git blame's default format, with the attribution as one more column.
+
+    On a terminal the line fits the width (output.width()): the session's
+    short id, the step, and the prompt cut with an ellipsis so the code
+    stays on screen; harness and model are left to 'blame commit' and
+    --porcelain. Piped, every line is whole."""
     rows, commits = result["lines"], result["commits"]
     if not rows:
         return
+    fit = output.width()
     author_w = max(len(c.get("author") or "") for c in commits.values())
     line_w = len(str(max(r["line"] for r in rows)))
-    whos: dict[int, str] = {}  # attributions are shared objects: format each once
-    for r in rows:
-        a = r["attribution"]
-        if id(a) not in whos:
-            whos[id(a)] = _who(a)
+    attributions = {id(r["attribution"]): r["attribution"] for r in rows}  # shared objects
+    shorts = {}
+    if fit is not None:
+        shown = {a["session"] for a in attributions.values() if a["kind"] == "agent" and a["session"]}
+        shorts = abbreviate({*session_ids, *shown})
+    whos = {k: _who(a, shorts.get(a.get("session"), "?") if fit is not None else None)
+            for k, a in attributions.items()}
     who_w = max(len(w) for w in whos.values())
-    whos = {k: w.ljust(who_w) for k, w in whos.items()}
     prefix = {}
     for sha, c in commits.items():
         short = ("^" + sha[:7]) if c.get("boundary") else sha[:8]
-        prefix[sha] = f"{short} ({(c.get('author') or ''):<{author_w}} {_date(c)} "
-    emit("\n".join(f"{prefix[r['commit']]}{r['line']:>{line_w}}) {whos[id(r['attribution'])]} {r['content']}"
+        prefix[sha] = (output.paint(short, "yellow"), f" ({(c.get('author') or ''):<{author_w}} {_date(c)} ")
+    if fit is not None:
+        lead = 8 + len(next(iter(prefix.values()))[1]) + line_w + 2  # "e58908e1 (Dev date 12) "
+        code_w = max(len(r["content"].expandtabs()) for r in rows)
+        heads = [len(w.partition(" ")[0]) for w in whos.values()]
+        room = max(max(heads) + 1 + MIN_PROMPT, fit - lead - 1 - code_w)
+        who_w = min(who_w, room)
+    for k, a in attributions.items():
+        w = output.cut(whos[k], who_w).ljust(who_w)
+        head, sep, rest = w.partition(" ")
+        if a["kind"] == "agent":
+            w = output.paint(head, "cyan") + sep + rest
+        whos[k] = w
+    emit("\n".join(f"{prefix[r['commit']][0]}{prefix[r['commit']][1]}{r['line']:>{line_w}}) "
+                   f"{whos[id(r['attribution'])]} {r['content']}"
                    for r in rows))
 
 
@@ -183,8 +215,9 @@ def _print_porcelain(result: dict) -> None:
 
 
 def _print_commit(result: dict) -> None:
+    fit = output.width()
     n = result["lines"]
-    emit(f"commit {result['commit']}")
+    emit(output.paint(f"commit {result['commit']}", "yellow"))
     emit(f"    {result['summary']}")
     if not result["anchored"]:
         emit(f"not anchored: {n['introduced']} line{'s' if n['introduced'] != 1 else ''} "
@@ -200,7 +233,9 @@ def _print_commit(result: dict) -> None:
         for st in s["steps"]:
             if st["prompt_step"] != prompt_seen:
                 prompt_seen = st["prompt_step"]
-                emit(f"  prompt {st['prompt_step'] or '?'}: {blame_domain.short(st['prompt'], 72)}")
+                head = f"  prompt {st['prompt_step'] or '?'}: "
+                room = 72 if fit is None else max(fit - len(head), 16)  # on a terminal, its width
+                emit(head + blame_domain.short(st["prompt"], room))
             hunks = ", ".join(f"{h['path']}:{h['lines'][0]}-{h['lines'][1]}" for h in st["hunks"])
             emit(f"    step {st['step']} {st['tool'] or 'tool'}: {st['lines']} line"
                  f"{'s' if st['lines'] != 1 else ''} ({st['alive']} alive) {hunks}")

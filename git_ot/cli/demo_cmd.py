@@ -8,6 +8,7 @@ import click
 
 from .. import demo as demo_domain
 from .main import json_option
+from . import output
 from .output import emit, emit_json
 
 
@@ -24,10 +25,13 @@ def demo(directory, as_json):
     turn, and the output of 'git ot trace show', 'git ot blame' and
     'git ot track' is printed.
     """
-    result = demo_domain.run(directory, as_json=as_json)
+    # On a terminal the commands' output is shown as they print it there.
+    terminal = {"columns": output.width(), "color": output.terminal.color()} if output.human() else None
+    result = demo_domain.run(directory, as_json=as_json, terminal=terminal)
     if as_json:
         emit_json(_summary(result))
         return
+    output.page()
     emit(f"Replayed Claude Code {result['harness_version']} session {result['session']}")
     emit(f"in a new repository, {result['directory']}, with a commit after each turn:")
     for report in result["reports"]:

@@ -22,9 +22,10 @@ PROGRESS_MIN_FILES = 4
 def import_(harness, paths, as_json):
     """Build sessions from a harness's transcript files.
 
-    HARNESS is 'claude-code'. Each PATH is a transcript file or a folder of
-    them; without one, this repository's project folder under
-    ~/.claude/projects/ (or $CLAUDE_CONFIG_DIR/projects/) is imported. A
+    HARNESS is 'claude-code' or 'pi'. Each PATH is a transcript (session)
+    file or a folder of them; without one, this repository's folder under
+    ~/.claude/projects/ (or $CLAUDE_CONFIG_DIR/projects/), or for pi under
+    ~/.pi/agent/sessions/ (or $PI_CODING_AGENT_DIR/sessions/), is imported. A
     session captured live, or imported before, is merged into, never
     duplicated. Then the commits of HEAD made since the imported work began
     that have no note and took some of it get the note the hooks would have

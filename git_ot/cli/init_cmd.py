@@ -32,28 +32,43 @@ def init(as_json):
 @click.argument("harness", required=False, type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()),
               help="With HARNESS: the settings file to clean (default: project).")
+@click.option("--otel", is_flag=True,
+              help="With HARNESS: remove only the telemetry export settings 'install --otel' added.")
 @json_option
-def uninstall(harness, scope, as_json):
+def uninstall(harness, scope, otel, as_json):
     """Remove git-ot's git hooks, or its hooks from a harness's settings.
 
     Without HARNESS: the git hooks go and the hooks they chained are
     restored; spooled events are sealed first; sessions under
-    refs/opentraces/ are kept. With HARNESS (claude-code): only the entries
-    'git ot install' added to that scope's settings file are removed.
+    refs/opentraces/ are kept. With HARNESS (claude-code, pi): only what
+    'git ot install' added to that scope's settings file (for pi, its
+    extension file) is removed: for claude-code the hooks, and the
+    telemetry settings of 'install --otel' that still have git-ot's values;
+    with --otel, only those telemetry settings.
     """
     if harness is None:
-        if scope is not None:
-            raise click.UsageError("--scope needs a HARNESS, as in 'git ot uninstall claude-code --scope user'")
+        if scope is not None or otel:
+            flag = "--scope" if scope is not None else "--otel"
+            raise click.UsageError(f"{flag} needs a HARNESS, as in 'git ot uninstall claude-code {flag}"
+                                   + (" user'" if flag == "--scope" else "'"))
         result = install.uninstall(locate_repository())
     else:
+        from .install_cmd import otel_method
+
         chosen = registry.get(harness, "uninstall", "uninstall from")
-        result = chosen.uninstall(scope or chosen.scopes[0])
+        uninstall_otel = otel_method(chosen, "uninstall_otel", "uninstall")
+        if uninstall_otel is not None:
+            result = uninstall_otel(scope or chosen.scopes[0])
+        else:
+            result = chosen.uninstall(scope or chosen.scopes[0])
     if as_json:
         emit_json(result)
         return
     if harness is not None:
-        for event, action in result["events"].items():
+        for event, action in result.get("events", {}).items():
             emit(f"{event}: {action}")
+        for key, action in result.get("env", {}).items():
+            emit(f"env {key}: {action}")
         emit(f"{result['settings']}: {result['file']}")
         return
     for sid in result["sealed"]:

@@ -12,21 +12,52 @@ from .output import emit, emit_json
 @click.command()
 @click.argument("harness", type=click.Choice(registry.names()))
 @click.option("--scope", type=click.Choice(registry.scopes()), default="project", show_default=True,
-              help="The settings file to write: the repository's .claude/settings.json (project), "
-                   "its .claude/settings.local.json (local) or ~/.claude/settings.json (user).")
+              help="The settings file to write: for claude-code the repository's "
+                   ".claude/settings.json (project), its .claude/settings.local.json (local) or "
+                   "~/.claude/settings.json (user); for pi the extension .pi/extensions/git-ot.ts "
+                   "(project) or ~/.pi/agent/extensions/git-ot.ts (user).")
+@click.option("--otel", is_flag=True,
+              help="Also make the harness export OpenTelemetry to 'git ot otel serve' on this machine.")
 @json_option
-def install(harness, scope, as_json):
+def install(harness, scope, otel, as_json):
     """Wire git-ot into a coding agent's hooks (idempotent).
 
     For claude-code, adds a 'git ot hook claude-code' command hook for every
     event that carries evidence to Claude Code's settings, beside any hooks
     already there; 'git ot uninstall claude-code' removes exactly those.
+    For pi, writes the extension Pi loads, which hands each event to
+    'git ot hook pi'; 'git ot uninstall pi' removes that file.
+    With --otel (claude-code), also adds to the settings' env block the
+    variables that make Claude Code export its telemetry to the receiver's
+    default endpoint (http://127.0.0.1:4318); a variable already set to
+    another value is kept.
     """
     chosen = registry.get(harness, "install", "install into")
+    install_otel = otel_method(chosen, "install_otel", "install")
     result = chosen.install(scope)
+    if install_otel is not None:
+        result["env"] = install_otel(scope)["env"]
     if as_json:
         emit_json(result)
         return
     for event, action in result["events"].items():
         emit(f"{event}: {action}")
+    for key, action in result.get("env", {}).items():
+        emit(f"env {key}: {action}" + (" (set to another value: left as it is)" if action == "kept" else ""))
     emit(f"{chosen.title} runs git-ot from {result['settings']}")
+
+
+def otel_method(harness, name: str, command: str):
+    """The harness's `install_otel`/`uninstall_otel`, when `--otel` was given
+    (None otherwise); UnsupportedHarness when it has none yet."""
+    import click as _click
+
+    if not _click.get_current_context().params.get("otel"):
+        return None
+    method = getattr(harness, name, None)
+    if method is None:
+        from ..errors import UnsupportedHarness
+
+        raise UnsupportedHarness(f"cannot {command} telemetry export for '{harness.name}' yet",
+                                 hint=f"run 'git ot {command} {harness.name}' without --otel")
+    return method

@@ -40,6 +40,8 @@ COMMANDS = {
              "Install git-ot's git hooks in this repository (idempotent)."),
     "install": ("git_ot.cli.install_cmd:install",
                 "Wire git-ot into a coding agent's hooks (idempotent)."),
+    "otel": ("git_ot.cli.otel_cmd:otel",
+             "Receive OpenTelemetry (OTLP) from coding agents into this repository."),
     "push": ("git_ot.cli.share_cmd:push",
              "Push approved sessions and the notes to the remote."),
     "remote": ("git_ot.cli.share_cmd:remote",
@@ -61,12 +63,37 @@ COMMANDS = {
 }
 
 
-@click.group(cls=LazyGroup, lazy_subcommands=COMMANDS,
+class _Group(LazyGroup):
+    """git's `--color` alone means `--color=always`; a value only ever
+    follows its `=` (so `git ot --color blame` blames)."""
+
+    def parse_args(self, ctx, args):
+        args = list(args)
+        for i, arg in enumerate(args):
+            if not arg.startswith("-") or arg == "--":
+                break  # the command's name: its own arguments are its own
+            if arg == "--color":
+                args[i] = "--color=always"
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Group, lazy_subcommands=COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="git-ot", message="%(prog)s %(version)s")
-def cli():
+@click.option("-p", "--paginate", "pager", flag_value=True, default=None,
+              help="Page the output even when pager.ot is false.")
+@click.option("-P", "--no-pager", "pager", flag_value=False,
+              help="Do not page the output (as 'git --no-pager').")
+@click.option("--color", "color", metavar="WHEN",
+              type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Colour the output: auto (on a terminal, the default), always or never; "
+                   "color.ot and color.ui set the default.")
+def cli(pager, color):
     """Keep the evidence of coding-agent sessions inside the git repository.
 
     Sessions are stored as git objects under refs/opentraces/ and travel with
     the repository. See 'git help ot' for the full manual.
     """
+    from .output import configure
+
+    configure(color, pager)

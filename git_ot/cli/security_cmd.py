@@ -9,6 +9,7 @@ from ..domain.gate import scan as scan_domain
 from ..errors import GitOtError
 from ..domain.opening import open_store
 from .main import json_option
+from . import output
 from .output import emit, emit_json
 
 
@@ -42,13 +43,17 @@ def scan(sessions, as_json):
     if not result["sessions"]:
         emit("no sessions")
         return
+    output.page()
     for s in result["sessions"]:
         state = "" if s["sealed"] else "  (not sealed)"
-        emit(f"session {s['session']}  risk {s['risk']}  open {s['open']}{state}")
+        emit(f"session {output.paint(s['session'], 'yellow')}  risk {s['risk']}  open {s['open']}{state}")
         if not s["findings"]:
             emit("  no findings")
         for f in s["findings"]:
-            emit(f"  {f['status']:<9} {f['kind']:<26} {_where(f)}")
+            status = f"{f['status']:<9}"
+            if f["status"] == "open":
+                status = output.paint(f["status"], "red") + status[len(f["status"]):]
+            emit(f"  {status} {f['kind']:<26} {_where(f)}")
 
 
 @click.command()

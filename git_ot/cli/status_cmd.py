@@ -8,6 +8,7 @@ from ..capture import registry
 from ..domain.opening import locate_repository
 from ..domain.status import status as get_status
 from .main import json_option
+from . import output
 from .output import emit, emit_json
 
 
@@ -26,6 +27,8 @@ def status(as_json):
         emit_json(result)
         return
     for line in render(result):
+        if line.startswith("problem:"):  # in red, where colour is on
+            line = output.paint("problem:", "red") + line[len("problem:"):]
         emit(line)
 
 
@@ -42,10 +45,11 @@ def render(result: dict) -> list[str]:
             line += f", runs {info['chained']} first"
         out.append(line)
     out += ["", "harnesses"]
+    width = max((len(s["scope"]) for h in result["harnesses"] for s in h["scopes"]), default=0)
+    name_width = max((len(h["harness"]) for h in result["harnesses"]), default=0)
     for harness in result["harnesses"]:
-        width = max(len(s["scope"]) for s in harness["scopes"])
         for scope in harness["scopes"]:
-            head = f"  {harness['harness']}  {scope['scope'].ljust(width)}  "
+            head = f"  {harness['harness'].ljust(name_width)}  {scope['scope'].ljust(width)}  "
             if scope["error"]:
                 out.append(head + "unreadable")
             elif scope["wired"]:
@@ -62,6 +66,9 @@ def render(result: dict) -> list[str]:
             f"  sealed        {sessions['sealed']}",
             f"  pending seal  {sessions['pending']}",
             f"  held back     {len(sessions['blocked'])}",
+            "", "telemetry",
+            f"  receiver      {_receiver(result['telemetry']['receiver'])}",
+            f"  held          {result['telemetry']['held']} session(s) not known here",
             "", "sharing",
             f"  remote        {remote}",
             f"  not approved  {share['not_approved']}", ""]
@@ -70,3 +77,10 @@ def render(result: dict) -> list[str]:
     for p in result["problems"]:
         out += [f"problem: {p['problem']}", f"hint: {p['hint']}"]
     return out
+
+
+def _receiver(info) -> str:
+    if info is None:
+        return "not running"
+    return (f"running (pid {info['pid']}, grpc {info['bind']}:{info['grpc_port']}, "
+            f"http {info['bind']}:{info['http_port']})")

@@ -6,7 +6,9 @@ import click
 
 from ..domain import sessions
 from ..domain.opening import open_store
+from ..store.refs import abbreviate
 from .main import json_option
+from . import output
 from .output import emit, emit_json, one_line, table
 
 
@@ -30,10 +32,15 @@ def trace_list(as_json):
     if not rows:
         emit("no sessions")
         return
-    body = [[r["session"][:12], r["harness"], ",".join(r["models"]) or "-",
-             r["start"] or "-", str(r["steps"]), str(r["files"]), str(r["commits"])] for r in rows]
+    # On a terminal: the shortest unambiguous ids, times to the second.
+    fit = output.width()
+    shorts = abbreviate([r["session"] for r in rows]) if fit is not None else {}
+    body = [[shorts.get(r["session"], r["session"][:12]), r["harness"], ",".join(r["models"]) or "-",
+             (output.seconds(r["start"]) if fit is not None else r["start"]) or "-",
+             str(r["steps"]), str(r["files"]), str(r["commits"])] for r in rows]
+    output.page()
     emit(table(body, ["SESSION", "HARNESS", "MODEL", "START", "STEPS", "FILES", "COMMITS"],
-               right={4, 5, 6}))
+               right={4, 5, 6}, colors={0: lambda _: "yellow"}, fit=fit, shrink=2))
 
 
 @trace.command("show")
@@ -49,31 +56,55 @@ def trace_show(spec, as_json):
         emit_json(result)
         return
     s = result["session"]
-    emit(f"session {s['session']}")
-    emit(f"harness {s['harness']}  model {','.join(s['models']) or '-'}  "
-         f"start {s['start'] or '-'}  steps {s['steps']}  files {s['files']}")
+    fit = output.width()
+    output.page()
+    emit(output.paint(f"session {s['session']}", "yellow"))
+    start = output.seconds(s["start"]) if fit is not None else s["start"]
+    emit(output.fields([f"harness {s['harness']}", f"model {','.join(s['models']) or '-'}",
+                        f"start {start or '-'}", f"steps {s['steps']}", f"files {s['files']}"], fit))
     if "step" in result:
         _show_step(result["step"])
         return
     for step in result["steps"]:
-        emit(_step_line(step))
+        emit(_step_line(step, fit))
 
 
-def _step_line(step: dict) -> str:
+# The input field that says what a tool was asked to do, for a tool that
+# changed no file: a shell command, else the file, pattern or address.
+TOOL_SUMMARY_KEYS = ("command", "file_path", "notebook_path", "path", "pattern", "url", "query")
+
+
+def _step_line(step: dict, fit: int | None = None) -> str:
+    """One step on one line: a tool with its change, or what it was asked
+    (a Bash command, whole when piped); a prompt or message cut to 72
+    columns; on a terminal, each cut to what the width leaves."""
     n, kind = step["n"], step["kind"]
     indent = "  " if step.get("parent") else ""
+    lead = f"{n:>5}  {indent}{kind:<10} "
+    room = 72 if fit is None else max(fit - len(lead), 16)
     if kind == "tool":
         what = step["name"]
         files = step.get("patch", {}).get("files", [])
         change = " ".join(f"{f['path']} +{f['added']} -{f['removed']}" for f in files)
-        detail = f"{what} {step['status']}" + (f"  {change}" if change else "")
+        detail = f"{what} {step['status']}"
+        if change:
+            detail += f"  {change}"
+        else:
+            given = step.get("input")
+            asked = next((given[k] for k in TOOL_SUMMARY_KEYS
+                          if isinstance(given, dict) and isinstance(given.get(k), str) and given[k]), None)
+            if asked:  # whole when piped, like a prompt's text cut on a terminal
+                asked = one_line(asked, len(asked))
+                detail += "  " + (asked if fit is None else output.cut(asked, max(room - len(detail) - 2, 16)))
+        if fit is not None:
+            detail = output.cut(detail, room)
     elif kind in ("prompt", "message"):
-        detail = one_line(step.get("text"))
+        detail = one_line(step.get("text"), room)
     elif kind == "subagent":
         detail = f"{step.get('agent_type') or 'agent'} {step.get('agent_id') or ''}".strip()
     else:
         detail = step.get("trigger") or ""
-    return f"{n:>5}  {indent}{kind:<10} {detail}".rstrip()
+    return f"{lead}{detail}".rstrip()
 
 
 def _show_step(step: dict) -> None:

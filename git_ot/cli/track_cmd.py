@@ -6,7 +6,9 @@ import click
 
 from ..domain.opening import open_store
 from ..domain.trail import track as track_domain
+from ..store.refs import abbreviate
 from .main import json_option
+from . import output
 from .output import emit, emit_json, table
 from .progress import shown as progress_shown
 
@@ -31,13 +33,13 @@ def track(sessions, since, at, as_json):
     the whole a summary: lines written, landed and alive. SESSION may be any
     unique prefix of a session id; without one, every session.
     """
+    store = open_store(seal=True)
     with progress_shown("tracking", PROGRESS_MIN_ITEMS) as progress:
-        result = track_domain.track(open_store(seal=True), sessions, since=since, at=at,
-                                    progress=progress)
+        result = track_domain.track(store, sessions, since=since, at=at, progress=progress)
     if as_json:
         emit_json(result)
         return
-    _print_human(result)
+    _print_human(result, store.session_ids() if output.width() is not None else ())
 
 
 def _short(commit: str | None) -> str:
@@ -63,6 +65,10 @@ def evidence(h: dict) -> str:
                 continue
             if r["reverts"]:
                 parts.append(f"reverted by {_short(r['commit'])} (reverts {_short(r['reverts'])})")
+            elif r.get("steps"):
+                steps = ", ".join(str(n) for n in r["steps"])
+                parts.append(f"removed by step{'s' if len(r['steps']) > 1 else ''} {steps} "
+                             f"of this session ({_short(r['commit'])})")
             else:
                 parts.append(f"removed by {_short(r['commit'])}")
     if state == "pending":
@@ -89,30 +95,52 @@ def _totals(lines: dict) -> str:
             f"alive {lines['alive']}{pct(lines['alive'])}, pending {lines['pending']}")
 
 
-def _print_human(result: dict) -> None:
+# The colour of each state on a terminal.
+STATE_COLORS = {"alive_on_path": "green", "alive_transformed": "green", "moved": "green",
+                "repaired": "green", "partially_preserved": "yellow", "pending": "yellow",
+                "unknown": "yellow", "unlanded": "red", "lost": "red", "reverted": "red"}
+
+
+def _print_human(result: dict, session_ids=()) -> None:
+    """A table per session, a step's hunks on rows of their own. On a
+    terminal: short session ids, times to the second, the evidence cut to
+    the width."""
+    fit = output.width()
     target = result["target"]
+    output.page()
     emit(f"at {target['rev']} ({_short(target['commit']) if target['commit'] else 'no commits yet'})"
          + (f", sessions started since {result['since']}" if result["since"] else ""))
     if not result["sessions"]:
         emit("no sessions")
         return
+    shorts = {}
+    if fit is not None:
+        shorts = abbreviate({*session_ids, *(s["session"] for s in result["sessions"])})
     for s in result["sessions"]:
         emit("")
-        emit(f"session {s['session']}  {s['harness'] or '-'}  model {','.join(s['models']) or '-'}  "
-             f"start {s['start'] or '-'}")
+        start = output.seconds(s["start"]) if fit is not None else s["start"]
+        sid = shorts.get(s["session"], s["session"])
+        head = output.fields([f"session {sid}", s["harness"] or "-", f"model {','.join(s['models']) or '-'}",
+                              f"start {start or '-'}"], fit)
+        emit(head.replace(f"session {sid}", f"session {output.paint(sid, 'yellow')}", 1))
         if s["hunks"]:
-            rows = [[h["hunk"], h["path"] or "?", h["state"], str(h["lines"]["written"]),
+            rows = [[str(h["step"]), h["path"] or "?", h["state"], str(h["lines"]["written"]),
                      str(h["lines"]["landed"]), str(h["lines"]["alive"]), evidence(h)] for h in s["hunks"]]
-            body = table(rows, ["HUNK", "PATH", "STATE", "WRITTEN", "LANDED", "ALIVE", "EVIDENCE"],
-                         right={3, 4, 5})
+            body = table(rows, ["STEP", "PATH", "STATE", "WRITTEN", "LANDED", "ALIVE", "EVIDENCE"],
+                         right={0, 3, 4, 5}, fit=(fit - 2) if fit is not None else None,
+                         colors={2: STATE_COLORS.get})
             emit("\n".join("  " + line for line in body.splitlines()))
         else:
             emit("  no hunks")
         emit(f"  {_totals(s['lines'])}")
     t = result["total"]
     emit("")
-    emit(f"total: {t['sessions']} session{'s' if t['sessions'] != 1 else ''}, {t['hunks']} hunk"
-         f"{'s' if t['hunks'] != 1 else ''}: {_totals(t['lines'])}")
+    head = (f"total: {t['sessions']} session{'s' if t['sessions'] != 1 else ''}, {t['hunks']} hunk"
+            f"{'s' if t['hunks'] != 1 else ''}:")
+    if fit is not None and len(head) + 1 + len(_totals(t["lines"])) > fit:
+        emit(f"{head}\n  {_totals(t['lines'])}")  # on a terminal too narrow for one line
+    else:
+        emit(f"{head} {_totals(t['lines'])}")
     counts = ", ".join(f"{state} {n}" for state, n in t["states"].items() if n)
     if counts:
         emit(f"states: {counts}")

@@ -82,7 +82,7 @@ def prepare(directory: str | None) -> str:
                                 hint=hint) from None
 
 
-def run(directory: str | None, as_json: bool = False) -> dict:
+def run(directory: str | None, as_json: bool = False, terminal: dict | None = None) -> dict:
     """Replay the session in a scratch repository, then read it back there.
 
     Returns the directory, the session, the commits (oldest first), and
@@ -90,6 +90,11 @@ def run(directory: str | None, as_json: bool = False) -> dict:
     arguments and output; with `as_json`, the command's JSON): `git log
     --oneline` (text only), `git ot trace show`, `git ot blame` for each file
     the session changed, and `git ot track`.
+
+    With `terminal` ({"columns": n or None, "color": bool}), the commands
+    print as on the user's terminal: fitted to its columns and coloured or
+    not, as git's commands print into git's pager (COLUMNS,
+    GIT_PAGER_IN_USE); the commands a report names are the user's to run.
     """
     events = payloads()
     base = json.loads(session_file("base.json"))
@@ -108,14 +113,27 @@ def run(directory: str | None, as_json: bool = False) -> dict:
             commits.append(_commit(path, payload["last_assistant_message"],
                                    int(payload["_received_at"])))
 
-    session = replay(path, events, after=after, env=env)
+    # The transcript Claude Code wrote, where the hooks can read it (its
+    # recorded path is on the recording's machine): the model and Claude
+    # Code's version come from it, as in a live session.
+    with tempfile.TemporaryDirectory(prefix="git-ot-demo-transcript-") as folder:
+        transcript = os.path.join(folder, events[0]["session_id"] + ".jsonl")
+        with open(transcript, "w", encoding="utf-8", newline="") as fh:
+            fh.write(session_file("transcript.jsonl"))
+        session = replay(path, events, after=after, env=env, transcript=transcript, recorded_times=True)
     changed = _git(path, ["diff", "--name-only", commits[0]["commit"], "HEAD"], env).splitlines()
     reports = []
+    shown_env, color = env, []
+    if terminal is not None and not as_json:
+        shown_env = {**env, "GIT_PAGER_IN_USE": "true"}
+        if terminal.get("columns"):
+            shown_env["COLUMNS"] = str(terminal["columns"])
+        color = ["--color=always" if terminal.get("color") else "--color=never"]
     if not as_json:
         reports.append({"args": ["git", "log", "--oneline"],
-                        "output": _git(path, ["log", "--oneline"], env)})
+                        "output": _git(path, ["log", "--oneline", *color], shown_env)})
     for args in [["trace", "show", session[:8]], *(["blame", f] for f in changed), ["track"]]:
-        text = _ot(path, args + (["--json"] if as_json else []), env)
+        text = _ot(path, color + args + (["--json"] if as_json else []), shown_env)
         reports.append({"args": ["git", "ot", *args], "output": json.loads(text) if as_json else text})
     return {"directory": path, "session": session, "harness": "claude-code",
             "harness_version": HARNESS_VERSION, "commits": commits, "reports": reports}

@@ -20,6 +20,7 @@ import subprocess
 from typing import Callable, Iterable
 
 from ..capture import registry
+from ..capture.hook import EVENT_TIME_VARIABLE
 
 # Added by the recorder, never sent by Claude Code.
 RECORDER_KEYS = ("_received_at",)
@@ -37,15 +38,21 @@ def read_payloads(path: str) -> list[dict]:
 
 
 def replay(worktree: str, payloads: Iterable[dict], *, after: Callable[[dict], None] | None = None,
-           run_shell: bool = False, env: dict | None = None) -> str | None:
+           run_shell: bool = False, env: dict | None = None, transcript: str | None = None,
+           recorded_times: bool = False) -> str | None:
     """Send each payload to the hook command in `worktree`; returns the session id.
 
     The payload's `cwd` becomes `worktree`, as if the session had run
-    there; everything else is sent as recorded. `after(payload)` is called
-    after each hook call, and for a PreToolUse after the tool's effect too
-    (still inside the tool's window). Bash commands run (with `bash -c`, in
-    `worktree`) only with `run_shell`: a recorded command is not run on a
-    machine just because it was recorded.
+    there, and its `transcript_path` becomes `transcript` when given (the
+    recorded transcript, copied where this machine can read it); everything
+    else is sent as recorded. With `recorded_times`, each event is recorded
+    at the time the recording received it (`_received_at`, through
+    EVENT_TIME_VARIABLE) rather than now, so the session is dated as
+    the commits a replay makes at the recording's times. `after(payload)`
+    is called after each hook call, and for a PreToolUse after the tool's
+    effect too (still inside the tool's window). Bash commands run (with
+    `bash -c`, in `worktree`) only with `run_shell`: a recorded command is
+    not run on a machine just because it was recorded.
     """
     worktree = os.path.abspath(worktree)
     session = None
@@ -54,7 +61,13 @@ def replay(worktree: str, payloads: Iterable[dict], *, after: Callable[[dict], N
         event = recorded["hook_event_name"]
         payload = {k: v for k, v in recorded.items() if k not in RECORDER_KEYS}
         payload["cwd"] = worktree
-        hook(worktree, event, payload, env)
+        if transcript is not None:
+            payload["transcript_path"] = transcript
+        call_env = env
+        if recorded_times and "_received_at" in recorded:
+            call_env = {**(os.environ if env is None else env),
+                        EVENT_TIME_VARIABLE: repr(float(recorded["_received_at"]))}
+        hook(worktree, event, payload, call_env)
         if event == "PreToolUse":
             apply_tool(worktree, recorded, run_shell=run_shell, env=env)
         if after is not None:

@@ -12,7 +12,13 @@ Normalised events (written by the capture adapters) look like
      "snapshot": "<tree id>" | null, "data": {...}}
 
 and `kind` is one of: session_start, prompt, tool_start, tool_end, message,
-subagent_start, subagent_stop, compact, stop, session_end, other, raw.
+subagent_start, subagent_stop, compact, stop, session_end, other, raw,
+telemetry.
+
+Telemetry (capture/otel: an OTLP log record, span or metric data point)
+makes no step of its own: it is joined to the step it reports on
+(`join_target`), or waits in the trace's `telemetry` list until that step
+is recorded, which may be a later seal.
 
 Events imported from a harness's transcript (capture/<harness>/transcript.py)
 have ids that start with IMPORTED_ID_PREFIX. When one repeats a step that
@@ -138,8 +144,10 @@ def seen_event_ids(trace: dict) -> set[str]:
     seen = set()
     for step in trace["steps"]:
         seen.update(step.get("events", ()))
+        seen.update(t["id"] for t in step.get("telemetry", ()))
     for entry in trace["lifecycle"]:
         seen.add(entry["id"])
+    seen.update(t["id"] for t in trace.get("telemetry", ()))
     return seen
 
 
@@ -316,6 +324,8 @@ class Folder:
         twin = self._twin(kind, data, event) if kind != "stop" and "corrupt" not in event else None
         if twin is not None:
             self._merge(twin, kind, data, event)
+        elif kind == "telemetry":
+            self._telemetry(event, data)
         elif "corrupt" in event:
             self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
                                             "data": self.payloads.put({"line": event["corrupt"]})})
@@ -377,6 +387,200 @@ class Folder:
                 entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)
         return True
+
+    # -- telemetry -------------------------------------------------------
+
+    def _telemetry(self, event: dict, data: dict) -> None:
+        """Keep one telemetry record, joined to its step when that is known."""
+        entry = {"id": event["id"], "event": event.get("event") or data.get("name") or "telemetry",
+                 "t": data.get("time") if isinstance(data.get("time"), (int, float)) else event.get("t")}
+        for key in JOIN_KEYS:
+            if data.get(key) is not None:
+                entry[key] = data[key]
+        rest = {k: v for k, v in data.items() if k not in JOIN_KEYS and k not in ("time", "name")}
+        entry["data"] = self.payloads.put(rest)
+        self.trace.setdefault("telemetry", []).append(entry)
+
+    def settle(self) -> None:
+        """Join every waiting telemetry entry whose step is now known."""
+        waiting = self.trace.get("telemetry")
+        if not waiting:
+            return
+        by_prompt: dict[str, list] = {}
+        for entry in self._all_telemetry():
+            if entry.get("prompt_id") is not None and entry.get("sequence") is not None:
+                by_prompt.setdefault(entry["prompt_id"], []).append(entry)
+        for entries in by_prompt.values():
+            entries.sort(key=lambda e: e["sequence"])
+        keep = []
+        for entry in waiting:
+            step = join_target(entry, self.trace["steps"], by_prompt.get(entry.get("prompt_id"), []))
+            if step is None:
+                keep.append(entry)
+            else:
+                _attach(step, entry)
+        # A span whose parent span joined a step (Claude Code's permission
+        # wait and execution under its tool span) joins the same step.
+        spans = {t["span_id"]: s for s in self.trace["steps"] for t in s.get("telemetry", ())
+                 if t.get("span_id") and _is_span(t)}
+        for entry in list(keep):
+            step = spans.get(entry.get("parent_span_id"))
+            if step is not None and _is_span(entry) and not entry.get("tool_use_id"):
+                keep.remove(entry)
+                _attach(step, entry)
+                if entry.get("span_id"):
+                    spans[entry["span_id"]] = step
+        if len(keep) != len(waiting):
+            self.trace["telemetry"] = keep
+
+    def _all_telemetry(self):
+        for step in self.trace["steps"]:
+            yield from step.get("telemetry", ())
+        yield from self.trace.get("telemetry", ())
+
+
+# Fields of a telemetry entry that say where it belongs, kept beside its
+# data (never redacted: ids and a counter, as a step's tool_use_id).
+JOIN_KEYS = ("prompt_id", "tool_use_id", "sequence", "span_id", "parent_span_id")
+# Records of one model request, in the order the harness emits them:
+# the request body (when raw bodies are exported), then the request's
+# outcome, then the reply's text.
+REQUEST_BODY = "api_request_body"
+REQUEST = "api_request"
+REPLY_EVENTS = (REQUEST_BODY, REQUEST, "assistant_response", "api_error")
+
+
+def _is_span(entry: dict) -> bool:
+    return isinstance(entry.get("data"), dict) and entry["data"].get("signal") == "traces"
+
+
+def _short(event: str) -> str:
+    """`claude_code.api_request` -> `api_request`."""
+    return event.rsplit(".", 1)[-1] if event.startswith(("claude_code.", "codex.")) else event
+
+
+def join_target(entry: dict, steps: list[dict], prompt_entries: list[dict]) -> dict | None:
+    """The step a telemetry entry reports on, or None while it is not known.
+
+    - a record naming a tool call (`tool_use_id`): that tool's step;
+    - the prompt (`user_prompt`): the prompt step with its `prompt_id`;
+    - a model request (`api_request`, its body, the reply's text): the
+      first step of the reply it produced: the step of the first tool call
+      that follows it in the prompt's records (by `event.sequence`) before
+      the next request, or, for a reply that called no tool, the message
+      step with the reply's text (without its text, the closing message of
+      the turn, once a record of the turn's end shows the reply was last).
+    Everything else joins no step.
+    """
+    name = _short(entry.get("event", ""))
+    if entry.get("tool_use_id"):
+        return next((s for s in reversed(steps) if s["kind"] == "tool"
+                     and s.get("tool_use_id") == entry["tool_use_id"]), None)
+    prompt_id = entry.get("prompt_id")
+    if prompt_id is None:
+        return None
+    if name == "user_prompt":
+        return next((s for s in steps if s["kind"] == "prompt" and "parent" not in s
+                     and s.get("prompt_id") == prompt_id), None)
+    if name not in REPLY_EVENTS or entry.get("sequence") is None:
+        return None
+    later = [e for e in prompt_entries if e["sequence"] > entry["sequence"]]
+    own_request = name == REQUEST_BODY
+    reply = [entry]
+    ended = False
+    for other in later:
+        other_name = _short(other.get("event", ""))
+        if other.get("tool_use_id"):
+            return next((s for s in reversed(steps) if s["kind"] == "tool"
+                         and s.get("tool_use_id") == other["tool_use_id"]), None)
+        if other_name == REQUEST and own_request:
+            own_request = False
+        elif other_name in (REQUEST, REQUEST_BODY):
+            break  # the next request: this reply called no tool, and was not the turn's last
+        elif _turn_end(other):
+            ended = True  # the turn's end: this reply called no tool and closed the turn
+            break
+        reply.append(other)
+    return _closing_message(steps, prompt_id, reply, ended)
+
+
+def _turn_end(entry: dict) -> bool:
+    """A record the harness emits only once the turn's last reply is done
+    (Claude Code runs its Stop hooks)."""
+    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+    return attrs.get("hook_event") == "Stop"
+
+
+def _closing_message(steps: list[dict], prompt_id: str, reply: list[dict], ended: bool):
+    """The message step of a reply that called no tool: the one with the
+    reply's text, else, once the turn is known to have ended with this
+    reply, the last message of the prompt's turn."""
+    start = next((s["n"] for s in steps if s["kind"] == "prompt" and "parent" not in s
+                  and s.get("prompt_id") == prompt_id), None)
+    if start is None:
+        return None
+    turn = []
+    for s in steps[start:]:
+        if s["kind"] == "prompt" and "parent" not in s:
+            break
+        if s["kind"] == "message" and "parent" not in s and not s.get("thinking"):
+            turn.append(s)
+    texts = [e["data"].get("attributes", {}).get("response") for e in reply
+             if _short(e.get("event", "")) == "assistant_response" and isinstance(e.get("data"), dict)]
+    for text in texts:
+        if text is not None:
+            match = next((s for s in turn if s.get("text") == text), None)
+            if match is not None:
+                return match
+    if ended and turn and not texts:
+        return turn[-1]
+    return None
+
+
+def _attach(step: dict, entry: dict) -> None:
+    """Join a telemetry entry to its step, with what it tells of the step:
+    the model, tokens, cost and duration of a model request; a tool call's
+    permission decision and its duration."""
+    step.setdefault("telemetry", []).append(entry)
+    name = _short(entry.get("event", ""))
+    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+    if name == REQUEST and data.get("signal") == "logs":
+        if isinstance(attrs.get("model"), str) and "model" not in step:
+            step["model"] = attrs["model"]
+        usage = {key: _int(attrs.get(src)) for key, src in USAGE_FIELDS if _int(attrs.get(src)) is not None}
+        if usage and "usage" not in step:
+            step["usage"] = usage
+        if "api" not in step:
+            api = {key: conv(attrs.get(key)) for key, conv in API_FIELDS if conv(attrs.get(key)) is not None}
+            step["api"] = api
+    elif name == "tool_decision" and step["kind"] == "tool" and "decision" not in step:
+        step["decision"] = {k: attrs[k] for k in ("decision", "source") if isinstance(attrs.get(k), str)}
+    elif name == "tool_result" and step["kind"] == "tool" and "duration_ms" not in step:
+        if _int(attrs.get("duration_ms")) is not None:
+            step["duration_ms"] = _int(attrs["duration_ms"])
+
+
+def _int(value):
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value):
+    try:
+        return float(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+USAGE_FIELDS = (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+                ("cache_creation_input_tokens", "cache_creation_tokens"),
+                ("cache_read_input_tokens", "cache_read_tokens"))
+API_FIELDS = (("model", lambda v: v if isinstance(v, str) else None), ("cost_usd", _float),
+              ("duration_ms", _int), ("ttft_ms", _int))
 
 
 def _same_text(stored, text) -> bool:

@@ -16,7 +16,7 @@ records hold the union of both copies' steps:
   step, in its own order, renumbered, and marks where it came from with
   `merged_from` (`commit`: the other tip, `n`: its number there). Its
   snapshots, patch, ctx messages and payload blobs come with it under the
-  new numbers; lifecycle entries and anchors are united.
+  new numbers; lifecycle entries, telemetry entries and anchors are united.
 
 What the model saw at an appended step (its ctx view) can name only the
 appended messages: the full view, with the messages it shared with the
@@ -119,12 +119,21 @@ def merge_sessions(store: Store, session_id: str, primary: SessionTree, other: S
     for entry in o_trace["lifecycle"]:
         if entry["id"] not in seen:
             trace["lifecycle"].append(copy.deepcopy(entry))
+    # Telemetry the primary lacks, on steps it shares or waiting: it waits
+    # in the merged trace (the next seal joins what it can).
+    moved_ids = {step["n"] for step in appended}
+    others = [t for s in o_trace["steps"] if s["n"] not in moved_ids for t in s.get("telemetry", ())]
+    taken = 0
+    for entry in others + list(o_trace.get("telemetry", ())):
+        if entry["id"] not in seen:
+            trace.setdefault("telemetry", []).append(copy.deepcopy(entry))
+            taken += 1
     for key, value in o_trace.get("info", {}).items():
         trace["info"].setdefault(key, copy.deepcopy(value))
 
     _merge_ctx(ctx, o_ctx, moved, renumber)
 
-    if appended or len(trace["lifecycle"]) != len(primary.record("trace")["lifecycle"]):
+    if appended or taken or len(trace["lifecycle"]) != len(primary.record("trace")["lifecycle"]):
         out.new_blobs = _missing_blobs(store, primary, other)
     recs = {"trace": trace, "trail": trail, "ctx": ctx}
     manifest = build_manifest(store, session_id, recs, previous=primary.record("manifest"))

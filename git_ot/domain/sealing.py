@@ -53,6 +53,7 @@ def seal(store: Store, session_id: str) -> str | None:
         payloads = Payloads(store.write_blob, gate.redact)
         folder = Folder(recs, payloads)
         applied = sum(1 for ev in events if folder.apply(ev))
+        folder.settle()  # telemetry that waited for its step, or arrived after it
         if applied == 0:
             # Everything was sealed before a crash cut the retire short.
             batch.retire()

@@ -45,13 +45,15 @@ def status(location: Location, harnesses: list[HarnessWiring]) -> dict:
         "hooks": git_hooks(location),
         "harnesses": [harness_wiring(h, cwd) for h in harnesses],
         "sessions": sessions(store),
+        "telemetry": telemetry(location.state_dir),
         "sharing": sharing(store),
     }
     report["set_up"] = (os.path.isdir(location.state_dir)
                         or any(h["state"] == "installed" for h in report["hooks"]["hooks"].values())
                         or any(s["wired"] for h in report["harnesses"] for s in h["scopes"]))
     report["problems"] = problems(report)
-    return {k: report[k] for k in ("set_up", "hooks", "harnesses", "sessions", "sharing", "problems")}
+    return {k: report[k] for k in ("set_up", "hooks", "harnesses", "sessions", "telemetry", "sharing",
+                                   "problems")}
 
 
 def git_hooks(location: Location) -> dict:
@@ -105,6 +107,32 @@ def sessions(store: Store) -> dict:
     return {"sealed": len(store.session_ids()), "pending": len(pending), "blocked": blocked}
 
 
+def receiver(state_dir: str) -> dict | None:
+    """The OTLP receiver running for this repository (`git ot otel serve`),
+    from the file it keeps while it runs: `{"pid", "bind", "grpc_port",
+    "http_port", "repository", "started"}`, or None when none runs (no file,
+    or its process is gone)."""
+    import json
+
+    try:
+        with open(state.otel_receiver(state_dir), encoding="utf-8") as fh:
+            info = json.load(fh)
+        os.kill(int(info["pid"]), 0)
+    except PermissionError:
+        return info  # alive, and another user's
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info
+
+
+def telemetry(state_dir: str) -> dict:
+    """Whether a receiver runs here, and how many sessions' telemetry it
+    holds because this repository does not know them (yet)."""
+    held = Spool(state_dir)
+    held.dir = state.otel_held(state_dir)
+    return {"receiver": receiver(state_dir), "held": len(held.pending_sessions())}
+
+
 def sharing(store: Store) -> dict:
     """The sharing remote as configured and how many sessions are not
     approved; what the remote holds is not asked (that needs the network)."""
@@ -138,10 +166,12 @@ def problems(report: dict) -> list[dict]:
                 out.append({"problem": f"{harness['title']}'s {scope['scope']} settings do not run "
                                        "git-ot for: " + ", ".join(scope["missing"]),
                             "hint": f"run 'git ot install {harness['harness']} --scope {scope['scope']}'"})
-        if not any(s["wired"] for s in harness["scopes"]):
-            out.append({"problem": f"{harness['title']} does not run git-ot in any scope "
-                                   f"({', '.join(s['scope'] for s in harness['scopes'])})",
-                        "hint": f"run 'git ot install {harness['harness']}'"})
+    harnesses = report["harnesses"]
+    if harnesses and not any(s["wired"] for h in harnesses for s in h["scopes"]):
+        # One agent wired is enough: the others may simply not be used here.
+        out.append({"problem": "no harness runs git-ot: " + ", ".join(
+                        f"{h['title']} ({', '.join(s['scope'] for s in h['scopes'])})" for h in harnesses),
+                    "hint": " or ".join(f"run 'git ot install {h['harness']}'" for h in harnesses)})
     for blocked in report["sessions"]["blocked"]:
         sid = blocked["session"]
         out.append({"problem": f"the security gate holds back session '{sid}': {blocked['reason']}",

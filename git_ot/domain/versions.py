@@ -20,8 +20,8 @@ from ..errors import GitCommandError
 from ..store import git
 
 # The harnesses' programs, by harness name, in the order they are reported
-# (codex and pi are listed though git-ot does not capture them yet: a
-# report names what is installed beside it).
+# (codex is listed though git-ot does not capture it yet: a report names
+# what is installed beside it).
 HARNESS_PROGRAMS = {
     "claude-code": "claude",
     "codex": "codex",

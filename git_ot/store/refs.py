@@ -181,3 +181,29 @@ def match_session(spec: str, ids) -> str:
     if len(matches) > 1:
         raise AmbiguousSession(spec, matches)
     return matches[0]
+
+
+def abbreviate(ids, minimum: int = 8) -> dict[str, str]:
+    """Each id's shortest prefix of at least `minimum` characters that no
+    other id in `ids` starts with, as git abbreviates object names.
+
+    Time-ordered ids (Codex's and Pi's UUIDv7s) share their first eight
+    characters when they start in the same minute, so a fixed width would
+    let two sessions look alike. A prefix never ends on a '-'.
+    """
+    ordered = sorted(set(ids))
+    out: dict[str, str] = {}
+    for i, sid in enumerate(ordered):
+        # In sorted order the longest prefix shared with any other id is
+        # shared with a neighbour.
+        shared = 0
+        for other in ordered[max(i - 1, 0):i] + ordered[i + 1:i + 2]:
+            n = 0
+            while n < min(len(sid), len(other)) and sid[n] == other[n]:
+                n += 1
+            shared = max(shared, n)
+        length = max(minimum, shared + 1)
+        while length < len(sid) and sid[length - 1] == "-":
+            length += 1
+        out[sid] = sid[:length]
+    return out

@@ -113,19 +113,26 @@ class Spool:
 
     def append(self, session_id: str, event: dict) -> None:
         """Append one event; durable against the process being killed."""
-        line = _encode(event)
+        self.append_many(session_id, [event])
+
+    def append_many(self, session_id: str, events: list[dict]) -> None:
+        """Append events that arrived together (a telemetry export) in one
+        write under one lock: as durable as one `append`, one line each."""
+        if not events:
+            return
+        data = b"".join(_encode(ev) for ev in events)
         os.makedirs(self.dir, exist_ok=True)
         with _flock(self._path(session_id, ".lock")):
             fd = os.open(self._path(session_id, ".jsonl"),
                          os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 # A write cut short before (a full disk, a kill, a truncated
-                # file) left a line without its line feed: end it, so this
-                # event is a line of its own and not glued to the fragment.
+                # file) left a line without its line feed: end it, so these
+                # events are lines of their own and not glued to the fragment.
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
-                    line = b"\n" + line
-                _write_all(fd, line)
+                    data = b"\n" + data
+                _write_all(fd, data)
             finally:
                 os.close(fd)
 

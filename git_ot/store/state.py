@@ -20,6 +20,8 @@ rebuilds when it is missing (refs/README.md, section 12).
         written.json                  the lines those windows wrote (trail)
         patch-ids.json                patch ids of anchored commits (trail)
         push.lock, push.log           the background push of a plain git push
+        otel.json                     the running OTLP receiver (capture/otel)
+        otel/held/<session>.jsonl     telemetry of sessions not known here yet
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
         large-files.json              files over the size limit, by stat data
@@ -115,3 +117,13 @@ def snapshot_index(worktree_state_dir: str) -> str:
 
 def large_files(worktree_state_dir: str) -> str:
     return os.path.join(worktree_state_dir, "large-files.json")
+
+
+def otel_receiver(state_dir: str) -> str:
+    """The running receiver's pid, address and ports (`git ot otel serve`)."""
+    return os.path.join(state_dir, "otel.json")
+
+
+def otel_held(state_dir: str) -> str:
+    """Telemetry of sessions this repository does not know yet, held unsealed."""
+    return os.path.join(state_dir, "otel", "held")

@@ -25,17 +25,23 @@ def test_unknown_harness():
     with pytest.raises(UnsupportedHarness) as exc:
         registry.get("no-such-agent", "import", "import transcripts of")
     assert exc.value.message == "cannot import transcripts of 'no-such-agent'"
-    assert exc.value.hint == "'git ot import' supports: claude-code"
+    assert exc.value.hint == "'git ot import' supports: claude-code, pi"
 
 
-def test_the_hook_path_loads_only_its_harness_half():
-    """`git ot hook claude-code` must not import the transcript or settings code."""
+@pytest.mark.parametrize("name,package,event,payload", [
+    ("claude-code", "claude_code", "Stop", {"session_id": "s"}),
+    ("pi", "pi", "agent_end", {"sessionId": "s"}),
+])
+def test_the_hook_path_loads_only_its_harness_half(name, package, event, payload):
+    """`git ot hook <harness>` must not import the transcript or settings code,
+    nor any other harness."""
+    import json
     import subprocess
     import sys
 
     code = ("import sys; from git_ot.capture import registry; "
-            "h = registry.find('claude-code'); h.normalise('Stop', {'session_id': 's'}); "
+            f"h = registry.find({name!r}); h.normalise({event!r}, {json.dumps(payload)}); "
             "print(sorted(m for m in sys.modules if m.startswith('git_ot.capture')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(sorted(["git_ot.capture", "git_ot.capture.registry",
-                                       "git_ot.capture.claude_code", "git_ot.capture.claude_code.hooks"]))
+                                       f"git_ot.capture.{package}", f"git_ot.capture.{package}.hooks"]))

@@ -505,7 +505,7 @@ def test_human_output(repo):
 
 
 @pytest.mark.parametrize("args,message,hint", [
-    (["codex"], "error: cannot import transcripts of 'codex'", "hint: 'git ot import' supports: claude-code"),
+    (["codex"], "error: cannot import transcripts of 'codex'", "hint: 'git ot import' supports: claude-code, pi"),
     (["claude-code", "nope.jsonl"], "error: cannot read '{repo}/nope.jsonl': No such file or directory",
      "hint: check the path and its permissions"),
     (["claude-code", "notes.jsonl"], "error: '{repo}/notes.jsonl' is not a Claude Code transcript", "hint: "),

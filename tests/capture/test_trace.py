@@ -71,7 +71,7 @@ def test_show_human_output(repo):
         "    1  prompt     add a farewell function with a test",
         "    2  tool       Edit ok  app.py +4 -0",
         "    3  tool       Write ok  test_app.py +9 -0",
-        "    4  tool       Bash ok",
+        "    4  tool       Bash ok  python3 -c 'import test_app; test_app.test_greet(); test_app.test_farewell(); print(\"ok\")'",
         "    5  message    Added farewell() with a test; tests pass.",
         "    6  prompt     make greet say hello instead of hi",
         "    7  tool       Edit ok  app.py +1 -1",

@@ -6,6 +6,7 @@ the scratch repository back with real git and git-ot.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -22,6 +23,7 @@ PACKAGED = ROOT / "git_ot" / "demo" / "linear-edit"
 SID = "265a3953-3ae5-4217-ac1f-2e0725711a3c"
 PROMPT_1 = "add a farewell function with a test"
 PROMPT_2 = "make greet say hello instead of hi"
+MODEL = "claude-opus-5-5"  # in the recorded transcript's replies
 # The commits are the same on every run: fixed content, identity and dates.
 BASE = "5a86a47219f48670871f1fde1fcf832b1ec1183b"
 TURN_1 = "e58908e1e44d119a339de1d7374679c835827009"
@@ -41,7 +43,7 @@ def ot_out(cwd, *args) -> str:
 
 def agent(step: int, prompt: str, prompt_step: int) -> dict:
     return {"kind": "agent", "session": SID, "step": step, "hunk": f"{step}.1.1",
-            "harness": "claude-code", "model": None, "prompt": prompt, "prompt_step": prompt_step}
+            "harness": "claude-code", "model": MODEL, "prompt": prompt, "prompt_step": prompt_step}
 
 
 def sections(out: str) -> dict[str, str]:
@@ -132,14 +134,19 @@ def test_demo_replays_commits_and_prints_what_git_ot_says(repo, tmp_path, hermet
     assert found["git log --oneline"] == (f"{TURN_2[:7]} greet now says hello.\n"
                                          f"{TURN_1[:7]} Added farewell() with a test; tests pass.\n"
                                          f"{BASE[:7]} Start the app\n\n")
+    # The session starts when the recording's first event arrived: after
+    # the base commit and before the commits of its turns.
+    start = datetime.datetime.fromtimestamp(received[0], datetime.timezone.utc)
+    start = start.isoformat().replace("+00:00", "Z")
+    assert start == "2026-11-24T18:40:37.671208Z"
     trace = found["git ot trace show 265a3953"]
-    assert re.sub(r"start \S+Z", "start T", trace) == "\n".join([
+    assert trace == "\n".join([
         f"session {SID}",
-        "harness claude-code  model -  start T  steps 9  files 2",
+        f"harness claude-code  model {MODEL}  start {start}  steps 9  files 2",
         f"    1  prompt     {PROMPT_1}",
         "    2  tool       Edit ok  app.py +4 -0",
         "    3  tool       Write ok  test_app.py +9 -0",
-        "    4  tool       Bash ok",
+        "    4  tool       Bash ok  python3 -c 'import test_app; test_app.test_greet(); test_app.test_farewell(); print(\"ok\")'",
         "    5  message    Added farewell() with a test; tests pass.",
         f"    6  prompt     {PROMPT_2}",
         "    7  tool       Edit ok  app.py +1 -1",
@@ -152,17 +159,21 @@ def test_demo_replays_commits_and_prints_what_git_ot_says(repo, tmp_path, hermet
         tail = f"\nThe repository stays in {target}; try: cd {target} && git ot blame commit HEAD\n"
         assert found[command] == real + (tail if command == last else "\n"), command
     # The blame sections show every line with its step and prompt.
-    assert f"265a3953:7 claude-code/- {PROMPT_2}      return \"hello \" + name\n" in found["git ot blame app.py"]
-    # Every hunk landed; one line of the Write was changed by the second turn.
-    assert re.sub(r"start \S+Z", "start T", found["git ot track"]).splitlines()[:11] == [
+    assert f"265a3953:7 claude-code/{MODEL} {PROMPT_2}      return \"hello \" + name\n" \
+        in found["git ot blame app.py"]
+    # Every hunk landed; one line of the Write was changed by the second
+    # turn's step 8, of the same session. Each row names its step, as
+    # trace show and blame do.
+    assert found["git ot track"].splitlines()[:11] == [
         f"at HEAD ({TURN_2[:8]})",
         "",
-        f"session {SID}  claude-code  model -  start T",
-        "  HUNK   PATH         STATE              WRITTEN  LANDED  ALIVE  EVIDENCE",
-        "  2.1.1  app.py       alive_on_path            4       4      4  app.py:3-6",
-        f"  3.1.1  test_app.py  alive_transformed        9       9      8  test_app.py:1-4,6-9; removed by {TURN_2[:8]}",
-        "  7.1.1  app.py       alive_on_path            1       1      1  app.py:2",
-        "  8.1.1  test_app.py  alive_on_path            1       1      1  test_app.py:5",
+        f"session {SID}  claude-code  model {MODEL}  start {start}",
+        "  STEP  PATH         STATE              WRITTEN  LANDED  ALIVE  EVIDENCE",
+        "     2  app.py       alive_on_path            4       4      4  app.py:3-6",
+        "     3  test_app.py  alive_transformed        9       9      8  test_app.py:1-4,6-9; "
+        f"removed by step 8 of this session ({TURN_2[:8]})",
+        "     7  app.py       alive_on_path            1       1      1  app.py:2",
+        "     8  test_app.py  alive_on_path            1       1      1  test_app.py:5",
         "  written 15, landed 15 (100%), alive 14 (93%), pending 0",
         "",
         "total: 1 session, 4 hunks: written 15, landed 15 (100%), alive 14 (93%), pending 0",
@@ -188,6 +199,10 @@ def test_json_summary(tmp_path):
         {"commit": TURN_2, "subject": "greet now says hello."},
     ]
     assert summary["trace"] == json.loads(ot_out(target, "trace", "show", "265a3953", "--json"))
+    # The version the demo prints is the one the session's manifest holds,
+    # read from the transcript as in a live session, with the model.
+    assert (summary["trace"]["session"]["harness_version"], summary["trace"]["session"]["models"]) == \
+        ("2.1.328", [MODEL])
     assert [s["kind"] for s in summary["trace"]["steps"]] == \
         ["prompt", "tool", "tool", "tool", "message", "prompt", "tool", "tool", "message"]
     assert list(summary["blame"]) == ["app.py", "test_app.py"]
@@ -204,6 +219,9 @@ def test_json_summary(tmp_path):
         ("7.1.1", "app.py", "alive_on_path", {"written": 1, "landed": 1, "alive": 1, "pending": 0}),
         ("8.1.1", "test_app.py", "alive_on_path", {"written": 1, "landed": 1, "alive": 1, "pending": 0}),
     ]
+    # The line the Write lost was replaced by the same session's step 8.
+    assert [h["removed"] for h in session["hunks"]] == \
+        [[], [{"commit": TURN_2, "lines": 1, "reverts": None, "steps": [8]}], [], []]
 
 
 def test_default_directory_is_a_new_one_under_the_temp_dir(tmp_path):
@@ -239,7 +257,8 @@ def test_refuses_a_directory_that_is_not_empty(tmp_path):
 
 def test_the_packaged_session_is_the_recorded_one():
     """The package ships the recording unchanged, and the files it started from."""
-    assert (PACKAGED / "hooks.jsonl").read_bytes() == (RECORDED / "linear-edit" / "hooks.jsonl").read_bytes()
+    for name in ("hooks.jsonl", "transcript.jsonl"):
+        assert (PACKAGED / name).read_bytes() == (RECORDED / "linear-edit" / name).read_bytes(), name
     assert (PACKAGED / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
     base = json.loads((PACKAGED / "base.json").read_text())
     # The blob the recording's final diff starts from (`index c5051b9..`).
@@ -263,7 +282,7 @@ def test_the_packaged_session_ships_in_a_regular_build(tmp_path):
                           cwd=src, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert sorted(os.listdir(out / "git_ot" / "demo" / "linear-edit")) == \
-        ["LICENSE", "PROVENANCE.md", "base.json", "hooks.jsonl"]
+        ["LICENSE", "PROVENANCE.md", "base.json", "hooks.jsonl", "transcript.jsonl"]
     env = {**os.environ, "PYTHONPATH": str(out)}
     proc = subprocess.run([sys.executable, "-c", "import git_ot.demo as d; print(d.__file__); "
                            "print(len(d.payloads()), d.payloads()[0]['session_id'])"],

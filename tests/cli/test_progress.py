@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 import time
 
+from support.repo import git
 from support.trail import one_turn, set_up
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
@@ -95,3 +97,41 @@ def test_a_quick_run_shows_no_bar(repo):
     out, tty = _on_tty(repo.path, "anchor", "--dry-run")
     assert tty == ""
     assert out == _piped(repo.path, "anchor", "--dry-run").stdout
+
+
+def test_fetch_shows_a_bar_on_a_terminal_only(tmp_path):
+    """Fetching more sessions than fetch's threshold (20): a bar on a
+    terminal, nothing piped; the same standard output either way."""
+    from support.share import make_clone, ok, record_session
+
+    server = tmp_path / "server.git"
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    git(seed, "init", "-q")
+    (seed / "app.py").write_text("print('hi')\n")
+    git(seed, "add", "-A")
+    git(seed, "commit", "-q", "-m", "initial")
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(server))
+    a = make_clone(str(server), tmp_path / "a")
+    a.git("config", "ot.requireApproval", "false")
+    record_session(a, "s000", "the first")
+    tip = a.git("rev-parse", "refs/opentraces/sessions/s000").strip()
+    a.git("update-ref", "--stdin", input="".join(
+        f"create refs/opentraces/sessions/s{i:03d} {tip}\n" for i in range(1, COMMITS)))
+    ok(a.ot("push"))
+    on_terminal = make_clone(str(server), tmp_path / "b")
+    through_pipe = make_clone(str(server), tmp_path / "c")
+    piped = _piped(through_pipe.path, "fetch")
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == b""
+    out, tty = _on_tty(on_terminal.path, "fetch")
+    assert out == piped.stdout
+    # click's bar redrawn from 0 to 30 sessions (the cursor hidden while it
+    # runs), 36 columns wide, then a new line; only the rate varies.
+    assert tty.endswith("\x1b[?25h\r\n"), repr(tty)
+    frames = tty.removesuffix("\x1b[?25h\r\n").split("\r")
+    assert frames[0] == "" and len(frames) == COMMITS + 2, repr(tty)
+    for done, frame in enumerate(frames[1:]):
+        filled = int(done / COMMITS * 36)
+        bar = "#" * filled + "-" * (36 - filled)
+        assert re.fullmatch(rf"\x1b\[\?25lmerging  \[{bar}\]  {done}/{COMMITS}  \d+\.\d/s", frame), frame

@@ -30,8 +30,10 @@ def report(repo, hooks, project=None, sealed=0, pending=0, problems=(), set_up=T
         "set_up": set_up,
         "hooks": {"hooks_dir": str(repo.path / ".git/hooks"), "hooks": hooks},
         "harnesses": [{"harness": "claude-code", "title": "Claude Code",
-                       "scopes": [project or unwired("project"), unwired("local"), unwired("user")]}],
+                       "scopes": [project or unwired("project"), unwired("local"), unwired("user")]},
+                      {"harness": "pi", "title": "Pi", "scopes": [unwired("project"), unwired("user")]}],
         "sessions": {"sealed": sealed, "pending": pending, "blocked": []},
+        "telemetry": {"receiver": None, "held": 0},
         "sharing": {"remote": None, "url": None, "plain_git": False, "require_approval": True,
                     "not_approved": sealed},
         "problems": list(problems),
@@ -54,8 +56,8 @@ def tree_digest(path) -> dict:
 NOT_SET_UP = [
     {"problem": "git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
      "hint": "run 'git ot init'"},
-    {"problem": "Claude Code does not run git-ot in any scope (project, local, user)",
-     "hint": "run 'git ot install claude-code'"},
+    {"problem": "no harness runs git-ot: Claude Code (project, local, user), Pi (project, user)",
+     "hint": "run 'git ot install claude-code' or run 'git ot install pi'"},
 ]
 
 
@@ -74,11 +76,17 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "  claude-code  project  not wired",
         "  claude-code  local    not wired",
         "  claude-code  user     not wired",
+        "  pi           project  not wired",
+        "  pi           user     not wired",
         "",
         "sessions",
         "  sealed        0",
         "  pending seal  0",
         "  held back     0",
+        "",
+        "telemetry",
+        "  receiver      not running",
+        "  held          0 session(s) not known here",
         "",
         "sharing",
         "  remote        none",
@@ -86,8 +94,8 @@ def test_fresh_repository_says_it_is_not_set_up(repo):
         "",
         "problem: git hooks not installed: post-commit, post-rewrite, post-merge, post-applypatch",
         "hint: run 'git ot init'",
-        "problem: Claude Code does not run git-ot in any scope (project, local, user)",
-        "hint: run 'git ot install claude-code'",
+        "problem: no harness runs git-ot: Claude Code (project, local, user), Pi (project, user)",
+        "hint: run 'git ot install claude-code' or run 'git ot install pi'",
     ]
     missing = {h: {"state": "missing", "chained": None} for h in HOOKS}
     assert status(repo, "--json") == report(repo, missing, problems=NOT_SET_UP, set_up=False)
@@ -102,7 +110,7 @@ def test_set_up_repository_has_no_problems(repo):
                "missing": [], "error": None, "hint": None}
     assert status(repo, "--json") == report(repo, installed, project)
     lines = status(repo)
-    assert lines[:11] == [
+    assert lines[:13] == [
         f"git hooks in {repo.path / '.git/hooks'}",
         "  post-commit      installed",
         "  post-rewrite     installed",
@@ -113,6 +121,8 @@ def test_set_up_repository_has_no_problems(repo):
         f"  claude-code  project  11 of 11 events, in {settings}",
         "  claude-code  local    not wired",
         "  claude-code  user     not wired",
+        "  pi           project  not wired",
+        "  pi           user     not wired",
         "",
     ]
     assert lines[-1] == "no problems found"

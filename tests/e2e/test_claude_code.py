@@ -78,6 +78,8 @@ class Agent:
         result = json.loads(proc.stdout)
         assert not result.get("is_error"), result
         assert model.requests, "claude never called the scripted model"
+        self.models = [r["model"] for r in model.requests if r["path"].startswith("/v1/messages")
+                       and "count_tokens" not in r["path"] and r["tools"]]
         return result
 
     # -- what landed ---------------------------------------------------------
@@ -179,6 +181,10 @@ def test_edit_write_bash_over_two_prompts_with_resume(agent, repo):
     manifest = repo.ot_json("trace", "list")["sessions"][0]
     assert (manifest["prompts"], manifest["tools"], manifest["files"]) == (2, 5, 2)
     assert manifest["end"] is not None
+    # No payload names them: the hooks read the model the agent's turns
+    # asked for and Claude Code's version from the session's transcript.
+    [asked] = set(agent.models)
+    assert (manifest["models"], manifest["harness_version"]) == ([asked], agents.CLIS["claude-code"][1])
 
 
 def test_a_bash_command_that_writes_files_owns_its_changes(agent, repo):

@@ -217,3 +217,27 @@ def test_a_lock_deleted_by_its_holder_is_taken_again_by_its_waiter(tmp_path):
         os.unlink(path)
     t.join()
     assert inside == [True]
+
+
+def test_events_appended_together_land_whole_and_in_order_beside_single_appends(repo, tmp_path):
+    """`append_many` (the OTLP receiver's write) from several threads, with
+    single appends between: every line whole, each batch's lines together
+    and in order."""
+    spool = Spool(str(tmp_path / "state"))
+
+    def batch(k):
+        spool.append_many("s", [{"id": f"{k:08x}{i:08x}", "k": k, "i": i, "pad": "x" * 5000}
+                                for i in range(50)])
+        spool.append("s", {"id": f"single{k:010x}", "k": k})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(batch, range(40)))
+    events = spool.peek("s")
+    assert len(events) == 40 * 51 and not any("corrupt" in e for e in events)
+    runs: dict[int, list[int]] = {}
+    for position, event in enumerate(events):
+        if "i" in event:
+            runs.setdefault(event["k"], []).append(position)
+    for k, positions in runs.items():
+        assert positions == list(range(positions[0], positions[0] + 50)), k
+        assert [events[p]["i"] for p in positions] == list(range(50))

@@ -57,9 +57,10 @@ def require(harness: str, home: Path) -> str:
     else:
         proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=120,
                               env={**clean_env(), "HOME": str(home)}, stdin=subprocess.DEVNULL)
-        if not proc.stdout.startswith(banner):
-            problem = (f"'{path} --version' says {proc.stdout.strip() or proc.stderr.strip()!r}, "
-                       f"not {version}")
+        # Pi prints its version on stderr.
+        said = proc.stdout if proc.stdout.strip() else proc.stderr
+        if not said.startswith(banner):
+            problem = f"'{path} --version' says {said.strip()!r}, not {version}"
     if problem:
         if os.environ.get("GIT_OT_SKIP_E2E") == "1":
             pytest.skip(f"{problem} (GIT_OT_SKIP_E2E=1)")

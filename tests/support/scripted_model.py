@@ -97,7 +97,7 @@ def _handler(model: "ScriptedModel"):
             body = json.loads(self.rfile.read(length) or b"{}")
             with model.lock:
                 model.requests.append({"path": self.path, "tools": len(body.get("tools", [])),
-                                       "messages": len(body.get("messages", []))})
+                                       "messages": len(body.get("messages", [])), "model": body.get("model")})
             if "count_tokens" in self.path:
                 return self._json({"input_tokens": 10})
             blocks, stop = answer_for(body, model.script)

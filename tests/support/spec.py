@@ -260,6 +260,9 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
             f"step {step['n']} keeps a string over {INLINE_LIMIT} characters inline"
     for item in trace["lifecycle"]:
         assert not long_strings(item.get("data")), "lifecycle data keeps a long string inline"
+    telemetry = [t for s in trace["steps"] for t in s.get("telemetry", [])] + trace.get("telemetry", [])
+    for item in telemetry:
+        assert not long_strings(item.get("data")), "telemetry data keeps a long string inline"
 
     # Steps are numbered from 1 in order; parents point backwards.
     steps = trace["steps"]
@@ -273,6 +276,9 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
     step_ids = [e for s in steps for e in s["events"]]
     life_ids = [e["id"] for e in trace["lifecycle"]]
     assert len(step_ids) == len(set(step_ids)) and len(life_ids) == len(set(life_ids))
+    # Telemetry entries (section 7): each id once, on one step or waiting.
+    tel_ids = [t["id"] for t in telemetry]
+    assert len(tel_ids) == len(set(tel_ids)) and not set(tel_ids) & (set(step_ids) | set(life_ids))
     for s in steps:
         if s["kind"] == "message" and s["events"][0] in life_ids:
             stop = next(e for e in trace["lifecycle"] if e["id"] == s["events"][0])
@@ -353,7 +359,7 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
         "steps": len(steps),
         "prompts": sum(s["kind"] == "prompt" for s in steps),
         "tools": sum(s["kind"] == "tool" for s in steps),
-        "events": len(set(step_ids) | set(life_ids)),
+        "events": len(set(step_ids) | set(life_ids) | set(tel_ids)),
         "files": len(files),
         "commits": len({a["commit"] for a in trail["anchors"]}),
     }
@@ -385,12 +391,14 @@ def read_session(cwd, session_id: str) -> list[dict]:
         for a, b in zip(o["trace"]["steps"], n["trace"]["steps"]):
             if a.get("status") != "running":
                 # Merging an import into a step (or the reverse) appends event
-                # ids and adds the model and usage it lacked; nothing else changes.
+                # ids and adds the model and usage it lacked; joining telemetry
+                # appends entries and adds what they tell; nothing else changes.
                 assert b["events"][:len(a["events"])] == a["events"]
-                merged = ("events", "model", "usage")
+                assert b.get("telemetry", [])[:len(a.get("telemetry", []))] == a.get("telemetry", [])
+                merged = ("events", "model", "usage", "telemetry", "api", "decision", "duration_ms")
                 assert {k: v for k, v in a.items() if k not in merged} == \
                     {k: v for k, v in b.items() if k not in merged}
-                assert all(b[k] == a[k] for k in ("model", "usage") if k in a)
+                assert all(b[k] == a[k] for k in ("model", "usage", "api", "decision", "duration_ms") if k in a)
         assert len(o["trace"]["steps"]) <= len(n["trace"]["steps"])
         assert n["trace"]["lifecycle"][:len(o["trace"]["lifecycle"])] == o["trace"]["lifecycle"]
         assert n["trail"]["patches"][:len(o["trail"]["patches"])] == o["trail"]["patches"]

@@ -29,7 +29,8 @@ def hunk(h: str, path: str, state: str, written: int, landed: int = 0, alive: in
         "lines": {"written": written, "landed": landed, "alive": alive, "pending": pending},
         "commits": spans(commits),
         "alive": [{"path": p, "lines": [list(s) for s in ls], "moved": m} for p, ls, m in alive_at],
-        "removed": [{"commit": c, "lines": n, "reverts": r} for c, n, r in removed],
+        "removed": [{"commit": c, "lines": n, "reverts": r, "steps": list(steps[0]) if steps else []}
+                    for c, n, r, *steps in removed],
         "restored_by": restored_by,
         "elsewhere": spans(elsewhere),
         "missing": list(missing),
@@ -169,8 +170,8 @@ def test_git_revert_is_reverted(repo, hooks):
         f"at HEAD ({r[:8]})",
         "",
         f"session s-track  claude-code  model claude-opus-4-5  start {start}",
-        "  HUNK   PATH    STATE     WRITTEN  LANDED  ALIVE  EVIDENCE",
-        f"  2.1.1  app.py  reverted        4       4      0  {evidence}",
+        "  STEP  PATH    STATE     WRITTEN  LANDED  ALIVE  EVIDENCE",
+        f"     2  app.py  reverted        4       4      0  {evidence}",
         "  written 4, landed 4 (100%), alive 0 (0%), pending 0",
         "",
         "total: 1 session, 1 hunk: written 4, landed 4 (100%), alive 0 (0%), pending 0",
@@ -182,7 +183,7 @@ def test_inverse_patch_without_a_revert_message_is_reverted(repo):
     c = _farewell(repo)
     repo.write("app.py", BASE)
     r = repo.commit("tidy up")
-    assert hunks(repo)["s-track"][0]["removed"] == [{"commit": r, "lines": 4, "reverts": c}]
+    assert hunks(repo)["s-track"][0]["removed"] == [{"commit": r, "lines": 4, "reverts": c, "steps": []}]
     assert hunks(repo)["s-track"][0]["state"] == "reverted"
 
 

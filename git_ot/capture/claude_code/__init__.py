@@ -56,6 +56,16 @@ class ClaudeCode:
 
         return installed(scope, cwd)
 
+    def install_otel(self, scope: str, cwd: str | None = None) -> dict:
+        from .settings import install_otel
+
+        return install_otel(scope, cwd)
+
+    def uninstall_otel(self, scope: str, cwd: str | None = None) -> dict:
+        from .settings import uninstall_otel
+
+        return uninstall_otel(scope, cwd)
+
     # -- import ------------------------------------------------------------
 
     def default_folder(self, worktree: str) -> str:

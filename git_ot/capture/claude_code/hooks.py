@@ -8,6 +8,9 @@ event (`prompt`; `tool_name`, `tool_input`, `tool_use_id`, `tool_response`;
 
 from __future__ import annotations
 
+import json
+import os
+
 from ...errors import BadPayload
 
 SOURCE = "claude-code"
@@ -85,6 +88,11 @@ def normalise(event_name: str | None, payload: dict) -> dict:
     else:
         # An event this version does not know: keep all of it.
         data["payload"] = payload
+    if kind in SEAL_KINDS and isinstance(payload.get("transcript_path"), str):
+        # No payload names the model or Claude Code's version (SessionStart
+        # only sometimes the model); the transcript's latest lines do.
+        data.update({k: v for k, v in transcript_facts(payload["transcript_path"]).items()
+                     if k not in data})
     return {
         "source": SOURCE,
         "event": name,
@@ -93,3 +101,42 @@ def normalise(event_name: str | None, payload: dict) -> dict:
         "writes": is_write,
         "data": {k: v for k, v in data.items() if v is not None},
     }
+
+
+# How much of a transcript's end `transcript_facts` reads: a few replies.
+TAIL_BYTES = 256 * 1024
+
+
+def transcript_facts(path: str) -> dict:
+    """The model of the latest reply and the Claude Code version, from the
+    end of the session's transcript: {"model": ..., "harness_version": ...},
+    either missing when not found (no transcript, or none written yet)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - TAIL_BYTES))
+            tail = fh.read()
+    except OSError:
+        return {}
+    found: dict = {}
+    for raw in reversed(tail.splitlines()):
+        if not raw.startswith(b"{"):
+            continue  # a line cut by the seek, or not JSON
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        version = obj.get("version")
+        if "harness_version" not in found and isinstance(version, str) and version:
+            found["harness_version"] = version
+        message = obj.get("message")
+        model = message.get("model") if obj.get("type") == "assistant" and isinstance(message, dict) else None
+        # "<synthetic>" marks a message Claude Code wrote itself.
+        if "model" not in found and isinstance(model, str) and model and not model.startswith("<"):
+            found["model"] = model
+        if len(found) == 2:
+            break
+    return found

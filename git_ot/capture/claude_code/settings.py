@@ -81,6 +81,22 @@ EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
 # Events whose groups take a tool-name matcher; the others match everything
 # without one.
 TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure"})
+# What `install --otel` adds to the settings' `env` block, which Claude Code
+# applies to its own process (never to its hooks: it strips OTEL_* from
+# them): export logs, metrics and traces to `git ot otel serve` on its
+# default HTTP port, with prompts and tool details, which stay on this
+# machine. A key the user set to another value is left alone.
+OTEL_ENV = {
+    "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+    "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
+    "OTEL_LOGS_EXPORTER": "otlp",
+    "OTEL_METRICS_EXPORTER": "otlp",
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+    "OTEL_LOG_USER_PROMPTS": "1",
+    "OTEL_LOG_TOOL_DETAILS": "1",
+}
 # A command hook is git-ot's when its command runs one of these.
 MARKERS = ("-m git_ot hook claude-code", "git-ot hook claude-code", "git ot hook claude-code")
 
@@ -173,11 +189,72 @@ def uninstall(scope: str = "project", cwd: str | None = None) -> dict:
             actions[event] = "removed"
         if not hooks:
             del doc.data["hooks"]
+    env = _remove_env(doc, path)
     file_action = "unchanged" if doc.existed else "absent"
-    if any(a == "removed" for a in actions.values()):
+    if any(a == "removed" for a in actions.values()) or "removed" in env.values():
         file_action = doc.write_or_delete(remove_dir=scope != "user")
-    return {"harness": HARNESS, "scope": scope, "settings": path,
-            "events": actions, "file": file_action}
+    result = {"harness": HARNESS, "scope": scope, "settings": path,
+              "events": actions, "file": file_action}
+    if "removed" in env.values():
+        result["env"] = env  # `install --otel` had added exporter settings
+    return result
+
+
+def install_otel(scope: str = "project", cwd: str | None = None) -> dict:
+    """Add the exporter settings (OTEL_ENV) to the scope's settings `env`."""
+    path = settings_path(scope, cwd)
+    doc = _Settings.read(path)
+    env = _env(doc, path, create=True)
+    actions = {}
+    for key, value in OTEL_ENV.items():
+        if key not in env:
+            env[key] = value
+            actions[key] = "installed"
+        else:
+            actions[key] = "unchanged" if env[key] == value else "kept"
+    if "installed" in actions.values():
+        doc.write()
+    return {"harness": HARNESS, "scope": scope, "settings": path, "env": actions}
+
+
+def uninstall_otel(scope: str = "project", cwd: str | None = None) -> dict:
+    """Remove the exporter settings `install_otel` added, and nothing else."""
+    path = settings_path(scope, cwd, "uninstall")
+    doc = _Settings.read(path)
+    env = _remove_env(doc, path)
+    file_action = "unchanged" if doc.existed else "absent"
+    if "removed" in env.values():
+        file_action = doc.write_or_delete(remove_dir=scope != "user")
+    return {"harness": HARNESS, "scope": scope, "settings": path, "env": env, "file": file_action}
+
+
+def _env(doc: "_Settings", path: str, create: bool) -> dict | None:
+    env = doc.data.get("env")
+    if env is None and create:
+        env = doc.data["env"] = {}
+    if env is not None and not isinstance(env, dict):
+        raise SettingsError(f"'env' in '{path}' is not a JSON object",
+                            hint="fix it by hand (Claude Code expects an object of variables), then run again")
+    return env
+
+
+def _remove_env(doc: "_Settings", path: str) -> dict:
+    """Take out each OTEL_ENV key that still has git-ot's value (a value the
+    user changed is theirs now, and stays); `env` goes when left empty."""
+    env = _env(doc, path, create=False)
+    actions = {}
+    for key, value in OTEL_ENV.items():
+        if env is not None and key in env:
+            if env[key] == value:
+                del env[key]
+                actions[key] = "removed"
+            else:
+                actions[key] = "kept"
+        else:
+            actions[key] = "absent"
+    if env is not None and not env and "removed" in actions.values():
+        del doc.data["env"]
+    return actions
 
 
 def installed(scope: str = "project", cwd: str | None = None) -> dict | None:

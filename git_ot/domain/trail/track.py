@@ -259,7 +259,7 @@ def track(store: Store, sessions=(), since: str | None = None, at: str | None = 
     for done, hk in enumerate(hunks.values(), len(candidates)):
         if progress is not None:
             progress(done, total)
-        _decide(hk, lineage, reverts, texts, repo, shallow or not history_ok)
+        _decide(hk, lineage, reverts, texts, repo, shallow or not history_ok, ranges_of)
     if progress is not None:
         progress(total, total)
 
@@ -389,7 +389,7 @@ def _pending(store: Store, hunks: list[_Hunk]) -> None:
 
 
 def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, repo,
-            shaky_history: bool) -> None:
+            shaky_history: bool, ranges_of=None) -> None:
     """The hunk's evidence (its counts and the commits behind them), and its state."""
     if not hk.landings:
         hk.state = classify(Evidence(held_elsewhere=bool(hk.elsewhere or hk.missing),
@@ -403,6 +403,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
     hk.landed = landed_lines(landed, hk.written)
     alive: list[tuple] = []
     removed: dict[str, int] = {}
+    removed_paths: dict[str, set] = {}
     origins: set[str] = set()
     for (commit, path), spans in hk.landings.items():
         for first, last in spans:
@@ -415,6 +416,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
                 elif where in lineage.removed:
                     remover = lineage.removed[where]
                     removed[remover] = removed.get(remover, 0) + 1
+                    removed_paths.setdefault(remover, set()).add(path)
     hk.n_alive = alive_lines([(p, ln) for p, ln, _ in alive], hk.landed)
     hk.moved = any(m for _, _, m in alive)
     by_path: dict[tuple, list[int]] = {}
@@ -427,13 +429,29 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
     for remover, count in sorted(removed.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
         reverted = sorted(c for c in landing_commits if reverts.get((remover, c)))
         hk.removed.append({"commit": remover, "lines": count,
-                           "reverts": reverted[0] if reverted else None})
+                           "reverts": reverted[0] if reverted else None,
+                           "steps": _own_later_steps(hk, remover, removed_paths.get(remover, ()), ranges_of)})
     restored = _restorer(hk, origins, texts, repo)
     hk.state = classify(Evidence(landed=hk.landed, alive=hk.n_alive, moved=hk.moved,
                                  reverted=any(r["reverts"] for r in hk.removed),
                                  repaired=restored is not None))
     if hk.state == "repaired":
         hk.restored_by = restored
+
+
+def _own_later_steps(hk: _Hunk, remover: str | None, paths, ranges_of) -> list[int]:
+    """The later steps of the hunk's own session that the removing commit
+    landed in the files it removed the hunk's lines from, by that commit's
+    note: the session edited its own work (an empty list when it did not)."""
+    if remover is None or ranges_of is None:
+        return []
+    steps = set()
+    for path in paths:
+        for _, _, (session, hunk) in (ranges_of(remover) or {}).get(path, []):
+            step = int(str(hunk).split(".")[0]) if str(hunk).split(".")[0].isdigit() else None
+            if session == hk.session and step is not None and step > hk.step:
+                steps.add(step)
+    return sorted(steps)
 
 
 def _restorer(hk: _Hunk, origins: set[str], texts: Texts, repo) -> str | None:

@@ -1,0 +1,147 @@
+"""Pi extension events, normalised into git-ot events.
+
+git-ot's Pi extension (git-ot.ts beside this module) runs `git ot hook pi
+<event>` with one JSON object on stdin: Pi's own event, its large or
+transient fields left out, plus what the extension context knows:
+`sessionId`, `sessionFile`, `cwd`, `model` (`{"provider", "id"}`) and
+`piVersion` (Pi's own version). The
+events, by Pi's name (`type`):
+
+- `session_start` (`reason`, `previousSessionFile`): a session is started,
+  resumed or forked;
+- `message_end` with `message.role` "user": a prompt, as the session file
+  stores it (after skill and template expansion); with "assistant" and some
+  text: the reply's words, one message step per reply (its text blocks
+  joined by a blank line, as the importer joins them), with its `model`
+  and `usage`;
+- `tool_call` (`toolName`, `toolCallId`, `input`) before a tool runs, and
+  `tool_result` (`content`, `details`, `isError` besides) after;
+- `agent_end`: the prompt is answered (the turn ends; its closing words
+  came as a message);
+- `session_compact` (`compactionEntry`, `fromExtension`),
+  `session_shutdown` (`reason`), and anything else the extension sends
+  (`session_tree`, `model_select`), kept whole as kind "other".
+"""
+
+from __future__ import annotations
+
+from ...errors import BadPayload
+
+SOURCE = "pi"
+
+# Pi's built-in tools that change files; every other tool (read, grep,
+# find, ls, and tools extensions add) is taken not to write, and gets no
+# snapshot. An extension's tool that writes files has its changes seen
+# by the next write tool's snapshot, or by the commit.
+WRITE_TOOLS = frozenset({"write", "edit", "bash"})
+
+_KINDS = {
+    "session_start": "session_start",
+    "input": "prompt",
+    "tool_call": "tool_start",
+    "tool_result": "tool_end",
+    "agent_end": "stop",
+    "session_compact": "compact",
+    "session_shutdown": "session_end",
+}
+
+# Events after which the spool is sealed into the session ref.
+SEAL_KINDS = frozenset({"stop", "session_end"})
+
+# Pi's token counts, by the names refs/README.md gives a step's `usage`.
+USAGE_KEYS = {"input": "input_tokens", "output": "output_tokens",
+              "cacheWrite": "cache_creation_input_tokens", "cacheRead": "cache_read_input_tokens"}
+
+
+def writes(tool_name) -> bool:
+    return tool_name in WRITE_TOOLS
+
+
+def text_of(content) -> str | None:
+    """The text blocks of a message's content, joined by a blank line; None without any."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return None
+    texts = [b.get("text") for b in content if isinstance(b, dict) and b.get("type") == "text"
+             and isinstance(b.get("text"), str)]
+    return "\n\n".join(texts) if texts else None
+
+
+def usage(message: dict) -> dict | None:
+    raw = message.get("usage")
+    if not isinstance(raw, dict):
+        return None
+    return {ours: raw[key] for key, ours in USAGE_KEYS.items() if isinstance(raw.get(key), int)} or None
+
+
+def model_id(value) -> str | None:
+    """A model's id: from `{"provider", "id"}` or a plain string."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def normalise(event_name: str | None, payload: dict) -> dict:
+    """The git-ot event for one payload of git-ot's Pi extension (no id or time yet)."""
+    if not isinstance(payload, dict):
+        raise BadPayload("pi hook payload is not a JSON object")
+    name = event_name or payload.get("type")
+    sid = payload.get("sessionId")
+    if not name or not isinstance(name, str):
+        raise BadPayload("pi hook payload has no event type")
+    if not sid or not isinstance(sid, str):
+        raise BadPayload(f"pi {name} payload has no sessionId")
+    kind = _KINDS.get(name, "other")
+    data: dict = {"cwd": payload.get("cwd"), "transcript_path": payload.get("sessionFile"),
+                  "harness_version": payload.get("piVersion")}
+    model = model_id(payload.get("model"))
+    is_write = False
+    if name == "message_end":
+        message = payload.get("message")
+        role = message.get("role") if isinstance(message, dict) else None
+        text = text_of(message.get("content")) if isinstance(message, dict) else None
+        if role == "user" and text is not None:
+            kind = "prompt"
+            data["text"] = text
+        elif role == "assistant" and text is not None and text.strip():
+            kind = "message"
+            data.update(text=text, model=model_id(message.get("model")) or model, usage=usage(message))
+        else:
+            data["payload"] = payload
+    elif kind == "session_start":
+        data.update(source=payload.get("reason"), model=model,
+                    previous_session=payload.get("previousSessionFile"))
+    elif kind == "prompt":
+        data["text"] = payload.get("text", "")
+    elif kind in ("tool_start", "tool_end"):
+        tool = payload.get("toolName")
+        if not isinstance(tool, str) or not tool:
+            raise BadPayload(f"pi {name} payload has no toolName")
+        is_write = writes(tool)
+        data.update(name=tool, tool_use_id=payload.get("toolCallId"), input=payload.get("input"))
+        if kind == "tool_end":
+            output = {"content": payload.get("content")}
+            if payload.get("details") is not None:
+                output["details"] = payload["details"]
+            data["output"] = output
+            data["error"] = bool(payload.get("isError"))
+    elif kind == "compact":
+        entry = payload.get("compactionEntry")
+        data["trigger"] = "extension" if payload.get("fromExtension") else None
+        data["phase"] = "post"
+        if isinstance(entry, dict) and isinstance(entry.get("tokensBefore"), int):
+            data["tokens_before"] = entry["tokensBefore"]
+    elif kind == "session_end":
+        data["reason"] = payload.get("reason")
+    elif kind == "other":
+        # An event this version does not know: keep all of it.
+        data["payload"] = payload
+    return {
+        "source": SOURCE,
+        "event": name,
+        "session": sid,
+        "kind": kind,
+        "writes": is_write,
+        "data": {k: v for k, v in data.items() if v is not None},
+    }
