@@ -50,14 +50,9 @@ def main(argv: list[str]) -> int:
         if adapter is None:
             raise ValueError(f"unknown hook source '{source}'")
         raw = sys.stdin.buffer.read()
-        payload = json.loads(raw.decode("utf-8", "surrogateescape")) if raw.strip() else {}
-        event = adapter.normalise(event_name, payload)
+        event = _event(adapter, source, event_name, raw)
         validate_session_id(event["session"])
-        cwd = event["data"].get("cwd")
-        if cwd and os.path.isdir(cwd) and os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
-            location = locate(cwd)
-        elif location is None:
-            location = locate()
+        location = _home(location, event)
         record(location, event)
         crash_point("after-append")
         if event["kind"] in adapter.seal_kinds:
@@ -67,6 +62,93 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # a hook must never fail the harness
         log_failure(location, "hook " + " ".join(argv), exc)
     return 0
+
+
+# Fields of a normalised event's data that must be text when present; an
+# event with one of another type is kept as a raw record instead.
+TEXT_FIELDS = ("cwd", "transcript_path", "name", "tool_use_id", "agent_id", "prompt_id")
+_SESSION_KEYS = ("session_id", "sessionId", "session")
+
+
+def _event(adapter, source: str, event_name: str | None, raw: bytes) -> dict:
+    """The normalised event of a payload; a payload the harness's normaliser
+    cannot use (nested too deep to parse, a field of the wrong type) that
+    still names its session becomes a `raw` event of that session, the
+    payload's text kept whole, so it is never lost (refs/README.md, section 12)."""
+    text = raw.decode("utf-8", "surrogateescape")
+    payload = None
+    try:
+        payload = json.loads(text) if raw.strip() else {}
+        event = adapter.normalise(event_name, payload)
+        data = event["data"]
+        if isinstance(data, dict) and all(isinstance(data.get(k, ""), str) for k in TEXT_FIELDS):
+            return event
+        failure = "a field of the wrong type"
+    except Exception as exc:  # RecursionError included: a payload nested too deep
+        failure = f"{type(exc).__name__}: {str(exc)[:200]}"
+    session = _session_of(payload, text)
+    if session is None:
+        raise ValueError(f"hook payload names no session ({failure})")
+    return {"source": source, "event": event_name if isinstance(event_name, str) else "unknown",
+            "session": session, "kind": "raw", "data": {"text": text, "problem": failure}}
+
+
+def _session_of(payload, text: str) -> str | None:
+    """The session a payload names, read from its object or, when it did
+    not parse, from its text."""
+    if isinstance(payload, dict):
+        for key in _SESSION_KEYS:
+            if isinstance(payload.get(key), str):
+                return payload[key]
+        return None
+    import re  # only for payloads that did not parse: off the common path
+
+    m = re.search(r'"(?:%s)"\s*:\s*"([A-Za-z0-9._-]{1,128})"' % "|".join(_SESSION_KEYS), text)
+    return m.group(1) if m else None
+
+
+def _home(location, event: dict):
+    """The repository an event is recorded in: the one its session started
+    in. The payload's `cwd` names the session's repository when the hook
+    runs elsewhere; but a session already spooled or sealed in the
+    repository the hook runs in stays there when its agent works in another
+    repository (a `cd`, a tool run there), so a session is never split
+    across repositories. A new session start in another repository is a
+    move on purpose, and is followed."""
+    cwd = event["data"].get("cwd") if isinstance(event.get("data"), dict) else None
+    if isinstance(cwd, str) and cwd and os.path.isdir(cwd) \
+            and os.path.realpath(cwd) != os.path.realpath(os.getcwd()):
+        try:
+            there = locate(cwd)
+        except Exception:
+            there = None
+        if there is not None:
+            if location is None or there.common_dir == location.common_dir:
+                return there  # the same repository (another of its worktrees, say)
+            if (event["kind"] == "session_start" or not _known(location, event["session"])
+                    or _known(there, event["session"])):
+                return there
+    return location if location is not None else locate()
+
+
+def _known(location, session_id: str) -> bool:
+    """Whether a session has events in this repository: spooled, or a ref."""
+    spool_dir = state.spool(location.state_dir)
+    try:
+        names = os.listdir(spool_dir)
+    except OSError:
+        names = []
+    if any(n == session_id + ".jsonl" or (n.startswith(session_id + ".") and n.endswith(".sealing"))
+           for n in names):
+        return True
+    ref = "refs/opentraces/sessions/" + session_id
+    if os.path.exists(os.path.join(location.common_dir, *ref.split("/"))):
+        return True
+    try:
+        with open(os.path.join(location.common_dir, "packed-refs"), "rb") as fh:
+            return (" " + ref + "\n").encode() in fh.read()
+    except OSError:
+        return False
 
 
 def record(location, event: dict) -> None:

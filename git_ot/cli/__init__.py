@@ -3,7 +3,9 @@
 Only this package turns git-ot's typed errors into messages and exit codes:
 expected errors print one `error:` line (and a `hint:`) on stderr and exit 1;
 an internal error exits 3 and points at the log with the traceback; Ctrl-C
-exits 130.
+exits 130. What a command stepped around to give its answer (a damaged
+session among many, a seal that could not run) is printed as `warning:`
+lines on stderr when it ends.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from .main import cli
 
 def _err(line: str) -> None:
     sys.stderr.write(line + "\n")
+
+
+def _warnings(show: bool = True) -> None:
+    """What the readers stepped around (store/notices.py), one line each."""
+    notices = sys.modules.get("git_ot.store.notices")  # imported by what gave one, only
+    for line in notices.drain() if notices is not None else ():
+        if show:
+            _err(f"warning: {line}")
 
 
 # click derives its completion variable from the program's name; `run` names
@@ -48,10 +58,14 @@ def run(args: list[str]) -> int:
 
 
 def _run(args: list[str]) -> int:
+    _warnings(show=False)  # a run in a process that ran commands before starts clean
     try:
-        cli.main(args=args, prog_name="git ot", standalone_mode=False)
-        return 0
+        status = cli.main(args=args, prog_name="git ot", standalone_mode=False)
+        _warnings()
+        # A command that ends with ctx.exit(n) (fsck finding damage) returns n here.
+        return status if isinstance(status, int) else 0
     except GitOtError as exc:
+        _warnings()
         _err(f"error: {exc.message}")
         if exc.hint:
             _err(f"hint: {exc.hint}")
@@ -67,6 +81,7 @@ def _run(args: list[str]) -> int:
         _err(f"hint: see '{cmd} --help'")
         return 1
     except click.exceptions.Exit as exc:
+        _warnings()
         return exc.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
         _err("interrupted")

@@ -26,7 +26,8 @@ def anchor(rev_range, dry_run, as_json):
     init' or after 'git ot uninstall') is anchored as the hooks would have
     anchored it. REV-RANGE is what 'git log' takes (default: HEAD's commits
     made since the first agent write window git-ot knows of). A note that
-    exists is never replaced.
+    exists is never replaced, unless it is damaged (not valid JSON
+    Lines): that one is written again.
     """
     with progress_shown("anchoring", PROGRESS_MIN_COMMITS) as progress:
         result = recompute.anchor_range(open_store(), rev_range, dry_run=dry_run,

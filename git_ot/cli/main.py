@@ -30,6 +30,8 @@ COMMANDS = {
               "Fetch the remote's sessions and notes and merge them into this clone."),
     "forget": ("git_ot.cli.security_cmd:forget",
                "Delete sessions for good: refs, note lines, spool, objects."),
+    "fsck": ("git_ot.cli.fsck_cmd:fsck",
+             "Check every session, spool file and note, and say how to repair what is damaged."),
     "hook": ("git_ot.cli.hook_cmd:hook",
              "Plumbing: record one hook event; the payload is read on stdin."),
     "import": ("git_ot.cli.import_cmd:import_",

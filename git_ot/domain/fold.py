@@ -327,7 +327,7 @@ class Folder:
         elif kind == "telemetry":
             self._telemetry(event, data)
         elif "corrupt" in event:
-            self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "kind": "corrupt", "t": None,
+            self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
                                             "data": self.payloads.put({"line": event["corrupt"]})})
         elif kind == "prompt":
             step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)

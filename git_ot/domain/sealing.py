@@ -13,11 +13,11 @@ import pygit2
 
 from .. import __version__
 from ..errors import GateBlocked
-from ..store import records, snapshot
+from ..store import notices, records, snapshot
 from ..store import times as times_format
 from ..store.faults import crash_point
 from ..store.repository import Store
-from ..store.spool import Spool
+from ..store.spool import Spool, is_event
 from ..store.trees import path_fields
 from .fold import anchored_commits, Folder, Payloads, new_records, seen_event_ids
 from .gate.seal import SealGate
@@ -36,6 +36,12 @@ def seal(store: Store, session_id: str) -> str | None:
             return None
         crash_point("after-take")
         tip = store.tip(session_id)
+        if tip is None and not any(map(is_event, events)):
+            # Nothing but lines that are no event's (junk under a session's
+            # name): no session is made of it; the files are kept aside.
+            for where in batch.set_aside():
+                notices.warn(f"spool file of session {session_id} holds no event: set aside as '{where}'")
+            return None
         current = store.session(session_id, tip)
         if current is not None:
             recs = {k: current.record(k) for k in ("trace", "trail", "ctx")}

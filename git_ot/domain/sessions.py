@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import UnknownStep
+from ..errors import CorruptRecord, GitOtError, UnknownStep
+from ..store import notices
 from ..store.refs import match_session
 from ..store.repository import Store
 from .fold import expand
@@ -28,6 +29,10 @@ def summary(store: Store, session_id: str) -> dict:
     """One row of `trace list`: the manifest's facts about a session."""
     tree = store.session(session_id)
     m = tree.record("manifest")
+    if not isinstance(m.get("counts"), dict):
+        raise CorruptRecord(f"corrupt record manifest.json in session {session_id}: no 'counts'",
+                            hint="'git fsck' checks the objects; fetch the session again from a "
+                                 "remote that has it")
     return {
         "session": session_id,
         "harness": m["harness"]["name"],
@@ -47,10 +52,36 @@ def summary(store: Store, session_id: str) -> dict:
 
 
 def list_sessions(store: Store) -> list[dict]:
-    """Every session, newest first (a command seals the spools before: domain/opening.py)."""
-    rows = [summary(store, sid) for sid in store.session_ids()]
+    """Every session, newest first (a command seals the spools before: domain/opening.py).
+
+    A damaged session (a record that does not decode or has the wrong
+    shape, a ref at a missing object or at no commit) is left out with a
+    warning naming it; the others are listed.
+    """
+    rows = []
+    for sid in store.session_ids():
+        row = readable(store, sid, summary)
+        if row is not None:
+            rows.append(row)
     rows.sort(key=lambda r: (r["start"] or "", r["session"]), reverse=True)
     return rows
+
+
+def readable(store: Store, session_id: str, read):
+    """`read(store, session_id)`, or None with a one-line warning naming the
+    session when it is damaged: for readers of many sessions, which go on
+    with the others ('git ot fsck' says how to repair it)."""
+    try:
+        return read(store, session_id)
+    except (GitOtError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        notices.warn(damaged_message(session_id, exc))
+        return None
+
+
+def damaged_message(session_id: str, exc: Exception) -> str:
+    text = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    return f"skipping damaged session {session_id}: {text.splitlines()[0] if text else ''}" \
+           + " (see 'git ot fsck')"
 
 
 def show(store: Store, spec: str) -> dict:

@@ -22,7 +22,7 @@ import json
 
 import pygit2
 
-from ..errors import ConcurrentUpdate
+from ..errors import ConcurrentUpdate, GitOtError
 from . import purge, refs
 
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
@@ -60,11 +60,41 @@ def decode(data: bytes) -> list[dict]:
             continue
         try:
             value = json.loads(raw.decode("utf-8", "surrogateescape"))
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict):
             out.append(value)
     return out
+
+
+class DamagedNote(list):
+    """The lines of a note that is not valid JSON Lines (refs/README.md,
+    section 11): those that read, and `problem`, what is wrong. Readers
+    must not take what it leaves out for the person's work: its lines are
+    `unknown`, and `git ot anchor` rewrites it."""
+
+    def __init__(self, lines: list[dict], problem: str):
+        super().__init__(lines)
+        self.problem = problem
+
+
+def problem(data: bytes) -> str | None:
+    """What makes a note not valid JSON Lines, or None: a line that is not
+    UTF-8, not a JSON object, or has no `path` and `lines` [first, last]."""
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return f"line {n} is not JSON"
+        if not isinstance(value, dict):
+            return f"line {n} is not a JSON object"
+        span = value.get("lines")
+        if not (isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)
+                and isinstance(value.get("path"), str)):
+            return f"line {n} has no path and line range"
+    return None
 
 
 def sessions_named(line: bytes) -> set[str] | None:
@@ -298,8 +328,21 @@ class Notes:
         return None if oid is None else self.store.read_blob(oid, f"the note of {commit[:12]}")
 
     def read_lines(self, commit: str) -> list[dict] | None:
-        data = self.read(commit)
-        return None if data is None else decode(data)
+        """The note's lines, None when there is no note, a DamagedNote when
+        the note is not valid JSON Lines (or its blob cannot be read)."""
+        oid = self.blob_id(commit)
+        if oid is None:
+            return None
+        try:
+            data = self.store.read_blob(oid, f"the note of {commit[:12]}")
+        except GitOtError as exc:  # a note at a missing object, or at a tree
+            return DamagedNote([], exc.message)
+        wrong = problem(data)
+        return decode(data) if wrong is None else DamagedNote(decode(data), wrong)
+
+    def damaged(self, commit: str) -> bool:
+        """Whether the commit's note is damaged (read_lines gives a DamagedNote)."""
+        return isinstance(self.read_lines(commit), DamagedNote)
 
     def annotated(self) -> list[str]:
         """Every commit that has a note (walks the whole notes tree)."""

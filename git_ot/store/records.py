@@ -125,11 +125,8 @@ def decode(kind: str, data: bytes, where: str, name: str | None = None) -> dict:
             raw = zstandard.ZstdDecompressor().decompress(data)
             record = cbor2.loads(raw)
     except (ValueError, zstandard.ZstdError, cbor2.CBORDecodeError, UnicodeDecodeError, EOFError) as exc:
-        raise CorruptRecord(
-            f"corrupt record {name} in {where}: {_short(exc)}",
-            hint="'git fsck' checks the objects"
-                 + ("; fetch the session again from a remote that has it" if kind in FILENAMES else ""),
-        ) from exc
+        raise CorruptRecord(f"corrupt record {name} in {where}: {_short(exc)}",
+                            hint=_corrupt_hint(kind)) from exc
     if not isinstance(record, dict) or record.get("schema") != SCHEMA_PREFIX + kind:
         raise CorruptRecord(
             f"corrupt record {name} in {where}: not a {SCHEMA_PREFIX + kind} record",
@@ -143,7 +140,71 @@ def decode(kind: str, data: bytes, where: str, name: str | None = None) -> dict:
             f"this git-ot reads up to version {VERSIONS[kind]}",
             hint="upgrade git-ot to read it",
         )
+    problem = shape_problem(kind, record)
+    if problem:
+        raise CorruptRecord(f"corrupt record {name} in {where}: {problem}", hint=_corrupt_hint(kind))
     return record
+
+
+def _corrupt_hint(kind: str) -> str:
+    return "'git fsck' checks the objects" + (
+        "; fetch the session again from a remote that has it" if kind in FILENAMES else "")
+
+
+# The fields every reader of a session's records relies on, with their
+# types (refs/schemas/*.schema.json); a list's items must be maps where
+# ITEM_MAPS says so. A record of the wrong shape (valid CBOR, wrong types)
+# is as corrupt as one that does not decode.
+SHAPES = {
+    "manifest": {"session": str, "harness": dict},
+    "trace": {"info": dict, "steps": list, "lifecycle": list},
+    "trail": {"snapshots": dict, "patches": list, "anchors": list},
+    "ctx": {"messages": list, "views": list},
+}
+# Fields typed when present (readers give them a default when absent).
+OPTIONAL = {
+    "manifest": {"models": list, "base": dict, "counts": dict, "files": list},
+}
+ITEM_MAPS = {("trace", "steps"), ("trace", "lifecycle"), ("trail", "patches"),
+             ("trail", "anchors")}
+_COUNTS = ("steps", "prompts", "tools", "files", "commits")
+
+
+def shape_problem(kind: str, record: dict) -> str | None:
+    """What is wrong with the shape of a session record, or None.
+
+    Checks the fields readers index without looking (their types, and that
+    the items of the step, patch and anchor lists are maps), not every
+    field: a reader still ignores what it does not know."""
+    for key, typ in SHAPES.get(kind, {}).items():
+        value = record.get(key)
+        if not isinstance(value, typ):
+            return f"'{key}' is {_type_name(value)}, not {_type_name(typ())}"
+        if (kind, key) in ITEM_MAPS and not all(isinstance(item, dict) for item in value):
+            return f"'{key}' holds an item that is not a map"
+    for key, typ in OPTIONAL.get(kind, {}).items():
+        if key in record and not isinstance(record[key], typ):
+            return f"'{key}' is {_type_name(record[key])}, not {_type_name(typ())}"
+    if kind == "manifest":
+        if not isinstance(record["harness"].get("name"), str):
+            return "'harness.name' is not text"
+        for key in _COUNTS:
+            if "counts" in record and not isinstance(record["counts"].get(key), int):
+                return f"'counts.{key}' is not an integer"
+    if kind == "trace":
+        for step in record["steps"]:
+            if not isinstance(step.get("n"), int) or not isinstance(step.get("kind"), str):
+                return "a step without its number or kind"
+    if kind == "trail":
+        for patch in record["patches"]:
+            if not isinstance(patch.get("files"), list) or not all(isinstance(f, dict) for f in patch["files"]):
+                return "a patch whose 'files' is not a list of maps"
+    return None
+
+
+def _type_name(value) -> str:
+    return {dict: "a map", list: "a list", str: "text", int: "an integer",
+            type(None): "missing"}.get(type(value), type(value).__name__)
 
 
 def _short(exc: Exception) -> str:

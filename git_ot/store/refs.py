@@ -21,6 +21,11 @@ def _is_component(name) -> bool:
             and not name.endswith(".lock") and not name.endswith("."))
 
 
+def is_session_id(name) -> bool:
+    """Whether `name` can be a session id (validate_session_id's test, without raising)."""
+    return _is_component(name)
+
+
 def validate_session_id(session_id: str) -> str:
     """Return the id unchanged, or raise if it cannot name a ref and a file."""
     if not _is_component(session_id):

@@ -13,25 +13,55 @@ deletes both lock files, each while holding it. A locker therefore checks,
 once it holds a lock, that the path still names the file it locked (the
 same inode); if not, the file was deleted under it and it locks again.
 
-An append takes `<session>.lock`, writes one line with one write(2) to a file
-opened O_APPEND, and releases it. A sealer takes `<session>.seal.lock`, then
+An append takes `<session>.lock`, writes one line to a file opened O_APPEND
+(all of it: a short write(2) is continued), and releases it. A journal that
+does not end in a line feed (a write cut short by a full disk, a kill, a
+truncation) gets one first, so the torn fragment stays a line of its own,
+kept by the seal as a corrupt record, and the new event is whole. A sealer takes `<session>.seal.lock`, then
 under `<session>.lock` renames the journal to the next `.sealing` name (new
 appends start a new journal), and only deletes a batch after the session ref
 holds every event in it. Events carry ids, so a batch sealed twice after a
 crash is recognised and not duplicated.
+
+A file whose name is none of these forms with a valid session id belongs
+to no session: it is never sealed or renamed, and `set_aside` moves it
+(and a batch of junk that makes no session) whole into
+`<common-dir>/opentraces/spool-damaged/`, where it blocks nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import re
 
 from . import state
+from .refs import is_session_id
 
 _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
+_TMP = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.tmp$")
+
+
+def owner(name: str) -> str | None:
+    """The session a spool file's name says it belongs to; None for a name
+    that is none of the spool's (a stray file, or an id no ref can carry)."""
+    for suffix in (".jsonl", ".seal.lock", ".lock"):
+        if name.endswith(suffix):
+            sid = name[: -len(suffix)]
+            return sid if is_session_id(sid) else None
+    m = _BATCH.match(name) or _TMP.match(name)
+    if m and is_session_id(m.group("sid")):
+        return m.group("sid")
+    return None
+
+
+def _batch_of(name: str):
+    """The match of a batch file of a valid session id, else None."""
+    m = _BATCH.match(name)
+    return m if m and is_session_id(m.group("sid")) else None
 
 
 @contextlib.contextmanager
@@ -68,6 +98,10 @@ class Spool:
     def __init__(self, state_dir: str):
         self.dir = state.spool(state_dir)
 
+    def names(self) -> list[str]:
+        """Every file name in the spool."""
+        return self._names()
+
     def _names(self) -> list[str]:
         try:
             return os.listdir(self.dir)
@@ -79,30 +113,26 @@ class Spool:
 
     def append(self, session_id: str, event: dict) -> None:
         """Append one event; durable against the process being killed."""
-        line = _encode(event)
-        os.makedirs(self.dir, exist_ok=True)
-        with _flock(self._path(session_id, ".lock")):
-            fd = os.open(self._path(session_id, ".jsonl"),
-                         os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+        self.append_many(session_id, [event])
 
     def append_many(self, session_id: str, events: list[dict]) -> None:
         """Append events that arrived together (a telemetry export) in one
-        write under one lock: as durable as `append`, one line each."""
+        write under one lock: as durable as one `append`, one line each."""
         if not events:
             return
         data = b"".join(_encode(ev) for ev in events)
         os.makedirs(self.dir, exist_ok=True)
         with _flock(self._path(session_id, ".lock")):
             fd = os.open(self._path(session_id, ".jsonl"),
-                         os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                         os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                view = memoryview(data)
-                while view:  # a regular file takes it whole; a short write is retried
-                    view = view[os.write(fd, view):]
+                # A write cut short before (a full disk, a kill, a truncated
+                # file) left a line without its line feed: end it, so these
+                # events are lines of their own and not glued to the fragment.
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
+                _write_all(fd, data)
             finally:
                 os.close(fd)
 
@@ -154,15 +184,11 @@ class Spool:
 
     def pending_sessions(self) -> list[str]:
         """Sessions with events not yet sealed (live, or left by a crash)."""
-        names = self._names()
         found = set()
-        for name in names:
-            if name.endswith(".jsonl"):
-                found.add(name[: -len(".jsonl")])
-            else:
-                m = _BATCH.match(name)
-                if m:
-                    found.add(m.group("sid"))
+        for name in self._names():
+            sid = owner(name)
+            if sid is not None and (name.endswith(".jsonl") or _batch_of(name)):
+                found.add(sid)
         return sorted(found)
 
     def stale_sessions(self, max_age: float, now: float) -> list[str]:
@@ -174,7 +200,7 @@ class Spool:
         names = self._names()
         out = []
         for name in names:
-            if name.endswith(".jsonl"):
+            if name.endswith(".jsonl") and owner(name) is not None:
                 try:
                     if now - os.stat(os.path.join(self.dir, name)).st_mtime > max_age:
                         out.append(name[: -len(".jsonl")])
@@ -185,13 +211,13 @@ class Spool:
     def has_leftover_batches(self) -> list[str]:
         """Sessions whose sealing was interrupted (a crash between take and retire)."""
         names = self._names()
-        return sorted({m.group("sid") for m in map(_BATCH.match, names) if m})
+        return sorted({m.group("sid") for m in map(_batch_of, names) if m})
 
     def peek(self, session_id: str) -> list[dict]:
         """The session's unsealed events in order, read without taking them.
 
         For readers that must not change the spool (`git ot scan`); a line
-        that does not parse is returned as `{"corrupt": <text>}`.
+        that is no event is returned as `parse_line` gives it (corrupt).
         """
         names = self._names()
         batches = sorted((int(m.group("n")), m.group(0)) for m in map(_BATCH.match, names)
@@ -205,13 +231,27 @@ class Spool:
                 with open(os.path.join(self.dir, name), "rb") as fh:
                     for raw in fh:
                         if raw.strip():
-                            try:
-                                events.append(json.loads(raw.decode("utf-8", "surrogateescape")))
-                            except ValueError:
-                                events.append({"corrupt": raw.decode("utf-8", "replace")})
+                            events.append(parse_line(raw))
             except FileNotFoundError:
                 continue  # sealed meanwhile
         return events
+
+    def strays(self) -> list[str]:
+        """Files in the spool that belong to no session (a name no session id
+        can have): never sealed, never renamed, set aside by `set_aside`."""
+        return sorted(name for name in self._names() if owner(name) is None)
+
+    def set_aside(self, names: list[str]) -> list[tuple[str, str]]:
+        """Move spool files git-ot cannot use out of the spool, into
+        `spool-damaged/` beside it, keeping them whole: nothing is deleted,
+        and nothing there blocks a seal or a read. Returns (name, where it
+        is now) for each file moved; a name already there gets a number."""
+        return [(name, _set_aside(self.dir, name, self.damaged_dir)) for name in names
+                if os.path.lexists(os.path.join(self.dir, name))]
+
+    @property
+    def damaged_dir(self) -> str:
+        return state.spool_damaged(os.path.dirname(self.dir))
 
     def forget(self, session_id: str) -> None:
         """Delete every spool file of a session."""
@@ -229,6 +269,51 @@ class Spool:
             ):
                 out.append(name)
         return out
+
+
+def parse_line(raw: bytes) -> dict:
+    """One journal line as its event; a line that is not an event's (a write
+    cut short: a torn line, or junk) as `{"id": "corrupt-<sha1>", "corrupt":
+    <text>}`, kept whole; the id, from the line's bytes, stops a second seal
+    of the same batch from keeping it twice."""
+    try:
+        event = json.loads(raw.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError):
+        event = None
+    if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
+        return event
+    import hashlib  # only for damaged lines: off the hook path
+
+    return {"id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
+            "corrupt": raw.decode("utf-8", "replace")}
+
+
+def is_event(event: dict) -> bool:
+    """Whether a parsed line is an event (not a kept corrupt line)."""
+    return "corrupt" not in event
+
+
+def _set_aside(spool_dir: str, name: str, damaged_dir: str) -> str:
+    os.makedirs(damaged_dir, exist_ok=True)
+    target = os.path.join(damaged_dir, name)
+    n = 0
+    while os.path.lexists(target):
+        n += 1
+        target = os.path.join(damaged_dir, f"{name}.{n}")
+    os.rename(os.path.join(spool_dir, name), target)
+    return target
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of `data`: write(2) may write less than asked (a full disk,
+    a signal); what it did not write is written again, and a write that
+    writes nothing is an error, never a line silently cut short."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, "no space left for the spool line")
+        view = view[n:]
 
 
 def _encode(event: dict) -> bytes:
@@ -270,20 +355,16 @@ class _Batch:
         for path in self.files:
             with open(path, "rb") as fh:
                 for raw in fh:
-                    if not raw.strip():
-                        continue
-                    try:
-                        events.append(json.loads(raw.decode("utf-8", "surrogateescape")))
-                    except ValueError:
-                        import hashlib  # only for damaged lines: off the hook path
-
-                        # Keep the damaged line; a stable id stops a second
-                        # seal of the same batch from keeping it twice.
-                        events.append({
-                            "id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
-                            "corrupt": raw.decode("utf-8", "replace"),
-                        })
+                    if raw.strip():
+                        events.append(parse_line(raw))
         return events
+
+    def set_aside(self) -> list[str]:
+        """Move the batches taken out of the spool (junk that makes no
+        session, spool.set_aside); where each is now."""
+        moved = self.spool.set_aside([os.path.basename(p) for p in self.files])
+        self.files = []
+        return [where for _, where in moved]
 
     def retire(self) -> None:
         """Delete the batches taken; call only once the ref holds them."""

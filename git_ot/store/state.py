@@ -9,6 +9,7 @@ rebuilds when it is missing (refs/README.md, section 12).
 
     <common-dir>/opentraces/          root()
         spool/<session>.jsonl ...     events not yet sealed (store/spool.py)
+        spool-damaged/<name>          spool files set aside: not a session's, or junk
         log, log.1                    failures of hooks and commands (store/log.py)
         approved, forgotten           session lists (store/approvals.py)
         salt                          the key of the gate's tokens (made by the first seal)
@@ -60,6 +61,10 @@ def worktree_roots(common_dir: str) -> list[str]:
 
 def spool(state_dir: str) -> str:
     return os.path.join(state_dir, "spool")
+
+
+def spool_damaged(state_dir: str) -> str:
+    return os.path.join(state_dir, "spool-damaged")
 
 
 def log(state_dir: str) -> str:

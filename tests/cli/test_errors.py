@@ -7,6 +7,7 @@ inside the test process (support/cli.py), through the same error handler.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -87,9 +88,13 @@ def test_corrupt_and_truncated_records(sealed):
     assert proc.returncode == 1
     assert proc.stderr.decode().startswith("error: corrupt record trace.cbor.zst in session s-rec: ")
     _rewrite_record(sealed, "s-rec", "manifest.json", b'{"schema": "git-ot/manifest", "v": 1')
+    # Listing every session skips the damaged one and says so (issue 12, defect 3).
     proc = sealed.cli("trace", "list")
-    assert proc.returncode == 1
-    assert proc.stderr.decode().startswith("error: corrupt record manifest.json in session s-rec: ")
+    assert (proc.returncode, proc.stdout) == (0, b"no sessions\n")
+    [warning] = proc.stderr.decode().splitlines()
+    assert warning.startswith("warning: skipping damaged session s-rec: corrupt record manifest.json "
+                              "in session s-rec: ")
+    assert warning.endswith(" (see 'git ot fsck')")
 
 
 def test_record_of_a_future_schema_version(sealed):
@@ -100,12 +105,16 @@ def test_record_of_a_future_schema_version(sealed):
                  "error: trace.cbor.zst in session s-rec has schema version 2; "
                  "this git-ot reads up to version 1",
                  "hint: upgrade git-ot to read it")
-    # A further seal refuses too, rather than rewriting a record it cannot read.
+    # A further seal refuses too, rather than rewriting a record it cannot
+    # read; a command that reads shows what is sealed and says why it
+    # sealed nothing more (issue 12, defect 6).
     sealed.hook("UserPromptSubmit", {"session_id": "s-rec", "prompt": "later"})
-    assert_error(sealed.cli("trace", "list"),
-                 "error: trace.cbor.zst in session s-rec has schema version 2; "
-                 "this git-ot reads up to version 1",
-                 "hint: upgrade git-ot to read it")
+    proc = sealed.cli("trace", "list", "--json")
+    assert proc.returncode == 0
+    assert [r["session"] for r in json.loads(proc.stdout)["sessions"]] == ["s-rec"]
+    assert proc.stderr.decode().splitlines() == [
+        "warning: session s-rec not sealed, showing what was sealed before: trace.cbor.zst in "
+        "session s-rec has schema version 2; this git-ot reads up to version 1"]
 
 
 def test_missing_object(sealed):

@@ -189,6 +189,8 @@ class Anchorer:
     def statuses_of(self, commit_id: str) -> tuple[bool, dict[str, dict[int, tuple]]]:
         """(anchored, {path: {introduced line: status}}) read back from a commit's note."""
         note = self.notes.read_lines(commit_id)
+        if isinstance(note, notes_store.DamagedNote):
+            note = None  # nothing of it is trusted: what the hooks would write, else unknown
         if note is None:
             item = self.recomputed(commit_id)
             if item is not None:  # what the hooks would have written

@@ -14,7 +14,9 @@ the line:
   it was written outside every agent tool window git-ot knew of;
 - unknown: its note marks the line unattributed (more than one step could
   have written it, or its tool was still running at commit time), or the
-  commit has no note and none can be recomputed ("not-anchored").
+  commit has no note and none can be recomputed ("not-anchored"), or its
+  note is not valid JSON Lines ("damaged-note", with a warning naming the
+  commit: what it leaves out is no evidence of the person's work).
 
 A commit with no note (made where git-ot's hooks did not run) is anchored
 on the fly as the hooks would have anchored it (recompute.py), so the
@@ -34,6 +36,8 @@ import pygit2
 from ...store import blame_prestart as prestart
 from ...errors import BlameFailed, BlameUsage, UnknownRevision
 from ...store import notes as notes_store
+from ...store import notices
+from ...store.refs import NOTES_REF
 from ...store.porcelain import BlameParser
 from ...store.repository import Store
 from .anchor import Anchorer
@@ -45,6 +49,20 @@ ZERO = "0" * 40
 HUMAN = {"kind": "human"}
 NOT_ANCHORED = {"kind": "unknown", "reason": "not-anchored"}
 AMBIGUOUS = {"kind": "unknown", "reason": "ambiguous"}
+DAMAGED_NOTE = {"kind": "unknown", "reason": "damaged-note"}
+
+
+class _Damaged(dict):
+    """note_ranges of a commit whose note is damaged: no range to trust."""
+
+
+DAMAGED = _Damaged()
+
+
+def warn_damaged(commit: str, note) -> None:
+    """One warning naming a commit whose note is not valid JSON Lines."""
+    notices.warn(f"the note of commit {commit[:12]} on {NOTES_REF} is damaged ({note.problem}): "
+                 f"its lines read as unknown; 'git ot anchor {commit[:12]}^!' rewrites it")
 
 
 def _claim(attribution: dict) -> tuple:
@@ -64,6 +82,7 @@ class Blame:
         self.store = store
         self.notes = notes_store.Notes(store)
         self._notes: dict[str, dict | None] = {}
+        self._damaged: dict[str, notes_store.DamagedNote] = {}
         self._sessions: dict[str, dict | None] = {}
         self._by_line: dict[int, dict] = {}  # one attribution object per note line
         self._recomputer = None
@@ -81,6 +100,9 @@ class Blame:
                 lines = self._recomputed(commit)
             if lines is None:
                 self._notes[commit] = None
+            elif isinstance(lines, notes_store.DamagedNote):
+                self._damaged[commit] = lines  # warned of when a line is blamed on it
+                self._notes[commit] = DAMAGED
             else:
                 by_path: dict[str, list] = {}
                 for line in lines:
@@ -158,6 +180,9 @@ class Blame:
         ranges = self.note_ranges(commit)
         if ranges is None:
             return NOT_ANCHORED
+        if ranges is DAMAGED:
+            warn_damaged(commit, self._damaged[commit])
+            return DAMAGED_NOTE
         found = None
         for first, last, line in ranges.get(path, ()):
             if first <= orig_line <= last and ("session" in line or "unattributed" in line):
@@ -301,6 +326,9 @@ def blame_commit(store: Store, rev: str) -> dict:
     anchorer = Anchorer(store)
     changes = anchorer.changes(sha)
     note = blame.notes.read_lines(sha)
+    if isinstance(note, notes_store.DamagedNote):
+        warn_damaged(sha, note)
+        note = None  # no line of it is trusted: every line it introduced is unknown
     introduced = sum(len(c.introduced) for c in changes.values())
     agent_ranges: dict[str, list] = {}
     unattributed = 0

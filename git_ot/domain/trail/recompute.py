@@ -133,7 +133,8 @@ def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = Fal
     """Write the recomputed notes of the commits of a range that have none.
 
     The default range is HEAD's commits made since the first known write
-    window. An existing note is never replaced. With `dry_run`, nothing is
+    window. An existing note is never replaced, unless it is damaged
+    (not valid JSON Lines: notes.DamagedNote), which is written again. With `dry_run`, nothing is
     written. With `sessions` (what `git ot import` just imported), the
     default range starts at the first write window of those sessions, and
     only the commits whose recomputed note names one of them (an agent range
@@ -154,7 +155,7 @@ def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = Fal
     for done, sha in enumerate(commits):
         if progress is not None:
             progress(done, len(commits))
-        if anchorer.notes.blob_id(sha) is not None:
+        if anchorer.notes.blob_id(sha) is not None and not anchorer.notes.damaged(sha):
             noted += 1
             if sessions is not None:
                 item = _deepened(anchorer, sha, sessions)

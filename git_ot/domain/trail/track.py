@@ -40,7 +40,7 @@ import pygit2
 
 from ...errors import UnknownRevision
 from ...store import notes as notes_store
-from ...store import refs, times
+from ...store import notices, refs, times
 from ...store.git import process as git_process
 from ...store.refs import match_session
 from ...store.repository import Store
@@ -50,6 +50,7 @@ from .attribution import Uncommitted
 from .lineage import Lineage, Texts
 from .recompute import Recomputer
 from .survival import STATES, Evidence, alive_lines, classify, landed_lines
+from ..sessions import readable
 
 # The empty blob, in SHA-1 and SHA-256 repositories.
 EMPTY_BLOBS = {"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
@@ -69,6 +70,10 @@ def _note_lines(store: Store, notes: notes_store.Notes, commit: str,
     if notes.blob_id(commit) in EMPTY_BLOBS:
         return []  # anchored, no agent work: most notes, and nothing to read
     lines = notes.read_lines(commit)
+    if isinstance(lines, notes_store.DamagedNote):
+        notices.warn(f"the note of commit {commit[:12]} is damaged ({lines.problem}): "
+                     f"read as if it had none; 'git ot anchor {commit[:12]}^!' rewrites it")
+        lines = None
     if lines is None and recomputer is not None:
         lines = recomputer.note_lines(commit)
     return lines
@@ -102,10 +107,10 @@ def _select(store: Store, specs, since: float | None) -> list[tuple[str, object,
     chosen = [match_session(spec, ids) for spec in specs] if specs else ids
     out = []
     for sid in dict.fromkeys(chosen):
-        tree = store.session(sid)
-        if tree is None:
-            continue
-        manifest = tree.record("manifest")
+        got = readable(store, sid, _records)
+        if got is None:
+            continue  # no such session, or a damaged one (named in a warning)
+        tree, manifest = got
         if since is not None:
             start = times.parse_iso(manifest.get("start"))
             if start is None or start < since:
@@ -113,6 +118,16 @@ def _select(store: Store, specs, since: float | None) -> list[tuple[str, object,
         out.append((sid, tree, manifest))
     out.sort(key=lambda s: (s[2].get("start") or "", s[0]), reverse=True)
     return out
+
+
+def _records(store: Store, sid: str):
+    """A session's tree and manifest, its trail decoded (so a damaged one
+    fails here, where it is skipped); None when it has no ref."""
+    tree = store.session(sid)
+    if tree is None:
+        return None
+    tree.record("trail")
+    return tree, tree.record("manifest")
 
 
 def _resolve(repo: pygit2.Repository, rev: str | None) -> str | None:
