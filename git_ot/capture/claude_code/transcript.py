@@ -463,3 +463,9 @@ def file_edits(name: str, tool_input, result) -> list[dict] | None:
     if before == "" and all(isinstance(e, dict) and e.get("old_string") == "" for e in edits or []):
         before = None  # an Edit with an empty old_string creates the file
     return [{"file": path, "before": before, "after": after}]
+
+
+def session_cwd(lines: list[Line]) -> str | None:
+    """The directory the session started in: its first line's `cwd`."""
+    return next((ln.obj.get("cwd") for ln in lines
+                 if ln.obj and isinstance(ln.obj.get("cwd"), str)), None)

@@ -67,7 +67,7 @@ def default_folder(worktree: str, env=os.environ) -> str:
     return os.path.join(home, "sessions")
 
 
-def read_rollout(path: str, data: bytes) -> list[Line]:
+def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one rollout file, each assigned to the thread its
     session_meta names (else the id in the file's name)."""
     chunks = data.split(b"\n")
