@@ -21,6 +21,7 @@ from ..errors import NoTranscripts, UnreadableFile
 from ..store import snapshot
 from ..store.refs import validate_session_id
 from ..store.repository import Store
+from ..store.packs import PackBuffer
 from ..store.spool import Spool
 from .fold import IMPORTED_ID_PREFIX
 from .sealing import seal
@@ -77,11 +78,18 @@ def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
         total += len(data)
         read.append(source.read_transcript(path, data))
     sessions = source.by_session(read)
-    done = 0
-    out = []
+    # Every session's events first, their partial snapshots kept in one pack
+    # (store/packs.py), written before any seal reads them.
+    pack = PackBuffer(store)
+    prepared = []
     for sid, lines in sessions.items():
         validate_session_id(sid)
-        out.append(_import_session(store, source, sid, lines, worktree))
+        prepared.append((sid, lines, *_events(store, source, sid, lines, worktree, pack)))
+    pack.flush()
+    done = 0
+    out = []
+    for sid, lines, events, acct in prepared:
+        out.append(_import_session(store, sid, events, acct))
         done += sum(ln.size for ln in lines)
         if progress is not None:
             progress(min(done, total), total, len(files))
@@ -125,8 +133,9 @@ def _read(path: str) -> bytes:
                              hint="check the path and its permissions") from None
 
 
-def _import_session(store: Store, source: TranscriptSource, sid: str, lines: list,
-                    worktree: str) -> dict:
+def _events(store: Store, source: TranscriptSource, sid: str, lines: list, worktree: str,
+            pack: PackBuffer) -> tuple[list[dict], object]:
+    """One session's events, with their patches and partial snapshots (kept in `pack`)."""
     events, acct = source.convert(sid, lines)
     mapper = source.relpath_mapper(worktree, source.session_cwd(lines))
     limit = snapshot.configured_max_file_size()
@@ -135,9 +144,13 @@ def _import_session(store: Store, source: TranscriptSource, sid: str, lines: lis
         edits = ev.get("data", {}).pop("edits", None) if "data" in ev else None
         if edits is not None:
             ev["data"]["patch"] = patch_files(edits, mapper)
-            states = partial_states(store, edits, mapper, limit, trees)
+            states = partial_states(store, edits, mapper, limit, trees, pack)
             if states is not None:
                 ev["partial"] = states
+    return events, acct
+
+
+def _import_session(store: Store, sid: str, events: list[dict], acct) -> dict:
     spool = Spool(store.location.state_dir)
     seal(store, sid)  # live events still waiting go first: the import merges into them
     before = store.tip(sid)
@@ -163,10 +176,12 @@ def _has_live_events(store: Store, sid: str, tip: str | None) -> bool:
     return any(not e.startswith(IMPORTED_ID_PREFIX) for e in ids)
 
 
-def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: dict) -> dict | None:
+def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: dict,
+                   pack: PackBuffer | None = None) -> dict | None:
     """The partial snapshots of an imported step: trees holding only its file,
     before and after the tool ran (refs/README.md, section 10).
 
+    With `pack`, the trees are kept there, to be written with the others.
     Only for a step whose transcript holds the file's whole contents on both
     sides (Edit and MultiEdit with `originalFile`, Write): a structuredPatch
     alone does not say what the rest of the file held, so such a step has no
@@ -189,7 +204,8 @@ def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: d
     for side, data in (("before", before), ("after", after)):
         key = (path, data)
         if key not in trees:
-            trees[key] = store.write_file_tree(path, data, limit)
+            trees[key] = (pack.file_tree(path, data, limit) if pack is not None
+                          else store.write_file_tree(path, data, limit))
         out[side] = trees[key]
     return out
 
