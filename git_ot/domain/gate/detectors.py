@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import json
 import math
 import os
@@ -451,6 +452,7 @@ _SAFE_PREFIXES = ("sha1-", "sha256-", "sha384-", "sha512-", "toolu_", "srvtoolu_
                   "call_", "chatcmpl-", "resp_", "run_", "file_", "batch_", "org-")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same ids and paths recur on every line of a transcript
 def shannon(token: str) -> float:
     """Shannon entropy of the token's characters, in bits per character."""
     n = len(token)
