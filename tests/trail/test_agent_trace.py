@@ -114,3 +114,37 @@ def test_errors(repo):
     proc = repo.ot("blame", "commit", "HEAD", "--format", "agent-trace", "--json")
     assert (proc.returncode, proc.stdout, proc.stderr.decode().splitlines()) == (1, b"", [
         "error: --json and --format agent-trace cannot be used together", "hint: see 'git ot blame --help'"])
+
+
+def test_lines_a_note_leaves_unattributed_and_two_clones_disagree_on_are_unknown(repo):
+    sid = _setup(repo)
+    commit = head(repo)
+    lines = repo.git("notes", "--ref=opentraces", "show", commit).splitlines()
+    # Another clone's note said line 5 was ambiguous, and gave line 4 to another session.
+    extra = [json.dumps({"v": 1, "path": "app.py", "lines": [5, 5], "unattributed": "ambiguous",
+                         "candidates": ["s-left:2", "s-right:2"]}, separators=(",", ":")),
+             json.dumps({"v": 1, "session": "s-other", "step": 3, "hunk": "3.1.1", "path": "app.py",
+                         "lines": [4, 4], "harness": "codex", "model": "gpt-5"}, separators=(",", ":"))]
+    repo.git("notes", "--ref=opentraces", "add", "-f", "-m", "\n".join(sorted(lines + extra)), commit)
+    assert repo.cli_json("blame", "commit", commit)["files"] == [{"path": "app.py", "runs": [
+        {"lines": [3, 3], "kind": "agent", "session": sid, "step": 2, "harness": "claude-code", "model": MODEL},
+        {"lines": [4, 5], "kind": "unknown", "reason": "ambiguous"}]}]  # one run: the same attribution
+    record = valid(json.loads(repo.ot("blame", "commit", commit, "--format", "agent-trace").stdout))
+    assert record["files"][0]["conversations"] == [
+        {"url": f"urn:git-ot:session:{sid}", "contributor": {"type": "ai", "model_id": f"anthropic/{MODEL}"},
+         "ranges": [{"start_line": 3, "end_line": 3, "content_hash": sha256("def farewell(name):\n")}]},
+        {"contributor": {"type": "unknown"}, "ranges": [
+            {"start_line": 4, "end_line": 5, "content_hash": sha256('    return "bye " + name\n# end\n')}]},
+    ]
+
+
+def test_model_ids_are_provider_first():
+    from git_ot.domain.agent_trace import model_id
+
+    assert model_id("claude-opus-4-5", "claude-code") == "anthropic/claude-opus-4-5"
+    assert model_id("gpt-5-codex", "codex") == "openai/gpt-5-codex"
+    assert model_id("claude-sonnet-4", "pi") == "anthropic/claude-sonnet-4"
+    assert model_id("google/gemini-2.5-pro", "pi") == "google/gemini-2.5-pro"
+    assert model_id("some-model", "pi") == "some-model"
+    assert model_id(None, "claude-code") is None
+    assert model_id("m" * 300, None) == "m" * 250
