@@ -419,9 +419,14 @@ def pattern_hits(text: str, kinds: frozenset[str] | None = None, probe: Probe | 
     return out
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a transcript's values have few distinct keys
+def _secret_key(key: str) -> bool:
+    return SECRET_KEY.match(key) is not None
+
+
 def secret_in_field(key: str, value: str) -> bool:
     """Whether a structured value is a secret by its key (`{"password": ...}`)."""
-    if not SECRET_KEY.match(key) or "\n" in value or len(value) > 500 or placeholder(value):
+    if not _secret_key(key) or "\n" in value or len(value) > 500 or placeholder(value):
         return False
     if re.search(r"(?i)pass|pwd", key):
         return True
