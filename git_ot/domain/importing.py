@@ -63,6 +63,8 @@ class TranscriptSource(Protocol):
 
 # progress(bytes done, bytes in all, number of files): called after each session
 Progress = Callable[[int, int, int], None]
+# Transcript bytes whose sessions are converted before they are sealed (one pack each).
+PACK_BATCH = 64 * 1024 * 1024
 
 
 def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
@@ -78,21 +80,31 @@ def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
         total += len(data)
         read.append(source.read_transcript(path, data))
     sessions = source.by_session(read)
-    # Every session's events first, their partial snapshots kept in one pack
-    # (store/packs.py), written before any seal reads them.
-    pack = PackBuffer(store)
-    prepared = []
-    for sid, lines in sessions.items():
-        validate_session_id(sid)
-        prepared.append((sid, lines, *_events(store, source, sid, lines, worktree, pack)))
-    pack.flush()
+    for sid in sessions:
+        validate_session_id(sid)  # a session id that cannot be a ref name stops the import before it writes
     done = 0
     out = []
-    for sid, lines, events, acct in prepared:
-        out.append(_import_session(store, sid, events, acct))
-        done += sum(ln.size for ln in lines)
-        if progress is not None:
-            progress(min(done, total), total, len(files))
+    # Sessions go in batches of about PACK_BATCH bytes of transcript: each
+    # batch's events first, their partial snapshots kept in one pack
+    # (store/packs.py) that is written before any seal reads them; then the
+    # batch's seals. A batch bounds the memory the events take and moves
+    # the progress bar.
+    pack = PackBuffer(store)
+    prepared: list = []
+    pending = 0
+    items = list(sessions.items())
+    for n, (sid, lines) in enumerate(items):
+        prepared.append((sid, lines, *_events(store, source, sid, lines, worktree, pack)))
+        pending += sum(ln.size for ln in lines)
+        if pending < PACK_BATCH and n + 1 < len(items):
+            continue
+        pack.flush()
+        for psid, plines, events, acct in prepared:
+            out.append(_import_session(store, psid, events, acct))
+            done += sum(ln.size for ln in plines)
+            if progress is not None:
+                progress(min(done, total), total, len(files))
+        prepared, pending = [], 0
     # Anchor what was imported: the commits of HEAD made since its first
     # write window that have no note get the note the hooks would have
     # written, when it names an imported session.
