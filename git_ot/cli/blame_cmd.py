@@ -7,6 +7,7 @@ import json
 
 import click
 
+from ..domain import agent_trace
 from ..domain.opening import open_store
 from ..domain.trail import blame as blame_domain
 from ..store.refs import abbreviate
@@ -54,10 +55,13 @@ def _dashdash_at(args: list[str]) -> int | None:
                    "(repeat it to look further, as with git).")
 @click.option("--porcelain", is_flag=True,
               help="Print git blame's porcelain format with ot-* header lines added.")
+@click.option("--format", "fmt", type=click.Choice(["text", "agent-trace"]), default="text",
+              help="With 'blame commit': 'agent-trace' prints the commit's Agent Trace record "
+                   "(JSON, version 0.1.0) instead of the text.")
 @json_option
 @click.argument("args", nargs=-1, required=True, metavar="[REV] [--] FILE")
 @click.pass_context
-def blame(ctx, line_ranges, moves, copies, porcelain, as_json, args):
+def blame(ctx, line_ranges, moves, copies, porcelain, fmt, as_json, args):
     """Show which agent session, step and prompt wrote each line of a file.
 
     The file and revision are given as to git blame: 'git ot blame [REV]
@@ -78,6 +82,11 @@ def blame(ctx, line_ranges, moves, copies, porcelain, as_json, args):
             raise click.UsageError("'blame commit' takes one revision, as in 'git ot blame commit HEAD'")
         if line_ranges or moves or copies or porcelain:
             raise click.UsageError("-L, -M, -C and --porcelain apply to 'git ot blame FILE' only")
+        if fmt == "agent-trace":
+            if as_json:
+                raise click.UsageError("--json and --format agent-trace cannot be used together")
+            emit_json(agent_trace.commit_record(open_store(seal=True), revs[0]))
+            return
         result = blame_domain.blame_commit(open_store(seal=True), revs[0])
         if as_json:
             emit_json(result)
@@ -85,6 +94,8 @@ def blame(ctx, line_ranges, moves, copies, porcelain, as_json, args):
             output.page()
             _print_commit(result)
         return
+    if fmt != "text":
+        raise click.UsageError("--format applies to 'git ot blame commit REV' only")
     if as_json and porcelain:
         raise click.UsageError("--json and --porcelain cannot be used together")
     store = open_store(seal=True)

@@ -26,6 +26,8 @@ COMMANDS = {
               "Show which agent session, step and prompt wrote each line of a file."),
     "demo": ("git_ot.cli.demo_cmd:demo",
              "Replay a recorded Claude Code session in a new repository and read it back."),
+    "export": ("git_ot.cli.export_cmd:export",
+               "Write what git-ot knows of commits in another tool's format."),
     "fetch": ("git_ot.cli.share_cmd:fetch",
               "Fetch the remote's sessions and notes and merge them into this clone."),
     "forget": ("git_ot.cli.security_cmd:forget",

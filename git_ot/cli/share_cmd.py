@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..domain import share
@@ -12,6 +14,14 @@ from .progress import shown as progress_shown
 
 # A progress bar only pays for itself past this many sessions to merge.
 PROGRESS_MIN_SESSIONS = 20
+
+
+def _chosen(remote: str, reason: str) -> None:
+    """One line on stderr, as git says where it fetches from: the remote used
+    when none was named or set (stdout stays the result, JSON or text)."""
+    sys.stderr.write(f"using remote '{remote}', {reason}; "
+                     f"'git ot remote set NAME' chooses another\n")
+    sys.stderr.flush()
 
 
 @click.group(invoke_without_command=True)
@@ -80,7 +90,7 @@ def push(remote_name, sessions, as_json):
     Never forced: what the remote holds that this clone lacks is fetched and
     merged first, and the push is tried again when another clone got there first.
     """
-    result = share.push(open_store(seal=True), remote_name, list(sessions))
+    result = share.push(open_store(seal=True), remote_name, list(sessions), chosen=_chosen)
     if as_json:
         emit_json(result)
     else:
@@ -106,7 +116,7 @@ def push(remote_name, sessions, as_json):
 def fetch(remote_name, as_json):
     """Fetch the remote's sessions and notes and merge them into this clone."""
     with progress_shown("merging", PROGRESS_MIN_SESSIONS) as progress:
-        result = share.fetch(open_store(), remote_name, progress=progress)
+        result = share.fetch(open_store(), remote_name, progress=progress, chosen=_chosen)
     if as_json:
         emit_json(result)
         return

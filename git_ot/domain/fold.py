@@ -106,6 +106,8 @@ def expand(store: Store, session_id: str, value):
 def _text(value: str) -> str:
     """A string CBOR can store: bytes that were not UTF-8 (surrogate-escaped)
     become \\xNN, lone surrogates \\udNNN; valid text is returned as is."""
+    if value.isascii():  # known without reading it: most strings, and the largest
+        return value
     try:
         value.encode("utf-8")
         return value

@@ -21,6 +21,7 @@ from ..errors import NoTranscripts, UnreadableFile
 from ..store import snapshot
 from ..store.refs import validate_session_id
 from ..store.repository import Store
+from ..store.packs import PackBuffer
 from ..store.spool import Spool
 from .fold import IMPORTED_ID_PREFIX
 from .sealing import seal
@@ -70,6 +71,8 @@ class TranscriptSource(Protocol):
 
 # progress(bytes done, bytes in all, number of files): called after each session
 Progress = Callable[[int, int, int], None]
+# Transcript bytes whose sessions are converted before they are sealed (one pack each).
+PACK_BATCH = 64 * 1024 * 1024
 
 
 def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
@@ -92,14 +95,31 @@ def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
     if belongs is not None:
         for sid in [s for s, lines in sessions.items() if not belongs(worktree, lines)]:
             foreign.append({"session": sid, "cwd": source.session_cwd(sessions.pop(sid))})
+    for sid in sessions:
+        validate_session_id(sid)  # a session id that cannot be a ref name stops the import before it writes
     done = 0
     out = []
-    for sid, lines in sessions.items():
-        validate_session_id(sid)
-        out.append(_import_session(store, source, sid, lines, worktree))
-        done += sum(ln.size for ln in lines)
-        if progress is not None:
-            progress(min(done, total), total, len(files))
+    # Sessions go in batches of about PACK_BATCH bytes of transcript: each
+    # batch's events first, their partial snapshots kept in one pack
+    # (store/packs.py) that is written before any seal reads them; then the
+    # batch's seals. A batch bounds the memory the events take and moves
+    # the progress bar.
+    pack = PackBuffer(store)
+    prepared: list = []
+    pending = 0
+    items = list(sessions.items())
+    for n, (sid, lines) in enumerate(items):
+        prepared.append((sid, lines, *_events(store, source, sid, lines, worktree, pack)))
+        pending += sum(ln.size for ln in lines)
+        if pending < PACK_BATCH and n + 1 < len(items):
+            continue
+        pack.flush()
+        for psid, plines, events, acct in prepared:
+            out.append(_import_session(store, psid, events, acct))
+            done += sum(ln.size for ln in plines)
+            if progress is not None:
+                progress(min(done, total), total, len(files))
+        prepared, pending = [], 0
     # Anchor what was imported: the commits of HEAD made since its first
     # write window that have no note get the note the hooks would have
     # written, when it names an imported session.
@@ -143,8 +163,9 @@ def _read(path: str) -> bytes:
                              hint="check the path and its permissions") from None
 
 
-def _import_session(store: Store, source: TranscriptSource, sid: str, lines: list,
-                    worktree: str) -> dict:
+def _events(store: Store, source: TranscriptSource, sid: str, lines: list, worktree: str,
+            pack: PackBuffer) -> tuple[list[dict], object]:
+    """One session's events, with their patches and partial snapshots (kept in `pack`)."""
     events, acct = source.convert(sid, lines)
     mapper = source.relpath_mapper(worktree, source.session_cwd(lines))
     limit = snapshot.configured_max_file_size()
@@ -155,9 +176,13 @@ def _import_session(store: Store, source: TranscriptSource, sid: str, lines: lis
         if edits is not None:
             edits = files.resolve(edits, mapper)
             ev["data"]["patch"] = patch_files(edits, mapper)
-            states = partial_states(store, edits, mapper, limit, trees)
+            states = partial_states(store, edits, mapper, limit, trees, pack)
             if states is not None:
                 ev["partial"] = states
+    return events, acct
+
+
+def _import_session(store: Store, sid: str, events: list[dict], acct) -> dict:
     spool = Spool(store.location.state_dir)
     seal(store, sid)  # live events still waiting go first: the import merges into them
     before = store.tip(sid)
@@ -245,10 +270,12 @@ def _has_live_events(store: Store, sid: str, tip: str | None) -> bool:
     return any(not e.startswith(IMPORTED_ID_PREFIX) for e in ids)
 
 
-def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: dict) -> dict | None:
+def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: dict,
+                   pack: PackBuffer | None = None) -> dict | None:
     """The partial snapshots of an imported step: trees holding only its file,
     before and after the tool ran (refs/README.md, section 10).
 
+    With `pack`, the trees are kept there, to be written with the others.
     Only for a step whose transcript holds the file's whole contents on both
     sides (Edit and MultiEdit with `originalFile`, Write): a structuredPatch
     alone does not say what the rest of the file held, so such a step has no
@@ -271,7 +298,8 @@ def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: d
     for side, data in (("before", before), ("after", after)):
         key = (path, data)
         if key not in trees:
-            trees[key] = store.write_file_tree(path, data, limit)
+            trees[key] = (pack.file_tree(path, data, limit) if pack is not None
+                          else store.write_file_tree(path, data, limit))
         out[side] = trees[key]
     return out
 

@@ -102,19 +102,53 @@ def set_remote(store: Store, name: str, url: str | None = None,
     return remote_info(store)
 
 
-def resolve_remote(store: Store, name: str | None) -> str:
-    """The remote to use: the one named, else the configured one."""
+# Told which remote git-ot chose when none was named or set, and why
+# (`chosen(remote, reason)`), before anything is sent or fetched.
+Chosen = Callable[[str, str], None]
+
+
+def resolve_remote(store: Store, name: str | None, chosen: Chosen | None = None) -> str:
+    """The remote to use: the one named, else the configured one, else the
+    one git itself would use (`default_remote`), told to `chosen`."""
     location = store.location
     if name is None:
         name = transport.config_get(location, CONFIG_REMOTE)
         if not name:
-            raise NoRemote("no remote is set for sharing sessions",
-                           hint="choose one with 'git ot remote set NAME URL'")
+            found = default_remote(store)
+            if found is None:
+                raise NoRemote("no remote is set for sharing sessions",
+                               hint="choose one with 'git ot remote set NAME URL'")
+            name, reason = found
+            if chosen is not None:
+                chosen(name, reason)
     refs.validate_remote_name(name)
     if transport.config_get(location, f"remote.{name}.url") is None:
         raise UnknownRemote(f"no such remote '{name}'",
                             hint=f"add it with 'git ot remote set {name} <url>'")
     return name
+
+
+def default_remote(store: Store) -> tuple[str, str] | None:
+    """The remote `git fetch` would use with none named, and why: the current
+    branch's (`branch.<name>.remote`), else `origin`, else the only remote
+    there is; None when there is none, or several and none of them obvious."""
+    location = store.location
+    remotes = [r for r in transport.checked(location, ["remote"]).splitlines() if r]
+    try:
+        branch = None if store.repo.head_is_detached else store.repo.head.shorthand
+    except pygit2.GitError:  # unborn: HEAD names a branch with no commit yet
+        target = store.repo.references.get("HEAD")
+        branch = target.target.removeprefix("refs/heads/") if target is not None and \
+            isinstance(target.target, str) else None
+    if branch:
+        upstream = transport.config_get(location, f"branch.{branch}.remote")
+        if upstream in remotes:
+            return upstream, f"the remote of branch '{branch}'"
+    if "origin" in remotes:
+        return "origin", "the remote this clone came from"
+    if len(remotes) == 1:
+        return remotes[0], "the only remote"
+    return None
 
 
 # -- approvals ------------------------------------------------------------------
@@ -238,10 +272,11 @@ def _plain_git(store: Store, remote: str) -> bool:
 # -- fetch and merge ---------------------------------------------------------------
 
 def fetch(store: Store, remote: str | None = None,
-          progress: Callable[[int, int], None] | None = None) -> dict:
+          progress: Callable[[int, int], None] | None = None, chosen: Chosen | None = None) -> dict:
     """Fetch the remote's sessions and notes that are missing here, then merge them;
-    `progress(done, total)` is told how many of the changed sessions are merged."""
-    remote = resolve_remote(store, remote)
+    `progress(done, total)` is told how many of the changed sessions are merged,
+    `chosen` which remote was used when none was named or set."""
+    remote = resolve_remote(store, remote, chosen)
     state = remote_state(store, remote)
     local = store.refs_under(refs.SESSIONS_PREFIX)
     changed = [s for s, tip in state.sessions.items() if local.get(refs.session_ref(s)) != tip]
@@ -408,10 +443,12 @@ def _merged_notes(store: Store, ours: str, theirs: str) -> str:
 
 # -- push ---------------------------------------------------------------------------
 
-def push(store: Store, remote: str | None = None, specs: list[str] = ()) -> dict:
+def push(store: Store, remote: str | None = None, specs: list[str] = (),
+         chosen: Chosen | None = None) -> dict:
     """Push approved sessions (or those named) and the notes; when the remote
-    moved, merge what it holds and push again."""
-    remote = resolve_remote(store, remote)
+    moved, merge what it holds and push again. `chosen` is told which remote
+    was used when none was named or set."""
+    remote = resolve_remote(store, remote, chosen)
     location = store.location
     wanted = sorted({resolve(store, s) for s in specs}) if specs else None
     approved = approval_list(store).read() if _require_approval(store) else None

@@ -586,3 +586,28 @@ def test_an_import_batch_is_valid_spool_lines_and_survives_a_crash(repo):
     [row] = repo.cli_json("trace", "list")["sessions"]  # seals what waits in the spool
     assert row["session"] == sid and row["steps"] == len(EXPECTED_KINDS["linear-edit"])
     assert not [n for n in os.listdir(spool_dir) if n.endswith((".jsonl", ".sealing"))]
+
+
+def test_sessions_sealed_in_batches_are_those_sealed_together(repo, tmp_path, monkeypatch):
+    """Partial snapshots go into one pack per batch of sessions (domain/importing.py);
+    a batch per session gives the same sessions as one batch for all."""
+    from git_ot.domain import importing
+
+    together = do_import(repo, SPOTTER)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo.path), str(other))
+    other_repo = Repo(other)
+    for ref in other_repo.git("for-each-ref", "--format=%(refname)", "refs/opentraces/").split():
+        other_repo.git("update-ref", "-d", ref)  # the clone brings none, but be sure
+    # The same salt, so the same tokens (gate/transform.py).
+    (other / ".git" / "opentraces").mkdir(exist_ok=True)
+    shutil.copy(repo.path / ".git" / "opentraces" / "salt", other / ".git" / "opentraces" / "salt")
+    monkeypatch.setattr(importing, "PACK_BATCH", 1)
+    apart = do_import(other_repo, SPOTTER)
+    assert apart == together
+    assert len(together["sessions"]) == 4
+    for s in together["sessions"]:
+        assert tip_records(other_repo, s["session"]) == tip_records(repo, s["session"])
+    packs = sorted(p.name for p in (other / ".git" / "objects" / "pack").glob("pack-*.idx"))
+    assert len(packs) >= 2  # one per session that had partial snapshots, beside the clone's own
+    other_repo.fsck()

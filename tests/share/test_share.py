@@ -61,14 +61,62 @@ def test_remote_set_adds_a_separate_private_remote(tmp_path, server):
     fsck(repo.path)
 
 
+def test_a_fresh_clone_fetches_and_pushes_with_the_remote_it_came_from(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a", set_remote=False)
+    record_session(a, "s1", "hello")
+    ok(a.ot("approve", "s1"))
+    said = "using remote 'origin', the remote of branch 'main'; 'git ot remote set NAME' chooses another\n"
+    proc = ok(a.ot("push"))
+    assert (proc.stdout.decode(), proc.stderr.decode()) == ("pushed 1 session to origin; notes up to date\n", said)
+    assert sessions(server.path) == sessions(a.path)
+    b = make_clone(server.url, tmp_path / "b", set_remote=False)
+    proc = ok(b.ot("fetch"))
+    assert (proc.stdout.decode(), proc.stderr.decode()) == (
+        "fetched from origin: 1 new, 0 updated, 0 merged, 0 unchanged session(s); notes none\n", said)
+    proc = ok(b.ot("fetch", "--json"))
+    assert (json.loads(proc.stdout)["remote"], proc.stderr.decode()) == ("origin", said)
+    assert sessions(b.path) == sessions(a.path)
+    # Nothing is configured by it: `git ot remote` still shows none set.
+    assert ot_json(b.path, "remote")["remote"] is None
+    # Named or set, the remote is used without a word.
+    assert ok(b.ot("fetch", "origin")).stderr.decode() == ""
+    ok(b.ot("remote", "set", "origin"))
+    assert ok(b.ot("fetch")).stderr.decode() == ""
+    fsck(a.path)
+    fsck(b.path)
+
+
+def test_without_origin_the_branch_remote_or_the_only_remote_is_used(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a", set_remote=False)
+    a.git("remote", "rename", "origin", "upstream")
+    proc = ok(a.ot("fetch"))
+    assert proc.stderr.decode() == ("using remote 'upstream', the remote of branch 'main'; "
+                                    "'git ot remote set NAME' chooses another\n")
+    a.git("checkout", "-q", "-b", "topic")  # no upstream: the only remote there is
+    proc = ok(a.ot("fetch"))
+    assert proc.stderr.decode() == ("using remote 'upstream', the only remote; "
+                                    "'git ot remote set NAME' chooses another\n")
+    a.git("remote", "add", "mirror", str(server.path))  # two, neither origin nor the branch's
+    proc = a.ot("fetch")
+    assert (proc.returncode, proc.stdout.decode(), proc.stderr.decode().splitlines()) == (1, "", [
+        "error: no remote is set for sharing sessions",
+        "hint: choose one with 'git ot remote set NAME URL'"])
+    a.git("remote", "add", "origin", str(server.path))  # origin, when several and no branch remote
+    proc = ok(a.ot("fetch"))
+    assert proc.stderr.decode() == ("using remote 'origin', the remote this clone came from; "
+                                    "'git ot remote set NAME' chooses another\n")
+
+
 def test_remote_errors(tmp_path, server):
     repo = make_clone(server.url, tmp_path / "a", set_remote=False)
+    repo.git("remote", "remove", "origin")
     proc = repo.ot("push")
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines() == [
         "error: no remote is set for sharing sessions",
         "hint: choose one with 'git ot remote set NAME URL'",
     ]
+    repo.git("remote", "add", "origin", server.url)
     proc = repo.ot("fetch", "nowhere")
     assert proc.stderr.decode().splitlines() == [
         "error: no such remote 'nowhere'",

@@ -22,6 +22,8 @@ TruffleHog, when it is used, runs as a subprocess over a temporary file
 from __future__ import annotations
 
 import base64
+import bisect
+import functools
 import json
 import math
 import os
@@ -82,6 +84,115 @@ def _secretish(value: str) -> bool:
     return not _IDENTIFIER.match(value) or any(c.isdigit() for c in value)
 
 
+# -- the prefilter -------------------------------------------------------------
+#
+# Most of what a session holds is prose, code and logs with no secret in
+# it; running every rule over all of it is what made the gate slow. Every
+# token an issuer's rule finds, and every string the entropy test tries, is
+# a run of at least 20 characters of one ASCII class (letters, digits and
+# `+/_=-`): the text's such runs (a few per cent of its characters) are
+# found once, in one pass over bytes that hold one byte per character, and
+# those rules run over the runs alone, joined; each candidate is then
+# matched again in the text itself, where the characters around it are the
+# real ones. The rules that are not runs (a private key's armour, a
+# webhook's URL, tokens whose pattern admits any Unicode digit) run only
+# over a text that holds their literal. What is skipped is only what the
+# rule could not match, so the findings are exactly those of every
+# detector over every text (`prefilter=False`; tests/gate/test_prefilter.py
+# compares the two).
+
+RUN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-"
+RUN_MIN = 20
+
+
+def run_table(chars: str) -> bytes:
+    """A table for `class_runs`: each byte of `chars` to `a`, every other to a space."""
+    return bytes(0x61 if chr(b) in chars else 0x20 for b in range(256))
+
+
+def class_runs(ascii: bytes, table: bytes, minimum: int) -> list[tuple[int, int]]:
+    """(start, end) of each maximal run of at least `minimum` bytes that
+    `table` (see `run_table`) maps to `a`: the matches of `[chars]{minimum,}`
+    in the text `ascii` was made of (Probe.ascii), when every one of `chars`
+    is ASCII, found by a translation and substring searches instead of a
+    regular expression tried at every position."""
+    marks = ascii.translate(table)
+    need = b"a" * minimum
+    out = []
+    at = marks.find(need)
+    while at >= 0:
+        end = marks.find(b" ", at + minimum)
+        if end < 0:
+            end = len(marks)
+        out.append((at, end))
+        at = marks.find(need, end)
+    return out
+
+
+_RUN_TABLE = run_table(RUN_CHARS)
+_JOIN = "\0"  # in no run, and no rule matches across it
+
+
+class Probe:
+    """A text's runs and bytes, made once and shared by the detectors."""
+
+    __slots__ = ("text", "_ascii", "_runs", "_joined")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._ascii = None
+        self._runs = None
+        self._joined = None
+
+    @property
+    def ascii(self) -> bytes:
+        """The text as bytes, one per character: ASCII as it is, any other `?`."""
+        if self._ascii is None:
+            self._ascii = self.text.encode("ascii", "replace")
+        return self._ascii
+
+    def holds(self, anchors: tuple[bytes, ...]) -> bool:
+        return any(a in self.ascii for a in anchors)
+
+    def runs(self) -> list[tuple[int, int]]:
+        """(start, end) of each maximal run of at least RUN_MIN characters of RUN_CHARS."""
+        if self._runs is None:
+            self._runs = class_runs(self.ascii, _RUN_TABLE, RUN_MIN)
+        return self._runs
+
+    def joined(self) -> tuple[str, list[int], list[int]]:
+        """The runs joined by NUL, where each starts in it and in the text."""
+        if self._joined is None:
+            runs = self.runs()
+            at_joined, at_text, pos = [], [], 0
+            for a, b in runs:
+                at_joined.append(pos)
+                at_text.append(a)
+                pos += b - a + 1
+            self._joined = (_JOIN.join(self.text[a:b] for a, b in runs), at_joined, at_text)
+        return self._joined
+
+    def matches(self, regex: re.Pattern):
+        """regex.finditer(text) for a rule whose every match is inside a run
+        (`Rule.in_runs`), found in the runs and matched again in the text.
+
+        In the joined runs a match can differ from the text's only where a
+        run ends: there a NUL follows instead of the text's next character,
+        which lets a negative look-ahead pass that the text's character
+        (a letter not ASCII, for `\\w`) would fail. Matching again at the
+        same place in the text drops those; none of the rules that are runs
+        can hold another match of its own inside such a span.
+        """
+        if not self.runs():
+            return
+        joined, at_joined, at_text = self.joined()
+        for jm in regex.finditer(joined):
+            i = bisect.bisect_right(at_joined, jm.start()) - 1
+            m = regex.match(self.text, at_text[i] + jm.start() - at_joined[i])
+            if m is not None:
+                yield m
+
+
 # -- the pattern rules ---------------------------------------------------------
 #
 # Every regular expression here starts with a literal (the issuer's prefix,
@@ -95,6 +206,12 @@ class Rule(NamedTuple):
     group: str | int  # the part of the match that is the secret
     check: Callable[[str], bool] | None = None
     boundary: bool = True  # the match must not follow a letter, digit or "_"
+    # Where the prefilter looks for it (see `Probe`): `in_runs`, every
+    # character a match takes is in RUN_CHARS and it takes at least RUN_MIN
+    # of them, with no look-ahead but a negative one; else `anchors`, the
+    # literals one of which every match holds (none: every text is searched).
+    in_runs: bool = False
+    anchors: tuple[bytes, ...] = ()
 
 
 def _mixed(value: str) -> bool:
@@ -115,33 +232,44 @@ RULES: list[Rule] = [
     Rule("private-key", re.compile(
         r"-----BEGIN (?P<label>(?:[A-Z0-9]+ )*)PRIVATE KEY(?P<blk>(?: BLOCK)?)-----"
         r"(?:[^\0]{0,20000}?-----END (?P=label)PRIVATE KEY(?P=blk)-----"
-        r"|(?:[A-Za-z0-9+/=:,. \t\r\n-]|\\[nr])*)"), 0, None, False),
+        r"|(?:[A-Za-z0-9+/=:,. \t\r\n-]|\\[nr])*)"), 0, None, False,
+        anchors=(b"-----BEGIN ",)),
     Rule("aws-access-key", re.compile(
-        r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 0),
-    Rule("github-fine-grained-token", re.compile(r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}(?!\w)"), 0),
-    Rule("github-token", re.compile(r"gh[pousr]_[A-Za-z0-9]{36,251}(?!\w)"), 0),
+        r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])"), 0,
+        in_runs=True),
+    Rule("github-fine-grained-token", re.compile(r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}(?!\w)"), 0,
+         in_runs=True),
+    Rule("github-token", re.compile(r"gh[pousr]_[A-Za-z0-9]{36,251}(?!\w)"), 0,
+         in_runs=True),
     # One literal prefix per expression: an alternation of prefixes that start
     # with different letters makes re test every position with such a letter.
-    Rule("gitlab-token", re.compile(r"gl(?:pat|dt|rt|ptt|cbt|imt|ft|soat|oas|agent)-[A-Za-z0-9_-]{20,}"), 0),
-    Rule("gitlab-token", re.compile(r"GR1348941[A-Za-z0-9_-]{20,}"), 0),
+    Rule("gitlab-token", re.compile(r"gl(?:pat|dt|rt|ptt|cbt|imt|ft|soat|oas|agent)-[A-Za-z0-9_-]{20,}"), 0,
+         in_runs=True),
+    Rule("gitlab-token", re.compile(r"GR1348941[A-Za-z0-9_-]{20,}"), 0, in_runs=True),
     Rule("slack-webhook", re.compile(
-        r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9+/_-]{20,})"), "s"),
+        r"https://hooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9+/_-]{20,})"), "s",
+        anchors=(b"https://hooks.slack",)),
     Rule("slack-token", re.compile(r"x(?:ox[abeoprs](?:\.xox[a-z])?-[A-Za-z0-9-]{10,}|app-\d-[A-Z0-9]+-\d+-[A-Za-z0-9]+)"),
-         0, _has_digit),
-    Rule("stripe-key", re.compile(r"sk_(?:live|test)_[A-Za-z0-9]{16,}(?!\w)"), 0, _has_digit),
-    Rule("stripe-key", re.compile(r"rk_(?:live|test)_[A-Za-z0-9]{16,}(?!\w)"), 0, _has_digit),
-    Rule("stripe-key", re.compile(r"whsec_[A-Za-z0-9+/=]{24,}"), 0, _has_digit),
-    Rule("google-api-key", re.compile(r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), 0),
-    Rule("anthropic-key", re.compile(r"sk-ant-[a-z]{2,8}\d{0,3}-[A-Za-z0-9_-]{20,}"), 0),
+         0, _has_digit, anchors=(b"xox", b"xapp-")),
+    Rule("stripe-key", re.compile(r"sk_(?:live|test)_[A-Za-z0-9]{16,}(?!\w)"), 0, _has_digit,
+         in_runs=True),
+    Rule("stripe-key", re.compile(r"rk_(?:live|test)_[A-Za-z0-9]{16,}(?!\w)"), 0, _has_digit,
+         in_runs=True),
+    Rule("stripe-key", re.compile(r"whsec_[A-Za-z0-9+/=]{24,}"), 0, _has_digit, in_runs=True),
+    Rule("google-api-key", re.compile(r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), 0, in_runs=True),
+    Rule("anthropic-key", re.compile(r"sk-ant-[a-z]{2,8}\d{0,3}-[A-Za-z0-9_-]{20,}"), 0, anchors=(b"sk-ant-",)),
     Rule("openai-key", re.compile(
-        r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}(?!\w))"), 0),
-    Rule("huggingface-token", re.compile(r"hf_[A-Za-z0-9]{34,40}(?!\w)"), 0, _mixed),
-    Rule("huggingface-token", re.compile(r"api_org_[A-Za-z0-9]{34,40}(?!\w)"), 0, _mixed),
-    Rule("npm-token", re.compile(r"npm_[A-Za-z0-9]{36}(?!\w)"), 0),
+        r"sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}(?!\w))"), 0,
+        in_runs=True),
+    Rule("huggingface-token", re.compile(r"hf_[A-Za-z0-9]{34,40}(?!\w)"), 0, _mixed, in_runs=True),
+    Rule("huggingface-token", re.compile(r"api_org_[A-Za-z0-9]{34,40}(?!\w)"), 0, _mixed,
+         in_runs=True),
+    Rule("npm-token", re.compile(r"npm_[A-Za-z0-9]{36}(?!\w)"), 0, in_runs=True),
     Rule("npm-token", re.compile(r"_authToken[ \t]*=[ \t]*(?P<s>[^\s'\"]{8,})"), "s",
-         lambda v: not placeholder(v), False),
-    Rule("pypi-token", re.compile(r"pypi-Ag[A-Za-z0-9_-]{50,}"), 0),
-    Rule("jwt", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{10,}"), 0),
+         lambda v: not placeholder(v), False, anchors=(b"_authToken",)),
+    Rule("pypi-token", re.compile(r"pypi-Ag[A-Za-z0-9_-]{50,}"), 0, in_runs=True),
+    Rule("jwt", re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{10,}"), 0,
+         anchors=(b"eyJ",)),
 ]
 
 # Rules on the lower-cased text (same length, ASCII letters folded).
@@ -235,13 +363,31 @@ def _assignments(text: str, low: str, kinds) -> list[Hit]:
     return out
 
 
-def pattern_hits(text: str, kinds: frozenset[str] | None = None) -> list[Hit]:
-    """Every span a pattern rule (or an assignment of a secret) matches."""
+def pattern_hits(text: str, kinds: frozenset[str] | None = None, probe: Probe | None = None,
+                 prefilter: bool = True) -> list[Hit]:
+    """Every span a pattern rule (or an assignment of a secret) matches.
+
+    With `prefilter` (the default) each rule looks only where it could
+    match (see `Probe`; `probe` is the text's, when the caller made one);
+    without, every rule runs over the whole text. The hits are the same.
+    """
+    if prefilter and probe is None:
+        probe = Probe(text)
+    elif not prefilter:
+        probe = None
     out = []
     for rule in RULES:
         if kinds is not None and rule.kind not in kinds:
             continue
-        for m in rule.regex.finditer(text):
+        if probe is None:
+            found = rule.regex.finditer(text)
+        elif rule.in_runs:
+            found = probe.matches(rule.regex)
+        elif rule.anchors and not probe.holds(rule.anchors):
+            continue
+        else:
+            found = rule.regex.finditer(text)
+        for m in found:
             if rule.boundary and _word_before(text, m.start()):
                 continue
             value = m.group(rule.group)
@@ -273,9 +419,14 @@ def pattern_hits(text: str, kinds: frozenset[str] | None = None) -> list[Hit]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a transcript's values have few distinct keys
+def _secret_key(key: str) -> bool:
+    return SECRET_KEY.match(key) is not None
+
+
 def secret_in_field(key: str, value: str) -> bool:
     """Whether a structured value is a secret by its key (`{"password": ...}`)."""
-    if not SECRET_KEY.match(key) or "\n" in value or len(value) > 500 or placeholder(value):
+    if not _secret_key(key) or "\n" in value or len(value) > 500 or placeholder(value):
         return False
     if re.search(r"(?i)pass|pwd", key):
         return True
@@ -306,6 +457,7 @@ _SAFE_PREFIXES = ("sha1-", "sha256-", "sha384-", "sha512-", "toolu_", "srvtoolu_
                   "call_", "chatcmpl-", "resp_", "run_", "file_", "batch_", "org-")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same ids and paths recur on every line of a transcript
 def shannon(token: str) -> float:
     """Shannon entropy of the token's characters, in bits per character."""
     n = len(token)
@@ -325,10 +477,18 @@ def entropy_threshold(length: int) -> float:
     return 0.85 + 0.95 * math.log(min(length, 128))
 
 
+_has_digit_ascii = re.compile(r"[0-9]").search
+
+
 def _randomish(token: str) -> bool:
     t = token.rstrip("=")
     n = len(t)
     if n < MIN_ENTROPY_LENGTH or n > MAX_ENTROPY_LENGTH:
+        return False
+    # A digit, a lower-case and an upper-case letter: the cheapest test, and
+    # the one most candidates fail (the tests here are all conditions of one
+    # conjunction, so their order changes nothing but the time).
+    if not _has_digit_ascii(t) or t.lower() == t or t.upper() == t:
         return False
     if _HEX.issuperset(t) or t.startswith(_SAFE_PREFIXES) or _API_ID.fullmatch(t):
         return False  # hex digests, UUIDs, ids
@@ -400,12 +560,19 @@ def _identifier(token: str) -> bool:
     return True
 
 
-def entropy_hits(text: str) -> list[Hit]:
+def entropy_hits(text: str, probe: Probe | None = None, prefilter: bool = True) -> list[Hit]:
+    """Random-looking tokens. With `prefilter`, the candidates are the
+    probe's runs: the same as _CANDIDATE's matches (its class is RUN_CHARS,
+    its least length RUN_MIN)."""
+    if prefilter:
+        spans = (probe or Probe(text)).runs()
+    else:
+        spans = [m.span() for m in _CANDIDATE.finditer(text)]
     out = []
-    for m in _CANDIDATE.finditer(text):
-        token = m.group()
-        if _randomish(token) and not _base64_block(text, m.start(), m.end()):
-            out.append(Hit("high-entropy", "entropy", m.start(), m.end()))
+    for start, end in spans:
+        token = text[start:end]
+        if _randomish(token) and not _base64_block(text, start, end):
+            out.append(Hit("high-entropy", "entropy", start, end))
     return out
 
 

@@ -18,7 +18,8 @@ from ...store import trees
 from ...store.repository import Store
 from ..paths import current_home
 from .cache import BlobCache
-from .detectors import Hit, entropy_hits, pattern_hits, pii_hits, resolve, run_trufflehog, trufflehog_kind
+from .detectors import (Hit, Probe, entropy_hits, pattern_hits, pii_hits, resolve, run_trufflehog,
+                        trufflehog_kind)
 from .policy import Policy, policy_for
 from .transform import PathTokens, Tokens, load_salt, placeholder_for
 
@@ -65,10 +66,11 @@ class Gate:
         p = self.policy
         kinds = p.pattern_kinds
         found = list(extra)
+        probe = Probe(text)  # the prefilter's bytes, made once for both
         if kinds is None or kinds:
-            found += pattern_hits(text, kinds)
+            found += pattern_hits(text, kinds, probe)
         if p.entropy and not binary:
-            found += entropy_hits(text)
+            found += entropy_hits(text, probe)
         if p.pii:
             found += pii_hits(text)
         return [h for h in resolve(found) if not p.allowed(text[h.start:h.end])]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .detectors import MIN_ENTROPY_LENGTH, shannon
+from .detectors import MIN_ENTROPY_LENGTH, class_runs, run_table, shannon
 
 RESIDUAL_KEYS = ("hosts", "accounts", "identifiers")
 
@@ -64,6 +64,8 @@ _ACCOUNT_KEYED = re.compile(r"account(?:[_ -]?id)?[\"']?\s*[:=]\s*[\"']?\d{12}(?
 # No look-behind (it would make re try every position): finditer resumes
 # after each whole run, so every match starts a run.
 _DENSE = re.compile(r"[A-Za-z0-9_-]{%d,}(?![A-Za-z0-9_-])" % MIN_ENTROPY_LENGTH)
+# The same runs, found without trying _DENSE at every position (detectors.class_runs).
+_DENSE_TABLE = run_table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _HOST_HINTS = (".internal", ".corp", ".intranet", ".intra", ".lan", ".local", ".private", ".arpa", ".svc",
                "internal.", "intranet.", "corp.", "vpn.", "staging.", "prod.", "internal-", "corp-", "vpn-",
                "staging-", "prod-", "10.", "192.168.", "172.")
@@ -83,8 +85,8 @@ def residual(text: str, counts: dict) -> None:
     if _ACCOUNT_HINT.search(low):
         accounts = sum(len(r.findall(text)) for r in _ACCOUNTS) + len(_ACCOUNT_KEYED.findall(low))
     dense = 0
-    for m in _DENSE.finditer(text):
-        token = m.group()
+    for start, end in class_runs(text.encode("ascii", "replace"), _DENSE_TABLE, MIN_ENTROPY_LENGTH):
+        token = text[start:end]
         # Mixed letters and digits, not hex (hashes, UUIDs), not a snake_case
         # or kebab-case name; the cheap tests first.
         if token.count("_") + token.count("-") > 2 or _HEXISH.issuperset(token):

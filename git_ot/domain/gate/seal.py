@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import os
 
 import pygit2
@@ -167,6 +168,9 @@ class SealGate(Gate):
         if not texts:
             return value
         new = self._texts(texts, "the session's records")
+        if new is texts and not whole:
+            judge.residual(SEPARATOR.join(t for i, t in enumerate(texts) if i not in keys), self.residual)
+            return value  # nothing to replace: the value as it came (put() copies it as it stores it)
         for i in whole:
             new[i] = placeholder_for("password-assignment")
             self.redacted["password-assignment"] = self.redacted.get("password-assignment", 0) + 1
@@ -193,44 +197,47 @@ class SealGate(Gate):
         """`_text` for many strings at once: one pass over their concatenation.
 
         A string that holds a NUL (which could be taken for SEPARATOR) is
-        checked on its own.
+        checked on its own. When no string changes, `texts` itself is returned.
         """
         out = list(texts)
         batch = []
+        changed = False
         for i, t in enumerate(texts):
             if "\0" in t:
                 out[i] = self._text(t, where)
+                changed = changed or out[i] != t
             elif t:
                 batch.append(i)
         if not batch:
-            return out
+            return out if changed else texts
         sub = [texts[i] for i in batch]
         joined = SEPARATOR.join(sub)
-        starts, pos = [], 0
-        for t in sub:
-            starts.append(pos)
-            pos += len(t) + len(SEPARATOR)
+        found = self.hits(joined, False, self._extra(joined))
         per: dict[int, list[Hit]] = {}
-        for h in self.hits(joined, False, self._extra(joined)):
-            j = bisect.bisect_right(starts, h.start) - 1
-            end = min(h.end, starts[j] + len(sub[j]))
-            if end > h.start:
-                per.setdefault(j, []).append(Hit(h.kind, h.detector, h.start - starts[j], end - starts[j]))
+        if found:
+            starts = list(itertools.accumulate((len(t) + len(SEPARATOR) for t in sub[:-1]), initial=0))
+            for h in found:
+                j = bisect.bisect_right(starts, h.start) - 1
+                end = min(h.end, starts[j] + len(sub[j]))
+                if end > h.start:
+                    per.setdefault(j, []).append(Hit(h.kind, h.detector, h.start - starts[j], end - starts[j]))
         if self._line_hits:  # TruffleHog's findings by line are keyed by each string
             for j, t in enumerate(sub):
                 extra = [h for h in self._extra(t) if h.detector == "trufflehog"]
                 if extra:
                     per[j] = [h for h in resolve(per.get(j, []) + extra) if not self.policy.allowed(t[h.start:h.end])]
-        replaced = []
-        for j, t in enumerate(sub):
-            hits = per.get(j)
-            if hits:
-                self._count(hits, where)
-                t = self.replace(t, hits)
-            replaced.append(t)
+        if per:
+            replaced = list(sub)
+            for j, hits in sorted(per.items()):
+                if hits:
+                    self._count(hits, where)
+                    replaced[j] = self.replace(sub[j], hits)
+            joined = SEPARATOR.join(replaced)
         # Tokens never match across SEPARATOR either: one pass for all.
-        tokenized = self.paths.apply(SEPARATOR.join(replaced), self.tokenized).split(SEPARATOR)
-        for i, t in zip(batch, tokenized):
+        tokenized = self.paths.apply(joined, self.tokenized)
+        if tokenized is joined and not per:
+            return out if changed else texts  # nothing replaced: every string as it was
+        for i, t in zip(batch, tokenized.split(SEPARATOR)):
             out[i] = t
         return out
 

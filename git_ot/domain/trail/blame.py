@@ -391,4 +391,54 @@ def blame_commit(store: Store, rev: str) -> dict:
             "alive_at_head": sum(s["alive"] for s in out_sessions),
         },
         "sessions": out_sessions,
+        "files": commit_files(changes, note),
     }
+
+
+def commit_files(changes: dict, note: list[dict] | None) -> list[dict]:
+    """Each text file a commit changed, its introduced lines as runs of one attribution.
+
+    A run is `{"lines": [first, last], "kind": ...}` (1-based, inclusive) with
+    the session, step, harness and model of an agent run, or the reason of
+    an unknown one: lines no note line covers are the human's; a line two
+    note lines give to different claims (notes merged from two clones) is
+    unknown, `ambiguous`; every line of a commit with no note is unknown,
+    `not-anchored`.
+    """
+    out = []
+    for path in sorted(changes):
+        change = changes[path]
+        claims: dict[int, list[dict]] = {}
+        for line in note or []:
+            span = line.get("lines")
+            if line.get("path") != change.path or not (isinstance(span, list) and len(span) == 2):
+                continue
+            if "session" in line:
+                claim = {"kind": "agent", "session": line["session"], "step": line.get("step"),
+                         "harness": line.get("harness"), "model": line.get("model")}
+            elif "unattributed" in line:
+                claim = {"kind": "unknown", "reason": str(line["unattributed"])}
+            else:
+                continue
+            for n in range(span[0], span[1] + 1):
+                claims.setdefault(n, []).append(claim)
+        runs: list[dict] = []
+        for n in sorted(i + 1 for i in change.introduced):
+            if note is None:
+                who = NOT_ANCHORED
+            else:
+                found = claims.get(n)
+                if not found:
+                    who = HUMAN
+                elif any(_claim(c) != _claim(found[0]) for c in found[1:]):
+                    who = AMBIGUOUS
+                else:
+                    who = found[0]
+            last = runs[-1] if runs else None
+            if last is not None and last["lines"][1] == n - 1 and \
+                    {k: v for k, v in last.items() if k != "lines"} == who:
+                last["lines"][1] = n
+            else:
+                runs.append({"lines": [n, n], **who})
+        out.append({**change.note_path(), "runs": runs})
+    return out

@@ -1,0 +1,143 @@
+"""Objects written together into one pack, rather than one loose file each.
+
+Writing a loose object creates a file (and often a directory); on a slow
+disk that costs more than everything else an import does with the object.
+An import writes thousands of small objects that nothing reads until they
+are all written (the partial snapshots of its steps), so they are kept
+here and written as one pack (`flush`): the objects undeltified and
+zlib-compressed, a version 2 index beside it, as `git index-pack` would
+write them. The object ids are git's (SHA-1 of `<type> <size>\\0<data>`),
+so a tree made here is the tree `Store.write_file_tree` makes. Objects the
+repository already holds are left out; the `.idx` is moved into place last,
+so a reader sees the whole pack or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+import zlib
+
+import pygit2
+
+from .repository import Store
+from .snapshot import pointer_for
+
+BLOB, TREE = 3, 2  # pack object types
+_NAMES = {BLOB: b"blob", TREE: b"tree"}
+# libgit2 says it has the empty tree whether it is stored or not; git fsck
+# wants it stored when a tree refers to it, so it is always written.
+EMPTY_TREE = hashlib.sha1(b"tree 0\0").digest()
+
+
+class PackBuffer:
+    """Objects of one store, kept until `flush` writes them as one pack."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.objects: dict[bytes, tuple[int, bytes]] = {}  # binary id -> (type, data)
+
+    def add(self, kind: int, data: bytes) -> bytes:
+        oid = hashlib.sha1(_NAMES[kind] + b" %d\0" % len(data) + data).digest()
+        self.objects.setdefault(oid, (kind, data))
+        return oid
+
+    def file_tree(self, path: str, data: bytes | None, max_file_size: int) -> str:
+        """`Store.write_file_tree`, kept for the pack: a tree holding one file."""
+        if data is None:
+            return self.add(TREE, b"").hex()
+        if len(data) > max_file_size:
+            data = pointer_for(data)
+        oid, mode = self.add(BLOB, data), b"100644"
+        for name in reversed(path.split("/")):
+            oid, mode = self.add(TREE, mode + b" " + name.encode("utf-8") + b"\0" + oid), b"40000"
+        return oid.hex()
+
+    def flush(self) -> int:
+        """Write the objects the repository does not hold yet as one pack; how many."""
+        repo = self.store.repo
+        todo = sorted(oid for oid in self.objects if oid == EMPTY_TREE or pygit2.Oid(raw=oid) not in repo)
+        if todo:
+            write_pack(os.path.join(self.store.location.common_dir, "objects", "pack"),
+                       [(oid, *self.objects[oid]) for oid in todo])
+        self.objects.clear()
+        return len(todo)
+
+
+def _header(kind: int, size: int) -> bytes:
+    out = bytearray()
+    byte = (kind << 4) | (size & 0x0F)
+    size >>= 4
+    while size:
+        out.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    out.append(byte)
+    return bytes(out)
+
+
+def write_pack(folder: str, objects: list[tuple[bytes, int, bytes]]) -> str:
+    """Write `pack-<id>.pack` and its `.idx` in `folder` holding `objects`
+    ((binary id, type, data), sorted by id); the pack's id."""
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp_pack = tempfile.mkstemp(prefix="tmp_pack_", dir=folder)
+    entries = []  # (id, crc32, offset)
+    digest = hashlib.sha1()
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            def put(chunk: bytes) -> None:
+                digest.update(chunk)
+                fh.write(chunk)
+
+            put(b"PACK" + struct.pack(">II", 2, len(objects)))
+            offset = 12
+            for oid, kind, data in objects:
+                packed = _header(kind, len(data)) + zlib.compress(data, 1)
+                entries.append((oid, zlib.crc32(packed), offset))
+                put(packed)
+                offset += len(packed)
+            trailer = digest.digest()
+            fh.write(trailer)
+        name = trailer.hex()
+        idx = _index(entries, trailer)
+        fd, tmp_idx = tempfile.mkstemp(prefix="tmp_idx_", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(idx)
+        for tmp in (tmp_pack, tmp_idx):
+            os.chmod(tmp, 0o444)
+        base = os.path.join(folder, f"pack-{name}")
+        os.replace(tmp_pack, base + ".pack")
+        os.replace(tmp_idx, base + ".idx")  # last: the pack is seen whole or not at all
+    except BaseException:
+        for tmp in (tmp_pack, locals().get("tmp_idx")):
+            if tmp and os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    return name
+
+
+def _index(entries: list[tuple[bytes, int, int]], pack_id: bytes) -> bytes:
+    """A version 2 pack index of `entries` (sorted by id)."""
+    fanout = [0] * 256
+    for oid, _, _ in entries:
+        fanout[oid[0]] += 1
+    total = 0
+    for i in range(256):
+        total += fanout[i]
+        fanout[i] = total
+    small, large = [], []
+    for _, _, offset in entries:
+        if offset < 0x80000000:
+            small.append(offset)
+        else:
+            small.append(0x80000000 | len(large))
+            large.append(offset)
+    body = (b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout)
+            + b"".join(oid for oid, _, _ in entries)
+            + struct.pack(f">{len(entries)}I", *(crc for _, crc, _ in entries))
+            + struct.pack(f">{len(small)}I", *small)
+            + struct.pack(f">{len(large)}Q", *large)
+            + pack_id)
+    return body + hashlib.sha1(body).digest()

@@ -1,0 +1,130 @@
+"""The gate's prefilter finds exactly what every detector over every text finds.
+
+`pattern_hits` and `entropy_hits` skip what a rule could not match (see
+detectors.Probe); `prefilter=False` runs every expression over the whole
+text. The two must agree hit for hit on real transcripts, on every planted
+secret in the places where the prefilter's shortcuts could differ (at the
+edge of a run, next to a letter that is not ASCII, two in one run), and on
+random text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from git_ot.domain.gate import detectors as d
+from gate.test_gate import CONTEXT, Fakes
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
+
+
+def both(text: str) -> tuple[list, list]:
+    probe = d.Probe(text)
+    fast = (d.pattern_hits(text, None, probe), d.entropy_hits(text, probe))
+    full = (d.pattern_hits(text, prefilter=False), d.entropy_hits(text, prefilter=False))
+    return fast, full
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield k
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def real_texts() -> list[str]:
+    """Every line of the real transcripts in tests/fixtures/, and every string in it."""
+    out = []
+    for path in sorted(FIXTURES.rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8", errors="surrogateescape").splitlines():
+            out.append(line)
+            try:
+                out.extend(s for s in strings(json.loads(line)) if len(s) >= 8)
+            except ValueError:
+                pass
+    return out
+
+
+def test_real_transcripts():
+    texts = real_texts()
+    assert len(texts) > 1000
+    for text in texts:
+        fast, full = both(text)
+        assert fast == full, text[:200]
+
+
+def test_real_transcripts_with_secrets_planted():
+    """Every kind of secret, in its context, put in the middle of real texts."""
+    planted = list(Fakes(5).all().items())
+    found = 0
+    for i, text in enumerate(real_texts()[::40]):
+        name, secret = planted[i % len(planted)]
+        at = len(text) // 2
+        text = text[:at] + CONTEXT.get(name, "{}").format(secret) + text[at:]
+        fast, full = both(text)
+        assert fast == full, (name, text[:200])
+        found += len(full[0]) + len(full[1])
+    assert found > 0  # the comparison saw findings, not only empty lists
+
+
+# Where each planted secret goes: {} is the secret. Around it, what the
+# prefilter's shortcuts depend on: the characters before and after a run
+# (ASCII or not, a letter or not, the end of the text), a second secret in
+# the same run, a NUL, the Kelvin sign and the dotted capital I (whose lower
+# cases are the exceptions lowered() deals with).
+PLACES = [
+    "{}", " {} ", "x{}", "{}x", "é{}", "{}é", "{}ß", "{}٣", "ł{}ł", "{}-{}", "{}.{}", "{}/{}", "{}_", "_{}",
+    "{}=", "={}", "{}\0{}", "\0{}\0", "K{}K", "İ {} İ", "{}\n{}", "\"{}\"", "'{}'", "key: {}", "{}" * 2,
+    "a" * 30 + "{}", "{}" + "Z" * 30, "–{}–",
+]
+
+
+@pytest.mark.parametrize("name", sorted(Fakes().all()))
+def test_every_planted_secret_in_every_place(name):
+    fakes = [Fakes(seed).all()[name] for seed in range(3)]
+    seen = 0
+    for secret in fakes:
+        for context in ("{}", CONTEXT.get(name, "{}")):
+            for place in PLACES:
+                text = place.replace("{}", context.replace("{}", secret))
+                fast, full = both(text)
+                assert fast == full, (name, place)
+                seen += bool(full[0] or full[1])
+    assert seen > 0, name
+
+
+TOKEN = st.sampled_from([
+    "ghp_", "gho_", "github_pat_", "glpat-", "GR1348941", "xoxb-", "xapp-1-", "sk_live_", "rk_test_", "whsec_",
+    "AIza", "sk-ant-api03-", "sk-proj-", "T3BlbkFJ", "hf_", "api_org_", "npm_", "_authToken=", "pypi-Ag",
+    "eyJ", "AKIA", "ASIA", "-----BEGIN RSA PRIVATE KEY-----", "https://hooks.slack.com/services/",
+    "password = ", "token: ", "Authorization: Bearer ", "postgres://u:", "@db/x", "--token ",
+])
+CHARS = st.sampled_from(list("aZ09+/_=-.:@ \n\t\"'é٣KİßŁ\0") + ["ABCDEFGH", "abcdefgh", "12345678",
+                                                              "Qx7Lm2Pz", "kR9vT4wN8s"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(TOKEN, CHARS, CHARS, CHARS), max_size=80))
+def test_random_text(parts):
+    text = "".join(parts)
+    fast, full = both(text)
+    assert fast == full
+
+
+def test_the_judges_dense_runs_are_its_expressions_matches():
+    from git_ot.domain.gate import judge
+
+    texts = real_texts()[::10] + [p.replace("{}", Fakes(1).all()["github-token"]) for p in PLACES]
+    for text in texts:
+        assert d.class_runs(text.encode("ascii", "replace"), judge._DENSE_TABLE, d.MIN_ENTROPY_LENGTH) == \
+            [m.span() for m in judge._DENSE.finditer(text)]
