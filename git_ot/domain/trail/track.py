@@ -389,6 +389,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
     alive: list[tuple] = []
     removed: dict[str, int] = {}
     origins: set[str] = set()
+    transformed = False
     for (commit, path), spans in hk.landings.items():
         for first, last in spans:
             for n in range(first, last + 1):
@@ -397,6 +398,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
                 if got is not None:
                     alive.append(got)
                     origins.add(commit)
+                    transformed |= where in lineage.transformed
                 elif where in lineage.removed:
                     remover = lineage.removed[where]
                     removed[remover] = removed.get(remover, 0) + 1
@@ -416,7 +418,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
     restored = _restorer(hk, origins, texts, repo)
     hk.state = classify(Evidence(landed=hk.landed, alive=hk.n_alive, moved=hk.moved,
                                  reverted=any(r["reverts"] for r in hk.removed),
-                                 repaired=restored is not None))
+                                 repaired=restored is not None, transformed=transformed))
     if hk.state == "repaired":
         hk.restored_by = restored
 
