@@ -168,8 +168,8 @@ class Attribution:
         if now is None:
             now = self.worktree_content(path)
         try:
-            places = {w.place for w in self.index.windows(path)}
-            if len(places) < 2:
+            places = self._places(path, content, wanted)
+            if places is None:
                 return self._walk(path, content, wanted, now if now is not None else b"", gone)
             return self._walk_places(sorted(places, key=lambda p: (p is not None, p or "")),
                                      path, content, wanted, now if now is not None else b"", gone)
@@ -282,6 +282,26 @@ class Attribution:
         for line in unlocated:
             result[line] = HUMAN if exhausted and visited <= LOCATE_LIMIT else unattributed("unknown")
         return result
+
+    def _places(self, path: str, content: bytes, wanted: set) -> set | None:
+        """The places whose walks can tell something of the wanted lines:
+        this worktree's, and those of another checkout where a window's
+        after-state holds one of the lines (no other can give it to a step).
+        None: one walk over every window, as it always was (the windows are
+        all of one place, or no place's can give a line to a step)."""
+        windows = self.index.windows(path)
+        places = {w.place for w in windows}
+        if len(places) < 2:
+            return None
+        lines = L.split(content)
+        texts = {lines[i] for i in wanted if i < len(lines)}
+        found = {None} if None in places else set()
+        for w in windows:
+            if w.place in found or path not in w.files:
+                continue
+            if texts & set(L.split(self.content(w.after, path))):
+                found.add(w.place)
+        return found or None
 
     def _walk_places(self, places: list, path: str, content: bytes, wanted: set, now: bytes,
                      gone) -> dict[int, tuple]:
