@@ -133,7 +133,7 @@ def _print_json(result: dict) -> None:
             path = paths[ln["path"]] = dumps(ln["path"])
         rows.append(f'{{"line":{ln["line"]},"commit":"{ln["commit"]}","orig_line":{ln["orig_line"]},'
                     f'"path":{path},"author":{authors[ln["commit"]]},"content":{dumps(ln["content"])},'
-                    f'"attribution":{who}}}')
+                    f'"trivial":{"true" if ln["trivial"] else "false"},"attribution":{who}}}')
     head = dumps({"path": result["path"], "rev": result["rev"]})[:-1]
     emit(head + ',"lines":[' + ("\n" + ",\n".join(rows) + "\n" if rows else "") + "]}")
 

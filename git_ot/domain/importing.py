@@ -167,13 +167,16 @@ def _events(store: Store, source: TranscriptSource, sid: str, lines: list, workt
             pack: PackBuffer) -> tuple[list[dict], object]:
     """One session's events, with their patches and partial snapshots (kept in `pack`)."""
     events, acct = source.convert(sid, lines)
-    mapper = source.relpath_mapper(worktree, source.session_cwd(lines))
+    mapper_of = _Mappers(source, worktree, source.session_cwd(lines))
     limit = snapshot.configured_max_file_size()
     trees: dict = {}  # (path, content) -> tree: a step's after is often the next one's before
     files = _Files(store, _base_commit(events), getattr(source, "apply_change", None))
     for ev in events:
         edits = ev.get("data", {}).pop("edits", None) if "data" in ev else None
         if edits is not None:
+            # Each edit maps with its own line's directory: a session moves
+            # between checkouts (another worktree, another clone).
+            mapper = mapper_of(ev["data"].get("cwd"))
             edits = files.resolve(edits, mapper)
             ev["data"]["patch"] = patch_files(edits, mapper)
             states = partial_states(store, edits, mapper, limit, trees, pack)
@@ -260,6 +263,32 @@ class _Files:
             out.append({"file": edit["file"], "before": before if not edit.get("from") else None,
                         "after": after})
         return out
+
+
+class _Mappers:
+    """The path mapper for a transcript line's directory, one per checkout.
+
+    A directory under one seen before (the session's first, or another
+    checkout it moved to) is the same checkout, a folder of it the shell
+    went into: its paths map from that checkout's root, as seen first.
+    """
+
+    def __init__(self, source: TranscriptSource, worktree: str, first: str | None):
+        self.source, self.worktree = source, worktree
+        self.roots: dict[str | None, Callable] = {}
+        if first:
+            self(first)
+        self.default = first
+
+    def __call__(self, cwd: str | None) -> Callable[[str], str | None]:
+        cwd = cwd if isinstance(cwd, str) and cwd else self.default
+        for root, mapper in self.roots.items():
+            if root is not None and cwd is not None and (cwd == root or cwd.startswith(root.rstrip("/") + "/")):
+                return mapper
+        mapper = self.roots.get(cwd)
+        if mapper is None:
+            mapper = self.roots[cwd] = self.source.relpath_mapper(self.worktree, cwd)
+        return mapper
 
 
 def _has_live_events(store: Store, sid: str, tip: str | None) -> bool:

@@ -47,11 +47,13 @@ def test_json_has_one_object_per_line(repo):
     prompt = "add a farewell function that says goodbye polit..."
     assert out == {"path": "app.py", "rev": None, "lines": [
         {"line": 3, "commit": commit, "orig_line": 3, "path": "app.py", "author": "A U Thor",
-         "content": "def farewell(name):", "attribution": agent_line(sid, 2, "2.1.1", prompt, 1)},
+         "content": "def farewell(name):", "trivial": False,
+         "attribution": agent_line(sid, 2, "2.1.1", prompt, 1)},
         {"line": 4, "commit": commit, "orig_line": 4, "path": "app.py", "author": "A U Thor",
-         "content": '    return "bye " + name', "attribution": agent_line(sid, 2, "2.1.1", prompt, 1)},
+         "content": '    return "bye " + name', "trivial": False,
+         "attribution": agent_line(sid, 2, "2.1.1", prompt, 1)},
         {"line": 5, "commit": commit, "orig_line": 5, "path": "app.py", "author": "A U Thor",
-         "content": "# end", "attribution": HUMAN},
+         "content": "# end", "trivial": True, "attribution": HUMAN},
     ]}
 
 

@@ -10,15 +10,14 @@ writes them, with times before the human's commit.
 
 from __future__ import annotations
 
-import datetime
 import json
 
 import pytest
 
 from support.trail import HUMAN, NOT_ANCHORED, agent_line, blame, head, note, read_records, set_up
+from support.transcripts import MODEL, Transcript
 
 SESSION = "0c6d1f52-7a53-4b1e-9d0e-5a1a0e2f3b41"
-MODEL = "claude-opus-4-5"
 BASE = 'def greet(name):\n    return "hi " + name\n'
 FAREWELL = '\n\ndef farewell(name):\n    return "bye " + name\n'
 NOTES = "# Notes\n\ngreet and farewell\n"
@@ -26,59 +25,9 @@ T0 = 1700000100  # after the repository's first commit (1700000000), before the 
 COMMITTED = "1700000600 +0000"
 
 
-def _iso(t: float) -> str:
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-class Transcript:
-    """A Claude Code transcript (JSONL) built line by line."""
-
-    def __init__(self, cwd: str, session: str = SESSION):
-        self.cwd, self.session = cwd, session
-        self.lines: list[dict] = []
-        self.n = 0
-
-    def _line(self, t: float, **fields) -> None:
-        self.n += 1
-        self.lines.append({"parentUuid": None, "isSidechain": False, "uuid": f"{self.session[:8]}-{self.n:04d}",
-                           "timestamp": _iso(t), "cwd": self.cwd, "sessionId": self.session,
-                           "version": "2.1.328", "userType": "external", **fields})
-
-    def prompt(self, t: float, text: str) -> None:
-        self._line(t, type="user", message={"role": "user", "content": text})
-
-    def tool(self, t: float, t_end: float, name: str, tool_input: dict, result: dict) -> None:
-        tid = f"toolu_{self.session[:8]}{self.n:04d}"
-        self._line(t, type="assistant", message={
-            "id": f"msg_{self.n}", "role": "assistant", "model": MODEL,
-            "content": [{"type": "tool_use", "id": tid, "name": name, "input": tool_input}]})
-        self._line(t_end, type="user", toolUseResult=result, message={
-            "role": "user", "content": [{"tool_use_id": tid, "type": "tool_result", "content": "ok"}]})
-
-    def edit(self, t: float, t_end: float, path: str, original: str, old: str, new: str) -> None:
-        full = f"{self.cwd}/{path}"
-        self.tool(t, t_end, "Edit", {"file_path": full, "old_string": old, "new_string": new},
-                   {"filePath": full, "oldString": old, "newString": new, "originalFile": original,
-                    "structuredPatch": [], "userModified": False, "replaceAll": False})
-
-    def write(self, t: float, t_end: float, path: str, content: str) -> None:
-        full = f"{self.cwd}/{path}"
-        self.tool(t, t_end, "Write", {"file_path": full, "content": content},
-                   {"type": "create", "filePath": full, "content": content, "structuredPatch": [],
-                    "originalFile": None})
-
-    def say(self, t: float, text: str) -> None:
-        self._line(t, type="assistant", message={"id": f"msg_{self.n}", "role": "assistant", "model": MODEL,
-                                                 "content": [{"type": "text", "text": text}]})
-
-    def save(self, path) -> str:
-        path.write_text("".join(json.dumps(line) + "\n" for line in self.lines))
-        return str(path)
-
-
 def _farewell_session(cwd: str, t0: float = T0) -> Transcript:
     """Prompt (step 1); Edit adds farewell to app.py (step 2); Write creates NOTES.md (step 3)."""
-    tr = Transcript(cwd)
+    tr = Transcript(cwd, SESSION)
     tr.prompt(t0, "add a farewell")
     tr.edit(t0 + 10, t0 + 11, "app.py", BASE, '    return "hi " + name\n',
             '    return "hi " + name\n' + FAREWELL)
@@ -205,7 +154,7 @@ def test_a_structured_patch_alone_gives_no_states(repo, tmp_path, monkeypatch):
     """An older transcript without the file's contents: its patch is kept,
     but the step has no snapshots, so nothing is anchored by it."""
     set_up(repo, False)
-    tr = Transcript(str(repo.path))
+    tr = Transcript(str(repo.path), SESSION)
     tr.prompt(T0, "add a farewell")
     full = f"{repo.path}/app.py"
     tr.tool(T0 + 10, T0 + 11, "Edit", {"file_path": full, "old_string": "x", "new_string": "y"},

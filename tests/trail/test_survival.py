@@ -44,6 +44,13 @@ CLASSIFY = [
     ("fewer than half alive, the rest reverted: some alive is not reverted",
      Evidence(landed=5, alive=1, reverted=True), "partially_preserved"),
     ("one line landed, alive", Evidence(landed=1, alive=1), "alive_on_path"),
+    ("every line alive in place, some reformatted", Evidence(landed=4, alive=4, transformed=True),
+     "alive_transformed"),
+    ("every line alive, reformatted and moved", Evidence(landed=4, alive=4, moved=True, transformed=True),
+     "moved"),
+    ("fewer than half alive, reformatted", Evidence(landed=5, alive=2, transformed=True),
+     "partially_preserved"),
+    ("nothing alive, reformatted flag aside", Evidence(landed=4, transformed=True), "lost"),
     ("held elsewhere too: the landing decides", Evidence(landed=2, alive=2, held_elsewhere=True,
                                                          shaky_history=True), "alive_on_path"),
 ]

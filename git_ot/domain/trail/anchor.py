@@ -39,6 +39,7 @@ from ...store.porcelain import parse_blame
 from ...store.repository import Store
 from ...store.spool import Spool
 from . import lines as L
+from . import trivial
 from .attribution import HUMAN, Attribution, agent, unattributed
 from .copies import PatchIds, named_sources
 from .session_anchors import append_anchors
@@ -289,7 +290,8 @@ class Anchorer:
                         # that git-ot never saw: not seen is not the human's.
                         got = {i: (unattributed("unknown") if st == HUMAN else st) for i, st in got.items()}
                     statuses.update(got)
-            result[path] = statuses
+            # A brace or a `return nil` a window aligned with is no evidence.
+            result[path] = trivial.settle(L.split(change.data), statuses, HUMAN, unattributed("unknown"))
         # Rewriting commits git-ot never anchored writes no note, unless the
         # working tree's history shows agent work among the changed lines.
         evidence = any(s[0] == "agent" or (s[0] == "unattributed" and s[1] != "unknown")

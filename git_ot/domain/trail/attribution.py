@@ -21,6 +21,11 @@ following each line through the line diffs until the interval that added
 it; it stops as soon as every line is placed. Its cost is the age of the
 youngest state that holds the lines, not the number of sessions.
 
+Imported steps of other checkouts (windows.py: their place) are not one
+timeline with each other or with this worktree: the walk runs once per
+place, over that place's states alone, and a line is the agent's that one
+place's walk gives to a step (several: ambiguous).
+
 A line is looked for first in the working tree now, then in older states
 (so a line staged with `git add` and then edited again in the working tree
 is still found where it was written). A line found in no state was never
@@ -78,6 +83,7 @@ class Attribution:
         self._written: dict[str, set] = {}  # path -> hashes of the lines agent windows wrote into it
         self._written_cache = None
         self._split: tuple = (None, [])  # the last content split into lines, and its lines
+        self._place: tuple = ()  # (place,): the walk sees that place's windows alone
 
     # -- states ----------------------------------------------------------
 
@@ -116,21 +122,28 @@ class Attribution:
     def _points(self, path: str, t_max: float) -> list:
         """States of `path` older than t_max, newest first: (t, order, window, tree, path_at_point)."""
         pts = []
-        for w in self.index.windows(path):
+        for w in self._windows(path):
             if w.t1 < t_max:
                 pts.append((w.t1, 1, w, w.after, path))
             if w.t0 < t_max:
                 f = w.files.get(path)
                 pts.append((w.t0, 0, w, w.before, f[2] if f and f[2] else path))
-        for w in self.index.running(self.now):
+        for w in self._running():
             if w.t0 < t_max:
                 pts.append((w.t0, 0, w, w.before, path))
         pts.sort(key=lambda p: (p[0], p[1]), reverse=True)
         return pts
 
+    def _windows(self, path: str) -> list[Window]:
+        ws = self.index.windows(path)
+        return ws if not self._place else [w for w in ws if w.place == self._place[0]]
+
+    def _running(self) -> list[Window]:
+        return self.index.running(self.now) if not self._place or self._place[0] is None else []
+
     def _candidates(self, paths: set, t_lo: float, t_hi: float) -> list[Window]:
         seen: dict[str, Window] = {}
-        pool = [w for p in paths for w in self.index.windows(p)] + self.index.running(self.now)
+        pool = [w for p in paths for w in self._windows(p)] + self._running()
         for w in pool:
             if w.t0 <= t_lo and (w.t1 is None or w.t1 >= t_hi):
                 if w.declared is not None and w.declared not in paths:
@@ -155,7 +168,11 @@ class Attribution:
         if now is None:
             now = self.worktree_content(path)
         try:
-            return self._walk(path, content, wanted, now if now is not None else b"", gone)
+            places = self._places(path, content, wanted)
+            if places is None:
+                return self._walk(path, content, wanted, now if now is not None else b"", gone)
+            return self._walk_places(sorted(places, key=lambda p: (p is not None, p or "")),
+                                     path, content, wanted, now if now is not None else b"", gone)
         except _Large:
             return {i: unattributed("unknown") for i in wanted}
 
@@ -265,6 +282,52 @@ class Attribution:
         for line in unlocated:
             result[line] = HUMAN if exhausted and visited <= LOCATE_LIMIT else unattributed("unknown")
         return result
+
+    def _places(self, path: str, content: bytes, wanted: set) -> set | None:
+        """The places whose walks can tell something of the wanted lines:
+        this worktree's, and those of another checkout where a window's
+        after-state holds one of the lines (no other can give it to a step).
+        None: one walk over every window, as it always was (the windows are
+        all of one place, or no place's can give a line to a step)."""
+        windows = self.index.windows(path)
+        places = {w.place for w in windows}
+        if len(places) < 2:
+            return None
+        lines = L.split(content)
+        texts = {lines[i] for i in wanted if i < len(lines)}
+        found = {None} if None in places else set()
+        for w in windows:
+            if w.place in found or path not in w.files:
+                continue
+            if texts & set(L.split(self.content(w.after, path))):
+                found.add(w.place)
+        return found or None
+
+    def _walk_places(self, places: list, path: str, content: bytes, wanted: set, now: bytes,
+                     gone) -> dict[int, tuple]:
+        """One walk per place; per line, the step one place gives it, else
+        what they agree on, else unknown."""
+        got = []
+        try:
+            for place in places:
+                self._place = (place,)
+                # Another checkout's states start from the content asked about.
+                got.append(self._walk(path, content, wanted, now if place is None else content, gone))
+        finally:
+            self._place = ()
+        out = {}
+        for line in wanted:
+            statuses = [g[line] for g in got]
+            agents = {s for s in statuses if s[0] == "agent"}
+            if len(agents) == 1:
+                out[line] = agents.pop()
+            elif agents:
+                out[line] = unattributed("ambiguous", [f"{s[1]}:{s[2]}" for s in agents])
+            elif len(set(statuses)) == 1:
+                out[line] = statuses[0]
+            else:
+                out[line] = unattributed("unknown")
+        return out
 
     def _put_back(self, path: str, line: int, content: bytes) -> bool:
         """Could a line that changed outside every window have been put back

@@ -44,6 +44,7 @@ from .anchor import Anchorer
 from .attribution import Uncommitted
 from .lineage import alive_counts
 from .recompute import Recomputer
+from .trivial import trivial
 
 ZERO = "0" * 40
 HUMAN = {"kind": "human"}
@@ -254,7 +255,7 @@ def blame_file(store: Store, args: list[str], line_ranges=(),
     stood, in any order git blame takes: `[REV] [--] FILE`, or the old
     `FILE REV` and `-- FILE REV`. Returns {"path", "rev", "commits": {sha:
     {author, author-time, author-tz, boundary, ...}}, "lines": [{line,
-    commit, orig_line, path, content, attribution}]}; lines attributed
+    commit, orig_line, path, content, trivial, attribution}]}; lines attributed
     alike share one attribution object.
     """
     ops = prestart.operands(list(args))
@@ -270,6 +271,7 @@ def blame_file(store: Store, args: list[str], line_ranges=(),
     pending = [ln for ln in lines if ln["commit"] == ZERO]
     pending_status = _pending(store, target, pending) if pending else {}
     for ln in lines:
+        ln["trivial"] = trivial(ln["content"])
         if ln["commit"] == ZERO:
             ln["attribution"] = blame.from_status(pending_status.get(ln["line"], ("human",)))
         else:

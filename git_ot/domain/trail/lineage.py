@@ -22,9 +22,17 @@ hunk's state.
   (when that one is a merge, the same question is asked of the branch it
   merged, so the branch's own commit is named: a revert merged in is a
   revert).
+- *Reformatted*: a line a commit's diff removes while the same hunk adds it
+  back in another shape (white space changed, as `git blame -w` and
+  `git diff --color-moved-ws=allow-indentation-change` ignore it; wrapped or
+  joined, as a formatter does; quotes or a trailing comma changed) is
+  followed on to where that hunk put it, and alive there is *transformed*:
+  the line keeps its identity, edited since (survival.py).
 """
 
 from __future__ import annotations
+
+import re
 
 import pygit2
 
@@ -62,6 +70,7 @@ class Lineage:
         self._renames: dict[str, dict] = {}
         self._plain: dict[str, list[tuple]] = {}  # path -> (commit, line, text) per line at the target
         self.missing_set: set = set()
+        self.transformed: set = set()  # (commit, path, line) alive only reformatted
         self._changed_cache: dict[str, list[str]] = {}
         self._fp: dict[str, int] | None = None
 
@@ -169,6 +178,10 @@ class Lineage:
             return
         self.missing_set = set(missing)
         removers, within = self._removers(missing)
+        for where, (path, pos) in self._reformatted.items():
+            if where not in self.alive and where in removers and removers[where] is None:
+                self.alive[where] = (path, pos, False)
+                self.transformed.add(where)
         # Where a removed line may live on: in its own file, when the commit
         # that removed it added the same text there (moved within the file),
         # and in the other files that commit changed where it added the same
@@ -217,6 +230,7 @@ class Lineage:
         be a rename), are left to `git blame --reverse`.
         """
         fp = self._first_parents()
+        self._reformatted: dict[tuple, tuple] = {}
         groups: dict[tuple, list[int]] = {}
         for commit, path, n in missing:
             groups.setdefault((commit, path), []).append(n)
@@ -260,6 +274,7 @@ class Lineage:
                 pending.setdefault(commit, []).extend((path, item) for item in items)
         removed: dict[tuple, str] = {}
         re_added: set = set()
+        reshaped: set = set()
         odd: dict[str, set] = {}  # path -> commits that removed lines as a merge or with the file
         for record in proc.stdout.split(b"\0")[1:]:
             head, _, body = record.partition(b"\n")
@@ -271,11 +286,16 @@ class Lineage:
                 lines = tracked.get(path)
                 if lines:
                     added_texts = {t for h in hunks for t in h[4]}
-                    _apply(lines, hunks, commit, removed, re_added, added_texts)
+                    _apply(lines, hunks, commit, removed, re_added, added_texts, reshaped)
                     if merge or gone:
                         odd.setdefault(path, set()).add(commit)
             for path, item in pending.pop(commit, ()):
                 tracked.setdefault(path, {}).__setitem__(*item)
+        # Reformatted lines no later commit removed: where they are at the target.
+        for path, lines in tracked.items():
+            for where, pos in lines.items():
+                if where in reshaped:
+                    self._reformatted[where] = (path, pos)
         return removed, re_added, odd
 
     def _reverse_blame(self, groups: dict[tuple, list[int]], tip: str | None = None,
@@ -399,26 +419,75 @@ class Lineage:
         return sorted({d.new_file.path for d in diff.deltas if d.status_char() != "D"})
 
 
-def _apply(lines: dict, hunks: list, commit: str, removed: dict, re_added: set, added_texts: set) -> None:
-    """Move the tracked `lines` ({where: position}) through one file's diff."""
+def _apply(lines: dict, hunks: list, commit: str, removed: dict, re_added: set, added_texts: set,
+           reshaped: set) -> None:
+    """Move the tracked `lines` ({where: position}) through one file's diff;
+    a line a hunk adds back reformatted moves to its new place (`reshaped`)."""
+    placed: dict[int, list] = {}
     for where, pos in list(lines.items()):
         shift = 0
-        for a, b, c, d, _, minus in hunks:
+        for k, (a, b, c, d, plus, minus) in enumerate(hunks):
             if b and a <= pos < a + b:
-                del lines[where]
-                removed[where] = commit
-                if minus[pos - a] in added_texts:
-                    re_added.add(where)  # the same text added back: a move within the file?
+                if k not in placed:
+                    placed[k] = reformatted(minus, plus)
+                new = placed[k][pos - a]
+                if new is not None:
+                    lines[where] = c + new
+                    reshaped.add(where)
+                else:
+                    del lines[where]
+                    removed[where] = commit
+                    if minus[pos - a] in added_texts:
+                        re_added.add(where)  # the same text added back: a move within the file?
                 break
             if (b and a + b - 1 < pos) or (not b and a < pos):
                 shift += d - b
             else:
+                lines[where] = pos + shift
                 break
         else:
             lines[where] = pos + shift
+
+
+_BLANKS = re.compile(rb"\s+")
+_TRAILING_COMMA = re.compile(rb",(?=[)\]}])")
+# A removed line shorter than this (in shape) is followed only through a
+# hunk that is a reformat as a whole: a `}` or `)` is in every hunk.
+SHAPE_MIN = 6
+
+
+def shape(text: bytes) -> bytes:
+    """A line's text as a formatter does not change it: no white space, one
+    kind of quote, no trailing comma before a closing bracket."""
+    return _TRAILING_COMMA.sub(b"", _BLANKS.sub(b"", text).replace(b"'", b'"'))
+
+
+def reformatted(minus: list[bytes], plus: list[bytes]) -> list[int | None]:
+    """For each removed line of a hunk, the 0-based added line that holds it
+    in another shape (None: not held). Lines are matched in order in the
+    added lines joined (so a wrapped or joined line is found); short ones
+    only when the hunk's two sides have the same shape."""
+    joined = b""
+    owner: list[int] = []  # the added line of each byte of `joined`
+    for i, text in enumerate(plus):
+        t = shape(text)
+        joined += t
+        owner += [i] * len(t)
+    whole = shape(b"".join(minus)) == joined and bool(joined)
+    out: list[int | None] = []
+    cursor = 0
+    for text in minus:
+        t = shape(text)
+        if not t or (len(t) < SHAPE_MIN and not whole):
+            out.append(None)
             continue
-        if where in lines:
-            lines[where] = pos + shift
+        at = joined.find(t, cursor)
+        if at < 0:
+            out.append(None)
+            continue
+        out.append(owner[at])
+        cursor = at + len(t)
+    return out
 
 
 def alive_counts(store: Store, commit: str, agent_ranges: dict) -> dict:

@@ -12,10 +12,12 @@ States, for a hunk with landed lines (checked in this order):
 - `repaired`: lines alive, given by blame to a landing commit that
   re-introduced lines an earlier landing commit (its ancestor) had taken,
   so they had been removed in between and were brought back;
-- `alive_on_path`: every landed line alive, in place, on its path;
+- `alive_on_path`: every landed line alive, in place, on its path, unchanged;
 - `moved`: at least half alive, some of them in another file (the file was
   renamed, or lines moved out of it) or moved within the file;
-- `alive_transformed`: at least half alive, in place;
+- `alive_transformed`: at least half alive, in place, some of them edited
+  since in shape only (re-indented, wrapped, reformatted: lineage.py) or
+  some lost;
 - `partially_preserved`: fewer than half alive.
 
 A hunk with no landing commit on the target's history:
@@ -51,6 +53,7 @@ class Evidence(NamedTuple):
     held_elsewhere: bool = False  # commits off the target's history hold it, or are missing
     shaky_history: bool = False  # shallow, or the target's history could not be listed
     pending: int = 0  # its lines in the working tree, not committed yet
+    transformed: bool = False  # some alive line was reformatted since (white space, wrapping)
 
 
 def classify(evidence: Evidence) -> str:
@@ -66,7 +69,7 @@ def classify(evidence: Evidence) -> str:
         return "reverted" if e.reverted else "lost"
     if e.repaired:
         return "repaired"
-    if e.alive >= e.landed and not e.moved:
+    if e.alive >= e.landed and not e.moved and not e.transformed:
         return "alive_on_path"
     if 2 * e.alive >= e.landed:
         return "moved" if e.moved else "alive_transformed"

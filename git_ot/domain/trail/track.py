@@ -405,6 +405,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
     removed: dict[str, int] = {}
     removed_paths: dict[str, set] = {}
     origins: set[str] = set()
+    transformed = False
     for (commit, path), spans in hk.landings.items():
         for first, last in spans:
             for n in range(first, last + 1):
@@ -413,6 +414,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
                 if got is not None:
                     alive.append(got)
                     origins.add(commit)
+                    transformed |= where in lineage.transformed
                 elif where in lineage.removed:
                     remover = lineage.removed[where]
                     removed[remover] = removed.get(remover, 0) + 1
@@ -434,7 +436,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
     restored = _restorer(hk, origins, texts, repo)
     hk.state = classify(Evidence(landed=hk.landed, alive=hk.n_alive, moved=hk.moved,
                                  reverted=any(r["reverts"] for r in hk.removed),
-                                 repaired=restored is not None))
+                                 repaired=restored is not None, transformed=transformed))
     if hk.state == "repaired":
         hk.restored_by = restored
 

@@ -14,7 +14,9 @@ session.
 An imported step has partial snapshots (trees holding only the file of its
 patch, refs/README.md section 10): its window is indexed under that path
 alone, which it declares, so it gives states of that path and claims no
-other.
+other. Its place is the root of the checkout it wrote in, as its input's
+path names the file there: the states of one checkout make one timeline,
+and a file changed in another checkout in between is no change here.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ...store.files import replace_file
 from ...store.repository import Store
 from ..paths import untoken
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 # Tools that write exactly the file their input names (Claude Code's own
 # file tools): such a window is no candidate for a change to any other path.
 DECLARED_PATH_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
@@ -52,6 +54,7 @@ class Window:
     declared: str | None  # the only path the tool writes, when its input names it
     redacted: frozenset = frozenset()  # (side, path): the security gate stored that file redacted
     partial: bool = False  # its snapshots hold only the files of its patch (an imported step)
+    place: str | None = None  # the checkout an imported step wrote in (None: this worktree)
 
     @property
     def key(self) -> str:
@@ -113,7 +116,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             continue
         after = snaps.get(step.get("snapshot_after") or "")
         partial = bool(before.get("partial") or (after or {}).get("partial"))
-        declared = None
+        declared = place = None
         field = DECLARED_PATH_TOOLS.get(step.get("name"))
         if partial:
             # Imported: the states hold the patch's file alone, at the path
@@ -123,6 +126,9 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             if after is None or patch is None or len(patch.get("files", ())) != 1:
                 continue
             declared = patch["files"][0]["path"]
+            place = _place(step.get("input"), field, declared)
+            if place is not None and _same_worktree(untoken(place), worktree):
+                place = None  # this worktree: one timeline with live capture
         elif field and isinstance(step.get("input"), dict):
             declared = _rel(step["input"].get(field), cwd, worktree)
         if after is None:
@@ -143,7 +149,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             marks = [["before", p] for p in redacted.get(step.get("snapshot_before"), [])]
             marks += [["after", p] for p in redacted.get(step.get("snapshot_after"), [])]
             entry["windows"].append([step["n"], before.get("t"), after.get("t"),
-                                     before["tree"], after["tree"], files, declared, marks, partial])
+                                     before["tree"], after["tree"], files, declared, marks, partial, place])
     return entry
 
 
@@ -218,13 +224,13 @@ class WindowIndex:
             cwd = entry.get("cwd")
             if cwd not in here:
                 here[cwd] = _same_worktree(cwd, worktree)
-            for step, t0, t1, before, after, files, declared, marks, partial in entry["windows"]:
+            for step, t0, t1, before, after, files, declared, marks, partial, place in entry["windows"]:
                 if not here[cwd] and not partial:
                     # A session in another linked worktree wrote other files;
                     # an imported step's paths were mapped into this one.
                     continue
                 w = Window(sid, step, t0 or 0.0, t1 or 0.0, before, after, files, declared,
-                           frozenset((side, p) for side, p in marks), partial)
+                           frozenset((side, p) for side, p in marks), partial, place)
                 touched = set(files) | {f[2] for f in files.values() if f[2]}
                 for path in touched:
                     by_path.setdefault(path, []).append(w)
@@ -279,6 +285,18 @@ class WindowIndex:
         if self._by_path is None:
             self._build()
         return bool(self._by_path or self._running)
+
+
+def _place(tool_input, field: str | None, path: str) -> str | None:
+    """The root of the checkout an imported step wrote `path` in: its input's
+    file path less `path` (None when the input does not end so)."""
+    full = tool_input.get(field) if isinstance(tool_input, dict) and field else None
+    if not isinstance(full, str):
+        return None
+    full = full.replace("\\", "/")
+    if full.endswith("/" + path):
+        return full[:-len(path) - 1]
+    return None
 
 
 def _same_worktree(cwd: str | None, worktree: str | None) -> bool:

@@ -1,0 +1,241 @@
+"""Attribution of imported sessions in the shapes real history takes.
+
+Each case is cut down from what sessions of a real project did (the
+benchmark tests/benchmarks/bench_real_history.py measures the whole): a
+human's commit whose only lines a session's window aligned with are a
+`return nil` and a brace; two sessions in two checkouts of the project, on
+two branches, editing the same file in turns; a session that moves from
+one checkout to another. The transcripts are written by the tests in
+Claude Code's form (tests/support/transcripts.py) and imported after the
+fact, with no hook ever run, as the benchmark does. Last, the formatters
+people run over agent code (black, and re-indenting and wrapping by hand):
+the lines keep their identity, `alive_transformed`, not `lost`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support.repo import FIXTURES
+from support.trail import HUMAN, agent_line, blame, head, note, one_turn, set_up
+from support.transcripts import MODEL, Transcript
+
+A = "4a1d2c3b-0000-4000-8000-00000000000a"
+B = "4b1d2c3b-0000-4000-8000-00000000000b"
+T0 = 1700000100  # after the repository's first commit (1700000000)
+COMMITTED = "1700000900 +0000"
+BASE = 'package app\n\nimport "fmt"\n'
+
+
+def _commit(repo, monkeypatch, message: str) -> str:
+    monkeypatch.setenv("GIT_COMMITTER_DATE", COMMITTED)
+    monkeypatch.setenv("GIT_AUTHOR_DATE", COMMITTED)
+    repo.commit(message)
+    return head(repo)
+
+
+def _import(repo, *paths) -> dict:
+    proc = repo.ot("import", "claude-code", *map(str, paths), "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    return json.loads(proc.stdout)
+
+
+def _line(session: str, step: int, hunk: str, path: str, lines: list[int]) -> dict:
+    return {"v": 1, "session": session, "step": step, "hunk": hunk, "path": path, "lines": lines,
+            "harness": "claude-code", "model": MODEL}
+
+
+def _blame_json(repo, path: str) -> list[tuple]:
+    out = repo.cli_json("blame", path)
+    return [(ln["content"], ln["trivial"], ln["attribution"]["kind"]) for ln in out["lines"]]
+
+
+def test_trivial_lines_alone_name_no_session(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    # The session writes a function; the human, outside every window,
+    # rewrites its name and body and keeps its `return nil` and brace.
+    tr = Transcript("/home/dev/src/" + repo.path.name, A)
+    tr.prompt(T0, "add a loader")
+    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n',
+            'import "fmt"\n\nfunc load() error {\n\tfmt.Println("loading the cache")\n\treturn nil\n}\n')
+    path = tr.save(tmp_path / "a.jsonl")
+    repo.write("app.go", BASE + '\nfunc save() error {\n\tfmt.Println("saving every record")\n'
+                                '\treturn nil\n}\n')
+    c = _commit(repo, monkeypatch, "save, by hand")
+
+    out = _import(repo, path)
+    # Its window aligned with `return nil` and `}`, and nothing else: the
+    # commit names no session, and the lines follow their neighbours.
+    assert out["anchored"] == []
+    shown = repo.cli_json("blame", "commit", c)
+    assert shown["sessions"] == []
+    assert shown["lines"]["agent"] == 0
+    assert _blame_json(repo, "app.go")[3:] == [
+        ("", True, "human"), ("func save() error {", False, "human"),
+        ('\tfmt.Println("saving every record")', False, "human"),
+        ("\treturn nil", True, "human"), ("}", True, "human")]
+
+
+def test_two_checkouts_interleaved_keep_their_own_lines(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    # Two checkouts of the project, each on its branch, each with a session
+    # editing app.go from the base in turns: A, B, A again.
+    one, two = "/home/dev/src/" + repo.path.name, "/home/dev/wt/feature-b"
+    load = '\nfunc load() error {\n\treturn fmt.Errorf("no loader yet")\n}\n'
+    load2 = '\nfunc load() error {\n\treturn fmt.Errorf("no loader yet: %d", 1)\n}\n'
+    save = '\nfunc save() error {\n\treturn fmt.Errorf("no saver yet")\n}\n'
+    a = Transcript(one, A)
+    a.prompt(T0, "add a loader")
+    a.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + load)
+    b = Transcript(two, B)
+    b.prompt(T0 + 20, "add a saver")
+    b.edit(T0 + 30, T0 + 31, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + save)
+    a.edit(T0 + 40, T0 + 41, "app.go", BASE + load, '"no loader yet")', '"no loader yet: %d", 1)')
+    paths = [a.save(tmp_path / "a.jsonl"), b.save(tmp_path / "b.jsonl")]
+    # Both branches merged by hand into one commit here.
+    repo.write("app.go", BASE + load2 + save)
+    c = _commit(repo, monkeypatch, "loader and saver")
+
+    out = _import(repo, *paths)
+    assert out["anchored"] == [c]
+    # Each session keeps the lines it wrote in its checkout; the other
+    # checkout's states in between change nothing of them. Both wrote a
+    # blank line 4 (each before its function): that one is ambiguous; the
+    # blank line 8 came from merging the two, by hand.
+    assert note(repo) == [
+        {"v": 1, "path": "app.go", "lines": [4, 4], "unattributed": "ambiguous",
+         "candidates": [f"{A}:2", f"{B}:2"]},
+        _line(A, 2, "2.1.1", "app.go", [5, 5]),
+        _line(A, 2, "2.1.1", "app.go", [7, 7]),
+        _line(A, 3, "3.1.1", "app.go", [6, 6]),
+        _line(B, 2, "2.1.1", "app.go", [9, 11])]
+    wrote_load = agent_line(A, 2, "2.1.1", "add a loader", 1, MODEL)
+    fixed_load = agent_line(A, 3, "3.1.1", "add a loader", 1, MODEL)
+    wrote_save = agent_line(B, 2, "2.1.1", "add a saver", 1, MODEL)
+    assert [who for _, who in blame(repo, "app.go")[4:]] == [
+        wrote_load, fixed_load, wrote_load, HUMAN, wrote_save, wrote_save, wrote_save]
+
+
+def test_a_session_moving_between_checkouts_maps_each_edit_where_it_was(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.write("cmd/main.go", "package main\n")
+    repo.commit("base")
+    # The session starts in one checkout, goes into a folder of it, then
+    # moves to a linked worktree of another name and edits there.
+    one, two = "/home/dev/src/" + repo.path.name, "/home/dev/wt/hotfix"
+    tr = Transcript(one, A)
+    tr.prompt(T0, "log the start, then fix main")
+    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n',
+            'import "fmt"\n\nfunc start() {\n\tfmt.Println("starting the service")\n}\n', cwd=one + "/cmd")
+    tr.edit(T0 + 20, T0 + 21, "cmd/main.go", "package main\n", "package main\n",
+            'package main\n\nfunc main() {\n\tprintln("hotfix for the service")\n}\n', root=two)
+    path = tr.save(tmp_path / "a.jsonl")
+    repo.write("app.go", BASE + '\nfunc start() {\n\tfmt.Println("starting the service")\n}\n')
+    repo.write("cmd/main.go", 'package main\n\nfunc main() {\n\tprintln("hotfix for the service")\n}\n')
+    c = _commit(repo, monkeypatch, "start and hotfix")
+
+    out = _import(repo, path)
+    assert out["anchored"] == [c]
+    assert note(repo) == [_line(A, 2, "2.1.1", "app.go", [4, 7]),
+                          _line(A, 3, "3.1.1", "cmd/main.go", [2, 5])]
+
+
+# -- a formatter over agent code ----------------------------------------------
+
+AGENT_CODE = (
+    "def total(items,tax):\n"
+    "    subtotal=sum(item['price']*item['quantity'] for item in items)\n"
+    "    report=format_report(title='Quarterly totals',rows=items,currency='EUR',show_tax=True,footer=None)\n"
+    "    return round(subtotal*(1+tax),2),report\n"
+)
+
+
+def _track(repo) -> list[tuple]:
+    out = repo.cli_json("track")
+    return [(h["hunk"], h["state"], h["lines"]["landed"], h["lines"]["alive"])
+            for s in out["sessions"] for h in s["hunks"]]
+
+
+def test_black_over_agent_code_keeps_it_alive_transformed(repo):
+    black = pytest.importorskip("black")
+    set_up(repo, True)
+    one_turn(repo, "s-fmt", "calc.py", AGENT_CODE, "add a total")
+    repo.commit("total")
+    assert _track(repo) == [("2.1.1", "alive_on_path", 4, 4)]
+    formatted = black.format_str(AGENT_CODE, mode=black.Mode())
+    # black rewrote every line: spaces, quotes, the long call wrapped.
+    assert formatted.count("\n") == 6 and not set(formatted.splitlines()) & set(AGENT_CODE.splitlines())
+    repo.write("calc.py", formatted)
+    repo.git("commit", "-q", "-am", "black")
+    assert _track(repo) == [("2.1.1", "alive_transformed", 4, 4)]
+
+
+def test_reindented_and_rewrapped_by_hand_is_alive_transformed(repo):
+    set_up(repo, True)
+    code = ("def greet(name):\n"
+            "    message = compose_greeting(name, salutation='Dear', closing='Kind regards')\n"
+            "    return message.strip()\n")
+    one_turn(repo, "s-fmt", "greet.py", code, "greet")
+    repo.commit("greet")
+    # Two-space indentation, the long call wrapped by hand.
+    repo.write("greet.py", "def greet(name):\n"
+                           "  message = compose_greeting(\n"
+                           "      name, salutation='Dear', closing='Kind regards')\n"
+                           "  return message.strip()\n")
+    repo.git("commit", "-q", "-am", "reflow")
+    assert _track(repo) == [("2.1.1", "alive_transformed", 3, 3)]
+    # A real change is no reformatting: the line is gone. (A wrapped line
+    # is followed through its first piece.)
+    repo.write("greet.py", "def greet(name):\n"
+                           "  message = build_greeting(\n"
+                           "      name, salutation='Dear', closing='Kind regards')\n"
+                           "  return message.strip()\n")
+    repo.git("commit", "-q", "-am", "hello")
+    assert _track(repo) == [("2.1.1", "alive_transformed", 3, 2)]
+
+
+# -- a real session ------------------------------------------------------------
+
+ENTIRE = FIXTURES / "claude-code" / "entireio-cli"
+REAL = "bc3bf53b-19fe-4209-b30a-a1acffaf6703"
+
+
+def test_a_real_session_credited_by_its_significant_line_alone(repo, monkeypatch):
+    """entireio/cli (MIT): a session that bumped Go in go.mod and mise.toml
+    in its author's checkout; the commit that took the bump (8c3007ff,
+    linked to it by its Entire-Checkpoint trailer) was made in another."""
+    set_up(repo, False)
+    originals = {}
+    for line in (ENTIRE / f"{REAL}.jsonl").read_text().splitlines():
+        obj = json.loads(line)
+        result = obj.get("toolUseResult")
+        if isinstance(result, dict) and "originalFile" in result:
+            originals[result["filePath"].rsplit("/", 1)[1]] = result["originalFile"]
+    assert sorted(originals) == ["go.mod", "mise.toml"]
+    for name, text in originals.items():
+        repo.write(name, text)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-28T21:00:00Z")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-01-28T21:00:00Z")
+    repo.commit("go 1.25.5")
+    for name, text in originals.items():
+        repo.write(name, text.replace("1.25.5", "1.25.6"))
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-28T21:54:36Z")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-01-28T21:54:36Z")
+    repo.commit("update to go 1.25.6")
+
+    out = _import(repo, ENTIRE / f"{REAL}.jsonl")
+    assert out["anchored"] == [head(repo)]
+    # mise.toml's new line is the session's; go.mod's `go 1.25.6` is a line
+    # any writer would write, alone in its file: unknown.
+    assert note(repo) == [
+        {"v": 1, "path": "go.mod", "lines": [3, 3], "unattributed": "unknown"},
+        {"v": 1, "session": REAL, "step": 16, "hunk": "16.1.1", "path": "mise.toml", "lines": [3, 3],
+         "harness": "claude-code", "model": "claude-opus-4-5-20251101"}]
+    assert [(c, t) for c, t, _ in _blame_json(repo, "go.mod")[2:3]] == [("go 1.25.6", True)]
