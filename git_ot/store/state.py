@@ -19,8 +19,10 @@ rebuilds when it is missing (refs/README.md, section 12).
         written.json                  the lines those windows wrote (trail)
         patch-ids.json                patch ids of anchored commits (trail)
         push.lock, push.log           the background push of a plain git push
+        notes-pending/<commit>        a note the notes ref could not take yet
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
+        snapshot.lock                 held (flock) while one snapshot is taken
         large-files.json              files over the size limit, by stat data
 """
 
@@ -96,6 +98,10 @@ def patch_ids(state_dir: str) -> str:
     return os.path.join(state_dir, "patch-ids.json")
 
 
+def notes_pending(state_dir: str) -> str:
+    return os.path.join(state_dir, "notes-pending")
+
+
 def push_lock(state_dir: str) -> str:
     return os.path.join(state_dir, "push.lock")
 
@@ -106,6 +112,10 @@ def push_log(state_dir: str) -> str:
 
 def snapshot_index(worktree_state_dir: str) -> str:
     return os.path.join(worktree_state_dir, "snapshot.index")
+
+
+def snapshot_lock(worktree_state_dir: str) -> str:
+    return os.path.join(worktree_state_dir, "snapshot.lock")
 
 
 def large_files(worktree_state_dir: str) -> str:
