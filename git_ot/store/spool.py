@@ -28,24 +28,31 @@ import fcntl
 import json
 import os
 import re
+import time
 
+from ..errors import LockBusy
 from . import state
 
 _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
 
 
 @contextlib.contextmanager
-def _flock(path: str):
+def _flock(path: str, wait: float | None = None):
     """Hold an exclusive lock on `path`, created if missing.
 
     The lock file may be deleted by its holder (a seal's clean-up): a
     process that was waiting on the deleted file finds that the path no
-    longer names the file it locked, and locks the path again.
+    longer names the file it locked, and locks the path again. `wait`
+    bounds the wait (seconds; None: as long as it takes): past it, LockBusy.
     """
+    deadline = None if wait is None else time.monotonic() + wait
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if deadline is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                _flock_until(fd, path, deadline)
             try:
                 same = os.path.samestat(os.fstat(fd), os.stat(path))
             except FileNotFoundError:
@@ -60,6 +67,21 @@ def _flock(path: str):
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _flock_until(fd: int, path: str, deadline: float) -> None:
+    delay = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockBusy(f"'{path}' is held by another process",
+                               hint="it is retried on the next run") from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.1)
 
 
 class Spool:
@@ -111,11 +133,13 @@ class Spool:
             os.rename(tmp, self._path(session_id, f".{n}.sealing"))
 
     @contextlib.contextmanager
-    def sealing(self, session_id: str):
-        """Hold the seal lock of a session; yields a Batch to read and retire."""
+    def sealing(self, session_id: str, wait: float | None = None):
+        """Hold the seal lock of a session; yields a Batch to read and retire.
+
+        `wait` bounds the wait for a seal another process runs (LockBusy)."""
         os.makedirs(self.dir, exist_ok=True)
         seal_lock = self._path(session_id, ".seal.lock")
-        with _flock(seal_lock):
+        with _flock(seal_lock, wait):
             yield _Batch(self, session_id)
             self._drop_locks(session_id, seal_lock)
 
@@ -220,6 +244,34 @@ def _encode(event: dict) -> bytes:
     return (json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str) + "\n").encode("ascii")
 
 
+class _Events:
+    """The events of a batch's files, read again at each iteration."""
+
+    def __init__(self, files: list[str]):
+        self.files = files
+
+    def __bool__(self) -> bool:
+        return any(os.path.getsize(path) > 0 for path in self.files)
+
+    def __iter__(self):
+        for path in self.files:
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    if not raw.strip():
+                        continue
+                    try:
+                        yield json.loads(raw.decode("utf-8", "surrogateescape"))
+                    except ValueError:
+                        import hashlib  # only for damaged lines: off the hook path
+
+                        # Keep the damaged line; a stable id stops a second
+                        # seal of the same batch from keeping it twice.
+                        yield {
+                            "id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
+                            "corrupt": raw.decode("utf-8", "replace"),
+                        }
+
+
 class _Batch:
     """The events of one session awaiting a seal, under its seal lock."""
 
@@ -228,12 +280,20 @@ class _Batch:
         self.session_id = session_id
         self.files: list[str] = []
 
-    def take(self) -> list[dict]:
+    def take(self, lazy: bool = False):
         """Move the live journal aside and return every unsealed event, in order.
 
         Lines that do not parse (a write cut short by a crash of the machine)
         are returned as `{"corrupt": <text>}` so the sealer can keep them.
+        With `lazy`, an iterable that reads the events from the batch files
+        each time it is iterated, one at a time: a seal of large tool
+        outputs holds one of them in memory, not all.
         """
+        self._collect()
+        events = _Events(self.files)
+        return events if lazy else list(events)
+
+    def _collect(self) -> None:
         sp = self.spool
         leftovers = []
         for name in sp._names():
@@ -249,24 +309,6 @@ class _Batch:
                 os.rename(live, target)
                 leftovers.append((next_n, os.path.basename(target)))
         self.files = [os.path.join(sp.dir, name) for _, name in leftovers]
-        events = []
-        for path in self.files:
-            with open(path, "rb") as fh:
-                for raw in fh:
-                    if not raw.strip():
-                        continue
-                    try:
-                        events.append(json.loads(raw.decode("utf-8", "surrogateescape")))
-                    except ValueError:
-                        import hashlib  # only for damaged lines: off the hook path
-
-                        # Keep the damaged line; a stable id stops a second
-                        # seal of the same batch from keeping it twice.
-                        events.append({
-                            "id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
-                            "corrupt": raw.decode("utf-8", "replace"),
-                        })
-        return events
 
     def retire(self) -> None:
         """Delete the batches taken; call only once the ref holds them."""
