@@ -100,6 +100,8 @@ def expand(store: Store, session_id: str, value):
 def _text(value: str) -> str:
     """A string CBOR can store: bytes that were not UTF-8 (surrogate-escaped)
     become \\xNN, lone surrogates \\udNNN; valid text is returned as is."""
+    if value.isascii():
+        return value  # no encoded copy to check a large ASCII output
     try:
         value.encode("utf-8")
         return value

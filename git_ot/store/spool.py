@@ -259,17 +259,25 @@ class _Events:
                 for raw in fh:
                     if not raw.strip():
                         continue
-                    try:
-                        yield json.loads(raw.decode("utf-8", "surrogateescape"))
-                    except ValueError:
-                        import hashlib  # only for damaged lines: off the hook path
+                    event = _decode_line(raw)
+                    del raw  # a large output is held once, as the event, not thrice
+                    yield event
 
-                        # Keep the damaged line; a stable id stops a second
-                        # seal of the same batch from keeping it twice.
-                        yield {
-                            "id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
-                            "corrupt": raw.decode("utf-8", "replace"),
-                        }
+
+def _decode_line(raw: bytes) -> dict:
+    try:
+        # The journal is ASCII JSON (_encode): parsed from the bytes, with
+        # no decoded copy of a large line.
+        return json.loads(raw) if raw.isascii() else json.loads(raw.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        import hashlib  # only for damaged lines: off the hook path
+
+        # Keep the damaged line; a stable id stops a second
+        # seal of the same batch from keeping it twice.
+        return {
+            "id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
+            "corrupt": raw.decode("utf-8", "replace"),
+        }
 
 
 class _Batch:

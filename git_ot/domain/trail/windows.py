@@ -123,7 +123,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             continue
         before = snaps.get(step.get("snapshot_before") or "")
         after = snaps.get(step.get("snapshot_after") or "")
-        if _is_blind(step, before, after):
+        if _is_blind(step, before, after, ends):
             entry["blind"].append(_blind(store, step, before, after, snaps, manifest, ends, cwd, worktree))
             continue
         if before is None:
@@ -163,16 +163,21 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
     return entry
 
 
-def _is_blind(step: dict, before: dict | None, after: dict | None) -> bool:
+def _is_blind(step: dict, before: dict | None, after: dict | None, ends: list) -> bool:
     """Whether a write step is a blind window (see the module's doc)."""
     if step.get("snapshot_failed"):
         return True
     if (before or {}).get("partial") or (after or {}).get("partial"):
         return False
     live = any(not str(e).startswith(IMPORTED_ID_PREFIX) for e in step.get("events", ()))
-    # Ended without one of its snapshots (sealed before steps recorded their
-    # failures, or its start was never seen); a running one has no after yet.
-    return live and (before is None or (after is None and step.get("status") != "running"))
+    if not live or (before is not None and after is not None):
+        return False
+    if before is None:
+        return True  # its start was never seen, or sealed before failures were recorded
+    # No after-state: still running, unless its end was lost (a killed hook)
+    # and the turn or the session ended after it began.
+    t0 = step.get("t") or before.get("t") or 0.0
+    return step.get("status") != "running" or any(t >= t0 for t in ends)
 
 
 def _blind(store: Store, step: dict, before, after, snaps: dict, manifest: dict, ends: list,
