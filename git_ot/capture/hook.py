@@ -171,6 +171,7 @@ def _seal_detached(location, session_id: str | None) -> int:
                 from ..domain.trail.githooks import anchor_deferred
 
                 anchor_deferred(store)
+            os.unlink(lock)  # while held: a later one creates it afresh
     except LockBusy:
         pass  # another detached seal of it runs
     return 0

@@ -234,7 +234,8 @@ def settle(repo_path: Path) -> None:
     """Wait for detached seals, then seal what is left as a command does."""
     deadline = time.monotonic() + PROCESS_LIMIT
     attempts = repo_path / ".git" / "opentraces" / "seal-attempts"
-    while attempts.exists() and any(attempts.iterdir()) and time.monotonic() < deadline:
+    while (attempts.exists() and any("." not in p.name for p in attempts.iterdir())
+           and time.monotonic() < deadline):
         time.sleep(0.1)
     proc = subprocess.run([sys.executable, "-m", "git_ot", "trace", "list", "--json"], cwd=repo_path,
                           capture_output=True, timeout=PROCESS_LIMIT)
