@@ -39,7 +39,7 @@ from ...store.repository import Store
 from ..fold import IMPORTED_ID_PREFIX
 from ..paths import untoken
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 # Tools that write exactly the file their input names (Claude Code's own
 # file tools): such a window is no candidate for a change to any other path.
 DECLARED_PATH_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
@@ -118,13 +118,16 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
     }
     ends = [e.get("t") for e in trace.get("lifecycle", [])
             if e.get("kind") in ("stop", "session_end") and e.get("t") is not None]
+    starts = [e.get("t") for e in trace.get("lifecycle", []) if e.get("kind") == "session_start"]
+    starts += [s.get("t") for s in trace.get("steps", [])[:1]]
     for step in trace.get("steps", []):
         if step.get("kind") != "tool" or not step.get("writes"):
             continue
         before = snaps.get(step.get("snapshot_before") or "")
         after = snaps.get(step.get("snapshot_after") or "")
         if _is_blind(step, before, after, ends):
-            entry["blind"].append(_blind(store, step, before, after, snaps, manifest, ends, cwd, worktree))
+            entry["blind"].append(_blind(store, step, before, after, snaps, manifest, ends, cwd, worktree,
+                                         starts))
             continue
         if before is None:
             continue
@@ -181,7 +184,7 @@ def _is_blind(step: dict, before: dict | None, after: dict | None, ends: list) -
 
 
 def _blind(store: Store, step: dict, before, after, snaps: dict, manifest: dict, ends: list,
-           cwd, worktree) -> list:
+           cwd, worktree, starts: list) -> list:
     """[step, t0, t1 (None: still open), before tree, after tree, declared]."""
     t0 = step.get("t") or (before or {}).get("t") or 0.0
     t1 = step.get("t_end") or (after or {}).get("t")
@@ -191,10 +194,15 @@ def _blind(store: Store, step: dict, before, after, snaps: dict, manifest: dict,
         t1 = min((t for t in ends if t >= t0), default=None)  # the turn ended: so did the tool
     before_tree = before["tree"] if before else None
     if before_tree is None:
-        older = [s for s in snaps.values() if not s.get("partial") and (s.get("t") or 0.0) <= t0]
+        # Its start is unknown: the window opens at the newest state known
+        # before it, a snapshot of an earlier step, or the session's start.
+        older = [s for s in snaps.values() if not s.get("partial") and s.get("step", 0) < step["n"]]
         if older:
-            before_tree = max(older, key=lambda s: s.get("t") or 0.0)["tree"]
+            proxy = max(older, key=lambda s: (s.get("t") or 0.0, s.get("step", 0)))
+            before_tree = proxy["tree"]
+            t0 = min(t0, proxy.get("t") or t0)
         else:
+            t0 = min([t0] + [t for t in starts if t is not None])
             base = (manifest.get("base") or {}).get("commit")
             try:
                 before_tree = str(store.repo[base].peel(pygit2.Tree).id) if base else None
