@@ -43,7 +43,6 @@ wrote it) is provably stale, and is removed.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 
