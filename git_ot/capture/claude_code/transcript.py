@@ -17,17 +17,15 @@ importing the same transcript twice folds nothing new.
 from __future__ import annotations
 
 import hashlib
-import heapq
-import json
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
 
 from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
 from ...store.times import parse_iso
+from .. import jsonl
 from ..edits import apply_structured_patch, hunks_from_structured_patch, replace_strings
+from ..jsonl import Accounting, Line
 from .hooks import SOURCE, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -56,37 +54,6 @@ def default_folder(worktree: str, env=os.environ) -> str:
     return os.path.join(config, "projects", re.sub(r"[^A-Za-z0-9]", "-", worktree))
 
 
-@dataclass
-class Line:
-    """One line of a transcript file, parsed."""
-
-    path: str
-    number: int  # from 1
-    raw: bytes
-    obj: dict | None  # None when the line is blank or not a JSON object
-    session: str
-    t: float | None  # the line's own timestamp
-    order: float  # its timestamp, or the last one before it in the file
-
-    @property
-    def size(self) -> int:
-        return len(self.raw) + 1
-
-
-@dataclass
-class Accounting:
-    """What became of the lines of one session."""
-
-    lines: int = 0
-    steps: int = 0
-    kept_raw: int = 0
-    skipped: dict = field(default_factory=dict)
-
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
-
-
-
 def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one transcript file, each assigned to its session.
 
@@ -94,26 +61,15 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
     and file-history-snapshot lines) belong to the session most lines of the
     file name, else to the one the file is named after.
     """
-    chunks = data.split(b"\n")
-    if chunks and chunks[-1] == b"":
-        chunks.pop()
-    parsed = []
+    parsed = jsonl.parse(data)
     counts: dict[str, int] = {}
     objects = 0
-    for raw in chunks:
-        obj = None
-        if raw.strip():
-            try:
-                value = json.loads(raw.decode("utf-8", "surrogateescape"))
-                obj = value if isinstance(value, dict) else None
-            except ValueError:
-                obj = None
+    for _, obj in parsed:
         if obj is not None and isinstance(obj.get("type"), str):
             objects += 1
             sid = obj.get("sessionId")
             if isinstance(sid, str) and sid:
                 counts[sid] = counts.get(sid, 0) + 1
-        parsed.append((raw, obj))
     if objects == 0:
         raise NotATranscript(f"'{path}' is not a Claude Code transcript",
                              hint="a transcript is a .jsonl file of JSON objects that each have a "
@@ -123,40 +79,15 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
     if not main:
         raise NotATranscript(f"'{path}' names no session",
                              hint="its lines carry no sessionId and its name is not <session>.jsonl")
-    lines = []
-    last = None
-    for number, (raw, obj) in enumerate(parsed, 1):
-        t = parse_iso(obj.get("timestamp")) if obj is not None else None
-        if t is not None:
-            last = t
+
+    def session_of(obj):
         sid = obj.get("sessionId") if obj is not None else None
-        lines.append(Line(path, number, raw, obj, sid if isinstance(sid, str) and sid else main,
-                          t, last if last is not None else float("-inf")))
-    # Lines before the first timestamp take the first one, so they stay at
-    # the head of the file when files are merged.
-    first = next((ln.t for ln in lines if ln.t is not None), None)
-    for ln in lines:
-        if ln.order == float("-inf") and first is not None:
-            ln.order = first
-    return lines
+        return sid if isinstance(sid, str) and sid else main
+
+    return jsonl.timed(path, parsed, session_of)
 
 
-def by_session(files: Iterable[list[Line]]) -> dict[str, list[Line]]:
-    """Every session's lines from all files, in time order.
-
-    Each file keeps its own order; files are interleaved by time, so a
-    session resumed in several files, and a subagent's file, take their
-    places on one timeline.
-    """
-    streams: dict[str, list[list[tuple]]] = {}
-    for index, lines in enumerate(files):
-        per: dict[str, list[tuple]] = {}
-        for ln in lines:
-            per.setdefault(ln.session, []).append((ln.order, index, ln.number, ln))
-        for sid, items in per.items():
-            streams.setdefault(sid, []).append(items)
-    return {sid: [item[3] for item in heapq.merge(*parts, key=lambda x: x[:3])]
-            for sid, parts in sorted(streams.items())}
+by_session = jsonl.by_session
 
 
 def _id(*parts: str) -> str:

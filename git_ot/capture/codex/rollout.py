@@ -37,10 +37,9 @@ import re
 from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
 from ...store.git import run as run_git
-from ...store.times import parse_iso
-from ..claude_code.transcript import Accounting, Line
-from ..claude_code.transcript import by_session as _by_session
+from .. import jsonl
 from ..edits import parse_apply_patch
+from ..jsonl import Accounting, Line
 from .hooks import SHELL_TOOLS, SOURCE, writes
 from .hooks import failed as tool_failed
 
@@ -70,26 +69,15 @@ def default_folder(worktree: str, env=os.environ) -> str:
 def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one rollout file, each assigned to the thread its
     session_meta names (else the id in the file's name)."""
-    chunks = data.split(b"\n")
-    if chunks and chunks[-1] == b"":
-        chunks.pop()
-    parsed = []
+    parsed = jsonl.parse(data)
     sid = None
     objects = 0
-    for raw in chunks:
-        obj = None
-        if raw.strip():
-            try:
-                value = json.loads(raw.decode("utf-8", "surrogateescape"))
-                obj = value if isinstance(value, dict) else None
-            except ValueError:
-                obj = None
+    for _, obj in parsed:
         if obj is not None and isinstance(obj.get("type"), str):
             objects += 1
             payload = obj.get("payload")
             if sid is None and obj["type"] == "session_meta" and isinstance(payload, dict):
                 sid = payload.get("id") if isinstance(payload.get("id"), str) else None
-        parsed.append((raw, obj))
     if objects == 0:
         raise NotATranscript(f"'{path}' is not a Codex rollout",
                              hint="a rollout is a .jsonl file of JSON objects that each have a \"type\", "
@@ -100,22 +88,10 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
     if not sid:
         raise NotATranscript(f"'{path}' names no Codex thread",
                              hint="it has no session_meta line and its name is not rollout-<time>-<id>.jsonl")
-    lines, last = [], None
-    for number, (raw, obj) in enumerate(parsed, 1):
-        t = parse_iso(obj.get("timestamp")) if obj is not None else None
-        if t is not None:
-            last = t
-        lines.append(Line(path, number, raw, obj, sid, t, last if last is not None else float("-inf")))
-    first = next((ln.t for ln in lines if ln.t is not None), None)
-    for ln in lines:
-        if ln.order == float("-inf") and first is not None:
-            ln.order = first
-    return lines
+    return jsonl.timed(path, parsed, lambda obj: sid)
 
 
-def by_session(files: list[list[Line]]) -> dict[str, list[Line]]:
-    """Every thread's lines from all files, in time order."""
-    return _by_session(files)
+by_session = jsonl.by_session
 
 
 def _meta(lines: list[Line]) -> dict:

@@ -33,17 +33,14 @@ file twice folds nothing new.
 from __future__ import annotations
 
 import hashlib
-import heapq
-import json
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
 
 from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
-from ...store.times import parse_iso
+from .. import jsonl
 from ..edits import replace_unique
+from ..jsonl import Accounting, Line
 from .hooks import SOURCE, model_id, text_of, usage, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -71,89 +68,24 @@ def default_folder(worktree: str, env=os.environ) -> str:
     return os.path.join(agent_dir(env), "sessions", f"--{safe}--")
 
 
-@dataclass
-class Line:
-    """One line of a session file, parsed."""
-
-    path: str
-    number: int  # from 1
-    raw: bytes
-    obj: dict | None  # None when the line is blank or not a JSON object
-    session: str
-    t: float | None  # the entry's own timestamp
-    order: float  # its timestamp, or the last one before it in the file
-
-    @property
-    def size(self) -> int:
-        return len(self.raw) + 1
-
-
-@dataclass
-class Accounting:
-    """What became of the lines of one session."""
-
-    lines: int = 0
-    steps: int = 0
-    kept_raw: int = 0
-    skipped: dict = field(default_factory=dict)
-
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
-
-
 _NOT_A_SESSION_HINT = ("a Pi session file is a .jsonl file whose first line is its header "
                        "({\"type\": \"session\", \"id\": ...}), as Pi writes under ~/.pi/agent/sessions/")
 
 
 def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one session file, all of the session its header names."""
-    chunks = data.split(b"\n")
-    if chunks and chunks[-1] == b"":
-        chunks.pop()
-    parsed = []
-    header = None
-    for raw in chunks:
-        obj = None
-        if raw.strip():
-            try:
-                value = json.loads(raw.decode("utf-8", "surrogateescape"))
-                obj = value if isinstance(value, dict) else None
-            except ValueError:
-                obj = None
-        if header is None and obj is not None and obj.get("type") == "session":
-            header = obj
-        parsed.append((raw, obj))
+    parsed = jsonl.parse(data)
+    header = next((obj for _, obj in parsed if obj is not None and obj.get("type") == "session"), None)
     first = next((obj for raw, obj in parsed if raw.strip()), None)
     if header is None or first is not header:
         raise NotATranscript(f"'{path}' is not a Pi session file", hint=_NOT_A_SESSION_HINT)
     sid = header.get("id")
     if not isinstance(sid, str) or not sid:
         raise NotATranscript(f"'{path}' names no session", hint="its header has no \"id\"")
-    lines = []
-    last = None
-    for number, (raw, obj) in enumerate(parsed, 1):
-        t = parse_iso(obj.get("timestamp")) if obj is not None else None
-        if t is not None:
-            last = t
-        lines.append(Line(path, number, raw, obj, sid, t, last if last is not None else float("-inf")))
-    start = next((ln.t for ln in lines if ln.t is not None), None)
-    for ln in lines:
-        if ln.order == float("-inf") and start is not None:
-            ln.order = start
-    return lines
+    return jsonl.timed(path, parsed, lambda obj: sid)
 
 
-def by_session(files: Iterable[list[Line]]) -> dict[str, list[Line]]:
-    """Every session's lines from all files, in time order (a session's
-    copies in several files are interleaved by time; their entries' ids
-    make the repeats duplicates)."""
-    streams: dict[str, list[list[tuple]]] = {}
-    for index, lines in enumerate(files):
-        if lines:
-            streams.setdefault(lines[0].session, []).append(
-                [(ln.order, index, ln.number, ln) for ln in lines])
-    return {sid: [item[3] for item in heapq.merge(*parts, key=lambda x: x[:3])]
-            for sid, parts in sorted(streams.items())}
+by_session = jsonl.by_session
 
 
 def session_cwd(lines: list[Line]) -> str | None:
