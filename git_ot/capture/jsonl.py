@@ -4,16 +4,19 @@ Claude Code's transcripts, Codex's rollouts and Pi's session files are all
 one JSON object a line with a `timestamp`. A harness's reader (its
 `read_transcript`) splits and parses a file with `parse`, decides which
 session each line belongs to, and gets its `Line`s from `timed`; `by_session`
-merges the lines of many files into one time-ordered list per session.
+merges the lines of many files into one time-ordered list per session;
+a converter makes its events with `imported_id` and `imported_event`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from ..domain.fold import IMPORTED_ID_PREFIX
 from ..store.times import parse_iso
 
 
@@ -105,3 +108,21 @@ def by_session(files: Iterable[list[Line]]) -> dict[str, list[Line]]:
             streams.setdefault(sid, []).append(items)
     return {sid: [item[3] for item in heapq.merge(*parts, key=lambda x: x[:3])]
             for sid, parts in sorted(streams.items())}
+
+
+def imported_id(*parts: str) -> str:
+    """The id of an event imported from a session file: stable across
+    imports of the same file, so importing it twice folds nothing new."""
+    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def imported_event(source: str, session: str, eid: str, kind: str, name: str, t, data: dict,
+                   writes: bool = False) -> dict:
+    """A normalised event (refs/README.md, the spool event) made from a
+    session file's line; a line with no time of its own sorts first."""
+    event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
+             "source": source, "event": name, "session": session, "kind": kind,
+             "data": {k: v for k, v in data.items() if v is not None}}
+    if writes:
+        event["writes"] = True
+    return event

@@ -20,12 +20,11 @@ import hashlib
 import os
 import re
 
-from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
 from ...store.times import parse_iso
 from .. import jsonl
 from ..edits import apply_structured_patch, hunks_from_structured_patch, replace_strings
-from ..jsonl import Accounting, Line
+from ..jsonl import Accounting, Line, imported_event, imported_id
 from .hooks import SOURCE, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -88,10 +87,6 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
 
 
 by_session = jsonl.by_session
-
-
-def _id(*parts: str) -> str:
-    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 class Converter:
@@ -157,7 +152,7 @@ class Converter:
                 return "blank"
             # Not a JSON object (a write cut short): its text, kept whole.
             base = self._base(ln, {})
-            self.events.append(self._event(_id(base, "raw"), "raw", "unparsed", ln.order,
+            self.events.append(self._event(imported_id(base, "raw"), "raw", "unparsed", ln.order,
                                            {"text": ln.raw.decode("utf-8", "surrogateescape")}))
             return "raw"
         typ = obj.get("type")
@@ -182,7 +177,7 @@ class Converter:
             return "duplicate"
         if typ == "system" and str(obj.get("subtype", "")).endswith("compact_boundary"):
             meta = obj.get("compactMetadata") or obj.get("microcompactMetadata")
-            self._emit(_id(base, "compact"), "compact", "system/" + obj["subtype"], ln, obj,
+            self._emit(imported_id(base, "compact"), "compact", "system/" + obj["subtype"], ln, obj,
                        {"trigger": meta.get("trigger") if isinstance(meta, dict) else None,
                         "phase": "post"})
             return "step"
@@ -213,7 +208,7 @@ class Converter:
                         "error": bool(block.get("is_error"))}
                 if name in _EDIT_TOOLS and not data["error"]:
                     data["edits"] = file_edits(name, tool_input, output)
-                self._emit(_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
+                self._emit(imported_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
                            writes=writes(name or "?"))
             if len(results) != len(blocks):
                 self._keep(ln, base, "rest")  # text or images beside the results
@@ -226,7 +221,7 @@ class Converter:
             # it reached the model but is not the user's prompt.
             self._keep(ln, base)
             return "raw"
-        self._emit(_id(base, "0"), "prompt", "user", ln, obj,
+        self._emit(imported_id(base, "0"), "prompt", "user", ln, obj,
                    {"text": text, "prompt_id": obj.get("promptId")})
         if any(b.get("type") != "text" for b in blocks if isinstance(b, dict)):
             self._keep(ln, base, "rest")  # images and other blocks, whole
@@ -248,7 +243,7 @@ class Converter:
             kind = block.get("type")
             # The usage belongs to the API reply, not to each of its blocks.
             extra = {"model": model, "usage": usage if made == 0 else None}
-            eid = _id(base, str(i))
+            eid = imported_id(base, str(i))
             if kind == "text":
                 if not str(block.get("text", "")).strip():
                     continue
@@ -301,7 +296,7 @@ class Converter:
         typ = obj.get("type") if isinstance(obj.get("type"), str) and obj.get("type") else "unknown"
         if typ == "system" and isinstance(obj.get("subtype"), str):
             typ += "/" + obj["subtype"]
-        self.events.append(self._event(_id(base, part), "raw", typ,
+        self.events.append(self._event(imported_id(base, part), "raw", typ,
                                        ln.t if ln.t is not None else ln.order, {"line": obj}))
 
     def _emit(self, eid: str, kind: str, name: str, ln: Line, obj: dict, data: dict,
@@ -311,7 +306,7 @@ class Converter:
         t = t if t is not None else ln.order
         if agent and agent not in self.agents_started:
             self.agents_started.add(agent)
-            self.events.append(self._event(_id("agent", agent), "subagent_start", "subagent", t,
+            self.events.append(self._event(imported_id("agent", agent), "subagent_start", "subagent", t,
                                            {"agent_id": agent,
                                             "agent_type": self.agent_types.get(agent)}))
         data = {"cwd": obj.get("cwd"), "transcript_path": ln.path,
@@ -319,12 +314,7 @@ class Converter:
         self.events.append(self._event(eid, kind, name, t, data, writes))
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, writes: bool = False) -> dict:
-        event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
-                 "source": SOURCE, "event": name, "session": self.session, "kind": kind,
-                 "data": {k: v for k, v in data.items() if v is not None}}
-        if writes:
-            event["writes"] = True
-        return event
+        return imported_event(SOURCE, self.session, eid, kind, name, t, data, writes)
 
 
 def _blocks(obj: dict) -> list[dict]:

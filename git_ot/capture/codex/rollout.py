@@ -34,12 +34,11 @@ import json
 import os
 import re
 
-from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
 from ...store.git import run as run_git
 from .. import jsonl
 from ..edits import parse_apply_patch
-from ..jsonl import Accounting, Line
+from ..jsonl import Accounting, Line, imported_event, imported_id
 from .hooks import SHELL_TOOLS, SOURCE, writes
 from .hooks import failed as tool_failed
 
@@ -131,10 +130,6 @@ def belongs(worktree: str, lines: list[Line]) -> bool:
         except Exception:
             return False
     return False
-
-
-def _id(*parts: str) -> str:
-    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def _texts(content, kinds: tuple[str, ...]) -> str | None:
@@ -229,7 +224,7 @@ class Converter:
         obj = ln.obj
         if obj is None:
             # Not a JSON object (a write cut short): its text, kept whole.
-            self.events.append(self._event(_id(base, "raw"), "raw", "unparsed", ln.order,
+            self.events.append(self._event(imported_id(base, "raw"), "raw", "unparsed", ln.order,
                                            {"text": ln.raw.decode("utf-8", "surrogateescape")}))
             return "raw"
         typ, payload = obj.get("type"), obj.get("payload")
@@ -248,7 +243,7 @@ class Converter:
                 return made
         elif typ == "compacted":
             # The rollout does not say what triggered it (the PreCompact hook does).
-            self._emit(_id(base, "compact"), "compact", "compacted", ln, {"phase": "post"})
+            self._emit(imported_id(base, "compact"), "compact", "compacted", ln, {"phase": "post"})
             self._keep(ln, base, "rest")  # the summary and replacement history, whole
             return "step"
         elif typ == "event_msg" and payload.get("type") in ("task_started", "turn_started"):
@@ -275,7 +270,7 @@ class Converter:
                 "originator": meta.get("originator")}
         if head["commit"]:
             data["head"] = head
-        self._emit(_id(base, "start"), "session_start", "session_meta", ln, data)
+        self._emit(imported_id(base, "start"), "session_start", "session_meta", ln, data)
         self._keep(ln, base, "rest")  # the instructions and the rest of the header, whole
         return "step"
 
@@ -287,13 +282,13 @@ class Converter:
                 text = _texts(item.get("content"), ("input_text",))
                 if text is None or text.lstrip().startswith(_CONTEXT_PREFIXES):
                     return None
-                self._emit(_id(base, "0"), "prompt", "user", ln, {"text": text})
+                self._emit(imported_id(base, "0"), "prompt", "user", ln, {"text": text})
                 return "step"
             if role == "assistant":
                 text = _texts(item.get("content"), ("output_text",))
                 if text is None or not text.strip():
                     return None
-                self._emit(_id(base, "0"), "message", "assistant", ln, {"text": text, "model": self.model})
+                self._emit(imported_id(base, "0"), "message", "assistant", ln, {"text": text, "model": self.model})
                 return "step"
             return None
         if kind == "reasoning":
@@ -301,7 +296,7 @@ class Converter:
                                                                           ("reasoning_text", "text"))
             if not text:
                 return None  # encrypted reasoning only: kept raw
-            self._emit(_id(base, "0"), "message", "reasoning", ln,
+            self._emit(imported_id(base, "0"), "message", "reasoning", ln,
                        {"text": text, "thinking": True, "model": self.model})
             return "step"
         if kind in ("function_call", "custom_tool_call", "local_shell_call"):
@@ -314,7 +309,7 @@ class Converter:
                 name, tool_input = tool_call(raw_name, item.get("input") if custom else item.get("arguments"),
                                              custom)
             self.tools[call_id] = (name, tool_input)
-            self._emit(_id(base, "0"), "tool_start", kind, ln,
+            self._emit(imported_id(base, "0"), "tool_start", kind, ln,
                        {"name": name, "tool_use_id": call_id, "input": tool_input, "model": self.model},
                        writes=writes(name))
             return "step"
@@ -327,7 +322,7 @@ class Converter:
                     "error": failed}
             if name == "apply_patch" and not failed:
                 data["edits"] = self._edits(tool_input)
-            self._emit(_id(base, "0"), "tool_end", kind, ln, data, writes=writes(name or "?"))
+            self._emit(imported_id(base, "0"), "tool_end", kind, ln, data, writes=writes(name or "?"))
             return "step"
         return None
 
@@ -369,7 +364,7 @@ class Converter:
         payload = obj.get("payload")
         if isinstance(payload, dict) and isinstance(payload.get("type"), str):
             typ += "/" + payload["type"]
-        self.events.append(self._event(_id(base, part), "raw", typ,
+        self.events.append(self._event(imported_id(base, part), "raw", typ,
                                        ln.t if ln.t is not None else ln.order, {"line": obj}))
 
     def _emit(self, eid: str, kind: str, name: str, ln: Line, data: dict, writes: bool = False) -> None:
@@ -381,12 +376,7 @@ class Converter:
             self.reply = event
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, writes: bool = False) -> dict:
-        event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
-                 "source": SOURCE, "event": name, "session": self.session, "kind": kind,
-                 "data": {k: v for k, v in data.items() if v is not None}}
-        if writes:
-            event["writes"] = True
-        return event
+        return imported_event(SOURCE, self.session, eid, kind, name, t, data, writes)
 
 
 def convert(session_id: str, lines: list[Line]) -> tuple[list[dict], Accounting]:

@@ -36,11 +36,10 @@ import hashlib
 import os
 import re
 
-from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
 from .. import jsonl
 from ..edits import replace_unique
-from ..jsonl import Accounting, Line
+from ..jsonl import Accounting, Line, imported_event, imported_id
 from .hooks import SOURCE, model_id, text_of, usage, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -94,10 +93,6 @@ def session_cwd(lines: list[Line]) -> str | None:
                  and isinstance(ln.obj.get("cwd"), str)), None)
 
 
-def _id(*parts: str) -> str:
-    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
 class Converter:
     """Turns the ordered lines of one session into normalised events."""
 
@@ -134,7 +129,7 @@ class Converter:
                 return "blank"
             # Not a JSON object (a write cut short): its text, kept whole.
             base = self._base(ln, {})
-            self.events.append(self._event(_id(self.session, base, "raw"), "raw", "unparsed", ln.order,
+            self.events.append(self._event(imported_id(self.session, base, "raw"), "raw", "unparsed", ln.order,
                                            {"text": ln.raw.decode("utf-8", "surrogateescape")}))
             return "raw"
         base = self._base(ln, obj)
@@ -150,7 +145,7 @@ class Converter:
             if role == "toolResult":
                 return self._tool_result(ln, obj, base)
         elif typ == "compaction":
-            self._emit(_id(self.session, base, "compact"), "compact", "compaction", ln, obj,
+            self._emit(imported_id(self.session, base, "compact"), "compact", "compaction", ln, obj,
                        {"trigger": "extension" if obj.get("fromHook") else None, "phase": "post",
                         "tokens_before": obj.get("tokensBefore")})
             return "step"
@@ -163,7 +158,7 @@ class Converter:
         if text is None:
             self._keep(ln, obj, base)
             return "raw"
-        self._emit(_id(self.session, base, "0"), "prompt", "user", ln, obj, {"text": text})
+        self._emit(imported_id(self.session, base, "0"), "prompt", "user", ln, obj, {"text": text})
         if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") != "text" for b in content):
             self._keep(ln, obj, base, "rest")  # images, whole
         return "step"
@@ -188,18 +183,18 @@ class Converter:
         for i, block in enumerate(blocks):
             if block.get("type") == "thinking":
                 thinking = block.get("thinking")
-                emit(_id(self.session, base, str(i)), "message", "assistant",
+                emit(imported_id(self.session, base, str(i)), "message", "assistant",
                      {"text": thinking if isinstance(thinking, str) else "", "thinking": True})
         text = text_of(blocks)
         if text is not None and text.strip():
             # One step for the reply's words, as the live message_end gives.
-            emit(_id(self.session, base, "text"), "message", "assistant", {"text": text})
+            emit(imported_id(self.session, base, "text"), "message", "assistant", {"text": text})
         for i, block in enumerate(blocks):
             kind = block.get("type")
             if kind == "toolCall":
                 name = block.get("name") if isinstance(block.get("name"), str) and block.get("name") else "?"
                 self.tools[block.get("id")] = (name, block.get("arguments"))
-                emit(_id(self.session, base, str(i)), "tool_start", "toolCall",
+                emit(imported_id(self.session, base, str(i)), "tool_start", "toolCall",
                      {"name": name, "tool_use_id": block.get("id"), "input": block.get("arguments")},
                      writes(name))
             elif kind not in ("text", "thinking"):
@@ -231,7 +226,7 @@ class Converter:
             # is no longer sure (see _file_edits).
             self.unsure.update(self.files)
             self.files.clear()
-        self._emit(_id(self.session, base, "0"), "tool_end", "toolResult", ln, obj, data,
+        self._emit(imported_id(self.session, base, "0"), "tool_end", "toolResult", ln, obj, data,
                    writes(name or "?"))
         return "step"
 
@@ -308,7 +303,7 @@ class Converter:
         typ = obj.get("type") if isinstance(obj.get("type"), str) and obj.get("type") else "unknown"
         if typ == "message" and isinstance(obj.get("message"), dict) and isinstance(obj["message"].get("role"), str):
             typ += "/" + obj["message"]["role"]
-        self.events.append(self._event(_id(self.session, base, part), "raw", typ,
+        self.events.append(self._event(imported_id(self.session, base, part), "raw", typ,
                                        ln.t if ln.t is not None else ln.order, {"line": obj}))
 
     def _emit(self, eid: str, kind: str, name: str, ln: Line, obj: dict, data: dict,
@@ -318,12 +313,7 @@ class Converter:
                                        is_write))
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, is_write: bool = False) -> dict:
-        event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
-                 "source": SOURCE, "event": name, "session": self.session, "kind": kind,
-                 "data": {k: v for k, v in data.items() if v is not None}}
-        if is_write:
-            event["writes"] = True
-        return event
+        return imported_event(SOURCE, self.session, eid, kind, name, t, data, is_write)
 
 
 def convert(session_id: str, lines: list[Line]) -> tuple[list[dict], Accounting]:
