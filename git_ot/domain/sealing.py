@@ -16,6 +16,7 @@ from ..errors import GateBlocked
 from ..store import notices, records, snapshot
 from ..store import times as times_format
 from ..store.faults import crash_point
+from ..store.packs import PackBuffer
 from ..store.repository import Store
 from ..store.spool import Spool, is_event
 from ..store.trees import path_fields
@@ -50,7 +51,10 @@ def seal(store: Store, session_id: str) -> str | None:
         # The security gate: every value is redacted as it is folded, the
         # rest (snapshots included) is checked before anything is written.
         gate = SealGate(store, session_id, events)
-        payloads = Payloads(store.write_blob, gate.redact)
+        # The new objects are kept and written together, as one pack when
+        # they are many (store/packs.py), just before the commit.
+        pack = PackBuffer(store)
+        payloads = Payloads(pack.blob, gate.redact)
         folder = Folder(recs, payloads)
         applied = sum(1 for ev in events if folder.apply(ev))
         folder.settle()  # telemetry that waited for its step, or arrived after it
@@ -72,7 +76,7 @@ def seal(store: Store, session_id: str) -> str | None:
         message = (f"seal {session_id}: {applied} event{'s' if applied != 1 else ''}\n\n"
                    f"Steps: {len(recs['trace']['steps'])}\n")
         new_tip = store.write_session(session_id, tip, recs, payloads.new,
-                                      folder.new_snapshots, message)
+                                      folder.new_snapshots, message, pack=pack)
         crash_point("after-ref-move")
         batch.retire()
         return new_tip
