@@ -16,7 +16,7 @@ from ..errors import GateBlocked
 from ..store import notices, records, snapshot
 from ..store import times as times_format
 from ..store.faults import crash_point
-from ..store.packs import PackBuffer
+from ..store.packs import UNPACK_LIMIT, PackBuffer
 from ..store.repository import Store
 from ..store.spool import Spool, is_event
 from ..store.trees import path_fields
@@ -28,8 +28,11 @@ def spool_for(store: Store) -> Spool:
     return Spool(store.location.state_dir)
 
 
-def seal(store: Store, session_id: str) -> str | None:
-    """Seal one session's spooled events; the new tip, or None if nothing new."""
+def seal(store: Store, session_id: str, loose_below: int = UNPACK_LIMIT) -> str | None:
+    """Seal one session's spooled events; the new tip, or None if nothing new.
+
+    The seal's new objects are written loose when they are fewer than
+    `loose_below`, else as one pack (an import: 0, one pack per session)."""
     spool = spool_for(store)
     with spool.sealing(session_id) as batch:
         events = batch.take()
@@ -76,7 +79,8 @@ def seal(store: Store, session_id: str) -> str | None:
         message = (f"seal {session_id}: {applied} event{'s' if applied != 1 else ''}\n\n"
                    f"Steps: {len(recs['trace']['steps'])}\n")
         new_tip = store.write_session(session_id, tip, recs, payloads.new,
-                                      folder.new_snapshots, message, pack=pack)
+                                      folder.new_snapshots, message, pack=pack,
+                                      loose_below=loose_below)
         crash_point("after-ref-move")
         batch.retire()
         return new_tip

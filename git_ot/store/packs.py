@@ -15,7 +15,8 @@ A seal keeps its objects here too (the payload blobs, the records, the
 session's trees; `Store.write_session`): as git does with what a fetch
 brings (`transfer.unpackLimit`), fewer than UNPACK_LIMIT of them are
 written as loose objects, more as one pack, before the commit that
-refers to them is written and the ref is moved.
+refers to them is written and the ref is moved. An import writes each
+session's seal as one pack whatever its size (domain/importing.py).
 """
 
 from __future__ import annotations

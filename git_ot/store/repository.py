@@ -170,15 +170,18 @@ class Store:
 
     def write_session(self, session_id: str, expected_tip: str | None,
                       record_map: dict[str, dict], new_blobs: list[str],
-                      snapshots: dict[str, str], message: str, pack=None) -> str:
+                      snapshots: dict[str, str], message: str, pack=None,
+                      loose_below: int = 0) -> str:
         """Append a commit to the session's chain and move its ref (CAS).
 
         With `pack` (a store/packs.py PackBuffer that holds the new blobs),
         the records and trees are kept there too and written with them, as
-        one pack or, when they are few, loose, before the commit."""
+        one pack or, when they are fewer than `loose_below`, loose, before
+        the commit."""
         base = self.session(session_id, expected_tip) if expected_tip else None
         if pack is not None:
             tree = self._build_tree_packed(pack, base, record_map, new_blobs, snapshots)
+            pack.flush(loose_below=loose_below)
         else:
             tree = self._build_tree(base, record_map, new_blobs, snapshots)
         sig = self.signature()
@@ -225,8 +228,8 @@ class Store:
 
     def _build_tree_packed(self, pack, base: SessionTree | None, record_map: dict[str, dict],
                            new_blobs: list[str], snapshots: dict[str, str]) -> pygit2.Oid:
-        """`_build_tree`, the objects kept in `pack` and written by its flush."""
-        from .packs import TREE_MODE, UNPACK_LIMIT
+        """`_build_tree`, the objects kept in `pack` (the caller flushes it)."""
+        from .packs import TREE_MODE
 
         root = _entries(base.tree if base else None)
         for kind, record in record_map.items():
@@ -248,9 +251,7 @@ class Store:
             for name, oid in snapshots.items():
                 snap[name.encode()] = (TREE_MODE, bytes.fromhex(oid))
             root[b"snapshots"] = (TREE_MODE, pack.tree(snap))
-        tree = pack.tree(root)
-        pack.flush(loose_below=UNPACK_LIMIT)
-        return pygit2.Oid(raw=tree)
+        return pygit2.Oid(raw=pack.tree(root))
 
     def _subtree(self, base: SessionTree | None, name: str):
         if base is not None:
