@@ -30,6 +30,7 @@ the other way round.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -119,13 +120,29 @@ def _text(value: str) -> str:
 
 
 def valid_text(value):
-    """`value` with every string (keys too) made valid UTF-8 text."""
+    """`value` with every string (keys too) made valid UTF-8 text: `value`
+    itself when every string in it is (nearly always), else a copy from the
+    first change down."""
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, dict):
-        return {valid_text(k): valid_text(v) for k, v in value.items()}
+        out = None
+        for i, (k, v) in enumerate(value.items()):
+            nk, nv = valid_text(k), valid_text(v)
+            if out is None and (nk is not k or nv is not v):
+                out = dict(itertools.islice(value.items(), i))
+            if out is not None:
+                out[nk] = nv
+        return value if out is None else out
     if isinstance(value, list):
-        return [valid_text(v) for v in value]
+        new = None
+        for i, v in enumerate(value):
+            nv = valid_text(v)
+            if new is None and nv is not v:
+                new = value[:i]
+            if new is not None:
+                new.append(nv)
+        return value if new is None else new
     return value
 
 
