@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -123,12 +124,22 @@ def valid_text(value):
     """`value` with every string (keys too) made valid UTF-8 text: `value`
     itself when every string in it is (nearly always), else a copy from the
     first change down."""
+    try:
+        # Whether every string is valid, found by json's encoder in C: a
+        # lone surrogate passes it unchanged and fails the encoding.
+        json.dumps(value, ensure_ascii=False, check_circular=False).encode("utf-8")
+        return value
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        return _valid_text(value)
+
+
+def _valid_text(value):
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, dict):
         out = None
         for i, (k, v) in enumerate(value.items()):
-            nk, nv = valid_text(k), valid_text(v)
+            nk, nv = _valid_text(k), _valid_text(v)
             if out is None and (nk is not k or nv is not v):
                 out = dict(itertools.islice(value.items(), i))
             if out is not None:
@@ -137,7 +148,7 @@ def valid_text(value):
     if isinstance(value, list):
         new = None
         for i, v in enumerate(value):
-            nv = valid_text(v)
+            nv = _valid_text(v)
             if new is None and nv is not v:
                 new = value[:i]
             if new is not None:
