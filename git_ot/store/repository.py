@@ -30,6 +30,7 @@ TREE_MODE = pygit2.GIT_FILEMODE_TREE
 # What `hide_bucket_from_fetch` writes: `fetch.hideRefs = refs/opentraces`.
 FETCH_HIDE_KEY = "fetch.hideRefs"
 FETCH_HIDDEN = refs.NAMESPACE.rstrip("/")
+_TREE = b"40000"  # a tree entry's mode as a tree object spells it
 
 
 @dataclass
@@ -229,8 +230,6 @@ class Store:
     def _build_tree_packed(self, pack, base: SessionTree | None, record_map: dict[str, dict],
                            new_blobs: list[str], snapshots: dict[str, str]) -> pygit2.Oid:
         """`_build_tree`, the objects kept in `pack` (the caller flushes it)."""
-        from .packs import TREE_MODE
-
         root = _entries(base.tree if base else None)
         for kind, record in record_map.items():
             root[records.FILENAMES[kind].encode()] = (b"100644", bytes.fromhex(pack.blob(records.encode(kind, record))))
@@ -244,13 +243,13 @@ class Store:
                 sub = _entries(self.repo[pygit2.Oid(raw=existing[1])]) if existing else {}
                 for oid in group:
                     sub[oid[2:].encode()] = (b"100644", bytes.fromhex(oid))
-                blobs[prefix.encode()] = (TREE_MODE, pack.tree(sub))
-            root[b"blobs"] = (TREE_MODE, pack.tree(blobs))
+                blobs[prefix.encode()] = (_TREE, pack.tree(sub))
+            root[b"blobs"] = (_TREE, pack.tree(blobs))
         if snapshots:
             snap = _entries(self._subtree(base, "snapshots"))
             for name, oid in snapshots.items():
-                snap[name.encode()] = (TREE_MODE, bytes.fromhex(oid))
-            root[b"snapshots"] = (TREE_MODE, pack.tree(snap))
+                snap[name.encode()] = (_TREE, bytes.fromhex(oid))
+            root[b"snapshots"] = (_TREE, pack.tree(snap))
         return pygit2.Oid(raw=pack.tree(root))
 
     def _subtree(self, base: SessionTree | None, name: str):
