@@ -72,6 +72,8 @@ _HOST_HINTS = (".internal", ".corp", ".intranet", ".intra", ".lan", ".local", ".
 _ACCOUNT_HINTS = ("arn:aws", "ccount", "/subscriptions/", "acct_", "projects/")
 _HOST_HINT = re.compile("|".join(re.escape(h) for h in _HOST_HINTS))
 _ACCOUNT_HINT = re.compile("|".join(re.escape(h) for h in _ACCOUNT_HINTS))
+# Either: one pass over a text that holds neither (nearly every text), not two.
+_ANY_HINT = re.compile("|".join(re.escape(h) for h in _HOST_HINTS + _ACCOUNT_HINTS))
 _HEXISH = frozenset("0123456789abcdefABCDEF-")
 
 
@@ -107,9 +109,10 @@ def _residual(text: str, counts: dict) -> None:
     if len(text) < 8:
         return
     low = text.lower()
-    hosts = _hosts(text) if _HOST_HINT.search(low) else 0
+    hinted = _ANY_HINT.search(low) is not None
+    hosts = _hosts(text) if hinted and _HOST_HINT.search(low) else 0
     accounts = 0
-    if _ACCOUNT_HINT.search(low):
+    if hinted and _ACCOUNT_HINT.search(low):
         accounts = sum(len(r.findall(text)) for r in _ACCOUNTS) + len(_ACCOUNT_KEYED.findall(low))
     dense = 0
     for start, end in class_runs(text.encode("ascii", "replace"), _DENSE_TABLE, MIN_ENTROPY_LENGTH):
