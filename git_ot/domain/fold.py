@@ -30,6 +30,7 @@ the other way round.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -57,12 +58,28 @@ class Payloads:
         self._previewed: dict[str, str] = {}
 
     def put(self, value):
+        return self._store(self.redacted(value))
+
+    def redacted(self, value):
+        """`value` as the gate lets it be stored (redacted once, counted once)."""
         if self.redact is not None:
             if isinstance(value, str) and value in self._previewed:
                 value = self._previewed.pop(value)  # redacted once, counted once
             else:
                 value = self.redact(value)
-        return self._store(value)
+        return value
+
+    def message(self, message: dict) -> str:
+        """Store one message of the model's view (already redacted) as a
+        content-addressed blob; its id. Large strings in it are payload
+        blobs of their own, so a message shares them with the step that
+        holds the same value, and the same message is one object however
+        many steps and sessions see it."""
+        data = json.dumps(self._store(message), sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8", "surrogateescape")
+        oid = self.write_blob(data)
+        self.new.append(oid)
+        return oid
 
     def preview(self, text: str) -> str:
         """`text` as put() stores it (redacted), to compare with stored text;
@@ -267,15 +284,26 @@ class Folder:
             "kind": "tool", "name": data.get("name", "?"),
             "tool_use_id": data.get("tool_use_id"), "status": "running",
             "writes": bool(event.get("writes")),
-            "input": self.payloads.put(data.get("input")),
         }, event)
-        self._message(step, "assistant")
+        tool_input = self.payloads.redacted(data.get("input"))
+        step["input"] = self.payloads._store(tool_input)
+        self._message(step, "assistant", event, [{"type": "tool_use", "id": data.get("tool_use_id"),
+                                                  "name": data.get("name", "?"), "input": tool_input}])
         return step
 
-    def _message(self, step: dict, role: str) -> None:
-        """Record a message entering the model's view, and the view at this step."""
+    def _message(self, step: dict, role: str, event: dict, content: list | None = None) -> None:
+        """Record a message entering the model's view, and the view at this step.
+
+        With `content` (Messages API blocks, redacted), the message itself
+        is kept as a blob (`Payloads.message`), rebuilt from the event: its
+        source is the transcript for an imported event, the hooks otherwise."""
         messages = self.ctx["messages"]
-        messages.append({"id": len(messages) + 1, "step": step["n"], "role": role})
+        msg = {"id": len(messages) + 1, "step": step["n"], "role": role}
+        if content is not None:
+            api_role = "assistant" if role == "assistant" else "user"
+            msg["blob"] = self.payloads.message({"role": api_role, "content": content})
+            msg["source"] = event_source(event)
+        messages.append(msg)
         views = self.ctx["views"]
         start = views[-1]["from"] if views else 1
         views.append({"step": step["n"], "from": start, "to": len(messages)})
@@ -332,10 +360,11 @@ class Folder:
             self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
                                             "data": self.payloads.put({"line": event["corrupt"]})})
         elif kind == "prompt":
-            step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)
+            text = self.payloads.redacted(data.get("text", ""))
+            step = self._add_step({"kind": "prompt", "text": self.payloads._store(text)}, event)
             if data.get("prompt_id"):
                 step["prompt_id"] = data["prompt_id"]
-            self._message(step, "user")
+            self._message(step, "user", event, [{"type": "text", "text": text}])
         elif kind == "tool_start":
             step = self._tool_step(event, data)
             self._snapshot(step, event, "before")
@@ -349,9 +378,15 @@ class Folder:
                 step["events"].append(eid)
             step["status"] = "error" if data.get("error") else "ok"
             step["t_end"] = event.get("t")
-            step["output"] = self.payloads.put(data.get("output"))
+            output = self.payloads.redacted(data.get("output"))
+            step["output"] = self.payloads._store(output)
             self._details(step, data)
-            self._message(step, "tool")
+            self._message(step, "tool", event, [{
+                "type": "tool_result", "tool_use_id": data.get("tool_use_id"),
+                # The harness's structured result stays as it is (readers
+                # show it as JSON text), sharing its blobs with the step's.
+                "content": output,
+                "is_error": bool(data.get("error"))}])
             self._snapshot(step, event, "after")
             if data.get("patch") is not None and not (step.get("snapshot_before")
                                                       and step.get("snapshot_after")):
@@ -359,8 +394,11 @@ class Folder:
                 self._partial_snapshots(step, event)
             self.completed.append(step)
         elif kind == "message":
-            step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
-            self._message(step, "assistant")
+            text = self.payloads.redacted(data.get("text", ""))
+            step = self._add_step({"kind": "message", "text": self.payloads._store(text)}, event)
+            block = ({"type": "thinking", "thinking": text} if data.get("thinking")
+                     else {"type": "text", "text": text})
+            self._message(step, "assistant", event, [block])
         elif kind == "subagent_start":
             step = self._add_step({"kind": "subagent", "agent_id": data.get("agent_id"),
                                    "agent_type": data.get("agent_type")}, event)
@@ -379,16 +417,31 @@ class Folder:
                 if twin is not None:  # imported from the transcript already
                     twin["events"].append(eid)
                 else:
-                    step = self._add_step({"kind": "message",
-                                           "text": self.payloads.put(data["message"])}, event)
-                    self._message(step, "assistant")
+                    text = self.payloads.redacted(data["message"])
+                    step = self._add_step({"kind": "message", "text": self.payloads._store(text)}, event)
+                    self._message(step, "assistant", event, [{"type": "text", "text": text}])
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
             extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head")}
             if extra:
-                entry["data"] = self.payloads.put(extra)
+                extra = self.payloads.redacted(extra)
+                entry["data"] = self.payloads._store(extra)
+                self._summary(event, extra)
             self.trace["lifecycle"].append(entry)
         return True
+
+    def _summary(self, event: dict, data: dict) -> None:
+        """A compaction summary the transcript kept: the first message the
+        model sees after the compaction, in view from the latest step."""
+        line = data.get("line") if event.get("kind") == "raw" else None
+        if not (isinstance(line, dict) and line.get("isCompactSummary") and self.trace["steps"]
+                and not line.get("isSidechain")):
+            return
+        content = (line.get("message") or {}).get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if isinstance(content, list):
+            self._message(self.trace["steps"][-1], "user", event, content)
 
     # -- telemetry -------------------------------------------------------
 
@@ -450,6 +503,11 @@ JOIN_KEYS = ("prompt_id", "tool_use_id", "sequence", "span_id", "parent_span_id"
 REQUEST_BODY = "api_request_body"
 REQUEST = "api_request"
 REPLY_EVENTS = (REQUEST_BODY, REQUEST, "assistant_response", "api_error")
+
+
+def event_source(event: dict) -> str:
+    """Where a rebuilt message of the model's view came from."""
+    return "transcript" if str(event.get("id", "")).startswith(IMPORTED_ID_PREFIX) else "hooks"
 
 
 def _is_span(entry: dict) -> bool:
