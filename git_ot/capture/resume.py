@@ -1,0 +1,34 @@
+"""`git ot ctx resume`: a step's context as a new session of a harness.
+
+The context and the working files come from the session in git alone
+(domain/ctx.py); the harness's own resume writer (capture/<harness>/resume.py)
+writes the new session where that harness looks for it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..domain import ctx as ctx_domain
+from ..errors import UnsupportedHarness
+from ..store.repository import Store
+
+WRITERS = ("claude-code",)
+
+
+def resume(store: Store, spec: str, into: str | None = None, worktree: str | None = None,
+           env=os.environ) -> dict:
+    """Write a new session of `into` (default: the session's own harness)
+    holding the context at the step `spec` names, bound to a new linked
+    worktree with that step's files; what runs it."""
+    context = ctx_domain.context(store, spec)
+    harness = into or context["info"].get("harness") or "claude-code"
+    if harness not in WRITERS:
+        raise UnsupportedHarness(f"cannot resume into '{harness}' yet",
+                                 hint="resume into " + ", ".join(WRITERS))
+    path = ctx_domain.add_worktree(store, context["session"], context["step"], worktree)
+    cwd = os.path.realpath(path)
+    from .claude_code import resume as writer
+    out = writer.write(context, cwd, env)
+    out.update(source_session=context["session"], step=context["step"])
+    return out
