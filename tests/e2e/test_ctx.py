@@ -1,0 +1,186 @@
+"""`git ot ctx` with the real Claude Code CLI: resume a session from a step.
+
+Two prompts A and B run against the scripted model with git-ot capturing;
+the session is resumed at the last step before B, a prompt C is sent to
+the resumed session, and the request the scripted model receives must hold
+A, its tool call and result, not B, and C; the resumed working directory
+holds the files as they were at that step. The same from a fresh clone
+with another HOME, which never saw the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import agents
+from support.repo import git
+from support.scripted_model import ScriptedModel
+
+pytestmark = pytest.mark.e2e
+
+APP_A = 'def greet(name):\n    return "hi " + name\n\n\ndef farewell(name):\n    return "bye " + name\n'
+
+
+@pytest.fixture(scope="session")
+def claude_bin(tmp_path_factory) -> str:
+    return agents.require("claude-code", tmp_path_factory.mktemp("claude-version-home"))
+
+
+def _env(home: Path, **extra) -> dict:
+    env = agents.clean_env()
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return {**env, "HOME": str(home), **extra}
+
+
+def git_ot(cwd, home, *args, ok=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["git", "ot", *args], cwd=cwd, env=_env(home), capture_output=True, text=True)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def claude(claude_bin, cwd, home, prompt, script, resume=None) -> tuple[dict, list[dict]]:
+    """One `claude -p` run; its JSON result and the bodies of the model requests."""
+    args = [claude_bin, "-p", prompt, "--dangerously-skip-permissions", "--output-format", "json"]
+    if resume:
+        args += ["--resume", resume]
+    with ScriptedModel(script) as model:
+        env = _env(home, ANTHROPIC_BASE_URL=model.url, ANTHROPIC_API_KEY="sk-ant-test",
+                   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", IS_SANDBOX="1")
+        proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, f"claude failed: {proc.stderr}\n{proc.stdout}"
+    result = json.loads(proc.stdout)
+    assert not result.get("is_error"), result
+    bodies = [r["body"] for r in model.requests if r["path"].startswith("/v1/messages")
+              and "count_tokens" not in r["path"] and r["tools"]]
+    return result, bodies
+
+
+def texts(body: dict) -> list[str]:
+    """Every text the request's messages carry, tool inputs and results included, in order."""
+    out = []
+    for m in body["messages"]:
+        content = m["content"] if isinstance(m["content"], list) else [{"type": "text", "text": m["content"]}]
+        for b in content:
+            if b.get("type") == "text":
+                out.append(b["text"])
+            elif b.get("type") == "tool_use":
+                out.append(json.dumps(b["input"]))
+            elif b.get("type") == "tool_result":
+                c = b.get("content")
+                out.append(c if isinstance(c, str) else json.dumps(c))
+    return out
+
+
+def has(body: dict, needle: str) -> bool:
+    return any(needle in t for t in texts(body))
+
+
+@pytest.fixture
+def session(claude_bin, repo, hermetic):
+    """A captured session of two prompts: A adds farewell(), B rewrites greet()."""
+    git_ot(repo.path, hermetic, "init")
+    git_ot(repo.path, hermetic, "install", "claude-code", "--scope", "project")
+    app = str(repo.path / "app.py")
+    script = [
+        {"say": "Adding farewell.", "tool": "Write", "input": {"file_path": app, "content": APP_A}},
+        {"text": "Added farewell (reply A)."},
+        {"say": "Rewriting greet.", "tool": "Write",
+         "input": {"file_path": app, "content": 'def greet(name):\n    return "HELLO-B " + name\n'}},
+        {"text": "Rewrote greet (reply B)."},
+    ]
+    first, _ = claude(claude_bin, repo.path, hermetic, "PROMPT-A add a farewell function", script)
+    sid = first["session_id"]
+    claude(claude_bin, repo.path, hermetic, "PROMPT-B rewrite greet", script, resume=sid)
+    steps = json.loads(git_ot(repo.path, hermetic, "trace", "show", sid, "--json").stdout)["steps"]
+    [b] = [s for s in steps if s["kind"] == "prompt" and "PROMPT-B" in s["text"]]
+    return sid, b["n"] - 1, steps
+
+
+def resume_and_continue(claude_bin, cwd, home, spec, worktree) -> tuple[dict, list[dict]]:
+    out = json.loads(git_ot(cwd, home, "ctx", "resume", spec, "--worktree", str(worktree),
+                            "--json").stdout)
+    assert set(out) == {"harness", "session", "cwd", "command"}
+    assert out["harness"] == "claude-code" and out["cwd"] == os.path.realpath(worktree)
+    assert out["command"] == f"claude --resume {out['session']}"
+    files = home / ".claude" / "projects"
+    [written] = [p for p in files.rglob(out["session"] + ".jsonl")]
+    assert written.parent.name == "".join(c if c.isalnum() else "-" for c in out["cwd"])
+    assert not [p for p in files.rglob("*.tmp")], "no temporary file is left behind"
+    # The resumed history holds A's one model reply pair; C is answered next.
+    script = [{"text": "unused"}, {"text": "unused"}, {"text": "Answer to C."}]
+    result, bodies = claude(claude_bin, out["cwd"], home, "PROMPT-C what did you do?", script,
+                            resume=out["session"])
+    assert result["result"] == "Answer to C."
+    return out, bodies
+
+
+def check_context(bodies: list[dict]) -> None:
+    body = bodies[-1]
+    assert has(body, "PROMPT-A add a farewell function")
+    assert has(body, "def farewell(name):")  # A's tool call, its input
+    assert any(b.get("type") == "tool_result" for m in body["messages"] if isinstance(m["content"], list)
+               for b in m["content"])
+    assert has(body, "Added farewell (reply A).")
+    assert not has(body, "PROMPT-B") and not has(body, "HELLO-B") and not has(body, "reply B")
+    # C comes after A's closing words.
+    where = [json.dumps(m) for m in body["messages"]]
+    reply_a = max(i for i, m in enumerate(where) if "reply A" in m)
+    prompt_c = [i for i, m in enumerate(where) if "PROMPT-C what did you do?" in m]
+    assert len(prompt_c) == 1 and prompt_c[0] > reply_a
+    assert body["messages"][prompt_c[0]]["role"] == "user"
+
+
+def test_resume_claude_code_at_the_step_before_the_second_prompt(claude_bin, repo, hermetic, session,
+                                                                 tmp_path):
+    sid, step, steps = session
+    assert steps[step - 1]["kind"] == "message" and "reply A" in steps[step - 1]["text"]
+    shown = json.loads(git_ot(repo.path, hermetic, "ctx", "show", f"{sid}:{step}", "--json").stdout)
+    # Live hooks see the prompt, the tool call, its result and the closing
+    # words (the words before a tool call are the transcript's alone).
+    assert [m["role"] for m in shown["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert shown["source"] == "hooks"
+    assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
+    head = git(repo.path, "rev-parse", "HEAD")
+    worktree = tmp_path / "resumed"
+    _, bodies = resume_and_continue(claude_bin, repo.path, hermetic, f"{sid}:{step}", worktree)
+    check_context(bodies)
+    assert (worktree / "app.py").read_text() == APP_A
+    # The user's own checkout is untouched.
+    assert git(repo.path, "rev-parse", "HEAD") == head
+    assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
+
+
+def test_resume_from_a_fresh_clone_with_another_home(claude_bin, repo, hermetic, session, tmp_path):
+    sid, step, _ = session
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+    home = tmp_path / "other-home"
+    home.mkdir()
+    (home / ".gitconfig").write_text((hermetic / ".gitconfig").read_text()
+                                     if (hermetic / ".gitconfig").exists() else "")
+    git_ot(clone, home, "fetch")
+    _, bodies = resume_and_continue(claude_bin, clone, home, f"{sid}:{step}", tmp_path / "resumed")
+    check_context(bodies)
+    assert (tmp_path / "resumed" / "app.py").read_text() == APP_A
+
+
+def test_bad_input_is_one_clear_line(repo, hermetic, session):
+    sid, _, steps = session
+    cases = {
+        f"{sid}:{len(steps) + 1}": f"error: session {sid[:12]} has no step {len(steps) + 1}",
+        "nosuchsession:1": "error: no session matches 'nosuchsession'",
+        f"{sid}:0": f"error: invalid step '0' in '{sid}:0'",
+    }
+    for spec, line in cases.items():
+        for cmd in (["ctx", "show", spec], ["ctx", "resume", spec]):
+            proc = git_ot(repo.path, hermetic, *cmd, ok=False)
+            assert proc.returncode == 1
+            assert proc.stderr.splitlines()[0] == line, proc.stderr
