@@ -1,16 +1,16 @@
 """Ctx: what the model saw at a step, read back from the session's ctx record.
 
 The ctx record (refs/README.md, section 9) lists every message that entered
-the model's view, each kept as a content-addressed blob in the session tree,
-and the range of messages in view after every change: a step's context is
-the range of the last view at or before it. This module reads one step's
+the model's view, and the range of messages in view after every change: a
+step's context is the range of the last view at or before it. A message's
+content is its step's own (a prompt's text, a tool's input and result),
+stored once in the trace, large values as content-addressed blobs. This module reads one step's
 context and prepares what resuming from it needs: the working files as they
 were, in a linked worktree of their own.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import pygit2
@@ -30,40 +30,77 @@ def context(store: Store, spec: str) -> dict:
                           hint="name one as SESSION:STEP, as 'git ot trace show SESSION' lists them")
     sid = sessions.resolve(store, sid_spec)
     tree = store.session(sid)
-    steps = tree.record("trace")["steps"]
+    trace = tree.record("trace")
+    steps = trace["steps"]
     if step_n > len(steps):
         raise UnknownStep(f"session {sid[:12]} has no step {step_n}",
                           hint=f"its steps are 1 to {len(steps)}" if steps else "it has no steps yet")
     ctx = tree.record("ctx")
     messages = ctx["messages"]
-    if not any("blob" in m for m in messages):
+    if not messages or not ctx["views"]:
         raise NoContext(f"session {sid[:12]} has no recorded context",
-                        hint="it was sealed by a git-ot that did not keep what the model saw; "
-                             "'git ot import' its transcript again to add it")
+                        hint="its harness reported no message of the model's view; "
+                             "'git ot import' its transcript to add them")
     view = None
     for v in ctx["views"]:
         if v["step"] > step_n:
             break
         view = v
-    in_view = messages[view["from"] - 1:view["to"]] if view else []
+    if view is None:
+        raise NoContext(f"session {sid[:12]} has no recorded context at step {step_n}",
+                        hint=f"the first message entered the view at step {ctx['views'][0]['step']}")
+    lifecycle = {e.get("id"): e for e in trace["lifecycle"]}
     out = []
-    where = f"session {sid}"
-    for m in in_view:
-        if "blob" not in m:
-            raise NoContext(f"message {m['id']} of session {sid[:12]} (step {m['step']}) was not kept",
+    for m in messages[view["from"] - 1:view["to"]]:
+        step = steps[m["step"] - 1]
+        if step.get("parent") is not None:
+            continue  # a subagent's: in its own view, not its parent's
+        body = rebuild(store, sid, m, step, lifecycle)
+        if body is None:
+            raise NoContext(f"message {m['id']} of session {sid[:12]} (step {m['step']}) has no content",
                             hint="'git ot import' the session's transcript again to add it")
-        body = json.loads(store.read_blob(m["blob"], where).decode("utf-8", "surrogateescape"))
-        out.append({"id": m["id"], "step": m["step"], "role": m["role"], "source": m["source"],
-                    "blob": m["blob"], "message": expand(store, sid, body)})
+        out.append({"id": m["id"], "step": m["step"], "role": m["role"],
+                    "source": m.get("source", "trace"), "message": body})
     sources = sorted({m["source"] for m in out})
-    step = steps[step_n - 1]
-    return {"session": sid, "step": step_n, "kind": step["kind"],
+    return {"session": sid, "step": step_n, "kind": steps[step_n - 1]["kind"],
             "source": "+".join(sources) if sources else None,
-            "compacted": bool(view and view["from"] > 1),
-            "info": {k: v for k, v in tree.record("trace")["info"].items()
+            "compacted": view["from"] > 1,
+            "info": {k: v for k, v in trace["info"].items()
                      if k in ("cwd", "model", "harness", "harness_version")},
             "base": tree.record("manifest").get("base") or {},
             "messages": out}
+
+
+def rebuild(store: Store, sid: str, m: dict, step: dict, lifecycle: dict) -> dict | None:
+    """One message of the model's view, in the Messages API's shape, from
+    the step (or lifecycle entry) that holds its content."""
+    def value(v):
+        return expand(store, sid, v)
+
+    if m.get("summary"):
+        entry = lifecycle.get(m["summary"])
+        line = value((entry or {}).get("data", {})).get("line") if entry else None
+        content = ((line or {}).get("message") or {}).get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        return {"role": "user", "content": content} if isinstance(content, list) else None
+    kind = step["kind"]
+    if m["role"] == "user" and kind == "prompt":
+        return {"role": "user", "content": [{"type": "text", "text": value(step.get("text", ""))}]}
+    if m["role"] == "assistant" and kind == "message":
+        text = value(step.get("text", ""))
+        block = {"type": "thinking", "thinking": text} if step.get("thinking") \
+            else {"type": "text", "text": text}
+        return {"role": "assistant", "content": [block]}
+    if m["role"] == "assistant" and kind == "tool":
+        return {"role": "assistant", "content": [{"type": "tool_use", "id": step.get("tool_use_id"),
+                                                  "name": step.get("name"),
+                                                  "input": value(step.get("input"))}]}
+    if m["role"] == "tool" and kind == "tool":
+        return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": step.get("tool_use_id"),
+                                             "content": value(step.get("output")),
+                                             "is_error": step.get("status") == "error"}]}
+    return None
 
 
 def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:

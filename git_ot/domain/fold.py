@@ -30,7 +30,6 @@ the other way round.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -58,28 +57,12 @@ class Payloads:
         self._previewed: dict[str, str] = {}
 
     def put(self, value):
-        return self._store(self.redacted(value))
-
-    def redacted(self, value):
-        """`value` as the gate lets it be stored (redacted once, counted once)."""
         if self.redact is not None:
             if isinstance(value, str) and value in self._previewed:
                 value = self._previewed.pop(value)  # redacted once, counted once
             else:
                 value = self.redact(value)
-        return value
-
-    def message(self, message: dict) -> str:
-        """Store one message of the model's view (already redacted) as a
-        content-addressed blob; its id. Large strings in it are payload
-        blobs of their own, so a message shares them with the step that
-        holds the same value, and the same message is one object however
-        many steps and sessions see it."""
-        data = json.dumps(self._store(message), sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8", "surrogateescape")
-        oid = self.write_blob(data)
-        self.new.append(oid)
-        return oid
+        return self._store(value)
 
     def preview(self, text: str) -> str:
         """`text` as put() stores it (redacted), to compare with stored text;
@@ -284,26 +267,21 @@ class Folder:
             "kind": "tool", "name": data.get("name", "?"),
             "tool_use_id": data.get("tool_use_id"), "status": "running",
             "writes": bool(event.get("writes")),
+            "input": self.payloads.put(data.get("input")),
         }, event)
-        tool_input = self.payloads.redacted(data.get("input"))
-        step["input"] = self.payloads._store(tool_input)
-        self._message(step, "assistant", event, [{"type": "tool_use", "id": data.get("tool_use_id"),
-                                                  "name": data.get("name", "?"), "input": tool_input}])
+        self._message(step, "assistant", event)
         return step
 
-    def _message(self, step: dict, role: str, event: dict, content: list | None = None) -> None:
+    def _message(self, step: dict, role: str, event: dict, **extra) -> None:
         """Record a message entering the model's view, and the view at this step.
 
-        With `content` (Messages API blocks, redacted), the message itself
-        is kept as a blob (`Payloads.message`), rebuilt from the event: its
-        source is the transcript for an imported event, the hooks otherwise."""
+        Its content is the step's own (the prompt, the text, the tool's
+        input or result: domain/ctx.py reads it from there), so the model's
+        view costs no second copy of the session; `source` says where the
+        step was rebuilt from."""
         messages = self.ctx["messages"]
-        msg = {"id": len(messages) + 1, "step": step["n"], "role": role}
-        if content is not None:
-            api_role = "assistant" if role == "assistant" else "user"
-            msg["blob"] = self.payloads.message({"role": api_role, "content": content})
-            msg["source"] = event_source(event)
-        messages.append(msg)
+        messages.append({"id": len(messages) + 1, "step": step["n"], "role": role,
+                         "source": event_source(event), **extra})
         views = self.ctx["views"]
         start = views[-1]["from"] if views else 1
         views.append({"step": step["n"], "from": start, "to": len(messages)})
@@ -311,6 +289,11 @@ class Folder:
     def _snapshot(self, step: dict, event: dict, at: str) -> None:
         oid = event.get("snapshot")
         if not oid:
+            if event.get("writes") and event.get("snapshot_error") is not None:
+                # The hook tried and failed: the step says so, and its window
+                # gives no one's lines (refs/README.md, section 11).
+                failed = step.setdefault("snapshot_failed", {})
+                failed[at] = self.payloads.put(str(event["snapshot_error"])[:500])
             return
         name = f"{step['n']}-{at}"
         self.trail["snapshots"][name] = {"tree": oid, "step": step["n"], "at": at, "t": event.get("t")}
@@ -360,11 +343,10 @@ class Folder:
             self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
                                             "data": self.payloads.put({"line": event["corrupt"]})})
         elif kind == "prompt":
-            text = self.payloads.redacted(data.get("text", ""))
-            step = self._add_step({"kind": "prompt", "text": self.payloads._store(text)}, event)
+            step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)
             if data.get("prompt_id"):
                 step["prompt_id"] = data["prompt_id"]
-            self._message(step, "user", event, [{"type": "text", "text": text}])
+            self._message(step, "user", event)
         elif kind == "tool_start":
             step = self._tool_step(event, data)
             self._snapshot(step, event, "before")
@@ -378,15 +360,9 @@ class Folder:
                 step["events"].append(eid)
             step["status"] = "error" if data.get("error") else "ok"
             step["t_end"] = event.get("t")
-            output = self.payloads.redacted(data.get("output"))
-            step["output"] = self.payloads._store(output)
+            step["output"] = self.payloads.put(data.get("output"))
             self._details(step, data)
-            self._message(step, "tool", event, [{
-                "type": "tool_result", "tool_use_id": data.get("tool_use_id"),
-                # The harness's structured result stays as it is (readers
-                # show it as JSON text), sharing its blobs with the step's.
-                "content": output,
-                "is_error": bool(data.get("error"))}])
+            self._message(step, "tool", event)
             self._snapshot(step, event, "after")
             if data.get("patch") is not None and not (step.get("snapshot_before")
                                                       and step.get("snapshot_after")):
@@ -394,11 +370,8 @@ class Folder:
                 self._partial_snapshots(step, event)
             self.completed.append(step)
         elif kind == "message":
-            text = self.payloads.redacted(data.get("text", ""))
-            step = self._add_step({"kind": "message", "text": self.payloads._store(text)}, event)
-            block = ({"type": "thinking", "thinking": text} if data.get("thinking")
-                     else {"type": "text", "text": text})
-            self._message(step, "assistant", event, [block])
+            step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
+            self._message(step, "assistant", event)
         elif kind == "subagent_start":
             step = self._add_step({"kind": "subagent", "agent_id": data.get("agent_id"),
                                    "agent_type": data.get("agent_type")}, event)
@@ -417,31 +390,22 @@ class Folder:
                 if twin is not None:  # imported from the transcript already
                     twin["events"].append(eid)
                 else:
-                    text = self.payloads.redacted(data["message"])
-                    step = self._add_step({"kind": "message", "text": self.payloads._store(text)}, event)
-                    self._message(step, "assistant", event, [{"type": "text", "text": text}])
+                    step = self._add_step({"kind": "message",
+                                           "text": self.payloads.put(data["message"])}, event)
+                    self._message(step, "assistant", event)
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
             extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head")}
             if extra:
-                extra = self.payloads.redacted(extra)
-                entry["data"] = self.payloads._store(extra)
-                self._summary(event, extra)
+                entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)
+            line = data.get("line") if kind == "raw" else None
+            if (isinstance(line, dict) and line.get("isCompactSummary") and not line.get("isSidechain")
+                    and self.trace["steps"]):
+                # A compaction's summary: the first message the model sees
+                # after it, kept in this lifecycle entry.
+                self._message(self.trace["steps"][-1], "user", event, summary=eid)
         return True
-
-    def _summary(self, event: dict, data: dict) -> None:
-        """A compaction summary the transcript kept: the first message the
-        model sees after the compaction, in view from the latest step."""
-        line = data.get("line") if event.get("kind") == "raw" else None
-        if not (isinstance(line, dict) and line.get("isCompactSummary") and self.trace["steps"]
-                and not line.get("isSidechain")):
-            return
-        content = (line.get("message") or {}).get("content")
-        if isinstance(content, str):
-            content = [{"type": "text", "text": content}]
-        if isinstance(content, list):
-            self._message(self.trace["steps"][-1], "user", event, content)
 
     # -- telemetry -------------------------------------------------------
 
@@ -506,7 +470,7 @@ REPLY_EVENTS = (REQUEST_BODY, REQUEST, "assistant_response", "api_error")
 
 
 def event_source(event: dict) -> str:
-    """Where a rebuilt message of the model's view came from."""
+    """Where a step (and the message of the model's view it makes) came from."""
     return "transcript" if str(event.get("id", "")).startswith(IMPORTED_ID_PREFIX) else "hooks"
 
 

@@ -35,9 +35,9 @@ def test_show_lists_the_messages_in_view_with_their_source(repo, hermetic):
         "role": "assistant", "content": [{"type": "text", "text": "Created settings.py and pkg/, changed the greeting."}]}
     assert data["messages"][2]["message"]["content"][0]["name"] == "Bash"
     assert {m["source"] for m in data["messages"]} == {"transcript"}
-    # Step 1 saw only its prompt; a step's messages are the earlier steps' too, the same blobs.
+    # Step 1 saw only its prompt.
     first = repo.cli_json("ctx", "show", f"{SID}:1")
-    assert [m["blob"] for m in first["messages"]] == [data["messages"][0]["blob"]]
+    assert first["messages"] == data["messages"][:1]
 
 
 def test_resume_writes_a_whole_transcript_under_claude_config_dir(repo, hermetic, tmp_path):
@@ -84,8 +84,8 @@ def test_bad_input_says_what_is_missing_and_writes_nothing(repo, hermetic, tmp_p
     store = Store.open(str(repo.path))
     tree = store.session(SID)
     ctx = tree.record("ctx")
-    stripped = records.envelope("ctx", {"messages": [{k: v for k, v in m.items() if k not in ("blob", "source")}
-                                                     for m in ctx["messages"]], "views": ctx["views"]})
+    assert ctx["messages"]
+    stripped = records.envelope("ctx", {"messages": [], "views": []})
     store.write_session(SID, tree.tip, {"ctx": stripped}, [], {}, "strip ctx")
     for cmd in ("show", "resume"):
         proc = repo.cli("ctx", cmd, f"{SID}:3", env=env)

@@ -275,13 +275,10 @@ def test_large_file_pointer_and_blob_references(repo, monkeypatch):
         assert cat_blob(repo.path, ref["$blob"]) == data
     assert step2["input"]["file_path"] == str(repo.path / "big.txt")
     assert trace["steps"][2]["input"]["content"] == at_limit
-    # Beside the messages of the model's view (section 9), one payload blob:
-    # the message holding the long content refers to it too.
-    messages = {m["blob"] for m in tip["records"]["ctx"]["messages"]}
-    assert set(tip["blobs"]) - messages == {step2["input"]["content"]["$blob"]}
+    assert list(tip["blobs"]) == [step2["input"]["content"]["$blob"]]
     top = ls_tree(repo.path, tip["commit"])
     prefix = ls_tree(repo.path, top[b"blobs"][2])
-    assert set(prefix) == {oid[:2].encode() for oid in tip["blobs"]}
+    assert set(prefix) == {step2["input"]["content"]["$blob"][:2].encode()}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

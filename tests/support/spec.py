@@ -248,21 +248,13 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
 
     # Blob references: every one names a blob entry of this tree, of its size,
     # holding UTF-8 text longer than the inline limit; and every blob entry is used.
-    # A ctx message names its own blob: the message as JSON, whose large
-    # strings are payload references like a record's.
-    message_blobs = {m["blob"] for m in ctx["messages"] if "blob" in m}
-    messages = {}
-    for oid in message_blobs:
-        assert oid in blobs, f"ctx message blob {oid} has no entry under blobs/"
-        messages[oid] = json.loads(cat_blob(cwd, oid))
-        assert messages[oid]["role"] in ("user", "assistant") and isinstance(messages[oid]["content"], list)
-    refs_found = blob_refs([trace, trail, ctx, list(messages.values())])
+    refs_found = blob_refs([trace, trail, ctx])
     for ref in refs_found:
         assert ref["$blob"] in blobs, f"blob reference {ref['blob']} has no entry under blobs/"
         assert blobs[ref["$blob"]] == ref["size"]
         text = cat_blob(cwd, ref["$blob"]).decode("utf-8")
         assert len(text) > INLINE_LIMIT
-    assert {r["$blob"] for r in refs_found} | message_blobs == set(blobs), "every blob entry is referenced"
+    assert {r["$blob"] for r in refs_found} == set(blobs), "every blob entry is referenced"
     for step in trace["steps"]:
         assert not long_strings({k: step.get(k) for k in ("text", "input", "output")}), \
             f"step {step['n']} keeps a string over {INLINE_LIMIT} characters inline"
@@ -356,7 +348,9 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
         expected_role = {"prompt": {"user"}, "message": {"assistant"},
                          "tool": {"assistant", "tool"}}.get(steps[m["step"] - 1]["kind"])
         assert expected_role is None or m["role"] in expected_role
-        assert ("blob" in m) == ("source" in m) and m.get("source", "hooks") in ("hooks", "transcript")
+        assert m["source"] in ("hooks", "transcript")
+        if "summary" in m:  # a compaction's summary, kept in a lifecycle entry
+            assert m["role"] == "user" and m["summary"] in {e["id"] for e in trace["lifecycle"]}
     for v in ctx["views"]:
         assert 1 <= v["step"] <= len(steps)
         assert v["from"] <= v["to"] + 1 and v["to"] <= len(msgs)
