@@ -13,7 +13,7 @@ from ..domain import ctx as ctx_domain
 from ..errors import UnsupportedHarness
 from ..store.repository import Store
 
-WRITERS = ("claude-code",)
+WRITERS = ("claude-code", "pi")
 
 
 def resume(store: Store, spec: str, into: str | None = None, worktree: str | None = None,
@@ -28,7 +28,10 @@ def resume(store: Store, spec: str, into: str | None = None, worktree: str | Non
                                  hint="resume into " + ", ".join(WRITERS))
     path = ctx_domain.add_worktree(store, context["session"], context["step"], worktree)
     cwd = os.path.realpath(path)
-    from .claude_code import resume as writer
-    out = writer.write(context, cwd, env)
+    if harness == "pi":
+        from .pi import resume as writer
+    else:
+        from .claude_code import resume as writer
+    out = writer.write(ctx_domain.rebase(context, cwd), cwd, env)
     out.update(source_session=context["session"], step=context["step"])
     return out

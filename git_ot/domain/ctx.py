@@ -11,7 +11,9 @@ were, in a linked worktree of their own.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import pygit2
 
@@ -150,3 +152,20 @@ def add_worktree(store: Store, session_id: str, step_n: int, path: str | None) -
     except GitCommandError as exc:
         raise UnusableDirectory(f"cannot make the worktree '{path}': {exc.message}") from exc
     return path
+
+
+def rebase(context: dict, cwd: str) -> dict:
+    """`context` with the paths under the session's own directory moved to
+    `cwd`: a resumed session reads and writes its files in the new worktree,
+    never in the checkout it was recorded in."""
+    old_cwd = (context.get("info") or {}).get("cwd")
+    if not old_cwd or old_cwd.rstrip("/") == cwd.rstrip("/"):
+        return context
+    old = json.dumps(old_cwd.rstrip("/"), ensure_ascii=False)[1:-1]
+    new = json.dumps(cwd.rstrip("/"), ensure_ascii=False)[1:-1]
+    pattern = re.compile(re.escape(old) + r'(?=/|\\|"|$)')
+    messages = []
+    for m in context["messages"]:
+        text = pattern.sub(lambda _: new, json.dumps(m["message"], ensure_ascii=False))
+        messages.append({**m, "message": json.loads(text)})
+    return {**context, "messages": messages}

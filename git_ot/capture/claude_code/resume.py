@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 import uuid
 
@@ -49,9 +48,8 @@ def transcript_lines(ctx: dict, session: str, cwd: str) -> tuple[list[dict], lis
     parent = None
     reply_id = None
     t0 = time.time() - len(ctx["messages"])
-    old_cwd = info.get("cwd")
     for i, item in enumerate(ctx["messages"]):
-        message = rebase(item["message"], old_cwd, cwd)
+        message = item["message"]
         content = []
         for block in message.get("content") or []:
             kind = block.get("type")
@@ -88,15 +86,3 @@ def transcript_lines(ctx: dict, session: str, cwd: str) -> tuple[list[dict], lis
         parent = line_id
     return lines, sorted(set(dropped))
 
-
-def rebase(message: dict, old_cwd: str | None, cwd: str) -> dict:
-    """`message` with the paths under the session's own directory moved to
-    `cwd`: a resumed session reads and writes its files in the new worktree,
-    never in the checkout it was recorded in."""
-    if not old_cwd or old_cwd.rstrip("/") == cwd.rstrip("/"):
-        return message
-    text = json.dumps(message, ensure_ascii=False)
-    old = json.dumps(old_cwd.rstrip("/"), ensure_ascii=False)[1:-1]
-    new = json.dumps(cwd.rstrip("/"), ensure_ascii=False)[1:-1]
-    text = re.sub(re.escape(old) + r"(?=/|\"|$)", lambda _: new, text)
-    return json.loads(text)
