@@ -32,14 +32,20 @@ def claude_bin(tmp_path_factory) -> str:
     return agents.require("claude-code", tmp_path_factory.mktemp("claude-version-home"))
 
 
+@pytest.fixture(scope="session")
+def pi_bin(tmp_path_factory) -> str:
+    return agents.require("pi", tmp_path_factory.mktemp("pi-version-home"))
+
+
 def _env(home: Path, **extra) -> dict:
     env = agents.clean_env()
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     return {**env, "HOME": str(home), **extra}
 
 
-def git_ot(cwd, home, *args, ok=True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["git", "ot", *args], cwd=cwd, env=_env(home), capture_output=True, text=True)
+def git_ot(cwd, home, *args, ok=True, env=None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["git", "ot", *args], cwd=cwd, env={**_env(home), **(env or {})},
+                          capture_output=True, text=True)
     if ok:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -184,3 +190,73 @@ def test_bad_input_is_one_clear_line(repo, hermetic, session):
             proc = git_ot(repo.path, hermetic, *cmd, ok=False)
             assert proc.returncode == 1
             assert proc.stderr.splitlines()[0] == line, proc.stderr
+
+
+# -- Pi ----------------------------------------------------------------------
+
+def pi(pi_bin, cwd, home, prompt, script, extra=()) -> tuple[str, list[dict]]:
+    """One `pi -p` run against the scripted model; what it printed and the request bodies."""
+    agent_dir = home / "pi-agent"
+    agent_dir.mkdir(parents=True, exist_ok=True)
+    with ScriptedModel(script) as model:
+        (agent_dir / "models.json").write_text(json.dumps({"providers": {"fake": {
+            "baseUrl": model.url, "api": "anthropic-messages", "apiKey": "sk-ant-test",
+            "models": [{"id": "claude-scripted", "name": "Claude Scripted", "reasoning": False,
+                        "contextWindow": 200000, "maxTokens": 8192}]}}}))
+        env = _env(home, PI_CODING_AGENT_DIR=str(agent_dir), PI_OFFLINE="1")
+        proc = subprocess.run([pi_bin, "-p", *extra, "--provider", "fake", "--model", "claude-scripted",
+                               prompt], cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, f"pi failed: {proc.stderr}\n{proc.stdout}"
+    return proc.stdout, [r["body"] for r in model.requests if r["tools"]]
+
+
+def resume_in_pi(pi_bin, cwd, home, spec, worktree, *extra) -> tuple[dict, list[dict]]:
+    agent_dir = home / "pi-agent"
+    out = json.loads(git_ot(cwd, home, "ctx", "resume", spec, *extra, "--worktree", str(worktree), "--json",
+                            env={"PI_CODING_AGENT_DIR": str(agent_dir)}).stdout)
+    assert out["harness"] == "pi" and out["cwd"] == os.path.realpath(worktree)
+    assert out["command"] == f"pi --session {out['session']}"
+    folder = agent_dir / "sessions" / ("--" + out["cwd"].lstrip("/").replace("/", "-") + "--")
+    [written] = list(folder.glob(f"*_{out['session']}.jsonl"))
+    header = json.loads(written.read_text().splitlines()[0])
+    assert (header["type"], header["version"], header["id"], header["cwd"]) == \
+        ("session", 3, out["session"], out["cwd"])
+    assert header["parentSession"] == spec.split(":")[0]
+    # Pi's history holds A's two replies; C is answered next.
+    script = [{"text": "unused"}, {"text": "unused"}, {"text": "Answer to C."}]
+    printed, bodies = pi(pi_bin, out["cwd"], home, "PROMPT-C what did you do?", script,
+                         extra=("--session", out["session"]))
+    assert printed.strip() == "Answer to C."
+    return out, bodies
+
+
+def test_claude_code_reposed_into_pi(pi_bin, repo, hermetic, session, tmp_path):
+    sid, step, _ = session
+    worktree = tmp_path / "in-pi"
+    _, bodies = resume_in_pi(pi_bin, repo.path, hermetic, f"{sid}:{step}", worktree, "--into", "pi")
+    check_context(bodies)
+    assert (worktree / "app.py").read_text() == APP_A
+
+
+def test_pi_session_resumed_in_pi(pi_bin, repo, hermetic, tmp_path):
+    git_ot(repo.path, hermetic, "init")
+    git_ot(repo.path, hermetic, "install", "pi", "--scope", "project")
+    app = str(repo.path / "app.py")
+    script = [
+        {"say": "Adding farewell.", "tool": "write", "input": {"path": app, "content": APP_A}},
+        {"text": "Added farewell (reply A)."},
+        {"say": "Rewriting greet.", "tool": "write",
+         "input": {"path": app, "content": 'def greet(name):\n    return "HELLO-B " + name\n'}},
+        {"text": "Rewrote greet (reply B)."},
+    ]
+    pi(pi_bin, repo.path, hermetic, "PROMPT-A add a farewell function", script)
+    pi(pi_bin, repo.path, hermetic, "PROMPT-B rewrite greet", script, extra=("-c",))
+    [sid] = [r["session"] for r in json.loads(git_ot(repo.path, hermetic, "trace", "list", "--json").stdout)["sessions"]]
+    steps = json.loads(git_ot(repo.path, hermetic, "trace", "show", sid, "--json").stdout)["steps"]
+    [b] = [s for s in steps if s["kind"] == "prompt" and "PROMPT-B" in s["text"]]
+    worktree = tmp_path / "resumed"
+    _, bodies = resume_in_pi(pi_bin, repo.path, hermetic, f"{sid}:{b['n'] - 1}", worktree)
+    check_context(bodies)
+    assert (worktree / "app.py").read_text() == APP_A
+    assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
