@@ -80,7 +80,10 @@ def test_bad_input_says_what_is_missing_and_writes_nothing(repo, hermetic, tmp_p
         for cmd in ("show", "resume"):
             proc = repo.cli("ctx", cmd, spec, env=env)
             assert (proc.returncode, proc.stderr.decode().splitlines()) == (1, expected)
-    # A session sealed without the messages' contents.
+    proc = repo.cli("ctx", "resume", f"{SID}:3", "--into", "codex", env=env)
+    assert (proc.returncode, proc.stderr.decode().splitlines()) == (
+        1, ["error: cannot resume into 'codex' yet", "hint: resume into claude-code, pi"])
+    # A session sealed without a message of the model's view.
     store = Store.open(str(repo.path))
     tree = store.session(SID)
     ctx = tree.record("ctx")
