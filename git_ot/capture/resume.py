@@ -13,7 +13,7 @@ from ..domain import ctx as ctx_domain
 from ..errors import UnsupportedHarness
 from ..store.repository import Store
 
-WRITERS = ("claude-code", "pi")
+WRITERS = ("claude-code", "codex", "pi")
 
 
 def resume(store: Store, spec: str, into: str | None = None, worktree: str | None = None,
@@ -30,6 +30,8 @@ def resume(store: Store, spec: str, into: str | None = None, worktree: str | Non
     cwd = os.path.realpath(path)
     if harness == "pi":
         from .pi import resume as writer
+    elif harness == "codex":
+        from .codex import resume as writer
     else:
         from .claude_code import resume as writer
     out = writer.write(ctx_domain.rebase(context, cwd), cwd, env)

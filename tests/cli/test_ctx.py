@@ -80,9 +80,6 @@ def test_bad_input_says_what_is_missing_and_writes_nothing(repo, hermetic, tmp_p
         for cmd in ("show", "resume"):
             proc = repo.cli("ctx", cmd, spec, env=env)
             assert (proc.returncode, proc.stderr.decode().splitlines()) == (1, expected)
-    proc = repo.cli("ctx", "resume", f"{SID}:3", "--into", "codex", env=env)
-    assert (proc.returncode, proc.stderr.decode().splitlines()) == (
-        1, ["error: cannot resume into 'codex' yet", "hint: resume into claude-code, pi"])
     # A session sealed without a message of the model's view.
     store = Store.open(str(repo.path))
     tree = store.session(SID)
@@ -96,3 +93,26 @@ def test_bad_input_says_what_is_missing_and_writes_nothing(repo, hermetic, tmp_p
         assert proc.stderr.decode().splitlines()[0] == f"error: session {SID[:12]} has no recorded context"
     assert not config.exists(), "nothing is written into the harness's store"
     assert repo.git("worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_resume_into_codex_writes_a_rollout_that_names_itself(repo, hermetic, tmp_path):
+    imported(repo)
+    home = tmp_path / "codex-home"
+    env = {**os.environ, "CODEX_HOME": str(home)}
+    proc = repo.cli("ctx", "resume", f"{SID}:6", "--into", "codex", "--worktree", str(tmp_path / "wt"),
+                    "--json", env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = json.loads(proc.stdout)
+    assert out["command"] == f"codex resume {out['session']}"
+    [rollout] = list((home / "sessions").rglob("rollout-*.jsonl"))
+    assert rollout.name.endswith(f"-{out['session']}.jsonl")
+    lines = [json.loads(line) for line in rollout.read_text().splitlines()]
+    assert lines[0]["type"] == "session_meta"
+    assert (lines[0]["payload"]["id"], lines[0]["payload"]["cwd"]) == (out["session"], out["cwd"])
+    assert [ln["payload"]["type"] for ln in lines[1:]] == [
+        "message", "message", "function_call", "function_call_output", "message", "function_call",
+        "function_call_output", "message"]
+    call, result = lines[3]["payload"], lines[4]["payload"]
+    assert call["name"] == "Bash" and result["call_id"] == call["call_id"]
+    # Without a state database, Codex finds the thread by the file's name.
+    assert not (home / "state_5.sqlite").exists()
