@@ -260,3 +260,53 @@ def test_pi_session_resumed_in_pi(pi_bin, repo, hermetic, tmp_path):
     check_context(bodies)
     assert (worktree / "app.py").read_text() == APP_A
     assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
+
+
+# -- Codex -------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def codex_bin(tmp_path_factory) -> str:
+    return agents.require("codex", tmp_path_factory.mktemp("codex-version-home"))
+
+
+def codex(codex_bin, cwd, home, *args) -> tuple[str, list[dict]]:
+    """One `codex exec` run against the scripted server; its last message and the request bodies."""
+    from support.scripted_responses import ScriptedResponses, codex_config
+
+    codex_home = home / ".codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    (codex_home / "config.toml").write_text(codex_config("http://127.0.0.1:9/v1"))
+    with ScriptedResponses([{"text": "Answer to C."}] * 20) as model:
+        env = _env(home, CODEX_HOME=str(codex_home), SCRIPTED_API_KEY="sk-test")
+        proc = subprocess.run([codex_bin, "exec", "-c", f'model_providers.scripted.base_url="{model.url}"',
+                               "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", *args],
+                              cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, f"codex failed: {proc.stderr}\n{proc.stdout}"
+    return proc.stdout.strip(), [r["body"] for r in model.requests if r["tools"]]
+
+
+def test_claude_code_reposed_into_codex(codex_bin, repo, hermetic, session, tmp_path):
+    sid, step, _ = session
+    # Codex has run here before: its state database exists, and the new
+    # thread must be found through it.
+    codex(codex_bin, tmp_path, hermetic, "warm up")
+    assert (hermetic / ".codex" / "state_5.sqlite").exists()
+    worktree = tmp_path / "in-codex"
+    out = json.loads(git_ot(repo.path, hermetic, "ctx", "resume", f"{sid}:{step}", "--into", "codex",
+                            "--worktree", str(worktree), "--json",
+                            env={"CODEX_HOME": str(hermetic / ".codex")}).stdout)
+    assert out["harness"] == "codex" and out["command"] == f"codex resume {out['session']}"
+    printed, bodies = codex(codex_bin, out["cwd"], hermetic, "resume", out["session"], "PROMPT-C what did you do?")
+    assert printed == "Answer to C."
+    items = [i for i in bodies[-1]["input"] if i.get("role") != "developer"]
+    flat = [json.dumps(i) for i in items]
+    a = [n for n, t in enumerate(flat) if "PROMPT-A add a farewell function" in t]
+    call = [n for n, i in enumerate(items) if i.get("type") == "function_call" and "def farewell(name):" in i["arguments"]]
+    result = [n for n, i in enumerate(items) if i.get("type") == "function_call_output"]
+    reply = [n for n, t in enumerate(flat) if "reply A" in t]
+    c = [n for n, t in enumerate(flat) if "PROMPT-C what did you do?" in t]
+    assert len(a) == len(call) == len(result) == len(reply) == len(c) == 1
+    assert a[0] < call[0] < result[0] < reply[0] < c[0]
+    assert not any("PROMPT-B" in t or "HELLO-B" in t or "reply B" in t for t in flat)
+    assert (worktree / "app.py").read_text() == APP_A
