@@ -40,6 +40,12 @@ def ctx_show(spec, as_json):
     emit(output.paint(f"session {result['session']} step {result['step']}", "yellow"))
     emit(f"{len(result['messages'])} messages, from {result['source'] or '-'}"
          + (" (after a compaction)" if result["compacted"] else ""))
+    request = result.get("request")
+    if request:
+        system = sum(len(b.get("text", "").encode()) for b in request["system"] if isinstance(b, dict))
+        names = [t.get("name", "?") for t in request["tools"] if isinstance(t, dict)]
+        emit(f"system prompt {system} bytes, {len(names)} tools, from the api request"
+             + (f": {one_line(', '.join(names), 60)}" if names else ""))
     rows = []
     for m in result["messages"]:
         body = m["message"]

@@ -64,13 +64,35 @@ def context(store: Store, spec: str) -> dict:
         out.append({"id": m["id"], "step": m["step"], "role": m["role"],
                     "source": m.get("source", "trace"), "message": body})
     sources = sorted({m["source"] for m in out})
-    return {"session": sid, "step": step_n, "kind": steps[step_n - 1]["kind"],
-            "source": "+".join(sources) if sources else None,
-            "compacted": view["from"] > 1,
+    result = {"session": sid, "step": step_n, "kind": steps[step_n - 1]["kind"],
+              "source": "+".join(sources) if sources else None,
+              "compacted": view["from"] > 1,
             "info": {k: v for k, v in trace["info"].items()
                      if k in ("cwd", "model", "harness", "harness_version")},
-            "base": tree.record("manifest").get("base") or {},
-            "messages": out}
+              "base": tree.record("manifest").get("base") or {},
+              "messages": out}
+    shape = request_shape(store, sid, trace, steps[step_n - 1])
+    if shape is not None:
+        result["request"] = shape
+    return result
+
+
+def request_shape(store: Store, sid: str, trace: dict, step: dict) -> dict | None:
+    """The system prompt and tool definitions of the model request in force
+    at `step`, where the harness recorded them (Claude Code's transcript
+    `api-request-shape` lines, kept whole): the latest at or before the
+    step's time, else the session's first."""
+    shapes = [e for e in trace["lifecycle"] if e.get("event") == "api-request-shape" and e.get("data")]
+    if not shapes:
+        return None
+    t = step.get("t")
+    before = [e for e in shapes if t is not None and e.get("t") is not None and e["t"] <= t]
+    entry = (before or shapes[:1])[-1]
+    line = expand(store, sid, entry["data"]).get("line") or {}
+    shape = line.get("shape") if isinstance(line.get("shape"), dict) else {}
+    system, tools = shape.get("system"), shape.get("tools")
+    return {"source": "api-request", "system": system if isinstance(system, list) else [],
+            "tools": tools if isinstance(tools, list) else []}
 
 
 def rebuild(store: Store, sid: str, m: dict, step: dict, lifecycle: dict) -> dict | None:

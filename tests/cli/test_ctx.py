@@ -23,11 +23,20 @@ def test_show_lists_the_messages_in_view_with_their_source(repo, hermetic):
     proc = repo.cli("ctx", "show", f"{SID[:8]}:5")
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode().splitlines()
-    assert lines[:3] == [f"session {SID} step 5", "7 messages, from transcript",
+    # The system prompt and tools, from the transcript's api-request-shape line.
+    [shape] = [json.loads(line)["shape"] for line in TRANSCRIPT.read_text().splitlines()
+               if json.loads(line)["type"] == "api-request-shape"]
+    # (as stored: the security gate rewrote the home directory in it)
+    stored = repo.cli_json("ctx", "show", f"{SID}:5")["request"]["system"]
+    system = sum(len(b["text"].encode()) for b in stored)
+    assert 7000 < system and len(stored) == len(shape["system"])
+    assert lines[:4] == [f"session {SID} step 5", "7 messages, from transcript",
+                         f"system prompt {system} bytes, {len(shape['tools'])} tools, from the api request: "
+                         "Agent, Bash, Edit, ListAgents, Read, ReportFindings, Schedu\u2026",
                          "ID  STEP  ROLE         BYTES  PREVIEW"]
-    assert lines[3] == " 1     1  user            88  create a settings module and a pkg package using the shell"
-    assert lines[4] == " 2     2  assistant       65  Generating a config with the shell."
-    assert [line.split()[2] for line in lines[3:]] == [
+    assert lines[4] == " 1     1  user            88  create a settings module and a pkg package using the shell"
+    assert lines[5] == " 2     2  assistant       65  Generating a config with the shell."
+    assert [line.split()[2] for line in lines[4:]] == [
         "user", "assistant", "tool-call", "tool-result", "assistant", "tool-call", "tool-result"]
     data = repo.cli_json("ctx", "show", f"{SID}:6")
     assert [m["id"] for m in data["messages"]] == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -35,6 +44,9 @@ def test_show_lists_the_messages_in_view_with_their_source(repo, hermetic):
         "role": "assistant", "content": [{"type": "text", "text": "Created settings.py and pkg/, changed the greeting."}]}
     assert data["messages"][2]["message"]["content"][0]["name"] == "Bash"
     assert {m["source"] for m in data["messages"]} == {"transcript"}
+    assert data["request"]["source"] == "api-request"
+    assert [t["name"] for t in data["request"]["tools"]] == [t["name"] for t in shape["tools"]]
+    assert data["request"]["system"][0]["text"] == shape["system"][0]["text"]
     # Step 1 saw only its prompt.
     first = repo.cli_json("ctx", "show", f"{SID}:1")
     assert first["messages"] == data["messages"][:1]
