@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ..domain import ctx as ctx_domain
-from ..errors import UnsupportedHarness
+from ..errors import UnsupportedHarness, UnusableDirectory
 from ..store.repository import Store
 
 WRITERS = ("claude-code", "codex", "pi")
@@ -34,6 +34,16 @@ def resume(store: Store, spec: str, into: str | None = None, worktree: str | Non
         from .codex import resume as writer
     else:
         from .claude_code import resume as writer
-    out = writer.write(ctx_domain.rebase(context, cwd), cwd, env)
+    try:
+        out = writer.write(ctx_domain.rebase(context, cwd), cwd, env)
+    except OSError as exc:
+        ctx_domain.remove_worktree(store, path)  # nothing half-made is left
+        raise UnusableDirectory(f"cannot write the {harness} session: {exc.strerror or exc}"
+                                + (f": '{exc.filename}'" if exc.filename else ""),
+                                hint="check the harness's folder (CLAUDE_CONFIG_DIR, CODEX_HOME, "
+                                     "PI_CODING_AGENT_DIR)") from exc
+    except BaseException:
+        ctx_domain.remove_worktree(store, path)
+        raise
     out.update(source_session=context["session"], step=context["step"])
     return out

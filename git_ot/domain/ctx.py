@@ -176,6 +176,15 @@ def add_worktree(store: Store, session_id: str, step_n: int, path: str | None) -
     return path
 
 
+def remove_worktree(store: Store, path: str) -> None:
+    """Undo `add_worktree` (a resume that failed after making it)."""
+    try:
+        git.run(["worktree", "remove", "--force", path],
+                cwd=store.location.worktree or store.location.common_dir)
+    except GitCommandError:
+        pass
+
+
 def rebase(context: dict, cwd: str) -> dict:
     """`context` with the paths under the session's own directory moved to
     `cwd`: a resumed session reads and writes its files in the new worktree,

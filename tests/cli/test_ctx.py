@@ -128,3 +128,16 @@ def test_resume_into_codex_writes_a_rollout_that_names_itself(repo, hermetic, tm
     assert call["name"] == "Bash" and result["call_id"] == call["call_id"]
     # Without a state database, Codex finds the thread by the file's name.
     assert not (home / "state_5.sqlite").exists()
+
+
+def test_a_resume_that_cannot_write_leaves_no_worktree(repo, hermetic, tmp_path):
+    imported(repo)
+    config = tmp_path / "config"
+    config.write_text("a file where the harness's folder should be\n")
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(config)}
+    proc = repo.cli("ctx", "resume", f"{SID}:6", "--worktree", str(tmp_path / "wt"), env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[0] == \
+        f"error: cannot write the claude-code session: Not a directory: '{config / 'projects'}'"
+    assert not (tmp_path / "wt").exists()
+    assert repo.git("worktree", "list", "--porcelain").count("worktree ") == 1
