@@ -25,8 +25,17 @@ from .fold import expand
 
 
 def context(store: Store, spec: str) -> dict:
-    """The messages in the model's view at the step `spec` names (SESSION:STEP)."""
-    sid_spec, step_n = sessions.parse_spec(spec)
+    """The messages in the model's view at the step `spec` names
+    (SESSION:STEP, or SESSION:@N, the step just before the N-th prompt)."""
+    before_prompt = None
+    if ":@" in spec:
+        sid_spec, _, n = spec.rpartition(":@")
+        if not n.isdigit() or int(n) < 2:
+            raise UnknownStep(f"invalid prompt '@{n}' in '{spec}'",
+                              hint="@N is the step just before the N-th prompt, N from 2")
+        before_prompt, step_n = int(n), 1
+    else:
+        sid_spec, step_n = sessions.parse_spec(spec)
     if step_n is None:
         raise UnknownStep(f"no step in '{spec}'",
                           hint="name one as SESSION:STEP, as 'git ot trace show SESSION' lists them")
@@ -34,6 +43,12 @@ def context(store: Store, spec: str) -> dict:
     tree = store.session(sid)
     trace = tree.record("trace")
     steps = trace["steps"]
+    if before_prompt is not None:
+        prompts = [s["n"] for s in steps if s["kind"] == "prompt" and s.get("parent") is None]
+        if before_prompt > len(prompts):
+            raise UnknownStep(f"session {sid[:12]} has no prompt {before_prompt}",
+                              hint=f"it has {len(prompts)} prompt{'s' if len(prompts) != 1 else ''}")
+        step_n = prompts[before_prompt - 1] - 1
     if step_n > len(steps):
         raise UnknownStep(f"session {sid[:12]} has no step {step_n}",
                           hint=f"its steps are 1 to {len(steps)}" if steps else "it has no steps yet")

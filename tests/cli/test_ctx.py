@@ -85,6 +85,9 @@ def test_bad_input_says_what_is_missing_and_writes_nothing(repo, hermetic, tmp_p
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(config)}
     cases = {
         f"{SID}:7": [f"error: session {SID[:12]} has no step 7", "hint: its steps are 1 to 6"],
+        f"{SID}:@2": [f"error: session {SID[:12]} has no prompt 2", "hint: it has 1 prompt"],
+        f"{SID}:@1": [f"error: invalid prompt '@1' in '{SID}:@1'",
+                      "hint: @N is the step just before the N-th prompt, N from 2"],
         f"{SID}": [f"error: no step in '{SID}'",
                    "hint: name one as SESSION:STEP, as 'git ot trace show SESSION' lists them"],
     }

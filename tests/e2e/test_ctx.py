@@ -156,6 +156,8 @@ def test_resume_claude_code_at_the_step_before_the_second_prompt(claude_bin, rep
     assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
     head = git(repo.path, "rev-parse", "HEAD")
     worktree = tmp_path / "resumed"
+    # SESSION:@2 is the step just before the second prompt.
+    assert json.loads(git_ot(repo.path, hermetic, "ctx", "show", f"{sid}:@2", "--json").stdout)["step"] == step
     _, bodies = resume_and_continue(claude_bin, repo.path, hermetic, f"{sid}:{step}", worktree)
     check_context(bodies)
     assert (worktree / "app.py").read_text() == APP_A
@@ -184,6 +186,7 @@ def test_bad_input_is_one_clear_line(repo, hermetic, session):
         f"{sid}:{len(steps) + 1}": f"error: session {sid[:12]} has no step {len(steps) + 1}",
         "nosuchsession:1": "error: no session matches 'nosuchsession'",
         f"{sid}:0": f"error: invalid step '0' in '{sid}:0'",
+        f"{sid}:@3": f"error: session {sid[:12]} has no prompt 3",
     }
     for spec, line in cases.items():
         for cmd in (["ctx", "show", spec], ["ctx", "resume", spec]):
