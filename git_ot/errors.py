@@ -176,3 +176,7 @@ class BadDate(GitOtError):
 
 class ReceiverError(GitOtError):
     """The OTLP receiver cannot start as asked (a port in use, one already running)."""
+
+
+class NoContext(GitOtError):
+    """A session, or a step of it, has no recorded context (what the model saw)."""

@@ -297,13 +297,19 @@ class Folder:
             "writes": bool(event.get("writes")),
             "input": self.payloads.put(data.get("input")),
         }, event)
-        self._message(step, "assistant")
+        self._message(step, "assistant", event)
         return step
 
-    def _message(self, step: dict, role: str) -> None:
-        """Record a message entering the model's view, and the view at this step."""
+    def _message(self, step: dict, role: str, event: dict, **extra) -> None:
+        """Record a message entering the model's view, and the view at this step.
+
+        Its content is the step's own (the prompt, the text, the tool's
+        input or result: domain/ctx.py reads it from there), so the model's
+        view costs no second copy of the session; `source` says where the
+        step was rebuilt from."""
         messages = self.ctx["messages"]
-        messages.append({"id": len(messages) + 1, "step": step["n"], "role": role})
+        messages.append({"id": len(messages) + 1, "step": step["n"], "role": role,
+                         "source": event_source(event), **extra})
         views = self.ctx["views"]
         start = views[-1]["from"] if views else 1
         views.append({"step": step["n"], "from": start, "to": len(messages)})
@@ -368,7 +374,7 @@ class Folder:
             step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)
             if data.get("prompt_id"):
                 step["prompt_id"] = data["prompt_id"]
-            self._message(step, "user")
+            self._message(step, "user", event)
         elif kind == "tool_start":
             step = self._tool_step(event, data)
             self._snapshot(step, event, "before")
@@ -384,7 +390,7 @@ class Folder:
             step["t_end"] = event.get("t")
             step["output"] = self.payloads.put(data.get("output"))
             self._details(step, data)
-            self._message(step, "tool")
+            self._message(step, "tool", event)
             self._snapshot(step, event, "after")
             if data.get("patch") is not None and not (step.get("snapshot_before")
                                                       and step.get("snapshot_after")):
@@ -393,7 +399,7 @@ class Folder:
             self.completed.append(step)
         elif kind == "message":
             step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
-            self._message(step, "assistant")
+            self._message(step, "assistant", event)
         elif kind == "subagent_start":
             step = self._add_step({"kind": "subagent", "agent_id": data.get("agent_id"),
                                    "agent_type": data.get("agent_type")}, event)
@@ -414,13 +420,19 @@ class Folder:
                 else:
                     step = self._add_step({"kind": "message",
                                            "text": self.payloads.put(data["message"])}, event)
-                    self._message(step, "assistant")
+                    self._message(step, "assistant", event)
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
             extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head")}
             if extra:
                 entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)
+            line = data.get("line") if kind == "raw" else None
+            if (isinstance(line, dict) and line.get("isCompactSummary") and not line.get("isSidechain")
+                    and self.trace["steps"]):
+                # A compaction's summary: the first message the model sees
+                # after it, kept in this lifecycle entry.
+                self._message(self.trace["steps"][-1], "user", event, summary=eid)
         return True
 
     # -- telemetry -------------------------------------------------------
@@ -483,6 +495,11 @@ JOIN_KEYS = ("prompt_id", "tool_use_id", "sequence", "span_id", "parent_span_id"
 REQUEST_BODY = "api_request_body"
 REQUEST = "api_request"
 REPLY_EVENTS = (REQUEST_BODY, REQUEST, "assistant_response", "api_error")
+
+
+def event_source(event: dict) -> str:
+    """Where a step (and the message of the model's view it makes) came from."""
+    return "transcript" if str(event.get("id", "")).startswith(IMPORTED_ID_PREFIX) else "hooks"
 
 
 def _is_span(entry: dict) -> bool:

@@ -348,6 +348,9 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
         expected_role = {"prompt": {"user"}, "message": {"assistant"},
                          "tool": {"assistant", "tool"}}.get(steps[m["step"] - 1]["kind"])
         assert expected_role is None or m["role"] in expected_role
+        assert m["source"] in ("hooks", "transcript")
+        if "summary" in m:  # a compaction's summary, kept in a lifecycle entry
+            assert m["role"] == "user" and m["summary"] in {e["id"] for e in trace["lifecycle"]}
     for v in ctx["views"]:
         assert 1 <= v["step"] <= len(steps)
         assert v["from"] <= v["to"] + 1 and v["to"] <= len(msgs)
