@@ -168,3 +168,7 @@ class BadDate(GitOtError):
 
 class ReceiverError(GitOtError):
     """The OTLP receiver cannot start as asked (a port in use, one already running)."""
+
+
+class WatcherError(GitOtError):
+    """The watcher cannot start (one already runs) or its working tree went away."""
