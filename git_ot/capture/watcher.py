@@ -185,7 +185,7 @@ def watch(location, ready=None, stop: threading.Event | None = None, on_record=N
     a first snapshot (so changes made before it are not taken for later
     ones); `on_record(record)` with each journal line written.
     """
-    import watchfiles
+    from watchfiles._rust_notify import RustNotify
 
     watcher = Watcher(location)
     other = running(location)
@@ -208,41 +208,42 @@ def watch(location, ready=None, stop: threading.Event | None = None, on_record=N
 
     gone = False
     try:
-        record(_Burst(), final=True)  # the tree as it is when watching starts
-        if ready is not None:
-            ready(info)
-        burst = _Burst()
-        held_since = None
-
-        def keep(change, path: str) -> bool:
-            return watcher.relative(path) is not None
-
-        events = watchfiles.watch(watcher.worktree, watch_filter=keep, debounce=MAX_BURST_MS,
-                                  step=QUIET_MS, stop_event=stop, rust_timeout=LOCK_POLL_MS,
-                                  yield_on_timeout=True, raise_interrupt=False,
-                                  ignore_permission_denied=True)
-        for changes in events:
-            now = time.time()
-            for _, path in changes:
-                rel = watcher.relative(path)
-                if rel is not None:
-                    burst.add(rel, now)
-            if not os.path.isdir(watcher.worktree):
-                gone = True
-                break
-            if not burst:
-                continue
-            if watcher.git_busy():
-                held_since = held_since or now
-                if now - held_since < MAX_BURST_MS / 1000:
-                    continue  # git is still writing: keep gathering
-            held_since = None
-            record(burst)
+        # Listening before the first snapshot: a change made from here on
+        # is seen, whether it lands before that snapshot or after.
+        notify = RustNotify([watcher.worktree], False, False, 300, True, True)
+        with notify:
+            record(_Burst(), final=True)  # the tree as it is when watching starts
+            if ready is not None:
+                ready(info)
             burst = _Burst()
-        if not gone and os.path.isdir(watcher.worktree):
-            record(burst, final=True)  # SIGTERM: what changed since the last burst
-        else:
-            gone = True
+            held_since = None
+            while True:
+                # No timeout while idle; a burst held open by git looks again soon.
+                raw = notify.watch(MAX_BURST_MS, QUIET_MS, LOCK_POLL_MS if burst else 0, stop)
+                if raw in ("stop", "signal"):
+                    break
+                now = time.time()
+                if raw != "timeout":
+                    for _, path in raw:
+                        rel = watcher.relative(path)
+                        if rel is not None:
+                            burst.add(rel, now)
+                if not os.path.isdir(watcher.worktree):
+                    gone = True
+                    break
+                if not burst:
+                    continue
+                if watcher.git_busy():
+                    held_since = held_since or now
+                    if now - held_since < MAX_BURST_MS / 1000:
+                        continue  # git is still writing: keep gathering
+                held_since = None
+                record(burst)
+                burst = _Burst()
+            if not gone and os.path.isdir(watcher.worktree):
+                record(burst, final=True)  # stopped: what changed since the last burst
+            else:
+                gone = True
     except FileNotFoundError:
         gone = True
     finally:
