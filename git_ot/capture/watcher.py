@@ -37,7 +37,7 @@ import threading
 import time
 
 from ..errors import WatcherError
-from ..store import snapshot, state
+from ..store import snapshot, state, watchlog
 from ..store.git import environment, process
 
 QUIET_MS = 200  # a burst ends after this long without a change
@@ -148,27 +148,28 @@ class Watcher:
         now = time.time()
         record = {"v": 1, "t": now, "first": burst.first if burst.first is not None else now,
                   "tree": tree, "previous": self.last_tree}
+        changed = _mtimes(self.worktree, paths if not burst.overflow else [])
+        if changed is not None:
+            record["changed"] = changed
         if burst.overflow or len(paths) > RECORDED_PATHS:
             record["count"] = burst.count
         else:
             record["paths"] = paths
-        _append_line(self.journal, record)
+        watchlog.append(self.state_dir, record)
         self.last_tree = tree
         self.counts["recorded"] += 1
         return record
 
 
-def _append_line(path: str, record: dict) -> None:
-    data = (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        while data:
-            n = os.write(fd, data)
-            if n <= 0:
-                raise OSError("short write to the watch journal")
-            data = data[n:]
-    finally:
-        os.close(fd)
+def _mtimes(worktree: str, paths: list[str]) -> list[float] | None:
+    """The earliest and latest modification time of the paths that exist."""
+    times = []
+    for rel in paths:
+        try:
+            times.append(os.lstat(os.path.join(worktree, rel)).st_mtime_ns / 1e9)
+        except OSError:
+            continue
+    return [min(times), max(times)] if times else None
 
 
 def running(location) -> dict | None:

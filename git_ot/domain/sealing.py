@@ -51,7 +51,7 @@ def seal(store: Store, session_id: str) -> str | None:
         # rest (snapshots included) is checked before anything is written.
         gate = SealGate(store, session_id, events)
         payloads = Payloads(store.write_blob, gate.redact)
-        folder = Folder(recs, payloads)
+        folder = Folder(recs, payloads, watched=lambda: _watched(store))
         applied = sum(1 for ev in events if folder.apply(ev))
         folder.settle()  # telemetry that waited for its step, or arrived after it
         if applied == 0:
@@ -76,6 +76,16 @@ def seal(store: Store, session_id: str) -> str | None:
         crash_point("after-ref-move")
         batch.retire()
         return new_tip
+
+
+def _watched(store: Store) -> list[dict]:
+    """The watch journal of this worktree (`git ot watch`), for a session
+    only telemetry captured."""
+    from ..store import watchlog
+
+    if store.location.worktree is None:
+        return []
+    return watchlog.read(store.location.worktree_state_dir)
 
 
 def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:

@@ -150,9 +150,48 @@ class Sink:
                 found = self._store.tip(sid) is not None
             except Exception:
                 found = False
+        if not found:
+            found = self._vouched(sid)
         if found:
             self.known.add(sid)
         return found
+
+    def _vouched(self, sid: str) -> bool:
+        """Whether the watcher of this working tree vouches for a session
+        no hook captured: one of its tool calls names a file in this
+        working tree, or the watcher saw this working tree change while
+        one of them ran (`git ot watch`; refs/README.md section 12)."""
+        worktree = self.location.worktree
+        if worktree is None or not os.path.exists(state.watch_journal(self.location.worktree_state_dir)):
+            return False
+        windows = []
+        root = os.path.realpath(worktree).rstrip(os.sep) + os.sep
+        for event in self.pen.peek(sid):
+            data = event.get("data") if isinstance(event.get("data"), dict) else {}
+            attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+            if data.get("signal") != "logs" or data.get("name", "").rsplit(".", 1)[-1] != "tool_result":
+                continue
+            try:
+                tool_input = json.loads(attrs.get("tool_input") or "{}")
+            except ValueError:
+                tool_input = {}
+            target = tool_input.get("file_path") if isinstance(tool_input, dict) else None
+            if isinstance(target, str) and os.path.realpath(target).startswith(root):
+                return True
+            end = data.get("time")
+            try:
+                duration = float(attrs.get("duration_ms") or 0) / 1000.0
+            except (TypeError, ValueError):
+                continue
+            if isinstance(end, (int, float)):
+                windows.append((end - duration, end))
+        if not windows:
+            return False
+        from ...store import watchlog
+
+        journal = watchlog.read(self.location.worktree_state_dir)
+        return any(watchlog.changes_within(journal, t0 - watchlog.TOLERANCE, t1 + watchlog.TOLERANCE)
+                   for t0, t1 in windows)
 
 
 # -- HTTP ------------------------------------------------------------------
