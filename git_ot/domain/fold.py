@@ -319,10 +319,10 @@ class Folder:
         kind = event.get("kind", "other")
         data = event.get("data") or {}
         info = self.trace["info"]
-        if kind == "telemetry" and not self.trace["steps"] and not self.trace["lifecycle"] \
-                and not self.trace.get("telemetry"):
-            # A session begun by telemetry has no hook to make its steps:
-            # its telemetry makes them (refs/README.md section 7).
+        if kind == "telemetry" and event.get("capture") == "telemetry" and not self.trace["steps"] \
+                and not self.trace["lifecycle"] and not self.trace.get("telemetry"):
+            # A session no hook captures (the watcher vouched for it): its
+            # telemetry makes its steps (refs/README.md section 7).
             info["capture"] = "telemetry"
         elif kind != "telemetry" and info.get("capture") == "telemetry" and "corrupt" not in event:
             del info["capture"]  # hooks took over: they make the steps from here on

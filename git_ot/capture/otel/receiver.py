@@ -72,6 +72,7 @@ class Sink:
         self.pen = _Pen(state.otel_held(location.state_dir))
         self.lock = threading.Lock()
         self.known: set[str] = set()
+        self.vouched: set[str] = set()  # known through the watcher: no hook captures them
         self._store = None
         self.closed = False  # set at shutdown: later requests are told to retry
         self.inflight = 0  # HTTP requests being read, decoded or written
@@ -96,7 +97,7 @@ class Sink:
             for sid, events in by_session.items():
                 if self._known(sid):
                     self._claim(sid)
-                    self.spool.append_many(sid, events)
+                    self.spool.append_many(sid, self._marked(sid, events))
                     self.counts["spooled"] += len(events)
                 else:
                     self.pen.append_many(sid, events)
@@ -128,7 +129,7 @@ class Sink:
         return self.pen.pending_sessions()
 
     def _claim(self, sid: str) -> None:
-        events = [e for e in self.pen.peek(sid) if "id" in e]
+        events = self._marked(sid, [e for e in self.pen.peek(sid) if "id" in e])
         if not events and not self.pen._files(sid):
             return
         # Appended first, deleted after: a crash in between repeats events,
@@ -136,6 +137,13 @@ class Sink:
         self.spool.append_many(sid, events)
         self.pen.forget(sid)
         self.counts["claimed"] += len(events)
+
+    def _marked(self, sid: str, events: list) -> list:
+        """A vouched session's events say so (`"capture": "telemetry"`): its
+        seal makes its steps from them (domain/fold.py)."""
+        if sid not in self.vouched:
+            return events
+        return [{**e, "capture": "telemetry"} for e in events]
 
     def _known(self, sid: str) -> bool:
         if sid in self.known:
@@ -150,8 +158,9 @@ class Sink:
                 found = self._store.tip(sid) is not None
             except Exception:
                 found = False
-        if not found:
-            found = self._vouched(sid)
+        if not found and self._vouched(sid):
+            found = True
+            self.vouched.add(sid)
         if found:
             self.known.add(sid)
         return found
