@@ -74,6 +74,14 @@ class ConcurrentUpdate(GitOtError):
     """A ref moved while git-ot was updating it."""
 
 
+class LockBusy(GitOtError):
+    """A lock git-ot waits on for a bounded time was still held."""
+
+
+class NotesPending(GitOtError):
+    """Notes could not be written now; they wait for the next run."""
+
+
 class HookInstallError(GitOtError):
     """The git hooks cannot be installed or removed as asked."""
 

@@ -29,6 +29,14 @@ EVENT_TIME_VARIABLE = "GIT_OT_EVENT_TIME"
 
 GIT_EVENTS = ("post-commit", "post-rewrite", "post-merge", "post-applypatch", "post-checkout", "pre-push")
 STALE_SECONDS = 600
+# How long a git hook waits for a seal another process runs (seconds): the
+# user's `git commit` waits on it. Past it, the commit is anchored by the
+# next run, once the session is sealed.
+GIT_HOOK_SEAL_WAIT = 3.0
+# How long a harness hook waits for it: the agent waits on it.
+HOOK_SEAL_WAIT = 10.0
+# Commits whose anchoring waits for sealed sessions: the events that make notes.
+ANCHORING_EVENTS = ("post-commit", "post-merge", "post-applypatch")
 
 
 def main(argv: list[str]) -> int:
@@ -44,6 +52,8 @@ def main(argv: list[str]) -> int:
         if not argv:
             raise ValueError("usage: git ot hook <source> [<event>]")
         source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
+        if source == "seal":
+            return _seal_detached(location or locate(), event_name)
         if source == "git":
             return _git_event(location or locate(), event_name, argv[2:])
         adapter = registry.find(source)
@@ -196,12 +206,72 @@ def _head(location) -> dict:
 
 
 def _seal(location, session_id: str) -> None:
-    from ..domain.sealing import seal, seal_pending
     from ..store.repository import Store
 
     store = Store(location)
-    seal(store, session_id)
-    seal_pending(store, only_interrupted=True)
+    _seal_on_hook_path(location, store, [session_id] + [
+        s for s in Spool(location.state_dir).has_leftover_batches() if s != session_id])
+
+
+def _seal_on_hook_path(location, store, session_ids) -> None:
+    """Seal sessions from a harness hook; one whose seal kept being killed
+    is handed to a detached process instead."""
+    from ..domain.sealing import seal_on_hook_path
+
+    for session_id in session_ids:
+        if not seal_on_hook_path(store, session_id, HOOK_SEAL_WAIT):
+            _start_detached_seal(location, session_id)
+
+
+def _start_detached_seal(location, session_id: str) -> None:
+    """Seal a session in a process of its own, unless one does already."""
+    from ..domain.sealing import killed_seals, HOOK_ATTEMPTS
+
+    if killed_seals(location.state_dir, session_id) < HOOK_ATTEMPTS:
+        return  # another process held the seal lock: it seals the session
+    lock = state.detached_seal_lock(location.state_dir, session_id)
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    from ..errors import LockBusy
+    from ..store import locks
+
+    try:
+        with locks.hold(lock, 0):
+            pass
+    except LockBusy:
+        return  # a detached seal runs
+    import subprocess
+
+    # A crash point set for the hook (store/faults.py) stands for the
+    # harness's hook timeout, which a detached process is not under.
+    env = {k: v for k, v in os.environ.items() if k != "GIT_OT_TEST_KILL_AT"}
+    subprocess.Popen([sys.executable, "-m", "git_ot", "hook", "seal", session_id],
+                     cwd=location.worktree or location.git_dir, env=env, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _seal_detached(location, session_id: str | None) -> int:
+    """`git ot hook seal <session>`: a seal outside the hook path, in a
+    process no harness waits on (and none kills at its hook timeout)."""
+    validate_session_id(session_id or "")
+    from ..domain.sealing import seal_outside_hooks
+    from ..errors import LockBusy
+    from ..store import locks
+    from ..store.repository import Store
+
+    lock = state.detached_seal_lock(location.state_dir, session_id)
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    try:
+        with locks.hold(lock, 0):
+            store = Store(location)
+            seal_outside_hooks(store, session_id)
+            if location.worktree is not None:
+                from ..domain.trail.githooks import anchor_deferred
+
+                anchor_deferred(store)
+            os.unlink(lock)  # while held: a later one creates it afresh
+    except LockBusy:
+        pass  # another detached seal of it runs
+    return 0
 
 
 def _repair(location, current: str) -> None:
@@ -214,12 +284,9 @@ def _repair(location, current: str) -> None:
     # command; retrying it here would cost every hook call a seal.
     todo = {s for s in todo if not os.path.exists(state.blocked_marker(location.state_dir, s))}
     if todo:
-        from ..domain.sealing import seal
         from ..store.repository import Store
 
-        store = Store(location)
-        for session_id in sorted(todo):
-            seal(store, session_id)
+        _seal_on_hook_path(location, Store(location), sorted(todo))
 
 
 def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
@@ -246,15 +313,27 @@ def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
     from ..store.repository import Store
 
     store = Store(location)
+    left: list[str] = []
     if pending:
-        from ..domain.sealing import seal_pending
+        from ..domain.sealing import seal_pending_on_hook_path
 
         try:
-            seal_pending(store)
+            left = seal_pending_on_hook_path(store, GIT_HOOK_SEAL_WAIT)
         except Exception as exc:  # sealed sessions can still be anchored
             log_failure(location, f"hook git {event_name}: seal", exc)
-    if event_name != "post-checkout":
-        from ..domain.trail.githooks import on_git_event
+        for session_id in left:
+            _start_detached_seal(location, session_id)
+    if event_name == "post-checkout":
+        return 0
+    from ..domain.trail import githooks
 
-        on_git_event(store, event_name, list(args), rewritten.decode("utf-8", "replace"))
+    if left and event_name in ANCHORING_EVENTS:
+        # A session still unsealed may have written the commit's lines:
+        # anchoring it now would give them to the person. The next run
+        # (this hook, the detached seal, `git ot anchor`) anchors it.
+        githooks.defer(store)
+        return 0
+    githooks.on_git_event(store, event_name, list(args), rewritten.decode("utf-8", "replace"))
+    if not left:
+        githooks.anchor_deferred(store)
     return 0

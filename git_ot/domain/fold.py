@@ -287,6 +287,11 @@ class Folder:
     def _snapshot(self, step: dict, event: dict, at: str) -> None:
         oid = event.get("snapshot")
         if not oid:
+            if event.get("writes") and event.get("snapshot_error") is not None:
+                # The hook tried and failed: the step says so, and its window
+                # gives no one's lines (refs/README.md, section 11).
+                failed = step.setdefault("snapshot_failed", {})
+                failed[at] = self.payloads.put(str(event["snapshot_error"])[:500])
             return
         name = f"{step['n']}-{at}"
         self.trail["snapshots"][name] = {"tree": oid, "step": step["n"], "at": at, "t": event.get("t")}

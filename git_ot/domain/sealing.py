@@ -5,15 +5,27 @@ folds them onto the records at the ref's tip, writes one new commit and
 moves the ref with a compare-and-swap; only then are the batches deleted.
 A crash anywhere before that leaves the batches for the next seal, and
 event ids make a repeated seal a no-op, so nothing is lost or doubled.
+
+The batches are read one event at a time, so a seal holds one large tool
+output in memory, not all of them. On the hook path a seal is counted
+(`<common>/opentraces/seal-attempts/<session>`) from its start to its end: a
+session whose seal was killed HOOK_ATTEMPTS times in a row (a harness's hook
+timeout, say) is no longer sealed inside hooks, which would be killed again;
+it is sealed outside them (capture/hook.py starts a detached process, and
+every `git ot` command that reads seals first).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import pygit2
 
 from .. import __version__
-from ..errors import GateBlocked
-from ..store import notices, records, snapshot
+from ..errors import GateBlocked, LockBusy
+from ..store import notices, records, snapshot, state
+from ..store.files import replace_file
 from ..store import times as times_format
 from ..store.faults import crash_point
 from ..store.repository import Store
@@ -27,11 +39,19 @@ def spool_for(store: Store) -> Spool:
     return Spool(store.location.state_dir)
 
 
-def seal(store: Store, session_id: str) -> str | None:
-    """Seal one session's spooled events; the new tip, or None if nothing new."""
+# Hook-path seals of one session killed in a row before it is left to a
+# seal outside the hooks.
+HOOK_ATTEMPTS = 2
+
+
+def seal(store: Store, session_id: str, wait: float | None = None) -> str | None:
+    """Seal one session's spooled events; the new tip, or None if nothing new.
+
+    `wait` bounds the wait for a seal of the session another process runs
+    (then LockBusy; None: wait for it)."""
     spool = spool_for(store)
-    with spool.sealing(session_id) as batch:
-        events = batch.take()
+    with spool.sealing(session_id, wait) as batch:
+        events = batch.take(lazy=True)
         if not events:
             return None
         crash_point("after-take")
@@ -99,7 +119,72 @@ def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:
                 sealed.append(sid)
         except GateBlocked:
             continue  # its events wait in the spool; 'git ot scan' shows why
+        # Sealed outside the hooks: the hooks may seal it again.
+        _set_attempts(state.seal_attempts(store.location.state_dir, sid), 0)
     return sealed
+
+
+def _attempts(path: str) -> int:
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().strip()
+    except OSError:
+        return 0
+    return int(text) if text.isdigit() else HOOK_ATTEMPTS
+
+
+def _set_attempts(path: str, n: int) -> None:
+    if n <= 0:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    replace_file(path, b"%d\n" % n)
+
+
+def killed_seals(state_dir: str, session_id: str) -> int:
+    """How many hook-path seals of the session started and never finished."""
+    return _attempts(state.seal_attempts(state_dir, session_id))
+
+
+def seal_on_hook_path(store: Store, session_id: str, wait: float | None) -> bool:
+    """Seal one session from a hook; False when it was left for later: its
+    seal kept being killed (see the module's doc), or another process held
+    its seal lock for `wait` seconds."""
+    marker = state.seal_attempts(store.location.state_dir, session_id)
+    n = _attempts(marker)
+    if n >= HOOK_ATTEMPTS:
+        return False
+    _set_attempts(marker, n + 1)
+    try:
+        seal(store, session_id, wait=wait)
+    except LockBusy:
+        _set_attempts(marker, n)  # not killed: another process seals it
+        return False
+    except BaseException:
+        _set_attempts(marker, n)  # failed, not killed: the failure is logged
+        raise
+    _set_attempts(marker, 0)
+    return True
+
+
+def seal_outside_hooks(store: Store, session_id: str) -> str | None:
+    """Seal a session whose hook-path seals were killed, however long it takes."""
+    tip = seal(store, session_id)
+    _set_attempts(state.seal_attempts(store.location.state_dir, session_id), 0)
+    return tip
+
+
+def seal_pending_on_hook_path(store: Store, wait: float) -> list[str]:
+    """Seal every session with spooled events, from a git hook, waiting at
+    most `wait` seconds for each; the sessions left unsealed."""
+    left = []
+    for sid in spool_for(store).pending_sessions():
+        try:
+            if not seal_on_hook_path(store, sid, wait):
+                left.append(sid)
+        except GateBlocked:
+            continue  # its events wait in the spool; 'git ot scan' shows why
+    return left
 
 
 def _is_pointer(store: Store, oid, size: int) -> bool:

@@ -39,17 +39,19 @@ def environment(base: dict | None = None, **overrides: str) -> dict:
 
 
 def process(args: list[str], cwd: str | None = None, input: bytes | None = None,
-            env: dict | None = None, stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
+            env: dict | None = None, stderr=subprocess.PIPE,
+            pass_fds: tuple = ()) -> subprocess.CompletedProcess:
     """Run git; the finished process (exit status, stdout, stderr), whatever its status.
 
     For callers that read a failure as an answer (a path blame cannot
     follow, a revision that is not there) rather than as an error. `env` is
     the whole environment (made by `environment`); by default,
-    this process's without the repository variables."""
+    this process's without the repository variables. `pass_fds`: descriptors
+    git inherits (a lock it must hold while it runs)."""
     try:
         return subprocess.run(["git", *args], cwd=cwd, input=input,
                               env=environment() if env is None else env,
-                              stdout=subprocess.PIPE, stderr=stderr)
+                              stdout=subprocess.PIPE, stderr=stderr, pass_fds=pass_fds)
     except FileNotFoundError as exc:
         raise GitCommandError("git is not installed or not on PATH") from exc
 
@@ -65,9 +67,9 @@ def processes(argvs: list[list[str]], cwd: str | None = None) -> list[subprocess
 
 
 def run(args: list[str], cwd: str | None = None, input: bytes | None = None,
-        env: dict | None = None) -> bytes:
+        env: dict | None = None, pass_fds: tuple = ()) -> bytes:
     """Run git and return its stdout; raise GitCommandError on failure."""
-    proc = process(args, cwd=cwd, input=input, env=env)
+    proc = process(args, cwd=cwd, input=input, env=env, pass_fds=pass_fds)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         first = err[-1] if err else f"exit status {proc.returncode}"

@@ -14,16 +14,28 @@ reference transaction, so a crash never leaves the ref half moved.
 
 `git ot forget` rewrites a notes ref without a session's lines
 (`rewrite_without`), and without its history, which would keep them.
+
+The notes ref is shared by every linked worktree and clone-local writer:
+a write that loses the compare-and-swap is applied again on the new tip
+(with backoff), one that meets git's lock file waits for it or clears it
+when provably stale (store/repository.py). Notes that still cannot be
+written are never dropped: they wait in `<common>/opentraces/notes-pending/`
+and the next writer of notes writes them first (`spool_pending`,
+`take_pending`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pygit2
 
 from ..errors import ConcurrentUpdate, GitOtError
 from . import purge, refs
+from . import state as state_paths
+from .files import replace_file
 
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 TREE_MODE = pygit2.GIT_FILEMODE_TREE
@@ -362,7 +374,7 @@ class Notes:
 
     # -- writing ---------------------------------------------------------
 
-    def write(self, notes: dict[str, bytes | None], message: str, attempts: int = 5) -> str | None:
+    def write(self, notes: dict[str, bytes | None], message: str, attempts: int = 20) -> str | None:
         """Set (bytes) or remove (None) the notes of several commits in one notes commit.
 
         Returns the new tip, or None when nothing changed. The ref moves only
@@ -391,10 +403,53 @@ class Notes:
             except ConcurrentUpdate:
                 if attempt == attempts - 1:
                     raise
+                # Other worktrees commit now too: come back at another moment.
+                time.sleep(min(0.2, 0.002 * 2 ** attempt) * (0.5 + os.urandom(1)[0] / 255))
                 continue
             self.refresh()
             return str(commit_id)
         return None
+
+
+def spool_pending(state_dir: str, notes: dict[str, bytes | None]) -> None:
+    """Keep notes that could not be written for the next writer of notes."""
+    directory = state_paths.notes_pending(state_dir)
+    for commit, data in notes.items():
+        if data is not None:
+            replace_file(os.path.join(directory, commit), data, durable=True)
+
+
+def take_pending(state_dir: str) -> dict[str, bytes]:
+    """The notes waiting to be written, by commit (see spool_pending)."""
+    directory = state_paths.notes_pending(state_dir)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for name in names:
+        if len(name) not in (40, 64) or not all(c in "0123456789abcdef" for c in name):
+            continue  # a temporary file being written
+        try:
+            with open(os.path.join(directory, name), "rb") as fh:
+                out[name] = fh.read()
+        except FileNotFoundError:
+            continue  # written by another process meanwhile
+    return out
+
+
+def drop_pending(state_dir: str, notes: dict[str, bytes]) -> None:
+    """Forget pending notes once written (each only if it did not change since)."""
+    directory = state_paths.notes_pending(state_dir)
+    for commit, data in notes.items():
+        path = os.path.join(directory, commit)
+        try:
+            with open(path, "rb") as fh:
+                if fh.read() != data:
+                    continue
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
 
 
 class _Fanout:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import pygit2
 
-from ..errors import ConcurrentUpdate, CorruptRecord, MissingObject, NotARepository
-from . import records, refs
+from ..errors import ConcurrentUpdate, CorruptRecord, LockBusy, MissingObject, NotARepository
+from . import locks, records, refs
 from .gitdir import Location, locate
 
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
@@ -30,6 +30,47 @@ TREE_MODE = pygit2.GIT_FILEMODE_TREE
 # What `hide_bucket_from_fetch` writes: `fetch.hideRefs = refs/opentraces`.
 FETCH_HIDE_KEY = "fetch.hideRefs"
 FETCH_HIDDEN = refs.NAMESPACE.rstrip("/")
+
+
+# How long a ref update waits for a lock file another process holds (seconds,
+# backing off from a few milliseconds): git holds one for a moment only.
+REF_LOCK_WAIT = 10.0
+# Tests shorten the wait, in the spirit of git's GIT_TEST_* variables.
+_WAIT_OVERRIDE = "GIT_OT_TEST_LOCK_WAIT"
+_LOCK_FAILURE = re.compile(r"failed to lock file '(?P<path>.+?)' for writing")
+
+
+def _retry_locked(update) -> None:
+    """Run a ref update, again while git's lock file of a ref is in the way.
+
+    Linked worktrees, sessions and the user's own git share the refs: a
+    writer that meets a lock file waits for it with backoff, removes it if
+    it is provably stale (store/locks.py), and gives up with LockBusy after
+    REF_LOCK_WAIT seconds, so that its caller can keep the work for later.
+    """
+    deadline = None
+    delay = 0.004
+    while True:
+        try:
+            update()
+            return
+        except pygit2.GitError as exc:
+            m = _LOCK_FAILURE.search(str(exc))
+            if m is None:
+                raise
+            lock = m.group("path")
+            if locks.clear_stale(lock):
+                continue
+            now = time.monotonic()
+            if deadline is None:
+                wait = os.environ.get(_WAIT_OVERRIDE)
+                deadline = now + (float(wait) if wait else REF_LOCK_WAIT)
+            if now >= deadline:
+                raise LockBusy(f"'{lock}' is held by another process",
+                               hint="if no git command runs, remove that file") from exc
+            # Jitter: writers that met the same lock do not all come back at once.
+            time.sleep(delay * (0.5 + int.from_bytes(os.urandom(1), "big") / 255))
+            delay = min(delay * 2, 0.25)
 
 
 @dataclass
@@ -238,9 +279,12 @@ class Store:
         return blobs.write()
 
     def _move_ref(self, name: str, expected: str | None, new: str, message: str) -> None:
-        repo = self.repo
         if expected is None and name.startswith(refs.NAMESPACE):
             self.hide_bucket_from_fetch()
+        _retry_locked(lambda: self._move_ref_once(name, expected, new, message))
+
+    def _move_ref_once(self, name: str, expected: str | None, new: str, message: str) -> None:
+        repo = self.repo
         with repo.transaction() as txn:
             txn.lock_ref(name)
             current = repo.references.get(name)
@@ -261,14 +305,18 @@ class Store:
         repo = self.repo
         if any(name.startswith(refs.NAMESPACE) for name in targets):
             self.hide_bucket_from_fetch()
-        with repo.transaction() as txn:
-            for name in targets:
-                txn.lock_ref(name)
-            for name, new in targets.items():
-                if repo.references.get(name) is not None:
-                    raise ConcurrentUpdate(f"'{name}' appeared during the update",
-                                           hint="run the command again")
-                txn.set_target(name, pygit2.Oid(hex=new), message=message)
+
+        def create() -> None:
+            with repo.transaction() as txn:
+                for name in targets:
+                    txn.lock_ref(name)
+                for name, new in targets.items():
+                    if repo.references.get(name) is not None:
+                        raise ConcurrentUpdate(f"'{name}' appeared during the update",
+                                               hint="run the command again")
+                    txn.set_target(name, pygit2.Oid(hex=new), message=message)
+
+        _retry_locked(create)
 
     def hide_bucket_from_fetch(self) -> None:
         """Leave the bucket's refs out of the connectivity check of the user's

@@ -31,21 +31,33 @@ Files larger than the size limit are recorded by a small pointer blob
 entries are marked assume-unchanged, so git never hashes the large file
 again; git-ot notices their changes itself, by the stat data it keeps for
 each of them in `<git-dir>/opentraces/large-files.json`.
+
+Snapshots of one worktree never collide: each is taken under a flock on
+`<git-dir>/opentraces/snapshot.lock` (several sessions, or parallel tools of
+one, wait their turn, for at most SNAPSHOT_WAIT seconds), and the lock's
+descriptor is inherited by the git processes the snapshot runs, so it is
+held until the last of them exits even if the hook is killed first. Holding
+it, a lock file git left on the private index (a snapshot killed while git
+wrote it) is provably stale, and is removed.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 
 from ..errors import GitCommandError
+from . import locks
 from . import state as state_paths
 from .git import environment
 from .git import run as run_git
 from .gitdir import Location
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+# How long a snapshot waits for another one of the same worktree to finish
+# (seconds): well within a harness's hook timeout; past it the snapshot
+# fails and its step records so (a window whose lines are unknown).
+SNAPSHOT_WAIT = 20.0
 POINTER_HEADER = b"git-ot large file v1\n"
 
 # Every git command that reads or writes the private index runs with these
@@ -114,7 +126,7 @@ def pointer_for(data: bytes) -> bytes:
     return POINTER_HEADER + b"size %d\nsha256 %s\n" % (len(data), hashlib.sha256(data).hexdigest().encode())
 
 
-def _changed_paths(worktree: str, env: dict) -> dict[bytes, bytes]:
+def _changed_paths(worktree: str, env: dict, fds: tuple = ()) -> dict[bytes, bytes]:
     """Paths whose working tree differs from the private index, untracked too.
 
     Each with its code in the second status column: modified, deleted,
@@ -124,7 +136,7 @@ def _changed_paths(worktree: str, env: dict) -> dict[bytes, bytes]:
     make the next call cheaper.
     """
     env = _with_config({**env, "GIT_OPTIONAL_LOCKS": "1"}, _STATUS_CONFIG)
-    out = run_git(_STATUS, cwd=worktree, env=env)
+    out = run_git(_STATUS, cwd=worktree, env=env, pass_fds=fds)
     paths: dict[bytes, bytes] = {}
     items = out.split(b"\0")
     i = 0
@@ -294,42 +306,42 @@ def _prune_shared_indexes(location: Location, state: str, index_file: str,
         pass
 
 
-def take(location: Location, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> str:
+def take(location: Location, max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+         wait: float = SNAPSHOT_WAIT) -> str:
     """Write a tree of the working tree and return its id (hex).
 
-    One snapshot at a time per working tree: a harness may run the hooks of
-    several tool calls at once (Codex 0.169.0 does, for parallel calls),
-    and git refuses a second writer of the private index ("index.lock
-    exists"), which would leave a step without its snapshot.
-    """
-    location.require_worktree("snapshot")
+    Raises LockBusy when another snapshot of the worktree held the lock for
+    `wait` seconds."""
+    worktree = location.require_worktree("snapshot")
     state = location.worktree_state_dir
     os.makedirs(state, exist_ok=True)
-    fd = os.open(state_paths.snapshot_lock(state), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return _take(location, state, max_file_size)
-    finally:
-        os.close(fd)  # and with it the lock
+    with locks.hold(state_paths.snapshot_lock(state), wait, inheritable=True) as fd:
+        index_file = state_paths.snapshot_index(state)
+        try:
+            # Only a snapshot holding this lock (or a git it started) writes
+            # the private index: a lock file on it now was left by one killed.
+            os.unlink(index_file + ".lock")
+        except FileNotFoundError:
+            pass
+        return _take(location, worktree, state, index_file, max_file_size, (fd,))
 
 
-def _take(location: Location, state: str, max_file_size: int) -> str:
-    worktree = location.require_worktree("snapshot")
-    index_file = state_paths.snapshot_index(state)
+def _take(location: Location, worktree: str, state: str, index_file: str,
+          max_file_size: int, fds: tuple) -> str:
     if not os.path.exists(index_file):
         _start_index(location, index_file)
     env = _env(index_file, location)
     root = os.fsencode(worktree)
 
     def git(args: list[str], input: bytes | None = None) -> bytes:
-        return run_git(args, cwd=worktree, env=env, input=input)
+        return run_git(args, cwd=worktree, env=env, input=input, pass_fds=fds)
 
     try:
-        listed = _changed_paths(worktree, env)
+        listed = _changed_paths(worktree, env, fds)
     except GitCommandError:
         # A private index git cannot read is only a cache: start it again.
         _start_index(location, index_file)
-        listed = _changed_paths(worktree, env)
+        listed = _changed_paths(worktree, env, fds)
     cache = _LargeFileCache(state_paths.large_files(state))
     # Files recorded by a pointer are assume-unchanged: status never lists them.
     was_large = set(cache.stale(root))
@@ -353,7 +365,7 @@ def _take(location: Location, state: str, max_file_size: int) -> str:
             if stat.S_ISREG(st.st_mode) and st.st_size > max_file_size:
                 oid = cache.lookup(key, st)
                 if oid is None:
-                    oid = run_git(["hash-object", "-w", "--stdin"], env=env,
+                    oid = run_git(["hash-object", "-w", "--stdin"], env=env, pass_fds=fds,
                                   input=_pointer(full, st.st_size)).decode().strip()
                     cache.store(key, st, oid)
                 large.append((rel, oid))

@@ -37,8 +37,10 @@ import fcntl
 import json
 import os
 import re
+import time
 
 from . import state
+from .locks import flock_until
 from .refs import is_session_id
 
 _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
@@ -65,17 +67,22 @@ def _batch_of(name: str):
 
 
 @contextlib.contextmanager
-def _flock(path: str):
+def _flock(path: str, wait: float | None = None):
     """Hold an exclusive lock on `path`, created if missing.
 
     The lock file may be deleted by its holder (a seal's clean-up): a
     process that was waiting on the deleted file finds that the path no
-    longer names the file it locked, and locks the path again.
+    longer names the file it locked, and locks the path again. `wait`
+    bounds the wait (seconds; None: as long as it takes): past it, LockBusy.
     """
+    deadline = None if wait is None else time.monotonic() + wait
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if deadline is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                flock_until(fd, path, deadline)
             try:
                 same = os.path.samestat(os.fstat(fd), os.stat(path))
             except FileNotFoundError:
@@ -158,11 +165,13 @@ class Spool:
             os.rename(tmp, self._path(session_id, f".{n}.sealing"))
 
     @contextlib.contextmanager
-    def sealing(self, session_id: str):
-        """Hold the seal lock of a session; yields a Batch to read and retire."""
+    def sealing(self, session_id: str, wait: float | None = None):
+        """Hold the seal lock of a session; yields a Batch to read and retire.
+
+        `wait` bounds the wait for a seal another process runs (LockBusy)."""
         os.makedirs(self.dir, exist_ok=True)
         seal_lock = self._path(session_id, ".seal.lock")
-        with _flock(seal_lock):
+        with _flock(seal_lock, wait):
             yield _Batch(self, session_id)
             self._drop_locks(session_id, seal_lock)
 
@@ -277,7 +286,9 @@ def parse_line(raw: bytes) -> dict:
     <text>}`, kept whole; the id, from the line's bytes, stops a second seal
     of the same batch from keeping it twice."""
     try:
-        event = json.loads(raw.decode("utf-8", "surrogateescape"))
+        # The journal is ASCII JSON (_encode): parsed from the bytes, with
+        # no decoded copy of a large line.
+        event = json.loads(raw) if raw.isascii() else json.loads(raw.decode("utf-8", "surrogateescape"))
     except (ValueError, RecursionError):
         event = None
     if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
@@ -322,6 +333,26 @@ def _encode(event: dict) -> bytes:
     return (json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str) + "\n").encode("ascii")
 
 
+class _Events:
+    """The events of a batch's files, read again at each iteration."""
+
+    def __init__(self, files: list[str]):
+        self.files = files
+
+    def __bool__(self) -> bool:
+        return any(os.path.getsize(path) > 0 for path in self.files)
+
+    def __iter__(self):
+        for path in self.files:
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    if not raw.strip():
+                        continue
+                    event = parse_line(raw)
+                    del raw  # a large output is held once, as the event, not thrice
+                    yield event
+
+
 class _Batch:
     """The events of one session awaiting a seal, under its seal lock."""
 
@@ -330,12 +361,20 @@ class _Batch:
         self.session_id = session_id
         self.files: list[str] = []
 
-    def take(self) -> list[dict]:
+    def take(self, lazy: bool = False):
         """Move the live journal aside and return every unsealed event, in order.
 
         Lines that do not parse (a write cut short by a crash of the machine)
         are returned as `{"corrupt": <text>}` so the sealer can keep them.
+        With `lazy`, an iterable that reads the events from the batch files
+        each time it is iterated, one at a time: a seal of large tool
+        outputs holds one of them in memory, not all.
         """
+        self._collect()
+        events = _Events(self.files)
+        return events if lazy else list(events)
+
+    def _collect(self) -> None:
         sp = self.spool
         leftovers = []
         for name in sp._names():
@@ -351,13 +390,6 @@ class _Batch:
                 os.rename(live, target)
                 leftovers.append((next_n, os.path.basename(target)))
         self.files = [os.path.join(sp.dir, name) for _, name in leftovers]
-        events = []
-        for path in self.files:
-            with open(path, "rb") as fh:
-                for raw in fh:
-                    if raw.strip():
-                        events.append(parse_line(raw))
-        return events
 
     def set_aside(self) -> list[str]:
         """Move the batches taken out of the spool (junk that makes no

@@ -22,6 +22,9 @@ rebuilds when it is missing (refs/README.md, section 12).
         push.lock, push.log           the background push of a plain git push
         otel.json                     the running OTLP receiver (capture/otel)
         otel/held/<session>.jsonl     telemetry of sessions not known here yet
+        notes-pending/<commit>        a note the notes ref could not take yet
+        anchor-later/<commit>         a commit whose hook left its anchoring to the next run
+        seal-attempts/<session>       hook seals of the session started and not finished
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
         snapshot.lock                 held (flock) while one snapshot is taken
@@ -104,6 +107,22 @@ def written(state_dir: str) -> str:
 
 def patch_ids(state_dir: str) -> str:
     return os.path.join(state_dir, "patch-ids.json")
+
+
+def seal_attempts(state_dir: str, session_id: str) -> str:
+    return os.path.join(state_dir, "seal-attempts", session_id)
+
+
+def detached_seal_lock(state_dir: str, session_id: str) -> str:
+    return os.path.join(state_dir, "seal-attempts", session_id + ".detached")
+
+
+def anchor_later(state_dir: str) -> str:
+    return os.path.join(state_dir, "anchor-later")
+
+
+def notes_pending(state_dir: str) -> str:
+    return os.path.join(state_dir, "notes-pending")
 
 
 def push_lock(state_dir: str) -> str:

@@ -80,6 +80,7 @@ def test_renames_are_followed_and_moves_with_M(repo):
     assert [(ln["path"], ln["attribution"]["kind"]) for ln in got] == [
         ("app.py", "unknown"), ("app.py", "unknown"), ("app.py", "agent"), ("app.py", "agent"),
         ("app.py", "human")]
+    assert {ln["attribution"].get("session") for ln in got if ln["attribution"]["kind"] == "agent"} == {sid}
     # Move the farewell to the top by hand: plain blame calls it new, -M follows it.
     text = (repo.path / "greetings.py").read_text().splitlines(keepends=True)
     repo.write("greetings.py", "".join(text[2:4] + text[:2] + text[4:]))

@@ -33,6 +33,7 @@ import time
 
 import pygit2
 
+from ...errors import ConcurrentUpdate, LockBusy, NotesPending
 from ...store import notes as notes_store
 from ...store.git import process as git_process
 from ...store.porcelain import parse_blame
@@ -497,6 +498,29 @@ class Anchorer:
                 run_status = status
         return notes_store.encode(out_lines), anchors
 
+    def _write_notes(self, notes: dict[str, bytes], message: str) -> None:
+        """Write notes, with those an earlier run could not write; keep them
+        all for the next run if the notes ref cannot take them now."""
+        state_dir = self.store.location.state_dir
+        pending = notes_store.take_pending(state_dir)
+        batch = dict(notes)
+        for commit, data in pending.items():
+            # Lines are only ever added to a note: merged as cat_sort_uniq does.
+            old = batch[commit] if commit in batch else self.notes.read(commit)
+            if old is not None and old != data:
+                data = b"".join(sorted({line + b"\n" for line in (old + b"\n" + data).split(b"\n") if line}))
+            batch[commit] = data
+        if not batch:
+            return
+        try:
+            self.notes.write(batch, message if notes else f"pending notes: {len(batch)}")
+        except (LockBusy, ConcurrentUpdate, pygit2.GitError, OSError) as exc:
+            notes_store.spool_pending(state_dir, batch)
+            raise NotesPending(f"the notes of {len(batch)} commit{'s' if len(batch) != 1 else ''} "
+                               f"wait for the next run: {exc}",
+                               hint="run 'git ot anchor' when no other git command runs") from exc
+        notes_store.drop_pending(state_dir, pending)
+
     def write(self, anchored: list[dict], message: str, trails: bool = True) -> dict:
         """Write the notes of several anchored commits (one notes commit) and,
         with `trails`, their anchors in the sessions' trails."""
@@ -516,8 +540,11 @@ class Anchorer:
                 continue
             for sid, recs in anchors.items():
                 by_session.setdefault(sid, []).extend(recs)
-        if notes:
-            self.notes.write(notes, message)
+        try:
+            self._write_notes(notes, message)
+            pending = None
+        except NotesPending as exc:
+            pending = exc  # kept for the next run; the trails still take their anchors
         if not trails:
             by_session = {}
         for sid, recs in sorted(by_session.items()):
@@ -529,6 +556,8 @@ class Anchorer:
                 self._index.retip(sid, old, new)
         if self._index is not None:
             self._index.save()
+        if pending is not None:
+            raise pending
         return {"notes": sorted(notes), "sessions": sorted(by_session)}
 
 

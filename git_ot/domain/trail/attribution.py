@@ -10,7 +10,10 @@ owned by whoever was writing then:
   command run outside the agent's tools);
 - exactly one: that window's step (the only tool that could have written it);
 - more than one (tools running in parallel, or two sessions at once): no one
-  can be told; the lines are left unattributed, and say so.
+  can be told; the lines are left unattributed, and say so;
+- a blind window (a tool whose snapshot failed, windows.py) open at any
+  moment of the interval: whatever it wrote cannot be told from what anyone
+  else did, so the lines are `unknown`, never the human's.
 
 A tool whose input names the single file it writes (Edit, Write, ...) is no
 candidate for a change to another path.
@@ -131,6 +134,13 @@ class Attribution:
         for w in self._running():
             if w.t0 < t_max:
                 pts.append((w.t0, 0, w, w.before, path))
+        for w in self.index.blind(self.now):
+            if w.declared is not None and w.declared != path:
+                continue
+            if w.after is not None and w.t1 is not None and w.t1 < t_max:
+                pts.append((w.t1, 1, w, w.after, path))
+            if w.before is not None and w.t0 < t_max:
+                pts.append((w.t0, 0, w, w.before, path))
         pts.sort(key=lambda p: (p[0], p[1]), reverse=True)
         return pts
 
@@ -149,7 +159,21 @@ class Attribution:
                 if w.declared is not None and w.declared not in paths:
                     continue
                 seen[w.key] = w
+        for w in self.index.blind(self.now):
+            # Open at any moment of the interval, not only over all of it:
+            # its states, where it has them, are the only bounds it has.
+            overlaps = w.t0 < t_hi and (w.t1 is None or w.t1 > t_lo)
+            if overlaps or (w.t0 <= t_lo and (w.t1 is None or w.t1 >= t_hi)):
+                if w.declared is not None and w.declared not in paths:
+                    continue
+                seen[w.key] = w
         return list(seen.values())
+
+    def _blind_before(self, path: str, t: float) -> list[Window]:
+        """Blind windows without a before-state that opened before `t`: a line
+        present in the oldest state of `path` may still be theirs."""
+        return [w for w in self.index.blind(self.now)
+                if w.before is None and w.t0 < t and (w.declared is None or w.declared == path)]
 
     # -- the walk --------------------------------------------------------
 
@@ -276,9 +300,13 @@ class Attribution:
                 pts = self._points(cur_path, cur_t)
                 i = 0
         exhausted = i >= len(pts)
+        if exhausted and located and self._blind_before(cur_path, cur_t):
+            exhausted = False  # a blind window before the oldest state: no telling
         for line in located:
             # Present before the first window that touched the path.
             result[line] = HUMAN if exhausted else unattributed("unknown")
+        if unlocated and self._blind_before(cur_path, self.now):
+            exhausted = False
         for line in unlocated:
             result[line] = HUMAN if exhausted and visited <= LOCATE_LIMIT else unattributed("unknown")
         return result
@@ -378,6 +406,9 @@ class Attribution:
     def _owner(self, candidates: list[Window], line: int, at_after: dict) -> tuple:
         if not candidates:
             return HUMAN
+        if all(w.blind for w in candidates):
+            # A tool whose snapshot failed was open: it may have written them.
+            return unattributed("unknown", [w.key for w in candidates])
         if len(candidates) > 1:
             return unattributed("ambiguous", [w.key for w in candidates])
         w = candidates[0]

@@ -22,10 +22,12 @@ commit's lines came from, from what git leaves behind:
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pygit2
 
+from ...store import state
 from ...store.repository import Store
 from .anchor import Anchorer
 
@@ -195,6 +197,43 @@ def post_rewrite(store: Store, kind: str, text: str) -> dict | None:
     # rebase; the rewritten copies are found by their notes.
     return anchorer.write(items, f"rewrite ({kind}): {len(items)} commit{'s' if len(items) != 1 else ''}",
                           trails=False)
+
+
+def defer(store: Store) -> None:
+    """Leave the anchoring of HEAD's commit to the next run (a session that
+    may have written it is not sealed yet)."""
+    head = _head(store)
+    if head is not None:
+        directory = state.anchor_later(store.location.state_dir)
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, str(head.id)), "wb"):
+            pass
+
+
+def anchor_deferred(store: Store) -> dict | None:
+    """Anchor the commits earlier hooks left (see defer), as `git ot anchor`
+    would: the note recomputed from the sessions, sealed now. A commit that
+    has a note meanwhile keeps it."""
+    directory = state.anchor_later(store.location.state_dir)
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return None
+    if not names:
+        return None
+    anchorer = Anchorer(store)
+    items = []
+    for name in names:
+        if anchorer.notes.blob_id(name) is None and name in store.repo:
+            item = anchorer.recomputed(name)
+            if item is not None:
+                items.append(item)
+    result = anchorer.write(items, f"anchor (deferred): {len(items)} commit{'s' if len(items) != 1 else ''}") \
+        if items else None
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(directory, name))
+    return result
 
 
 def on_git_event(store: Store, event: str, args: list[str], stdin: str) -> dict | None:

@@ -17,6 +17,14 @@ alone, which it declares, so it gives states of that path and claims no
 other. Its place is the root of the checkout it wrote in, as its input's
 path names the file there: the states of one checkout make one timeline,
 and a file changed in another checkout in between is no change here.
+
+A live tool step that may write but lacks a snapshot (the hook failed to
+take it, or the tool's start was never seen) is a blind window: what it
+wrote cannot be told, so a line that changed while it was open is
+`unknown`, never the human's. It gives the states it has, the before-state
+by proxy when its own is missing (the session's newest snapshot before it,
+else the tree of the commit the session started from), and claims every
+path but those its input rules out.
 """
 
 from __future__ import annotations
@@ -25,12 +33,15 @@ import json
 import os
 from dataclasses import dataclass
 
+import pygit2
+
 from ...store import state
 from ...store.files import replace_file
 from ...store.repository import Store
+from ..fold import IMPORTED_ID_PREFIX
 from ..paths import untoken
 
-INDEX_VERSION = 4
+INDEX_VERSION = 6
 # Tools that write exactly the file their input names (Claude Code's own
 # file tools): such a window is no candidate for a change to any other path.
 DECLARED_PATH_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
@@ -55,6 +66,7 @@ class Window:
     redacted: frozenset = frozenset()  # (side, path): the security gate stored that file redacted
     partial: bool = False  # its snapshots hold only the files of its patch (an imported step)
     place: str | None = None  # the checkout an imported step wrote in (None: this worktree)
+    blind: bool = False  # a snapshot failed: it may have written anything, no one can tell what
 
     @property
     def key(self) -> str:
@@ -105,16 +117,23 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
         "cwd": cwd,
         "windows": [],
         "running": [],
+        "blind": [],
     }
     ends = [e.get("t") for e in trace.get("lifecycle", [])
             if e.get("kind") in ("stop", "session_end") and e.get("t") is not None]
+    starts = [e.get("t") for e in trace.get("lifecycle", []) if e.get("kind") == "session_start"]
+    starts += [s.get("t") for s in trace.get("steps", [])[:1]]
     for step in trace.get("steps", []):
         if step.get("kind") != "tool" or not step.get("writes"):
             continue
         before = snaps.get(step.get("snapshot_before") or "")
+        after = snaps.get(step.get("snapshot_after") or "")
+        if _is_blind(step, before, after, ends):
+            entry["blind"].append(_blind(store, step, before, after, snaps, manifest, ends, cwd, worktree,
+                                         starts))
+            continue
         if before is None:
             continue
-        after = snaps.get(step.get("snapshot_after") or "")
         partial = bool(before.get("partial") or (after or {}).get("partial"))
         declared = place = None
         field = DECLARED_PATH_TOOLS.get(step.get("name"))
@@ -153,6 +172,55 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
     return entry
 
 
+def _is_blind(step: dict, before: dict | None, after: dict | None, ends: list) -> bool:
+    """Whether a write step is a blind window (see the module's doc)."""
+    if step.get("snapshot_failed"):
+        return True
+    if (before or {}).get("partial") or (after or {}).get("partial"):
+        return False
+    live = any(not str(e).startswith(IMPORTED_ID_PREFIX) for e in step.get("events", ()))
+    if not live or (before is not None and after is not None):
+        return False
+    if before is None:
+        return True  # its start was never seen, or sealed before failures were recorded
+    # No after-state: still running, unless its end was lost (a killed hook)
+    # and the turn or the session ended after it began.
+    t0 = step.get("t") or before.get("t") or 0.0
+    return step.get("status") != "running" or any(t >= t0 for t in ends)
+
+
+def _blind(store: Store, step: dict, before, after, snaps: dict, manifest: dict, ends: list,
+           cwd, worktree, starts: list) -> list:
+    """[step, t0, t1 (None: still open), before tree, after tree, declared]."""
+    t0 = step.get("t") or (before or {}).get("t") or 0.0
+    t1 = step.get("t_end") or (after or {}).get("t")
+    if t1 is None and step.get("status") != "running":
+        t1 = t0
+    elif t1 is None:
+        t1 = min((t for t in ends if t >= t0), default=None)  # the turn ended: so did the tool
+    before_tree = before["tree"] if before else None
+    if before_tree is None:
+        # Its start is unknown: the window opens at the newest state known
+        # before it, a snapshot of an earlier step, or the session's start.
+        older = [s for s in snaps.values() if not s.get("partial") and s.get("step", 0) < step["n"]]
+        if older:
+            proxy = max(older, key=lambda s: (s.get("t") or 0.0, s.get("step", 0)))
+            before_tree = proxy["tree"]
+            t0 = min(t0, proxy.get("t") or t0)
+        else:
+            t0 = min([t0] + [t for t in starts if t is not None])
+            base = (manifest.get("base") or {}).get("commit")
+            try:
+                before_tree = str(store.repo[base].peel(pygit2.Tree).id) if base else None
+            except Exception:  # the base is not in this clone
+                before_tree = None
+    declared = None
+    field = DECLARED_PATH_TOOLS.get(step.get("name"))
+    if field and isinstance(step.get("input"), dict):
+        declared = _rel(step["input"].get(field), cwd, worktree)
+    return [step["n"], t0, t1, before_tree, after["tree"] if after else None, declared]
+
+
 class WindowIndex:
     """The windows of every session of a repository, kept up to date."""
 
@@ -162,6 +230,7 @@ class WindowIndex:
         self.sessions: dict[str, dict] = {}
         self._by_path: dict[str, list[Window]] | None = None
         self._running: list[Window] = []
+        self._blind: list[Window] = []
         self._earliest: tuple | None = None
         self.dirty = False
 
@@ -219,6 +288,7 @@ class WindowIndex:
         worktree = self.store.location.worktree
         by_path: dict[str, list[Window]] = {}
         running: list[Window] = []
+        blind: list[Window] = []
         here: dict = {}  # cwd -> whether it lies in this worktree (sessions share a few)
         for sid, entry in self.sessions.items():
             cwd = entry.get("cwd")
@@ -237,8 +307,11 @@ class WindowIndex:
             for step, t0, before, declared, marks in (entry.get("running", []) if here[cwd] else ()):
                 running.append(Window(sid, step, t0 or 0.0, None, before, None, {}, declared,
                                       frozenset((side, p) for side, p in marks)))
+            for step, t0, t1, before, after, declared in (entry.get("blind", []) if here[cwd] else ()):
+                blind.append(Window(sid, step, t0 or 0.0, t1, before, after, {}, declared, blind=True))
         self._by_path = by_path
         self._running = running
+        self._blind = blind
         self._earliest = None
 
     def windows(self, path: str) -> list[Window]:
@@ -252,6 +325,12 @@ class WindowIndex:
         if self._by_path is None:
             self._build()
         return [w for w in self._running if w.t0 >= now - RUNNING_LIMIT]
+
+    def blind(self, now: float) -> list[Window]:
+        """The blind windows (a snapshot failed), those still open within RUNNING_LIMIT."""
+        if self._by_path is None:
+            self._build()
+        return [w for w in self._blind if w.t1 is not None or w.t0 >= now - RUNNING_LIMIT]
 
     def session_info(self, session_id: str) -> dict:
         entry = self.sessions.get(session_id) or {}
@@ -267,12 +346,14 @@ class WindowIndex:
             self._build()
         if self._earliest is None:
             starts = [w.t0 for ws in self._by_path.values() for w in ws] + [w.t0 for w in self._running]
+            starts += [w.t0 for w in self._blind]
             self._earliest = (min(starts) if starts else None,)
         return self._earliest[0]
 
     def first_window(self, session_ids) -> float | None:
         """When the first write window of these sessions opened (None: they have none)."""
-        starts = [w[1] or 0.0 for sid in session_ids for w in self.sessions.get(sid, {}).get("windows", [])]
+        starts = [w[1] or 0.0 for sid in session_ids for kind in ("windows", "blind")
+                  for w in self.sessions.get(sid, {}).get(kind, [])]
         return min(starts) if starts else None
 
     def paths(self) -> list[str]:
@@ -284,7 +365,7 @@ class WindowIndex:
     def any_windows(self) -> bool:
         if self._by_path is None:
             self._build()
-        return bool(self._by_path or self._running)
+        return bool(self._by_path or self._running or self._blind)
 
 
 def _place(tool_input, field: str | None, path: str) -> str | None:

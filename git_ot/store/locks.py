@@ -1,0 +1,127 @@
+"""Locks git-ot waits on for a bounded time, and git's lock files proved stale.
+
+Two kinds of lock are met on the paths that run inside other programs:
+
+- git-ot's own locks are flock(2) locks on files under the state
+  directory: the kernel releases one when its holder dies, however it dies,
+  so none of them can go stale. `hold` takes one, waiting at most a given
+  time (with backoff) rather than for ever, and says so by raising LockBusy.
+- git's lock files (`<file>.lock`, created with O_EXCL, renamed over the
+  file when done) stay behind when the process holding one is killed, and
+  then every later writer of that file fails for good. `clear_stale`
+  removes one only when it is provably stale: older than a bound no git
+  command holds such a lock for, and open in no live process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+
+from ..errors import LockBusy
+
+# git holds a ref's or an index's lock file for the milliseconds of one
+# write; one this old was left by a process that died.
+STALE_LOCK_SECONDS = 60.0
+
+
+def flock_until(fd: int, path: str, deadline: float) -> None:
+    """Take an exclusive flock on `fd` (the file at `path`), retrying with
+    backoff until the monotonic `deadline`; past it, LockBusy."""
+    delay = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockBusy(f"'{path}' is held by another process",
+                               hint="it is retried on the next run") from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.1)
+
+
+@contextlib.contextmanager
+def hold(path: str, wait: float | None, inheritable: bool = False):
+    """Hold an exclusive flock on `path` (created if missing); yields its fd.
+
+    `wait` bounds the wait in seconds (None: wait as long as it takes);
+    past it, LockBusy. With `inheritable`, the descriptor is one the caller
+    passes to its child processes, so that the lock is held until the last
+    of them exits, even when the caller itself is killed first.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if wait is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            flock_until(fd, path, time.monotonic() + wait)
+        if inheritable:
+            os.set_inheritable(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        yield fd
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def _open_anywhere(path: str) -> bool | None:
+    """Whether a live process has `path` open (None: cannot tell here)."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    try:
+        target = os.stat(path)
+    except FileNotFoundError:
+        return False
+    for pid in pids:
+        fds = f"/proc/{pid}/fd"
+        try:
+            names = os.listdir(fds)
+        except OSError:
+            continue  # gone, or another user's: it could not hold our file open for writing
+        for name in names:
+            try:
+                st = os.stat(os.path.join(fds, name))
+            except OSError:
+                continue
+            if st.st_ino == target.st_ino and st.st_dev == target.st_dev:
+                return True
+    return False
+
+
+def is_stale(path: str, now: float | None = None, min_age: float = STALE_LOCK_SECONDS) -> bool:
+    """Whether git's lock file `path` is provably stale: older than
+    `min_age` and open in no live process."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if (time.time() if now is None else now) - st.st_mtime < min_age:
+        return False
+    return _open_anywhere(path) is False
+
+
+def clear_stale(path: str, now: float | None = None, min_age: float = STALE_LOCK_SECONDS) -> bool:
+    """Remove git's lock file `path` if it is provably stale; whether it did."""
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if not is_stale(path, now, min_age):
+        return False
+    try:
+        after = os.stat(path)
+    except FileNotFoundError:
+        return False
+    if (after.st_ino, after.st_mtime_ns) != (before.st_ino, before.st_mtime_ns):
+        return False  # taken again meanwhile: a live owner
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return True

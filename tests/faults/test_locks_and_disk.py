@@ -1,0 +1,125 @@
+"""Stale locks of every kind git-ot takes, and a full disk.
+
+git-ot's own locks are flocks (store/locks.py, store/spool.py): a file left
+behind holds nothing. git's lock files (a ref's, the snapshot index's) stay
+behind a killed process: each must be cleared once provably stale, and never
+stop capture, notes or the user's commits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from support import faults
+
+# Lock files, relative to the git directory; {sid} is the session's id.
+LOCKS = {
+    "snapshot index (git)": "opentraces/snapshot.index.lock",
+    "snapshot (flock)": "opentraces/snapshot.lock",
+    "spool append (flock)": "opentraces/spool/{sid}.lock",
+    "spool seal (flock)": "opentraces/spool/{sid}.seal.lock",
+    "detached seal (flock)": "opentraces/seal-attempts/{sid}.detached",
+    "notes ref (git)": "refs/notes/opentraces.lock",
+    "session ref (git)": "refs/opentraces/sessions/{sid}.lock",
+}
+GIT_LOCKS = {"snapshot index (git)", "notes ref (git)", "session ref (git)"}
+
+
+@pytest.mark.parametrize("harness", faults.harnesses(), ids=lambda h: h.name)
+@pytest.mark.parametrize("kind", list(LOCKS))
+def test_a_stale_lock_stops_nothing(repo, harness, kind, monkeypatch):
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+    repo.cli_json("init")
+    base = repo.git("rev-parse", "HEAD").strip()
+    scenario = harness.scenarios[0]
+    sid = f"stale-{scenario}"
+    lock = repo.path / ".git" / LOCKS[kind].format(sid=sid)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_bytes(b"")
+    old = time.time() - 3600
+    os.utime(lock, (old, old))  # left by a process killed an hour ago
+    spooled = faults.Spooled(repo.path)
+    faults.replay(harness, repo.path, harness.payloads(scenario, session=sid), spooled)
+    faults.check(repo, spooled, base)
+    if kind in GIT_LOCKS:
+        assert not lock.exists()
+    # Capture went on: every writing tool has both its snapshots, and the commit its note.
+    from support.trail import note, read_records
+
+    for step in read_records(repo, sid)["trace"]["steps"]:
+        if step["kind"] == "tool" and step["writes"]:
+            assert step.get("snapshot_before") and step.get("snapshot_after"), step["n"]
+    assert any(line.get("session") == sid for line in note(repo, "HEAD~1") or note(repo) or [])
+
+
+def _small_disk(tmp_path):
+    """A 16 MiB tmpfs (root only), unmounted by the caller."""
+    if os.geteuid() != 0:
+        pytest.skip("a full disk needs a small tmpfs, which only root can mount")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    return mount
+
+
+def _fill(mount) -> None:
+    with open(mount / "filler", "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * (1 << 16))
+                fh.flush()
+        except OSError:
+            pass
+    # Small files still find room in a few free blocks: take them too.
+    for i in range(1000):
+        try:
+            (mount / f"filler-{i}").write_bytes(b"\0" * 4096)
+        except OSError:
+            break
+
+
+@pytest.mark.parametrize("harness", faults.harnesses(), ids=lambda h: h.name)
+def test_a_full_disk_loses_nothing_that_reached_the_spool(harness, tmp_path, monkeypatch):
+    from support.repo import Repo
+
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+    mount = _small_disk(tmp_path)
+    try:
+        path = mount / "repo"
+        path.mkdir()
+        repo = Repo(path)
+        repo.git("init", "-q")
+        repo.write("app.py", 'def greet(name):\n    return "hi " + name\n')
+        repo.write("README.md", "readme\n")
+        repo.commit("initial")
+        repo.cli_json("init")
+        base = repo.git("rev-parse", "HEAD").strip()
+        spooled = faults.Spooled(path)
+        scenario = harness.scenarios[0]
+        payloads = harness.payloads(scenario, session=f"full-{scenario}")
+        starts = 0
+        for p in payloads:
+            full = harness.is_tool_start(p) and starts % 2 == 0
+            starts += harness.is_tool_start(p)
+            if full:
+                _fill(mount)  # the disk fills up as the tool starts ...
+            faults.run_hook(harness, str(path), p)  # ... the hook still exits 0 and says nothing
+            if full:
+                for f in mount.iterdir():
+                    if f.name.startswith("filler"):
+                        f.unlink()  # ... and has room again by its end
+            if harness.is_tool_start(p):
+                harness.apply(str(path), p)
+            spooled.look()
+        faults.check(repo, spooled, base)
+    finally:
+        shutil.rmtree(mount / "repo", ignore_errors=True)
+        subprocess.run(["umount", str(mount)], capture_output=True)

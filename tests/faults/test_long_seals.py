@@ -1,0 +1,81 @@
+"""Long seals: the user's commit never waits on one for ever, and a seal the
+harness keeps killing is finished outside the hooks."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+
+from support.trail import Agent, note, read_records, set_up
+
+BASE = 'def greet(name):\n    return "hi " + name\n'
+FAREWELL = '\n\ndef farewell(name):\n    return "bye " + name\n'
+# Bounds on waits for a process, so a regression fails instead of hanging.
+PROCESS_LIMIT = 120
+
+
+def _hook(repo, event: str, payload: dict, env=None) -> None:
+    payload = {**payload, "cwd": str(repo.path), "hook_event_name": event}
+    proc = subprocess.run([sys.executable, "-m", "git_ot", "hook", "claude-code", event], cwd=repo.path,
+                          input=json.dumps(payload).encode(), capture_output=True, env=env,
+                          timeout=PROCESS_LIMIT)
+    assert proc.returncode in (0, -9), proc.stderr
+
+
+def _spool(repo) -> list[str]:
+    spool = repo.path / ".git/opentraces/spool"
+    return sorted(p.name for p in spool.iterdir() if not p.name.endswith(".lock")) if spool.exists() else []
+
+
+def test_a_commit_does_not_wait_for_a_seal_that_holds_its_lock(repo, monkeypatch):
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)  # anchored later, by its real time
+    set_up(repo, True)
+    a = Agent(repo, "s-busy")
+    a.prompt("add a farewell function")
+    a.write("app.py", BASE + FAREWELL)  # spooled, not sealed: the turn goes on
+    lock = repo.path / ".git/opentraces/spool/s-busy.seal.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a long seal of the session runs
+    try:
+        proc = subprocess.run(["git", "commit", "-q", "-am", "farewell"], cwd=repo.path,
+                              capture_output=True, text=True, timeout=PROCESS_LIMIT)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        os.close(fd)
+    first = repo.git("rev-parse", "HEAD").strip()
+    # Not anchored while the session's lines were unknown to git-ot ...
+    assert note(repo, first) is None
+    assert (repo.path / ".git/opentraces/anchor-later" / first).exists()
+    # ... but by the next run, once the session is sealed.
+    a.stop()
+    repo.write("README.md", "readme\nby hand\n")
+    repo.git("commit", "-q", "-am", "readme")
+    assert note(repo, first) == [{"v": 1, "session": "s-busy", "step": 2, "hunk": "2.1.1", "path": "app.py",
+                                  "lines": [3, 6], "harness": "claude-code", "model": "claude-opus-4-5"}]
+    assert note(repo) == []
+    assert not (repo.path / ".git/opentraces/anchor-later" / first).exists()
+
+
+def test_a_seal_the_harness_keeps_killing_is_finished_outside_the_hooks(repo):
+    set_up(repo, True)
+    a = Agent(repo, "s-killed")
+    a.prompt("add a farewell function")
+    a.write("app.py", BASE + FAREWELL)
+    # The harness kills every turn-end hook while it seals (its hook timeout).
+    killing = {**os.environ, "GIT_OT_TEST_KILL_AT": "after-take"}
+    for _ in range(3):
+        _hook(repo, "Stop", {"session_id": "s-killed"}, env=killing)
+    deadline = time.monotonic() + PROCESS_LIMIT
+    while _spool(repo) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the detached seal runs
+    assert _spool(repo) == []
+    trace = read_records(repo, "s-killed")["trace"]
+    assert [s["kind"] for s in trace["steps"]] == ["prompt", "tool"]
+    assert [e["kind"] for e in trace["lifecycle"]] == ["session_start", "stop", "stop", "stop"]
+    ids = [e for s in trace["steps"] for e in s["events"]] + [e["id"] for e in trace["lifecycle"]]
+    assert len(ids) == len(set(ids)) == 7
+    assert not (repo.path / ".git/opentraces/seal-attempts/s-killed").exists()
