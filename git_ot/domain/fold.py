@@ -445,6 +445,7 @@ class Folder:
                 "writes": True, "input": self.payloads.put(tool_input),
             }, {**event, "t": t0})
             step["t_end"] = t
+            step["output"] = None  # telemetry carries none
             self._message(step, "assistant")
             self._message(step, "tool")
             before, after = self._watched_states(t0, t)

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from support import agents
+from support import agents, spec
 from support.scripted_model import ScriptedModel
 
 pytestmark = pytest.mark.e2e
@@ -123,6 +123,10 @@ def test_a_session_without_hooks_is_captured_sealed_and_blamed(claude_bin, repo,
         # The receiver holds the session's records until the watcher's
         # journal shows this working tree changed while its tool ran.
         wait_until(lambda: (spool / f"{sid}.jsonl").exists(), "the session to be claimed")
+        claimed = [json.loads(line) for line in (spool / f"{sid}.jsonl").read_text().splitlines()]
+        assert {(e["kind"], e.get("capture")) for e in claimed} == {("telemetry", "telemetry")}
+        for event in claimed:
+            spec.validate("spool-event", event)
         # The person writes a file between the prompts.
         repo.write("person.txt", "typed by hand\n")
         wait_until(lambda: "person.txt" in journal.read_text(), "the watcher to record person.txt")
@@ -142,7 +146,9 @@ def test_a_session_without_hooks_is_captured_sealed_and_blamed(claude_bin, repo,
     monkeypatch.setenv("GIT_AUTHOR_DATE", now)
     repo.commit("notes, config and the person's file")
 
-    steps = repo.ot_json("trace", "show", sid)["steps"]
+    spec.read_session(repo.path, sid)  # every commit of the session, to the spec
+    trace = repo.ot_json("trace", "show", sid)
+    steps = trace["steps"]
     assert [(s["kind"], s.get("name") or s.get("text")) for s in steps] == [
         ("prompt", "write the notes"), ("tool", "Write"),
         ("prompt", "generate the config"), ("tool", "Bash"),
