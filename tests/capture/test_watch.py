@@ -167,3 +167,22 @@ def test_a_burst_keeps_at_most_max_paths_and_then_only_counts():
     assert burst.overflow and burst.paths == set()
     assert burst.count == MAX_PATHS + 501
     assert burst.first == 1.0
+
+
+def test_a_deleted_working_tree_stops_the_watcher_with_one_error(tmp_path):
+    from support.repo import Repo, git
+
+    path = tmp_path / "doomed"
+    path.mkdir()
+    git(path, "init", "-q")
+    doomed = Repo(path)
+    doomed.write("a.txt", "a\n")
+    doomed.commit("a")
+    watcher = WatchProcess(doomed)
+    subprocess.run(["rm", "-rf", str(path)], check=True)
+    out, err = watcher.proc.communicate(timeout=60)
+    assert watcher.proc.returncode == 1
+    assert err.splitlines() == [
+        f"error: the working tree '{watcher.info['worktree']}' was deleted; stopped watching",
+        "hint: start 'git ot watch' again in a working tree",
+    ]
