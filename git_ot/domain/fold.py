@@ -30,6 +30,8 @@ the other way round.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -119,13 +121,39 @@ def _text(value: str) -> str:
 
 
 def valid_text(value):
-    """`value` with every string (keys too) made valid UTF-8 text."""
+    """`value` with every string (keys too) made valid UTF-8 text: `value`
+    itself when every string in it is (nearly always), else a copy from the
+    first change down."""
+    try:
+        # Whether every string is valid, found by json's encoder in C: a
+        # lone surrogate passes it unchanged and fails the encoding.
+        json.dumps(value, ensure_ascii=False, check_circular=False).encode("utf-8")
+        return value
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        return _valid_text(value)
+
+
+def _valid_text(value):
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, dict):
-        return {valid_text(k): valid_text(v) for k, v in value.items()}
+        out = None
+        for i, (k, v) in enumerate(value.items()):
+            nk, nv = _valid_text(k), _valid_text(v)
+            if out is None and (nk is not k or nv is not v):
+                out = dict(itertools.islice(value.items(), i))
+            if out is not None:
+                out[nk] = nv
+        return value if out is None else out
     if isinstance(value, list):
-        return [valid_text(v) for v in value]
+        new = None
+        for i, v in enumerate(value):
+            nv = _valid_text(v)
+            if new is None and nv is not v:
+                new = value[:i]
+            if new is not None:
+                new.append(nv)
+        return value if new is None else new
     return value
 
 

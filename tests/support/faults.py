@@ -3,8 +3,8 @@ promises every fault test checks afterwards.
 
 A harness is a parameter: `HARNESSES` maps a name to what the suite needs
 of it (its recorded sessions, the hook command, a tool's effect on the
-working tree). Claude Code and Codex are here, each replayed from a real
-session; another harness adds one `Harness` with its recordings and every
+working tree). Claude Code, Codex and Pi are here, each replayed from a
+real session; another harness adds one `Harness` with its recordings and every
 fault test runs it too.
 
 The promises (`check`), after the faults and a final `git commit`:
@@ -166,7 +166,51 @@ CODEX = Harness(
     rename=_codex_rename,
 )
 
-HARNESSES = {"claude-code": CLAUDE_CODE, "codex": CODEX}
+def _pi_rename(payload: dict, session: str, sub: str) -> dict:
+    payload = dict(payload, sessionId=session)
+    ti = payload.get("input")
+    if sub and isinstance(ti, dict):
+        if isinstance(ti.get("path"), str):
+            payload["input"] = dict(ti, path=os.path.join(sub, ti["path"]))
+        elif isinstance(ti.get("command"), str):
+            payload["input"] = dict(ti, command=f"mkdir -p {sub} && cd {sub} && {{ {ti['command']}; }}")
+    return payload
+
+
+def _pi_apply(worktree: str, payload: dict) -> None:
+    """What Pi's write, edit or bash did, done again (paths relative to the recorded cwd)."""
+    ti = payload.get("input") or {}
+    tool = payload.get("toolName")
+    if tool in ("write", "edit"):
+        path = os.path.join(worktree, ti["path"])
+        if tool == "write":
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            text = ti["content"]
+        else:
+            text = Path(path).read_text()
+            for edit in ti["edits"]:
+                text = text.replace(edit["oldText"], edit["newText"], 1)
+        Path(path).write_text(text)
+    elif tool == "bash":
+        subprocess.run(["sh", "-c", ti["command"]], cwd=worktree, check=True, capture_output=True)
+
+
+# Two real Pi 0.73.1 runs, as git-ot's extension handed them to the hook
+# (tests/fixtures/pi/faults/): an edit of app.py and a shell command that
+# writes x.py; then a write of b.py.
+PI = Harness(
+    name="pi",
+    recordings=FIXTURES / "pi" / "faults",
+    scenarios=("update-and-shell", "add-file"),
+    session_key="sessionId",
+    event_key="type",
+    tool_key=lambda p: p.get("toolCallId") if p.get("type") in ("tool_call", "tool_result") else None,
+    is_tool_start=lambda p: p.get("type") == "tool_call",
+    apply=_pi_apply,
+    rename=_pi_rename,
+)
+
+HARNESSES = {"claude-code": CLAUDE_CODE, "codex": CODEX, "pi": PI}
 
 
 def harnesses() -> list[Harness]:
