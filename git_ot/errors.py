@@ -180,3 +180,7 @@ class ReceiverError(GitOtError):
 
 class NoContext(GitOtError):
     """A session, or a step of it, has no recorded context (what the model saw)."""
+
+
+class WatcherError(GitOtError):
+    """The watcher cannot start (one already runs) or its working tree went away."""

@@ -64,6 +64,8 @@ COMMANDS = {
                   "Remove git-ot's git hooks, or its hooks from a harness's settings."),
     "version": ("git_ot.cli.version_cmd:version",
                 "Show the versions of git-ot, git, Python and the coding agents found."),
+    "watch": ("git_ot.cli.watch_cmd:watch",
+              "Record every change of the working tree as a snapshot, until stopped."),
 }
 
 

@@ -184,8 +184,12 @@ def seen_event_ids(trace: dict) -> set[str]:
 class Folder:
     """Applies events, in spool order, to the three records of one session."""
 
-    def __init__(self, recs: dict, payloads: Payloads):
+    def __init__(self, recs: dict, payloads: Payloads, watched: Callable[[], list] | None = None):
         self.trace = recs["trace"]
+        # The watch journal's lines (store/watchlog.py), read when a session
+        # that only telemetry captured needs the snapshots of a tool call.
+        self._watched_source = watched
+        self._watched: list | None = None
         self.trail = recs["trail"]
         self.ctx = recs["ctx"]
         self.payloads = payloads
@@ -354,6 +358,13 @@ class Folder:
         kind = event.get("kind", "other")
         data = event.get("data") or {}
         info = self.trace["info"]
+        if kind == "telemetry" and event.get("capture") == "telemetry" and not self.trace["steps"] \
+                and not self.trace["lifecycle"] and not self.trace.get("telemetry"):
+            # A session no hook captures (the watcher vouched for it): its
+            # telemetry makes its steps (refs/README.md section 7).
+            info["capture"] = "telemetry"
+        elif kind != "telemetry" and info.get("capture") == "telemetry" and "corrupt" not in event:
+            del info["capture"]  # hooks took over: they make the steps from here on
         if event.get("source") and "harness" not in info:
             info["harness"] = event["source"]
         for key in ("cwd", "transcript_path", "model", "harness_version"):
@@ -366,6 +377,8 @@ class Folder:
         if twin is not None:
             self._merge(twin, kind, data, event)
         elif kind == "telemetry":
+            if info.get("capture") == "telemetry":
+                self._telemetry_step(event, data)
             self._telemetry(event, data)
         elif "corrupt" in event:
             self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
@@ -436,6 +449,65 @@ class Folder:
         return True
 
     # -- telemetry -------------------------------------------------------
+
+    def _telemetry_step(self, event: dict, data: dict) -> None:
+        """The step a record of a session without hooks stands for: a
+        prompt (`user_prompt`), or a tool call (`tool_result`: it ended at
+        the record's time, after its `duration_ms`), whose snapshots are the
+        working tree's states the watcher recorded at its start and end."""
+        if data.get("signal") != "logs":
+            return
+        name = _short(event.get("event") or data.get("name") or "")
+        attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+        t = data.get("time") if isinstance(data.get("time"), (int, float)) else event.get("t")
+        if name == "user_prompt" and data.get("prompt_id"):
+            if any(s["kind"] == "prompt" and s.get("prompt_id") == data["prompt_id"] for s in self.trace["steps"]):
+                return
+            text = attrs.get("prompt") if isinstance(attrs.get("prompt"), str) else ""
+            step = self._add_step({"kind": "prompt", "text": self.payloads.put(text),
+                                   "prompt_id": data["prompt_id"]}, {**event, "t": t})
+            self._message(step, "user")
+        elif name == "tool_result" and data.get("tool_use_id") and t is not None:
+            if self._open_tool(data["tool_use_id"]) is not None:
+                return
+            duration = _int(attrs.get("duration_ms")) or 0
+            t0 = t - duration / 1000.0
+            tool_input = attrs.get("tool_input")
+            try:
+                import json
+
+                tool_input = json.loads(tool_input) if isinstance(tool_input, str) else tool_input
+            except ValueError:
+                pass
+            step = self._add_step({
+                "kind": "tool", "name": attrs.get("tool_name") or "?", "tool_use_id": data["tool_use_id"],
+                "status": "ok" if str(attrs.get("success", "true")).lower() == "true" else "error",
+                "writes": True, "input": self.payloads.put(tool_input),
+            }, {**event, "t": t0})
+            step["t_end"] = t
+            step["output"] = None  # telemetry carries none
+            self._message(step, "assistant")
+            self._message(step, "tool")
+            before, after = self._watched_states(t0, t)
+            if before and after:
+                self._snapshot(step, {"snapshot": before, "t": t0}, "before")
+                self._snapshot(step, {"snapshot": after, "t": t}, "after")
+            self.completed.append(step)
+
+    def _watched_states(self, t0: float, t1: float) -> tuple[str | None, str | None]:
+        """The working tree's trees at t0 and t1, from the watch journal;
+        (None, None) when either is uncertain (a burst of changes spans it)."""
+        if self._watched is None:
+            self._watched = self._watched_source() if self._watched_source else []
+        if not self._watched:
+            return None, None
+        from ..store import watchlog
+
+        before, sure_before = watchlog.state_at(self._watched, t0 - watchlog.TOLERANCE)
+        after, sure_after = watchlog.state_at(self._watched, t1 + watchlog.TOLERANCE)
+        if not (sure_before and sure_after):
+            return None, None
+        return before, after
 
     def _telemetry(self, event: dict, data: dict) -> None:
         """Keep one telemetry record, joined to its step when that is known."""

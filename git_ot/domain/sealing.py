@@ -78,7 +78,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         # they are many (store/packs.py), just before the commit.
         pack = PackBuffer(store)
         payloads = Payloads(pack.blob, gate.redact)
-        folder = Folder(recs, payloads)
+        folder = Folder(recs, payloads, watched=lambda: _watched(store))
         applied = sum(1 for ev in events if folder.apply(ev))
         folder.settle()  # telemetry that waited for its step, or arrived after it
         if applied == 0:
@@ -104,6 +104,16 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         crash_point("after-ref-move")
         batch.retire()
         return new_tip
+
+
+def _watched(store: Store) -> list[dict]:
+    """The watch journal of this worktree (`git ot watch`), for a session
+    only telemetry captured."""
+    from ..store import watchlog
+
+    if store.location.worktree is None:
+        return []
+    return watchlog.read(store.location.worktree_state_dir)
 
 
 def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:
