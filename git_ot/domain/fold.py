@@ -466,7 +466,7 @@ class Folder:
             text = attrs.get("prompt") if isinstance(attrs.get("prompt"), str) else ""
             step = self._add_step({"kind": "prompt", "text": self.payloads.put(text),
                                    "prompt_id": data["prompt_id"]}, {**event, "t": t})
-            self._message(step, "user")
+            self._message(step, "user", event)
         elif name == "tool_result" and data.get("tool_use_id") and t is not None:
             if self._open_tool(data["tool_use_id"]) is not None:
                 return
@@ -486,8 +486,8 @@ class Folder:
             }, {**event, "t": t0})
             step["t_end"] = t
             step["output"] = None  # telemetry carries none
-            self._message(step, "assistant")
-            self._message(step, "tool")
+            self._message(step, "assistant", event)
+            self._message(step, "tool", event)
             before, after = self._watched_states(t0, t)
             if before and after:
                 self._snapshot(step, {"snapshot": before, "t": t0}, "before")
@@ -571,6 +571,8 @@ REPLY_EVENTS = (REQUEST_BODY, REQUEST, "assistant_response", "api_error")
 
 def event_source(event: dict) -> str:
     """Where a step (and the message of the model's view it makes) came from."""
+    if event.get("kind") == "telemetry":
+        return "telemetry"
     return "transcript" if str(event.get("id", "")).startswith(IMPORTED_ID_PREFIX) else "hooks"
 
 

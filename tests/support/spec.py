@@ -354,7 +354,7 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
         expected_role = {"prompt": {"user"}, "message": {"assistant"},
                          "tool": {"assistant", "tool"}}.get(steps[m["step"] - 1]["kind"])
         assert expected_role is None or m["role"] in expected_role
-        assert m["source"] in ("hooks", "transcript")
+        assert m["source"] in ("hooks", "transcript", "telemetry")
         if "summary" in m:  # a compaction's summary, kept in a lifecycle entry
             assert m["role"] == "user" and m["summary"] in {e["id"] for e in trace["lifecycle"]}
     for v in ctx["views"]:
