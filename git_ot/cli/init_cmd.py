@@ -70,6 +70,8 @@ def uninstall(harness, scope, otel, as_json):
             emit(f"{event}: {action}")
         for key, action in result.get("env", {}).items():
             emit(f"env {key}: {action}")
+        for key, action in result.get("otel", {}).items():
+            emit(f"{key}: {action}")
         emit(f"{result['settings']}: {result['file']}")
         return
     for sid in result["sealed"]:

@@ -42,7 +42,12 @@ def install(harness, scope, otel, as_json):
     install_otel = otel_method(chosen, "install_otel", "install")
     result = chosen.install(scope)
     if install_otel is not None:
-        result["env"] = install_otel(scope)["env"]
+        telemetry = install_otel(scope)
+        for key in ("env", "otel"):
+            if key in telemetry:
+                result[key] = telemetry[key]
+        if telemetry["settings"] != result["settings"]:
+            result["otel_settings"] = telemetry["settings"]
     if as_json:
         emit_json(result)
         return
@@ -52,10 +57,14 @@ def install(harness, scope, otel, as_json):
         emit(f"{event}: {action}" + (f", {trusted[event]}" if event in trusted else ""))
     for key, action in result.get("env", {}).items():
         emit(f"env {key}: {action}" + (" (set to another value: left as it is)" if action == "kept" else ""))
+    for key, action in result.get("otel", {}).items():
+        emit(f"{key}: {action}")
     if "error" in trust:
         emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
              f"Codex skips them until '{trust['command']}' records it")
     emit(f"{chosen.title} runs git-ot from {result['settings']}")
+    if "otel_settings" in result:
+        emit(f"{chosen.title} exports telemetry as {result['otel_settings']} says")
 
 
 def otel_method(harness, name: str, command: str):
