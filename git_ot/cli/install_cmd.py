@@ -35,7 +35,9 @@ def install(harness, scope, otel, as_json):
     With --otel (claude-code), also adds to the settings' env block the
     variables that make Claude Code export its telemetry to the receiver's
     default endpoint (http://127.0.0.1:4318); a variable already set to
-    another value is kept.
+    another value is kept. With --otel (codex), also appends to the
+    user's config.toml an [otel] table exporting over gRPC to the
+    receiver's default port (127.0.0.1:4317).
     """
     chosen = registry.get(harness, "install", "install into")
     scope = scope or chosen.scopes[0]
