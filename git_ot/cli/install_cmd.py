@@ -42,9 +42,10 @@ def install(harness, scope, otel, as_json):
     chosen = registry.get(harness, "install", "install into")
     scope = scope or chosen.scopes[0]
     install_otel = otel_method(chosen, "install_otel", "install")
+    # The telemetry settings first: when they are refused, nothing was written.
+    telemetry = install_otel(scope) if install_otel is not None else None
     result = chosen.install(scope)
-    if install_otel is not None:
-        telemetry = install_otel(scope)
+    if telemetry is not None:
         for key in ("env", "otel"):
             if key in telemetry:
                 result[key] = telemetry[key]

@@ -232,3 +232,12 @@ def test_install_otel_needs_the_user_scope_and_valid_toml(repo, codex_home):
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines()[0].startswith(f"error: '{codex_home}/config.toml' is not valid TOML")
     assert (codex_home / "config.toml").read_text() == "model = \n"
+
+
+def test_a_refused_otel_install_writes_nothing(repo, codex_home):
+    proc = repo.cli("install", "codex", "--otel", "--scope", "project")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[0] == (
+        "error: Codex reads its telemetry settings from the user's config.toml, not from the project scope")
+    assert not (repo.path / ".codex").exists()
+    assert not codex_home.exists()
