@@ -45,7 +45,8 @@ def uninstall(harness, scope, otel, as_json):
     what 'git ot install' added to that scope's settings file (for pi, its
     extension file) is removed: for claude-code the hooks, and the
     telemetry settings of 'install --otel' that still have git-ot's values;
-    with --otel, only those telemetry settings.
+    for codex the hooks, and the [otel] table 'install --otel' appended to
+    config.toml; with --otel, only those telemetry settings.
     """
     if harness is None:
         if scope is not None or otel:
@@ -70,6 +71,8 @@ def uninstall(harness, scope, otel, as_json):
             emit(f"{event}: {action}")
         for key, action in result.get("env", {}).items():
             emit(f"env {key}: {action}")
+        for key, action in result.get("otel", {}).items():
+            emit(f"{key}: {action}")
         emit(f"{result['settings']}: {result['file']}")
         return
     for sid in result["sealed"]:

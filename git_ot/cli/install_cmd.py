@@ -35,14 +35,22 @@ def install(harness, scope, otel, as_json):
     With --otel (claude-code), also adds to the settings' env block the
     variables that make Claude Code export its telemetry to the receiver's
     default endpoint (http://127.0.0.1:4318); a variable already set to
-    another value is kept.
+    another value is kept. With --otel (codex), also appends to the
+    user's config.toml an [otel] table exporting over gRPC to the
+    receiver's default port (127.0.0.1:4317).
     """
     chosen = registry.get(harness, "install", "install into")
     scope = scope or chosen.scopes[0]
     install_otel = otel_method(chosen, "install_otel", "install")
+    # The telemetry settings first: when they are refused, nothing was written.
+    telemetry = install_otel(scope) if install_otel is not None else None
     result = chosen.install(scope)
-    if install_otel is not None:
-        result["env"] = install_otel(scope)["env"]
+    if telemetry is not None:
+        for key in ("env", "otel"):
+            if key in telemetry:
+                result[key] = telemetry[key]
+        if telemetry["settings"] != result["settings"]:
+            result["otel_settings"] = telemetry["settings"]
     if as_json:
         emit_json(result)
         return
@@ -52,10 +60,14 @@ def install(harness, scope, otel, as_json):
         emit(f"{event}: {action}" + (f", {trusted[event]}" if event in trusted else ""))
     for key, action in result.get("env", {}).items():
         emit(f"env {key}: {action}" + (" (set to another value: left as it is)" if action == "kept" else ""))
+    for key, action in result.get("otel", {}).items():
+        emit(f"{key}: {action}")
     if "error" in trust:
         emit(f"warning: Codex's trust in these hooks is not recorded ({trust['error']}); "
              f"Codex skips them until '{trust['command']}' records it")
     emit(f"{chosen.title} runs git-ot from {result['settings']}")
+    if "otel_settings" in result:
+        emit(f"{chosen.title} exports telemetry as {result['otel_settings']} says")
 
 
 def otel_method(harness, name: str, command: str):

@@ -531,9 +531,12 @@ class Folder:
                 by_prompt.setdefault(entry["prompt_id"], []).append(entry)
         for entries in by_prompt.values():
             entries.sort(key=lambda e: e["sequence"])
+        codex = _codex_records(self._all_telemetry())
         keep = []
         for entry in waiting:
             step = join_target(entry, self.trace["steps"], by_prompt.get(entry.get("prompt_id"), []))
+            if step is None and _codex_reply(entry):
+                step = codex_reply_target(entry, self.trace["steps"], codex)
             if step is None:
                 keep.append(entry)
             else:
@@ -630,6 +633,51 @@ def join_target(entry: dict, steps: list[dict], prompt_entries: list[dict]) -> d
     return _closing_message(steps, prompt_id, reply, ended)
 
 
+def _codex_reply(entry: dict) -> bool:
+    """A Codex record of one model request: `codex.api_request`, or the
+    `codex.sse_event` of its completed response (which carries the tokens)."""
+    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+    event = entry.get("event", "")
+    return (data.get("signal") == "logs" and entry.get("prompt_id") is None and isinstance(entry.get("t"), (int, float))
+            and (event == "codex.api_request"
+                 or (event == "codex.sse_event" and attrs.get("event.kind") == "response.completed"
+                     and "input_token_count" in attrs)))
+
+
+def _codex_records(entries) -> list[dict]:
+    """Codex's log records in time order: Codex names no prompt and numbers
+    no record (not all of them carry a trace id), so their times order them."""
+    return sorted((e for e in entries if str(e.get("event", "")).startswith("codex.")
+                   and isinstance(e.get("data"), dict) and e["data"].get("signal") == "logs"
+                   and isinstance(e.get("t"), (int, float))), key=lambda e: e["t"])
+
+
+def codex_reply_target(entry: dict, steps: list[dict], records: list[dict]) -> dict | None:
+    """The step a Codex model request's records join, as join_target does for
+    Claude Code's: the step of the first tool call its reply made (the
+    first record naming a call after it, before the next request), or, for
+    the last reply of a turn (no request follows before the next prompt),
+    which called no tool, the first message step after it when no prompt
+    step comes between."""
+    for other in (e for e in records if e["t"] > entry["t"]):
+        if other.get("tool_use_id"):
+            return next((s for s in reversed(steps) if s["kind"] == "tool"
+                         and s.get("tool_use_id") == other["tool_use_id"]), None)
+        if other.get("event") == "codex.api_request":
+            return None  # the next request: this reply called no tool, and was not the turn's last
+        if other.get("event") == "codex.user_prompt":
+            break  # the next turn: this reply was its turn's last
+    for s in steps:
+        if not isinstance(s.get("t"), (int, float)) or s["t"] < entry["t"] or "parent" in s:
+            continue
+        if s["kind"] == "prompt":
+            return None
+        if s["kind"] == "message" and not s.get("thinking"):
+            return s
+    return None
+
+
 def _turn_end(entry: dict) -> bool:
     """A record the harness emits only once the turn's last reply is done
     (Claude Code runs its Stop hooks)."""
@@ -681,6 +729,10 @@ def _attach(step: dict, entry: dict) -> None:
         if "api" not in step:
             api = {key: conv(attrs.get(key)) for key, conv in API_FIELDS if conv(attrs.get(key)) is not None}
             step["api"] = api
+    elif entry.get("event") == "codex.sse_event" and data.get("signal") == "logs":
+        usage = {key: _int(attrs.get(src)) for key, src in CODEX_USAGE_FIELDS if _int(attrs.get(src)) is not None}
+        if usage and "usage" not in step:
+            step["usage"] = usage
     elif name == "tool_decision" and step["kind"] == "tool" and "decision" not in step:
         step["decision"] = {k: attrs[k] for k in ("decision", "source") if isinstance(attrs.get(k), str)}
     elif name == "tool_result" and step["kind"] == "tool" and "duration_ms" not in step:
@@ -705,6 +757,9 @@ def _float(value):
 USAGE_FIELDS = (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
                 ("cache_creation_input_tokens", "cache_creation_tokens"),
                 ("cache_read_input_tokens", "cache_read_tokens"))
+# A Codex response's token counts (its `response.completed` sse_event).
+CODEX_USAGE_FIELDS = (("input_tokens", "input_token_count"), ("output_tokens", "output_token_count"),
+                      ("cache_read_input_tokens", "cached_token_count"))
 API_FIELDS = (("model", lambda v: v if isinstance(v, str) else None), ("cost_usd", _float),
               ("duration_ms", _int), ("ttft_ms", _int))
 

@@ -152,3 +152,92 @@ def test_a_hooks_file_codex_could_not_read_is_left_alone(repo, codex_home):
         f"error: 'hooks.Stop' in '{codex_home}/hooks.json' is not a list",
         "hint: fix it by hand (Codex expects a list of hook groups), then run again"]
     assert (codex_home / "hooks.json").read_text() == '{"hooks": {"Stop": {}}}'
+
+
+# -- install codex --otel ------------------------------------------------------
+
+OTEL = ("# Added by 'git ot install codex --otel'; 'git ot uninstall codex --otel' removes it.\n"
+        "[otel]\n"
+        'exporter = { otlp-grpc = { endpoint = "http://127.0.0.1:4317" } }\n'
+        'trace_exporter = { otlp-grpc = { endpoint = "http://127.0.0.1:4317" } }\n'
+        'metrics_exporter = { otlp-grpc = { endpoint = "http://127.0.0.1:4317" } }\n')
+OTEL_KEYS = ["otel.exporter", "otel.trace_exporter", "otel.metrics_exporter"]
+USERS_CONFIG = 'model = "gpt-5.5"  # mine\n\n[features]\nplugins = false\n'
+
+
+def test_install_otel_appends_the_otel_table_and_uninstall_takes_out_exactly_it(repo, codex_home):
+    import tomllib
+
+    config = codex_home / "config.toml"
+    codex_home.mkdir()
+    config.write_text(USERS_CONFIG)
+    result = repo.cli_json("install", "codex", "--otel")
+    assert result["otel"] == {key: "installed" for key in OTEL_KEYS}
+    assert result["otel_settings"] == str(config)
+    assert config.read_text() == USERS_CONFIG + "\n" + OTEL
+    assert tomllib.loads(config.read_text())["otel"] == {
+        key: {"otlp-grpc": {"endpoint": "http://127.0.0.1:4317"}}
+        for key in ("exporter", "trace_exporter", "metrics_exporter")}
+    assert repo.cli_json("install", "codex", "--otel")["otel"] == {key: "unchanged" for key in OTEL_KEYS}
+    assert config.read_text() == USERS_CONFIG + "\n" + OTEL
+
+    # --otel alone takes out only the [otel] table; the hooks stay.
+    removed = repo.cli_json("uninstall", "codex", "--otel")
+    assert removed == {"harness": "codex", "scope": "user", "settings": str(config),
+                       "otel": {key: "removed" for key in OTEL_KEYS}, "file": "updated"}
+    assert config.read_text() == USERS_CONFIG
+    assert (codex_home / "hooks.json").exists()
+    assert repo.cli_json("uninstall", "codex", "--otel")["otel"] == {key: "absent" for key in OTEL_KEYS}
+
+    # A plain uninstall takes it out with the hooks.
+    repo.cli_json("install", "codex", "--otel")
+    result = repo.cli_json("uninstall", "codex")
+    assert result["otel"] == {key: "removed" for key in OTEL_KEYS}
+    assert config.read_text() == USERS_CONFIG
+    assert not (codex_home / "hooks.json").exists()
+
+
+def test_install_otel_into_no_config_and_back_leaves_no_file(repo, codex_home):
+    config = codex_home / "config.toml"
+    repo.cli_json("install", "codex", "--otel")
+    assert config.read_text() == OTEL
+    assert repo.cli_json("uninstall", "codex", "--otel")["file"] == "deleted"
+    assert not config.exists()
+
+
+def test_an_otel_table_of_the_users_own_is_never_changed(repo, codex_home):
+    config = codex_home / "config.toml"
+    codex_home.mkdir()
+    theirs = USERS_CONFIG + '[otel]\nexporter = { otlp-http = { endpoint = "https://collector/v1/logs" } }\n'
+    config.write_text(theirs)
+    proc = repo.cli("install", "codex", "--otel")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [
+        f"error: '{config}' has an [otel] table of its own",
+        "hint: remove it, or point its exporters at 'git ot otel serve' by hand"]
+    assert config.read_text() == theirs
+    assert repo.cli_json("uninstall", "codex", "--otel")["otel"] == {key: "kept" for key in OTEL_KEYS}
+    assert config.read_text() == theirs
+
+
+def test_install_otel_needs_the_user_scope_and_valid_toml(repo, codex_home):
+    proc = repo.cli("uninstall", "codex", "--otel", "--scope", "project")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines() == [
+        "error: Codex reads its telemetry settings from the user's config.toml, not from the project scope",
+        "hint: run it with --scope user (the default)"]
+    codex_home.mkdir()
+    (codex_home / "config.toml").write_text("model = \n")
+    proc = repo.cli("install", "codex", "--otel")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[0].startswith(f"error: '{codex_home}/config.toml' is not valid TOML")
+    assert (codex_home / "config.toml").read_text() == "model = \n"
+
+
+def test_a_refused_otel_install_writes_nothing(repo, codex_home):
+    proc = repo.cli("install", "codex", "--otel", "--scope", "project")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().splitlines()[0] == (
+        "error: Codex reads its telemetry settings from the user's config.toml, not from the project scope")
+    assert not (repo.path / ".codex").exists()
+    assert not codex_home.exists()

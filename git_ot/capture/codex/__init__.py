@@ -39,6 +39,14 @@ class Codex(ModularHarness):
 
         return apply_file_op(before, change)
 
+    # Telemetry (`git ot install codex --otel`): optional methods, see
+    # capture/harness.py.
+    def install_otel(self, scope: str, cwd: str | None = None) -> dict:
+        return self._module(self.installer).install_otel(scope, cwd)
+
+    def uninstall_otel(self, scope: str, cwd: str | None = None) -> dict:
+        return self._module(self.installer).uninstall_otel(scope, cwd)
+
     def belongs(self, worktree: str, lines: list) -> bool:
         return self._module(self.transcripts).belongs(worktree, lines)
 

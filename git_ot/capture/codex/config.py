@@ -33,6 +33,14 @@ capture/claude_code/settings.py): the user file belongs to one machine and
 names the interpreter that ran the install; the project file is committed,
 so its command is the portable sh line that runs the `git-ot` on PATH or in
 git's exec-path and otherwise exits 0 having said nothing.
+
+Telemetry (`install codex --otel`). Codex reads its exporters from the
+`[otel]` table of the user's `$CODEX_HOME/config.toml`. `install_otel`
+appends OTEL_BLOCK, which sends logs, traces and metrics over gRPC to
+`git ot otel serve` on its default port, to the end of that file and
+touches nothing else in it; `uninstall_otel` (and `uninstall`) takes out
+exactly that text. An `[otel]` table of the user's own is never changed:
+installing beside one that differs is refused.
 """
 
 from __future__ import annotations
@@ -59,6 +67,12 @@ EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop
 MARKERS = ("-m git_ot hook codex ", "git-ot hook codex ", "git ot hook codex ")
 # Codex's keys name events in snake case: "<file>:pre_tool_use:0:0".
 TRUST_TIMEOUT = 60.0
+OTEL_ENDPOINT = "http://127.0.0.1:4317"
+OTEL_KEYS = ("exporter", "trace_exporter", "metrics_exporter")
+OTEL_TABLE = {key: {"otlp-grpc": {"endpoint": OTEL_ENDPOINT}} for key in OTEL_KEYS}
+OTEL_BLOCK = ("# Added by 'git ot install codex --otel'; 'git ot uninstall codex --otel' removes it.\n"
+              "[otel]\n" + "".join(f'{key} = {{ otlp-grpc = {{ endpoint = "{OTEL_ENDPOINT}" }} }}\n'
+                                    for key in OTEL_KEYS))
 
 
 def codex_home(env=os.environ) -> str:
@@ -117,7 +131,89 @@ def uninstall(scope: str = "user", cwd: str | None = None) -> dict:
     file_action = "unchanged" if doc.existed else "absent"
     if any(a == "removed" for a in actions.values()):
         file_action = doc.write_or_delete(remove_dir=scope != "user")
-    return {"harness": HARNESS, "scope": scope, "settings": path, "events": actions, "file": file_action}
+    result = {"harness": HARNESS, "scope": scope, "settings": path, "events": actions, "file": file_action}
+    if scope == "user":
+        try:
+            otel = uninstall_otel(scope, cwd)
+        except SettingsError:
+            otel = {"otel": {}}  # a config.toml that cannot be read holds nothing of git-ot's
+        if "removed" in otel["otel"].values():
+            result["otel"] = otel["otel"]  # `install --otel` had added the [otel] table
+    return result
+
+
+# -- telemetry -----------------------------------------------------------------
+
+def config_path(scope: str) -> str:
+    """The config.toml whose `[otel]` table Codex exports by: the user's."""
+    if scope != "user":
+        raise SettingsError(f"Codex reads its telemetry settings from the user's config.toml, not "
+                            f"from the {scope} scope", hint="run it with --scope user (the default)")
+    return os.path.join(codex_home(), "config.toml")
+
+
+def _read_config(path: str) -> tuple[str, dict]:
+    import tomllib
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return "", {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read '{path}': {exc}", hint="fix the file, then run again") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"'{path}' is not valid TOML ({exc})",
+                            hint="fix it by hand (Codex cannot read it either), then run again") from None
+
+
+def _write_config(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.git-ot-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def install_otel(scope: str = "user", cwd: str | None = None) -> dict:
+    """Append OTEL_BLOCK to Codex's config.toml, unless it is there."""
+    path = config_path(scope)
+    text, config = _read_config(path)
+    if "otel" in config:
+        if config["otel"] != OTEL_TABLE:
+            raise SettingsError(f"'{path}' has an [otel] table of its own",
+                                hint="remove it, or point its exporters at 'git ot otel serve' by hand")
+        action = "unchanged"
+    else:
+        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+        _write_config(path, text + sep + OTEL_BLOCK)
+        action = "installed"
+    return {"harness": HARNESS, "scope": scope, "settings": path,
+            "otel": {f"otel.{key}": action for key in OTEL_KEYS}}
+
+
+def uninstall_otel(scope: str = "user", cwd: str | None = None) -> dict:
+    """Take out exactly the text `install_otel` appended, and nothing else."""
+    path = config_path(scope)
+    text, config = _read_config(path)
+    if OTEL_BLOCK in text:
+        start = text.index(OTEL_BLOCK)
+        before, after = text[:start], text[start + len(OTEL_BLOCK):]
+        if not after.strip():
+            before = before.rstrip("\n") + "\n" if before.strip() else ""
+        rest = before + after
+        if rest:
+            _write_config(path, rest)
+        else:
+            os.remove(path)
+        action, file_action = "removed", ("updated" if rest else "deleted")
+    else:
+        action = "kept" if "otel" in config else "absent"
+        file_action = "unchanged" if os.path.exists(path) else "absent"
+    return {"harness": HARNESS, "scope": scope, "settings": path,
+            "otel": {f"otel.{key}": action for key in OTEL_KEYS}, "file": file_action}
 
 
 def installed(scope: str = "user", cwd: str | None = None) -> dict | None:

@@ -19,11 +19,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 
 from ...errors import BadPayload
 
 SIGNALS = ("logs", "traces", "metrics")
 KIND = "telemetry"
+# A log record named after the source line that emitted it (Rust tracing).
+_CALLSITE = re.compile(r"event \S+:\d+")
 # Attributes that name the session a record belongs to, in order of trust.
 SESSION_KEYS = ("session.id", "conversation.id", "gen_ai.conversation.id")
 TOOL_USE_KEYS = ("tool_use_id", "gen_ai.tool.call.id", "call_id")
@@ -309,10 +312,12 @@ def record_id(session: str, data: dict) -> str:
 
 def _log_name(event_name, body, attrs: dict) -> str:
     """A log record's event name: the record's own, else its body when that
-    names the event (Claude Code: `claude_code.api_request`), else `event.name`."""
-    if event_name:
-        return str(event_name)
+    names the event (Claude Code: `claude_code.api_request`), else `event.name`.
+    A record name that is only where the harness logged it (Codex 0.169.0:
+    `event otel/src/events/session_telemetry.rs:703`) gives way to `event.name`."""
     name = attrs.get("event.name")
+    if event_name and not (name and _CALLSITE.fullmatch(str(event_name))):
+        return str(event_name)
     if isinstance(body, str) and body and (name is None or body.endswith("." + str(name)) or body == name):
         return body
     return str(name) if name else "log"
