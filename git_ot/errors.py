@@ -176,3 +176,11 @@ class BadDate(GitOtError):
 
 class ReceiverError(GitOtError):
     """The OTLP receiver cannot start as asked (a port in use, one already running)."""
+
+
+class NoContext(GitOtError):
+    """A session, or a step of it, has no recorded context (what the model saw)."""
+
+
+class WatcherError(GitOtError):
+    """The watcher cannot start (one already runs) or its working tree went away."""

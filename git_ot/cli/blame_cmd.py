@@ -163,7 +163,8 @@ def _date(commit: dict) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S ") + tz
 
 
-# On a terminal, the prompt is cut to leave the code this many columns at least.
+# On a terminal, the prompt is shown only when this many columns of it fit
+# beside the code.
 MIN_PROMPT = 16
 
 
@@ -171,8 +172,9 @@ def _print_human(result: dict, session_ids=()) -> None:
     """git blame's default format, with the attribution as one more column.
 
     On a terminal the line fits the width (output.width()): the session's
-    short id, the step, and the prompt cut with an ellipsis so the code
-    stays on screen; harness and model are left to 'blame commit' and
+    short id and the step, then the prompt cut with an ellipsis to the room
+    the widest code line leaves (none when under MIN_PROMPT columns), so the
+    code stays on screen; harness and model are left to 'blame commit' and
     --porcelain. Piped, every line is whole."""
     rows, commits = result["lines"], result["commits"]
     if not rows:
@@ -195,9 +197,16 @@ def _print_human(result: dict, session_ids=()) -> None:
     if fit is not None:
         lead = 8 + len(next(iter(prefix.values()))[1]) + line_w + 2  # "e58908e1 (Dev date 12) "
         code_w = max(len(r["content"].expandtabs()) for r in rows)
-        heads = [len(w.partition(" ")[0]) for w in whos.values()]
-        room = max(max(heads) + 1 + MIN_PROMPT, fit - lead - 1 - code_w)
-        who_w = min(who_w, room)
+        head_w = max(len(w.partition(" ")[0]) for w in whos.values())
+        room = fit - lead - 1 - code_w
+        # The prompt shows only where enough of it fits beside the widest
+        # code line; else the column is the session and step alone, as git
+        # blame's own columns leave the code on screen.
+        if room >= head_w + 1 + MIN_PROMPT:
+            who_w = min(who_w, room)
+        else:
+            whos = {k: w.partition(" ")[0] for k, w in whos.items()}
+            who_w = head_w
     for k, a in attributions.items():
         w = output.cut(whos[k], who_w).ljust(who_w)
         head, sep, rest = w.partition(" ")

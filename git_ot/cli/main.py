@@ -24,6 +24,8 @@ COMMANDS = {
                 "Approve sessions for 'git ot push'; nothing is pushed until approved."),
     "blame": ("git_ot.cli.blame_cmd:blame",
               "Show which agent session, step and prompt wrote each line of a file."),
+    "ctx": ("git_ot.cli.ctx_cmd:ctx",
+            "Show what the model saw at a step, or resume a session from there."),
     "demo": ("git_ot.cli.demo_cmd:demo",
              "Replay a recorded Claude Code session in a new repository and read it back."),
     "export": ("git_ot.cli.export_cmd:export",
@@ -62,6 +64,8 @@ COMMANDS = {
                   "Remove git-ot's git hooks, or its hooks from a harness's settings."),
     "version": ("git_ot.cli.version_cmd:version",
                 "Show the versions of git-ot, git, Python and the coding agents found."),
+    "watch": ("git_ot.cli.watch_cmd:watch",
+              "Record every change of the working tree as a snapshot, until stopped."),
 }
 
 

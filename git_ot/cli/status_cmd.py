@@ -69,6 +69,8 @@ def render(result: dict) -> list[str]:
             "", "telemetry",
             f"  receiver      {_receiver(result['telemetry']['receiver'])}",
             f"  held          {result['telemetry']['held']} session(s) not known here",
+            "", "watcher",
+            f"  working tree  {_watcher(result['watcher'])}",
             "", "sharing",
             f"  remote        {remote}",
             f"  not approved  {share['not_approved']}", ""]
@@ -84,3 +86,9 @@ def _receiver(info) -> str:
         return "not running"
     return (f"running (pid {info['pid']}, grpc {info['bind']}:{info['grpc_port']}, "
             f"http {info['bind']}:{info['http_port']})")
+
+
+def _watcher(info) -> str:
+    if info is None:
+        return "not running"
+    return f"running (pid {info['pid']})"

@@ -30,6 +30,8 @@ the other way round.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -119,13 +121,39 @@ def _text(value: str) -> str:
 
 
 def valid_text(value):
-    """`value` with every string (keys too) made valid UTF-8 text."""
+    """`value` with every string (keys too) made valid UTF-8 text: `value`
+    itself when every string in it is (nearly always), else a copy from the
+    first change down."""
+    try:
+        # Whether every string is valid, found by json's encoder in C: a
+        # lone surrogate passes it unchanged and fails the encoding.
+        json.dumps(value, ensure_ascii=False, check_circular=False).encode("utf-8")
+        return value
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        return _valid_text(value)
+
+
+def _valid_text(value):
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, dict):
-        return {valid_text(k): valid_text(v) for k, v in value.items()}
+        out = None
+        for i, (k, v) in enumerate(value.items()):
+            nk, nv = _valid_text(k), _valid_text(v)
+            if out is None and (nk is not k or nv is not v):
+                out = dict(itertools.islice(value.items(), i))
+            if out is not None:
+                out[nk] = nv
+        return value if out is None else out
     if isinstance(value, list):
-        return [valid_text(v) for v in value]
+        new = None
+        for i, v in enumerate(value):
+            nv = _valid_text(v)
+            if new is None and nv is not v:
+                new = value[:i]
+            if new is not None:
+                new.append(nv)
+        return value if new is None else new
     return value
 
 
@@ -156,8 +184,12 @@ def seen_event_ids(trace: dict) -> set[str]:
 class Folder:
     """Applies events, in spool order, to the three records of one session."""
 
-    def __init__(self, recs: dict, payloads: Payloads):
+    def __init__(self, recs: dict, payloads: Payloads, watched: Callable[[], list] | None = None):
         self.trace = recs["trace"]
+        # The watch journal's lines (store/watchlog.py), read when a session
+        # that only telemetry captured needs the snapshots of a tool call.
+        self._watched_source = watched
+        self._watched: list | None = None
         self.trail = recs["trail"]
         self.ctx = recs["ctx"]
         self.payloads = payloads
@@ -269,13 +301,19 @@ class Folder:
             "writes": bool(event.get("writes")),
             "input": self.payloads.put(data.get("input")),
         }, event)
-        self._message(step, "assistant")
+        self._message(step, "assistant", event)
         return step
 
-    def _message(self, step: dict, role: str) -> None:
-        """Record a message entering the model's view, and the view at this step."""
+    def _message(self, step: dict, role: str, event: dict, **extra) -> None:
+        """Record a message entering the model's view, and the view at this step.
+
+        Its content is the step's own (the prompt, the text, the tool's
+        input or result: domain/ctx.py reads it from there), so the model's
+        view costs no second copy of the session; `source` says where the
+        step was rebuilt from."""
         messages = self.ctx["messages"]
-        messages.append({"id": len(messages) + 1, "step": step["n"], "role": role})
+        messages.append({"id": len(messages) + 1, "step": step["n"], "role": role,
+                         "source": event_source(event), **extra})
         views = self.ctx["views"]
         start = views[-1]["from"] if views else 1
         views.append({"step": step["n"], "from": start, "to": len(messages)})
@@ -320,6 +358,13 @@ class Folder:
         kind = event.get("kind", "other")
         data = event.get("data") or {}
         info = self.trace["info"]
+        if kind == "telemetry" and event.get("capture") == "telemetry" and not self.trace["steps"] \
+                and not self.trace["lifecycle"] and not self.trace.get("telemetry"):
+            # A session no hook captures (the watcher vouched for it): its
+            # telemetry makes its steps (refs/README.md section 7).
+            info["capture"] = "telemetry"
+        elif kind != "telemetry" and info.get("capture") == "telemetry" and "corrupt" not in event:
+            del info["capture"]  # hooks took over: they make the steps from here on
         if event.get("source") and "harness" not in info:
             info["harness"] = event["source"]
         for key in ("cwd", "transcript_path", "model", "harness_version"):
@@ -332,6 +377,8 @@ class Folder:
         if twin is not None:
             self._merge(twin, kind, data, event)
         elif kind == "telemetry":
+            if info.get("capture") == "telemetry":
+                self._telemetry_step(event, data)
             self._telemetry(event, data)
         elif "corrupt" in event:
             self.trace["lifecycle"].append({"id": eid, "event": "corrupt", "t": None,
@@ -340,7 +387,7 @@ class Folder:
             step = self._add_step({"kind": "prompt", "text": self.payloads.put(data.get("text", ""))}, event)
             if data.get("prompt_id"):
                 step["prompt_id"] = data["prompt_id"]
-            self._message(step, "user")
+            self._message(step, "user", event)
         elif kind == "tool_start":
             step = self._tool_step(event, data)
             self._snapshot(step, event, "before")
@@ -356,7 +403,7 @@ class Folder:
             step["t_end"] = event.get("t")
             step["output"] = self.payloads.put(data.get("output"))
             self._details(step, data)
-            self._message(step, "tool")
+            self._message(step, "tool", event)
             self._snapshot(step, event, "after")
             if data.get("patch") is not None and not (step.get("snapshot_before")
                                                       and step.get("snapshot_after")):
@@ -365,7 +412,7 @@ class Folder:
             self.completed.append(step)
         elif kind == "message":
             step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
-            self._message(step, "assistant")
+            self._message(step, "assistant", event)
         elif kind == "subagent_start":
             step = self._add_step({"kind": "subagent", "agent_id": data.get("agent_id"),
                                    "agent_type": data.get("agent_type")}, event)
@@ -386,16 +433,81 @@ class Folder:
                 else:
                     step = self._add_step({"kind": "message",
                                            "text": self.payloads.put(data["message"])}, event)
-                    self._message(step, "assistant")
+                    self._message(step, "assistant", event)
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
             extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head")}
             if extra:
                 entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)
+            line = data.get("line") if kind == "raw" else None
+            if (isinstance(line, dict) and line.get("isCompactSummary") and not line.get("isSidechain")
+                    and self.trace["steps"]):
+                # A compaction's summary: the first message the model sees
+                # after it, kept in this lifecycle entry.
+                self._message(self.trace["steps"][-1], "user", event, summary=eid)
         return True
 
     # -- telemetry -------------------------------------------------------
+
+    def _telemetry_step(self, event: dict, data: dict) -> None:
+        """The step a record of a session without hooks stands for: a
+        prompt (`user_prompt`), or a tool call (`tool_result`: it ended at
+        the record's time, after its `duration_ms`), whose snapshots are the
+        working tree's states the watcher recorded at its start and end."""
+        if data.get("signal") != "logs":
+            return
+        name = _short(event.get("event") or data.get("name") or "")
+        attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+        t = data.get("time") if isinstance(data.get("time"), (int, float)) else event.get("t")
+        if name == "user_prompt" and data.get("prompt_id"):
+            if any(s["kind"] == "prompt" and s.get("prompt_id") == data["prompt_id"] for s in self.trace["steps"]):
+                return
+            text = attrs.get("prompt") if isinstance(attrs.get("prompt"), str) else ""
+            step = self._add_step({"kind": "prompt", "text": self.payloads.put(text),
+                                   "prompt_id": data["prompt_id"]}, {**event, "t": t})
+            self._message(step, "user", event)
+        elif name == "tool_result" and data.get("tool_use_id") and t is not None:
+            if self._open_tool(data["tool_use_id"]) is not None:
+                return
+            duration = _int(attrs.get("duration_ms")) or 0
+            t0 = t - duration / 1000.0
+            tool_input = attrs.get("tool_input")
+            try:
+                import json
+
+                tool_input = json.loads(tool_input) if isinstance(tool_input, str) else tool_input
+            except ValueError:
+                pass
+            step = self._add_step({
+                "kind": "tool", "name": attrs.get("tool_name") or "?", "tool_use_id": data["tool_use_id"],
+                "status": "ok" if str(attrs.get("success", "true")).lower() == "true" else "error",
+                "writes": True, "input": self.payloads.put(tool_input),
+            }, {**event, "t": t0})
+            step["t_end"] = t
+            step["output"] = None  # telemetry carries none
+            self._message(step, "assistant", event)
+            self._message(step, "tool", event)
+            before, after = self._watched_states(t0, t)
+            if before and after:
+                self._snapshot(step, {"snapshot": before, "t": t0}, "before")
+                self._snapshot(step, {"snapshot": after, "t": t}, "after")
+            self.completed.append(step)
+
+    def _watched_states(self, t0: float, t1: float) -> tuple[str | None, str | None]:
+        """The working tree's trees at t0 and t1, from the watch journal;
+        (None, None) when either is uncertain (a burst of changes spans it)."""
+        if self._watched is None:
+            self._watched = self._watched_source() if self._watched_source else []
+        if not self._watched:
+            return None, None
+        from ..store import watchlog
+
+        before, sure_before = watchlog.state_at(self._watched, t0 - watchlog.TOLERANCE)
+        after, sure_after = watchlog.state_at(self._watched, t1 + watchlog.TOLERANCE)
+        if not (sure_before and sure_after):
+            return None, None
+        return before, after
 
     def _telemetry(self, event: dict, data: dict) -> None:
         """Keep one telemetry record, joined to its step when that is known."""
@@ -455,6 +567,13 @@ JOIN_KEYS = ("prompt_id", "tool_use_id", "sequence", "span_id", "parent_span_id"
 REQUEST_BODY = "api_request_body"
 REQUEST = "api_request"
 REPLY_EVENTS = (REQUEST_BODY, REQUEST, "assistant_response", "api_error")
+
+
+def event_source(event: dict) -> str:
+    """Where a step (and the message of the model's view it makes) came from."""
+    if event.get("kind") == "telemetry":
+        return "telemetry"
+    return "transcript" if str(event.get("id", "")).startswith(IMPORTED_ID_PREFIX) else "hooks"
 
 
 def _is_span(entry: dict) -> bool:

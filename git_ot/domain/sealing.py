@@ -28,6 +28,7 @@ from ..store import notices, records, snapshot, state
 from ..store.files import replace_file
 from ..store import times as times_format
 from ..store.faults import crash_point
+from ..store.packs import UNPACK_LIMIT, PackBuffer
 from ..store.repository import Store
 from ..store.spool import Spool, is_event
 from ..store.trees import path_fields
@@ -44,11 +45,14 @@ def spool_for(store: Store) -> Spool:
 HOOK_ATTEMPTS = 2
 
 
-def seal(store: Store, session_id: str, wait: float | None = None) -> str | None:
+def seal(store: Store, session_id: str, wait: float | None = None,
+         loose_below: int = UNPACK_LIMIT) -> str | None:
     """Seal one session's spooled events; the new tip, or None if nothing new.
 
     `wait` bounds the wait for a seal of the session another process runs
-    (then LockBusy; None: wait for it)."""
+    (then LockBusy; None: wait for it). The seal's new objects are written
+    loose when they are fewer than `loose_below`, else as one pack (an
+    import: 0, one pack per session)."""
     spool = spool_for(store)
     with spool.sealing(session_id, wait) as batch:
         events = batch.take(lazy=True)
@@ -70,8 +74,11 @@ def seal(store: Store, session_id: str, wait: float | None = None) -> str | None
         # The security gate: every value is redacted as it is folded, the
         # rest (snapshots included) is checked before anything is written.
         gate = SealGate(store, session_id, events)
-        payloads = Payloads(store.write_blob, gate.redact)
-        folder = Folder(recs, payloads)
+        # The new objects are kept and written together, as one pack when
+        # they are many (store/packs.py), just before the commit.
+        pack = PackBuffer(store)
+        payloads = Payloads(pack.blob, gate.redact)
+        folder = Folder(recs, payloads, watched=lambda: _watched(store))
         applied = sum(1 for ev in events if folder.apply(ev))
         folder.settle()  # telemetry that waited for its step, or arrived after it
         if applied == 0:
@@ -92,10 +99,21 @@ def seal(store: Store, session_id: str, wait: float | None = None) -> str | None
         message = (f"seal {session_id}: {applied} event{'s' if applied != 1 else ''}\n\n"
                    f"Steps: {len(recs['trace']['steps'])}\n")
         new_tip = store.write_session(session_id, tip, recs, payloads.new,
-                                      folder.new_snapshots, message)
+                                      folder.new_snapshots, message, pack=pack,
+                                      loose_below=loose_below)
         crash_point("after-ref-move")
         batch.retire()
         return new_tip
+
+
+def _watched(store: Store) -> list[dict]:
+    """The watch journal of this worktree (`git ot watch`), for a session
+    only telemetry captured."""
+    from ..store import watchlog
+
+    if store.location.worktree is None:
+        return []
+    return watchlog.read(store.location.worktree_state_dir)
 
 
 def seal_pending(store: Store, only_interrupted: bool = False) -> list[str]:

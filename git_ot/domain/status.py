@@ -46,14 +46,15 @@ def status(location: Location, harnesses: list[HarnessWiring]) -> dict:
         "harnesses": [harness_wiring(h, cwd) for h in harnesses],
         "sessions": sessions(store),
         "telemetry": telemetry(location.state_dir),
+        "watcher": watcher(location.worktree_state_dir),
         "sharing": sharing(store),
     }
     report["set_up"] = (os.path.isdir(location.state_dir)
                         or any(h["state"] == "installed" for h in report["hooks"]["hooks"].values())
                         or any(s["wired"] for h in report["harnesses"] for s in h["scopes"]))
     report["problems"] = problems(report)
-    return {k: report[k] for k in ("set_up", "hooks", "harnesses", "sessions", "telemetry", "sharing",
-                                   "problems")}
+    return {k: report[k] for k in ("set_up", "hooks", "harnesses", "sessions", "telemetry", "watcher",
+                                   "sharing", "problems")}
 
 
 def git_hooks(location: Location) -> dict:
@@ -116,6 +117,23 @@ def receiver(state_dir: str) -> dict | None:
 
     try:
         with open(state.otel_receiver(state_dir), encoding="utf-8") as fh:
+            info = json.load(fh)
+        os.kill(int(info["pid"]), 0)
+    except PermissionError:
+        return info  # alive, and another user's
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info
+
+
+def watcher(worktree_state_dir: str) -> dict | None:
+    """The watcher running for this working tree (`git ot watch`), from the
+    file it keeps while it runs: `{"pid", "worktree", "started"}`, or None
+    when none runs (no file, or its process is gone)."""
+    import json
+
+    try:
+        with open(state.watcher(worktree_state_dir), encoding="utf-8") as fh:
             info = json.load(fh)
         os.kill(int(info["pid"]), 0)
     except PermissionError:

@@ -27,6 +27,23 @@ from ..errors import LockBusy
 STALE_LOCK_SECONDS = 60.0
 
 
+def flock_until(fd: int, path: str, deadline: float) -> None:
+    """Take an exclusive flock on `fd` (the file at `path`), retrying with
+    backoff until the monotonic `deadline`; past it, LockBusy."""
+    delay = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockBusy(f"'{path}' is held by another process",
+                               hint="it is retried on the next run") from None
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.1)
+
+
 @contextlib.contextmanager
 def hold(path: str, wait: float | None, inheritable: bool = False):
     """Hold an exclusive flock on `path` (created if missing); yields its fd.
@@ -41,19 +58,7 @@ def hold(path: str, wait: float | None, inheritable: bool = False):
         if wait is None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         else:
-            deadline = time.monotonic() + wait
-            delay = 0.002
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise LockBusy(f"'{path}' is held by another process",
-                                       hint="it is retried on the next run") from None
-                    time.sleep(min(delay, left))
-                    delay = min(delay * 2, 0.1)
+            flock_until(fd, path, time.monotonic() + wait)
         if inheritable:
             os.set_inheritable(fd, True)
     except BaseException:

@@ -10,6 +10,13 @@ write them. The object ids are git's (SHA-1 of `<type> <size>\\0<data>`),
 so a tree made here is the tree `Store.write_file_tree` makes. Objects the
 repository already holds are left out; the `.idx` is moved into place last,
 so a reader sees the whole pack or none of it.
+
+A seal keeps its objects here too (the payload blobs, the records, the
+session's trees; `Store.write_session`): as git does with what a fetch
+brings (`transfer.unpackLimit`), fewer than UNPACK_LIMIT of them are
+written as loose objects, more as one pack, before the commit that
+refers to them is written and the ref is moved. An import writes each
+session's seal as one pack whatever its size (domain/importing.py).
 """
 
 from __future__ import annotations
@@ -27,9 +34,13 @@ from .snapshot import pointer_for
 
 BLOB, TREE = 3, 2  # pack object types
 _NAMES = {BLOB: b"blob", TREE: b"tree"}
+_ODB_TYPES = {BLOB: pygit2.enums.ObjectType.BLOB, TREE: pygit2.enums.ObjectType.TREE}
 # libgit2 says it has the empty tree whether it is stored or not; git fsck
 # wants it stored when a tree refers to it, so it is always written.
 EMPTY_TREE = hashlib.sha1(b"tree 0\0").digest()
+# git's default for transfer.unpackLimit: fewer objects than this are written loose.
+UNPACK_LIMIT = 100
+BLOB_MODE, TREE_MODE = b"100644", b"40000"
 
 
 class PackBuffer:
@@ -44,6 +55,21 @@ class PackBuffer:
         self.objects.setdefault(oid, (kind, data))
         return oid
 
+    def blob(self, data: bytes) -> str:
+        """A blob kept for the pack; its id (hex)."""
+        return self.add(BLOB, data).hex()
+
+    def tree(self, entries: dict[bytes, tuple[bytes, bytes]]) -> bytes:
+        """A tree of `entries` (name -> (mode, binary id)), kept for the pack; its binary id.
+
+        Entries are in git's order: by name, a tree's name compared as if it
+        ended in "/"."""
+        def order(name: bytes) -> bytes:
+            return name + b"/" if entries[name][0] == TREE_MODE else name
+
+        return self.add(TREE, b"".join(entries[name][0] + b" " + name + b"\0" + entries[name][1]
+                                       for name in sorted(entries, key=order)))
+
     def file_tree(self, path: str, data: bytes | None, max_file_size: int) -> str:
         """`Store.write_file_tree`, kept for the pack: a tree holding one file."""
         if data is None:
@@ -55,11 +81,16 @@ class PackBuffer:
             oid, mode = self.add(TREE, mode + b" " + name.encode("utf-8") + b"\0" + oid), b"40000"
         return oid.hex()
 
-    def flush(self) -> int:
-        """Write the objects the repository does not hold yet as one pack; how many."""
+    def flush(self, loose_below: int = 0) -> int:
+        """Write the objects the repository does not hold yet as one pack (as
+        loose objects when there are fewer than `loose_below`); how many."""
         repo = self.store.repo
         todo = sorted(oid for oid in self.objects if oid == EMPTY_TREE or pygit2.Oid(raw=oid) not in repo)
-        if todo:
+        if todo and len(todo) < loose_below:
+            for oid in todo:
+                kind, data = self.objects[oid]
+                repo.odb.write(_ODB_TYPES[kind], data)
+        elif todo:
             write_pack(os.path.join(self.store.location.common_dir, "objects", "pack"),
                        [(oid, *self.objects[oid]) for oid in todo])
         self.objects.clear()

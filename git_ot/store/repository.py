@@ -30,6 +30,7 @@ TREE_MODE = pygit2.GIT_FILEMODE_TREE
 # What `hide_bucket_from_fetch` writes: `fetch.hideRefs = refs/opentraces`.
 FETCH_HIDE_KEY = "fetch.hideRefs"
 FETCH_HIDDEN = refs.NAMESPACE.rstrip("/")
+_TREE = b"40000"  # a tree entry's mode as a tree object spells it
 
 
 # How long a ref update waits for a lock file another process holds (seconds,
@@ -211,10 +212,20 @@ class Store:
 
     def write_session(self, session_id: str, expected_tip: str | None,
                       record_map: dict[str, dict], new_blobs: list[str],
-                      snapshots: dict[str, str], message: str) -> str:
-        """Append a commit to the session's chain and move its ref (CAS)."""
+                      snapshots: dict[str, str], message: str, pack=None,
+                      loose_below: int = 0) -> str:
+        """Append a commit to the session's chain and move its ref (CAS).
+
+        With `pack` (a store/packs.py PackBuffer that holds the new blobs),
+        the records and trees are kept there too and written with them, as
+        one pack or, when they are fewer than `loose_below`, loose, before
+        the commit."""
         base = self.session(session_id, expected_tip) if expected_tip else None
-        tree = self._build_tree(base, record_map, new_blobs, snapshots)
+        if pack is not None:
+            tree = self._build_tree_packed(pack, base, record_map, new_blobs, snapshots)
+            pack.flush(loose_below=loose_below)
+        else:
+            tree = self._build_tree(base, record_map, new_blobs, snapshots)
         sig = self.signature()
         parents = [pygit2.Oid(hex=expected_tip)] if expected_tip else []
         commit = self.repo.create_commit(None, sig, sig, message, tree, parents)
@@ -256,6 +267,39 @@ class Store:
                 snap.insert(name, pygit2.Oid(hex=oid), TREE_MODE)
             root.insert("snapshots", snap.write(), TREE_MODE)
         return root.write()
+
+    def _build_tree_packed(self, pack, base: SessionTree | None, record_map: dict[str, dict],
+                           new_blobs: list[str], snapshots: dict[str, str]) -> pygit2.Oid:
+        """`_build_tree`, the objects kept in `pack` (the caller flushes it)."""
+        root = _entries(base.tree if base else None)
+        for kind, record in record_map.items():
+            root[records.FILENAMES[kind].encode()] = (b"100644", bytes.fromhex(pack.blob(records.encode(kind, record))))
+        if new_blobs:
+            blobs = _entries(self._subtree(base, "blobs"))
+            by_prefix: dict[str, list[str]] = {}
+            for oid in new_blobs:
+                by_prefix.setdefault(oid[:2], []).append(oid)
+            for prefix, group in sorted(by_prefix.items()):
+                existing = blobs.get(prefix.encode())
+                sub = _entries(self.repo[pygit2.Oid(raw=existing[1])]) if existing else {}
+                for oid in group:
+                    sub[oid[2:].encode()] = (b"100644", bytes.fromhex(oid))
+                blobs[prefix.encode()] = (_TREE, pack.tree(sub))
+            root[b"blobs"] = (_TREE, pack.tree(blobs))
+        if snapshots:
+            snap = _entries(self._subtree(base, "snapshots"))
+            for name, oid in snapshots.items():
+                snap[name.encode()] = (_TREE, bytes.fromhex(oid))
+            root[b"snapshots"] = (_TREE, pack.tree(snap))
+        return pygit2.Oid(raw=pack.tree(root))
+
+    def _subtree(self, base: SessionTree | None, name: str):
+        if base is not None:
+            try:
+                return self.get(base.tree[name].id, "session tree")
+            except KeyError:
+                pass
+        return None
 
     def _subtree_builder(self, base: SessionTree | None, name: str):
         if base is not None:
@@ -400,3 +444,10 @@ def _env_time():
         offset = sign * (int(parts[1][1:3]) * 60 + int(parts[1][3:5]))
         return int(parts[0]), offset
     return None
+
+
+def _entries(tree) -> dict[bytes, tuple[bytes, bytes]]:
+    """A tree's entries (name -> (mode, binary id)), as store/packs.py writes trees; {} for None."""
+    if tree is None:
+        return {}
+    return {e.raw_name: (b"%o" % e.filemode, e.id.raw) for e in tree}

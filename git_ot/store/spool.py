@@ -39,8 +39,8 @@ import os
 import re
 import time
 
-from ..errors import LockBusy
 from . import state
+from .locks import flock_until
 from .refs import is_session_id
 
 _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
@@ -82,7 +82,7 @@ def _flock(path: str, wait: float | None = None):
             if deadline is None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             else:
-                _flock_until(fd, path, deadline)
+                flock_until(fd, path, deadline)
             try:
                 same = os.path.samestat(os.fstat(fd), os.stat(path))
             except FileNotFoundError:
@@ -97,21 +97,6 @@ def _flock(path: str, wait: float | None = None):
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
-
-
-def _flock_until(fd: int, path: str, deadline: float) -> None:
-    delay = 0.002
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LockBusy(f"'{path}' is held by another process",
-                               hint="it is retried on the next run") from None
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 0.1)
 
 
 class Spool:

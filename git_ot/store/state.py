@@ -29,6 +29,8 @@ rebuilds when it is missing (refs/README.md, section 12).
         snapshot.index                the snapshots' private index
         snapshot.lock                 held (flock) while one snapshot is taken
         large-files.json              files over the size limit, by stat data
+        watch.json                    the running watcher (capture/watcher.py)
+        watch.jsonl                   the changes it recorded: time, snapshot tree
 """
 
 from __future__ import annotations
@@ -151,3 +153,13 @@ def otel_receiver(state_dir: str) -> str:
 def otel_held(state_dir: str) -> str:
     """Telemetry of sessions this repository does not know yet, held unsealed."""
     return os.path.join(state_dir, "otel", "held")
+
+
+def watcher(worktree_state_dir: str) -> str:
+    """The running watcher's pid and working tree (`git ot watch`)."""
+    return os.path.join(worktree_state_dir, "watch.json")
+
+
+def watch_journal(worktree_state_dir: str) -> str:
+    """The changes the watcher recorded, one JSON object a line."""
+    return os.path.join(worktree_state_dir, "watch.jsonl")

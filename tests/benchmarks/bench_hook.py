@@ -34,6 +34,17 @@ nothing) and `git status --porcelain`, once before the turn and once after
 it, in alternating order. The target is a p95 of at most 100 ms for
 PostToolUse on 5,000 files.
 
+`--harness codex` or `--harness pi` plays, per turn, the hook calls of a
+real recorded session of that harness instead (tests/fixtures/codex/faults/
+and tests/fixtures/pi/faults/: Codex's SessionStart, UserPromptSubmit,
+PreModelRequest, PreToolUse/PostToolUse of apply_patch and of its shell,
+Stop, SessionEnd; the events git-ot's Pi extension hands on, session_start
+to session_shutdown), each through the command `git ot install` writes for
+it (`<python> -m git_ot hook <harness> <event>`), the session renamed per
+run and the cwd moved to the generated tree; each writing tool's window
+rewrites one tracked file, as the Edit above does. The rows are per event
+name (tool events per tool), with the same floors.
+
 It is a report, not a test: it exits 0 whatever the figures. Timings use
 Python's time.perf_counter around each call. p95 is nearest-rank.
 """
@@ -214,6 +225,87 @@ class Session:
         return problems
 
 
+class Recorded:
+    """Plays turns of a recorded Codex or Pi session through its real hook commands."""
+
+    # harness -> (recordings, payload field of the event, of the session, of the
+    # tool, of the tool call id, the tool events)
+    SHAPES = {
+        "codex": ("codex", "hook_event_name", "session_id", "tool_name", "tool_use_id",
+                  ("PreToolUse", "PostToolUse")),
+        "pi": ("pi", "type", "sessionId", "toolName", "toolCallId", ("tool_call", "tool_result")),
+    }
+
+    def __init__(self, harness: str, repo: Path, paths: list[Path], seed: int):
+        from git_ot.capture import registry
+
+        self.harness, self.repo, self.paths = harness, repo, paths
+        self.rng = random.Random(seed + 3)
+        folder, self.event_key, self.session_key, self.tool_key, self.id_key, self.tool_events = \
+            self.SHAPES[harness]
+        root = ROOT / "tests" / "fixtures" / folder / "faults"
+        # Only the events `git ot install` wires (Codex's recording has
+        # PreModelRequest too, which git-ot does not hook).
+        wired = self._wired(harness)
+        self.payloads = [p for scenario in ("update-and-shell", "add-file")
+                         for p in read_payloads(str(root / scenario / "hooks.jsonl"))
+                         if wired is None or p[self.event_key] in wired]
+        self.writes = registry.find(harness).hooks.writes
+        self.command = lambda event: registry.find(harness).hook_command(event, "user")
+        self.python = sys.executable
+        self.samples: dict[str, list[float]] = {}
+        self.turn = 0
+
+    @staticmethod
+    def _wired(harness: str):
+        if harness == "codex":
+            from git_ot.capture.codex.config import EVENTS
+
+            return set(EVENTS)
+        return None  # Pi: the extension hands on exactly the events recorded
+
+    def name(self, payload: dict) -> str:
+        name = payload[self.event_key]
+        return f"{name} {payload[self.tool_key]}" if name in self.tool_events else name
+
+    _time = Session._time
+    floors = Session.floors
+
+    def play(self, record: bool) -> None:
+        self.turn += 1
+        before = self.floors(reverse=self.turn % 2 == 0)
+        timings: list[tuple[str, float]] = []
+        for p in self.payloads:
+            p = {**p, self.session_key: f"bench-{self.harness}-{self.turn:05d}", "cwd": str(self.repo)}
+            name = self.name(p)
+            argv = ["/bin/sh", "-c", self.command(p[self.event_key])]
+            timings.append((name, self._time(argv, json.dumps(p).encode(), silent=True)))
+            if p[self.event_key] == self.tool_events[0] and self.writes(p.get(self.tool_key)):
+                path = self.rng.choice(self.paths)
+                path.write_text(f"# turn {self.turn}\n" + code_text(self.rng, self.rng.randint(512, 8192)))
+        after = self.floors(reverse=self.turn % 2 == 1)
+        if record:
+            for name, ms in timings:
+                self.samples.setdefault(name, []).append(ms)
+            for name in FLOORS:
+                self.samples.setdefault(name, []).extend([before[name], after[name]])
+
+    def check(self) -> list[str]:
+        """Every turn's session sealed, with no logged failure."""
+        problems = []
+        state = self.repo / ".git" / "opentraces"
+        if (state / "log").exists():
+            problems.append(f"the hooks logged failures: {(state / 'log').read_text()[-2000:]}")
+        proc = subprocess.run([self.python, "-m", "git_ot", "trace", "list", "--json"], cwd=self.repo,
+                              capture_output=True)
+        if proc.returncode != 0:
+            return problems + [f"trace list failed: {proc.stderr.decode(errors='replace')}"]
+        sessions = json.loads(proc.stdout)["sessions"]
+        if len(sessions) != self.turn:
+            problems.append(f"{self.turn} turns but {len(sessions)} sessions")
+        return problems
+
+
 def summarise(samples: dict[str, list[float]]) -> list[dict]:
     return [{"event": name, "runs": len(xs), "p50_ms": statistics.median(xs), "p95_ms": p95(xs),
              "max_ms": max(xs), "samples_ms": [round(x, 3) for x in xs]}
@@ -221,7 +313,7 @@ def summarise(samples: dict[str, list[float]]) -> list[dict]:
 
 
 def print_table(result: dict) -> None:
-    print(f"git-ot hook benchmark: {result['files']} files, {result['runs']} turns, "
+    print(f"git-ot hook benchmark, {result['harness']}: {result['files']} files, {result['runs']} turns, "
           f"{result['git']}, Python {result['python']}, {result['cpus']} CPUs")
     print(f"hook command: {result['command']}")
     head = f"{'event':<32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
@@ -237,15 +329,17 @@ def print_table(result: dict) -> None:
         if row["event"] in FLOORS:
             print(f"{row['event']:<32} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f}")
     print()
-    worst = max(r["p95_ms"] for r in result["rows"] if r["event"].startswith("PostToolUse"))
+    worst = max(r["p95_ms"] for r in result["rows"] if r["event"] not in FLOORS)
     verdict = "met" if worst <= TARGET_MS else "NOT met"
-    print(f"target: PostToolUse p95 <= {TARGET_MS:.0f} ms: {verdict} (worst PostToolUse p95 {worst:.1f} ms)")
+    print(f"target: every hook call's p95 <= {TARGET_MS:.0f} ms: {verdict} (worst p95 {worst:.1f} ms)")
     for problem in result["problems"]:
         print(f"warning: {problem}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--harness", choices=("claude-code", "codex", "pi"), default="claude-code",
+                        help="whose hook calls to play (default claude-code)")
     parser.add_argument("--files", type=int, default=5000, help="tracked files (default 5000)")
     parser.add_argument("--runs", type=int, default=30, help="turns played and timed (default 30)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated tree")
@@ -263,14 +357,19 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         repo, paths, _ = make_repo(tmp, args.files, args.seed)
         log(f"  done in {time.perf_counter() - start:.1f} s")
-        installed = claude_settings.install("local", str(repo))
-        session = Session(repo, home, paths, args.seed)
+        if args.harness == "claude-code":
+            installed = claude_settings.install("local", str(repo))
+            session = Session(repo, home, paths, args.seed)
+        else:
+            session = Recorded(args.harness, repo, paths, args.seed)
+            installed = {"command": session.command("<Event>")}
         session.play(record=False)  # warms the caches and builds the private index
         for i in range(args.runs):
             session.play(record=True)
             if (i + 1) % 10 == 0:
                 log(f"  {i + 1} turns")
         result = {
+            "harness": args.harness,
             "files": args.files,
             "runs": args.runs,
             "git": git(repo, "--version").decode().strip(),

@@ -294,7 +294,8 @@ def test_large_session_with_compaction_and_its_subagents(repo):
     [compaction] = [st for st in steps if st["kind"] == "compaction"]
     assert (compaction["trigger"], compaction["phase"]) == ("auto", "post")
     views = [v for v in tip["ctx"]["views"] if v["step"] == compaction["n"]]
-    assert views[-1]["to"] == views[-1]["from"] - 1, "nothing in view after the compaction"
+    assert views[0]["to"] == views[0]["from"] - 1, "nothing in view after the compaction"
+    assert views[-1]["to"] == views[-1]["from"], "but its summary"
     # Paths of another checkout (/home/USER/projects/...) map by their tail.
     assert "lib/spotter/services/transcript_renderer.ex" in tip["manifest"]["files"]
     assert all(not f.startswith("/") for f in tip["manifest"]["files"])
@@ -457,8 +458,13 @@ def test_unknown_line_types_are_kept_whole(repo, tmp_path):
     assert life["unparsed"]["data"]["text"] == '{"type": "assistant", "message": {"content": [{"type": "te'
     steps = tip["trace"]["steps"]
     assert (steps[-1]["kind"], steps[-1]["trigger"], steps[-1]["phase"]) == ("compaction", "manual", "post")
-    view = tip["ctx"]["views"][-1]
-    assert view["step"] == steps[-1]["n"] and view["to"] == view["from"] - 1
+    # After the compaction the model sees its summary alone.
+    views = tip["ctx"]["views"]
+    assert views[-2]["step"] == steps[-1]["n"] and views[-2]["to"] == views[-2]["from"] - 1
+    assert views[-1]["step"] == steps[-1]["n"] and views[-1]["to"] == views[-1]["from"]
+    message = tip["ctx"]["messages"][views[-1]["from"] - 1]
+    assert (message["role"], message["source"]) == ("user", "transcript")
+    assert message["summary"] == life["user"]["id"]
 
 
 def test_structured_results_without_the_files_contents():

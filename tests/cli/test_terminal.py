@@ -87,12 +87,12 @@ def piped(cwd, *args, env: dict) -> str:
 # -- width ---------------------------------------------------------------------------
 
 BLAME_80 = """\
-^5a86a47 (Dev 2026-11-24 18:39:37 +0000 1) human                       def greet(name):
-089159cd (Dev 2026-11-24 18:40:40 +0000 2) 265a3953:7 make greet say …     return "hello " + name
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 3) 265a3953:2 add a farewell … 
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 4) 265a3953:2 add a farewell … 
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 5) 265a3953:2 add a farewell … def farewell(name):
-e58908e1 (Dev 2026-11-24 18:40:38 +0000 6) 265a3953:2 add a farewell …     return "bye " + name
+^5a86a47 (Dev 2026-11-24 18:39:37 +0000 1) human      def greet(name):
+089159cd (Dev 2026-11-24 18:40:40 +0000 2) 265a3953:7     return "hello " + name
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 3) 265a3953:2 
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 4) 265a3953:2 
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 5) 265a3953:2 def farewell(name):
+e58908e1 (Dev 2026-11-24 18:40:38 +0000 6) 265a3953:2     return "bye " + name
 """
 
 BLAME_PIPED = f"""\
@@ -107,8 +107,11 @@ e58908e1 (Dev 2026-11-24 18:40:38 +0000 6) 265a3953:2 claude-code/{MODEL} add a 
 
 def test_blame_fits_the_width_on_a_terminal_and_prints_whole_lines_piped(demo):
     env = environment(COLUMNS="80", GIT_PAGER="cat")
+    # 80 columns leave the widest code line no room for 16 columns of prompt:
+    # the session and step alone, and every line fits.
     assert on_tty(demo, "--color=never", "blame", "app.py", env=env) == BLAME_80
-    # A wider terminal leaves the prompt more room.
+    assert max(len(line) for line in BLAME_80.splitlines()) == 80
+    # A wider terminal shows as much of the prompt as fits.
     wide = on_tty(demo, "--color=never", "blame", "app.py", env=environment(COLUMNS="100", GIT_PAGER="cat"))
     assert wide.splitlines()[1] == \
         '089159cd (Dev 2026-11-24 18:40:40 +0000 2) 265a3953:7 make greet say hel…     return "hello " + name'
@@ -246,7 +249,7 @@ def test_run_by_git_into_its_pager_fits_and_colours_without_paging_again(demo):
     env = environment(COLUMNS="80", GIT_PAGER_IN_USE="true", GIT_PAGER="cat -n")
     assert piped(demo, "--color=never", "blame", "app.py", env=env) == BLAME_80
     assert piped(demo, "blame", "app.py", env=env).splitlines()[0] == \
-        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human                       def greet(name):"
+        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human      def greet(name):"
 
 
 def test_run_by_git_as_git_ot_it_pages_once(demo):
@@ -280,8 +283,8 @@ def test_colour_on_a_terminal_as_color_ui_and_color_ot_say(demo):
     env = environment(COLUMNS="80", GIT_PAGER="cat")
     coloured = on_tty(demo, "blame", "app.py", env=env)
     assert coloured.splitlines()[:2] == [
-        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human                       def greet(name):",
-        "\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a3953:7\033[m make greet say …"
+        "\033[33m^5a86a47\033[m (Dev 2026-11-24 18:39:37 +0000 1) human      def greet(name):",
+        "\033[33m089159cd\033[m (Dev 2026-11-24 18:40:40 +0000 2) \033[36m265a3953:7\033[m"
         '     return "hello " + name',
     ]
     track = on_tty(demo, "track", env=env).splitlines()

@@ -88,7 +88,11 @@ def test_a_torn_tool_end_keeps_the_turn_end_and_the_commit(repo):
     lifecycle = assert_kept(repo, "s-cut", whole)
     assert stop is None  # the Stop sealed the session: its event is in the ref
     assert [e["event"] for e in lifecycle] == ["SessionStart", "corrupt", "Stop"]
-    assert blame(repo, "app.py")[-1] == ("# by hand", HUMAN)
+    # The tool's window never got its after snapshot, and no snapshot was
+    # taken until the commit: whether the tool or the person wrote the line
+    # cannot be told, so it is unknown, the tool its candidate, not the person's.
+    assert blame(repo, "app.py")[-1] == ("# by hand", {"kind": "unknown", "reason": "unknown",
+                                                       "candidates": ["s-cut:2"]})
 
 
 def test_a_journal_truncated_to_nothing_and_a_torn_batch(repo):

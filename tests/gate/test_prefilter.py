@@ -128,3 +128,28 @@ def test_the_judges_dense_runs_are_its_expressions_matches():
     for text in texts:
         assert d.class_runs(text.encode("ascii", "replace"), judge._DENSE_TABLE, d.MIN_ENTROPY_LENGTH) == \
             [m.span() for m in judge._DENSE.finditer(text)]
+
+
+def assignment_spans(text: str) -> tuple[list, list]:
+    low = d.lowered(text)
+    return ([m.span() for m in d._assign_matches(low)], [m.span() for m in d._ASSIGN.finditer(low)])
+
+
+def test_the_assignments_starts_are_its_expressions_matches():
+    texts = real_texts() + [p.replace("{}", 'db_password = "Tr0ub4dor&3"') for p in PLACES] + [
+        "passpassword=secret123 tokentoken: abcdefgh1 apikey=apiapikey123x", "PASSWORD=PASSWORD=hunter22x"]
+    found = 0
+    for text in texts:
+        ours, re_s = assignment_spans(text)
+        assert ours == re_s, text[:200]
+        found += len(ours)
+    assert found > 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(TOKEN, CHARS, CHARS, st.sampled_from(
+    ["pass", "word", "pwd", "secret", "token", "api", "key", "_", "access", "auth", "private", "credential",
+     "s", "=", ":", ":=", "=>", "'", '"', "`"])), max_size=80))
+def test_the_assignments_starts_on_random_text(parts):
+    ours, re_s = assignment_spans("".join(parts))
+    assert ours == re_s

@@ -43,3 +43,25 @@ def test_trees_are_those_write_file_tree_makes_and_git_reads_the_pack(repo):
         again.file_tree(path, data, LIMIT)
     assert again.flush() == 0
     assert sorted(p.name for p in (repo.path / ".git/objects/pack").iterdir()) == packs
+
+
+def test_a_tree_kept_for_the_pack_is_the_tree_git_writes_and_few_objects_go_loose(repo):
+    store = Store(locate(str(repo.path)))
+    pack = PackBuffer(store)
+    blob = bytes.fromhex(pack.blob(b"x\n"))
+    sub = pack.tree({b"f": (b"100644", blob)})
+    # git's order: a tree's name compared as if it ended in "/" ("a" after "a.b", before "a0").
+    entries = {b"a": (b"40000", sub), b"a.b": (b"100644", blob), b"a0": (b"100644", blob),
+               b"\xc3\xa9": (b"100644", blob)}
+    root = pack.tree(entries)
+    assert pack.flush(loose_below=100) == 3
+    assert not (repo.path / ".git/objects/pack").exists() or not any((repo.path / ".git/objects/pack").iterdir())
+    listing = subprocess.run(["git", "ls-tree", root.hex()], cwd=repo.path, check=True,
+                             capture_output=True).stdout.decode()
+    assert [line.split("\t")[1] for line in listing.splitlines()] == ["a.b", "a", "a0", '"\\303\\251"']
+    git(repo.path, "fsck", "--strict", "--no-dangling")
+    # pygit2's TreeBuilder writes the same tree.
+    builder = store.repo.TreeBuilder()
+    for name, (mode, oid) in entries.items():
+        builder.insert(name.decode(), store.repo[oid.hex()].id, int(mode, 8))
+    assert builder.write().raw == root

@@ -3,8 +3,9 @@ promises every fault test checks afterwards.
 
 A harness is a parameter: `HARNESSES` maps a name to what the suite needs
 of it (its recorded sessions, the hook command, a tool's effect on the
-working tree). Only Claude Code is here today; another harness adds one
-`Harness` with its recordings and every fault test runs it too.
+working tree). Claude Code, Codex and Pi are here, each replayed from a
+real session; another harness adds one `Harness` with its recordings and every
+fault test runs it too.
 
 The promises (`check`), after the faults and a final `git commit`:
 - no event that reached the spool is lost: every event id seen in a spool
@@ -107,7 +108,109 @@ CLAUDE_CODE = Harness(
     rename=_claude_rename,
 )
 
-HARNESSES = {"claude-code": CLAUDE_CODE}
+def _codex_paths(command: str, sub: str) -> str:
+    """An apply_patch text with every file it names moved under `sub`."""
+    out = []
+    for line in command.split("\n"):
+        for header in ("*** Add File: ", "*** Update File: ", "*** Delete File: ", "*** Move to: "):
+            if line.startswith(header):
+                line = header + os.path.join(sub, line[len(header):])
+        out.append(line)
+    return "\n".join(out)
+
+
+def _codex_rename(payload: dict, session: str, sub: str) -> dict:
+    payload = dict(payload, session_id=session)
+    ti = payload.get("tool_input")
+    if sub and isinstance(ti, dict) and isinstance(ti.get("command"), str):
+        if payload.get("tool_name") == "apply_patch":
+            payload["tool_input"] = dict(ti, command=_codex_paths(ti["command"], sub))
+        else:
+            payload["tool_input"] = dict(ti, command=f"mkdir -p {sub} && cd {sub} && {{ {ti['command']}; }}")
+    return payload
+
+
+def _codex_apply(worktree: str, payload: dict) -> None:
+    """What Codex's apply_patch or shell did, done again (paths relative to the recorded cwd)."""
+    from git_ot.capture.edits import apply_file_op, parse_apply_patch
+
+    command = (payload.get("tool_input") or {}).get("command")
+    if payload.get("tool_name") == "apply_patch":
+        for op in parse_apply_patch(command) or []:
+            path = os.path.join(worktree, op["path"])
+            before = Path(path).read_text() if os.path.exists(path) else None
+            after = apply_file_op(before, op)
+            if op["op"] == "delete" or (op["op"] == "update" and op.get("move_to")):
+                os.unlink(path)
+            if op["op"] == "update" and op.get("move_to"):
+                path = os.path.join(worktree, op["move_to"])
+            if after is not None:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                Path(path).write_text(after)
+    elif payload.get("tool_name") == "Bash":
+        subprocess.run(["sh", "-c", command], cwd=worktree, check=True, capture_output=True)
+
+
+# A real Codex 0.169.0 session (tests/fixtures/codex/recorded-0.169.0/hooks.jsonl),
+# cut at its second prompt into two scenarios: an apply_patch update of app.py
+# and a shell command that writes x.py; then an apply_patch that adds b.py.
+CODEX = Harness(
+    name="codex",
+    recordings=FIXTURES / "codex" / "faults",
+    scenarios=("update-and-shell", "add-file"),
+    session_key="session_id",
+    event_key="hook_event_name",
+    tool_key=lambda p: p.get("tool_use_id") if p.get("hook_event_name") in ("PreToolUse", "PostToolUse") else None,
+    is_tool_start=lambda p: p.get("hook_event_name") == "PreToolUse",
+    apply=_codex_apply,
+    rename=_codex_rename,
+)
+
+def _pi_rename(payload: dict, session: str, sub: str) -> dict:
+    payload = dict(payload, sessionId=session)
+    ti = payload.get("input")
+    if sub and isinstance(ti, dict):
+        if isinstance(ti.get("path"), str):
+            payload["input"] = dict(ti, path=os.path.join(sub, ti["path"]))
+        elif isinstance(ti.get("command"), str):
+            payload["input"] = dict(ti, command=f"mkdir -p {sub} && cd {sub} && {{ {ti['command']}; }}")
+    return payload
+
+
+def _pi_apply(worktree: str, payload: dict) -> None:
+    """What Pi's write, edit or bash did, done again (paths relative to the recorded cwd)."""
+    ti = payload.get("input") or {}
+    tool = payload.get("toolName")
+    if tool in ("write", "edit"):
+        path = os.path.join(worktree, ti["path"])
+        if tool == "write":
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            text = ti["content"]
+        else:
+            text = Path(path).read_text()
+            for edit in ti["edits"]:
+                text = text.replace(edit["oldText"], edit["newText"], 1)
+        Path(path).write_text(text)
+    elif tool == "bash":
+        subprocess.run(["sh", "-c", ti["command"]], cwd=worktree, check=True, capture_output=True)
+
+
+# Two real Pi 0.73.1 runs, as git-ot's extension handed them to the hook
+# (tests/fixtures/pi/faults/): an edit of app.py and a shell command that
+# writes x.py; then a write of b.py.
+PI = Harness(
+    name="pi",
+    recordings=FIXTURES / "pi" / "faults",
+    scenarios=("update-and-shell", "add-file"),
+    session_key="sessionId",
+    event_key="type",
+    tool_key=lambda p: p.get("toolCallId") if p.get("type") in ("tool_call", "tool_result") else None,
+    is_tool_start=lambda p: p.get("type") == "tool_call",
+    apply=_pi_apply,
+    rename=_pi_rename,
+)
+
+HARNESSES = {"claude-code": CLAUDE_CODE, "codex": CODEX, "pi": PI}
 
 
 def harnesses() -> list[Harness]:

@@ -15,7 +15,7 @@ list with a "text" entry closing each turn. Requests that offer no tools
 answer is "Done.".
 
 In tests: `with ScriptedModel(script) as model:` serves on 127.0.0.1 at a
-free port (`model.url`) from a thread and records every request in
+free port (`model.url`) from a thread and records every request (its path, counts and whole `body`) in
 `model.requests`. By hand: `python tests/support/scripted_model.py --script
 turns.json --port 18923`, then run claude with ANTHROPIC_BASE_URL=http://127.0.0.1:18923
 ANTHROPIC_API_KEY=sk-ant-test CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
@@ -97,7 +97,8 @@ def _handler(model: "ScriptedModel"):
             body = json.loads(self.rfile.read(length) or b"{}")
             with model.lock:
                 model.requests.append({"path": self.path, "tools": len(body.get("tools", [])),
-                                       "messages": len(body.get("messages", [])), "model": body.get("model")})
+                                       "messages": len(body.get("messages", [])), "model": body.get("model"),
+                                       "body": body})
             if "count_tokens" in self.path:
                 return self._json({"input_tokens": 10})
             blocks, stop = answer_for(body, model.script)

@@ -161,7 +161,8 @@ def _handler(model: "ScriptedResponses"):
             with model.lock:
                 model.requests.append({"path": self.path, "tools": len(body.get("tools") or []),
                                        "input": len(body.get("input") or []),
-                                       "answer": [i["type"] + ":" + i.get("name", "") for i in items]})
+                                       "answer": [i["type"] + ":" + i.get("name", "") for i in items],
+                                       "body": body})
             if not body.get("stream"):
                 return self._json({"id": _new_id("resp"), "object": "response", "status": "completed",
                                    "model": body.get("model"), "output": items,

@@ -276,9 +276,15 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
     step_ids = [e for s in steps for e in s["events"]]
     life_ids = [e["id"] for e in trace["lifecycle"]]
     assert len(step_ids) == len(set(step_ids)) and len(life_ids) == len(set(life_ids))
-    # Telemetry entries (section 7): each id once, on one step or waiting.
+    # Telemetry entries (section 7): each id once, on one step or waiting;
+    # a step telemetry made (Sessions without hooks) shares its id with the
+    # record it was made from, joined to that step.
     tel_ids = [t["id"] for t in telemetry]
-    assert len(tel_ids) == len(set(tel_ids)) and not set(tel_ids) & (set(step_ids) | set(life_ids))
+    assert len(tel_ids) == len(set(tel_ids)) and not set(tel_ids) & set(life_ids)
+    for s in steps:
+        for eid in set(s["events"]) & set(tel_ids):
+            made_from = [t for t in s.get("telemetry", ()) if t["id"] == eid]
+            assert made_from and made_from[0]["event"].endswith((".user_prompt", ".tool_result")), eid
     for s in steps:
         if s["kind"] == "message" and s["events"][0] in life_ids:
             stop = next(e for e in trace["lifecycle"] if e["id"] == s["events"][0])
@@ -348,6 +354,9 @@ def check_commit(cwd, session_id: str, entry: dict) -> None:
         expected_role = {"prompt": {"user"}, "message": {"assistant"},
                          "tool": {"assistant", "tool"}}.get(steps[m["step"] - 1]["kind"])
         assert expected_role is None or m["role"] in expected_role
+        assert m["source"] in ("hooks", "transcript", "telemetry")
+        if "summary" in m:  # a compaction's summary, kept in a lifecycle entry
+            assert m["role"] == "user" and m["summary"] in {e["id"] for e in trace["lifecycle"]}
     for v in ctx["views"]:
         assert 1 <= v["step"] <= len(steps)
         assert v["from"] <= v["to"] + 1 and v["to"] <= len(msgs)

@@ -64,16 +64,16 @@ is never added, so a clone cannot plant a `git-ot` of its own.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shlex
 import sys
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
+from ..hookfile import HookFile, install_hooks, ours, uninstall_hooks
 
 HARNESS = "claude-code"
+TITLE = "Claude Code"
 SCOPES = ("project", "local", "user")
 # Every event that carries evidence, in the order Claude Code sends them.
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
@@ -140,31 +140,10 @@ def _group(event: str, scope: str) -> dict:
 def install(scope: str = "project", cwd: str | None = None) -> dict:
     """Add git-ot's hook to every event in the scope's settings file."""
     path = settings_path(scope, cwd)
-    doc = _Settings.read(path)
-    hooks = doc.hooks(create=True)
-    actions = {}
-    for event in EVENTS:
-        groups = _event_groups(path, hooks, event)
-        found = _our_hooks(groups)
-        if not found:
-            groups.append(_group(event, scope))
-            actions[event] = "installed"
-            continue
-        action = "unchanged"
-        first = found[0]
-        if first.get("command") != command_for(event, scope):
-            # Another interpreter (a new venv), the other scope's form (an
-            # older git-ot wrote the interpreter's path into the project
-            # file) or a hand-written entry: only the command is
-            # rewritten; other keys the user set stay.
-            first["command"] = command_for(event, scope)
-            action = "updated"
-        if len(found) > 1:
-            _drop(groups, found[1:])
-            action = "updated"
-        actions[event] = action
-    changed = any(a != "unchanged" for a in actions.values())
-    if changed:
+    doc = HookFile.read(path, TITLE)
+    actions = install_hooks(doc, EVENTS, lambda event: command_for(event, scope),
+                            lambda event: _group(event, scope), is_ours)
+    if any(a != "unchanged" for a in actions.values()):
         doc.write()
     return {"harness": HARNESS, "scope": scope, "settings": path,
             "command": command_for("<Event>", scope), "events": actions}
@@ -173,23 +152,8 @@ def install(scope: str = "project", cwd: str | None = None) -> dict:
 def uninstall(scope: str = "project", cwd: str | None = None) -> dict:
     """Remove every git-ot hook from the scope's settings file, nothing else."""
     path = settings_path(scope, cwd, "uninstall")
-    doc = _Settings.read(path)
-    actions = {event: "absent" for event in EVENTS}
-    hooks = doc.hooks(create=False)
-    if hooks is not None:
-        for event in list(hooks):
-            groups = hooks[event]
-            if not isinstance(groups, list):
-                continue
-            found = _our_hooks(groups)
-            if not found:
-                continue
-            _drop(groups, found)
-            if not groups:
-                del hooks[event]
-            actions[event] = "removed"
-        if not hooks:
-            del doc.data["hooks"]
+    doc = HookFile.read(path, TITLE)
+    actions = uninstall_hooks(doc, EVENTS, is_ours)
     env = _remove_env(doc, path)
     file_action = "unchanged" if doc.existed else "absent"
     if any(a == "removed" for a in actions.values()) or "removed" in env.values():
@@ -204,7 +168,7 @@ def uninstall(scope: str = "project", cwd: str | None = None) -> dict:
 def install_otel(scope: str = "project", cwd: str | None = None) -> dict:
     """Add the exporter settings (OTEL_ENV) to the scope's settings `env`."""
     path = settings_path(scope, cwd)
-    doc = _Settings.read(path)
+    doc = HookFile.read(path, TITLE)
     env = _env(doc, path, create=True)
     actions = {}
     for key, value in OTEL_ENV.items():
@@ -221,7 +185,7 @@ def install_otel(scope: str = "project", cwd: str | None = None) -> dict:
 def uninstall_otel(scope: str = "project", cwd: str | None = None) -> dict:
     """Remove the exporter settings `install_otel` added, and nothing else."""
     path = settings_path(scope, cwd, "uninstall")
-    doc = _Settings.read(path)
+    doc = HookFile.read(path, TITLE)
     env = _remove_env(doc, path)
     file_action = "unchanged" if doc.existed else "absent"
     if "removed" in env.values():
@@ -229,7 +193,7 @@ def uninstall_otel(scope: str = "project", cwd: str | None = None) -> dict:
     return {"harness": HARNESS, "scope": scope, "settings": path, "env": env, "file": file_action}
 
 
-def _env(doc: "_Settings", path: str, create: bool) -> dict | None:
+def _env(doc: HookFile, path: str, create: bool) -> dict | None:
     env = doc.data.get("env")
     if env is None and create:
         env = doc.data["env"] = {}
@@ -239,7 +203,7 @@ def _env(doc: "_Settings", path: str, create: bool) -> dict | None:
     return env
 
 
-def _remove_env(doc: "_Settings", path: str) -> dict:
+def _remove_env(doc: HookFile, path: str) -> dict:
     """Take out each OTEL_ENV key that still has git-ot's value (a value the
     user changed is theirs now, and stays); `env` goes when left empty."""
     env = _env(doc, path, create=False)
@@ -266,146 +230,9 @@ def installed(scope: str = "project", cwd: str | None = None) -> dict | None:
         path = settings_path(scope, cwd, "status")
     except BareRepository:
         return None  # no working tree: no project or local settings
-    hooks = _Settings.read(path).hooks(create=False) or {}
-    ours = {event for event, groups in hooks.items() if isinstance(groups, list) and _our_hooks(groups)}
-    wired = [e for e in EVENTS if e in ours] + sorted(ours - set(EVENTS))
+    hooks = HookFile.read(path, TITLE).hooks(create=False) or {}
+    hooked = {event for event, groups in hooks.items() if isinstance(groups, list) and ours(groups, is_ours)}
+    wired = [e for e in EVENTS if e in hooked] + sorted(hooked - set(EVENTS))
     if not wired:
         return None
     return {"settings": path, "events": wired, "missing": [e for e in EVENTS if e not in wired]}
-
-
-def _event_groups(path: str, hooks: dict, event: str) -> list:
-    """The event's list of hook groups, created empty if missing."""
-    groups = hooks.get(event)
-    if groups is None:
-        groups = hooks[event] = []
-    if not isinstance(groups, list):
-        raise SettingsError(f"'hooks.{event}' in '{path}' is not a list",
-                            hint="fix it by hand (Claude Code expects a list of hook groups), then run again")
-    return groups
-
-
-def _our_hooks(groups: list) -> list[dict]:
-    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list)
-            for h in g["hooks"] if is_ours(h)]
-
-
-def _drop(groups: list, doomed: list[dict]) -> None:
-    """Remove the given hook entries; a group left with no hook goes too."""
-    ids = {id(h) for h in doomed}
-    kept = []
-    for g in groups:
-        if isinstance(g, dict) and isinstance(g.get("hooks"), list):
-            remaining = [h for h in g["hooks"] if id(h) not in ids]
-            if len(remaining) != len(g["hooks"]):
-                if not remaining:
-                    continue
-                g["hooks"] = remaining
-        kept.append(g)
-    groups[:] = kept
-
-
-class _Settings:
-    """One settings file: its data and the style to write it back in."""
-
-    def __init__(self, path: str, data: dict, style: dict, existed: bool):
-        self.path = path
-        self.data = data
-        self.style = style
-        self.existed = existed
-
-    @classmethod
-    def read(cls, path: str) -> "_Settings":
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            return cls(path, {}, _style("", False), False)
-        except OSError as exc:
-            raise SettingsError(f"cannot read '{path}': {exc.strerror}") from None
-        hint = "fix the file (or move it aside), then run the command again"
-        bom = raw.startswith(b"\xef\xbb\xbf")
-        try:
-            text = raw[3:].decode("utf-8") if bom else raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise SettingsError(f"'{path}' is not UTF-8 text", hint=hint) from None
-        try:
-            data = json.loads(text) if text.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise SettingsError(f"'{path}' is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                f"column {exc.colno}", hint=hint) from None
-        if not isinstance(data, dict):
-            raise SettingsError(f"'{path}' does not hold a JSON object", hint=hint)
-        return cls(path, data, _style(text, bom), True)
-
-    def hooks(self, create: bool) -> dict | None:
-        hooks = self.data.get("hooks")
-        if hooks is None and create:
-            hooks = self.data["hooks"] = {}
-        if hooks is not None and not isinstance(hooks, dict):
-            raise SettingsError(f"'hooks' in '{self.path}' is not a JSON object",
-                                hint="fix it by hand (Claude Code expects an object of events), then run again")
-        return hooks
-
-    def render(self) -> bytes:
-        s = self.style
-        item = "," if s["indent"] is not None else s["item_sep"]
-        text = json.dumps(self.data, ensure_ascii=s["ascii"], indent=s["indent"],
-                          separators=(item, s["key_sep"]))
-        if s["newline"]:
-            text += "\n"
-        return (b"\xef\xbb\xbf" if s["bom"] else b"") + text.encode("utf-8")
-
-    def write(self) -> None:
-        """Replace the file atomically (a temp file renamed over it)."""
-        target = os.path.realpath(self.path)  # keep a symlinked settings file a symlink
-        directory = os.path.dirname(target)
-        tmp = os.path.join(directory, f".{os.path.basename(target)}.git-ot-{os.getpid()}.tmp")
-        try:
-            os.makedirs(directory, exist_ok=True)
-            mode = os.stat(target).st_mode & 0o7777 if self.existed else None
-            with open(tmp, "wb") as fh:
-                fh.write(self.render())
-                fh.flush()
-                os.fsync(fh.fileno())
-            if mode is not None:
-                os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except OSError as exc:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise SettingsError(f"cannot write '{self.path}': {exc.strerror}") from None
-
-    def write_or_delete(self, remove_dir: bool) -> str:
-        """Write the file back, or delete it if nothing but git-ot's was in it."""
-        if self.data:
-            self.write()
-            return "updated"
-        try:
-            os.unlink(self.path)
-        except OSError as exc:
-            raise SettingsError(f"cannot remove '{self.path}': {exc.strerror}") from None
-        if remove_dir:
-            try:
-                os.rmdir(os.path.dirname(self.path))  # only if now empty
-            except OSError:
-                pass
-        return "deleted"
-
-
-def _style(text: str, bom: bool) -> dict:
-    """How a settings file is laid out, so a rewrite changes only what it must."""
-    match = re.search(r"\n([ \t]+)\S", text)
-    if match:
-        indent = match.group(1)
-    elif "\n" in text.strip():
-        indent = ""  # newlines between items, no indentation
-    else:
-        indent = None if text.strip() not in ("", "{}") else "  "
-    non_ascii = any(ord(c) > 127 for c in text)
-    return {"indent": indent, "newline": text.endswith("\n") or not text.strip(),
-            "key_sep": ":" if re.search(r'"[ \t]*:[^ \t\n]', text) and not re.search(r'":\s', text) else ": ",
-            "item_sep": "," if re.search(r",\S", text) and not re.search(r",\s", text) else ", ",
-            "ascii": not non_ascii and "\\u" in text, "bom": bom}

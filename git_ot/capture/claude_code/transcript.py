@@ -17,17 +17,14 @@ importing the same transcript twice folds nothing new.
 from __future__ import annotations
 
 import hashlib
-import heapq
-import json
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
 
-from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
 from ...store.times import parse_iso
+from .. import jsonl
 from ..edits import apply_structured_patch, hunks_from_structured_patch, replace_strings
+from ..jsonl import Accounting, Line, imported_event, imported_id
 from .hooks import SOURCE, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -56,37 +53,6 @@ def default_folder(worktree: str, env=os.environ) -> str:
     return os.path.join(config, "projects", re.sub(r"[^A-Za-z0-9]", "-", worktree))
 
 
-@dataclass
-class Line:
-    """One line of a transcript file, parsed."""
-
-    path: str
-    number: int  # from 1
-    raw: bytes
-    obj: dict | None  # None when the line is blank or not a JSON object
-    session: str
-    t: float | None  # the line's own timestamp
-    order: float  # its timestamp, or the last one before it in the file
-
-    @property
-    def size(self) -> int:
-        return len(self.raw) + 1
-
-
-@dataclass
-class Accounting:
-    """What became of the lines of one session."""
-
-    lines: int = 0
-    steps: int = 0
-    kept_raw: int = 0
-    skipped: dict = field(default_factory=dict)
-
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
-
-
-
 def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one transcript file, each assigned to its session.
 
@@ -94,26 +60,15 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
     and file-history-snapshot lines) belong to the session most lines of the
     file name, else to the one the file is named after.
     """
-    chunks = data.split(b"\n")
-    if chunks and chunks[-1] == b"":
-        chunks.pop()
-    parsed = []
+    parsed = jsonl.parse(data)
     counts: dict[str, int] = {}
     objects = 0
-    for raw in chunks:
-        obj = None
-        if raw.strip():
-            try:
-                value = json.loads(raw.decode("utf-8", "surrogateescape"))
-                obj = value if isinstance(value, dict) else None
-            except ValueError:
-                obj = None
+    for _, obj in parsed:
         if obj is not None and isinstance(obj.get("type"), str):
             objects += 1
             sid = obj.get("sessionId")
             if isinstance(sid, str) and sid:
                 counts[sid] = counts.get(sid, 0) + 1
-        parsed.append((raw, obj))
     if objects == 0:
         raise NotATranscript(f"'{path}' is not a Claude Code transcript",
                              hint="a transcript is a .jsonl file of JSON objects that each have a "
@@ -123,44 +78,15 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
     if not main:
         raise NotATranscript(f"'{path}' names no session",
                              hint="its lines carry no sessionId and its name is not <session>.jsonl")
-    lines = []
-    last = None
-    for number, (raw, obj) in enumerate(parsed, 1):
-        t = parse_iso(obj.get("timestamp")) if obj is not None else None
-        if t is not None:
-            last = t
+
+    def session_of(obj):
         sid = obj.get("sessionId") if obj is not None else None
-        lines.append(Line(path, number, raw, obj, sid if isinstance(sid, str) and sid else main,
-                          t, last if last is not None else float("-inf")))
-    # Lines before the first timestamp take the first one, so they stay at
-    # the head of the file when files are merged.
-    first = next((ln.t for ln in lines if ln.t is not None), None)
-    for ln in lines:
-        if ln.order == float("-inf") and first is not None:
-            ln.order = first
-    return lines
+        return sid if isinstance(sid, str) and sid else main
+
+    return jsonl.timed(path, parsed, session_of)
 
 
-def by_session(files: Iterable[list[Line]]) -> dict[str, list[Line]]:
-    """Every session's lines from all files, in time order.
-
-    Each file keeps its own order; files are interleaved by time, so a
-    session resumed in several files, and a subagent's file, take their
-    places on one timeline.
-    """
-    streams: dict[str, list[list[tuple]]] = {}
-    for index, lines in enumerate(files):
-        per: dict[str, list[tuple]] = {}
-        for ln in lines:
-            per.setdefault(ln.session, []).append((ln.order, index, ln.number, ln))
-        for sid, items in per.items():
-            streams.setdefault(sid, []).append(items)
-    return {sid: [item[3] for item in heapq.merge(*parts, key=lambda x: x[:3])]
-            for sid, parts in sorted(streams.items())}
-
-
-def _id(*parts: str) -> str:
-    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+by_session = jsonl.by_session
 
 
 class Converter:
@@ -226,7 +152,7 @@ class Converter:
                 return "blank"
             # Not a JSON object (a write cut short): its text, kept whole.
             base = self._base(ln, {})
-            self.events.append(self._event(_id(base, "raw"), "raw", "unparsed", ln.order,
+            self.events.append(self._event(imported_id(base, "raw"), "raw", "unparsed", ln.order,
                                            {"text": ln.raw.decode("utf-8", "surrogateescape")}))
             return "raw"
         typ = obj.get("type")
@@ -251,7 +177,7 @@ class Converter:
             return "duplicate"
         if typ == "system" and str(obj.get("subtype", "")).endswith("compact_boundary"):
             meta = obj.get("compactMetadata") or obj.get("microcompactMetadata")
-            self._emit(_id(base, "compact"), "compact", "system/" + obj["subtype"], ln, obj,
+            self._emit(imported_id(base, "compact"), "compact", "system/" + obj["subtype"], ln, obj,
                        {"trigger": meta.get("trigger") if isinstance(meta, dict) else None,
                         "phase": "post"})
             return "step"
@@ -282,7 +208,7 @@ class Converter:
                         "error": bool(block.get("is_error"))}
                 if name in _EDIT_TOOLS and not data["error"]:
                     data["edits"] = file_edits(name, tool_input, output)
-                self._emit(_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
+                self._emit(imported_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
                            writes=writes(name or "?"))
             if len(results) != len(blocks):
                 self._keep(ln, base, "rest")  # text or images beside the results
@@ -295,7 +221,7 @@ class Converter:
             # it reached the model but is not the user's prompt.
             self._keep(ln, base)
             return "raw"
-        self._emit(_id(base, "0"), "prompt", "user", ln, obj,
+        self._emit(imported_id(base, "0"), "prompt", "user", ln, obj,
                    {"text": text, "prompt_id": obj.get("promptId")})
         if any(b.get("type") != "text" for b in blocks if isinstance(b, dict)):
             self._keep(ln, base, "rest")  # images and other blocks, whole
@@ -317,7 +243,7 @@ class Converter:
             kind = block.get("type")
             # The usage belongs to the API reply, not to each of its blocks.
             extra = {"model": model, "usage": usage if made == 0 else None}
-            eid = _id(base, str(i))
+            eid = imported_id(base, str(i))
             if kind == "text":
                 if not str(block.get("text", "")).strip():
                     continue
@@ -370,7 +296,7 @@ class Converter:
         typ = obj.get("type") if isinstance(obj.get("type"), str) and obj.get("type") else "unknown"
         if typ == "system" and isinstance(obj.get("subtype"), str):
             typ += "/" + obj["subtype"]
-        self.events.append(self._event(_id(base, part), "raw", typ,
+        self.events.append(self._event(imported_id(base, part), "raw", typ,
                                        ln.t if ln.t is not None else ln.order, {"line": obj}))
 
     def _emit(self, eid: str, kind: str, name: str, ln: Line, obj: dict, data: dict,
@@ -380,7 +306,7 @@ class Converter:
         t = t if t is not None else ln.order
         if agent and agent not in self.agents_started:
             self.agents_started.add(agent)
-            self.events.append(self._event(_id("agent", agent), "subagent_start", "subagent", t,
+            self.events.append(self._event(imported_id("agent", agent), "subagent_start", "subagent", t,
                                            {"agent_id": agent,
                                             "agent_type": self.agent_types.get(agent)}))
         data = {"cwd": obj.get("cwd"), "transcript_path": ln.path,
@@ -388,12 +314,7 @@ class Converter:
         self.events.append(self._event(eid, kind, name, t, data, writes))
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, writes: bool = False) -> dict:
-        event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
-                 "source": SOURCE, "event": name, "session": self.session, "kind": kind,
-                 "data": {k: v for k, v in data.items() if v is not None}}
-        if writes:
-            event["writes"] = True
-        return event
+        return imported_event(SOURCE, self.session, eid, kind, name, t, data, writes)
 
 
 def _blocks(obj: dict) -> list[dict]:

@@ -48,9 +48,10 @@ import threading
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..claude_code.settings import _drop, _Settings
+from ..hookfile import HookFile, install_hooks, uninstall_hooks
 
 HARNESS = "codex"
+TITLE = "Codex"
 SCOPES = ("user", "project")
 # Every event that carries evidence, in the order Codex sends them.
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Interrupt",
@@ -88,54 +89,14 @@ def is_ours(hook) -> bool:
     return isinstance(command, str) and any(m in command + " " for m in MARKERS)
 
 
-def _hooks(doc: _Settings, create: bool) -> dict | None:
-    hooks = doc.data.get("hooks")
-    if hooks is None and create:
-        hooks = doc.data["hooks"] = {}
-    if hooks is not None and not isinstance(hooks, dict):
-        raise SettingsError(f"'hooks' in '{doc.path}' is not a JSON object",
-                            hint="fix it by hand (Codex expects an object of events), then run again")
-    return hooks
-
-
-def _event_groups(path: str, hooks: dict, event: str) -> list:
-    groups = hooks.get(event)
-    if groups is None:
-        groups = hooks[event] = []
-    if not isinstance(groups, list):
-        raise SettingsError(f"'hooks.{event}' in '{path}' is not a list",
-                            hint="fix it by hand (Codex expects a list of hook groups), then run again")
-    return groups
-
-
-def _our_hooks(groups: list) -> list[dict]:
-    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list)
-            for h in g["hooks"] if is_ours(h)]
-
-
 def install(scope: str = "user", cwd: str | None = None, trust: bool = True) -> dict:
     """Add git-ot's hook to every event in the scope's hooks.json, then record
     Codex's trust in exactly those hooks."""
     path = hooks_path(scope, cwd)
-    doc = _Settings.read(path)
-    hooks = _hooks(doc, create=True)
-    actions = {}
-    for event in EVENTS:
-        groups = _event_groups(path, hooks, event)
-        found = _our_hooks(groups)
-        want = command_for(event, scope)
-        if not found:
-            groups.append({"hooks": [{"type": "command", "command": want}]})
-            actions[event] = "installed"
-            continue
-        action = "unchanged"
-        if found[0].get("command") != want:
-            found[0]["command"] = want
-            action = "updated"
-        if len(found) > 1:
-            _drop(groups, found[1:])
-            action = "updated"
-        actions[event] = action
+    doc = HookFile.read(path, TITLE)
+    actions = install_hooks(doc, EVENTS, lambda event: command_for(event, scope),
+                            lambda event: {"hooks": [{"type": "command", "command": command_for(event, scope)}]},
+                            is_ours)
     if any(a != "unchanged" for a in actions.values()):
         doc.write()
     result = {"harness": HARNESS, "scope": scope, "settings": path,
@@ -151,23 +112,8 @@ def install(scope: str = "user", cwd: str | None = None, trust: bool = True) -> 
 def uninstall(scope: str = "user", cwd: str | None = None) -> dict:
     """Remove every git-ot hook from the scope's hooks.json, nothing else."""
     path = hooks_path(scope, cwd, "uninstall")
-    doc = _Settings.read(path)
-    actions = {event: "absent" for event in EVENTS}
-    hooks = _hooks(doc, create=False)
-    if hooks is not None:
-        for event in list(hooks):
-            groups = hooks[event]
-            if not isinstance(groups, list):
-                continue
-            found = _our_hooks(groups)
-            if not found:
-                continue
-            _drop(groups, found)
-            if not groups:
-                del hooks[event]
-            actions[event] = "removed"
-        if not hooks:
-            del doc.data["hooks"]
+    doc = HookFile.read(path, TITLE)
+    actions = uninstall_hooks(doc, EVENTS, is_ours)
     file_action = "unchanged" if doc.existed else "absent"
     if any(a == "removed" for a in actions.values()):
         file_action = doc.write_or_delete(remove_dir=scope != "user")
@@ -186,7 +132,7 @@ def installed(scope: str = "user", cwd: str | None = None) -> dict | None:
         path = hooks_path(scope, cwd, "status")
     except BareRepository:
         return None
-    hooks = _hooks(_Settings.read(path), create=False) or {}
+    hooks = HookFile.read(path, TITLE).hooks(create=False) or {}
     places = {event: [f"{_snake(event)}:{i}:{j}" for i, g in enumerate(groups)
                       if isinstance(g, dict) and isinstance(g.get("hooks"), list)
                       for j, h in enumerate(g["hooks"]) if is_ours(h)]

@@ -34,13 +34,11 @@ import json
 import os
 import re
 
-from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
 from ...store.git import run as run_git
-from ...store.times import parse_iso
-from ..claude_code.transcript import Accounting, Line
-from ..claude_code.transcript import by_session as _by_session
+from .. import jsonl
 from ..edits import parse_apply_patch
+from ..jsonl import Accounting, Line, imported_event, imported_id
 from .hooks import SHELL_TOOLS, SOURCE, writes
 from .hooks import failed as tool_failed
 
@@ -70,26 +68,15 @@ def default_folder(worktree: str, env=os.environ) -> str:
 def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one rollout file, each assigned to the thread its
     session_meta names (else the id in the file's name)."""
-    chunks = data.split(b"\n")
-    if chunks and chunks[-1] == b"":
-        chunks.pop()
-    parsed = []
+    parsed = jsonl.parse(data)
     sid = None
     objects = 0
-    for raw in chunks:
-        obj = None
-        if raw.strip():
-            try:
-                value = json.loads(raw.decode("utf-8", "surrogateescape"))
-                obj = value if isinstance(value, dict) else None
-            except ValueError:
-                obj = None
+    for _, obj in parsed:
         if obj is not None and isinstance(obj.get("type"), str):
             objects += 1
             payload = obj.get("payload")
             if sid is None and obj["type"] == "session_meta" and isinstance(payload, dict):
                 sid = payload.get("id") if isinstance(payload.get("id"), str) else None
-        parsed.append((raw, obj))
     if objects == 0:
         raise NotATranscript(f"'{path}' is not a Codex rollout",
                              hint="a rollout is a .jsonl file of JSON objects that each have a \"type\", "
@@ -100,22 +87,10 @@ def read_transcript(path: str, data: bytes) -> list[Line]:
     if not sid:
         raise NotATranscript(f"'{path}' names no Codex thread",
                              hint="it has no session_meta line and its name is not rollout-<time>-<id>.jsonl")
-    lines, last = [], None
-    for number, (raw, obj) in enumerate(parsed, 1):
-        t = parse_iso(obj.get("timestamp")) if obj is not None else None
-        if t is not None:
-            last = t
-        lines.append(Line(path, number, raw, obj, sid, t, last if last is not None else float("-inf")))
-    first = next((ln.t for ln in lines if ln.t is not None), None)
-    for ln in lines:
-        if ln.order == float("-inf") and first is not None:
-            ln.order = first
-    return lines
+    return jsonl.timed(path, parsed, lambda obj: sid)
 
 
-def by_session(files: list[list[Line]]) -> dict[str, list[Line]]:
-    """Every thread's lines from all files, in time order."""
-    return _by_session(files)
+by_session = jsonl.by_session
 
 
 def _meta(lines: list[Line]) -> dict:
@@ -155,10 +130,6 @@ def belongs(worktree: str, lines: list[Line]) -> bool:
         except Exception:
             return False
     return False
-
-
-def _id(*parts: str) -> str:
-    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def _texts(content, kinds: tuple[str, ...]) -> str | None:
@@ -253,7 +224,7 @@ class Converter:
         obj = ln.obj
         if obj is None:
             # Not a JSON object (a write cut short): its text, kept whole.
-            self.events.append(self._event(_id(base, "raw"), "raw", "unparsed", ln.order,
+            self.events.append(self._event(imported_id(base, "raw"), "raw", "unparsed", ln.order,
                                            {"text": ln.raw.decode("utf-8", "surrogateescape")}))
             return "raw"
         typ, payload = obj.get("type"), obj.get("payload")
@@ -272,7 +243,7 @@ class Converter:
                 return made
         elif typ == "compacted":
             # The rollout does not say what triggered it (the PreCompact hook does).
-            self._emit(_id(base, "compact"), "compact", "compacted", ln, {"phase": "post"})
+            self._emit(imported_id(base, "compact"), "compact", "compacted", ln, {"phase": "post"})
             self._keep(ln, base, "rest")  # the summary and replacement history, whole
             return "step"
         elif typ == "event_msg" and payload.get("type") in ("task_started", "turn_started"):
@@ -299,7 +270,7 @@ class Converter:
                 "originator": meta.get("originator")}
         if head["commit"]:
             data["head"] = head
-        self._emit(_id(base, "start"), "session_start", "session_meta", ln, data)
+        self._emit(imported_id(base, "start"), "session_start", "session_meta", ln, data)
         self._keep(ln, base, "rest")  # the instructions and the rest of the header, whole
         return "step"
 
@@ -311,13 +282,13 @@ class Converter:
                 text = _texts(item.get("content"), ("input_text",))
                 if text is None or text.lstrip().startswith(_CONTEXT_PREFIXES):
                     return None
-                self._emit(_id(base, "0"), "prompt", "user", ln, {"text": text})
+                self._emit(imported_id(base, "0"), "prompt", "user", ln, {"text": text})
                 return "step"
             if role == "assistant":
                 text = _texts(item.get("content"), ("output_text",))
                 if text is None or not text.strip():
                     return None
-                self._emit(_id(base, "0"), "message", "assistant", ln, {"text": text, "model": self.model})
+                self._emit(imported_id(base, "0"), "message", "assistant", ln, {"text": text, "model": self.model})
                 return "step"
             return None
         if kind == "reasoning":
@@ -325,7 +296,7 @@ class Converter:
                                                                           ("reasoning_text", "text"))
             if not text:
                 return None  # encrypted reasoning only: kept raw
-            self._emit(_id(base, "0"), "message", "reasoning", ln,
+            self._emit(imported_id(base, "0"), "message", "reasoning", ln,
                        {"text": text, "thinking": True, "model": self.model})
             return "step"
         if kind in ("function_call", "custom_tool_call", "local_shell_call"):
@@ -338,7 +309,7 @@ class Converter:
                 name, tool_input = tool_call(raw_name, item.get("input") if custom else item.get("arguments"),
                                              custom)
             self.tools[call_id] = (name, tool_input)
-            self._emit(_id(base, "0"), "tool_start", kind, ln,
+            self._emit(imported_id(base, "0"), "tool_start", kind, ln,
                        {"name": name, "tool_use_id": call_id, "input": tool_input, "model": self.model},
                        writes=writes(name))
             return "step"
@@ -351,7 +322,7 @@ class Converter:
                     "error": failed}
             if name == "apply_patch" and not failed:
                 data["edits"] = self._edits(tool_input)
-            self._emit(_id(base, "0"), "tool_end", kind, ln, data, writes=writes(name or "?"))
+            self._emit(imported_id(base, "0"), "tool_end", kind, ln, data, writes=writes(name or "?"))
             return "step"
         return None
 
@@ -393,7 +364,7 @@ class Converter:
         payload = obj.get("payload")
         if isinstance(payload, dict) and isinstance(payload.get("type"), str):
             typ += "/" + payload["type"]
-        self.events.append(self._event(_id(base, part), "raw", typ,
+        self.events.append(self._event(imported_id(base, part), "raw", typ,
                                        ln.t if ln.t is not None else ln.order, {"line": obj}))
 
     def _emit(self, eid: str, kind: str, name: str, ln: Line, data: dict, writes: bool = False) -> None:
@@ -405,12 +376,7 @@ class Converter:
             self.reply = event
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, writes: bool = False) -> dict:
-        event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
-                 "source": SOURCE, "event": name, "session": self.session, "kind": kind,
-                 "data": {k: v for k, v in data.items() if v is not None}}
-        if writes:
-            event["writes"] = True
-        return event
+        return imported_event(SOURCE, self.session, eid, kind, name, t, data, writes)
 
 
 def convert(session_id: str, lines: list[Line]) -> tuple[list[dict], Accounting]:

@@ -72,6 +72,7 @@ class Sink:
         self.pen = _Pen(state.otel_held(location.state_dir))
         self.lock = threading.Lock()
         self.known: set[str] = set()
+        self.vouched: set[str] = set()  # known through the watcher: no hook captures them
         self._store = None
         self.closed = False  # set at shutdown: later requests are told to retry
         self.inflight = 0  # HTTP requests being read, decoded or written
@@ -96,7 +97,7 @@ class Sink:
             for sid, events in by_session.items():
                 if self._known(sid):
                     self._claim(sid)
-                    self.spool.append_many(sid, events)
+                    self.spool.append_many(sid, self._marked(sid, events))
                     self.counts["spooled"] += len(events)
                 else:
                     self.pen.append_many(sid, events)
@@ -128,7 +129,7 @@ class Sink:
         return self.pen.pending_sessions()
 
     def _claim(self, sid: str) -> None:
-        events = [e for e in self.pen.peek(sid) if "id" in e]
+        events = self._marked(sid, [e for e in self.pen.peek(sid) if "id" in e])
         if not events and not self.pen._files(sid):
             return
         # Appended first, deleted after: a crash in between repeats events,
@@ -136,6 +137,13 @@ class Sink:
         self.spool.append_many(sid, events)
         self.pen.forget(sid)
         self.counts["claimed"] += len(events)
+
+    def _marked(self, sid: str, events: list) -> list:
+        """A vouched session's events say so (`"capture": "telemetry"`): its
+        seal makes its steps from them (domain/fold.py)."""
+        if sid not in self.vouched:
+            return events
+        return [{**e, "capture": "telemetry"} for e in events]
 
     def _known(self, sid: str) -> bool:
         if sid in self.known:
@@ -150,9 +158,49 @@ class Sink:
                 found = self._store.tip(sid) is not None
             except Exception:
                 found = False
+        if not found and self._vouched(sid):
+            found = True
+            self.vouched.add(sid)
         if found:
             self.known.add(sid)
         return found
+
+    def _vouched(self, sid: str) -> bool:
+        """Whether the watcher of this working tree vouches for a session
+        no hook captured: one of its tool calls names a file in this
+        working tree, or the watcher saw this working tree change while
+        one of them ran (`git ot watch`; refs/README.md section 12)."""
+        worktree = self.location.worktree
+        if worktree is None or not os.path.exists(state.watch_journal(self.location.worktree_state_dir)):
+            return False
+        windows = []
+        root = os.path.realpath(worktree).rstrip(os.sep) + os.sep
+        for event in self.pen.peek(sid):
+            data = event.get("data") if isinstance(event.get("data"), dict) else {}
+            attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+            if data.get("signal") != "logs" or data.get("name", "").rsplit(".", 1)[-1] != "tool_result":
+                continue
+            try:
+                tool_input = json.loads(attrs.get("tool_input") or "{}")
+            except ValueError:
+                tool_input = {}
+            target = tool_input.get("file_path") if isinstance(tool_input, dict) else None
+            if isinstance(target, str) and os.path.realpath(target).startswith(root):
+                return True
+            end = data.get("time")
+            try:
+                duration = float(attrs.get("duration_ms") or 0) / 1000.0
+            except (TypeError, ValueError):
+                continue
+            if isinstance(end, (int, float)):
+                windows.append((end - duration, end))
+        if not windows:
+            return False
+        from ...store import watchlog
+
+        journal = watchlog.read(self.location.worktree_state_dir)
+        return any(watchlog.changes_within(journal, t0 - watchlog.TOLERANCE, t1 + watchlog.TOLERANCE)
+                   for t0, t1 in windows)
 
 
 # -- HTTP ------------------------------------------------------------------

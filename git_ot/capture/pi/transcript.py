@@ -33,17 +33,13 @@ file twice folds nothing new.
 from __future__ import annotations
 
 import hashlib
-import heapq
-import json
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
 
-from ...domain.fold import IMPORTED_ID_PREFIX
 from ...errors import NotATranscript
-from ...store.times import parse_iso
+from .. import jsonl
 from ..edits import replace_unique
+from ..jsonl import Accounting, Line, imported_event, imported_id
 from .hooks import SOURCE, model_id, text_of, usage, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -71,99 +67,30 @@ def default_folder(worktree: str, env=os.environ) -> str:
     return os.path.join(agent_dir(env), "sessions", f"--{safe}--")
 
 
-@dataclass
-class Line:
-    """One line of a session file, parsed."""
-
-    path: str
-    number: int  # from 1
-    raw: bytes
-    obj: dict | None  # None when the line is blank or not a JSON object
-    session: str
-    t: float | None  # the entry's own timestamp
-    order: float  # its timestamp, or the last one before it in the file
-
-    @property
-    def size(self) -> int:
-        return len(self.raw) + 1
-
-
-@dataclass
-class Accounting:
-    """What became of the lines of one session."""
-
-    lines: int = 0
-    steps: int = 0
-    kept_raw: int = 0
-    skipped: dict = field(default_factory=dict)
-
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
-
-
 _NOT_A_SESSION_HINT = ("a Pi session file is a .jsonl file whose first line is its header "
                        "({\"type\": \"session\", \"id\": ...}), as Pi writes under ~/.pi/agent/sessions/")
 
 
 def read_transcript(path: str, data: bytes) -> list[Line]:
     """The lines of one session file, all of the session its header names."""
-    chunks = data.split(b"\n")
-    if chunks and chunks[-1] == b"":
-        chunks.pop()
-    parsed = []
-    header = None
-    for raw in chunks:
-        obj = None
-        if raw.strip():
-            try:
-                value = json.loads(raw.decode("utf-8", "surrogateescape"))
-                obj = value if isinstance(value, dict) else None
-            except ValueError:
-                obj = None
-        if header is None and obj is not None and obj.get("type") == "session":
-            header = obj
-        parsed.append((raw, obj))
+    parsed = jsonl.parse(data)
+    header = next((obj for _, obj in parsed if obj is not None and obj.get("type") == "session"), None)
     first = next((obj for raw, obj in parsed if raw.strip()), None)
     if header is None or first is not header:
         raise NotATranscript(f"'{path}' is not a Pi session file", hint=_NOT_A_SESSION_HINT)
     sid = header.get("id")
     if not isinstance(sid, str) or not sid:
         raise NotATranscript(f"'{path}' names no session", hint="its header has no \"id\"")
-    lines = []
-    last = None
-    for number, (raw, obj) in enumerate(parsed, 1):
-        t = parse_iso(obj.get("timestamp")) if obj is not None else None
-        if t is not None:
-            last = t
-        lines.append(Line(path, number, raw, obj, sid, t, last if last is not None else float("-inf")))
-    start = next((ln.t for ln in lines if ln.t is not None), None)
-    for ln in lines:
-        if ln.order == float("-inf") and start is not None:
-            ln.order = start
-    return lines
+    return jsonl.timed(path, parsed, lambda obj: sid)
 
 
-def by_session(files: Iterable[list[Line]]) -> dict[str, list[Line]]:
-    """Every session's lines from all files, in time order (a session's
-    copies in several files are interleaved by time; their entries' ids
-    make the repeats duplicates)."""
-    streams: dict[str, list[list[tuple]]] = {}
-    for index, lines in enumerate(files):
-        if lines:
-            streams.setdefault(lines[0].session, []).append(
-                [(ln.order, index, ln.number, ln) for ln in lines])
-    return {sid: [item[3] for item in heapq.merge(*parts, key=lambda x: x[:3])]
-            for sid, parts in sorted(streams.items())}
+by_session = jsonl.by_session
 
 
 def session_cwd(lines: list[Line]) -> str | None:
     """The directory the session ran in: its header's `cwd`."""
     return next((ln.obj.get("cwd") for ln in lines if ln.obj and ln.obj.get("type") == "session"
                  and isinstance(ln.obj.get("cwd"), str)), None)
-
-
-def _id(*parts: str) -> str:
-    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 class Converter:
@@ -202,7 +129,7 @@ class Converter:
                 return "blank"
             # Not a JSON object (a write cut short): its text, kept whole.
             base = self._base(ln, {})
-            self.events.append(self._event(_id(self.session, base, "raw"), "raw", "unparsed", ln.order,
+            self.events.append(self._event(imported_id(self.session, base, "raw"), "raw", "unparsed", ln.order,
                                            {"text": ln.raw.decode("utf-8", "surrogateescape")}))
             return "raw"
         base = self._base(ln, obj)
@@ -218,7 +145,7 @@ class Converter:
             if role == "toolResult":
                 return self._tool_result(ln, obj, base)
         elif typ == "compaction":
-            self._emit(_id(self.session, base, "compact"), "compact", "compaction", ln, obj,
+            self._emit(imported_id(self.session, base, "compact"), "compact", "compaction", ln, obj,
                        {"trigger": "extension" if obj.get("fromHook") else None, "phase": "post",
                         "tokens_before": obj.get("tokensBefore")})
             return "step"
@@ -231,7 +158,7 @@ class Converter:
         if text is None:
             self._keep(ln, obj, base)
             return "raw"
-        self._emit(_id(self.session, base, "0"), "prompt", "user", ln, obj, {"text": text})
+        self._emit(imported_id(self.session, base, "0"), "prompt", "user", ln, obj, {"text": text})
         if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") != "text" for b in content):
             self._keep(ln, obj, base, "rest")  # images, whole
         return "step"
@@ -256,18 +183,18 @@ class Converter:
         for i, block in enumerate(blocks):
             if block.get("type") == "thinking":
                 thinking = block.get("thinking")
-                emit(_id(self.session, base, str(i)), "message", "assistant",
+                emit(imported_id(self.session, base, str(i)), "message", "assistant",
                      {"text": thinking if isinstance(thinking, str) else "", "thinking": True})
         text = text_of(blocks)
         if text is not None and text.strip():
             # One step for the reply's words, as the live message_end gives.
-            emit(_id(self.session, base, "text"), "message", "assistant", {"text": text})
+            emit(imported_id(self.session, base, "text"), "message", "assistant", {"text": text})
         for i, block in enumerate(blocks):
             kind = block.get("type")
             if kind == "toolCall":
                 name = block.get("name") if isinstance(block.get("name"), str) and block.get("name") else "?"
                 self.tools[block.get("id")] = (name, block.get("arguments"))
-                emit(_id(self.session, base, str(i)), "tool_start", "toolCall",
+                emit(imported_id(self.session, base, str(i)), "tool_start", "toolCall",
                      {"name": name, "tool_use_id": block.get("id"), "input": block.get("arguments")},
                      writes(name))
             elif kind not in ("text", "thinking"):
@@ -299,7 +226,7 @@ class Converter:
             # is no longer sure (see _file_edits).
             self.unsure.update(self.files)
             self.files.clear()
-        self._emit(_id(self.session, base, "0"), "tool_end", "toolResult", ln, obj, data,
+        self._emit(imported_id(self.session, base, "0"), "tool_end", "toolResult", ln, obj, data,
                    writes(name or "?"))
         return "step"
 
@@ -376,7 +303,7 @@ class Converter:
         typ = obj.get("type") if isinstance(obj.get("type"), str) and obj.get("type") else "unknown"
         if typ == "message" and isinstance(obj.get("message"), dict) and isinstance(obj["message"].get("role"), str):
             typ += "/" + obj["message"]["role"]
-        self.events.append(self._event(_id(self.session, base, part), "raw", typ,
+        self.events.append(self._event(imported_id(self.session, base, part), "raw", typ,
                                        ln.t if ln.t is not None else ln.order, {"line": obj}))
 
     def _emit(self, eid: str, kind: str, name: str, ln: Line, obj: dict, data: dict,
@@ -386,12 +313,7 @@ class Converter:
                                        is_write))
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, is_write: bool = False) -> dict:
-        event = {"v": 1, "id": eid, "t": t if t is not None and t != float("-inf") else 0.0,
-                 "source": SOURCE, "event": name, "session": self.session, "kind": kind,
-                 "data": {k: v for k, v in data.items() if v is not None}}
-        if is_write:
-            event["writes"] = True
-        return event
+        return imported_event(SOURCE, self.session, eid, kind, name, t, data, is_write)
 
 
 def convert(session_id: str, lines: list[Line]) -> tuple[list[dict], Accounting]:

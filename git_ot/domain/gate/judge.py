@@ -72,17 +72,47 @@ _HOST_HINTS = (".internal", ".corp", ".intranet", ".intra", ".lan", ".local", ".
 _ACCOUNT_HINTS = ("arn:aws", "ccount", "/subscriptions/", "acct_", "projects/")
 _HOST_HINT = re.compile("|".join(re.escape(h) for h in _HOST_HINTS))
 _ACCOUNT_HINT = re.compile("|".join(re.escape(h) for h in _ACCOUNT_HINTS))
+# Either: one pass over a text that holds neither (nearly every text), not two.
+_ANY_HINT = re.compile("|".join(re.escape(h) for h in _HOST_HINTS + _ACCOUNT_HINTS))
 _HEXISH = frozenset("0123456789abcdefABCDEF-")
 
 
+# A text longer than this is judged a window at a time (split at a line
+# break, else at a space), so its lowered and encoded copies stay small.
+RESIDUAL_WINDOW = 1 << 20
+
+
 def residual(text: str, counts: dict) -> None:
-    """Add the residue in `text` to `counts` (hosts, accounts, identifiers)."""
+    """Add the residue in `text` to `counts` (hosts, accounts, identifiers).
+
+    A long text is taken RESIDUAL_WINDOW characters at a time, cut at a
+    line break (or a space): hosts, accounts and identifiers are single
+    tokens, so no count changes; a run of that many characters without
+    either is cut where the window ends."""
+    if len(text) <= RESIDUAL_WINDOW:
+        _residual(text, counts)
+        return
+    start = 0
+    while start < len(text):
+        end = min(start + RESIDUAL_WINDOW, len(text))
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            if cut <= start:
+                cut = text.rfind(" ", start, end)
+            if cut > start:
+                end = cut + 1
+        _residual(text[start:end], counts)
+        start = end
+
+
+def _residual(text: str, counts: dict) -> None:
     if len(text) < 8:
         return
     low = text.lower()
-    hosts = _hosts(text) if _HOST_HINT.search(low) else 0
+    hinted = _ANY_HINT.search(low) is not None
+    hosts = _hosts(text) if hinted and _HOST_HINT.search(low) else 0
     accounts = 0
-    if _ACCOUNT_HINT.search(low):
+    if hinted and _ACCOUNT_HINT.search(low):
         accounts = sum(len(r.findall(text)) for r in _ACCOUNTS) + len(_ACCOUNT_KEYED.findall(low))
     dense = 0
     for start, end in class_runs(text.encode("ascii", "replace"), _DENSE_TABLE, MIN_ENTROPY_LENGTH):

@@ -45,6 +45,11 @@ def _add(total: dict, more: dict) -> dict:
     return dict(sorted(out.items()))
 
 
+# A string longer than this (characters) is scanned on its own, not joined
+# with the others of its value (SealGate._texts).
+ALONE = 1 << 20
+
+
 class SealGate(Gate):
     """The gate as one seal runs it: redact while folding, then check the rest.
 
@@ -169,12 +174,13 @@ class SealGate(Gate):
             return value
         new = self._texts(texts, "the session's records")
         if new is texts and not whole:
-            judge.residual(SEPARATOR.join(t for i, t in enumerate(texts) if i not in keys), self.residual)
+            # Empty strings left out: one long output is then judged as it is, not copied.
+            judge.residual(SEPARATOR.join(t for i, t in enumerate(texts) if t and i not in keys), self.residual)
             return value  # nothing to replace: the value as it came (put() copies it as it stores it)
         for i in whole:
             new[i] = placeholder_for("password-assignment")
             self.redacted["password-assignment"] = self.redacted.get("password-assignment", 0) + 1
-        judge.residual(SEPARATOR.join(t for i, t in enumerate(new) if i not in keys and i not in whole),
+        judge.residual(SEPARATOR.join(t for i, t in enumerate(new) if t and i not in keys and i not in whole),
                        self.residual)
         it = iter(new)
 
@@ -197,13 +203,15 @@ class SealGate(Gate):
         """`_text` for many strings at once: one pass over their concatenation.
 
         A string that holds a NUL (which could be taken for SEPARATOR) is
-        checked on its own. When no string changes, `texts` itself is returned.
+        checked on its own, and so is one longer than ALONE: joining it would
+        copy it, and a tool's output can be tens of megabytes. When no string
+        changes, `texts` itself is returned.
         """
         out = list(texts)
         batch = []
         changed = False
         for i, t in enumerate(texts):
-            if "\0" in t:
+            if len(t) > ALONE or "\0" in t:
                 out[i] = self._text(t, where)
                 changed = changed or out[i] != t
             elif t:
@@ -211,7 +219,7 @@ class SealGate(Gate):
         if not batch:
             return out if changed else texts
         sub = [texts[i] for i in batch]
-        joined = SEPARATOR.join(sub)
+        joined = SEPARATOR.join(sub)  # one string alone is joined without a copy
         found = self.hits(joined, False, self._extra(joined))
         per: dict[int, list[Hit]] = {}
         if found:

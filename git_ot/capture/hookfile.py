@@ -1,0 +1,212 @@
+"""Hook files shaped as Claude Code's settings, read and written back in their own style.
+
+Claude Code's settings files and Codex's hooks.json hold hooks the same
+way: `{"hooks": {<event>: [<group>, ...]}}`, a group being `{"matcher":
+..., "hooks": [{"type": "command", "command": ...}, ...]}`. A harness's
+installer reads its file with `HookFile.read`, adds its groups with
+`install_hooks` and removes them with `uninstall_hooks`, recognising its
+own entries by a predicate on the entry (never by position, so the user may
+reorder or add hooks freely); the file is written back atomically with the
+indentation, separators, final line feed and byte-order mark it had, so
+install then uninstall gives it back byte for byte when it was written as
+JSON with two-space indents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Callable
+
+from ..errors import SettingsError
+
+
+def install_hooks(doc: "HookFile", events, command: Callable[[str], str],
+                  new_group: Callable[[str], dict], is_ours: Callable[[dict], bool]) -> dict:
+    """Give each event one hook of ours running `command(event)` (a new
+    group `new_group(event)` where it has none); what was done per event:
+    installed, updated or unchanged."""
+    hooks = doc.hooks(create=True)
+    actions = {}
+    for event in events:
+        groups = doc.event_groups(hooks, event)
+        found = ours(groups, is_ours)
+        if not found:
+            groups.append(new_group(event))
+            actions[event] = "installed"
+            continue
+        action = "unchanged"
+        if found[0].get("command") != command(event):
+            # Another interpreter (a new venv), the other scope's form (an
+            # older git-ot wrote the interpreter's path into the project
+            # file) or a hand-written entry: only the command is
+            # rewritten; other keys the user set stay.
+            found[0]["command"] = command(event)
+            action = "updated"
+        if len(found) > 1:
+            drop(groups, found[1:])
+            action = "updated"
+        actions[event] = action
+    return actions
+
+
+def uninstall_hooks(doc: "HookFile", events, is_ours: Callable[[dict], bool]) -> dict:
+    """Remove every hook of ours (and the groups, event lists and `hooks`
+    object left empty), nothing else; per event: removed or absent."""
+    actions = {event: "absent" for event in events}
+    hooks = doc.hooks(create=False)
+    if hooks is not None:
+        for event in list(hooks):
+            groups = hooks[event]
+            if not isinstance(groups, list):
+                continue
+            found = ours(groups, is_ours)
+            if not found:
+                continue
+            drop(groups, found)
+            if not groups:
+                del hooks[event]
+            actions[event] = "removed"
+        if not hooks:
+            del doc.data["hooks"]
+    return actions
+
+
+def ours(groups: list, is_ours: Callable[[dict], bool]) -> list[dict]:
+    """The hook entries of `groups` that `is_ours` recognises, in order."""
+    return [h for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+            for h in g["hooks"] if is_ours(h)]
+
+
+def drop(groups: list, doomed: list[dict]) -> None:
+    """Remove the given hook entries; a group left with no hook goes too."""
+    ids = {id(h) for h in doomed}
+    kept = []
+    for g in groups:
+        if isinstance(g, dict) and isinstance(g.get("hooks"), list):
+            remaining = [h for h in g["hooks"] if id(h) not in ids]
+            if len(remaining) != len(g["hooks"]):
+                if not remaining:
+                    continue
+                g["hooks"] = remaining
+        kept.append(g)
+    groups[:] = kept
+
+
+class HookFile:
+    """One hook file: its data, and the style to write it back in."""
+
+    def __init__(self, path: str, data: dict, style: dict, existed: bool, title: str):
+        self.path = path
+        self.data = data
+        self.style = style
+        self.existed = existed
+        self.title = title  # the harness that reads it, for messages
+
+    @classmethod
+    def read(cls, path: str, title: str) -> "HookFile":
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            return cls(path, {}, _style("", False), False, title)
+        except OSError as exc:
+            raise SettingsError(f"cannot read '{path}': {exc.strerror}") from None
+        hint = "fix the file (or move it aside), then run the command again"
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        try:
+            text = raw[3:].decode("utf-8") if bom else raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SettingsError(f"'{path}' is not UTF-8 text", hint=hint) from None
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"'{path}' is not valid JSON: {exc.msg} at line {exc.lineno} "
+                                f"column {exc.colno}", hint=hint) from None
+        if not isinstance(data, dict):
+            raise SettingsError(f"'{path}' does not hold a JSON object", hint=hint)
+        return cls(path, data, _style(text, bom), True, title)
+
+    def hooks(self, create: bool) -> dict | None:
+        hooks = self.data.get("hooks")
+        if hooks is None and create:
+            hooks = self.data["hooks"] = {}
+        if hooks is not None and not isinstance(hooks, dict):
+            raise SettingsError(f"'hooks' in '{self.path}' is not a JSON object",
+                                hint=f"fix it by hand ({self.title} expects an object of events), then run again")
+        return hooks
+
+    def render(self) -> bytes:
+        s = self.style
+        item = "," if s["indent"] is not None else s["item_sep"]
+        text = json.dumps(self.data, ensure_ascii=s["ascii"], indent=s["indent"],
+                          separators=(item, s["key_sep"]))
+        if s["newline"]:
+            text += "\n"
+        return (b"\xef\xbb\xbf" if s["bom"] else b"") + text.encode("utf-8")
+
+    def write(self) -> None:
+        """Replace the file atomically (a temp file renamed over it)."""
+        target = os.path.realpath(self.path)  # keep a symlinked settings file a symlink
+        directory = os.path.dirname(target)
+        tmp = os.path.join(directory, f".{os.path.basename(target)}.git-ot-{os.getpid()}.tmp")
+        try:
+            os.makedirs(directory, exist_ok=True)
+            mode = os.stat(target).st_mode & 0o7777 if self.existed else None
+            with open(tmp, "wb") as fh:
+                fh.write(self.render())
+                fh.flush()
+                os.fsync(fh.fileno())
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise SettingsError(f"cannot write '{self.path}': {exc.strerror}") from None
+
+    def write_or_delete(self, remove_dir: bool) -> str:
+        """Write the file back, or delete it if nothing but git-ot's was in it."""
+        if self.data:
+            self.write()
+            return "updated"
+        try:
+            os.unlink(self.path)
+        except OSError as exc:
+            raise SettingsError(f"cannot remove '{self.path}': {exc.strerror}") from None
+        if remove_dir:
+            try:
+                os.rmdir(os.path.dirname(self.path))  # only if now empty
+            except OSError:
+                pass
+        return "deleted"
+
+    def event_groups(self, hooks: dict, event: str) -> list:
+        """The event's list of hook groups, created empty if missing."""
+        groups = hooks.get(event)
+        if groups is None:
+            groups = hooks[event] = []
+        if not isinstance(groups, list):
+            raise SettingsError(f"'hooks.{event}' in '{self.path}' is not a list",
+                                hint=f"fix it by hand ({self.title} expects a list of hook groups), "
+                                     "then run again")
+        return groups
+
+
+def _style(text: str, bom: bool) -> dict:
+    """How a settings file is laid out, so a rewrite changes only what it must."""
+    match = re.search(r"\n([ \t]+)\S", text)
+    if match:
+        indent = match.group(1)
+    elif "\n" in text.strip():
+        indent = ""  # newlines between items, no indentation
+    else:
+        indent = None if text.strip() not in ("", "{}") else "  "
+    non_ascii = any(ord(c) > 127 for c in text)
+    return {"indent": indent, "newline": text.endswith("\n") or not text.strip(),
+            "key_sep": ":" if re.search(r'"[ \t]*:[^ \t\n]', text) and not re.search(r'":\s', text) else ": ",
+            "item_sep": "," if re.search(r",\S", text) and not re.search(r",\s", text) else ", ",
+            "ascii": not non_ascii and "\\u" in text, "bom": bom}

@@ -1,0 +1,217 @@
+"""Ctx: what the model saw at a step, read back from the session's ctx record.
+
+The ctx record (refs/README.md, section 9) lists every message that entered
+the model's view, and the range of messages in view after every change: a
+step's context is the range of the last view at or before it. A message's
+content is its step's own (a prompt's text, a tool's input and result),
+stored once in the trace, large values as content-addressed blobs. This module reads one step's
+context and prepares what resuming from it needs: the working files as they
+were, in a linked worktree of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pygit2
+
+from ..errors import GitCommandError, NoContext, UnknownStep, UnusableDirectory
+from ..store import git
+from ..store.repository import Store
+from . import sessions
+from .fold import expand
+
+
+def context(store: Store, spec: str) -> dict:
+    """The messages in the model's view at the step `spec` names
+    (SESSION:STEP, or SESSION:@N, the step just before the N-th prompt)."""
+    before_prompt = None
+    if ":@" in spec:
+        sid_spec, _, n = spec.rpartition(":@")
+        if not n.isdigit() or int(n) < 2:
+            raise UnknownStep(f"invalid prompt '@{n}' in '{spec}'",
+                              hint="@N is the step just before the N-th prompt, N from 2")
+        before_prompt, step_n = int(n), 1
+    else:
+        sid_spec, step_n = sessions.parse_spec(spec)
+    if step_n is None:
+        raise UnknownStep(f"no step in '{spec}'",
+                          hint="name one as SESSION:STEP, as 'git ot trace show SESSION' lists them")
+    sid = sessions.resolve(store, sid_spec)
+    tree = store.session(sid)
+    trace = tree.record("trace")
+    steps = trace["steps"]
+    if before_prompt is not None:
+        prompts = [s["n"] for s in steps if s["kind"] == "prompt" and s.get("parent") is None]
+        if before_prompt > len(prompts):
+            raise UnknownStep(f"session {sid[:12]} has no prompt {before_prompt}",
+                              hint=f"it has {len(prompts)} prompt{'s' if len(prompts) != 1 else ''}")
+        step_n = prompts[before_prompt - 1] - 1
+    if step_n > len(steps):
+        raise UnknownStep(f"session {sid[:12]} has no step {step_n}",
+                          hint=f"its steps are 1 to {len(steps)}" if steps else "it has no steps yet")
+    ctx = tree.record("ctx")
+    messages = ctx["messages"]
+    if not messages or not ctx["views"]:
+        raise NoContext(f"session {sid[:12]} has no recorded context",
+                        hint="its harness reported no message of the model's view; "
+                             "'git ot import' its transcript to add them")
+    view = None
+    for v in ctx["views"]:
+        if v["step"] > step_n:
+            break
+        view = v
+    if view is None:
+        raise NoContext(f"session {sid[:12]} has no recorded context at step {step_n}",
+                        hint=f"the first message entered the view at step {ctx['views'][0]['step']}")
+    lifecycle = {e.get("id"): e for e in trace["lifecycle"]}
+    out = []
+    for m in messages[view["from"] - 1:view["to"]]:
+        step = steps[m["step"] - 1]
+        if step.get("parent") is not None:
+            continue  # a subagent's: in its own view, not its parent's
+        body = rebuild(store, sid, m, step, lifecycle)
+        if body is None:
+            raise NoContext(f"message {m['id']} of session {sid[:12]} (step {m['step']}) has no content",
+                            hint="'git ot import' the session's transcript again to add it")
+        out.append({"id": m["id"], "step": m["step"], "role": m["role"],
+                    "source": m.get("source", "trace"), "message": body})
+    sources = sorted({m["source"] for m in out})
+    result = {"session": sid, "step": step_n, "kind": steps[step_n - 1]["kind"],
+              "source": "+".join(sources) if sources else None,
+              "compacted": view["from"] > 1,
+            "info": {k: v for k, v in trace["info"].items()
+                     if k in ("cwd", "model", "harness", "harness_version")},
+              "base": tree.record("manifest").get("base") or {},
+              "messages": out}
+    shape = request_shape(store, sid, trace, steps[step_n - 1])
+    if shape is not None:
+        result["request"] = shape
+    return result
+
+
+def request_shape(store: Store, sid: str, trace: dict, step: dict) -> dict | None:
+    """The system prompt and tool definitions of the model request in force
+    at `step`, where the harness recorded them (Claude Code's transcript
+    `api-request-shape` lines, kept whole): the latest at or before the
+    step's time, else the session's first."""
+    shapes = [e for e in trace["lifecycle"] if e.get("event") == "api-request-shape" and e.get("data")]
+    if not shapes:
+        return None
+    t = step.get("t")
+    before = [e for e in shapes if t is not None and e.get("t") is not None and e["t"] <= t]
+    entry = (before or shapes[:1])[-1]
+    line = expand(store, sid, entry["data"]).get("line") or {}
+    shape = line.get("shape") if isinstance(line.get("shape"), dict) else {}
+    system, tools = shape.get("system"), shape.get("tools")
+    return {"source": "api-request", "system": system if isinstance(system, list) else [],
+            "tools": tools if isinstance(tools, list) else []}
+
+
+def rebuild(store: Store, sid: str, m: dict, step: dict, lifecycle: dict) -> dict | None:
+    """One message of the model's view, in the Messages API's shape, from
+    the step (or lifecycle entry) that holds its content."""
+    def value(v):
+        return expand(store, sid, v)
+
+    if m.get("summary"):
+        entry = lifecycle.get(m["summary"])
+        line = value((entry or {}).get("data", {})).get("line") if entry else None
+        content = ((line or {}).get("message") or {}).get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        return {"role": "user", "content": content} if isinstance(content, list) else None
+    kind = step["kind"]
+    if m["role"] == "user" and kind == "prompt":
+        return {"role": "user", "content": [{"type": "text", "text": value(step.get("text", ""))}]}
+    if m["role"] == "assistant" and kind == "message":
+        text = value(step.get("text", ""))
+        block = {"type": "thinking", "thinking": text} if step.get("thinking") \
+            else {"type": "text", "text": text}
+        return {"role": "assistant", "content": [block]}
+    if m["role"] == "assistant" and kind == "tool":
+        return {"role": "assistant", "content": [{"type": "tool_use", "id": step.get("tool_use_id"),
+                                                  "name": step.get("name"),
+                                                  "input": value(step.get("input"))}]}
+    if m["role"] == "tool" and kind == "tool":
+        return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": step.get("tool_use_id"),
+                                             "content": value(step.get("output")),
+                                             "is_error": step.get("status") == "error"}]}
+    return None
+
+
+def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:
+    """A commit whose tree holds the working files as they were at step
+    `step_n`: the latest whole snapshot at or before it, as a commit on the
+    session's base; the base itself when no tool step took one before; None
+    when neither is known."""
+    tree = store.session(session_id)
+    trail = tree.record("trail")
+    best = None
+    for name, snap in trail["snapshots"].items():
+        if snap.get("partial") or snap["step"] > step_n:
+            continue
+        rank = (snap["step"], snap["at"] == "after")
+        if best is None or rank > best[0]:
+            best = (rank, snap["tree"])
+    base = (tree.record("manifest").get("base") or {}).get("commit")
+    if best is None:
+        return base if base and store.has_object(base) else None
+    parents = [pygit2.Oid(hex=base)] if base and store.has_object(base) else []
+    sig = pygit2.Signature("git-ot", "git-ot@localhost", 0, 0)
+    oid = store.repo.create_commit(None, sig, sig, f"git-ot: session {session_id} at step {step_n}\n",
+                                   pygit2.Oid(hex=best[1]), parents)
+    return str(oid)
+
+
+def default_worktree(store: Store, session_id: str, step_n: int) -> str:
+    top = store.location.worktree or os.path.dirname(store.location.common_dir.rstrip("/"))
+    top = top.rstrip("/")
+    return os.path.join(os.path.dirname(top), f"{os.path.basename(top)}-{session_id[:8]}-step{step_n}")
+
+
+def add_worktree(store: Store, session_id: str, step_n: int, path: str | None) -> str:
+    """A new linked worktree at `path` (default: beside the repository) with
+    the working files of step `step_n`; the user's checkout is not touched."""
+    path = os.path.abspath(path or default_worktree(store, session_id, step_n))
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        raise UnusableDirectory(f"'{path}' already exists",
+                                hint="name another directory with --worktree PATH")
+    commit = snapshot_commit(store, session_id, step_n)
+    if commit is None:
+        raise NoContext(f"session {session_id[:12]} has no snapshot or base commit at step {step_n}",
+                        hint="the working files of that step are not in this repository")
+    try:
+        git.run(["worktree", "add", "--detach", "--quiet", path, commit],
+                cwd=store.location.worktree or store.location.common_dir)
+    except GitCommandError as exc:
+        raise UnusableDirectory(f"cannot make the worktree '{path}': {exc.message}") from exc
+    return path
+
+
+def remove_worktree(store: Store, path: str) -> None:
+    """Undo `add_worktree` (a resume that failed after making it)."""
+    try:
+        git.run(["worktree", "remove", "--force", path],
+                cwd=store.location.worktree or store.location.common_dir)
+    except GitCommandError:
+        pass
+
+
+def rebase(context: dict, cwd: str) -> dict:
+    """`context` with the paths under the session's own directory moved to
+    `cwd`: a resumed session reads and writes its files in the new worktree,
+    never in the checkout it was recorded in."""
+    old_cwd = (context.get("info") or {}).get("cwd")
+    if not old_cwd or old_cwd.rstrip("/") == cwd.rstrip("/"):
+        return context
+    old = json.dumps(old_cwd.rstrip("/"), ensure_ascii=False)[1:-1]
+    new = json.dumps(cwd.rstrip("/"), ensure_ascii=False)[1:-1]
+    pattern = re.compile(re.escape(old) + r'(?=/|\\|"|$)')
+    messages = []
+    for m in context["messages"]:
+        text = pattern.sub(lambda _: new, json.dumps(m["message"], ensure_ascii=False))
+        messages.append({**m, "message": json.loads(text)})
+    return {**context, "messages": messages}
