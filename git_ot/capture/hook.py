@@ -1,13 +1,18 @@
 """`git ot hook <source> <event>`: the fast path a harness waits for.
 
 It reads the payload on stdin, appends one event to the spool, snapshots
-the working tree around tools that may write, and seals at turn and session
-end. It imports neither click nor pygit2 unless it seals, and it never fails
-the harness: any internal error is logged and the exit status is 0.
+the working tree around tools that may write, and at turn and session end
+starts the seal in a detached process (`git ot hook seal <session>`), so the
+agent never waits on a seal: the event is durable in the spool before the
+hook returns, and every reader, the git hooks included, seals what is still
+spooled before it reads. It imports neither click nor pygit2 unless it
+seals, and it never fails the harness: any internal error is logged and the
+exit status is 0.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -53,7 +58,7 @@ def main(argv: list[str]) -> int:
             raise ValueError("usage: git ot hook <source> [<event>]")
         source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
         if source == "seal":
-            return _seal_detached(location or locate(), event_name)
+            return _seal_detached(location or locate(), event_name, argv[2:])
         if source == "git":
             return _git_event(location or locate(), event_name, argv[2:])
         adapter = registry.find(source)
@@ -66,7 +71,7 @@ def main(argv: list[str]) -> int:
         record(location, event)
         crash_point("after-append")
         if event["kind"] in adapter.seal_kinds:
-            _seal(location, event["session"])
+            _seal_in_background(location, event["session"])
         else:
             _repair(location, event["session"])
     except Exception as exc:  # a hook must never fail the harness
@@ -205,12 +210,56 @@ def _head(location) -> dict:
     return {"commit": commit, "branch": branch}
 
 
-def _seal(location, session_id: str) -> None:
-    from ..store.repository import Store
+def _seal_in_background(location, session_id: str) -> None:
+    """At turn or session end: seal the session, and any a crash left half
+    sealed, each in a detached process the agent does not wait on."""
+    for sid in [session_id] + [s for s in Spool(location.state_dir).has_leftover_batches()
+                               if s != session_id]:
+        _spawn_seal(location, sid)
 
-    store = Store(location)
-    _seal_on_hook_path(location, store, [session_id] + [
-        s for s in Spool(location.state_dir).has_leftover_batches() if s != session_id])
+
+def _spawn_seal(location, session_id: str) -> None:
+    """Start `git ot hook seal <session>`, handing it the session's detached
+    seal lock already held, so that whoever waits on that lock (a test, a
+    script) waits for this seal from the moment the hook returns. When a
+    detached seal of the session runs already, nothing is started: it looks
+    at the spool again when it is done and seals what was appended meanwhile."""
+    lock = state.detached_seal_lock(location.state_dir, session_id)
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    fd = _take_lock(lock)
+    if fd is None:
+        return
+    try:
+        import subprocess
+
+        # A crash point set for the hook (store/faults.py) stands for the
+        # harness's hook timeout, which a detached process is not under.
+        env = {k: v for k, v in os.environ.items() if k != "GIT_OT_TEST_KILL_AT"}
+        subprocess.Popen([sys.executable, "-m", "git_ot", "hook", "seal", session_id, str(fd)],
+                         cwd=location.worktree or location.git_dir, env=env, pass_fds=(fd,),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        os.close(fd)  # the child's copy holds the lock now
+
+
+def _take_lock(path: str, block: bool = False) -> int | None:
+    """A descriptor holding the flock on `path`, or (unless `block`) None
+    when another process holds it. The holder deletes the file when done,
+    so a lock taken on a file deleted meanwhile is taken again on the new one."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
 
 
 def _seal_on_hook_path(location, store, session_ids) -> None:
@@ -229,48 +278,58 @@ def _start_detached_seal(location, session_id: str) -> None:
 
     if killed_seals(location.state_dir, session_id) < HOOK_ATTEMPTS:
         return  # another process held the seal lock: it seals the session
-    lock = state.detached_seal_lock(location.state_dir, session_id)
-    os.makedirs(os.path.dirname(lock), exist_ok=True)
-    from ..errors import LockBusy
-    from ..store import locks
-
-    try:
-        with locks.hold(lock, 0):
-            pass
-    except LockBusy:
-        return  # a detached seal runs
-    import subprocess
-
-    # A crash point set for the hook (store/faults.py) stands for the
-    # harness's hook timeout, which a detached process is not under.
-    env = {k: v for k, v in os.environ.items() if k != "GIT_OT_TEST_KILL_AT"}
-    subprocess.Popen([sys.executable, "-m", "git_ot", "hook", "seal", session_id],
-                     cwd=location.worktree or location.git_dir, env=env, stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    _spawn_seal(location, session_id)
 
 
-def _seal_detached(location, session_id: str | None) -> int:
-    """`git ot hook seal <session>`: a seal outside the hook path, in a
-    process no harness waits on (and none kills at its hook timeout)."""
+# How many times a detached seal seals its session again for events
+# appended while it ran, before it leaves the rest to the next reader.
+DETACHED_ROUNDS = 8
+
+
+def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> int:
+    """`git ot hook seal <session> [<fd>]`: a seal outside the hook path, in
+    a process no harness waits on (and none kills at its hook timeout).
+    With `<fd>`, the hook that started it handed it the session's detached
+    seal lock, held. It seals until the session has nothing spooled, then
+    releases the lock and looks at the spool once more: an event a hook
+    appended just before the release (that hook found the lock held and
+    started no seal of its own) is sealed under the lock taken again.
+    Whoever waits on the lock (support for tests) never makes it skip one."""
     validate_session_id(session_id or "")
     from ..domain.sealing import seal_outside_hooks
-    from ..errors import LockBusy
-    from ..store import locks
+    from ..errors import GateBlocked
     from ..store.repository import Store
 
     lock = state.detached_seal_lock(location.state_dir, session_id)
     os.makedirs(os.path.dirname(lock), exist_ok=True)
-    try:
-        with locks.hold(lock, 0):
-            store = Store(location)
-            seal_outside_hooks(store, session_id)
-            if location.worktree is not None:
-                from ..domain.trail.githooks import anchor_deferred
+    fd = int(args[0]) if args and args[0].isdigit() else _take_lock(lock)
+    if fd is None:
+        return 0  # another detached seal of it runs, and looks again when done
+    store = None
+    for _ in range(DETACHED_ROUNDS):
+        try:
+            store = store or Store(location)
+            for _ in range(DETACHED_ROUNDS):
+                seal_outside_hooks(store, session_id)
+                if location.worktree is not None:
+                    from ..domain.trail.githooks import anchor_deferred
 
-                anchor_deferred(store)
-            os.unlink(lock)  # while held: a later one creates it afresh
-    except LockBusy:
-        pass  # another detached seal of it runs
+                    anchor_deferred(store)
+                if session_id not in Spool(location.state_dir).pending_sessions():
+                    break
+        except GateBlocked:
+            return 0  # its events wait in the spool; 'git ot scan' shows why
+        finally:
+            try:
+                os.unlink(lock)  # while held: a later one creates it afresh
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        # A hook that spooled an event between the last look and the
+        # release found the lock held and started nothing: look once more.
+        if session_id not in Spool(location.state_dir).pending_sessions():
+            return 0
+        fd = _take_lock(lock, block=True)
     return 0
 
 

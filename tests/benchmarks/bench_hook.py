@@ -17,15 +17,16 @@ runs the same hook through the `git-ot` found on PATH), then plays `--runs` turn
   PreToolUse Edit, (a tracked file is rewritten), PostToolUse Edit,
   PreToolUse Read, PostToolUse Read,
   PreToolUse Bash, (a new file is written), PostToolUse Bash,
-  Stop (seals the turn), SessionEnd (seals again).
+  Stop, SessionEnd (each starts the seal in a detached process and returns).
 
 Each hook call is the command line run through `/bin/sh -c`, as Claude Code
 runs it, with a payload taken from the recorded sessions of Claude Code
 2.1.328 in tests/fixtures/claude-code/ (paths rewritten to the generated
 repository; a Read carries the file's real content). Edit and Bash are
 writing tools: their hooks snapshot the working tree; Read is not: its
-hooks only append to the spool. The session grows over the runs, so the
-later seals fold onto a longer session, as in real use.
+hooks only append to the spool. The seals run beside the next turn's
+hooks, and the session grows over the runs, so the later seals fold onto
+a longer session, as in real use.
 
 Each turn is interleaved with the floors, timed on the same tree in the same
 run: `<python> -c pass` (the interpreter the hook runs, starting and doing
@@ -63,7 +64,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-for path in (str(ROOT), str(HERE)):
+for path in (str(ROOT), str(HERE), str(ROOT / "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
 
@@ -71,6 +72,7 @@ from bench_snapshot import code_text, make_repo  # noqa: E402
 from common import git, hermetic_env, log, p95, scratch  # noqa: E402
 from git_ot.capture.claude_code import settings as claude_settings  # noqa: E402
 from git_ot.demo.replay import RECORDER_KEYS, read_payloads  # noqa: E402
+from support.seals import wait_for_background_seals  # noqa: E402
 
 RECORDED = ROOT / "tests" / "fixtures" / "claude-code" / "recorded-2.1.328"
 SESSION = "bench-5e55-4a1d-9c1b-hook"
@@ -204,6 +206,7 @@ class Session:
         state = self.repo / ".git" / "opentraces"
         if (state / "log").exists():
             problems.append(f"the hooks logged failures: {(state / 'log').read_text()[-2000:]}")
+        wait_for_background_seals(self.repo)  # the last SessionEnd's seal
         spool = state / "spool"
         left = [n for n in os.listdir(spool) if n.endswith((".jsonl", ".sealing"))] if spool.exists() else []
         if left:

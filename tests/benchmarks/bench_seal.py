@@ -10,13 +10,14 @@ It builds a small committed repository in a temporary directory, runs
 (`<python> -m git_ot hook claude-code <Event>`): a prompt, then `--calls`
 Bash tool calls whose PostToolUse payload carries `--mb` MB of output in
 all (build-log-like text lines, split evenly between the calls). Nothing is
-sealed until the timed call: the Stop hook, which seals the whole session,
-as the last hook of a turn does.
+sealed until the timed call: `<python> -m git_ot hook seal <session>`, the
+seal a turn's last hook starts in the background, which seals the whole
+session.
 
-Each run times that Stop hook (wall time, from start to exit) and reads its
+Each run times that seal (wall time, from start to exit) and reads its
 peak resident memory (the child's ru_maxrss from wait4, the child started by a small
 launcher process, as a child's peak counts what it inherited at fork), beside two floors
-taken in the same run: the Stop hook of a session with the same calls and
+taken in the same run: the seal of a session with the same calls and
 no output to speak of (what the seal costs without the large outputs), and
 `<python> -c "import git_ot.domain.sealing"` (what the interpreter and the
 sealing code take before any work). Figures are medians over `--runs`.
@@ -104,6 +105,10 @@ def timed_hook(launcher: Launcher, repo: Path, env: dict, event: str, payload: d
     return launcher.run([sys.executable, "-m", "git_ot", "hook", "claude-code", event], repo, env, data, tmp)
 
 
+def timed_seal(launcher: Launcher, repo: Path, env: dict, session: str, tmp: Path) -> tuple[float, float]:
+    return launcher.run([sys.executable, "-m", "git_ot", "hook", "seal", session], repo, env, b"", tmp)
+
+
 def floor(launcher: Launcher, repo: Path, env: dict, tmp: Path) -> tuple[float, float]:
     return launcher.run([sys.executable, "-c", "import git_ot.domain.sealing"], repo, env, b"", tmp)
 
@@ -148,7 +153,7 @@ def main() -> None:
             for kind, total in (("large", size), ("small", 0)):
                 session = f"bench-seal-{kind}-{run:04d}-0000-000000000000"
                 spool_session(repo, env, session, args.calls, total)
-                rows[kind].append(timed_hook(launcher, repo, env, "Stop", {"session_id": session}, tmp))
+                rows[kind].append(timed_seal(launcher, repo, env, session, tmp))
             rows["floor"].append(floor(launcher, repo, env, tmp))
     launcher.close()
     figures = {kind: {"seconds": statistics.median(t for t, _ in v), "peak_mb": statistics.median(m for _, m in v)}

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from support import agents
+from support.seals import wait_for_background_seals
 from support.repo import Repo, git
 from support.scripted_responses import ScriptedResponses, codex_config
 
@@ -77,6 +78,7 @@ class Codex:
             proc = subprocess.run(args, cwd=cwd, env=self.env(), capture_output=True, text=True,
                                   timeout=180, stdin=subprocess.DEVNULL)
         assert proc.returncode == 0, f"codex failed ({proc.returncode}): {proc.stderr}\n{proc.stdout}"
+        wait_for_background_seals(cwd)
         assert model.requests, "codex never called the scripted server"
         return proc.stdout.strip()
 
@@ -168,7 +170,7 @@ def test_apply_patch_and_shell_over_two_prompts_with_resume(codex, installed):
         "Added farewell() with a test; it passes."
     [rollout] = codex.rollouts()
     sid = rollout.name[-len("01a24356-cad1-7870-916c-0a418c1d6cb8.jsonl"):-len(".jsonl")]
-    assert session_refs(repo) == [f"refs/opentraces/sessions/{sid}"]  # sealed when the turn ended
+    assert session_refs(repo) == [f"refs/opentraces/sessions/{sid}"]  # sealed once the turn ended
     assert codex.run(repo.path, "make greet say hello instead of hi", script, resume=True) == \
         "greet now says hello."
     assert codex.rollouts() == [rollout]  # a resumed thread appends to its rollout

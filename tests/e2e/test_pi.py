@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from support import agents
+from support.seals import wait_for_background_seals
 from support.repo import ROOT, Repo, git
 from support.scripted_model import ScriptedModel
 
@@ -79,6 +80,7 @@ class Pi:
             proc = subprocess.run(args, cwd=self.repo.path, env=env, capture_output=True, text=True,
                                   timeout=180, stdin=subprocess.DEVNULL)
         assert proc.returncode == 0, f"pi failed ({proc.returncode}): {proc.stderr}\n{proc.stdout}"
+        wait_for_background_seals(self.repo.path)
         assert proc.stderr == "", proc.stderr
         assert model.requests, "pi never called the scripted model"
         return proc.stdout

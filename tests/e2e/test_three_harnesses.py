@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from support import agents
+from support.seals import wait_for_background_seals
 from support.scripted_model import ScriptedModel
 from support.scripted_responses import ScriptedResponses, codex_config
 
@@ -55,6 +56,7 @@ def run(argv: list, cwd: Path, env: dict) -> str:
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, f"{argv[0]} failed ({proc.returncode}): {proc.stderr}\n{proc.stdout}"
+    wait_for_background_seals(cwd)  # the turn's seal, so the commit after it anchors at once
     return proc.stdout
 
 

@@ -26,11 +26,20 @@ def git(cwd, *args, input=None, check=True, env=None) -> str:
 
 
 def run_ot(cwd, *args, input: bytes | str | None = None, env=None):
-    """Run the installed `git-ot` as a separate process, as git and harnesses do."""
+    """Run the installed `git-ot` as a separate process, as git and harnesses do.
+
+    A harness's hook seals at turn and session end in the background; this
+    returns once those seals are done too (support/seals.py), as the tests
+    read the refs right after."""
     if isinstance(input, str):
         input = input.encode()
-    return subprocess.run([sys.executable, "-m", "git_ot", *args], cwd=cwd, input=input,
+    proc = subprocess.run([sys.executable, "-m", "git_ot", *args], cwd=cwd, input=input,
                           capture_output=True, env=env)
+    if len(args) > 1 and args[0] == "hook" and args[1] not in ("git", "seal"):
+        from .seals import wait_for_background_seals
+
+        wait_for_background_seals(cwd)
+    return proc
 
 
 class Repo:
@@ -96,6 +105,16 @@ def replay(repo: Repo, scenario: str, **kw) -> str:
     goes to the hook command Claude Code runs, and Edit and Write effects
     are applied between PreToolUse and PostToolUse, as Claude Code does;
     `run_shell=True` runs Bash commands there too, `after` is called after
-    each payload. Returns the session id.
+    each payload. Returns the session id. Each hook call returns once the
+    seal it started in the background is done (support/seals.py).
     """
-    return replay_payloads(str(repo.path), recorded_payloads(scenario), **kw)
+    from .seals import wait_for_background_seals
+
+    after = kw.pop("after", None)
+
+    def settled(payload: dict) -> None:
+        wait_for_background_seals(repo.path)
+        if after is not None:
+            after(payload)
+
+    return replay_payloads(str(repo.path), recorded_payloads(scenario), after=settled, **kw)

@@ -28,9 +28,10 @@ without losing evidence: PreToolUse and PostToolUse snapshot the working
 tree around a tool and must finish before the tool (or the next one) runs;
 UserPromptSubmit, SessionStart, the subagent and compaction events only
 append, which costs about as much as the start-up an async hook saves;
-Stop and SessionEnd seal, and a killed seal leaves the turn unsealed.
-SessionEnd async hooks do outlive `claude -p`, but then the session is not
-sealed when the command returns. `"type": "http"` hooks need a server,
+Stop and SessionEnd append too, and leave the seal to a detached process
+of git-ot's own (capture/hook.py), which no turn end kills and the agent
+does not wait on: what an async hook would save, without the risk of an
+event killed before it was spooled. `"type": "http"` hooks need a server,
 which git-ot does not run (no daemon).
 
 The command depends on the scope. The local and user files belong to one
