@@ -37,7 +37,7 @@ import threading
 import time
 
 from ..errors import WatcherError
-from ..store import snapshot, state, watchlog
+from ..store import runfile, snapshot, state, watchlog
 from ..store.git import environment, process
 
 QUIET_MS = 200  # a burst ends after this long without a change
@@ -200,7 +200,7 @@ def watch(location, ready=None, stop: threading.Event | None = None, on_record=N
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     info = {"pid": os.getpid(), "worktree": watcher.worktree, "started": time.time()}
-    _write_info(watcher.state_dir, info)
+    runfile.write(state.watcher(watcher.state_dir), info)
 
     def record(burst, final=False):
         line = watcher.flush(burst, final)
@@ -248,31 +248,11 @@ def watch(location, ready=None, stop: threading.Event | None = None, on_record=N
     except FileNotFoundError:
         gone = True
     finally:
-        _remove_info(watcher.state_dir)
+        runfile.remove(state.watcher(watcher.state_dir))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if gone:
         raise WatcherError(f"the working tree '{watcher.worktree}' was deleted; stopped watching",
                            hint="start 'git ot watch' again in a working tree")
     return {**info, **watcher.counts, "tree": watcher.last_tree}
-
-
-def _write_info(state_dir: str, info: dict) -> None:
-    path = state.watcher(state_dir)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(info, fh)
-        fh.write("\n")
-    os.replace(tmp, path)
-
-
-def _remove_info(state_dir: str) -> None:
-    path = state.watcher(state_dir)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if json.load(fh).get("pid") != os.getpid():
-                return
-        os.unlink(path)
-    except (OSError, ValueError):
-        pass
 

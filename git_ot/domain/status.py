@@ -18,7 +18,7 @@ import os
 from typing import Protocol
 
 from ..errors import GitOtError
-from ..store import approvals, state
+from ..store import approvals, runfile, state
 from ..store.gitdir import Location
 from ..store.repository import Store
 from ..store.spool import Spool
@@ -109,38 +109,16 @@ def sessions(store: Store) -> dict:
 
 
 def receiver(state_dir: str) -> dict | None:
-    """The OTLP receiver running for this repository (`git ot otel serve`),
-    from the file it keeps while it runs: `{"pid", "bind", "grpc_port",
-    "http_port", "repository", "started"}`, or None when none runs (no file,
-    or its process is gone)."""
-    import json
-
-    try:
-        with open(state.otel_receiver(state_dir), encoding="utf-8") as fh:
-            info = json.load(fh)
-        os.kill(int(info["pid"]), 0)
-    except PermissionError:
-        return info  # alive, and another user's
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return info
+    """The OTLP receiver running for this repository (`git ot otel serve`):
+    `{"pid", "bind", "grpc_port", "http_port", "repository", "started"}`,
+    or None when none runs."""
+    return runfile.running(state.otel_receiver(state_dir))
 
 
 def watcher(worktree_state_dir: str) -> dict | None:
-    """The watcher running for this working tree (`git ot watch`), from the
-    file it keeps while it runs: `{"pid", "worktree", "started"}`, or None
-    when none runs (no file, or its process is gone)."""
-    import json
-
-    try:
-        with open(state.watcher(worktree_state_dir), encoding="utf-8") as fh:
-            info = json.load(fh)
-        os.kill(int(info["pid"]), 0)
-    except PermissionError:
-        return info  # alive, and another user's
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return info
+    """The watcher running for this working tree (`git ot watch`):
+    `{"pid", "worktree", "started"}`, or None when none runs."""
+    return runfile.running(state.watcher(worktree_state_dir))
 
 
 def telemetry(state_dir: str) -> dict:

@@ -37,7 +37,7 @@ import zlib
 
 from ...domain.status import receiver as receiver_info
 from ...errors import BadPayload, ReceiverError
-from ...store import state
+from ...store import runfile, state
 from ...store.refs import validate_session_id
 from ...store.spool import Spool
 from . import decode as otlp
@@ -521,7 +521,7 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     os.makedirs(state_dir, exist_ok=True)
-    _write_info(state_dir, info)
+    runfile.write(state.otel_receiver(state_dir), info)
     grpc_server.start()
     http_thread = threading.Thread(target=http_server.serve_forever, kwargs={"poll_interval": 0.2},
                                    name="otlp-http", daemon=True)
@@ -544,7 +544,7 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
         http_server.server_close()
         _drain(sink)
         sink.claim_all()
-        _remove_info(state_dir)
+        runfile.remove(state.otel_receiver(state_dir))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return {**info, **sink.counts, "held_sessions": sink.held_sessions()}
@@ -556,24 +556,4 @@ def _drain(sink: Sink, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while sink.inflight and time.monotonic() < deadline:
         time.sleep(0.01)
-
-
-def _write_info(state_dir: str, info: dict) -> None:
-    path = state.otel_receiver(state_dir)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(info, fh)
-        fh.write("\n")
-    os.replace(tmp, path)
-
-
-def _remove_info(state_dir: str) -> None:
-    path = state.otel_receiver(state_dir)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if json.load(fh).get("pid") != os.getpid():
-                return
-        os.unlink(path)
-    except (OSError, ValueError):
-        pass
 
