@@ -36,7 +36,7 @@ def scan(sessions, as_json):
     sealed and still spooled, under the policy now in force (ot.security.*):
     what was redacted at seal, what is still open, and each session's risk.
     """
-    result = scan_domain.scan(open_store(), list(sessions))
+    result = scan_domain.scan(open_store(settle=True), list(sessions))
     if as_json:
         emit_json(result)
         return

@@ -6,14 +6,21 @@ Every command of cli/ starts here; what it then works on is the store
 
 from __future__ import annotations
 
-from ..errors import GateBlocked
-from ..store import notices, snapshot
+import os
+import time
+
+from ..errors import GateBlocked, LockBusy
+from ..store import locks, notices, snapshot, state
 from ..store.gitdir import Location, locate
 from ..store.repository import Store
 from ..store.spool import Spool
 
 
-def open_store(path: str | None = None, seal: bool = False) -> Store:
+# How long a command waits for a seal a hook left running in the background.
+BACKGROUND_SEAL_WAIT = 10.0
+
+
+def open_store(path: str | None = None, seal: bool = False, settle: bool = False) -> Store:
     """The store of the repository at `path` (default: the current one).
 
     With `seal`, for the commands that read sessions, every session's
@@ -27,8 +34,15 @@ def open_store(path: str | None = None, seal: bool = False) -> Store:
     the spool and named in one warning, and the command reads what is
     already sealed. Spool files that belong to no session are set aside
     (set_aside_strays).
+
+    With `settle`, for a command that shows the spool as it is rather than
+    sealing it (`scan`), the seals a hook left running in the background
+    are waited for first (at most BACKGROUND_SEAL_WAIT seconds each), so
+    that a turn that just ended shows sealed, as it will be.
     """
     store = Store(locate(path))
+    if settle:
+        wait_for_background_seals(store)
     if seal and store.location.worktree is not None:
         spool = Spool(store.location.state_dir)
         set_aside_strays(spool)
@@ -74,3 +88,26 @@ def locate_repository(path: str | None = None) -> Location:
 def take_snapshot(path: str | None = None) -> str:
     """A snapshot tree of the working tree, as the hooks take it."""
     return snapshot.take(locate(path), snapshot.configured_max_file_size())
+
+
+def wait_for_background_seals(store: Store) -> None:
+    """Wait for the detached seals the hooks started (capture/hook.py): each
+    holds its session's lock under seal-attempts/ until its spool is empty."""
+    folder = os.path.dirname(state.detached_seal_lock(store.location.state_dir, "x"))
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".detached")]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDWR)  # never created here: a seal that ended removed it
+        except OSError:
+            continue
+        try:
+            locks.flock_until(fd, path, time.monotonic() + BACKGROUND_SEAL_WAIT)
+        except LockBusy:
+            notices.warn(f"session {name[:-len('.detached')]} is still being sealed in the background; "
+                         "showing its spool as it is now")
+        finally:
+            os.close(fd)
