@@ -317,8 +317,10 @@ def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> in
                     anchor_deferred(store)
                 if session_id not in Spool(location.state_dir).pending_sessions():
                     break
-        except GateBlocked:
-            return 0  # its events wait in the spool; 'git ot scan' shows why
+        except GateBlocked as exc:
+            # Its events wait in the spool; the log and 'git ot scan' say why.
+            log_failure(location, f"hook seal {session_id}", exc)
+            return 0
         finally:
             try:
                 os.unlink(lock)  # while held: a later one creates it afresh

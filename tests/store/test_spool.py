@@ -47,13 +47,26 @@ def test_concurrent_hooks_for_one_and_several_sessions(repo):
     repo.fsck()
 
 
+def _killed_stop(repo, sid: str, point: str, message: str | None = None) -> None:
+    """The turn's end, killed at `point`: at after-append the Stop hook dies
+    right after spooling its event, before it starts the seal; at a point
+    inside the seal, the seal the hook starts in the background dies there
+    (run here in the foreground, with the crash point the hook itself does
+    not hand on)."""
+    payload = {"session_id": sid, **({"last_assistant_message": message} if message else {})}
+    env = {**os.environ, "GIT_OT_TEST_KILL_AT": "after-append"}
+    assert _hook_cmd(repo, "Stop", payload, env=env).returncode == -9
+    if point != "after-append":
+        seal = subprocess.run([sys.executable, "-m", "git_ot", "hook", "seal", sid], cwd=repo.path,
+                              capture_output=True, env={**os.environ, "GIT_OT_TEST_KILL_AT": point})
+        assert seal.returncode == -9  # the process really died there
+
+
 @pytest.mark.parametrize("point", ["after-append", "after-take", "after-ref-move"])
 def test_sigkill_at_any_point_loses_nothing(repo, point):
     sid = "crashy"
     repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "first"})
-    env = {**os.environ, "GIT_OT_TEST_KILL_AT": point}
-    killed = _hook_cmd(repo, "Stop", {"session_id": sid, "last_assistant_message": "done one"}, env=env)
-    assert killed.returncode == -9  # the process really died there
+    _killed_stop(repo, sid, point, "done one")
     # The next hook of any session repairs what the crash left.
     repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "second"})
     repo.hook("Stop", {"session_id": sid})
@@ -66,8 +79,7 @@ def test_sigkill_at_any_point_loses_nothing(repo, point):
 def test_interrupted_seal_is_repaired_by_a_later_command(repo):
     sid = "crash2"
     repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "only"})
-    env = {**os.environ, "GIT_OT_TEST_KILL_AT": "after-take"}
-    assert _hook_cmd(repo, "Stop", {"session_id": sid}, env=env).returncode == -9
+    _killed_stop(repo, sid, "after-take")
     assert git(repo.path, "for-each-ref", "refs/opentraces/") == ""
     assert [n for n in os.listdir(repo.path / ".git/opentraces/spool") if n.endswith(".sealing")] \
         == ["crash2.1.sealing"]
