@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import importlib
 
+from ..errors import BadPayload
+
 
 class ModularHarness:
     """A `Harness` whose methods are functions of its package's modules."""
@@ -76,3 +78,19 @@ class ModularHarness:
         from .edits import relpath_mapper
 
         return relpath_mapper(worktree, cwd)
+
+
+def payload_header(source: str, event_name: str | None, payload, event_key: str, session_key: str,
+                   event_what: str | None = None) -> tuple[str, str]:
+    """A hook payload's event name (`event_name`, else its `event_key`) and
+    session id (its `session_key`); BadPayload, naming `source`, when it is
+    no JSON object or lacks either."""
+    if not isinstance(payload, dict):
+        raise BadPayload(f"{source} hook payload is not a JSON object")
+    name = event_name or payload.get(event_key)
+    sid = payload.get(session_key)
+    if not name or not isinstance(name, str):
+        raise BadPayload(f"{source} hook payload has no {event_what or event_key}")
+    if not sid or not isinstance(sid, str):
+        raise BadPayload(f"{source} {name} payload has no {session_key}")
+    return name, sid

@@ -118,15 +118,21 @@ def _handler(model: "ScriptedModel"):
 
 
 class ScriptedModel:
-    """The server, run from a thread for as long as the `with` block lasts."""
+    """The server, run from a thread for as long as the `with` block lasts.
+
+    A server of another API (scripted_responses.py) is a subclass that
+    names its request handler and the path its API lives under."""
+
+    make_handler = staticmethod(_handler)
+    url_path = ""
 
     def __init__(self, script: list, port: int = 0):
         self.script = script
         self.requests: list[dict] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self.make_handler(self))
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{self.url_path}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "ScriptedModel":

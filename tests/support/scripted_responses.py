@@ -31,9 +31,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+try:
+    from .scripted_model import ScriptedModel
+except ImportError:  # run as a script
+    from scripted_model import ScriptedModel
 
 # Input items the model produced (the rest came from the user or the tools).
 MODEL_ITEMS = frozenset({"function_call", "custom_tool_call", "reasoning", "local_shell_call",
@@ -177,26 +181,11 @@ def _handler(model: "ScriptedResponses"):
     return Handler
 
 
-class ScriptedResponses:
+class ScriptedResponses(ScriptedModel):
     """The server, run from a thread for as long as the `with` block lasts."""
 
-    def __init__(self, script: list, port: int = 0):
-        self.script = script
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "ScriptedResponses":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=10)
+    make_handler = staticmethod(_handler)
+    url_path = "/v1"
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from ...errors import BadPayload
+from ..modular import payload_header
 
 SOURCE = "claude-code"
 
@@ -48,14 +48,7 @@ def writes(tool_name: str | None) -> bool:
 
 def normalise(event_name: str | None, payload: dict) -> dict:
     """The git-ot event for one Claude Code hook payload (no id or time yet)."""
-    if not isinstance(payload, dict):
-        raise BadPayload("claude-code hook payload is not a JSON object")
-    name = event_name or payload.get("hook_event_name")
-    sid = payload.get("session_id")
-    if not name or not isinstance(name, str):
-        raise BadPayload("claude-code hook payload has no hook_event_name")
-    if not sid or not isinstance(sid, str):
-        raise BadPayload(f"claude-code {name} payload has no session_id")
+    name, sid = payload_header("claude-code", event_name, payload, "hook_event_name", "session_id")
     kind = _KINDS.get(name, "other")
     data: dict = {"cwd": payload.get("cwd"), "transcript_path": payload.get("transcript_path")}
     if payload.get("agent_id"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from ...errors import BadPayload
+from ..modular import payload_header
 
 SOURCE = "codex"
 
@@ -78,14 +79,7 @@ def failed(output) -> bool:
 
 def normalise(event_name: str | None, payload: dict) -> dict:
     """The git-ot event for one Codex hook payload (no id or time yet)."""
-    if not isinstance(payload, dict):
-        raise BadPayload("codex hook payload is not a JSON object")
-    name = event_name or payload.get("hook_event_name")
-    sid = payload.get("session_id")
-    if not name or not isinstance(name, str):
-        raise BadPayload("codex hook payload has no hook_event_name")
-    if not sid or not isinstance(sid, str):
-        raise BadPayload(f"codex {name} payload has no session_id")
+    name, sid = payload_header("codex", event_name, payload, "hook_event_name", "session_id")
     kind = _KINDS.get(name, "other")
     data: dict = {"cwd": payload.get("cwd"), "transcript_path": payload.get("transcript_path"),
                   "turn_id": payload.get("turn_id"), "model": payload.get("model")}

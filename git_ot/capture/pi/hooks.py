@@ -26,6 +26,7 @@ events, by Pi's name (`type`):
 from __future__ import annotations
 
 from ...errors import BadPayload
+from ..modular import payload_header
 
 SOURCE = "pi"
 
@@ -84,14 +85,7 @@ def model_id(value) -> str | None:
 
 def normalise(event_name: str | None, payload: dict) -> dict:
     """The git-ot event for one payload of git-ot's Pi extension (no id or time yet)."""
-    if not isinstance(payload, dict):
-        raise BadPayload("pi hook payload is not a JSON object")
-    name = event_name or payload.get("type")
-    sid = payload.get("sessionId")
-    if not name or not isinstance(name, str):
-        raise BadPayload("pi hook payload has no event type")
-    if not sid or not isinstance(sid, str):
-        raise BadPayload(f"pi {name} payload has no sessionId")
+    name, sid = payload_header("pi", event_name, payload, "type", "sessionId", "event type")
     kind = _KINDS.get(name, "other")
     data: dict = {"cwd": payload.get("cwd"), "transcript_path": payload.get("sessionFile"),
                   "harness_version": payload.get("piVersion")}
