@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ..errors import EgressBlocked, PublishFailed
+from ..errors import EgressBlocked, PublishFailed, UnknownDataset
 from ..store.repository import Store
 from . import datasets
 from .gate.engine import Gate
@@ -149,8 +149,13 @@ def _write_data(rows: list[dict], directory: str, split: str) -> str:
         import pyarrow as pa
 
         rel = f"data/{split}-00000-of-00001.parquet"
-        pq.write_table(pa.Table.from_pylist([r["row"] for r in rows]), os.path.join(directory, rel))
-        return rel
+        try:
+            table = pa.Table.from_pylist([r["row"] for r in rows])
+        except (pa.ArrowException, TypeError, ValueError):
+            table = None  # rows Arrow cannot type as one table (a field of two types): JSON Lines
+        if table is not None:
+            pq.write_table(table, os.path.join(directory, rel))
+            return rel
     rel = f"data/{split}-00000-of-00001.jsonl"
     with open(os.path.join(directory, rel), "w", encoding="utf-8") as f:
         for r in rows:
@@ -166,7 +171,7 @@ def publish(store: Store, name: str, to: str, split: str = "train") -> dict:
     where = datasets.folder(store, name)
     skill = os.path.join(where, "SKILL.md")
     if not os.path.isfile(skill):
-        raise datasets.UnknownDataset(f"no dataset workflow 'datasets/{name}'",
+        raise UnknownDataset(f"no dataset workflow 'datasets/{name}'",
                                       hint=f"'git ot dataset new {name}' scaffolds one")
     rows = datasets.approved_rows(store, name)
     if not rows:

@@ -40,9 +40,9 @@ import sys
 import tempfile
 import time
 
-from ..errors import (AmbiguousRow, BadWorkflow, DatasetExists, InvalidRows, UnknownDataset,
-                      UnknownRow, WorkflowFailed)
-from ..store import entities, refs, times
+from ..errors import (AmbiguousRow, BadWorkflow, BareRepository, DatasetExists, InvalidRows,
+                      UnknownDataset, UnknownRow, WorkflowFailed)
+from ..store import entities, times
 from ..store.repository import Store
 from .fold import expand
 from .gate.engine import Gate
@@ -70,7 +70,6 @@ def check_name(name: str) -> str:
 def folder(store: Store, name: str) -> str:
     """The dataset's workflow folder, `datasets/NAME/` at the top of the working tree."""
     if store.location.worktree is None:
-        from ..errors import BareRepository
         raise BareRepository("a dataset's workflow lives in a working tree; this repository has none",
                              hint="run it in a clone with a working tree")
     return os.path.join(store.location.worktree, "datasets", check_name(name))

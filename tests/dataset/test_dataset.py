@@ -12,6 +12,7 @@ import subprocess
 
 import yaml
 
+from support import datasets as published
 from support.repo import git
 from support.trail import one_turn, set_up
 
@@ -71,9 +72,22 @@ def test_the_example_workflow_labels_rows_with_survival_and_runs_again_idempoten
     again = repo.cli_json("dataset", "run", "sessions")
     assert (again["rows"], again["new"], again["known"]) == (2, 0, 2)
     assert len(entity_log(repo)) == 1  # the second run wrote nothing
-    # A dataset's ref is not one `git ot push` sends.
-    assert repo.git("for-each-ref", "--format=%(refname)", "refs/opentraces/datasets/").split() == \
-        ["refs/opentraces/datasets/sessions"]
+
+
+def test_git_ot_push_does_not_push_a_datasets_rows(repo, tmp_path):
+    lands, reverted = two_sessions(repo)
+    repo.cli("dataset", "new", "sessions")
+    repo.cli_json("dataset", "run", "sessions")
+    bare = tmp_path / "share.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    repo.git("remote", "add", "share", str(bare))
+    assert repo.cli("remote", "set", "share").returncode == 0
+    assert repo.cli("approve", "--all").returncode == 0
+    proc = repo.cli("push")
+    assert proc.returncode == 0, proc.stderr.decode()
+    pushed = git(bare, "for-each-ref", "--format=%(refname)").split()
+    assert f"refs/opentraces/sessions/{lands}" in pushed
+    assert [r for r in pushed if "datasets" in r] == []
 
 
 def test_the_packet_names_each_patch_its_state_and_commits(repo):
@@ -215,7 +229,7 @@ def test_review_approve_reject_and_publish_twice(repo, tmp_path):
     git(tmp_path, "init", "-q", "--bare", str(bare))
     repo.git("remote", "add", "hub", str(bare))
     first = repo.cli_json("dataset", "publish", "sessions", "--to", "hub")
-    assert (first["rows"], first["file"]) == (1, "data/train-00000-of-00001.jsonl")
+    assert (first["rows"], first["file"]) == (1, published.data_file(tmp_path))
     again = repo.cli("dataset", "publish", "sessions", "--to", "hub")
     assert again.stdout.decode() == "hub already holds the 1 approved rows of dataset sessions; nothing to push\n"
     # A rejected row approved later goes out in a new commit on top.
@@ -228,7 +242,8 @@ def test_review_approve_reject_and_publish_twice(repo, tmp_path):
     meta = yaml.safe_load((clone / "README.md").read_text().split("---\n")[1])
     assert meta["configs"] == [{"config_name": "default", "data_files": [
         {"split": "test", "path": "data/test-*"}, {"split": "train", "path": "data/train-*"}]}]
-    assert len((clone / "data" / "test-00000-of-00001.jsonl").read_text().splitlines()) == 2
+    assert sorted(r["session"] for r in published.rows(clone, "test")) == [lands, reverted]
+    assert [r["session"] for r in published.rows(clone, "train")] == [lands]
 
 
 def _all_objects(path) -> bytes:
