@@ -103,7 +103,9 @@ def egress(store: Store, name: str, rows: list[dict]) -> None:
     """Raise EgressBlocked when the gate, under the policy now in force,
     finds anything in an approved row."""
     gate = Gate(store)
-    for rec in rows:
+    for rec, surely_clean in zip(rows, datasets.clean_rows(gate, [r["row"] for r in rows])):
+        if surely_clean:
+            continue
         for path, text in datasets._strings(rec["row"], ""):
             hits = gate.hits(text)
             if hits:

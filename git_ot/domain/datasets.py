@@ -318,6 +318,23 @@ def _replace_at(value, parts: list[str], new: str):
     return {k: (_replace_at(v, parts[1:], new) if k == parts[0] else v) for k, v in value.items()}
 
 
+# Rows the gate reads at once: their strings joined, one look for the common
+# case of nothing found (each string is read alone only when it finds something).
+GATE_BATCH = 500
+
+
+def clean_rows(gate: Gate, rows: list[dict]) -> list[bool]:
+    """Per row, True when the gate surely finds nothing in it: its strings are
+    read together with those of the rows around it, one line each, and only
+    the rows of a batch where something is found are read string by string."""
+    out = []
+    for i in range(0, len(rows), GATE_BATCH):
+        batch = rows[i:i + GATE_BATCH]
+        text = "\n".join(t for row in batch for _, t in _strings(row, ""))
+        out += [not gate.hits(text)] * len(batch)
+    return out
+
+
 def gate_row(gate: Gate, row: dict) -> tuple[dict, list[dict]]:
     """The row with every finding replaced, and the findings (field, kind, detector)."""
     findings = []
@@ -384,8 +401,8 @@ def run(store: Store, name: str, sessions=(), since: str | None = None,
     clock = time.perf_counter()
     gate = Gate(store)
     gated, blocked = [], []
-    for n, row in enumerate(rows, 1):
-        clean, findings = gate_row(gate, row)
+    for n, (row, surely_clean) in enumerate(zip(rows, clean_rows(gate, rows)), 1):
+        clean, findings = (row, []) if surely_clean else gate_row(gate, row)
         if findings and gate.policy.action == "block":
             blocked.append({"row": n, "kinds": sorted({f["kind"] for f in findings}),
                             "fields": sorted({f["field"] for f in findings})})
