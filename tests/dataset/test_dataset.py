@@ -8,6 +8,7 @@ local bare repository, which the tests clone and read back.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import yaml
@@ -69,9 +70,33 @@ def test_the_example_workflow_labels_rows_with_survival_and_runs_again_idempoten
     assert {r["status"] for r in rows.values()} == {"inbox"}
     assert rows[lands]["run"] == out["run"] and rows[lands]["findings"] == []
 
-    again = repo.cli_json("dataset", "run", "sessions")
-    assert (again["rows"], again["new"], again["known"]) == (2, 0, 2)
+    again = repo.cli("dataset", "run", "sessions")
+    assert re.fullmatch(r"run \d{8}T\d{6}Z-[0-9a-f]{6}: 2 sessions, 2 rows: 0 new in the inbox, "
+                        r"2 already stored\n", again.stdout.decode())
     assert len(entity_log(repo)) == 1  # the second run wrote nothing
+    later = repo.cli_json("dataset", "run", "sessions", "--since", "2099-01-01")
+    assert (later["sessions"], later["rows"], later["new"]) == (0, 0, 0)
+
+
+def test_a_workflow_that_is_not_there_or_not_whole_is_named(repo):
+    set_up(repo, True)
+    assert err(repo.cli("dataset", "new", "Bad/Name")) == [
+        "error: invalid dataset name 'Bad/Name'",
+        "hint: a dataset name is 1-64 lowercase letters, digits, '.', '_' or '-'"]
+    assert err(repo.cli("dataset", "run", "missing")) == [
+        "error: no dataset workflow 'datasets/missing'",
+        "hint: 'git ot dataset new missing' scaffolds one"]
+    repo.cli("dataset", "new", "half")
+    (repo.path / "datasets" / "half" / "row.schema.json").write_text('{"type": "nothing"}')
+    assert err(repo.cli("dataset", "run", "half"))[0].startswith(
+        "error: 'datasets/half/row.schema.json' is not a JSON Schema: ")
+    (repo.path / "datasets" / "half" / "build_rows.py").unlink()
+    assert err(repo.cli("dataset", "run", "half"))[0] == "error: 'datasets/half' has no build_rows.py"
+    assert err(repo.cli("dataset", "new", "half")) == [
+        "error: 'datasets/half' already exists",
+        "hint: edit its files, or 'git ot dataset run half'"]
+    assert err(repo.cli("dataset", "review", "half")) == [
+        "error: dataset 'half' has no rows", "hint: 'git ot dataset run half' makes them"]
 
 
 def test_git_ot_push_does_not_push_a_datasets_rows(repo, tmp_path):
