@@ -144,6 +144,7 @@ def test_sessions_to_reviewed_rows_to_a_published_dataset(claude_bin, repo, herm
                                  "data_files": [{"split": "train", "path": "data/train-*"}]}]}
     assert body.lstrip().startswith("# sessions\n")
 
+    assert git(clone, "log", "--format=%s").splitlines() == ["Publish 2 rows of dataset sessions (train split)"]
     history = all_objects(clone)
     assert SECRET.encode() not in history
     rejected = rows[leaky]["row"]
