@@ -232,7 +232,8 @@ footer { margin-top: 2rem; font-size: .8rem; color: var(--muted); }
 def _state_css() -> str:
     light = " ".join(f".s-{s} {{ background: {c[0]}; }}" for s, c in STATE_COLOURS.items())
     dark = " ".join(f".s-{s} {{ background: {c[1]}; }}" for s, c in STATE_COLOURS.items())
-    return f"{light}\n@media (prefers-color-scheme: dark) {{ {dark} }}\n"
+    # Dark mode's state colours are light: dark text on them reads.
+    return f"{light}\n@media (prefers-color-scheme: dark) {{ {dark} .chip {{ color: #0d1117; }} }}\n"
 
 
 def _e(text) -> str:
