@@ -145,3 +145,29 @@ def test_output_writes_the_report_to_a_file(repo, tmp_path):
     proc = repo.ot("blame", "pr", f"{base}..HEAD", "--output", str(tmp_path / "no" / "such" / "dir.md"))
     assert proc.returncode == 1
     assert proc.stderr.decode().splitlines()[0].startswith("error: cannot write")
+
+
+def test_a_merge_in_the_range_is_one_more_commit(repo):
+    base = _history(repo)
+    repo.git("checkout", "-q", "-b", "side", "HEAD~1")
+    repo.write("SIDE.md", "side\n")
+    repo.commit("Add side notes")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge side", "side")
+    report = _json(repo, f"{base}..HEAD")
+    assert [c["subject"] for c in report["commits"]][-1] == "Merge side"
+    assert sorted(c["subject"] for c in report["commits"]) == sorted(
+        ["Add farewell", "Say goodbye in full", "Add notes", "Add side notes", "Merge side"])
+    assert report["commits"][-1]["lines"] == {"introduced": 0, "agent": 0, "person": 0, "unknown": 0}
+
+
+def test_a_session_this_clone_has_not_got_is_named_and_its_hunks_are_unknown(repo):
+    base = _history(repo)
+    repo.git("update-ref", "-d", "refs/opentraces/sessions/s-farewell")
+    report = _json(repo, f"{base}..HEAD")
+    [session] = report["sessions"]
+    assert (session["session"], session["known"], session["steps"]) == ("s-farewell", False, 0)
+    first = report["commits"][0]
+    assert (first["lines"]["agent"], first["intent"]["prompts"], [h["state"] for h in first["hunks"]]) == (
+        4, [], ["unknown"])
+    assert report["summary"]["traced"] == 0
