@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 
 import click
 
@@ -143,8 +144,16 @@ def _blame_pr(args: list[str], fmt: str | None, output_file: str | None, as_json
             raise click.UsageError(f"--json and --format {fmt} cannot be used together")
         fmt = "json"
     result = pr_domain.blame_pr(open_store(seal=True), revs[0] if revs else None)
+    if not revs:
+        # As git says where it fetches from: the range chosen, on stderr.
+        base, _, head = result["range"]["spec"].partition("..")
+        sys.stderr.write(f"comparing '{head}' with '{base}', {result['range']['chosen']}; "
+                         f"name a range to compare others\n")
+        sys.stderr.flush()
     text = pr_report.render(result, fmt or "md")
     if output_file is None:
+        if fmt in (None, "md"):
+            output.page()
         emit(text.rstrip("\n"))
         return
     try:

@@ -34,9 +34,9 @@ def _history(repo) -> str:
     return base
 
 
-def _json(repo, *args) -> dict:
+def _json(repo, *args, stderr: bytes = b"") -> dict:
     proc = repo.cli("blame", "pr", *args, "--format", "json")
-    assert (proc.returncode, proc.stderr) == (0, b""), proc.stderr
+    assert (proc.returncode, proc.stderr) == (0, stderr), proc.stderr
     report = json.loads(proc.stdout)
     jsonschema.validate(report, SCHEMA)
     return report
@@ -85,12 +85,14 @@ def test_without_a_range_the_branch_is_compared_with_its_upstream(repo, tmp_path
     repo.git("push", "-q", "origin", "main")
     repo.git("checkout", "-q", "-b", "feature", "--track", "origin/main")
     _history(repo)
-    report = _json(repo)
+    report = _json(repo, stderr=b"comparing 'feature' with 'origin/main', the upstream of branch 'feature'; "
+                               b"name a range to compare others\n")
     assert (report["range"]["spec"], report["range"]["chosen"]) == (
         "origin/main..feature", "the upstream of branch 'feature'")
     assert len(report["commits"]) == 3
     repo.git("branch", "--unset-upstream")
-    report = _json(repo)
+    report = _json(repo, stderr=b"comparing 'feature' with 'main', the default branch; "
+                               b"name a range to compare others\n")
     assert (report["range"]["spec"], report["range"]["chosen"]) == ("main..feature", "the default branch")
 
 

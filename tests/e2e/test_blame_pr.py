@@ -221,8 +221,10 @@ def test_the_json_follows_its_schema(history):
 
 
 def test_without_a_range_the_branch_is_compared_with_the_default_branch(history):
-    got = _report(history, "--format", "json")
-    assert got == _report(history, "main..feature", "--format", "json").replace(
+    proc = _ot(history["repo"], history["clock"], "blame", "pr", "--format", "json")
+    assert (proc.returncode, proc.stderr) == (
+        0, b"comparing 'feature' with 'main', the default branch; name a range to compare others\n")
+    assert proc.stdout == _report(history, "main..feature", "--format", "json").replace(
         b'"chosen": "given"', b'"chosen": "the default branch"')
 
 
