@@ -228,6 +228,14 @@ def test_without_a_range_the_branch_is_compared_with_the_default_branch(history)
         b'"chosen": "given"', b'"chosen": "the default branch"')
 
 
+def test_the_page_is_self_contained(history):
+    page = _report(history, "main..feature", "--format", "html").decode()
+    for needle in ("<script", "<link", "<img", "@import", "url(", "http:", "https:", "@font-face"):
+        assert needle not in page, needle
+    assert "@media (prefers-color-scheme: dark)" in page and "@media print" in page
+    assert page.count("<details>") == page.count('<section class="commit"') == 6
+
+
 def _chromium() -> str:
     found = shutil.which("chromium")
     if found is None:
