@@ -12,8 +12,9 @@ byte. They change only when asked: `GIT_OT_UPDATE_GOLDEN=1` rewrites them.
 
 The HTML page is then opened in headless Chromium with its network cut
 off (a proxy that does not exist): the net log must hold no request of
-the page (the file itself is read without the network), and a screenshot is kept in $GIT_OT_ARTIFACTS (or the
-test's temporary directory).
+the page (the file itself is read without the network), and screenshots,
+light and dark, are kept in $GIT_OT_ARTIFACTS (or the test's temporary
+directory).
 """
 
 from __future__ import annotations
@@ -287,6 +288,12 @@ def test_the_page_loads_in_a_browser_with_no_network_request(history, tmp_path):
     proc = _browse(page, shot, netlog)
     assert proc.returncode == 0, proc.stderr
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _requests(netlog) == []
+    # Dark, as a reader whose system prefers it sees the page.
+    dark = shot.with_name("blame-pr-dark.png")
+    proc = _browse(page, dark, netlog, "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+    assert proc.returncode == 0, proc.stderr
+    assert dark.stat().st_size > 10_000 and dark.read_bytes() != shot.read_bytes()
     assert _requests(netlog) == []
 
 
