@@ -158,6 +158,10 @@ class UnknownRevision(GitOtError):
     """A revision given on the command line names no commit."""
 
 
+class EmptyRange(GitOtError):
+    """A range of commits that holds no commit."""
+
+
 class BlameFailed(GitOtError):
     """git blame could not blame the file asked for."""
 
