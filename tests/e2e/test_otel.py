@@ -199,8 +199,12 @@ def test_raw_request_bodies_are_kept_on_the_step_their_reply_began(claude_bin, w
 
     write, closing = step(2), step(3)
     bodies = []
+
+    def entries_of(s):
+        return [t for t in s["telemetry"] if t["event"] == "claude_code.api_request_body"]
+
     for s in (write, closing):
-        entries = [t for t in s["telemetry"] if t["event"] == "claude_code.api_request_body"]
+        entries = entries_of(s)
         assert len(entries) == 1 and "body_truncated" not in entries[0]["data"]["attributes"]
         bodies.append(json.loads(entries[0]["data"]["attributes"]["body"]))
     # The bodies are the two requests the model answered, as it got them.
@@ -211,3 +215,20 @@ def test_raw_request_bodies_are_kept_on_the_step_their_reply_began(claude_bin, w
     results = [c for m in bodies[1]["messages"] if isinstance(m["content"], list) for c in m["content"]
                if c.get("type") == "tool_result"]
     assert [r["tool_use_id"] for r in results] == [write["tool_use_id"]]
+    # What the model saw at the closing step is the request it got for that
+    # reply, as it got it, then the reply.
+    proc = subprocess.run(["git", "ot", "ctx", "show", f"{sid}:3", "--json"], cwd=repo.path, env=_user_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["api_request"] == {"entry": entries_of(closing)[0]["id"], "step": 3}
+    assert shown["source"] == "api-request+hooks"
+
+    def blocks(m):
+        return {**m, "content": [{"type": "text", "text": m["content"]}] if isinstance(m["content"], str)
+                else m["content"]}
+
+    assert [m["message"] for m in shown["messages"]] == [blocks(m) for m in bodies[1]["messages"]] + [
+        {"role": "assistant", "content": [{"type": "text", "text": "Wrote notes.txt."}]}]
+    assert [m["source"] for m in shown["messages"]] == ["api-request"] * len(bodies[1]["messages"]) + ["hooks"]
+    assert [t["name"] for t in shown["request"]["tools"]] == [t["name"] for t in bodies[1]["tools"]]
