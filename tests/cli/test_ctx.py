@@ -210,3 +210,24 @@ def test_thinking_is_carried_where_the_target_takes_it_and_said_where_not(repo, 
     out = json.loads(repo.cli("ctx", "resume", f"{LARGE}:200", "--into", "codex", "--worktree",
                               str(tmp_path / "c2"), "--json", env=env).stdout)
     assert [w for w in out["not_carried"] if "thinking" in w] == [s[len("not carried: "):] for s in said]
+
+
+def test_a_pi_thinking_signature_goes_back_to_claude_code_signed(repo, hermetic, tmp_path):
+    session = RECORDED.parents[1] / "pi" / "pi-mono-large-session-v1.jsonl"
+    proc = repo.cli("import", "pi", str(session), "--json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    [signed] = [b for line in session.read_text().splitlines()
+                for b in ((json.loads(line).get("message") or {}).get("content") or [])
+                if isinstance(b, dict) and b.get("thinkingSignature")]
+    [sid] = [r["session"] for r in repo.cli_json("trace", "list")["sessions"]]
+    steps = repo.cli_json("trace", "show", sid)["steps"]
+    [step] = [s for s in steps if s.get("thinking") and s["text"] == signed["thinking"]]
+    assert step["signature"] == signed["thinkingSignature"]
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(tmp_path / "claude")}
+    out = json.loads(repo.cli("ctx", "resume", f"{sid}:{step['n']}", "--into", "claude-code", "--worktree",
+                              str(tmp_path / "wt"), "--json", env=env).stdout)
+    assert not [w for w in out["not_carried"] if "thinking" in w and f"step {step['n']} " in w]
+    [written] = (tmp_path / "claude" / "projects").rglob(out["session"] + ".jsonl")
+    blocks = [b for line in written.read_text().splitlines() if json.loads(line)["type"] == "assistant"
+              for b in json.loads(line)["message"]["content"]]
+    assert {"type": "thinking", "thinking": signed["thinking"], "signature": signed["thinkingSignature"]} in blocks
