@@ -62,7 +62,9 @@ def transcript_lines(ctx: dict, session: str, cwd: str) -> tuple[list[dict], lis
                 continue
             if kind == "tool_result" and not isinstance(block.get("content"), (str, list)):
                 block = {**block, "content": json.dumps(block.get("content"), ensure_ascii=False)}
-            content.append(block)
+            # A captured request's cache breakpoints were that request's;
+            # Claude Code sets its own.
+            content.append({k: v for k, v in block.items() if k != "cache_control"})
         # Claude Code writes a reply one block a line.
         parts = [[b] for b in content] if message["role"] == "assistant" else [content] if content else []
         for content in parts:
