@@ -68,6 +68,7 @@ def main(argv: list[str]) -> int:
         event = _event(adapter, source, event_name, raw)
         validate_session_id(event["session"])
         location = _home(location, event)
+        _fill(location, adapter, event)
         record(location, event)
         crash_point("after-append")
         if event["kind"] in adapter.seal_kinds:
@@ -164,6 +165,33 @@ def _known(location, session_id: str) -> bool:
             return (" " + ref + "\n").encode() in fh.read()
     except OSError:
         return False
+
+
+def _fill(location, adapter, event: dict) -> None:
+    """Spool, before the event, the calls of tools no hook sees that the
+    session's transcript gained since its last hook call (claude_code/fill.py)."""
+    fill = getattr(adapter, "fill", None)
+    if fill is None:
+        return
+    try:
+        events = fill(location, event)
+        if events:
+            Spool(location.state_dir).append_many(event["session"], events)
+    except Exception as exc:  # the event itself is still recorded
+        log_failure(location, "transcript fill", exc)
+
+
+def _settle(location, session_id: str) -> None:
+    """Spool the calls no hook saw that the session's files gained after its
+    last hook call, once they stopped growing (claude_code/fill.py)."""
+    try:
+        for name in registry.names():
+            harness = registry.find(name)
+            events = harness.settle(location, session_id) if hasattr(harness, "settle") else []
+            if events:
+                Spool(location.state_dir).append_many(session_id, events)
+    except Exception as exc:
+        log_failure(location, "transcript fill", exc)
 
 
 def record(location, event: dict) -> None:
@@ -305,6 +333,7 @@ def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> in
     fd = int(args[0]) if args and args[0].isdigit() else _take_lock(lock)
     if fd is None:
         return 0  # another detached seal of it runs, and looks again when done
+    _settle(location, session_id)
     store = None
     for _ in range(DETACHED_ROUNDS):
         try:

@@ -55,7 +55,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
     import: 0, one pack per session)."""
     spool = spool_for(store)
     with spool.sealing(session_id, wait) as batch:
-        events = batch.take(lazy=True)
+        events = _Placed(batch.take(lazy=True))
         if not events:
             return None
         crash_point("after-take")
@@ -104,6 +104,40 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         crash_point("after-ref-move")
         batch.retire()
         return new_tip
+
+
+class _Placed:
+    """A batch's events, those a hook read from a transcript (`filled`,
+    capture/claude_code/fill.py) placed among the others by their times.
+
+    A harness writes its transcript a moment after its hooks fire, so a
+    call read from it is often spooled after events that came later; the
+    fold numbers steps in the order it is given them. Every other event
+    keeps its place in the spool."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __bool__(self) -> bool:
+        return bool(self.events)
+
+    def __iter__(self):
+        filled = sorted((e for e in self.events if _filled(e)), key=lambda e: e["t"])
+        i = 0
+        for event in self.events:
+            if _filled(event):
+                continue
+            t = event.get("t")
+            if isinstance(t, (int, float)):
+                while i < len(filled) and filled[i]["t"] <= t:
+                    yield filled[i]
+                    i += 1
+            yield event
+        yield from filled[i:]
+
+
+def _filled(event: dict) -> bool:
+    return event.get("filled") is True and isinstance(event.get("t"), (int, float))
 
 
 def _watched(store: Store) -> list[dict]:
