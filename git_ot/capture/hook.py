@@ -12,13 +12,13 @@ exit status is 0.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
 import time
 
-from ..store import snapshot, state
+from ..errors import LockBusy
+from ..store import locks, snapshot, state
 from ..store.faults import crash_point
 from ..store.git import run as run_git
 from ..store.gitdir import locate
@@ -246,20 +246,12 @@ def _spawn_seal(location, session_id: str) -> None:
 def _take_lock(path: str, block: bool = False) -> int | None:
     """A descriptor holding the flock on `path`, or (unless `block`) None
     when another process holds it. The holder deletes the file when done,
-    so a lock taken on a file deleted meanwhile is taken again on the new one."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)
+    so a lock taken on a file deleted meanwhile is taken again on the new
+    one (store/locks.py, `take`)."""
+    try:
+        return locks.take(path, None if block else 0)
+    except LockBusy:
+        return None
 
 
 def _seal_on_hook_path(location, store, session_ids) -> None:

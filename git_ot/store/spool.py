@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import re
-import time
 
 from . import state
-from .locks import flock_until
+from .locks import take as take_lock
 from .refs import is_session_id
 
 _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
@@ -68,31 +66,11 @@ def _batch_of(name: str):
 
 @contextlib.contextmanager
 def _flock(path: str, wait: float | None = None):
-    """Hold an exclusive lock on `path`, created if missing.
-
-    The lock file may be deleted by its holder (a seal's clean-up): a
-    process that was waiting on the deleted file finds that the path no
-    longer names the file it locked, and locks the path again. `wait`
-    bounds the wait (seconds; None: as long as it takes): past it, LockBusy.
+    """Hold an exclusive lock on `path`, created if missing (locks.take:
+    a lock file deleted by its holder is locked again). `wait` bounds the
+    wait (seconds; None: as long as it takes): past it, LockBusy.
     """
-    deadline = None if wait is None else time.monotonic() + wait
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if deadline is None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            else:
-                flock_until(fd, path, deadline)
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(path))
-            except FileNotFoundError:
-                same = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if same:
-            break
-        os.close(fd)
+    fd = take_lock(path, wait)
     try:
         yield
     finally:
