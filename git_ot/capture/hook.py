@@ -24,7 +24,7 @@ from ..store.git import run as run_git
 from ..store.gitdir import locate
 from ..store.log import log_failure
 from ..store.refs import validate_session_id
-from ..store.spool import Spool
+from ..store.spool import SPILL_LIMIT, Spool
 from . import registry
 
 # The time to record a harness's event at instead of the clock's, as
@@ -178,7 +178,33 @@ def record(location, event: dict) -> None:
         except Exception as exc:  # the event is kept without its snapshot
             event["snapshot_error"] = str(exc)[:500]
             log_failure(location, "snapshot", exc)
-    Spool(location.state_dir).append(event["session"], event)
+    Spool(location.state_dir).append(event["session"], event, _large_strings(event))
+
+
+def _large_strings(event: dict) -> list[list]:
+    """Where a tool end's output holds strings too long for a spool line
+    (store/spool.py, SPILL_LIMIT): each a list of keys from the event down."""
+    data = event.get("data")
+    if event.get("kind") != "tool_end" or not isinstance(data, dict) or data.get("output") is None:
+        return []
+    found: list[list] = []
+
+    def walk(value, at: list) -> None:
+        if isinstance(value, str):
+            if len(value) > SPILL_LIMIT:
+                found.append(at)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, at + [k])
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, at + [i])
+
+    try:
+        walk(data["output"], ["data", "output"])
+    except RecursionError:
+        return []  # nested too deep to walk: the line holds it all, as before
+    return found
 
 
 def _now() -> float:
