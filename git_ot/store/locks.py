@@ -156,3 +156,19 @@ def clear_stale(path: str, now: float | None = None, min_age: float = STALE_LOCK
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     return True
+
+
+def wait_gone(path: str, wait: float) -> None:
+    """Wait until git's lock file `path` is gone, removing it at once when
+    it is provably stale; past `wait` seconds, LockBusy. For a git write
+    that would fail on it, or (libgit2) half succeed: a ref deleted while
+    `packed-refs.lock` is in the way keeps its packed value."""
+    deadline = time.monotonic() + wait
+    delay = 0.004
+    while os.path.lexists(path) and not clear_stale(path):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LockBusy(f"'{path}' is held by another process",
+                           hint="if no git command runs, remove that file")
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.25)

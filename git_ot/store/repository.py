@@ -42,6 +42,12 @@ _WAIT_OVERRIDE = "GIT_OT_TEST_LOCK_WAIT"
 _LOCK_FAILURE = re.compile(r"failed to lock file '(?P<path>.+?)' for writing")
 
 
+def ref_lock_wait() -> float:
+    """REF_LOCK_WAIT, or the wait a test set."""
+    wait = os.environ.get(_WAIT_OVERRIDE)
+    return float(wait) if wait else REF_LOCK_WAIT
+
+
 def _retry_locked(update) -> None:
     """Run a ref update, again while git's lock file of a ref is in the way.
 
