@@ -12,19 +12,19 @@ exit status is 0.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
 import time
 
-from ..store import snapshot, state
+from ..errors import LockBusy
+from ..store import locks, snapshot, state
 from ..store.faults import crash_point
 from ..store.git import run as run_git
 from ..store.gitdir import locate
 from ..store.log import log_failure
 from ..store.refs import validate_session_id
-from ..store.spool import Spool
+from ..store.spool import SPILL_LIMIT, Spool
 from . import registry
 
 # The time to record a harness's event at instead of the clock's, as
@@ -206,7 +206,33 @@ def record(location, event: dict) -> None:
         except Exception as exc:  # the event is kept without its snapshot
             event["snapshot_error"] = str(exc)[:500]
             log_failure(location, "snapshot", exc)
-    Spool(location.state_dir).append(event["session"], event)
+    Spool(location.state_dir).append(event["session"], event, _large_strings(event))
+
+
+def _large_strings(event: dict) -> list[list]:
+    """Where a tool end's output holds strings too long for a spool line
+    (store/spool.py, SPILL_LIMIT): each a list of keys from the event down."""
+    data = event.get("data")
+    if event.get("kind") != "tool_end" or not isinstance(data, dict) or data.get("output") is None:
+        return []
+    found: list[list] = []
+
+    def walk(value, at: list) -> None:
+        if isinstance(value, str):
+            if len(value) > SPILL_LIMIT:
+                found.append(at)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, at + [k])
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, at + [i])
+
+    try:
+        walk(data["output"], ["data", "output"])
+    except RecursionError:
+        return []  # nested too deep to walk: the line holds it all, as before
+    return found
 
 
 def _now() -> float:
@@ -274,20 +300,12 @@ def _spawn_seal(location, session_id: str) -> None:
 def _take_lock(path: str, block: bool = False) -> int | None:
     """A descriptor holding the flock on `path`, or (unless `block`) None
     when another process holds it. The holder deletes the file when done,
-    so a lock taken on a file deleted meanwhile is taken again on the new one."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)
+    so a lock taken on a file deleted meanwhile is taken again on the new
+    one (store/locks.py, `take`)."""
+    try:
+        return locks.take(path, None if block else 0)
+    except LockBusy:
+        return None
 
 
 def _seal_on_hook_path(location, store, session_ids) -> None:

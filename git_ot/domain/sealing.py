@@ -6,8 +6,10 @@ moves the ref with a compare-and-swap; only then are the batches deleted.
 A crash anywhere before that leaves the batches for the next seal, and
 event ids make a repeated seal a no-op, so nothing is lost or doubled.
 
-The batches are read one event at a time, so a seal holds one large tool
-output in memory, not all of them. On the hook path a seal is counted
+The batches are read one event at a time, so a seal holds one event in
+memory, not all of them; a large tool output spilled beside the journal
+(store/spool.py) is gated and written to its blob a window at a time, so
+it is never held whole. On the hook path a seal is counted
 (`<common>/opentraces/seal-attempts/<session>`) from its start to its end: a
 session whose seal was killed HOOK_ATTEMPTS times in a row (a harness's hook
 timeout, say) is no longer sealed inside hooks, which would be killed again;
@@ -77,7 +79,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         # The new objects are kept and written together, as one pack when
         # they are many (store/packs.py), just before the commit.
         pack = PackBuffer(store)
-        payloads = Payloads(pack.blob, gate.redact)
+        payloads = Payloads(pack.blob, gate.redact, store.write_blob_stream)
         folder = Folder(recs, payloads, watched=lambda: _watched(store))
         applied = sum(1 for ev in events if folder.apply(ev))
         folder.settle()  # telemetry that waited for its step, or arrived after it
