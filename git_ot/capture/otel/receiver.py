@@ -73,6 +73,9 @@ class Sink:
         self.lock = threading.Lock()
         self.known: set[str] = set()
         self.vouched: set[str] = set()  # known through the watcher: no hook captures them
+        # Known sessions whose held records were moved: none are held after
+        # (a known session's records go to the spool).
+        self.claimed: set[str] = set()
         self._store = None
         self.closed = False  # set at shutdown: later requests are told to retry
         self.inflight = 0  # HTTP requests being read, decoded or written
@@ -81,26 +84,40 @@ class Sink:
 
     def accept(self, decoded: otlp.Decoded) -> int:
         """Write one request's events; the number of items rejected (no session)."""
-        by_session: dict[str, list] = {}
+        by_session: dict[str, tuple[list, list]] = {}
         rejected = decoded.unowned
-        for event in decoded.events:
-            try:
-                validate_session_id(event["session"])
-            except Exception:
+        valid: dict[str, bool] = {}
+        for event, line in zip(decoded.events, decoded.lines):
+            sid = event["session"]
+            if sid not in valid:
+                try:
+                    validate_session_id(sid)
+                    valid[sid] = True
+                except Exception:
+                    valid[sid] = False
+            if not valid[sid]:
                 rejected += 1
                 continue
-            by_session.setdefault(event["session"], []).append(event)
+            events, lines = by_session.setdefault(sid, ([], []))
+            events.append(event)
+            lines.append(line)
         with self.lock:
             self.counts["requests"] += 1
             self.counts["items"] += decoded.items
             self.counts["rejected"] += rejected
-            for sid, events in by_session.items():
+            for sid, (events, lines) in by_session.items():
+                # One write per session of what the request carried, each
+                # record in the line its id was computed from.
                 if self._known(sid):
-                    self._claim(sid)
-                    self.spool.append_many(sid, self._marked(sid, events))
+                    if sid not in self.claimed:
+                        self._claim(sid)
+                    if sid in self.vouched:
+                        self.spool.append_many(sid, self._marked(sid, events))
+                    else:
+                        self.spool.append_encoded(sid, b"".join(lines))
                     self.counts["spooled"] += len(events)
                 else:
-                    self.pen.append_many(sid, events)
+                    self.pen.append_encoded(sid, b"".join(lines))
                     self.counts["held"] += len(events)
         return rejected
 
@@ -131,11 +148,13 @@ class Sink:
     def _claim(self, sid: str) -> None:
         events = self._marked(sid, [e for e in self.pen.peek(sid) if "id" in e])
         if not events and not self.pen._files(sid):
+            self.claimed.add(sid)
             return
         # Appended first, deleted after: a crash in between repeats events,
         # which their ids make harmless, and loses none.
         self.spool.append_many(sid, events)
         self.pen.forget(sid)
+        self.claimed.add(sid)
         self.counts["claimed"] += len(events)
 
     def _marked(self, sid: str, events: list) -> list:
@@ -217,6 +236,10 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: exporters reuse their connection
+    # Buffered answers: headers and body written apart would leave the body
+    # waiting out the client's delayed acknowledgement of the headers
+    # (Nagle's algorithm), some 40 ms on every answer with a body.
+    wbufsize = 64 * 1024
     server_version = "git-ot"
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
@@ -361,6 +384,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()  # headers and body leave in one write (wbufsize)
         except OSError:
             self.close_connection = True
 
