@@ -28,7 +28,7 @@ from google.protobuf import json_format
 from git_ot.capture.claude_code import hooks
 from git_ot.capture.otel import receiver
 from git_ot.capture.otel.decode import decode, request_class
-from git_ot.domain.fold import Folder, Payloads, new_records
+from git_ot.domain.fold import Folder, Payloads, codex_prompt_target, new_records
 from git_ot.errors import BadPayload
 from git_ot.store.gitdir import locate
 from git_ot.store.spool import Spool
@@ -254,6 +254,32 @@ def test_two_calls_of_one_reply_share_its_request_on_the_first():
         (3, "tool", "Write", TOOL),
     ]
     assert "usage" not in recs["trace"]["steps"][2]
+
+
+def test_a_codex_prompt_record_joins_the_prompt_step_next_to_it():
+    """Codex's `codex.user_prompt` names no prompt: it joins the prompt step
+    next to it in time with the prompt's length, and waits while a step or
+    another prompt's record lies between (its own step not sealed yet)."""
+    def step(n, kind, t, text=None):
+        return {"n": n, "kind": kind, "t": t, **({"text": text} if text else {})}
+
+    def record(t, length):
+        return {"id": f"r{t}", "event": "codex.user_prompt", "t": t,
+                "data": {"signal": "logs", "attributes": {"prompt": "[REDACTED]", "prompt_length": str(length)}}}
+
+    turn1 = [step(1, "prompt", 10.00, "add a farewell function"), step(2, "tool", 10.20), step(3, "message", 10.40)]
+    turn2 = [step(4, "prompt", 12.00, "anything else?"), step(5, "message", 12.30)]
+    first, second = record(10.01, 23), record(12.01, 14)
+    api = {"id": "a", "event": "codex.api_request", "t": 10.1, "data": {"signal": "logs", "attributes": {}}}
+    records = [first, api, second]
+    assert codex_prompt_target(first, turn1 + turn2, records)["n"] == 1
+    assert codex_prompt_target(second, turn1 + turn2, records)["n"] == 4
+    # The second turn's step is not known yet: its record does not take the first prompt.
+    assert codex_prompt_target(second, turn1, records) is None
+    assert codex_prompt_target(second, turn1[:1], [second]) is None  # ... nor past its length
+    # A prompt step that has its record takes no other.
+    taken = [{**turn1[0], "telemetry": [first]}] + turn1[1:]
+    assert codex_prompt_target(record(10.02, 23), taken, records) is None
 
 
 # -- the receiver ----------------------------------------------------------------
