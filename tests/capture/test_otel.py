@@ -14,6 +14,7 @@ import glob
 import gzip
 import http.client
 import json
+import os
 import signal as signals
 import socket
 import subprocess
@@ -416,7 +417,84 @@ def test_an_unknown_session_is_held_until_the_repository_knows_it(repo):
     assert (result["held"], result["claimed"], result["held_sessions"]) == (n, n, [])
     steps = repo.ot_json("trace", "show", LINEAR_SID)["steps"]
     assert steps[0]["telemetry"][0]["event"] == "claude_code.user_prompt"
-    assert repo.cli_json("status")["telemetry"] == {"receiver": None, "held": 0}
+    assert repo.cli_json("status")["telemetry"] == {
+        "receiver": None, "held": 0, "held_records": 0, "held_since": None, "held_max_age": 7 * DAY,
+        "held_max_age_error": None}
+
+
+DAY = 86400
+
+
+def hold(location, session: str, received: int) -> Path:
+    """The first linear-edit export, for `session`, held as received at
+    `received` (its records' time and its journal's modification time)."""
+    signal, body = bodies("linear-edit")[0]
+    body = body.replace(LINEAR_SID.encode(), session.encode())
+    receiver.Sink(location).accept(decode(signal, body, "application/json", float(received)))
+    held = Path(location.state_dir) / "otel" / "held" / f"{session}.jsonl"
+    os.utime(held, (received, received))
+    return held
+
+
+def test_held_telemetry_is_reported_and_deleted_once_older_than_its_max_age(repo):
+    location = locate(str(repo.path))
+    received = int(time.time()) - 3 * DAY
+    held = hold(location, LINEAR_SID, received)
+    assert repo.cli_json("status")["telemetry"] == {
+        "receiver": None, "held": 1, "held_records": 28, "held_since": received, "held_max_age": 7 * DAY,
+        "held_max_age_error": None}
+    lines = repo.cli("status").stdout.decode().splitlines()
+    at = lines.index("telemetry")
+    assert lines[at + 2] == ("  held          1 session(s) not known here, 28 record(s), the oldest 3d old; "
+                             "deleted 7d after a session's last record")
+    sink = receiver.Sink(location, max_age=7 * DAY)
+    assert sink.expire(received + 7 * DAY) == []  # not older than the age yet
+    assert held.exists()
+    assert sink.expire(received + 7 * DAY + 1) == [LINEAR_SID]
+    assert not held.exists() and sink.counts["expired"] == 28
+    assert repo.cli_json("status")["telemetry"]["held"] == 0
+
+
+def test_held_telemetry_of_a_session_the_repository_knows_is_not_expired_but_claimed(repo):
+    location = locate(str(repo.path))
+    received = int(time.time()) - 30 * DAY
+    held = hold(location, LINEAR_SID, received)
+    replay(repo, "linear-edit")
+    sink = receiver.Sink(location, max_age=DAY)
+    assert sink.expire(time.time()) == []
+    sink.claim_all()
+    assert not held.exists() and sink.counts["claimed"] == 28
+    steps = repo.ot_json("trace", "show", LINEAR_SID)["steps"]
+    assert steps[0]["telemetry"][0]["event"] == "claude_code.user_prompt"
+
+
+def test_the_receiver_deletes_what_is_held_past_ot_otel_heldmaxage_before_it_answers(repo):
+    repo.git("config", "ot.otel.heldMaxAge", "2d")
+    location = locate(str(repo.path))
+    now = int(time.time())
+    old = hold(location, "old-session", now - 3 * DAY)
+    young = hold(location, "young-session", now - 1 * DAY)
+    running = Running(repo)
+    assert not old.exists() and young.exists()
+    result = running.stop()
+    assert (result["expired"], result["held_sessions"]) == (28, ["young-session"])
+
+
+def test_a_bad_ot_otel_heldmaxage_stops_the_receiver_and_status_says_so(repo):
+    repo.git("config", "ot.otel.heldMaxAge", "3 days")
+    proc = repo.ot("otel", "serve", "--grpc-port", "0", "--http-port", "0")
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert proc.stderr.decode().splitlines() == [
+        "error: invalid ot.otel.heldMaxAge '3 days'",
+        "hint: give an age such as '7d', '2w', '24h' or '30m'",
+    ]
+    report = repo.cli_json("status")
+    assert (report["telemetry"]["held_max_age"], report["telemetry"]["held_max_age_error"]) == (
+        None, "invalid ot.otel.heldMaxAge '3 days'")
+    assert {"problem": "invalid ot.otel.heldMaxAge '3 days'",
+            "hint": "give an age such as '7d', '2w', '24h' or '30m' ('git config ot.otel.heldMaxAge 7d'), "
+                    "or unset it for the default of 7d; 'git ot otel serve' does not start until then"} \
+        in report["problems"]
 
 
 def test_a_port_in_use_is_one_clear_line(repo):

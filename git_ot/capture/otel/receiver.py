@@ -19,9 +19,11 @@ a receiver that one repository started must not pour another project's
 sessions (the exporter's settings may be the user's, for every project)
 into this repository's bucket, from where they would be pushed. Held
 records move to the spool, in order, as soon as their session becomes
-known (checked with every request and every two seconds); records of a
-session that never does stay held, and are only local state (refs/README.md,
-section 12).
+known (checked with every request and every two seconds). Records of a
+session that never does are only local state (refs/README.md, section 12),
+and are deleted once the session's last record is older than
+`ot.otel.heldMaxAge` (7 days unless set; checked when the receiver starts
+and every two seconds after). `git ot status` reports what is held.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import threading
 import time
 import zlib
 
+from ...domain.status import held_max_age
 from ...domain.status import receiver as receiver_info
 from ...errors import BadPayload, ReceiverError
 from ...store import runfile, state
@@ -66,8 +69,9 @@ class _Pen(Spool):
 class Sink:
     """Where received events go: this repository's spool, or held."""
 
-    def __init__(self, location):
+    def __init__(self, location, max_age: float = 7 * 86400):
         self.location = location
+        self.max_age = max_age  # held records of a session whose last came longer ago are deleted
         self.spool = Spool(location.state_dir)
         self.pen = _Pen(state.otel_held(location.state_dir))
         self.lock = threading.Lock()
@@ -80,7 +84,7 @@ class Sink:
         self.closed = False  # set at shutdown: later requests are told to retry
         self.inflight = 0  # HTTP requests being read, decoded or written
         self.counts = {"requests": 0, "refused": 0, "failed": 0, "items": 0, "spooled": 0, "held": 0,
-                       "claimed": 0, "rejected": 0}
+                       "claimed": 0, "rejected": 0, "expired": 0}
 
     def accept(self, decoded: otlp.Decoded) -> int:
         """Write one request's events; the number of items rejected (no session)."""
@@ -141,6 +145,25 @@ class Sink:
             for sid in self.pen.pending_sessions():
                 if self._known(sid):
                     self._claim(sid)
+
+    def expire(self, now: float) -> list[str]:
+        """Delete the held records of every session still not known whose
+        last record arrived more than `max_age` seconds before `now`; the
+        sessions deleted."""
+        gone = []
+        with self.lock:
+            for sid in self.pen.pending_sessions():
+                try:
+                    last = os.stat(os.path.join(self.pen.dir, sid + ".jsonl")).st_mtime
+                except FileNotFoundError:
+                    continue
+                if now - last <= self.max_age or self._known(sid):
+                    continue
+                records = sum(1 for e in self.pen.peek(sid) if "corrupt" not in e)
+                self.pen.forget(sid)
+                self.counts["expired"] += records
+                gone.append(sid)
+        return gone
 
     def held_sessions(self) -> list[str]:
         return self.pen.pending_sessions()
@@ -530,7 +553,7 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
                             f"grpc {other.get('bind')}:{other.get('grpc_port')}, "
                             f"http {other.get('bind')}:{other.get('http_port')})",
                             hint=f"stop it first ('kill {other['pid']}'), or use that one")
-    sink = Sink(location)
+    sink = Sink(location, held_max_age(location))
     grpc_server, grpc_bound = _grpc_server(sink, bind, grpc_port)
     try:
         http_server, http_bound = _http_server(sink, bind, http_port)
@@ -551,15 +574,11 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
                                    name="otlp-http", daemon=True)
     http_thread.start()
     try:
+        _tidy(sink)
         if ready is not None:
             ready(info)
         while not stop.wait(CLAIM_INTERVAL):
-            try:
-                sink.claim_all()
-            except OSError as exc:  # held records stay held; the receiver goes on
-                from ...store.log import log_failure
-
-                log_failure(location, "otel serve: claim held records", exc)
+            _tidy(sink)
     finally:
         # Stop taking requests, let those under way finish and write.
         http_server.shutdown()
@@ -572,6 +591,18 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return {**info, **sink.counts, "held_sessions": sink.held_sessions()}
+
+
+def _tidy(sink: Sink) -> None:
+    """Move held records of sessions now known to the spool; delete those
+    of sessions unknown for longer than the held records are kept."""
+    try:
+        sink.claim_all()
+        sink.expire(time.time())
+    except OSError as exc:  # held records stay held; the receiver goes on
+        from ...store.log import log_failure
+
+        log_failure(sink.location, "otel serve: claim or expire held records", exc)
 
 
 def _drain(sink: Sink, timeout: float = 10.0) -> None:
