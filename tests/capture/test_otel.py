@@ -605,6 +605,91 @@ def test_a_chunked_body_is_taken_too(known):
     assert result["spooled"] == len(decode(signal, body, "application/json", 0.0).events)
 
 
+def test_a_50_mb_request_is_refused_over_every_path_and_what_follows_is_kept(known):
+    """50 MB: as a length over HTTP (test above), as chunks, as a gzip body
+    that inflates to it, and as a gRPC message; none is kept, the receiver
+    stays up, and the good request after each is kept whole."""
+    import grpc
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+
+    running = Running(known)
+    port = running.info["http_port"]
+    signal, good = bodies("linear-edit")[0]
+    n = len(decode(signal, good, "application/json", 0.0).events)
+    big = 50 * 1024 * 1024
+    # Chunked: read up to the limit, then the connection is closed unanswered.
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"%x\r\n" % (1 << 20) + b" " * (1 << 20) + b"\r\n"
+        try:
+            for _ in range(big >> 20):
+                sock.sendall(chunk)
+            sock.shutdown(socket.SHUT_WR)
+            answer = sock.recv(100)
+        except OSError:
+            answer = b""  # closed (reset) by the receiver past the limit
+        assert answer == b""
+    assert running.post("/v1/logs", good) == (200, b"{}")
+    # A gzip body of 50 KB that inflates to 50 MB.
+    status, answer = running.post("/v1/logs", gzip.compress(b" " * big), **{"Content-Encoding": "gzip"})
+    assert (status, json.loads(answer)) == (400, {"code": 3, "message": "the body inflates past the size limit"})
+    assert running.post("/v1/logs", good) == (200, b"{}")
+    # gRPC: a 50 MB message is refused by its length.
+    request = request_class(signal)()
+    request.ParseFromString(to_protobuf(signal, good))
+    huge = request_class(signal)()
+    huge.CopyFrom(request)
+    huge.resource_logs[0].scope_logs[0].log_records[0].body.string_value = "x" * big
+    with grpc.insecure_channel(f"127.0.0.1:{running.info['grpc_port']}") as channel:
+        stub = logs_service_pb2_grpc.LogsServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Export(huge, timeout=60)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert not stub.Export(request, timeout=10).HasField("partial_success")
+    result = running.stop()
+    assert (result["spooled"], result["held"], result["failed"]) == (3 * n, 0, 0)
+    kept = [e for e in Spool(running.location.state_dir).peek(LINEAR_SID) if e["kind"] == "telemetry"]
+    assert len(kept) == 3 * n and all(len(json.dumps(e)) < 1 << 20 for e in kept)
+
+
+def _h2_frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def _hpack_literal(name: bytes, value: bytes) -> bytes:
+    """A header field as HPACK's literal without indexing, with a new name."""
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def test_a_grpc_client_that_disconnects_mid_message_leaves_nothing_and_the_receiver_stays_up(known):
+    import grpc
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+
+    running = Running(known)
+    signal, good = bodies("linear-edit")[0]
+    body = to_protobuf(signal, good)
+    n = len(decode(signal, good, "application/json", 0.0).events)
+    path = b"/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+    headers = (b"\x83\x86"  # :method POST, :scheme http (HPACK static table)
+               + b"\x04" + bytes([len(path)]) + path  # :path, its name from the static table
+               + _hpack_literal(b":authority", b"127.0.0.1")
+               + _hpack_literal(b"content-type", b"application/grpc") + _hpack_literal(b"te", b"trailers"))
+    message = b"\x00" + len(body).to_bytes(4, "big") + body
+    with socket.create_connection(("127.0.0.1", running.info["grpc_port"]), timeout=30) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _h2_frame(4, 0, 0, b"")
+                     + _h2_frame(1, 4, 1, headers)  # HEADERS, END_HEADERS
+                     + _h2_frame(0, 0, 1, message[: len(message) // 2]))  # half the message, no END_STREAM
+    # Gone, half sent. The receiver answers the next client and keeps only its request.
+    request = request_class(signal)()
+    request.ParseFromString(body)
+    with grpc.insecure_channel(f"127.0.0.1:{running.info['grpc_port']}") as channel:
+        assert not logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10) \
+            .HasField("partial_success")
+    result = running.stop()
+    assert (result["requests"], result["spooled"], result["refused"], result["failed"]) == (1, n, 0, 0)
+
+
 @pytest.mark.parametrize("sig", [signals.SIGTERM, signals.SIGINT])
 def test_the_command_stops_on_a_signal_after_writing_what_it_took(repo, sig):
     proc = subprocess.Popen([sys.executable, "-m", "git_ot", "otel", "serve", "--grpc-port", "0",
