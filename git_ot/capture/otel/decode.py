@@ -325,8 +325,12 @@ def record_id(session: str, data: dict) -> str:
     return _named(session, _data_text(data))
 
 
+# json.dumps(value, sort_keys=True, ensure_ascii=True, default=str), made once.
+_SORTED = json.JSONEncoder(sort_keys=True, ensure_ascii=True, default=str)
+
+
 def _data_text(data: dict) -> str:
-    return json.dumps(data, sort_keys=True, ensure_ascii=True, default=str)
+    return _SORTED.encode(data)
 
 
 def _named(session: str, data_text: str) -> str:
@@ -349,21 +353,34 @@ def _log_name(event_name, body, attrs: dict) -> str:
     return str(name) if name else "log"
 
 
+def _first_text(attrs: dict, keys: tuple) -> str | None:
+    """The first of `keys` whose attribute is a non-empty text."""
+    for key in keys:
+        value = attrs.get(key)
+        if value and type(value) is str:
+            return value
+    return None
+
+
 def _emit(out: Decoded, signal: str, name: str, rattrs: dict, attrs: dict, fields: dict, now: float) -> None:
+    # `attrs` is this record's own (made for it by the caller): taken, not copied.
     out.items += 1
-    session = next((attrs[k] for k in SESSION_KEYS if isinstance(attrs.get(k), str) and attrs[k]), None)
-    if session is None:
-        session = next((rattrs[k] for k in SESSION_KEYS if isinstance(rattrs.get(k), str) and rattrs[k]), None)
+    session = _first_text(attrs, SESSION_KEYS) or _first_text(rattrs, SESSION_KEYS)
     if session is None:
         out.unowned += 1
         return
     service = rattrs.get("service.name")
     data = {"signal": signal, "name": name}
-    data.update((k, v) for k, v in fields.items() if v is not None)
-    data["attributes"] = {k: v for k, v in attrs.items() if k not in SESSION_KEYS}
-    if isinstance(attrs.get("prompt.id"), str):
-        data["prompt_id"] = attrs["prompt.id"]
-    tool = next((attrs[k] for k in TOOL_USE_KEYS if isinstance(attrs.get(k), str) and attrs[k]), None)
+    for key, value in fields.items():
+        if value is not None:
+            data[key] = value
+    prompt_id = attrs.get("prompt.id")
+    tool = _first_text(attrs, TOOL_USE_KEYS)
+    for key in SESSION_KEYS:
+        attrs.pop(key, None)
+    data["attributes"] = attrs
+    if isinstance(prompt_id, str):
+        data["prompt_id"] = prompt_id
     if tool:
         data["tool_use_id"] = tool
     seq = attrs.get("event.sequence")
