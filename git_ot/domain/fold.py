@@ -593,6 +593,8 @@ class Folder:
             step = join_target(entry, self.trace["steps"], by_prompt.get(entry.get("prompt_id"), []))
             if step is None and _codex_reply(entry):
                 step = codex_reply_target(entry, self.trace["steps"], codex)
+            elif step is None and entry.get("event") == "codex.user_prompt":
+                step = codex_prompt_target(entry, self.trace["steps"], codex)
             if step is None:
                 keep.append(entry)
             else:
@@ -732,6 +734,37 @@ def codex_reply_target(entry: dict, steps: list[dict], records: list[dict]) -> d
         if s["kind"] == "message" and not s.get("thinking"):
             return s
     return None
+
+
+def codex_prompt_target(entry: dict, steps: list[dict], records: list[dict]) -> dict | None:
+    """The prompt step a Codex `codex.user_prompt` record reports on. Codex
+    names no prompt: the record joins the main agent's prompt step next to
+    it in time, when nothing comes between the two (no other step, no
+    other `codex.user_prompt`), the prompt's length is the record's
+    `prompt_length`, and the step has no `codex.user_prompt` yet."""
+    t = entry.get("t")
+    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+    if data.get("signal") != "logs" or not isinstance(t, (int, float)):
+        return None
+    length = _int(attrs.get("prompt_length"))
+    prompts = [e["t"] for e in records if e.get("event") == "codex.user_prompt" and e is not entry]
+    times = [s["t"] for s in steps if isinstance(s.get("t"), (int, float))]
+    best = None
+    for s in steps:
+        if s["kind"] != "prompt" or "parent" in s or not isinstance(s.get("t"), (int, float)):
+            continue
+        if any(e.get("event") == "codex.user_prompt" for e in s.get("telemetry", ())):
+            continue
+        text = s.get("text")
+        if length is not None and isinstance(text, str) and length not in (len(text), len(text.encode("utf-8"))):
+            continue
+        low, high = sorted((s["t"], t))
+        if sum(1 for x in times if low <= x <= high) > 1 or any(low < x < high for x in prompts):
+            continue
+        if best is None or abs(s["t"] - t) < abs(best["t"] - t):
+            best = s
+    return best
 
 
 def _turn_end(entry: dict) -> bool:

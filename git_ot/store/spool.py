@@ -137,7 +137,14 @@ class Spool:
         write under one lock: as durable as one `append`, one line each."""
         if not events:
             return
-        data = b"".join(_encode(ev) for ev in events)
+        self.append_encoded(session_id, b"".join(_encode(ev) for ev in events))
+
+    def append_encoded(self, session_id: str, data: bytes) -> None:
+        """`append_many` of events already encoded as journal lines (ASCII
+        JSON objects, each ending in a line feed): a receiver that encoded
+        its events once, to name them, writes those bytes as they are."""
+        if not data:
+            return
         os.makedirs(self.dir, exist_ok=True)
         with _flock(self._path(session_id, ".lock")):
             self._write_line(session_id, data)
