@@ -180,7 +180,8 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
         spool.forget(sid)
         fill = state_paths.transcript_fill(location.state_dir, sid)
         for path in (state_paths.originals(location.state_dir, sid),
-                     state_paths.blocked_marker(location.state_dir, sid), fill, fill + ".lock"):
+                     state_paths.blocked_marker(location.state_dir, sid), fill, fill + ".lock",
+                     state_paths.anchors_pending(location.state_dir, sid)):
             try:
                 os.unlink(path)
             except FileNotFoundError:

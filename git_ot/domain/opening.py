@@ -64,20 +64,26 @@ def open_store(path: str | None = None, seal: bool = False, settle: bool = False
 
 
 def anchor_left(store: Store) -> None:
-    """Anchor the commits a git hook left for the next run (it waited in
-    vain for a seal another process ran, which may have ended before the
-    hook gave up): their sessions are sealed now. A listing of anchor-later/
-    when there are none."""
+    """Anchor what git hooks left for the next run: the commits whose hook
+    waited in vain for a seal another process ran (which may have ended
+    before the hook gave up), and the trail anchors a hook could not write
+    past its wait. A listing of two folders when there is nothing."""
+    from .trail import session_anchors
+
     try:
-        if not os.listdir(state.anchor_later(store.location.state_dir)):
-            return
+        later = os.listdir(state.anchor_later(store.location.state_dir))
     except OSError:
+        later = []
+    kept = session_anchors.sessions_pending(store)
+    if not later and not kept:
         return
     from .trail.githooks import anchor_deferred
 
     try:
-        anchor_deferred(store)
-    except Exception as exc:  # the note is recomputed by the next run; blame needs none
+        if later:
+            anchor_deferred(store)
+        session_anchors.flush_pending(store)
+    except Exception as exc:  # recomputed by the next run; blame needs none of it
         notices.warn(f"commits left for anchoring not anchored yet: {_reason(exc)}")
 
 

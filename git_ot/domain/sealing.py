@@ -36,6 +36,7 @@ from ..store.spool import Spool, is_event
 from ..store.trees import path_fields
 from .fold import anchored_commits, Folder, Payloads, new_records, seen_event_ids
 from .gate.seal import SealGate
+from .trail import session_anchors
 
 
 def spool_for(store: Store) -> Spool:
@@ -87,6 +88,11 @@ def seal(store: Store, session_id: str, wait: float | None = None,
             # Everything was sealed before a crash cut the retire short.
             batch.retire()
             return tip
+        # Anchors a git hook kept for the session, its seal lock being held
+        # (trail/session_anchors.py): written with this seal.
+        kept_lines = session_anchors.kept_lines(store, session_id)
+        recs["trail"]["anchors"] = list(recs["trail"].get("anchors", [])) + session_anchors.merged(
+            recs["trail"].get("anchors", []), session_anchors.parsed(kept_lines))
         gate_report = gate.check(recs, folder, current.record("manifest") if current else None)
         for step in folder.completed:
             # Without both snapshots (an imported step), the patch the
@@ -104,6 +110,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
                                       folder.new_snapshots, message, pack=pack,
                                       loose_below=loose_below)
         crash_point("after-ref-move")
+        session_anchors.clear_pending(store, session_id, len(kept_lines))
         batch.retire()
         return new_tip
 

@@ -113,6 +113,11 @@ def seal_attempts(state_dir: str, session_id: str) -> str:
     return os.path.join(state_dir, "seal-attempts", session_id)
 
 
+def anchors_pending(state_dir: str, session_id: str) -> str:
+    """A session's trail anchors a git hook could not write in its bounded wait."""
+    return os.path.join(state_dir, "anchors-pending", session_id + ".jsonl")
+
+
 def transcript_fill(state_dir: str, session_id: str) -> str:
     """What the hooks have read of a session's transcripts (capture/claude_code/fill.py)."""
     return os.path.join(state_dir, "transcript-fill", session_id + ".json")

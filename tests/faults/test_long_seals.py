@@ -86,6 +86,41 @@ def test_a_commit_left_for_anchoring_is_anchored_by_the_next_command_that_reads(
     assert list(later.iterdir()) == []
 
 
+def test_a_commit_does_not_wait_for_a_seal_lock_to_write_the_trail_anchors(repo, monkeypatch):
+    """The session is sealed, but a long seal of it holds its lock when the
+    user commits: the post-commit hook writes the note, keeps the session's
+    trail anchors for later and returns; the next command writes them."""
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+    set_up(repo, True)
+    a = Agent(repo, "s-held")
+    a.prompt("add a farewell function")
+    a.write("app.py", BASE + FAREWELL)
+    a.stop()
+    repo.ot("trace", "list")  # sealed: nothing spooled is left
+    assert _spool(repo) == []
+    lock = repo.path / ".git/opentraces/spool/s-held.seal.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        proc = subprocess.run(["git", "commit", "-q", "-am", "farewell"], cwd=repo.path,
+                              capture_output=True, text=True, timeout=PROCESS_LIMIT)
+        assert proc.returncode == 0, proc.stderr
+        first = repo.git("rev-parse", "HEAD").strip()
+        assert note(repo, first) == [{"v": 1, "session": "s-held", "step": 2, "hunk": "2.1.1",
+                                      "path": "app.py", "lines": [3, 6], "harness": "claude-code",
+                                      "model": "claude-opus-4-5"}]
+        assert read_records(repo, "s-held")["trail"].get("anchors", []) == []
+        kept = repo.path / ".git/opentraces/anchors-pending/s-held.jsonl"
+        assert [json.loads(line)["commit"] for line in kept.read_text().splitlines()] == [first]
+    finally:
+        os.close(fd)
+    proc = repo.ot("trace", "list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [a["commit"] for a in read_records(repo, "s-held")["trail"]["anchors"]] == [first]
+    assert json.loads(proc.stdout)["sessions"][0]["commits"] == 1
+    assert not kept.exists()
+
+
 def test_a_seal_the_harness_keeps_killing_is_finished_outside_the_hooks(repo):
     set_up(repo, True)
     a = Agent(repo, "s-killed")
