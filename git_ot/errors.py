@@ -184,3 +184,11 @@ class NoContext(GitOtError):
 
 class WatcherError(GitOtError):
     """The watcher cannot start (one already runs) or its working tree went away."""
+
+
+class NotACapsule(GitOtError):
+    """A file is not a capsule (not a git bundle, or a bundle without capsule.json), or a directory is not an opened one."""
+
+
+class BadReplaySpec(GitOtError):
+    """A replay option names no usable dependency or revision (--with, --at)."""
