@@ -21,6 +21,8 @@ finds the capsule's context there (domain/ctx.py).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import os
 import platform
@@ -206,34 +208,63 @@ def gated(store: Store, sid: str, values: list):
     home paths by tokens (or the capsule refused, under
     `ot.security.action=block`)."""
     from .gate.egress import egress_report, raise_if_blocked
+    from .gate.detectors import Hit
     from .gate.engine import Gate, PII_TOKEN
+    from .gate.seal import SEPARATOR
 
     report = egress_report(store, [sid])
     raise_if_blocked(report)
     gate = Gate(store)
     counts: dict = {}
 
-    def clean(text: str, where: str) -> str:
-        hits = gate.hits(text)
-        if hits:
-            secret = [h for h in hits if h.kind not in PII_TOKEN]
-            if secret and gate.policy.action == "block":
-                raise EgressBlocked(f"the security gate holds back the capsule: {secret[0].kind} in {where}",
-                                    hint="'git ot scan' shows the findings; allow a false positive with "
-                                         "'git config --add ot.security.allow <regex>'")
-            text = gate.replace(text, hits)
-        return gate.paths.apply(text, counts)
+    def fixed(texts: list[str], where: str) -> list[str]:
+        # One pass of the detectors over every string, SEPARATOR (which no
+        # rule matches across) between them, as the seal's gate does; the
+        # hits are then cut back to the strings they fall in.
+        found = gate.hits(SEPARATOR.join(texts))
+        per: dict[int, list] = {}
+        if found:
+            starts = list(itertools.accumulate((len(t) + len(SEPARATOR) for t in texts[:-1]), initial=0))
+            for h in found:
+                k = bisect.bisect_right(starts, h.start) - 1
+                end = min(h.end, starts[k] + len(texts[k]))
+                if end > h.start:
+                    per.setdefault(k, []).append(Hit(h.kind, h.detector, h.start - starts[k], end - starts[k]))
+        out = []
+        for k, text in enumerate(texts):
+            hits = per.get(k)
+            if hits:
+                secret = [h for h in hits if h.kind not in PII_TOKEN]
+                if secret and gate.policy.action == "block":
+                    raise EgressBlocked(f"the security gate holds back the capsule: {secret[0].kind} in {where}",
+                                        hint="'git ot scan' shows the findings; allow a false positive with "
+                                             "'git config --add ot.security.allow <regex>'")
+                text = gate.replace(text, hits)
+            out.append(gate.paths.apply(text, counts))
+        return out
 
-    def walk(value, where):
+    def walk(value, fix):
         if isinstance(value, str):
-            return clean(value, where)
+            return fix(value)
         if isinstance(value, dict):
-            return {clean(k, where) if isinstance(k, str) else k: walk(v, where) for k, v in value.items()}
+            return {fix(k) if isinstance(k, str) else k: walk(v, fix) for k, v in value.items()}
         if isinstance(value, list):
-            return [walk(v, where) for v in value]
+            return [walk(v, fix) for v in value]
         return value
 
-    return [walk(v, f"the capsule's {name}") for name, v in values]
+    out = []
+    for name, value in values:
+        texts: list[str] = []
+        walk(value, lambda t: texts.append(t) or t)
+        # A string holding a NUL could be taken for SEPARATOR: checked alone.
+        alone = {k for k, t in enumerate(texts) if "\0" in t}
+        joined = [t for k, t in enumerate(texts) if k not in alone]
+        done = iter(fixed(joined, f"the capsule's {name}") if joined else [])
+        result = [fixed([t], f"the capsule's {name}")[0] if k in alone else next(done)
+                  for k, t in enumerate(texts)]
+        it = iter(result)
+        out.append(walk(value, lambda t: next(it)))
+    return out
 
 
 # -- sealing ---------------------------------------------------------------------
