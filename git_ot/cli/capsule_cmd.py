@@ -125,7 +125,7 @@ def show(directory, as_json):
                    "May be given more than once.")
 @click.option("--at", "at", metavar="REV", default=None,
               help="Run against this revision of the source repository instead of the snapshot "
-                   "(fetched into the capsule's repository first).")
+                   "(fetched from the recorded origin when the capsule's repository lacks it).")
 @click.option("--timeout", "timeout", type=float, default=300.0, show_default=True, metavar="S",
               help="Seconds the setup, the environment and the verdict may each take.")
 @json_option

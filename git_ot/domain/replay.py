@@ -55,12 +55,25 @@ def _tree(store: Store, record: dict, at: str | None) -> str:
     repo = store.repo
     if at is None:
         return str(repo.revparse_single(capsule.SEALED_REF).peel(pygit2.Commit).tree[capsule.SNAPSHOT_DIR].id)
+    found = _resolve(repo, at)
+    source = record["source"].get("repository")
+    if found is None and source:
+        # Not here yet: ask the source repository (its origin, as recorded) for it.
+        fetched = git.process(["fetch", "-q", "--no-tags", source, at], cwd=store.location.worktree)
+        if fetched.returncode == 0:
+            found = _resolve(repo, "FETCH_HEAD")
+    if found is None:
+        raise BadReplaySpec(f"revision '{at}' is not in the capsule's repository"
+                            + (f" nor in '{source}'" if source else ""),
+                            hint=f"fetch it first: git fetch {source or 'SOURCE'} {at}")
+    return found
+
+
+def _resolve(repo, rev: str) -> str | None:
     try:
-        return str(repo.revparse_single(at).peel(pygit2.Tree).id)
+        return str(repo.revparse_single(rev).peel(pygit2.Tree).id)
     except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-        source = record["source"].get("repository") or "SOURCE"
-        raise BadReplaySpec(f"revision '{at}' is not in the capsule's repository",
-                            hint=f"fetch it first: git fetch {source} {at}") from None
+        return None
 
 
 def _extract(store: Store, tree: str, into: str) -> None:

@@ -124,6 +124,25 @@ def test_open_show_and_replay_reproduces_fixed_and_at_another_revision(repo, tmp
     assert git(where, "status", "--porcelain") == ""
 
 
+def test_replay_at_fetches_the_revision_from_the_recorded_origin(repo, tmp_path):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo.path), str(origin))
+    git(repo.path, "remote", "add", "origin", str(origin))
+    capsule, seal = sealed(repo, tmp_path, "--verdict", "grep -q hey app.py")
+    where = opened(tmp_path, capsule)
+    assert json.loads(run_here(where, "capsule", "show", "--json").stdout)["source"]["repository"] == str(origin)
+    repo.write("app.py", 'def greet(name):\n    return "hey " + name\n')
+    fix = repo.commit("say hey")
+    assert error(run_here(where, "capsule", "replay", "--at", fix)) == [
+        f"error: revision '{fix}' is not in the capsule's repository nor in '{origin}'",
+        f"hint: fetch it first: git fetch {origin} {fix}"]
+    git(repo.path, "push", "-q", "origin", "main")
+    proc = run_here(where, "capsule", "replay", "--at", fix)
+    assert proc.returncode == 0
+    assert proc.stdout.decode().splitlines() == ["fixed (flipped): the verdict command passes now (exit 0)",
+                                                 f"recorded exit -, replayed exit 0, at {fix}"]
+
+
 def test_a_hanging_verdict_a_failing_setup_and_a_missing_command_are_inconclusive(repo, tmp_path):
     capsule, _ = sealed(repo, tmp_path, "--verdict", "sleep 60")
     where = opened(tmp_path, capsule)
