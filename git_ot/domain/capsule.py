@@ -35,18 +35,16 @@ import pygit2
 from .. import __version__
 from ..errors import (EgressBlocked, GitCommandError, NotACapsule, UnknownStep, UnsupportedVersion,
                       UnusableDirectory, NoContext)
-from ..store import git
+from ..store import git, refs, state
 from ..store.records import envelope, VERSIONS, SCHEMA_PREFIX
 from ..store.repository import Store
 from . import ctx as ctx_domain
 from . import pyenv, sessions
 from .fold import expand
 
-HEAD_REF = "refs/heads/capsule"
-SEALED_REF = ctx_domain.CAPSULE_SEALED
+HEAD_REF, SEALED_REF = refs.CAPSULE_HEAD, refs.CAPSULE_SEALED
 RECORD, CTX, README = "capsule.json", ctx_domain.CAPSULE_CTX, "CAPSULE.md"
 SNAPSHOT_DIR = "snapshot"
-STATE_FOLDER = ctx_domain.CAPSULE_FOLDER
 BUNDLE_MAGIC = (b"# v2 git bundle\n", b"# v3 git bundle\n")
 # How much of a step's text the trajectory slice keeps (the whole of it
 # is in ctx.json); the failing step's output is kept whole.
@@ -452,15 +450,14 @@ def _unpack(file: str, target: str) -> dict:
 
 def state_folder(directory: str) -> str:
     """Where an opened capsule's records are: git-ot's state folder of its repository."""
-    from ..store import state
     common = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir"],
                      cwd=directory).decode().strip()
-    return os.path.join(state.root(common), STATE_FOLDER)
+    return state.capsule(state.root(common))
 
 
 def load(store: Store) -> dict:
     """The record of the capsule opened in `store`'s repository."""
-    path = os.path.join(store.location.state_dir, STATE_FOLDER, RECORD)
+    path = os.path.join(state.capsule(store.location.state_dir), RECORD)
     where = store.location.worktree or store.location.common_dir
     try:
         with open(path, encoding="utf-8") as fh:

@@ -18,7 +18,7 @@ import re
 import pygit2
 
 from ..errors import GitCommandError, NoContext, UnknownStep, UnusableDirectory
-from ..store import git
+from ..store import git, refs, state
 from ..store.repository import Store
 from . import sessions
 from .fold import expand
@@ -96,16 +96,16 @@ def context(store: Store, spec: str) -> dict:
     return result
 
 
-# Where an opened capsule (domain/capsule.py) keeps the context it carries:
-# the step's, as `context` returned it when the capsule was sealed.
-CAPSULE_FOLDER, CAPSULE_CTX, CAPSULE_SEALED = "capsule", "ctx.json", "refs/capsule/sealed"
+# The file an opened capsule (domain/capsule.py) keeps the context it
+# carries in: the step's, as `context` returned it when it was sealed.
+CAPSULE_CTX = "ctx.json"
 
 
 def capsule_context(store: Store, sid_spec: str, step_n: int) -> dict | None:
     """The context an opened capsule in this repository carries, when
     `sid_spec` names its session (None otherwise): a capsule holds its own
     step's context alone."""
-    path = os.path.join(store.location.state_dir, CAPSULE_FOLDER, CAPSULE_CTX)
+    path = os.path.join(state.capsule(store.location.state_dir), CAPSULE_CTX)
     try:
         with open(path, encoding="utf-8") as fh:
             carried = json.load(fh)
@@ -175,7 +175,7 @@ def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:
     session's base; the base itself when no tool step took one before; None
     when neither is known."""
     if store.session(session_id) is None and capsule_context(store, session_id, step_n) is not None:
-        sealed = store.repo.revparse_single(CAPSULE_SEALED).peel(pygit2.Commit)
+        sealed = store.repo.revparse_single(refs.CAPSULE_SEALED).peel(pygit2.Commit)
         sig = pygit2.Signature("git-ot", "git-ot@localhost", 0, 0)
         return str(store.repo.create_commit(None, sig, sig, f"git-ot: session {session_id} at step {step_n}\n",
                                             sealed.tree["snapshot"].id, []))
