@@ -259,3 +259,64 @@ def test_the_gate_blocks_a_capsule_under_the_block_policy(repo, tmp_path):
 ])
 def test_decide(problem, setup, run, expected):
     assert decide(problem, setup, run, 5.0) == expected
+
+
+# -- the Python environment: which one, and its pins ------------------------------------
+
+def fake_venv(path, dists: dict, version="3.11.7", editable: dict | None = None):
+    """A virtual environment as far as recording it goes: pyvenv.cfg and dist-info folders."""
+    site = path / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (path / "pyvenv.cfg").write_text(f"home = /usr/bin\ninclude-system-site-packages = false\nversion = {version}\n")
+    (path / "bin").mkdir()
+    for name, ver in dists.items():
+        info = site / f"{name.replace('-', '_')}-{ver}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {ver}\n")
+        if editable and name in editable:
+            (info / "direct_url.json").write_text(json.dumps(
+                {"url": editable[name].as_uri(), "dir_info": {"editable": True}}))
+    return path
+
+
+def test_the_environment_is_the_verdicts_else_the_active_one_else_the_projects(tmp_path):
+    from git_ot.domain import pyenv
+
+    top = tmp_path / "project"
+    (top / "lib").mkdir(parents=True)
+    fake_venv(top / "venv", {"a": "1"})
+    fake_venv(top / "tools" / "env", {"b": "2"})
+    outside = fake_venv(tmp_path / "elsewhere", {"c": "3"})
+    assert pyenv.find(str(top), "tools/env/bin/pytest -x", {}) == str(top / "tools" / "env")
+    assert pyenv.find(str(top), "pytest -x", {"VIRTUAL_ENV": str(outside)}) == str(outside)
+    assert pyenv.find(str(top), "pytest -x", {}) == str(top / "venv")
+    assert pyenv.find(str(top), "'unbalanced", {}) == str(top / "venv")
+    assert pyenv.find(str(tmp_path / "project" / "lib"), "make test", {}) is None
+    assert pyenv.record(str(top), "pytest", {"VIRTUAL_ENV": str(outside)}) == {
+        "path": None, "python": "3.11.7", "pins": [{"name": "c", "version": "3"}]}
+
+
+def test_the_pins_are_every_distribution_but_pip_sorted_with_editable_folders(tmp_path):
+    from git_ot.domain import pyenv
+
+    top = tmp_path / "project"
+    (top / "src" / "app").mkdir(parents=True)
+    fake_venv(top / ".venv", {"Zlib_Tool": "0.1", "pip": "24.0", "app": "0.0.1", "attrs": "23.2.0"},
+              version="3.12.1", editable={"app": top / "src" / "app"})
+    assert pyenv.record(str(top), ".venv/bin/python -m pytest", {}) == {
+        "path": ".venv", "python": "3.12.1",
+        "pins": [{"name": "app", "version": "0.0.1", "editable": "src/app"},
+                 {"name": "attrs", "version": "23.2.0"}, {"name": "Zlib_Tool", "version": "0.1"}]}
+    pins = pyenv.record(str(top), "pytest", {})["pins"]
+    wheel = tmp_path / "zlib_tool-0.2-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    replaced = pyenv.with_replaced(pins, pyenv.parse_with(["zlib-tool@" + wheel.name, "attrs==24.1.0",
+                                                           "new==1"], str(tmp_path)))
+    assert replaced == [{"name": "app", "version": "0.0.1", "editable": "src/app"},
+                        {"name": "attrs", "version": "24.1.0"}, {"name": "new", "version": "1"},
+                        {"name": "zlib-tool", "path": str(wheel)}]
+    assert [a for p in replaced for a in pyenv.requirement(p, "/copy")] == [
+        "-e", "/copy/src/app", "attrs==24.1.0", "new==1", str(wheel)]
+    with pytest.raises(Exception) as info:
+        pyenv.parse_with(["x@missing.whl"], str(tmp_path))
+    assert info.value.message == f"no such file or folder '{tmp_path / 'missing.whl'}' in --with 'x@missing.whl'"
