@@ -28,6 +28,8 @@ COMMANDS = {
                 "Seal a failing step into one file, open it anywhere, and replay it."),
     "ctx": ("git_ot.cli.ctx_cmd:ctx",
             "Show what the model saw at a step, or resume a session from there."),
+    "dataset": ("git_ot.cli.dataset_cmd:dataset",
+                "Build, review and publish datasets from sessions, as code."),
     "demo": ("git_ot.cli.demo_cmd:demo",
              "Replay a recorded Claude Code session in a new repository and read it back."),
     "export": ("git_ot.cli.export_cmd:export",

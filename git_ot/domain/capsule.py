@@ -3,7 +3,7 @@
 A capsule is a git bundle of one commit, `refs/heads/capsule`, with no
 parent, whose tree holds
 
-    capsule.json   the record (refs/README.md, section 16)
+    capsule.json   the record (refs/README.md, section 18)
     ctx.json       the messages in the model's view at the step
     CAPSULE.md     the same, for people
     snapshot/      the working files as they were at the step

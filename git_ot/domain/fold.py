@@ -412,6 +412,10 @@ class Folder:
             self.completed.append(step)
         elif kind == "message":
             step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
+            if step.get("thinking") and isinstance(data.get("signature"), str) and data["signature"]:
+                step["signature"] = self.payloads.put(data["signature"])
+                if data.get("redacted"):
+                    step["redacted"] = True
             self._message(step, "assistant", event)
         elif kind == "subagent_start":
             step = self._add_step({"kind": "subagent", "agent_id": data.get("agent_id"),

@@ -10,7 +10,7 @@ NAMESPACE = "refs/opentraces/"
 SESSIONS_PREFIX = NAMESPACE + "sessions/"
 NOTES_REF = "refs/notes/opentraces"
 # A capsule's one ref in its bundle, and where an opened capsule keeps the
-# commit it was sealed as (refs/README.md, section 16).
+# commit it was sealed as (refs/README.md, section 18).
 CAPSULE_HEAD = "refs/heads/capsule"
 CAPSULE_SEALED = "refs/capsule/sealed"
 

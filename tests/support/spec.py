@@ -39,6 +39,8 @@ SCHEMA_FILES = {
     "note-line": "note-line.schema.json",
     "record": "record.schema.json",
     "capsule": "capsule.schema.json",
+    "datasets": "datasets.schema.json",
+    "dataset-packet": "dataset-packet.schema.json",
 }
 RECORD_FILES = {"manifest.json": "manifest", "trace.cbor.zst": "trace",
                 "trail.cbor.zst": "trail", "ctx.cbor.zst": "ctx"}
