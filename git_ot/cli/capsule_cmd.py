@@ -51,7 +51,7 @@ def seal(spec, verdict, setup, output, as_json):
 
 @capsule.command("open")
 @click.argument("file", metavar="FILE")
-@click.argument("directory", metavar="[DIR]", required=False)
+@click.argument("directory", metavar="DIR", required=False)
 @json_option
 def open_(file, directory, as_json):
     """Verify a capsule and unpack it into a new repository.
@@ -72,7 +72,7 @@ def open_(file, directory, as_json):
 
 
 @capsule.command("show")
-@click.argument("directory", metavar="[DIR]", required=False)
+@click.argument("directory", metavar="DIR", required=False)
 @json_option
 def show(directory, as_json):
     """Show an opened capsule: intent, failing step, trajectory, verdict."""
@@ -119,7 +119,7 @@ def show(directory, as_json):
 
 
 @capsule.command("replay")
-@click.argument("directory", metavar="[DIR]", required=False)
+@click.argument("directory", metavar="DIR", required=False)
 @click.option("--with", "with_", metavar="SPEC", multiple=True,
               help="Replace a pinned distribution: NAME==VERSION, or NAME@PATH (a wheel or a folder). "
                    "May be given more than once.")
