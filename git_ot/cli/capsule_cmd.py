@@ -126,8 +126,8 @@ def show(directory, as_json):
 @click.option("--at", "at", metavar="REV", default=None,
               help="Run against this revision of the source repository instead of the snapshot "
                    "(fetched from the recorded origin when the capsule's repository lacks it).")
-@click.option("--timeout", "timeout", type=float, default=300.0, show_default=True, metavar="S",
-              help="Seconds the setup, the environment and the verdict may each take.")
+@click.option("--timeout", "timeout", type=float, default=300.0, metavar="S",
+              help="Seconds the setup, the environment and the verdict may each take (default 300).")
 @json_option
 @click.pass_context
 def replay(ctx, directory, with_, at, timeout, as_json):
