@@ -35,7 +35,7 @@ import pygit2
 from .. import __version__
 from ..errors import (EgressBlocked, GitCommandError, NotACapsule, UnknownStep, UnsupportedVersion,
                       UnusableDirectory, NoContext)
-from ..store import git, refs, state
+from ..store import git, refs, state, trees
 from ..store.records import envelope, VERSIONS, SCHEMA_PREFIX
 from ..store.repository import Store
 from . import ctx as ctx_domain
@@ -199,12 +199,13 @@ def build_record(store: Store, spec: str, verdict: str, setup: str | None, env=o
 
 # -- the gate ------------------------------------------------------------------
 
-def gated(store: Store, sid: str, values: list):
+def gated(store: Store, sid: str, values: list, snapshot: str):
     """`values` as they may leave the machine: the session must pass the
     gate at egress (as for `git ot push`), and every string written beside
     the snapshot is checked again, secrets replaced by placeholders and
     home paths by tokens (or the capsule refused, under
-    `ot.security.action=block`)."""
+    `ot.security.action=block`); so is every file of the snapshot
+    (`gated_snapshot`). Returns the values, and the snapshot's tree."""
     from .gate.egress import egress_report, raise_if_blocked
     from .gate.detectors import Hit
     from .gate.engine import Gate, PII_TOKEN
@@ -262,7 +263,33 @@ def gated(store: Store, sid: str, values: list):
                   for k, t in enumerate(texts)]
         it = iter(result)
         out.append(walk(value, lambda t: next(it)))
-    return out
+    return out, gated_snapshot(gate, snapshot)
+
+
+def gated_snapshot(gate, snapshot: str) -> tuple[str, list[str]]:
+    """The snapshot tree as it may leave: every file in it checked (the
+    session's gate checked only what its snapshots added to the history,
+    and a capsule's reader may have none of that history), a file with a
+    finding replaced by its redacted copy, or the capsule refused under
+    `ot.security.action=block`. Returns the tree and the paths redacted."""
+    from .gate.engine import PII_TOKEN
+
+    blobs = trees.added_blobs(gate.store, snapshot, None)
+    results = gate.scan_blobs({oid for _, oid in blobs}, rewrite=True)
+    gate.cache.save()
+    changes = {path: oid for path, oid in blobs if results[oid]}
+    if not changes:
+        return snapshot, []
+    if gate.policy.action == "block":
+        for path in sorted(changes):
+            secrets = [k for k, _, _ in results[changes[path]][1] if k not in PII_TOKEN]
+            if secrets:
+                raise EgressBlocked(f"the security gate holds back the capsule: {secrets[0]} in "
+                                    f"'{path.decode('utf-8', 'backslashreplace')}' of the snapshot",
+                                    hint="'git ot scan' shows the findings; allow a false positive with "
+                                         "'git config --add ot.security.allow <regex>'")
+    return (trees.rewrite_tree(gate.store, snapshot, {p: results[o][0] for p, o in changes.items()}),
+            sorted(p.decode("utf-8", "backslashreplace") for p in changes))
 
 
 # -- sealing ---------------------------------------------------------------------
@@ -326,7 +353,11 @@ def seal(store: Store, spec: str, verdict: str, setup: str | None = None, output
     path = os.path.abspath(os.path.join(cwd or os.getcwd(), output or f"{sid}-{step_n}.capsule"))
     if os.path.exists(path):
         raise UnusableDirectory(f"'{path}' already exists", hint="name another file with --output FILE")
-    record, context = gated(store, sid, [("record", record), ("context", context)])
+    (record, context), (snapshot, redacted) = gated(store, sid, [("record", record), ("context", context)],
+                                                    snapshot)
+    record["snapshot"]["tree"] = snapshot
+    if redacted:
+        record["snapshot"]["redacted"] = redacted
     md = markdown(record)  # made of the record's strings, already through the gate
     tmp = tempfile.mkdtemp(prefix="git-ot-capsule-")
     try:

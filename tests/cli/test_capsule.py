@@ -320,3 +320,25 @@ def test_the_pins_are_every_distribution_but_pip_sorted_with_editable_folders(tm
     with pytest.raises(Exception) as info:
         pyenv.parse_with(["x@missing.whl"], str(tmp_path))
     assert info.value.message == f"no such file or folder '{tmp_path / 'missing.whl'}' in --with 'x@missing.whl'"
+
+
+def test_a_secret_in_a_committed_file_of_the_snapshot_is_redacted_or_refused(repo, tmp_path):
+    secret = "ghp_" + "R8a2Kd9ZqL4mX7vN1cT6wB3yH5pJ0sEfGuQi"
+    repo.write("deploy.sh", f"#!/bin/sh\nTOKEN={secret}\necho deploying\n")
+    repo.commit("deploy script")
+    imported(repo)
+    git(repo.path, "config", "ot.security.action", "block")
+    assert error(repo.cli("capsule", "seal", SID, "--verdict", "sh deploy.sh",
+                          "--output", str(tmp_path / "b.capsule")))[0] == \
+        "error: the security gate holds back the capsule: github-token in 'deploy.sh' of the snapshot"
+    assert not (tmp_path / "b.capsule").exists()
+    git(repo.path, "config", "ot.security.action", "redact")
+    capsule, seal = sealed(repo, tmp_path, "--verdict", "sh deploy.sh")
+    assert secret.encode() not in capsule.read_bytes()
+    where = opened(tmp_path, capsule)
+    assert (where / "deploy.sh").read_text() == "#!/bin/sh\nTOKEN=[REDACTED:github-token]\necho deploying\n"
+    assert (where / "app.py").read_text() == 'def greet(name):\n    return "hi " + name\n'
+    record = json.loads(run_here(where, "capsule", "show", "--json").stdout)
+    assert record["snapshot"]["redacted"] == ["deploy.sh"]
+    assert record["snapshot"]["tree"] == seal["snapshot"] != git(repo.path, "rev-parse", "HEAD^{tree}").strip()
+    jsonschema.validate({k: v for k, v in record.items() if k != "directory"}, load_schema("capsule"))
