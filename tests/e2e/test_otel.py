@@ -126,7 +126,9 @@ def test_telemetry_joins_the_steps_the_hooks_recorded(claude_bin, wired, hermeti
                             receiver.endpoint(protocol), protocol)
         status = subprocess.run(["git", "ot", "status", "--json"], cwd=repo.path, env=_user_env(),
                                 capture_output=True, text=True)
-        assert json.loads(status.stdout)["telemetry"] == {"receiver": receiver.info, "held": 0}
+        assert json.loads(status.stdout)["telemetry"] == {
+            "receiver": receiver.info, "held": 0, "held_records": 0, "held_since": None,
+            "held_max_age": 7 * 86400, "held_max_age_error": None}
     finally:
         summary = receiver.stop() if receiver.proc.poll() is None else None
         receiver.kill()
