@@ -190,6 +190,12 @@ class WatcherError(GitOtError):
     """The watcher cannot start (one already runs) or its working tree went away."""
 
 
+class NotACapsule(GitOtError):
+    """A file is not a capsule (not a git bundle, or a bundle without capsule.json), or a directory is not an opened one."""
+
+
+class BadReplaySpec(GitOtError):
+    """A replay option names no usable dependency or revision (--with, --at)."""
 class UnknownDataset(GitOtError):
     """No dataset workflow, or no stored rows, of the name given."""
 

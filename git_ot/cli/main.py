@@ -24,6 +24,8 @@ COMMANDS = {
                 "Approve sessions for 'git ot push'; nothing is pushed until approved."),
     "blame": ("git_ot.cli.blame_cmd:blame",
               "Show which agent session, step and prompt wrote each line of a file."),
+    "capsule": ("git_ot.cli.capsule_cmd:capsule",
+                "Seal a failing step into one file, open it anywhere, and replay it."),
     "ctx": ("git_ot.cli.ctx_cmd:ctx",
             "Show what the model saw at a step, or resume a session from there."),
     "dataset": ("git_ot.cli.dataset_cmd:dataset",

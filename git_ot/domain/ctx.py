@@ -21,7 +21,7 @@ import re
 import pygit2
 
 from ..errors import GitCommandError, NoContext, UnknownStep, UnusableDirectory
-from ..store import git
+from ..store import git, refs, state
 from ..store.repository import Store
 from . import sessions
 from .fold import expand
@@ -42,6 +42,10 @@ def context(store: Store, spec: str) -> dict:
     if step_n is None:
         raise UnknownStep(f"no step in '{spec}'",
                           hint="name one as SESSION:STEP, as 'git ot trace show SESSION' lists them")
+    if before_prompt is None:
+        carried = capsule_context(store, sid_spec, step_n)
+        if carried is not None:
+            return carried
     sid = sessions.resolve(store, sid_spec)
     tree = store.session(sid)
     trace = tree.record("trace")
@@ -108,6 +112,29 @@ def context(store: Store, spec: str) -> dict:
     if shape is not None:
         result["request"] = shape
     return result
+
+
+# The file an opened capsule (domain/capsule.py) keeps the context it
+# carries in: the step's, as `context` returned it when it was sealed.
+CAPSULE_CTX = "ctx.json"
+
+
+def capsule_context(store: Store, sid_spec: str, step_n: int) -> dict | None:
+    """The context an opened capsule in this repository carries, when
+    `sid_spec` names its session (None otherwise): a capsule holds its own
+    step's context alone."""
+    path = os.path.join(state.capsule(store.location.state_dir), CAPSULE_CTX)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            carried = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not sid_spec or not isinstance(carried, dict) or not str(carried.get("session", "")).startswith(sid_spec):
+        return None
+    if step_n != carried.get("step"):
+        raise NoContext(f"the capsule holds the context of step {carried.get('step')} only, not of step {step_n}",
+                        hint=f"name it as {carried['session']}:{carried.get('step')}")
+    return carried
 
 
 def request_shape(store: Store, sid: str, trace: dict, step: dict) -> dict | None:
@@ -291,6 +318,11 @@ def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:
     `step_n`: the latest whole snapshot at or before it, as a commit on the
     session's base; the base itself when no tool step took one before; None
     when neither is known."""
+    if store.session(session_id) is None and capsule_context(store, session_id, step_n) is not None:
+        sealed = store.repo.revparse_single(refs.CAPSULE_SEALED).peel(pygit2.Commit)
+        sig = pygit2.Signature("git-ot", "git-ot@localhost", 0, 0)
+        return str(store.repo.create_commit(None, sig, sig, f"git-ot: session {session_id} at step {step_n}\n",
+                                            sealed.tree["snapshot"].id, []))
     tree = store.session(session_id)
     trail = tree.record("trail")
     best = None

@@ -9,6 +9,10 @@ from ..errors import AmbiguousSession, InvalidName, InvalidRemote, InvalidSessio
 NAMESPACE = "refs/opentraces/"
 SESSIONS_PREFIX = NAMESPACE + "sessions/"
 NOTES_REF = "refs/notes/opentraces"
+# A capsule's one ref in its bundle, and where an opened capsule keeps the
+# commit it was sealed as (refs/README.md, section 18).
+CAPSULE_HEAD = "refs/heads/capsule"
+CAPSULE_SEALED = "refs/capsule/sealed"
 
 # Harness session ids are UUIDs or similar; anything else must still be a
 # single, safe ref-name component and a safe file name in the spool.

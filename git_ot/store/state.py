@@ -25,6 +25,7 @@ rebuilds when it is missing (refs/README.md, section 12).
         notes-pending/<commit>        a note the notes ref could not take yet
         anchor-later/<commit>         a commit whose hook left its anchoring to the next run
         seal-attempts/<session>       hook seals of the session started and not finished
+        capsule/                      an opened capsule's records (domain/capsule.py)
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
         snapshot.lock                 held (flock) while one snapshot is taken
@@ -141,6 +142,11 @@ def push_lock(state_dir: str) -> str:
 
 def push_log(state_dir: str) -> str:
     return os.path.join(state_dir, "push.log")
+
+
+def capsule(state_dir: str) -> str:
+    """Where `git ot capsule open` keeps the records of the capsule it opened."""
+    return os.path.join(state_dir, "capsule")
 
 
 def snapshot_index(worktree_state_dir: str) -> str:

@@ -38,6 +38,7 @@ SCHEMA_FILES = {
     "spool-event": "spool-event.schema.json",
     "note-line": "note-line.schema.json",
     "record": "record.schema.json",
+    "capsule": "capsule.schema.json",
     "datasets": "datasets.schema.json",
     "dataset-packet": "dataset-packet.schema.json",
 }
