@@ -184,3 +184,11 @@ class NoContext(GitOtError):
 
 class WatcherError(GitOtError):
     """The watcher cannot start (one already runs) or its working tree went away."""
+
+
+class UnknownSkill(GitOtError):
+    """No session ran a skill of the name given."""
+
+
+class InvalidScore(GitOtError):
+    """A rating's score is not a number from 0 to 1."""

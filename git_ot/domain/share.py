@@ -1,7 +1,7 @@
 """Sharing the bucket: the remote, approvals, push, fetch and their merges.
 
-What moves: `refs/opentraces/sessions/<id>` and `refs/notes/opentraces`,
-nothing else. Both commands start from what the remote holds now (`git
+What moves: `refs/opentraces/sessions/<id>`, `refs/notes/opentraces` and
+the entities of the namespaces entity_share.py shares, nothing else. Both commands start from what the remote holds now (`git
 ls-remote`); what it holds that this clone lacks is fetched into the
 remote's own namespace, `refs/opentraces/remotes/<remote>/...`
 (store/refs.py), and merged into the local refs, never forced over them:
@@ -36,7 +36,7 @@ from ..errors import (ConcurrentUpdate, EgressBlocked, GitCommandError, GitOtErr
 from ..store import approvals, notes, refs, transport
 from ..store.faults import crash_point
 from ..store.repository import Store
-from . import install, prepush
+from . import entity_share, install, prepush
 from .merge import merge_message, merge_sessions, primary_first
 from .sessions import resolve
 
@@ -284,6 +284,7 @@ def fetch(store: Store, remote: str | None = None,
     result = integrate(store, state, only=set(changed), progress=progress)
     result["unchanged"] += len(state.sessions) - len(changed)
     result["forgotten"] = state.forgotten
+    result["entities"] = entity_share.bring_in(store, remote)
     _clear_staging(store, remote)
     _tidy(store, len(result["new"]))
     return {"remote": remote, **result}
@@ -506,6 +507,7 @@ def push(store: Store, remote: str | None = None, specs: list[str] = (),
     else:
         raise PushFailed(f"'{remote}' kept moving: gave up after {MAX_ROUNDS} attempts",
                          hint="run 'git ot push' again")
+    out["entities"] = entity_share.push(store, remote, lambda: set(remote_state(store, remote).sessions))
     _clear_staging(store, remote)
     out["pushed"].sort()
     out["blocked"] = [{"session": s, "reasons": r} for s, r in sorted(blocked.items())]
