@@ -138,8 +138,7 @@ def push(store: Store, remote: str, remote_sessions: Callable[[], set]) -> dict:
                     out["pushed"].append(name)
         if not rejected:
             break
-        from .share import _RETRYABLE  # not at the top: share imports this module
-        fatal = [st for st in rejected if not any(r in st.reason for r in _RETRYABLE)]
+        fatal = [st for st in rejected if not any(r in st.reason for r in transport.RETRYABLE)]
         if fatal:
             raise PushFailed(f"'{remote}' rejected '{fatal[0].ref}': {fatal[0].reason}",
                              hint="the remote refuses git-ot's refs; ask its administrator")

@@ -49,9 +49,7 @@ MAX_ROUNDS = 20
 # one packed-refs file instead of thousands of files.
 PACK_REFS_AFTER = 100
 # What the remote says when a ref moved under us: fetch, merge, try again.
-_RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "failed to update",
-              "failed to lock", "cannot lock", "incorrect old value", "already exists",
-              "failed to write", "unable to lock")
+_RETRYABLE = transport.RETRYABLE
 
 
 # -- the remote -----------------------------------------------------------------

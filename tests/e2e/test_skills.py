@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from e2e.test_claude_code import agent, claude_bin  # noqa: F401  (fixtures)
+from e2e.test_claude_code import agent, claude_bin  # noqa: F401  (the fixtures that drive Claude Code)
 from support.repo import git
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +22,14 @@ SKILL_V2 = SKILL_V1 + "Keep every line under 20 characters.\n"
 DRAFT = "---\nname: draft\ndescription: Draft a file.\n---\nWrite drafts/N.txt.\n"
 
 
-def _run_skill(agent, repo, skill: str, path: str, prompt: str, with_tool: bool = True) -> str:
+def _run_skill(claude, repo, skill: str, path: str, prompt: str, with_tool: bool = True) -> str:
     """One session: the skill is invoked, then a file written; its session id."""
     script = [{"say": "Writing.", "tool": "Write", "input": {
         "file_path": str(repo.path / path), "content": f"first line of {path}\nsecond line\n"}},
         {"text": "done"}]
     if with_tool:
         script.insert(0, {"say": f"Using {skill}.", "tool": "Skill", "input": {"skill": skill}})
-    return agent.run(prompt, script)["session_id"]
+    return claude.run(prompt, script)["session_id"]
 
 
 def _commit(repo, path: str, message: str) -> str:
@@ -46,7 +46,7 @@ def _blob(repo, skill: str) -> str:
     return repo.git("rev-parse", f"HEAD:.claude/skills/{skill}/SKILL.md").strip()
 
 
-def test_a_changed_skill_scores_better_when_its_work_lands(agent, repo):
+def test_a_changed_skill_scores_better_when_its_work_lands(agent, repo):  # noqa: F811
     repo.write(".claude/skills/notes/SKILL.md", SKILL_V1)
     repo.write(".claude/skills/draft/SKILL.md", DRAFT)
     _commit(repo, ".claude/skills", "skills")

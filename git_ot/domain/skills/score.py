@@ -18,7 +18,7 @@ the label.
 
 The verdict compares the last two versions (by their first run): the
 difference of their mean labels against the *noise*, the standard error of
-that difference, sqrt(s1²/n1 + s2²/n2) with each version's sample variance
+that difference, sqrt(s1^2/n1 + s2^2/n2) with each version's sample variance
 of labels. A difference no larger than the noise is `inconclusive`; a
 larger one is `keep` (the newer is better) or `revert`. This is a lenient
 rule, one standard error, suited to a handful of runs; `--min-runs` asks
