@@ -91,8 +91,9 @@ def _integrate(store: Store, ns: str, name: str, theirs: str) -> str:
             if store.is_ancestor(ours, theirs):
                 store.move_ref(ref, ours, theirs, "git-ot: fast-forward")
                 return "updated"
+            first, second = sorted((ours, theirs))
             entities.merge(store, ns, name, ours, theirs, SHARED[ns].combine,
-                           f"merge {ns}/{name} from {theirs[:12]}")
+                           f"merge {ns}/{name}: {first[:12]} and {second[:12]}")
             return "merged"
         except ConcurrentUpdate:
             continue  # written meanwhile: merge onto the new tip

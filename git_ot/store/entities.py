@@ -125,9 +125,12 @@ def merge(store: Store, namespace: str, name: str, ours: str, theirs: str,
     """Join two tips of an entity that diverged (neither contains the
     other) in a merge commit, move the ref from `ours` to it (CAS); its id.
 
-    A record only one side holds, or that both hold alike, is taken as it
-    is; one that differs is `combine(key, a, b)` (the fields after the
-    envelope). The commit depends on nothing but the two tips (parents in
+    Record by record, against the tips' merge base (as a three-way merge):
+    a record both sides hold alike, or that only one side changed since the
+    base (added, replaced or removed), is taken as that side has it; one
+    that both changed differently is `combine(key, a, b)` (the fields after
+    the envelope), or the side that still has it when the other removed
+    it. The commit depends on nothing but the two tips (parents in
     object-id order, `git-ot <git-ot@localhost>` at the later of their
     commit times), so two clones that merge the same tips write the same
     commit.
@@ -137,18 +140,29 @@ def merge(store: Store, namespace: str, name: str, ours: str, theirs: str,
     repo = store.repo
     a = read(store, namespace, name, ours)
     b = read(store, namespace, name, theirs)
+    base_id = repo.merge_base(ours, theirs)
+    o = read(store, namespace, name, str(base_id)) if base_id is not None else None
     builder = repo.TreeBuilder()
     suffix = records.ENTITY_SUFFIX
+
+    def entry(entity, key):
+        if entity is None or key not in entity.keys():
+            return None
+        return entity._tree[key + suffix].id
+
     for key in sorted(set(a.keys()) | set(b.keys())):
-        filename = key + suffix
-        ea = a._tree[filename] if key in a.keys() else None
-        eb = b._tree[filename] if key in b.keys() else None
-        if ea is None or eb is None or ea.id == eb.id:
-            builder.insert(filename, (ea or eb).id, BLOB_MODE)
-            continue
-        body = combine(key, _body(a.record(key)), _body(b.record(key)))
-        data = records.encode(namespace, records.envelope(namespace, body))
-        builder.insert(filename, repo.create_blob(data), BLOB_MODE)
+        ea, eb, eo = entry(a, key), entry(b, key), entry(o, key)
+        if ea == eb or eb == eo:
+            chosen = ea
+        elif ea == eo:
+            chosen = eb
+        elif ea is None or eb is None:
+            chosen = ea or eb  # removed on one side, changed on the other: keep it
+        else:
+            body = combine(key, _body(a.record(key)), _body(b.record(key)))
+            chosen = repo.create_blob(records.encode(namespace, records.envelope(namespace, body)))
+        if chosen is not None:
+            builder.insert(key + suffix, chosen, BLOB_MODE)
     when = max(repo[ours].commit_time, repo[theirs].commit_time)
     sig = pygit2.Signature("git-ot", "git-ot@localhost", when, 0)
     parents = [pygit2.Oid(hex=p) for p in sorted((ours, theirs))]
