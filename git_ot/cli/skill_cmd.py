@@ -17,9 +17,10 @@ def skill():
     """Score the versions of the project's skills by what became of their runs.
 
     A run is a step that invoked a skill (Claude Code's Skill tool, or a
-    slash command naming a skill of .claude/skills/); its version is the
-    skill's folder in the snapshot at that step; its label is what became
-    of its work (git ot track), or a rating ('git ot skill rate').
+    slash command naming a skill of .claude/skills/; Pi's /skill:NAME, or
+    its read of a SKILL.md of .pi/skills/ or .agents/skills/); its version
+    is the skill's folder in the snapshot at that step; its label is what
+    became of its work (git ot track), or a rating ('git ot skill rate').
     """
 
 

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from e2e.test_claude_code import agent, claude_bin  # noqa: F401  (the fixtures that drive Claude Code)
+from e2e.test_pi import Pi, pi_bin  # noqa: F401  (and Pi)
 from support.repo import git
 
 pytestmark = pytest.mark.e2e
@@ -128,3 +129,42 @@ def test_a_changed_skill_scores_better_when_its_work_lands(agent, repo):  # noqa
     ref = "refs/opentraces/ratings/skills"
     assert git(repo.path, "for-each-ref", "--format=%(refname)", ref).split() == [ref]
     assert json.loads(json.dumps(again["versions"][1])) == score["versions"][1]
+
+
+# -- Pi -------------------------------------------------------------------------------------
+
+PI_SKILL = "---\nname: tidy\ndescription: Tidy a file.\n---\nWrite tidy/N.txt.\n"
+
+
+def test_pi_skill_runs_from_its_skill_command_and_its_read_of_skill_md(pi_bin, repo, hermetic):  # noqa: F811
+    """Pi expands `/skill:NAME` into the prompt, and its model loads a skill by
+    reading SKILL.md: both are runs, versioned by .pi/skills/NAME/."""
+    pi = Pi(pi_bin, repo, hermetic)
+    pi.git_ot("init")
+    pi.git_ot("install", "pi", "--scope", "project")
+    repo.write(".pi/skills/tidy/SKILL.md", PI_SKILL)
+    _commit(repo, ".pi/skills", "the tidy skill")
+    version = repo.git("rev-parse", "HEAD:.pi/skills/tidy").strip()
+
+    def write(n: int) -> dict:
+        return {"say": "Writing.", "tool": "write", "input": {"path": f"tidy/{n}.txt", "content": f"tidy {n}\n"}}
+
+    # One session of two prompts: the script is one flat list (tools/README.md).
+    script = [write(1), {"text": "done"},
+              {"say": "Loading the skill.", "tool": "read",
+               "input": {"path": str(repo.path / ".pi/skills/tidy/SKILL.md")}},
+              write(2), {"text": "done"}]
+    pi.run("/skill:tidy the first", script)
+    _commit(repo, "tidy/1.txt", "tidy 1")
+    pi.run("tidy the second", script, resume=True)
+    second = _commit(repo, "tidy/2.txt", "tidy 2")
+    repo.git("revert", "--no-edit", second)
+
+    [sid] = [s["session"] for s in repo.ot_json("trace", "list")["sessions"]]
+    listed = repo.ot_json("skill", "list")["skills"]
+    assert [(s["skill"], s["runs"], s["sessions"], s["versions"], s["latest_version"]) for s in listed] \
+        == [("tidy", 2, 1, 1, version)]
+    got = repo.ot_json("skill", "score", "tidy", "--min-runs", "2")
+    assert (got["status"], got["versions"][0]["mean"], got["versions"][0]["labelled"]) == ("ok", 0.5, 2)
+    assert [(r["session"], r["how"], r["version"], r["label"]) for r in got["runs"]] == [
+        (sid, "command", version, 1.0), (sid, "read", version, 0.0)]

@@ -7,6 +7,15 @@ A *run* is one step that invoked a skill:
   `<command-name>/NAME</command-name>` as the transcript does. A slash
   command is a run only when the snapshot holds the skill's SKILL.md: the
   built-in commands (`/clear`, `/help`) and plain commands are not skills.
+- Pi: a prompt that Pi expanded from `/skill:NAME` (it stores it as
+  `<skill name="NAME" location=".../SKILL.md">` and the skill's text), or
+  a `read` tool call of a skill's SKILL.md, which is how Pi's model loads
+  a skill it chose (its system prompt lists the skills). Pi's project
+  skills are folders of `.pi/skills/` and `.agents/skills/`; a skill is
+  named by its folder.
+- Codex: not recognised. Its model reads a skill's SKILL.md with its shell
+  when it chooses to, or has it injected when the prompt mentions `$NAME`;
+  neither is an event of its own that git-ot could tell apart.
 
 Its *work* is the patches of that session from that step to the end of the
 turn: up to the next prompt, or the next run in the same turn, which takes
@@ -33,11 +42,14 @@ from ...store.repository import SessionTree, Store
 
 SKILL_FILE = "SKILL.md"
 # Where each harness keeps a project's skills, one folder per skill.
-SKILL_DIRS = {"claude-code": (".claude/skills",)}
+SKILL_DIRS = {"claude-code": (".claude/skills",), "pi": (".pi/skills", ".agents/skills")}
 
 _SLASH = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})(?:\s|$)")
 _COMMAND_NAME = re.compile(r"<command-name>/?([A-Za-z0-9][A-Za-z0-9_.:-]{0,127})</command-name>")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# A SKILL.md in one of Pi's project skill folders, by its path's end.
+_PI_SKILL_FILE = re.compile(r"(?:^|/)(?:\.pi|\.agents)/skills/([A-Za-z0-9][A-Za-z0-9_.-]{0,127})/SKILL\.md$")
+_PI_SKILL_BLOCK = re.compile(r'^<skill name="([^"]+)" location="([^"]+)">')
 
 
 @dataclass
@@ -47,7 +59,7 @@ class Run:
     session: str
     step: int
     skill: str
-    how: str  # "tool" (the Skill tool) or "command" (a slash command)
+    how: str  # "tool" (the Skill tool), "command" (a slash command) or "read" (Pi's read of SKILL.md)
     t: float | None
     start: str | None  # the session's start, for ordering
     version: str | None = None  # the tree of the skill's folder
@@ -59,6 +71,8 @@ def invoked(harness: str | None, step: dict) -> tuple[str, str] | None:
     """(skill, how) when the step invokes a skill, else None; a pure rule."""
     if harness not in SKILL_DIRS:
         return None
+    if harness == "pi":
+        return _pi_invoked(step)
     if step.get("kind") == "tool" and step.get("name") == "Skill":
         name = (step.get("input") or {}).get("skill")
         if isinstance(name, str):
@@ -73,6 +87,21 @@ def invoked(harness: str | None, step: dict) -> tuple[str, str] | None:
         m = _COMMAND_NAME.search(text) or _SLASH.match(text.lstrip())
         if m and _NAME.match(m.group(1)):
             return m.group(1), "command"
+    return None
+
+
+def _pi_invoked(step: dict) -> tuple[str, str] | None:
+    if step.get("kind") == "tool" and step.get("name") == "read":
+        path = (step.get("input") or {}).get("path")
+        m = _PI_SKILL_FILE.search(path) if isinstance(path, str) else None
+        return (m.group(1), "read") if m else None
+    if step.get("kind") == "prompt" and step.get("parent") is None and isinstance(step.get("text"), str):
+        m = _PI_SKILL_BLOCK.match(step["text"])
+        if m:
+            folder = _PI_SKILL_FILE.search(m.group(2))
+            name = folder.group(1) if folder else m.group(1)
+            if _NAME.match(name):
+                return name, "command"
     return None
 
 
