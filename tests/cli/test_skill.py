@@ -5,11 +5,14 @@ real git; the Claude Code CLI itself is driven in tests/e2e/test_skills.py.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from git_ot.domain import skills
 from git_ot.domain.skills import score as rules
 from git_ot.store.repository import Store
+from support.spec import validate
 from support.trail import Agent, set_up
 
 SKILL = "---\nname: tidy\ndescription: Tidy a file.\n---\nTidy it.\n"
@@ -107,9 +110,14 @@ def test_no_score_until_enough_runs_are_labelled_and_their_labels_vary(skilled):
     assert repo.cli("skill", "score", "tidy").stdout.decode().splitlines()[-1] == \
         "no score: all 3 labels are the same: they tell the versions nothing apart"
 
+    version = repo.git("rev-parse", "HEAD:.claude/skills/tidy").strip()
+    head, row = repo.cli("skill", "list").stdout.decode().splitlines()
+    assert head == "SKILL  RUNS  SESSIONS  VERSIONS  LATEST        LAST RUN"
+    assert re.fullmatch(rf"tidy      3         3         1  {version[:12]}  2\d{{3}}-[-0-9T:.]+Z", row), row
+    assert repo.cli("skill", "rate", "s3", "0.2", "--note", "slow").stdout.decode() == "rated session s3: 0.2\n"
     # A rating gives the labels their variation: one version, a score, nothing to compare.
-    repo.cli_json("skill", "rate", "s3", "0.2")
     got = repo.cli_json("skill", "score", "tidy")
+    validate("skill-score", got)
     assert (got["status"], got["versions"][0]["mean"], got["versions"][0]["at_or_over_threshold"],
             got["comparison"]) == ("ok", 0.7333, 2, None)
     assert repo.cli_json("skill", "score", "tidy", "--threshold", "0.1")["versions"][0]["at_or_over_threshold"] == 3

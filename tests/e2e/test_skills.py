@@ -15,6 +15,7 @@ import pytest
 from e2e.test_claude_code import agent, claude_bin  # noqa: F401  (the fixtures that drive Claude Code)
 from e2e.test_pi import Pi, pi_bin  # noqa: F401  (and Pi)
 from support.repo import git
+from support.spec import validate
 
 pytestmark = pytest.mark.e2e
 
@@ -82,6 +83,7 @@ def test_a_changed_skill_scores_better_when_its_work_lands(agent, repo):  # noqa
             for s in listed] == [("draft", 2, 2, 1, _version(repo, "draft")), ("notes", 6, 6, 2, v2)]
 
     score = repo.ot_json("skill", "score", "notes")
+    validate("skill-score", score)
     assert score["status"] == "ok"
     assert [(v["version"], v["skill_md"], v["runs"], v["labelled"], v["mean"], v["at_or_over_threshold"],
              v["from_trail"], v["from_ratings"]) for v in score["versions"]] == [
@@ -100,6 +102,7 @@ def test_a_changed_skill_scores_better_when_its_work_lands(agent, repo):  # noqa
 
     # The other skill's work is pending: no label, so no score at all.
     draft = repo.ot_json("skill", "score", "draft")
+    validate("skill-score", draft)
     assert draft["status"] == "blocked_unlabelled"
     assert [(v["runs"], v["labelled"], v["mean"], v["at_or_over_threshold"]) for v in draft["versions"]] \
         == [(2, 0, None, None)]
