@@ -35,11 +35,11 @@ class Shared:
     """How one namespace's entities are shared."""
 
     combine: Callable[[str, dict, dict], dict]  # two versions of a record -> one
-    sessions: Callable[[str, dict], set]  # the sessions a record (key, record) names
+    sessions: Callable[[str], set]  # the sessions the record under a key names
 
 
 SHARED = {
-    ratings.NAMESPACE: Shared(ratings.combine, lambda key, record: {key}),
+    ratings.NAMESPACE: Shared(ratings.combine, lambda key: {key}),
 }
 
 
@@ -63,8 +63,10 @@ def _local(store: Store) -> dict[tuple[str, str], str]:
     return out
 
 
-def bring_in(store: Store, remote: str, listed: dict | None = None) -> dict:
-    """Fetch the remote's shared entities this clone lacks and merge them in."""
+def bring_in(store: Store, remote: str, listed: dict | None = None,
+             forgotten: set | None = None) -> dict:
+    """Fetch the remote's shared entities this clone lacks and merge them in,
+    leaving out the records of `forgotten` sessions."""
     listed = _listed(store, remote) if listed is None else listed
     missing = [(ns, name) for (ns, name), tip in sorted(listed.items()) if not store.has_object(tip)]
     if missing:
@@ -72,35 +74,52 @@ def bring_in(store: Store, remote: str, listed: dict | None = None) -> dict:
                         [refs.entity_fetch_refspec(remote, ns, name) for ns, name in missing])
     out = {"new": [], "updated": [], "merged": []}
     for (ns, name), theirs in sorted(listed.items()):
-        what = _integrate(store, ns, name, theirs)
+        what = _integrate(store, ns, name, theirs, forgotten or set())
         if what != "unchanged":
             out[what].append(f"{ns}/{name}")
     return out
 
 
-def _integrate(store: Store, ns: str, name: str, theirs: str) -> str:
+def _integrate(store: Store, ns: str, name: str, theirs: str, forgotten: set) -> str:
     ref = refs.entity_ref(ns, name)
+    sessions = SHARED[ns].sessions
+
+    def drop(key: str) -> bool:
+        named = sessions(key)
+        return bool(named) and named <= forgotten
+
+    keep_out = bool(forgotten) and any(drop(k) for k in entities.read(store, ns, name, theirs).keys())
     for _ in range(5):
         ours = store.ref_target(ref)
         try:
-            if ours is None:
+            if ours == theirs or (ours is not None and store.is_ancestor(theirs, ours)):
+                return "unchanged"
+            if ours is None and not keep_out:
                 store.move_ref(ref, None, theirs, "git-ot: fetched")
                 return "new"
-            if ours == theirs or store.is_ancestor(theirs, ours):
-                return "unchanged"
-            if store.is_ancestor(ours, theirs):
+            if ours is not None and store.is_ancestor(ours, theirs) and not keep_out:
                 store.move_ref(ref, ours, theirs, "git-ot: fast-forward")
                 return "updated"
+            if ours is None:  # all theirs but a forgotten session's records
+                store.move_ref(ref, None, _without(store, ns, name, theirs, drop), "git-ot: fetched")
+                return "new"
             first, second = sorted((ours, theirs))
             entities.merge(store, ns, name, ours, theirs, SHARED[ns].combine,
-                           f"merge {ns}/{name}: {first[:12]} and {second[:12]}")
+                           f"merge {ns}/{name}: {first[:12]} and {second[:12]}", drop=drop)
             return "merged"
         except ConcurrentUpdate:
             continue  # written meanwhile: merge onto the new tip
     raise ConcurrentUpdate(f"'{ref}' kept moving while it was merged", hint="run the command again")
 
 
-def push(store: Store, remote: str, remote_sessions: Callable[[], set]) -> dict:
+def _without(store: Store, ns: str, name: str, theirs: str, drop) -> str:
+    """A commit on top of `theirs` without the records `drop` names."""
+    entity = entities.read(store, ns, name, theirs)
+    return entities.write_commit(store, ns, name, theirs, {k: None for k in entity.keys() if drop(k)},
+                                 f"{ns}/{name} without forgotten sessions")
+
+
+def push(store: Store, remote: str, remote_sessions: Callable[[], set], forgotten: set = frozenset()) -> dict:
     """Push the shared entities the remote lacks, after merging what it holds.
 
     `remote_sessions()` gives the sessions the remote holds now; an entity
@@ -109,7 +128,8 @@ def push(store: Store, remote: str, remote_sessions: Callable[[], set]) -> dict:
     out = {"pushed": [], "merged": [], "held_back": []}
     for round_no in range(MAX_ROUNDS):
         listed = _listed(store, remote)
-        out["merged"] += [n for n in bring_in(store, remote, listed)["merged"] if n not in out["merged"]]
+        got = bring_in(store, remote, listed, set(forgotten))
+        out["merged"] += [n for n in got["merged"] if n not in out["merged"]]
         on_remote = None
         specs, sending = [], []
         held = []
@@ -120,8 +140,9 @@ def push(store: Store, remote: str, remote_sessions: Callable[[], set]) -> dict:
                 continue
             if on_remote is None:
                 on_remote = remote_sessions()
-            entity = entities.read(store, ns, name, tip)
-            named = set().union(*(SHARED[ns].sessions(k, r) for k, r in entity.records().items()))
+            # Every commit sent, not the tip alone: the history goes too.
+            sent = entities.keys_sent(store, ns, name, tip, theirs)
+            named = set().union(*(SHARED[ns].sessions(k) for k in sent))
             if not named <= on_remote:
                 held.append(f"{ns}/{name}")
                 continue

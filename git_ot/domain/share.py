@@ -282,7 +282,7 @@ def fetch(store: Store, remote: str | None = None,
     result = integrate(store, state, only=set(changed), progress=progress)
     result["unchanged"] += len(state.sessions) - len(changed)
     result["forgotten"] = state.forgotten
-    result["entities"] = entity_share.bring_in(store, remote)
+    result["entities"] = entity_share.bring_in(store, remote, forgotten=_forgotten(store))
     _clear_staging(store, remote)
     _tidy(store, len(result["new"]))
     return {"remote": remote, **result}
@@ -505,7 +505,8 @@ def push(store: Store, remote: str | None = None, specs: list[str] = (),
     else:
         raise PushFailed(f"'{remote}' kept moving: gave up after {MAX_ROUNDS} attempts",
                          hint="run 'git ot push' again")
-    out["entities"] = entity_share.push(store, remote, lambda: set(remote_state(store, remote).sessions))
+    out["entities"] = entity_share.push(store, remote, lambda: set(remote_state(store, remote).sessions),
+                                        _forgotten(store))
     _clear_staging(store, remote)
     out["pushed"].sort()
     out["blocked"] = [{"session": s, "reasons": r} for s, r in sorted(blocked.items())]

@@ -98,3 +98,55 @@ def test_entities_of_other_namespaces_are_never_pushed(tmp_path, server):
     ok(a.ot("push"))
     listed = git(server.path, "for-each-ref", "--format=%(refname)", "refs/opentraces/").split()
     assert listed == [RATINGS, "refs/opentraces/sessions/s1"]
+
+
+def _history_keys(path) -> set[str]:
+    """The sessions rated in any commit of the ratings' chain."""
+    out = set()
+    for commit in git(path, "rev-list", RATINGS).split():
+        out |= {name.decode()[:-len(".cbor.zst")] for name in ls_tree(path, commit)}
+    return out
+
+
+def test_forgetting_a_rated_session_takes_its_rating_out_history_and_all(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a")
+    record_session(a, "s1", "one")
+    record_session(a, "s2", "two")
+    ok(a.ot("approve", "s1"))
+    ok(a.ot("skill", "rate", "s2", "0.7"))  # s2 is never shared, and is then forgotten
+    ok(a.ot("skill", "rate", "s1", "0.3"))
+    # Its rating's commit would go with the history: the ratings stay here.
+    out = a.cli("push", "--json")
+    assert json.loads(out.stdout)["entities"]["held_back"] == ["ratings/skills"]
+    ok(a.ot("forget", "s2"))
+    assert _ratings(a.path) == {"s1": [(0.3, None)]}
+    assert _history_keys(a.path) == {"s1"}
+    assert git(a.path, "cat-file", "-t", _tip(a.path) + "^", check=False) == ""  # no history left
+    assert ot_json(a.path, "push")["entities"]["pushed"] == ["ratings/skills"]
+    assert _history_keys(server.path) == {"s1"}
+
+
+def test_a_forgotten_sessions_rating_on_the_remote_is_not_fetched_back(tmp_path, server):
+    a = make_clone(server.url, tmp_path / "a")
+    record_session(a, "s1", "one")
+    record_session(a, "s2", "two")
+    ok(a.ot("approve", "--all"))
+    ok(a.ot("skill", "rate", "s1", "0.3"))
+    ok(a.ot("skill", "rate", "s2", "0.7"))
+    ok(a.ot("push"))
+    b = make_clone(server.url, tmp_path / "b")
+    ok(b.ot("fetch"))
+    ok(b.ot("forget", "s2"))
+    assert _ratings(b.path) == {"s1": [(0.3, None)]}
+    ok(a.ot("skill", "rate", "s1", "0.4"))
+    ok(a.ot("push"))
+    assert ot_json(b.path, "fetch")["entities"] == {"new": [], "updated": [], "merged": ["ratings/skills"]}
+    # B's rewrite shares no history with A's chain: both of s1's ratings are
+    # kept, as two notes' lines are, and s2's stays out.
+    assert _ratings(b.path) == {"s1": [(0.3, None), (0.4, None)]}
+    # B pushes the merge; A's fetch takes it, s2's rating gone from its tip too.
+    assert ot_json(b.path, "push")["entities"]["pushed"] == ["ratings/skills"]
+    ok(a.ot("fetch"))
+    assert _ratings(a.path) == _ratings(server.path) == {"s1": [(0.3, None), (0.4, None)]}
+    for path in (a.path, b.path):
+        fsck(path)

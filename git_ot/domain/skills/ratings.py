@@ -51,6 +51,13 @@ def rate(store: Store, session: str, score: float, note: str | None) -> dict:
     raise ConcurrentUpdate(f"'{ENTITY}' ratings kept moving", hint="run the command again")
 
 
+def forget(store: Store, sessions: list[str]) -> str | None:
+    """Rewrite the ratings without the records of these sessions, history
+    included (`git ot forget`); the old tip, or None when none was rated."""
+    return entities.rewrite_without(store, NAMESPACE, ENTITY, set(sessions),
+                                    f"forget the ratings of {len(sessions)} session(s)")
+
+
 def _key(r: dict) -> tuple:
     return (r.get("t") or "", r.get("by") or "", r.get("score") or 0, r.get("note") or "")
 
