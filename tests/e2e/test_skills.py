@@ -133,6 +133,14 @@ def test_a_changed_skill_scores_better_when_its_work_lands(agent, repo):  # noqa
     assert git(repo.path, "for-each-ref", "--format=%(refname)", ref).split() == [ref]
     assert json.loads(json.dumps(again["versions"][1])) == score["versions"][1]
 
+    # The drafts are thrown away: their work never landed, a 0 each, and two
+    # labels are still too few to score.
+    for n in (1, 2):
+        (repo.path / "drafts" / f"{n}.txt").unlink()
+    draft = repo.ot_json("skill", "score", "draft")
+    assert (draft["status"], [(v["runs"], v["labelled"], v["mean"]) for v in draft["versions"]]) == (
+        "blocked_insufficient_labels", [(2, 2, None)])
+
 
 # -- Pi -------------------------------------------------------------------------------------
 
