@@ -158,6 +158,10 @@ class UnknownRevision(GitOtError):
     """A revision given on the command line names no commit."""
 
 
+class EmptyRange(GitOtError):
+    """A range of commits that holds no commit."""
+
+
 class BlameFailed(GitOtError):
     """git blame could not blame the file asked for."""
 
@@ -184,6 +188,38 @@ class NoContext(GitOtError):
 
 class WatcherError(GitOtError):
     """The watcher cannot start (one already runs) or its working tree went away."""
+
+
+class UnknownDataset(GitOtError):
+    """No dataset workflow, or no stored rows, of the name given."""
+
+
+class DatasetExists(GitOtError):
+    """`dataset new` would overwrite a workflow folder."""
+
+
+class BadWorkflow(GitOtError):
+    """A dataset workflow folder that cannot be run as it is (a missing file, a bad schema)."""
+
+
+class WorkflowFailed(GitOtError):
+    """A dataset workflow crashed, hung, or wrote what is not JSON Lines; nothing was stored."""
+
+
+class InvalidRows(GitOtError):
+    """Rows a dataset workflow wrote that its schema refuses; nothing was stored."""
+
+
+class UnknownRow(GitOtError):
+    """No row of the dataset matches the id or prefix given."""
+
+
+class AmbiguousRow(GitOtError):
+    """A row prefix matches more than one row."""
+
+
+class PublishFailed(GitOtError):
+    """A dataset could not be cloned, committed or pushed to its destination."""
 
 
 class UnknownSkill(GitOtError):

@@ -26,6 +26,8 @@ COMMANDS = {
               "Show which agent session, step and prompt wrote each line of a file."),
     "ctx": ("git_ot.cli.ctx_cmd:ctx",
             "Show what the model saw at a step, or resume a session from there."),
+    "dataset": ("git_ot.cli.dataset_cmd:dataset",
+                "Build, review and publish datasets from sessions, as code."),
     "demo": ("git_ot.cli.demo_cmd:demo",
              "Replay a recorded Claude Code session in a new repository and read it back."),
     "export": ("git_ot.cli.export_cmd:export",

@@ -188,8 +188,9 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
     for sid in ids:
         spool_files[sid] = sid in pending
         spool.forget(sid)
+        fill = state_paths.transcript_fill(location.state_dir, sid)
         for path in (state_paths.originals(location.state_dir, sid),
-                     state_paths.blocked_marker(location.state_dir, sid)):
+                     state_paths.blocked_marker(location.state_dir, sid), fill, fill + ".lock"):
             try:
                 os.unlink(path)
             except FileNotFoundError:

@@ -113,6 +113,11 @@ def seal_attempts(state_dir: str, session_id: str) -> str:
     return os.path.join(state_dir, "seal-attempts", session_id)
 
 
+def transcript_fill(state_dir: str, session_id: str) -> str:
+    """What the hooks have read of a session's transcripts (capture/claude_code/fill.py)."""
+    return os.path.join(state_dir, "transcript-fill", session_id + ".json")
+
+
 def detached_seal_lock(state_dir: str, session_id: str) -> str:
     return os.path.join(state_dir, "seal-attempts", session_id + ".detached")
 

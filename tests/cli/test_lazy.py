@@ -85,7 +85,9 @@ def test_list_commands_and_get_command_walk_the_whole_tree():
 
     found = list(walk(cli, click.Context(cli, info_name="git ot"), ()))
     assert found == [
-        ("anchor",), ("approve",), ("blame",), ("ctx",), ("ctx", "resume"), ("ctx", "show"), ("demo",), ("export",), ("export", "agent-trace"),
+        ("anchor",), ("approve",), ("blame",), ("ctx",), ("ctx", "resume"), ("ctx", "show"),
+        ("dataset",), ("dataset", "approve"), ("dataset", "new"), ("dataset", "publish"), ("dataset", "reject"),
+        ("dataset", "review"), ("dataset", "run"), ("demo",), ("export",), ("export", "agent-trace"),
         ("fetch",), ("forget",), ("fsck",), ("hook",),
         ("import",), ("init",), ("install",), ("otel",), ("otel", "serve"), ("push",), ("remote",), ("remote", "set"),
         ("remote", "show"), ("scan",), ("skill",), ("skill", "list"), ("skill", "rate"), ("skill", "score"),

@@ -1,7 +1,7 @@
 """Ratings: the scores people give a session's skill runs, stored in git.
 
 One entity of the `ratings` namespace (store/entities.py,
-refs/README.md section 16), `refs/opentraces/ratings/skills`, holds one
+refs/README.md section 18), `refs/opentraces/ratings/skills`, holds one
 record per rated session, keyed by the session id:
 
     {"session": <id>, "ratings": [{"score", "note", "by", "t"}, ...]}
