@@ -226,3 +226,11 @@ class AmbiguousRow(GitOtError):
 
 class PublishFailed(GitOtError):
     """A dataset could not be cloned, committed or pushed to its destination."""
+
+
+class UnknownSkill(GitOtError):
+    """No session ran a skill of the name given."""
+
+
+class InvalidScore(GitOtError):
+    """A rating's score is not a number from 0 to 1."""

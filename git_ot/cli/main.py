@@ -56,6 +56,8 @@ COMMANDS = {
                "Show or set the remote that sessions are shared with."),
     "scan": ("git_ot.cli.security_cmd:scan",
              "Show what the security gate finds in sessions, and their risk."),
+    "skill": ("git_ot.cli.skill_cmd:skill",
+              "Score the versions of the project's skills by what became of their runs."),
     "snapshot": ("git_ot.cli.snapshot_cmd:snapshot",
                  "Plumbing: write a tree of the working tree and print its id."),
     "trace": ("git_ot.cli.trace_cmd:trace",

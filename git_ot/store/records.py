@@ -41,6 +41,7 @@ VERSIONS = {
     "ctx": 1,
     "datasets": 1,
     "capsule": 1,
+    "ratings": 1,
 }
 # The records of a session tree, by file name; a namespace not here is an
 # entity's, each record of it a file `<key>.cbor.zst` (ENTITY_SUFFIX).

@@ -63,6 +63,12 @@ class GitResult:
         return line
 
 
+# What the remote says when a ref moved under us: fetch, merge, try again.
+RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "failed to update",
+             "failed to lock", "cannot lock", "incorrect old value", "already exists",
+             "failed to write", "unable to lock")
+
+
 def git(location: Location, args: list[str], env: dict | None = None,
         input: bytes | None = None) -> GitResult:
     """Run git in the repository; the result, whatever the exit status."""

@@ -91,7 +91,8 @@ def test_list_commands_and_get_command_walk_the_whole_tree():
         ("dataset", "review"), ("dataset", "run"), ("demo",), ("export",), ("export", "agent-trace"),
         ("fetch",), ("forget",), ("fsck",), ("hook",),
         ("import",), ("init",), ("install",), ("otel",), ("otel", "serve"), ("push",), ("remote",), ("remote", "set"),
-        ("remote", "show"), ("scan",), ("snapshot",), ("status",), ("trace",), ("trace", "list"),
+        ("remote", "show"), ("scan",), ("skill",), ("skill", "list"), ("skill", "rate"), ("skill", "score"),
+        ("snapshot",), ("status",), ("trace",), ("trace", "list"),
         ("trace", "show"), ("track",), ("uninstall",), ("version",), ("watch",),
     ]
     assert sorted(cli.commands) == sorted(COMMANDS)

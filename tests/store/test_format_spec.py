@@ -559,7 +559,7 @@ def test_entity_records_match_the_spec(empty_repo, monkeypatch):
     from git_ot.store import entities
     from git_ot.store.repository import Store
 
-    monkeypatch.setitem(records.VERSIONS, "example", 1)  # no entity namespace is registered yet
+    monkeypatch.setitem(records.VERSIONS, "example", 1)  # a namespace of no feature's own
     cwd = empty_repo.path
     git_bytes(cwd, "config", "core.logAllRefUpdates", "always")
     store = Store.open(str(cwd))

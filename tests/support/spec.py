@@ -41,6 +41,8 @@ SCHEMA_FILES = {
     "capsule": "capsule.schema.json",
     "datasets": "datasets.schema.json",
     "dataset-packet": "dataset-packet.schema.json",
+    "ratings": "ratings.schema.json",
+    "skill-score": "skill-score.schema.json",
 }
 RECORD_FILES = {"manifest.json": "manifest", "trace.cbor.zst": "trace",
                 "trail.cbor.zst": "trail", "ctx.cbor.zst": "ctx"}
