@@ -17,12 +17,10 @@ was not shared.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import ConcurrentUpdate, PushFailed
+from ..errors import ConcurrentUpdate
 from ..store import entities, refs, transport
 from ..store.repository import Store
 from .skills import ratings
@@ -160,13 +158,8 @@ def push(store: Store, remote: str, remote_sessions: Callable[[], set], forgotte
                     out["pushed"].append(name)
         if not rejected:
             break
-        fatal = [st for st in rejected if not any(r in st.reason for r in transport.RETRYABLE)]
-        if fatal:
-            raise PushFailed(f"'{remote}' rejected '{fatal[0].ref}': {fatal[0].reason}",
-                             hint="the remote refuses git-ot's refs; ask its administrator")
-        time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** round_no)))
+        transport.after_rejection(remote, rejected, round_no)
     else:
-        raise PushFailed(f"'{remote}' kept moving: gave up after {MAX_ROUNDS} attempts",
-                         hint="run 'git ot push' again")
+        raise transport.kept_moving(remote, MAX_ROUNDS)
     out["pushed"].sort()
     return out

@@ -23,9 +23,7 @@ never waits for it (domain/prepush.py).
 from __future__ import annotations
 
 import os
-import random
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,8 +46,6 @@ MAX_ROUNDS = 20
 # After creating this many refs, pack them: thousands of sessions then cost
 # one packed-refs file instead of thousands of files.
 PACK_REFS_AFTER = 100
-# What the remote says when a ref moved under us: fetch, merge, try again.
-_RETRYABLE = transport.RETRYABLE
 
 
 # -- the remote -----------------------------------------------------------------
@@ -495,16 +491,9 @@ def push(store: Store, remote: str | None = None, specs: list[str] = (),
         rejected = _record(statuses, pending, notes_tip, out)
         if not rejected:
             break
-        fatal = [st for st in rejected if not any(r in st.reason for r in _RETRYABLE)]
-        if fatal:
-            st = fatal[0]
-            raise PushFailed(f"'{remote}' rejected '{st.ref}': {st.reason}",
-                             hint="the remote refuses git-ot's refs; ask its administrator")
-        # Another clone pushed first: back off a little, then merge and retry.
-        time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** round_no)))
+        transport.after_rejection(remote, rejected, round_no)  # then merge and retry
     else:
-        raise PushFailed(f"'{remote}' kept moving: gave up after {MAX_ROUNDS} attempts",
-                         hint="run 'git ot push' again")
+        raise transport.kept_moving(remote, MAX_ROUNDS)
     out["entities"] = entity_share.push(store, remote, lambda: set(remote_state(store, remote).sessions),
                                         _forgotten(store))
     _clear_staging(store, remote)

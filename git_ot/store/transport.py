@@ -14,7 +14,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-from ..errors import GitCommandError
+from ..errors import GitCommandError, PushFailed
 from . import locks
 from .git import environment
 from .git import process as git_process
@@ -67,6 +67,26 @@ class GitResult:
 RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "failed to update",
              "failed to lock", "cannot lock", "incorrect old value", "already exists",
              "failed to write", "unable to lock")
+
+
+def after_rejection(remote: str, rejected: list, round_no: int) -> None:
+    """After a round of a push that merges what the remote holds and tries
+    again: PushFailed when a ref was refused for a reason another round
+    cannot cure; else (another clone pushed first) back off a little."""
+    import random
+    import time
+
+    fatal = [st for st in rejected if not any(r in st.reason for r in RETRYABLE)]
+    if fatal:
+        raise PushFailed(f"'{remote}' rejected '{fatal[0].ref}': {fatal[0].reason}",
+                         hint="the remote refuses git-ot's refs; ask its administrator")
+    time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** round_no)))
+
+
+def kept_moving(remote: str, rounds: int) -> PushFailed:
+    """The error of a push whose every round met a remote that had moved."""
+    return PushFailed(f"'{remote}' kept moving: gave up after {rounds} attempts",
+                      hint="run 'git ot push' again")
 
 
 def git(location: Location, args: list[str], env: dict | None = None,
