@@ -184,3 +184,7 @@ class NoContext(GitOtError):
 
 class WatcherError(GitOtError):
     """The watcher cannot start (one already runs) or its working tree went away."""
+
+
+class BadQuery(GitOtError):
+    """A `trace query` text that the full-text search cannot parse."""

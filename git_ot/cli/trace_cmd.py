@@ -1,9 +1,10 @@
-"""`git ot trace list` and `git ot trace show`: the captured sessions and their steps."""
+"""`git ot trace list`, `show`, `query` and `map`: the captured sessions and their steps."""
 
 from __future__ import annotations
 
 import click
 
+from ..domain import query as query_domain
 from ..domain import sessions
 from ..domain.opening import open_store
 from ..store.refs import abbreviate
@@ -126,3 +127,49 @@ def _show_step(step: dict) -> None:
             emit(f"patch: {patch['before']} -> {patch['after']}")
         for f in patch["files"]:
             emit(f"    {f['status']} {f['path']} +{f['added']} -{f['removed']}")
+
+
+@trace.command("query")
+@click.argument("text", metavar="TEXT")
+@click.option("--since", metavar="WHEN",
+              help="Only sessions started since WHEN: an age ('7d', '2w', '24h', '30m') or an "
+                   "ISO 8601 date or time.")
+@click.option("--harness", metavar="NAME", help="Only sessions of this harness ('claude-code', 'codex', 'pi').")
+@click.option("--path", "path", metavar="GLOB",
+              help="Only sessions that changed a file whose path matches GLOB ('*' matches '/' too).")
+@click.option("--state", "state", metavar="STATE", type=click.Choice(query_domain.STATES),
+              help="Only sessions with a hunk in this survival state at HEAD (see 'git ot track').")
+@click.option("--limit", metavar="N", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most N sessions.")
+@json_option
+def trace_query(text, since, harness, path, state, limit, as_json):
+    """Find the sessions whose text matches TEXT, best first.
+
+    Searches prompts, assistant messages, tool inputs and outputs, the paths
+    of changed files and the messages of the commits that took the work.
+    TEXT is words (all must match), "quoted phrases", prefix* terms and
+    -words to leave out, with AND, OR, NOT and parentheses as SQLite FTS5
+    reads them. Prompts weigh most in the ranking, tool outputs least.
+    """
+    result = query_domain.query(open_store(seal=True), text, since=since, harness=harness, path=path,
+                                state_filter=state, limit=limit)
+    if as_json:
+        emit_json(result)
+        return
+    if not result["sessions"]:
+        emit("no matches")
+        return
+    fit = output.width()
+    output.page()
+    for s in result["sessions"]:
+        start = (output.seconds(s["start"]) if fit is not None else s["start"]) or "-"
+        head = output.fields([f"session {s['session']}", s["harness"] or "-", f"start {start}",
+                              f"score {s['score']:.2f}",
+                              f"{s['matches']} match{'es' if s['matches'] != 1 else ''}"], fit)
+        emit(head.replace(f"session {s['session']}", f"session {output.paint(s['session'], 'yellow')}", 1))
+        for m in s["steps"]:
+            where = (f"step {m['step']}" if m["step"] is not None else f"commit {m['name'][:8]}")
+            what = m["kind"] + (f" {m['name']}" if m["kind"] == "tool" and m["name"] else "")
+            lead = f"  {where:<10} {what:<12} {m['field']:<8} "
+            snippet = m["snippet"] if fit is None else output.cut(m["snippet"], max(fit - len(lead), 16))
+            emit((lead + snippet).rstrip())

@@ -1,0 +1,332 @@
+"""`git ot trace query`: full-text search over every session's text.
+
+The index (store/search.py) is brought up to date from the session refs at
+the start of every query: a session whose ref moved (sealed, imported,
+fetched, merged, anchored) is read again, a session whose ref is gone
+(forgotten) is dropped with its text, and a session never seen is added.
+So no hook has to maintain it, and a deleted, damaged or outdated index
+file costs one rebuild, never an answer.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+
+from ..errors import BadQuery
+from ..store import notices, search, state, times
+from ..store.repository import Store
+from .fold import expand
+from .sessions import readable
+
+# The survival states a session's hunks can be in (domain/trail/track.py).
+STATES = ("alive_on_path", "alive_transformed", "moved", "partially_preserved", "reverted",
+          "repaired", "lost", "unknown", "pending", "unlanded")
+MATCHED_STEPS = 3  # matching steps shown per session
+MAX_FIELD = 100_000  # characters of one field of one step that are indexed
+_OPERATORS = {"AND", "OR", "NOT", "NEAR"}
+_BAREWORD = re.compile(r"^\w+$")
+_MARKS = str.maketrans({search.OPEN: " ", search.CLOSE: " "})
+
+
+# -- the query text -----------------------------------------------------------
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, text) pieces: 'phrase' ("..." with its trailing * if any),
+    'open', 'close', 'minus' (a '-' right before a phrase), 'word'."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif c == '"':
+            j = i + 1
+            while j < n:
+                if text[j] == '"':
+                    if j + 1 < n and text[j + 1] == '"':
+                        j += 2
+                        continue
+                    break
+                j += 1
+            end = min(j + 1, n)
+            if end < n and text[end] == "*":
+                end += 1
+            out.append(("phrase", text[i:end]))
+            i = end
+        elif c in "()":
+            out.append(("open" if c == "(" else "close", c))
+            i += 1
+        elif c == "-" and i + 1 < n and text[i + 1] == '"':
+            out.append(("minus", c))
+            i += 1
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in '"()':
+                j += 1
+            out.append(("word", text[i:j]))
+            i = j
+    return out
+
+
+def _term(word: str) -> str:
+    """One word as FTS5 reads it: a bareword or a prefix as it is, a column
+    filter kept, anything else (a path, a dotted name) quoted as a phrase,
+    which FTS5 splits into its tokens in order."""
+    column, sep, rest = word.partition(":")
+    if sep and column in search.COLUMNS and rest:
+        return f"{column}:{_term(rest)}"
+    base, star = (word[:-1], "*") if word.endswith("*") and len(word) > 1 else (word, "")
+    if _BAREWORD.match(base):
+        return base + star
+    return '"' + base.replace('"', '""') + '"' + star
+
+
+def translate(text: str) -> str:
+    """The FTS5 query for what a person typed.
+
+    Words, "quoted phrases" and prefix* terms are FTS5's own; `-term` (or
+    `-"a phrase"`) excludes, as FTS5's NOT. Without parentheses or
+    operators, the exclusions apply to all the rest, wherever they stand.
+    """
+    pieces: list[tuple[bool, str]] = []  # (excluded, FTS5 text)
+    negate = False
+    plain = True
+    for kind, value in _tokens(text):
+        if kind == "minus":
+            negate = True
+            continue
+        if kind in ("open", "close"):
+            plain = False
+            pieces.append((False, value))
+        elif kind == "phrase":
+            pieces.append((negate, value))
+        elif value in _OPERATORS:
+            plain = False
+            pieces.append((False, value))
+        elif value.startswith("-") and len(value) > 1:
+            pieces.append((True, _term(value[1:])))
+        else:
+            pieces.append((negate, _term(value)))
+        negate = False
+    if not plain:
+        return " ".join(f"NOT {v}" if excluded else v for excluded, v in pieces)
+    wanted = [v for excluded, v in pieces if not excluded]
+    unwanted = [v for excluded, v in pieces if excluded]
+    if not wanted:
+        raise BadQuery(f"invalid query '{text}': nothing to look for",
+                       hint="give at least one word to find; '-word' only leaves out what also matches")
+    head = wanted[0] if len(wanted) == 1 else "(" + " ".join(wanted) + ")"
+    return " ".join([head] + [f"NOT {v}" for v in unwanted])
+
+
+def parse(text: str) -> str:
+    """The FTS5 query for `text`, or BadQuery with FTS5's own reason."""
+    if not text.strip():
+        raise BadQuery("empty query", hint="give the words to look for")
+    fts = translate(text)
+    problem = search.check_syntax(fts)
+    if problem:
+        raise BadQuery(f"invalid query '{text}': {problem.removeprefix('fts5: ')}",
+                       hint='a query is words, "quoted phrases", prefix* terms and -words to leave '
+                            "out, combined with AND, OR, NOT and parentheses (SQLite FTS5 syntax)")
+    return fts
+
+
+# -- what a session says ------------------------------------------------------
+
+def _flat(value) -> str:
+    """The text of a payload: its strings (not its keys), one per line."""
+    out: list[str] = []
+
+    def walk(v) -> None:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, list):
+            for item in v:
+                walk(item)
+
+    walk(value)
+    return "\n".join(out)
+
+
+def _field(text: str) -> str | None:
+    return text[:MAX_FIELD].translate(_MARKS) if text else None
+
+
+def document(store: Store, session_id: str) -> dict:
+    """What the index holds of one session: its facts and one row per step
+    with text (prompts, messages, tools) and per commit that took its work."""
+    tree = store.session(session_id)
+    manifest = tree.record("manifest")
+    trace = tree.record("trace")
+    trail = tree.record("trail")
+    patch_paths: dict[int, list[str]] = {}
+    for patch in trail["patches"]:
+        paths = patch_paths.setdefault(patch.get("step"), [])
+        for f in patch["files"]:
+            paths += [p for p in (f.get("path"), f.get("old_path")) if isinstance(p, str)]
+    rows: list[dict] = []
+    for step in trace["steps"]:
+        kind, n = step["kind"], step["n"]
+        if kind == "prompt":
+            row = {"prompt": _field(_flat(expand(store, session_id, step.get("text"))))}
+        elif kind == "message":
+            row = {"message": _field(_flat(expand(store, session_id, step.get("text"))))}
+        elif kind == "tool":
+            row = {"input": _field(_flat(expand(store, session_id, step.get("input")))),
+                   "output": _field(_flat(expand(store, session_id, step.get("output")))),
+                   "path": _field("\n".join(patch_paths.get(n, []))),
+                   "name": step.get("name")}
+        else:
+            continue
+        if any(row.get(c) for c in search.COLUMNS):
+            rows.append({**row, "step": n, "kind": kind})
+    commits = sorted({a["commit"] for a in trail["anchors"] if isinstance(a.get("commit"), str)})
+    for commit in commits:
+        try:
+            message = store.repo[commit].message
+        except (KeyError, ValueError):
+            continue  # not here (a shallow clone): nothing to say of it
+        rows.append({"commit_message": _field(message), "kind": "commit", "name": commit})
+    start = manifest.get("start")
+    return {"tip": tree.tip, "harness": manifest["harness"]["name"], "start": times.parse_iso(start),
+            "start_text": start, "models": manifest.get("models") or [],
+            "paths": manifest.get("files") or [], "rows": rows}
+
+
+# -- keeping the index up to date --------------------------------------------
+
+def _update(store: Store, index: search.SearchIndex) -> dict:
+    """Bring the index to the session refs' tips; what changed."""
+    tips = store.session_tips()
+    known = index.known()
+    if all(known.get(sid, (0, None))[1] == tip for sid, tip in tips.items()) and len(known) == len(tips):
+        return {"added": 0, "dropped": 0}
+    with index.writing():
+        known = index.known()  # as it is now that this process writes
+        gone = [sid for sid in known if sid not in tips]
+        todo = sorted(sid for sid, tip in tips.items() if known.get(sid, (0, None))[1] != tip)
+        for sid in gone:
+            index.drop(sid)
+        for sid in todo:
+            doc = readable(store, sid, document)
+            if doc is None:
+                index.drop(sid)  # damaged: named in a warning, left out until repaired
+                continue
+            index.put(sid, doc["tip"], doc["harness"], doc["start"], doc["start_text"], doc["models"],
+                      doc["paths"], doc["rows"])
+    if gone:
+        index.compact()
+    return {"added": len(todo), "dropped": len(gone)}
+
+
+def open_index(store: Store) -> search.SearchIndex:
+    """The query index, up to date with the session refs; one that SQLite
+    cannot read is deleted and built again, with a warning."""
+    path = state.query_index(store.location.state_dir)
+    try:
+        index = search.SearchIndex.open(path)
+        _update(store, index)
+        return index
+    except (search.Damaged, sqlite3.DatabaseError) as exc:
+        if _busy(exc):
+            raise
+        _rebuilt(path, exc)
+    index = search.SearchIndex.open(path)
+    _update(store, index)
+    return index
+
+
+def _busy(exc: Exception) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def _rebuilt(path: str, exc: Exception) -> None:
+    notices.warn(f"the query index '{path}' was damaged ({exc}); rebuilt it from the session refs")
+    search.remove(path)
+
+
+def update(store: Store) -> dict:
+    """Bring the index up to date (for the benchmark and `fsck`-like callers)."""
+    index = open_index(store)
+    try:
+        return {"sessions": len(index.known())}
+    finally:
+        index.close()
+
+
+# -- the query ----------------------------------------------------------------
+
+def _snippet(text: str) -> str:
+    return " ".join(text.replace(search.OPEN, "«").replace(search.CLOSE, "»").split())
+
+
+def _best_field(snippets: dict) -> str:
+    """The heaviest column whose snippet holds a match."""
+    for column in sorted(search.COLUMNS, key=lambda c: -search.WEIGHTS[c]):
+        if search.OPEN in (snippets.get(column) or ""):
+            return column
+    return next((c for c in search.COLUMNS if snippets.get(c)), search.COLUMNS[0])
+
+
+def query(store: Store, text: str, since: str | None = None, harness: str | None = None,
+          path: str | None = None, state_filter: str | None = None, limit: int | None = 20,
+          now: float | None = None) -> dict:
+    """The sessions whose text matches `text`, best first, each with its
+    best matching steps and a snippet of each."""
+    fts = parse(text)
+    since_t = times.parse_since(since, time.time() if now is None else now) if since else None
+    try:
+        return _query(store, text, fts, since_t, harness, path, state_filter, limit)
+    except sqlite3.DatabaseError as exc:
+        if _busy(exc):
+            raise
+        _rebuilt(state.query_index(store.location.state_dir), exc)
+        return _query(store, text, fts, since_t, harness, path, state_filter, limit)
+
+
+def _query(store, text, fts, since_t, harness, path, state_filter, limit) -> dict:
+    index = open_index(store)
+    try:
+        ranked = index.rank(fts, since_t, harness, path, None if state_filter else limit)
+        states: dict[str, dict] = {}
+        if state_filter:
+            states = _states(store, [r[1] for r in ranked])
+            ranked = [r for r in ranked if states.get(r[1], {}).get(state_filter)]
+            if limit is not None:
+                ranked = ranked[:limit]
+        sessions = []
+        for number, sid, harness_name, start, models, score, hits in ranked:
+            steps = []
+            for row in index.steps(fts, number, MATCHED_STEPS):
+                field = _best_field(row["snippets"])
+                steps.append({"step": row["step"], "kind": row["kind"], "name": row["name"],
+                              "field": field, "score": round(row["score"], 4),
+                              "snippet": _snippet(row["snippets"][field] or "")})
+            item = {"session": sid, "harness": harness_name, "models": models.split(",") if models else [],
+                    "start": start, "score": round(score, 4), "matches": hits, "steps": steps}
+            if state_filter:
+                item["states"] = states[sid]
+            sessions.append(item)
+        return {"query": text, "fts": fts, "indexed": len(index.known()), "sessions": sessions}
+    finally:
+        index.close()
+
+
+def _states(store: Store, session_ids: list[str]) -> dict[str, dict]:
+    """Per session, how many of its hunks are in each survival state at HEAD."""
+    if not session_ids:
+        return {}
+    from .trail.track import track
+
+    out: dict[str, dict] = {}
+    for s in track(store, session_ids)["sessions"]:
+        counts: dict[str, int] = {}
+        for h in s["hunks"]:
+            counts[h["state"]] = counts.get(h["state"], 0) + 1
+        out[s["session"]] = dict(sorted(counts.items()))
+    return out
