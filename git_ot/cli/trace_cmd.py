@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..domain import query as query_domain
-from ..domain import sessions
+from ..domain import session_map, sessions
 from ..domain.opening import open_store
 from ..store.refs import abbreviate
 from .main import json_option
@@ -173,3 +173,99 @@ def trace_query(text, since, harness, path, state, limit, as_json):
             lead = f"  {where:<10} {what:<12} {m['field']:<8} "
             snippet = m["snippet"] if fit is None else output.cut(m["snippet"], max(fit - len(lead), 16))
             emit((lead + snippet).rstrip())
+
+
+@trace.command("map")
+@click.argument("spec", metavar="SESSION")
+@click.option("--bursts", is_flag=True,
+              help="A line per burst of edits and per run of other tool steps, not one per prompt.")
+@json_option
+def trace_map(spec, bursts, as_json):
+    """Show a session on one screen: its prompts and what each led to.
+
+    Under each prompt: the bursts of consecutive edit steps, with the files
+    they changed, the commits that took them and the survival of their
+    hunks at HEAD; reads, shell runs and other tool steps collapsed into
+    counts. SESSION may be any unique prefix of a session id.
+    """
+    result = session_map.session_map(open_store(seal=True), spec)
+    if as_json:
+        emit_json(result)
+        return
+    fit = output.width()
+    output.page()
+    s = result["session"]
+    emit(output.paint(f"session {s['session']}", "yellow"))
+    start = output.seconds(s["start"]) if fit is not None else s["start"]
+    emit(output.fields([f"harness {s['harness']}", f"model {','.join(s['models']) or '-'}",
+                        f"start {start or '-'}", f"steps {s['steps']}", f"files {s['files']}",
+                        f"commits {s['commits']}"], fit))
+    for p in result["prompts"]:
+        emit("")
+        lead = f"step {p['step']:<4} " if p["step"] is not None else "before the first prompt"
+        room = 72 if fit is None else max(fit - len(lead), 16)
+        emit((lead + (one_line(p["text"], room) if p["step"] is not None else "")).rstrip())
+        lines = [_segment_line(seg) for seg in p["segments"]] if bursts else _prompt_lines(p)
+        for line in lines:
+            emit("  " + (line if fit is None else output.cut(line, max(fit - 2, 16))))
+
+
+def _steps(steps: list[int]) -> str:
+    return f"step {steps[0]}" if len(steps) == 1 else f"steps {steps[0]}-{steps[-1]}"
+
+
+def _files(files: list[dict]) -> str:
+    return ", ".join(f"{f['path']} +{f['added']} -{f['removed']}" for f in files)
+
+
+def _counts(seg: dict) -> str:
+    return ", ".join(f"{seg[k]} {k}" for k in ("read", "shell", "other") if seg[k])
+
+
+def _taken(commits: list[str], states: dict) -> str:
+    out = ""
+    if commits:
+        out += " -> " + " ".join(c[:8] for c in commits)
+    else:
+        out += " -> not committed"
+    if states:
+        out += " (" + ", ".join(f"{k} {v}" for k, v in states.items()) + ")"
+    return out
+
+
+def _segment_line(seg: dict) -> str:
+    """One burst or run of other tool steps (`--bursts`)."""
+    head = f"{_steps(seg['steps']):<12} "
+    if seg["kind"] == "burst":
+        return head + "edit  " + _files(seg["files"]) + _taken(seg["commits"], seg["states"])
+    return head + "tools " + _counts(seg)
+
+
+def _prompt_lines(p: dict) -> list[str]:
+    """A prompt's segments summed up: its edits in one line, the rest in another."""
+    bursts = [seg for seg in p["segments"] if seg["kind"] == "burst"]
+    runs = [seg for seg in p["segments"] if seg["kind"] == "tools"]
+    lines = []
+    if bursts:
+        files: dict[str, dict] = {}
+        commits: list[str] = []
+        states: dict[str, int] = {}
+        steps = 0
+        for seg in bursts:
+            steps += len(seg["steps"])
+            for f in seg["files"]:
+                got = files.setdefault(f["path"], {"path": f["path"], "added": 0, "removed": 0})
+                got["added"] += f["added"]
+                got["removed"] += f["removed"]
+            commits += [c for c in seg["commits"] if c not in commits]
+            for k, v in seg["states"].items():
+                states[k] = states.get(k, 0) + v
+        lines.append(f"edit  {steps} step{'s' if steps != 1 else ''} in {len(bursts)} "
+                     f"burst{'s' if len(bursts) != 1 else ''}: {_files(list(files.values()))}"
+                     + _taken(commits, dict(sorted(states.items()))))
+    if runs:
+        total = {k: sum(seg[k] for seg in runs) for k in ("read", "shell", "other")}
+        lines.append("tools " + _counts(total))
+    if not lines:
+        lines.append("no tool steps")
+    return lines
