@@ -168,11 +168,20 @@ def trace_query(text, since, harness, path, state, limit, as_json):
                               f"{s['matches']} match{'es' if s['matches'] != 1 else ''}"], fit)
         emit(head.replace(f"session {s['session']}", f"session {output.paint(s['session'], 'yellow')}", 1))
         for m in s["steps"]:
-            where = (f"step {m['step']}" if m["step"] is not None else f"commit {m['name'][:8]}")
-            what = m["kind"] + (f" {m['name']}" if m["kind"] == "tool" and m["name"] else "")
-            lead = f"  {where:<10} {what:<12} {m['field']:<8} "
-            snippet = m["snippet"] if fit is None else output.cut(m["snippet"], max(fit - len(lead), 16))
-            emit((lead + snippet).rstrip())
+            emit(_match_line(m, fit))
+
+
+def _match_line(m: dict, fit: int | None) -> str:
+    """A matching step: where, what matched (a tool's name and which of its
+    fields), and the snippet."""
+    if m["step"] is None:
+        lead, label = m["name"][:8], "commit"
+    else:
+        lead = f"step {m['step']}"
+        label = f"{m['name'] or '?'} {m['field']}" if m["kind"] == "tool" else m["kind"]
+    line = f"  {lead:<10} {label}: "
+    snippet = m["snippet"] if fit is None else output.cut(m["snippet"], max(fit - len(line), 16))
+    return (line + snippet).rstrip()
 
 
 @trace.command("map")

@@ -38,6 +38,8 @@ SCHEMA_FILES = {
     "spool-event": "spool-event.schema.json",
     "note-line": "note-line.schema.json",
     "record": "record.schema.json",
+    "trace-query": "trace-query.schema.json",
+    "trace-map": "trace-map.schema.json",
 }
 RECORD_FILES = {"manifest.json": "manifest", "trace.cbor.zst": "trace",
                 "trail.cbor.zst": "trail", "ctx.cbor.zst": "ctx"}
