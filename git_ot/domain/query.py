@@ -10,6 +10,7 @@ file costs one rebuild, never an answer.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -248,6 +249,26 @@ def _busy(exc: Exception) -> bool:
 def _rebuilt(path: str, exc: Exception) -> None:
     notices.warn(f"the query index '{path}' was damaged ({exc}); rebuilt it from the session refs")
     search.remove(path)
+
+
+def drop(state_dir: str, session_ids: list[str]) -> None:
+    """Take sessions out of the index, if there is one (`git ot forget`):
+    their text leaves the file at once. An index that cannot be changed is
+    deleted (the next query builds it again)."""
+    path = state.query_index(state_dir)
+    if not os.path.exists(path):
+        return
+    try:
+        index = search.SearchIndex.open(path)
+        try:
+            with index.writing():
+                dropped = [sid for sid in session_ids if index.drop(sid)]
+            if dropped:
+                index.compact()
+        finally:
+            index.close()
+    except (search.Damaged, sqlite3.Error):
+        search.remove(path)
 
 
 def update(store: Store) -> dict:

@@ -201,10 +201,15 @@ def test_a_forgotten_session_is_no_longer_found(corpus):
     assert [s for s, _ in found(corpus, "acknowledged")] == [TOOL_HEAVY]
     proc = corpus.cli("forget", TOOL_HEAVY)
     assert proc.returncode == 0, proc.stderr.decode()
+    # forget takes its words out of the index itself, before any query.
+    assert b"acknowledged" not in index_file(corpus).read_bytes()
     assert found(corpus, "acknowledged") == []
     assert query(corpus, "instead")["indexed"] == 5
-    # Its words are gone from the file, not only from the answers.
-    assert b"acknowledged" not in index_file(corpus).read_bytes()
+    # A session whose ref went some other way leaves at the next query.
+    corpus.git("update-ref", "-d", f"refs/opentraces/sessions/{SHORT}")
+    assert b"doesnt" in index_file(corpus).read_bytes()
+    assert found(corpus, "doesnt") == []
+    assert b"doesnt" not in index_file(corpus).read_bytes()
 
 
 def test_paths_commit_messages_and_survival(repo):
