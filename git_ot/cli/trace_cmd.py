@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from ..domain import query as query_domain
-from ..domain import session_map, sessions
-from ..domain.opening import open_store
 from ..store.refs import abbreviate
 from .main import json_option
 from . import output
@@ -26,6 +24,9 @@ def trace_list(as_json):
     Shows each session's id, harness, model, start, steps, files touched and
     commits anchored.
     """
+    from ..domain import sessions
+    from ..domain.opening import open_store
+
     rows = sessions.list_sessions(open_store(seal=True))
     if as_json:
         emit_json({"sessions": rows})
@@ -52,6 +53,9 @@ def trace_show(spec, as_json):
 
     SESSION may be any unique prefix of a session id.
     """
+    from ..domain import sessions
+    from ..domain.opening import open_store
+
     result = sessions.show(open_store(seal=True), spec)
     if as_json:
         emit_json(result)
@@ -151,7 +155,7 @@ def trace_query(text, since, harness, path, state, limit, as_json):
     -words to leave out, with AND, OR, NOT and parentheses as SQLite FTS5
     reads them. Prompts weigh most in the ranking, tool outputs least.
     """
-    result = query_domain.query(open_store(seal=True), text, since=since, harness=harness, path=path,
+    result = query_domain.query(text, since=since, harness=harness, path=path,
                                 state_filter=state, limit=limit)
     if as_json:
         emit_json(result)
@@ -197,6 +201,9 @@ def trace_map(spec, bursts, as_json):
     hunks at HEAD; reads, shell runs and other tool steps collapsed into
     counts. SESSION may be any unique prefix of a session id.
     """
+    from ..domain import session_map
+    from ..domain.opening import open_store
+
     result = session_map.session_map(open_store(seal=True), spec)
     if as_json:
         emit_json(result)

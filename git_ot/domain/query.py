@@ -15,11 +15,16 @@ import re
 import sqlite3
 import time
 
+from typing import TYPE_CHECKING
+
 from ..errors import BadQuery
 from ..store import notices, search, state, times
-from ..store.repository import Store
-from .fold import expand
-from .sessions import readable
+from ..store.gitdir import Location, locate
+from ..store.refs import SESSIONS_PREFIX
+from ..store.spool import Spool
+
+if TYPE_CHECKING:
+    from ..store.repository import Store
 
 # The survival states a session's hunks can be in (domain/trail/track.py).
 STATES = ("alive_on_path", "alive_transformed", "moved", "partially_preserved", "reverted",
@@ -158,9 +163,11 @@ def _field(text: str) -> str | None:
     return text[:MAX_FIELD].translate(_MARKS) if text else None
 
 
-def document(store: Store, session_id: str) -> dict:
+def document(store: "Store", session_id: str) -> dict:
     """What the index holds of one session: its facts and one row per step
     with text (prompts, messages, tools) and per commit that took its work."""
+    from .fold import expand
+
     tree = store.session(session_id)
     manifest = tree.record("manifest")
     trace = tree.record("trace")
@@ -201,12 +208,51 @@ def document(store: Store, session_id: str) -> dict:
 
 # -- keeping the index up to date --------------------------------------------
 
-def _update(store: Store, index: search.SearchIndex) -> dict:
+class Repository:
+    """The repository a query reads: where it is, and its store (libgit2)
+    only once something must be read from the objects. A query whose index
+    is up to date reads the refs from git's files and never loads libgit2,
+    which costs more than the query."""
+
+    def __init__(self, location: Location, store=None):
+        self.location = location
+        self._store = store
+
+    @classmethod
+    def open(cls, path: str | None = None) -> "Repository":
+        """The repository at `path`; with events still spooled, sealed first
+        (domain/opening.py), as every reader of sessions does."""
+        location = locate(path)
+        if location.worktree is not None and Spool(location.state_dir).names():
+            from .opening import open_store
+
+            store = open_store(path, seal=True)
+            return cls(store.location, store)
+        return cls(location)
+
+    @property
+    def store(self) -> "Store":
+        if self._store is None:
+            from ..store.repository import Store
+
+            self._store = Store(self.location)
+        return self._store
+
+    def session_tips(self) -> dict[str, str]:
+        tips = search.session_tips_from_files(self.location.common_dir, SESSIONS_PREFIX)
+        return tips if tips is not None else self.store.session_tips()
+
+
+def _update(repo: Repository, index: search.SearchIndex) -> dict:
     """Bring the index to the session refs' tips; what changed."""
-    tips = store.session_tips()
+    tips = repo.session_tips()
     known = index.known()
-    if all(known.get(sid, (0, None))[1] == tip for sid, tip in tips.items()) and len(known) == len(tips):
+    if len(known) == len(tips) and all(known.get(sid, (0, None))[1] == tip for sid, tip in tips.items()):
         return {"added": 0, "dropped": 0}
+    from .sessions import readable
+
+    store = repo.store
+    tips = store.session_tips()  # as libgit2 reads them, now that it is loaded
     with index.writing():
         known = index.known()  # as it is now that this process writes
         gone = [sid for sid in known if sid not in tips]
@@ -225,20 +271,20 @@ def _update(store: Store, index: search.SearchIndex) -> dict:
     return {"added": len(todo), "dropped": len(gone)}
 
 
-def open_index(store: Store) -> search.SearchIndex:
+def open_index(repo: Repository) -> search.SearchIndex:
     """The query index, up to date with the session refs; one that SQLite
     cannot read is deleted and built again, with a warning."""
-    path = state.query_index(store.location.state_dir)
+    path = state.query_index(repo.location.state_dir)
     try:
         index = search.SearchIndex.open(path)
-        _update(store, index)
+        _update(repo, index)
         return index
     except (search.Damaged, sqlite3.DatabaseError) as exc:
         if _busy(exc):
             raise
         _rebuilt(path, exc)
     index = search.SearchIndex.open(path)
-    _update(store, index)
+    _update(repo, index)
     return index
 
 
@@ -271,15 +317,6 @@ def drop(state_dir: str, session_ids: list[str]) -> None:
         search.remove(path)
 
 
-def update(store: Store) -> dict:
-    """Bring the index up to date (for the benchmark and `fsck`-like callers)."""
-    index = open_index(store)
-    try:
-        return {"sessions": len(index.known())}
-    finally:
-        index.close()
-
-
 # -- the query ----------------------------------------------------------------
 
 def _snippet(text: str) -> str:
@@ -294,29 +331,30 @@ def _best_field(snippets: dict) -> str:
     return next((c for c in search.COLUMNS if snippets.get(c)), search.COLUMNS[0])
 
 
-def query(store: Store, text: str, since: str | None = None, harness: str | None = None,
+def query(text: str, since: str | None = None, harness: str | None = None,
           path: str | None = None, state_filter: str | None = None, limit: int | None = 20,
-          now: float | None = None) -> dict:
+          now: float | None = None, path_of_repository: str | None = None) -> dict:
     """The sessions whose text matches `text`, best first, each with its
     best matching steps and a snippet of each."""
     fts = parse(text)
     since_t = times.parse_since(since, time.time() if now is None else now) if since else None
+    repo = Repository.open(path_of_repository)
     try:
-        return _query(store, text, fts, since_t, harness, path, state_filter, limit)
+        return _query(repo, text, fts, since_t, harness, path, state_filter, limit)
     except sqlite3.DatabaseError as exc:
         if _busy(exc):
             raise
-        _rebuilt(state.query_index(store.location.state_dir), exc)
-        return _query(store, text, fts, since_t, harness, path, state_filter, limit)
+        _rebuilt(state.query_index(repo.location.state_dir), exc)
+        return _query(repo, text, fts, since_t, harness, path, state_filter, limit)
 
 
-def _query(store, text, fts, since_t, harness, path, state_filter, limit) -> dict:
-    index = open_index(store)
+def _query(repo: Repository, text, fts, since_t, harness, path, state_filter, limit) -> dict:
+    index = open_index(repo)
     try:
         ranked = index.rank(fts, since_t, harness, path, None if state_filter else limit)
         states: dict[str, dict] = {}
         if state_filter:
-            states = _states(store, [r[1] for r in ranked])
+            states = _states(repo.store, [r[1] for r in ranked])
             ranked = [r for r in ranked if states.get(r[1], {}).get(state_filter)]
             if limit is not None:
                 ranked = ranked[:limit]
@@ -338,7 +376,7 @@ def _query(store, text, fts, since_t, harness, path, state_filter, limit) -> dic
         index.close()
 
 
-def _states(store: Store, session_ids: list[str]) -> dict[str, dict]:
+def _states(store: "Store", session_ids: list[str]) -> dict[str, dict]:
     """Per session, how many of its hunks are in each survival state at HEAD."""
     if not session_ids:
         return {}

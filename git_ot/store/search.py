@@ -240,3 +240,41 @@ def remove(path: str) -> None:
     for name in (path, path + "-journal", path + "-wal", path + "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(name)
+
+
+def session_tips_from_files(common_dir: str, prefix: str) -> dict[str, str] | None:
+    """Every ref under `prefix` and its object id, read from git's files
+    (`packed-refs`, then the loose refs, which override it), as git's files
+    backend stores them: what a query checks its index against without
+    loading libgit2. None when the refs are not plain files of object ids
+    (a reftable repository, a symbolic ref): the caller asks libgit2."""
+    if os.path.exists(os.path.join(common_dir, "reftable")):
+        return None
+    out: dict[str, str] = {}
+    try:
+        with open(os.path.join(common_dir, "packed-refs"), encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("#", "^")):
+                    continue
+                oid, _, name = line.rstrip("\n").partition(" ")
+                if name.startswith(prefix):
+                    out[name[len(prefix):]] = oid
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError):
+        return None
+    top = os.path.join(common_dir, *prefix.rstrip("/").split("/"))
+    for folder, dirs, files in os.walk(top):
+        for name in files:
+            if name.endswith(".lock"):
+                continue
+            path = os.path.join(folder, name)
+            try:
+                with open(path, encoding="ascii") as fh:
+                    oid = fh.read().strip()
+            except (OSError, UnicodeDecodeError):
+                return None
+            if len(oid) not in (40, 64) or not all(c in "0123456789abcdef" for c in oid):
+                return None
+            out[os.path.relpath(path, top).replace(os.sep, "/")] = oid
+    return out

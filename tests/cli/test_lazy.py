@@ -89,7 +89,7 @@ def test_list_commands_and_get_command_walk_the_whole_tree():
         ("fetch",), ("forget",), ("fsck",), ("hook",),
         ("import",), ("init",), ("install",), ("otel",), ("otel", "serve"), ("push",), ("remote",), ("remote", "set"),
         ("remote", "show"), ("scan",), ("snapshot",), ("status",), ("trace",), ("trace", "list"),
-        ("trace", "show"), ("track",), ("uninstall",), ("version",), ("watch",),
+        ("trace", "map"), ("trace", "query"), ("trace", "show"), ("track",), ("uninstall",), ("version",), ("watch",),
     ]
     assert sorted(cli.commands) == sorted(COMMANDS)
 
