@@ -320,7 +320,7 @@ def drop(state_dir: str, session_ids: list[str]) -> None:
 # -- the query ----------------------------------------------------------------
 
 def _snippet(text: str) -> str:
-    return " ".join(text.replace(search.OPEN, "«").replace(search.CLOSE, "»").split())
+    return " ".join(text.replace(search.OPEN, "[[").replace(search.CLOSE, "]]").split())
 
 
 def _best_field(snippets: dict) -> str:

@@ -153,7 +153,7 @@ class SearchIndex:
         step, kind, name and one snippet per column (matched terms between
         OPEN and CLOSE)."""
         lo, hi = number << ROW_BITS, ((number + 1) << ROW_BITS) - 1
-        snippets = ", ".join(f"snippet(docs, {i}, '{OPEN}', '{CLOSE}', '…', {tokens})"
+        snippets = ", ".join(f"snippet(docs, {i}, '{OPEN}', '{CLOSE}', '...', {tokens})"
                              for i in range(len(COLUMNS)))
         rows = self.conn.execute(
             f"SELECT -{_bm25()} AS score, step, kind, name, {snippets} FROM docs "

@@ -62,7 +62,7 @@ def test_a_term_only_in_a_prompt(corpus):
     assert (s["session"], s["harness"], s["models"], s["start"], s["matches"]) == (
         LINEAR, "claude-code", ["claude-opus-5-5"], "2026-11-24T18:40:37.696000Z", 1)
     assert s["steps"] == [{"step": 9, "kind": "prompt", "name": None, "field": "prompt",
-                           "score": s["score"], "snippet": "make greet say hello «instead» of hi"}]
+                           "score": s["score"], "snippet": "make greet say hello [[instead]] of hi"}]
     assert s["score"] > 0
     assert found(corpus, "doesnt") == [(SHORT, [(1, "prompt", "prompt")])]
 
@@ -72,8 +72,8 @@ def test_a_term_only_in_a_tool_output(corpus):
     assert (s["session"], s["matches"]) == (TOOL_HEAVY, 1)
     assert [(m["step"], m["kind"], m["name"], m["field"]) for m in s["steps"]] == [
         (11, "tool", "WebFetch", "output")]
-    assert s["steps"][0]["snippet"] == ("…The conversation shows maintainers «acknowledged» the problem "
-                                        "as a legitimate bug and…")
+    assert s["steps"][0]["snippet"] == ("...The conversation shows maintainers [[acknowledged]] the problem "
+                                        "as a legitimate bug and...")
     assert found(corpus, "alembic") == [(SUBAGENT, [(5, "tool", "output")])]
 
 
@@ -128,7 +128,7 @@ def test_human_output(corpus):
     assert proc.stdout.decode().splitlines() == [
         f"session {LINEAR}  claude-code  start 2026-11-24T18:40:37.696000Z  score "
         f"{query(corpus, 'instead')['sessions'][0]['score']:.2f}  1 match",
-        "  step 9     prompt: make greet say hello «instead» of hi"]
+        "  step 9     prompt: make greet say hello [[instead]] of hi"]
 
 
 def test_a_syntax_error_is_one_clear_line(corpus):
@@ -230,9 +230,9 @@ def test_paths_commit_messages_and_survival(repo):
     commit = repo.commit("Teach greet to wave goodbye")
     [s] = query(repo, "wave")["sessions"]
     assert s["steps"] == [{"step": None, "kind": "commit", "name": commit, "field": "commit_message",
-                           "score": s["score"], "snippet": "Teach greet to «wave» goodbye"}]
+                           "score": s["score"], "snippet": "Teach greet to [[wave]] goodbye"}]
     proc = repo.cli("trace", "query", "wave")
-    assert proc.stdout.decode().splitlines()[1] == f"  {commit[:8]}   commit: Teach greet to «wave» goodbye"
+    assert proc.stdout.decode().splitlines()[1] == f"  {commit[:8]}   commit: Teach greet to [[wave]] goodbye"
     result = query(repo, "greet", "--state", "alive_on_path")
     assert [s["session"] for s in result["sessions"]] == [LINEAR]
     assert result["sessions"][0]["states"]["alive_on_path"] >= 1
