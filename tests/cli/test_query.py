@@ -104,6 +104,27 @@ def test_prefix_terms_and_exclusions(corpus):
     assert query(corpus, "settings OR farewell")["fts"] == "settings OR farewell"
 
 
+@pytest.mark.parametrize("text,fts", [
+    ("greet", "greet"),
+    ("greet hello", "(greet hello)"),
+    ("sett*", "sett*"),
+    ('"say hello"', '"say hello"'),
+    ("app.py", '"app.py"'),
+    ("foo-bar*", '"foo-bar"*'),
+    ("greet -hello -bye", "greet NOT hello NOT bye"),
+    ('-"say hello" greet', 'greet NOT "say hello"'),
+    ("prompt:greet", "prompt:greet"),
+    ("path:app.py", 'path:"app.py"'),
+    ("nocolumn:x", '"nocolumn:x"'),
+    ("(greet OR hello) -bye", "( greet OR hello ) NOT bye"),
+    ("élan", "élan"),
+])
+def test_translation_to_fts5(text, fts):
+    from git_ot.domain.query import translate
+
+    assert translate(text) == fts
+
+
 def test_prompts_rank_above_outputs(corpus):
     # 'module' is in bash-writes' prompt, and in the spotter session's tool outputs only.
     result = query(corpus, "module")
