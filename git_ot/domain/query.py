@@ -275,6 +275,12 @@ def open_index(repo: Repository) -> search.SearchIndex:
     """The query index, up to date with the session refs; one that SQLite
     cannot read is deleted and built again, with a warning."""
     path = state.query_index(repo.location.state_dir)
+    problem = _unwritable(path)
+    if problem:  # a read-only clone: answer all the same, from an index in memory
+        notices.warn(f"cannot write the query index '{path}' ({problem}); searching without it")
+        index = search.SearchIndex.open(":memory:")
+        _update(repo, index)
+        return index
     try:
         index = search.SearchIndex.open(path)
         _update(repo, index)
@@ -286,6 +292,17 @@ def open_index(repo: Repository) -> search.SearchIndex:
     index = search.SearchIndex.open(path)
     _update(repo, index)
     return index
+
+
+def _unwritable(path: str) -> str | None:
+    """Why the index file cannot be written, or None."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not os.access(os.path.dirname(path), os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return "permission denied"
+    return None
 
 
 def _busy(exc: Exception) -> bool:

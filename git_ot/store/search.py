@@ -76,7 +76,8 @@ class SearchIndex:
         """The index at `path`, created when missing or of another version.
 
         Raises Damaged when the file is there and SQLite cannot read it."""
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         for _ in range(3):
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             try:

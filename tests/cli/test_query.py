@@ -321,3 +321,18 @@ def test_map_errors(corpus):
     assert (proc.returncode, proc.stderr.decode().splitlines()) == (1, [
         "error: no session matches 'nosuch'",
         "hint: 'git ot trace list' shows the sessions of this repository"])
+
+
+def test_a_repository_whose_index_cannot_be_written_is_searched_all_the_same(corpus, monkeypatch):
+    from git_ot.domain import query as query_domain
+
+    # As root (the test machines), permissions cannot make a file read-only;
+    # the check of them is what is replaced.
+    monkeypatch.setattr(query_domain, "_unwritable", lambda path: "read-only file system")
+    proc = corpus.cli("trace", "query", "--json", "instead")
+    assert proc.returncode == 0
+    assert proc.stderr.decode().splitlines() == [
+        f"warning: cannot write the query index '{index_file(corpus)}' (read-only file system); "
+        "searching without it"]
+    assert [s["session"] for s in json.loads(proc.stdout)["sessions"]] == [LINEAR]
+    assert not index_file(corpus).exists()
