@@ -243,11 +243,19 @@ class Repository:
         return tips if tips is not None else self.store.session_tips()
 
 
+def fingerprint(tips: dict[str, str]) -> str:
+    """One digest of every session id and tip: equal digests, nothing to read."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for sid in sorted(tips):
+        digest.update(f"{sid} {tips[sid]}\n".encode())
+    return digest.hexdigest()
+
+
 def _update(repo: Repository, index: search.SearchIndex) -> dict:
     """Bring the index to the session refs' tips; what changed."""
-    tips = repo.session_tips()
-    known = index.known()
-    if len(known) == len(tips) and all(known.get(sid, (0, None))[1] == tip for sid, tip in tips.items()):
+    if index.fingerprint() == fingerprint(repo.session_tips()):
         return {"added": 0, "dropped": 0}
     from .sessions import readable
 
@@ -266,6 +274,9 @@ def _update(repo: Repository, index: search.SearchIndex) -> dict:
                 continue
             index.put(sid, doc["tip"], doc["harness"], doc["start"], doc["start_text"], doc["models"],
                       doc["paths"], doc["rows"])
+        # A damaged session is left out, and read again at the next query.
+        held = {sid: tip for sid, tip in tips.items() if sid in index.known()}
+        index.set_fingerprint(fingerprint(held) if len(held) == len(tips) else "")
     if gone:
         index.compact()
     return {"added": len(todo), "dropped": len(gone)}
@@ -368,27 +379,49 @@ def query(text: str, since: str | None = None, harness: str | None = None,
 def _query(repo: Repository, text, fts, since_t, harness, path, state_filter, limit) -> dict:
     index = open_index(repo)
     try:
-        ranked = index.rank(fts, since_t, harness, path, None if state_filter else limit)
+        # Every matching row, best first, grouped by session in that order:
+        # a session's place is its best row's.
+        best: dict[int, list[tuple[int, float]]] = {}
+        for rowid, score in index.matches(fts):
+            best.setdefault(rowid >> search.ROW_BITS, []).append((rowid, score))
+        chosen: list[tuple[int, tuple]] = []
+        order = list(best)
         states: dict[str, dict] = {}
+        at = 0
+        while at < len(order) and (limit is None or state_filter or len(chosen) < limit):
+            chunk = order[at:at + 200]
+            at += len(chunk)
+            facts = index.facts(chunk)
+            keep = [n for n in chunk if n in facts
+                    and (since_t is None or (facts[n][2] is not None and facts[n][2] >= since_t))
+                    and (harness is None or facts[n][1] == harness)]
+            if path is not None:
+                touched = index.touched(keep, path)
+                keep = [n for n in keep if n in touched]
+            chosen += [(n, facts[n]) for n in keep]
         if state_filter:
-            states = _states(repo.store, [r[1] for r in ranked])
-            ranked = [r for r in ranked if states.get(r[1], {}).get(state_filter)]
-            if limit is not None:
-                ranked = ranked[:limit]
+            states = _states(repo.store, [f[0] for _, f in chosen])
+            chosen = [(n, f) for n, f in chosen if states.get(f[0], {}).get(state_filter)]
+        if limit is not None:
+            chosen = chosen[:limit]
+        shown = [rowid for n, _ in chosen for rowid, _ in best[n][:MATCHED_STEPS]]
+        rows = index.rows(fts, shown)
         sessions = []
-        for number, sid, harness_name, start, models, score, hits in ranked:
+        for n, (sid, harness_name, _, start, models) in chosen:
             steps = []
-            for row in index.steps(fts, number, MATCHED_STEPS):
+            for rowid, score in best[n][:MATCHED_STEPS]:
+                row = rows[rowid]
                 field = _best_field(row["snippets"])
                 steps.append({"step": row["step"], "kind": row["kind"], "name": row["name"],
-                              "field": field, "score": round(row["score"], 4),
+                              "field": field, "score": round(score, 4),
                               "snippet": _snippet(row["snippets"][field] or "")})
             item = {"session": sid, "harness": harness_name, "models": models.split(",") if models else [],
-                    "start": start, "score": round(score, 4), "matches": hits, "steps": steps}
+                    "start": start, "score": round(best[n][0][1], 4), "matches": len(best[n]),
+                    "steps": steps}
             if state_filter:
                 item["states"] = states[sid]
             sessions.append(item)
-        return {"query": text, "fts": fts, "indexed": len(index.known()), "sessions": sessions}
+        return {"query": text, "fts": fts, "indexed": index.count(), "sessions": sessions}
     finally:
         index.close()
 

@@ -22,7 +22,7 @@ import os
 import sqlite3
 
 # The version of the tables below; a file with another is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # The text columns of `docs`, in order, and their weights in bm25 ranking:
 # what a person asked counts most, a tool's output least.
 COLUMNS = ("prompt", "message", "input", "output", "path", "commit_message")
@@ -45,6 +45,7 @@ CREATE TABLE sessions (
     models TEXT
 );
 CREATE TABLE paths (session INTEGER NOT NULL, path TEXT NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE INDEX paths_session ON paths(session);
 CREATE VIRTUAL TABLE docs USING fts5(
     {", ".join(COLUMNS)}, step UNINDEXED, kind UNINDEXED, name UNINDEXED,
@@ -120,48 +121,53 @@ class SearchIndex:
         """Every indexed session: its number and the tip it was read at."""
         return {sid: (n, tip) for n, sid, tip in self.conn.execute("SELECT id, sid, tip FROM sessions")}
 
-    def rank(self, fts: str, since: float | None = None, harness: str | None = None,
-             path_glob: str | None = None, limit: int | None = None) -> list[tuple]:
-        """The sessions with a row matching the FTS5 query `fts`, best first:
-        (number, sid, harness, start_text, models, score, matching rows).
-        The score is the best row's bm25 score, negated (higher is better)."""
-        where, args = ["docs MATCH ?"], [fts]
-        outer, outer_args = [], []
-        if since is not None:
-            outer.append("s.start >= ?")
-            outer_args.append(since)
-        if harness is not None:
-            outer.append("s.harness = ?")
-            outer_args.append(harness)
-        if path_glob is not None:
-            outer.append("EXISTS (SELECT 1 FROM paths p WHERE p.session = s.id AND p.path GLOB ?)")
-            outer_args.append(path_glob)
-        # bm25() cannot stand inside an aggregate: score the rows first.
-        sql = (f"WITH hit AS MATERIALIZED (SELECT rowid >> {ROW_BITS} AS n, {_bm25()} AS score "
-               f"FROM docs WHERE {' AND '.join(where)}), "
-               f"m AS (SELECT n, min(score) AS best, count(*) AS hits FROM hit GROUP BY n) "
-               f"SELECT s.id, s.sid, s.harness, s.start_text, s.models, -m.best, m.hits "
-               f"FROM m JOIN sessions s ON s.id = m.n"
-               + (" WHERE " + " AND ".join(outer) if outer else "")
-               + " ORDER BY m.best, s.start_text DESC, s.sid")
-        if limit is not None:
-            sql += " LIMIT ?"
-            outer_args.append(limit)
-        return self.conn.execute(sql, args + outer_args).fetchall()
+    def count(self) -> int:
+        """How many sessions the index holds."""
+        return self.conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
 
-    def steps(self, fts: str, number: int, limit: int, tokens: int = 12) -> list[dict]:
-        """The best `limit` matching rows of one session, each with its score,
-        step, kind, name and one snippet per column (matched terms between
-        OPEN and CLOSE)."""
-        lo, hi = number << ROW_BITS, ((number + 1) << ROW_BITS) - 1
+    def fingerprint(self) -> str | None:
+        """The digest of the session tips the index was last brought to."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'tips'").fetchone()
+        return row[0] if row else None
+
+    def matches(self, fts: str) -> list[tuple[int, float]]:
+        """Every matching row, best first: (rowid, score), the score bm25's
+        with the column weights, negated (higher is better)."""
+        return self.conn.execute(f"SELECT rowid, -{_bm25()} AS score FROM docs WHERE docs MATCH ? "
+                                 f"ORDER BY score DESC, rowid", (fts,)).fetchall()
+
+    def facts(self, numbers: list[int]) -> dict[int, tuple]:
+        """Per session number: (sid, harness, start, start_text, models)."""
+        out = {}
+        for at in range(0, len(numbers), 500):
+            chunk = numbers[at:at + 500]
+            out.update((r[0], r[1:]) for r in self.conn.execute(
+                f"SELECT id, sid, harness, start, start_text, models FROM sessions "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
+        return out
+
+    def touched(self, numbers: list[int], glob: str) -> set[int]:
+        """The sessions among `numbers` that changed a path matching `glob` (SQLite GLOB)."""
+        out: set[int] = set()
+        for at in range(0, len(numbers), 500):
+            chunk = numbers[at:at + 500]
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT session FROM paths WHERE session IN ({', '.join('?' * len(chunk))}) "
+                f"AND path GLOB ?", (*chunk, glob)))
+        return out
+
+    def rows(self, fts: str, rowids: list[int], tokens: int = 12) -> dict[int, dict]:
+        """The rows `rowids` (which match `fts`), each with its step, kind,
+        name and one snippet per column (matched terms between OPEN and CLOSE)."""
+        if not rowids:
+            return {}
         snippets = ", ".join(f"snippet(docs, {i}, '{OPEN}', '{CLOSE}', '...', {tokens})"
                              for i in range(len(COLUMNS)))
-        rows = self.conn.execute(
-            f"SELECT -{_bm25()} AS score, step, kind, name, {snippets} FROM docs "
-            f"WHERE docs MATCH ? AND rowid BETWEEN ? AND ? ORDER BY {_bm25()} LIMIT ?",
-            (fts, lo, hi, limit)).fetchall()
-        return [{"score": r[0], "step": r[1], "kind": r[2], "name": r[3],
-                 "snippets": dict(zip(COLUMNS, r[4:]))} for r in rows]
+        got = self.conn.execute(
+            f"SELECT rowid, step, kind, name, {snippets} FROM docs WHERE docs MATCH ? "
+            f"AND rowid IN ({', '.join('?' * len(rowids))})", (fts, *rowids)).fetchall()
+        return {r[0]: {"step": r[1], "kind": r[2], "name": r[3], "snippets": dict(zip(COLUMNS, r[4:]))}
+                for r in got}
 
     # -- writing ---------------------------------------------------------
 
@@ -199,6 +205,10 @@ class SearchIndex:
             f"VALUES (?{', ?' * (len(COLUMNS) + 3)})",
             [(base + i, *(row.get(c) for c in COLUMNS), row.get("step"), row["kind"], row.get("name"))
              for i, row in enumerate(rows[:1 << ROW_BITS])])
+
+    def set_fingerprint(self, value: str) -> None:
+        """Record the digest of the tips the index now holds (inside writing())."""
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('tips', ?)", (value,))
 
     def drop(self, sid: str) -> bool:
         """Remove session `sid` and its text (inside writing()); whether it was there."""

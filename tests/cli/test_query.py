@@ -14,6 +14,7 @@ import sqlite3
 
 import pytest
 
+from git_ot.store import search
 from support.repo import FIXTURES, RECORDED, replay
 from support.spec import validate
 
@@ -185,7 +186,7 @@ def test_the_index_is_built_on_first_use_and_updated_from_the_refs(repo):
     assert found(repo, "instead") == [(LINEAR, [(9, "prompt", "prompt")])]
     db = sqlite3.connect(index_file(repo))
     assert dict(db.execute("SELECT sid, id FROM sessions WHERE sid = ?", (SHORT,))) == numbers
-    assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    assert db.execute("PRAGMA user_version").fetchone() == (search.SCHEMA_VERSION,) == (2,)
     db.close()
     # Deleted: built again, silently.
     index_file(repo).unlink()
