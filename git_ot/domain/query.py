@@ -275,7 +275,8 @@ def _update(repo: Repository, index: search.SearchIndex) -> dict:
             index.put(sid, doc["tip"], doc["harness"], doc["start"], doc["start_text"], doc["models"],
                       doc["paths"], doc["rows"])
         # A damaged session is left out, and read again at the next query.
-        held = {sid: tip for sid, tip in tips.items() if sid in index.known()}
+        indexed = index.known()
+        held = {sid: tip for sid, tip in tips.items() if sid in indexed}
         index.set_fingerprint(fingerprint(held) if len(held) == len(tips) else "")
     if gone:
         index.compact()
