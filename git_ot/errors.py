@@ -158,6 +158,10 @@ class UnknownRevision(GitOtError):
     """A revision given on the command line names no commit."""
 
 
+class EmptyRange(GitOtError):
+    """A range of commits that holds no commit."""
+
+
 class BlameFailed(GitOtError):
     """git blame could not blame the file asked for."""
 
@@ -184,6 +188,52 @@ class NoContext(GitOtError):
 
 class WatcherError(GitOtError):
     """The watcher cannot start (one already runs) or its working tree went away."""
+
+
+class NotACapsule(GitOtError):
+    """A file is not a capsule (not a git bundle, or a bundle without capsule.json), or a directory is not an opened one."""
+
+
+class BadReplaySpec(GitOtError):
+    """A replay option names no usable dependency or revision (--with, --at)."""
+class UnknownDataset(GitOtError):
+    """No dataset workflow, or no stored rows, of the name given."""
+
+
+class DatasetExists(GitOtError):
+    """`dataset new` would overwrite a workflow folder."""
+
+
+class BadWorkflow(GitOtError):
+    """A dataset workflow folder that cannot be run as it is (a missing file, a bad schema)."""
+
+
+class WorkflowFailed(GitOtError):
+    """A dataset workflow crashed, hung, or wrote what is not JSON Lines; nothing was stored."""
+
+
+class InvalidRows(GitOtError):
+    """Rows a dataset workflow wrote that its schema refuses; nothing was stored."""
+
+
+class UnknownRow(GitOtError):
+    """No row of the dataset matches the id or prefix given."""
+
+
+class AmbiguousRow(GitOtError):
+    """A row prefix matches more than one row."""
+
+
+class PublishFailed(GitOtError):
+    """A dataset could not be cloned, committed or pushed to its destination."""
+
+
+class UnknownSkill(GitOtError):
+    """No session ran a skill of the name given."""
+
+
+class InvalidScore(GitOtError):
+    """A rating's score is not a number from 0 to 1."""
 
 
 class BadQuery(GitOtError):

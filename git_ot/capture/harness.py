@@ -47,6 +47,17 @@ class Harness(TranscriptSource, Protocol):
         Raises BadPayload (errors.py) on a payload it cannot use.
         """
 
+    def fill(self, location, event: dict) -> list[dict]:
+        """The events of calls no hook of the harness sees (tools its install
+        does not hook), read from its session files since the session's last
+        hook call, to be spooled before `event`; [] for a harness whose hooks
+        see every call. Runs on the hook path too."""
+
+    def settle(self, location, session: str) -> list[dict]:
+        """In the detached seal at a turn's end: `fill`'s events for the
+        session once its session files have stopped growing; [] when the
+        harness has no `fill` or the session never read one."""
+
     def hook_command(self, event: str, scope: str) -> str:
         """The shell command `install` writes for `event` into `scope`."""
 

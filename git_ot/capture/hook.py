@@ -12,19 +12,19 @@ exit status is 0.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
 import time
 
-from ..store import snapshot, state
+from ..errors import LockBusy
+from ..store import locks, snapshot, state
 from ..store.faults import crash_point
 from ..store.git import run as run_git
 from ..store.gitdir import locate
 from ..store.log import log_failure
 from ..store.refs import validate_session_id
-from ..store.spool import Spool
+from ..store.spool import SPILL_LIMIT, Spool
 from . import registry
 
 # The time to record a harness's event at instead of the clock's, as
@@ -68,6 +68,7 @@ def main(argv: list[str]) -> int:
         event = _event(adapter, source, event_name, raw)
         validate_session_id(event["session"])
         location = _home(location, event)
+        _fill(location, adapter, event)
         record(location, event)
         crash_point("after-append")
         if event["kind"] in adapter.seal_kinds:
@@ -166,6 +167,33 @@ def _known(location, session_id: str) -> bool:
         return False
 
 
+def _fill(location, adapter, event: dict) -> None:
+    """Spool, before the event, the calls of tools no hook sees that the
+    session's transcript gained since its last hook call (claude_code/fill.py)."""
+    fill = getattr(adapter, "fill", None)
+    if fill is None:
+        return
+    try:
+        events = fill(location, event)
+        if events:
+            Spool(location.state_dir).append_many(event["session"], events)
+    except Exception as exc:  # the event itself is still recorded
+        log_failure(location, "transcript fill", exc)
+
+
+def _settle(location, session_id: str) -> None:
+    """Spool the calls no hook saw that the session's files gained after its
+    last hook call, once they stopped growing (claude_code/fill.py)."""
+    try:
+        for name in registry.names():
+            harness = registry.find(name)
+            events = harness.settle(location, session_id) if hasattr(harness, "settle") else []
+            if events:
+                Spool(location.state_dir).append_many(session_id, events)
+    except Exception as exc:
+        log_failure(location, "transcript fill", exc)
+
+
 def record(location, event: dict) -> None:
     """Give the event an id and time, snapshot if it may write, spool it."""
     event = {"v": 1, "id": os.urandom(8).hex(), "t": _now(), **event}
@@ -178,7 +206,33 @@ def record(location, event: dict) -> None:
         except Exception as exc:  # the event is kept without its snapshot
             event["snapshot_error"] = str(exc)[:500]
             log_failure(location, "snapshot", exc)
-    Spool(location.state_dir).append(event["session"], event)
+    Spool(location.state_dir).append(event["session"], event, _large_strings(event))
+
+
+def _large_strings(event: dict) -> list[list]:
+    """Where a tool end's output holds strings too long for a spool line
+    (store/spool.py, SPILL_LIMIT): each a list of keys from the event down."""
+    data = event.get("data")
+    if event.get("kind") != "tool_end" or not isinstance(data, dict) or data.get("output") is None:
+        return []
+    found: list[list] = []
+
+    def walk(value, at: list) -> None:
+        if isinstance(value, str):
+            if len(value) > SPILL_LIMIT:
+                found.append(at)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, at + [k])
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, at + [i])
+
+    try:
+        walk(data["output"], ["data", "output"])
+    except RecursionError:
+        return []  # nested too deep to walk: the line holds it all, as before
+    return found
 
 
 def _now() -> float:
@@ -246,20 +300,12 @@ def _spawn_seal(location, session_id: str) -> None:
 def _take_lock(path: str, block: bool = False) -> int | None:
     """A descriptor holding the flock on `path`, or (unless `block`) None
     when another process holds it. The holder deletes the file when done,
-    so a lock taken on a file deleted meanwhile is taken again on the new one."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)
+    so a lock taken on a file deleted meanwhile is taken again on the new
+    one (store/locks.py, `take`)."""
+    try:
+        return locks.take(path, None if block else 0)
+    except LockBusy:
+        return None
 
 
 def _seal_on_hook_path(location, store, session_ids) -> None:
@@ -305,6 +351,7 @@ def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> in
     fd = int(args[0]) if args and args[0].isdigit() else _take_lock(lock)
     if fd is None:
         return 0  # another detached seal of it runs, and looks again when done
+    _settle(location, session_id)
     store = None
     for _ in range(DETACHED_ROUNDS):
         try:

@@ -37,6 +37,14 @@ def install_hooks(doc: "HookFile", events, command: Callable[[str], str],
             actions[event] = "installed"
             continue
         action = "unchanged"
+        want = new_group(event).get("matcher")
+        group = next(g for g in groups if isinstance(g, dict) and isinstance(g.get("hooks"), list)
+                     and any(h is found[0] for h in g["hooks"]))
+        if want is not None and group.get("matcher") != want and all(map(is_ours, group["hooks"])):
+            # An older git-ot's matcher (every tool): a group of git-ot's
+            # own takes the one it installs now.
+            group["matcher"] = want
+            action = "updated"
         if found[0].get("command") != command(event):
             # Another interpreter (a new venv), the other scope's form (an
             # older git-ot wrote the interpreter's path into the project

@@ -32,6 +32,9 @@ class ModularHarness:
     scopes: tuple[str, ...]
     seal_kinds: frozenset[str]
     transcript_suffix = ".jsonl"
+    # module: fill(location, event), the events of tool calls no hook of
+    # the harness sees, read from its session files as the session goes
+    filler: str | None = None
     no_transcripts_hint: str
     empty_folder_hint: str
 
@@ -42,6 +45,16 @@ class ModularHarness:
 
     def normalise(self, event_name: str | None, payload) -> dict:
         return self.hooks.normalise(event_name, payload)
+
+    def fill(self, location, event: dict) -> list[dict]:
+        if self.filler is None:
+            return []
+        return self._module(self.filler).fill(location, event)
+
+    def settle(self, location, session: str) -> list[dict]:
+        if self.filler is None:
+            return []
+        return self._module(self.filler).settle(location, session)
 
     # -- install -----------------------------------------------------------
 

@@ -1,13 +1,16 @@
-"""`git ot blame [REV] [--] FILE` and `git ot blame commit REV`: who (which session, step, prompt) wrote what."""
+"""`git ot blame [REV] [--] FILE`, `git ot blame commit REV` and `git ot blame pr [RANGE]`:
+who (which session, step, prompt) wrote what."""
 
 from __future__ import annotations
 
 import datetime
 import json
+import sys
 
 import click
 
 from ..domain import agent_trace
+from ..errors import GitOtError
 from ..domain.opening import open_store
 from ..domain.trail import blame as blame_domain
 from ..store.refs import abbreviate
@@ -55,13 +58,17 @@ def _dashdash_at(args: list[str]) -> int | None:
                    "(repeat it to look further, as with git).")
 @click.option("--porcelain", is_flag=True,
               help="Print git blame's porcelain format with ot-* header lines added.")
-@click.option("--format", "fmt", type=click.Choice(["text", "agent-trace"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(["text", "agent-trace", "md", "html", "json"]),
+              default=None,
               help="With 'blame commit': 'agent-trace' prints the commit's Agent Trace record "
-                   "(JSON, version 0.1.0) instead of the text.")
+                   "(JSON, version 0.1.0) instead of the text. With 'blame pr': 'md' (the default, "
+                   "for a pull request's description), 'html' (one self-contained page) or 'json'.")
+@click.option("--output", "output_file", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
+              help="With 'blame pr': write the report to FILE instead of standard output.")
 @json_option
 @click.argument("args", nargs=-1, required=True, metavar="[REV] [--] FILE")
 @click.pass_context
-def blame(ctx, line_ranges, moves, copies, porcelain, fmt, as_json, args):
+def blame(ctx, line_ranges, moves, copies, porcelain, fmt, output_file, as_json, args):
     """Show which agent session, step and prompt wrote each line of a file.
 
     The file and revision are given as to git blame: 'git ot blame [REV]
@@ -69,11 +76,22 @@ def blame(ctx, line_ranges, moves, copies, porcelain, fmt, as_json, args):
 
     'git ot blame commit REV' shows what a commit was for instead: its
     sessions, the prompts behind its patches, and how much survives at HEAD.
+
+    'git ot blame pr [BASE..HEAD]' reports every commit of a range that way,
+    for a pull request: its intent, agent and person lines, survival.
     """
     args = list(args)
     at = ctx.meta.get("git_ot.blame.dashdash")
     if at is not None:
         args.insert(at, "--")
+    if args[0] == "pr" and at != 0:
+        _blame_pr(args[1:], fmt, output_file, as_json, line_ranges or moves or copies or porcelain)
+        return
+    if output_file is not None:
+        raise click.UsageError("--output applies to 'git ot blame pr' only")
+    if fmt in ("md", "html", "json"):
+        raise click.UsageError(f"--format {fmt} applies to 'git ot blame pr' only")
+    fmt = fmt or "text"
     if args[0] == "commit":
         revs = [a for a in args[1:] if a != "--"]
         if not revs:
@@ -107,6 +125,43 @@ def blame(ctx, line_ranges, moves, copies, porcelain, fmt, as_json, args):
     else:
         output.page()
         _print_human(result, store.session_ids() if output.width() is not None else ())
+
+
+def _blame_pr(args: list[str], fmt: str | None, output_file: str | None, as_json: bool,
+              file_options) -> None:
+    from ..domain.trail import pr as pr_domain
+    from . import pr_report
+
+    revs = [a for a in args if a != "--"]
+    if len(revs) > 1:
+        raise click.UsageError("'blame pr' takes one range, as in 'git ot blame pr main..HEAD'")
+    if file_options:
+        raise click.UsageError("-L, -M, -C and --porcelain apply to 'git ot blame FILE' only")
+    if fmt in ("text", "agent-trace"):
+        raise click.UsageError(f"--format {fmt} does not apply to 'blame pr': use md, html or json")
+    if as_json:
+        if fmt not in (None, "json"):
+            raise click.UsageError(f"--json and --format {fmt} cannot be used together")
+        fmt = "json"
+    result = pr_domain.blame_pr(open_store(seal=True), revs[0] if revs else None)
+    if not revs:
+        # As git says where it fetches from: the range chosen, on stderr.
+        base, _, head = result["range"]["spec"].partition("..")
+        sys.stderr.write(f"comparing '{head}' with '{base}', {result['range']['chosen']}; "
+                         f"name a range to compare others\n")
+        sys.stderr.flush()
+    text = pr_report.render(result, fmt or "md")
+    if output_file is None:
+        if fmt in (None, "md"):
+            output.page()
+        emit(text.rstrip("\n"))
+        return
+    try:
+        with open(output_file, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise GitOtError(f"cannot write '{output_file}': {exc.strerror or exc}",
+                         hint="name a file in a directory that exists and can be written") from None
 
 
 def _print_json(result: dict) -> None:

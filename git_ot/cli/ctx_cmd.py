@@ -50,10 +50,14 @@ def ctx_show(spec, as_json):
     for m in result["messages"]:
         body = m["message"]
         size = len(json.dumps(body["content"], ensure_ascii=False).encode())
-        rows.append([str(m["id"]), str(m["step"]), _role(m), str(size), one_line(_preview(body), 60)])
+        rows.append([_num(m["id"]), _num(m["step"]), _role(m), str(size), one_line(_preview(body), 60)])
     if rows:
         emit(table(rows, ["ID", "STEP", "ROLE", "BYTES", "PREVIEW"], right={0, 1, 3},
                    fit=output.width(), shrink=4))
+
+
+def _num(n) -> str:
+    return "-" if n is None else str(n)
 
 
 def _role(m: dict) -> str:
@@ -107,7 +111,8 @@ def ctx_resume(spec, into, worktree, as_json):
 
     result = resume(open_store(seal=True), spec, into=into, worktree=worktree)
     if as_json:
-        emit_json({k: result[k] for k in ("harness", "session", "cwd", "command")})
+        emit_json({**{k: result[k] for k in ("harness", "session", "cwd", "command")},
+                   "not_carried": result["dropped"]})
         return
     emit(f"resumed session {result['source_session'][:12]} at step {result['step']} "
          f"as {result['harness']} session {result['session']}")

@@ -32,7 +32,8 @@ def serve(grpc_port, http_port, bind, as_json):
     appended to its spool and joined to the session's steps when it is next
     sealed; records of other sessions are held until they become known.
     SIGTERM or Ctrl-C stops it after the requests under way are written;
-    it exits 0.
+    it exits 0. Held records of a session still not known a while after its
+    last record (git config ot.otel.heldMaxAge, default 7d) are deleted.
     """
     from ..capture.otel.receiver import serve as run_receiver
 
@@ -55,5 +56,8 @@ def serve(grpc_port, http_port, bind, as_json):
     if result["failed"]:
         emit(f"{result['failed']} request(s) could not be written to the spool and were refused "
              "for the exporter to send again; the reason is in .git/opentraces/log")
+    if result["expired"]:
+        emit(f"deleted {result['expired']} held record(s) of sessions not known here for longer than "
+             "ot.otel.heldMaxAge")
     if result["held_sessions"]:
         emit("held for sessions not known here: " + ", ".join(result["held_sessions"]))

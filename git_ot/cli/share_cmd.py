@@ -105,6 +105,12 @@ def push(remote_name, sessions, as_json):
             emit(f"kept back the notes of {len(held)} commit{'s' if len(held) != 1 else ''} "
                  f"that name sessions not shared: " + ", ".join(c[:12] for c in held[:5])
                  + (f" and {len(held) - 5} more" if len(held) > 5 else ""))
+        ent = result["entities"]
+        if ent["pushed"]:
+            emit("pushed " + ", ".join(ent["pushed"]))
+        if ent["held_back"]:
+            emit("kept back " + ", ".join(ent["held_back"])
+                 + ": they name sessions the remote does not hold; push those sessions first")
     error = share.held_back_error(result)
     if error is not None:
         raise error
@@ -123,6 +129,10 @@ def fetch(remote_name, as_json):
     emit(f"fetched from {result['remote']}: {len(result['new'])} new, "
          f"{len(result['updated'])} updated, {len(result['merged'])} merged, "
          f"{result['unchanged']} unchanged session(s); notes {result['notes']}")
+    ent = result["entities"]
+    for what in ("new", "updated", "merged"):
+        if ent[what]:
+            emit(f"{what}: " + ", ".join(ent[what]))
 
 
 @click.command()

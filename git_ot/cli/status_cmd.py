@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from ..capture import registry
@@ -68,7 +70,7 @@ def render(result: dict) -> list[str]:
             f"  held back     {len(sessions['blocked'])}",
             "", "telemetry",
             f"  receiver      {_receiver(result['telemetry']['receiver'])}",
-            f"  held          {result['telemetry']['held']} session(s) not known here",
+            f"  held          {_held(result['telemetry'])}",
             "", "watcher",
             f"  working tree  {_watcher(result['watcher'])}",
             "", "sharing",
@@ -86,6 +88,26 @@ def _receiver(info) -> str:
         return "not running"
     return (f"running (pid {info['pid']}, grpc {info['bind']}:{info['grpc_port']}, "
             f"http {info['bind']}:{info['http_port']})")
+
+
+def _held(info: dict) -> str:
+    line = f"{info['held']} session(s) not known here"
+    if info["held"]:
+        line += f", {info['held_records']} record(s)"
+        if info["held_since"] is not None:
+            line += f", the oldest {_age(time.time() - info['held_since'])} old"
+        if info["held_max_age"] is not None:
+            line += f"; deleted {_age(info['held_max_age'])} after a session's last record"
+    return line
+
+
+def _age(seconds: float) -> str:
+    """`45s`, `12m`, `3h`, `2d`: the largest unit the age has whole."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _watcher(info) -> str:

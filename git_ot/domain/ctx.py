@@ -4,9 +4,12 @@ The ctx record (refs/README.md, section 9) lists every message that entered
 the model's view, and the range of messages in view after every change: a
 step's context is the range of the last view at or before it. A message's
 content is its step's own (a prompt's text, a tool's input and result),
-stored once in the trace, large values as content-addressed blobs. This module reads one step's
-context and prepares what resuming from it needs: the working files as they
-were, in a linked worktree of their own.
+stored once in the trace, large values as content-addressed blobs. Where the
+request the model was sent was captured (a transcript's `api-request`
+lines, telemetry's raw bodies, both kept whole in the trace), a step's
+messages come from it first. This module reads one step's context and
+prepares what resuming from it needs: the working files as they were, in a
+linked worktree of their own.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 import pygit2
 
 from ..errors import GitCommandError, NoContext, UnknownStep, UnusableDirectory
-from ..store import git
+from ..store import git, refs, state
 from ..store.repository import Store
 from . import sessions
 from .fold import expand
@@ -39,6 +42,10 @@ def context(store: Store, spec: str) -> dict:
     if step_n is None:
         raise UnknownStep(f"no step in '{spec}'",
                           hint="name one as SESSION:STEP, as 'git ot trace show SESSION' lists them")
+    if before_prompt is None:
+        carried = capsule_context(store, sid_spec, step_n)
+        if carried is not None:
+            return carried
     sid = sessions.resolve(store, sid_spec)
     tree = store.session(sid)
     trace = tree.record("trace")
@@ -78,6 +85,15 @@ def context(store: Store, spec: str) -> dict:
                             hint="'git ot import' the session's transcript again to add it")
         out.append({"id": m["id"], "step": m["step"], "role": m["role"],
                     "source": m.get("source", "trace"), "message": body})
+    reset = max((v["step"] for v in ctx["views"] if v["step"] <= step_n and v["to"] < v["from"]), default=0)
+    request = raw_request(store, sid, trace, step_n, reset)
+    if request is not None:
+        before = [m for m in out if m["step"] < request["first"]]
+        messages_of = request_messages(request, before)
+        if messages_of is not None:
+            out = messages_of + [m for m in out if m["step"] >= request["first"]]
+        else:
+            request = None
     sources = sorted({m["source"] for m in out})
     result = {"session": sid, "step": step_n, "kind": steps[step_n - 1]["kind"],
               "source": "+".join(sources) if sources else None,
@@ -86,10 +102,39 @@ def context(store: Store, spec: str) -> dict:
                      if k in ("cwd", "model", "harness", "harness_version")},
               "base": tree.record("manifest").get("base") or {},
               "messages": out}
+    if request is not None:
+        # The captured request the view's messages come from, up to the
+        # reply it produced: the record that keeps it, and that reply's first step.
+        result["api_request"] = {"entry": request["entry"], "step": request["first"]}
     shape = request_shape(store, sid, trace, steps[step_n - 1])
+    if request is not None and request.get("body") is not None:
+        shape = body_shape(request["body"]) or shape
     if shape is not None:
         result["request"] = shape
     return result
+
+
+# The file an opened capsule (domain/capsule.py) keeps the context it
+# carries in: the step's, as `context` returned it when it was sealed.
+CAPSULE_CTX = "ctx.json"
+
+
+def capsule_context(store: Store, sid_spec: str, step_n: int) -> dict | None:
+    """The context an opened capsule in this repository carries, when
+    `sid_spec` names its session (None otherwise): a capsule holds its own
+    step's context alone."""
+    path = os.path.join(state.capsule(store.location.state_dir), CAPSULE_CTX)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            carried = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not sid_spec or not isinstance(carried, dict) or not str(carried.get("session", "")).startswith(sid_spec):
+        return None
+    if step_n != carried.get("step"):
+        raise NoContext(f"the capsule holds the context of step {carried.get('step')} only, not of step {step_n}",
+                        hint=f"name it as {carried['session']}:{carried.get('step')}")
+    return carried
 
 
 def request_shape(store: Store, sid: str, trace: dict, step: dict) -> dict | None:
@@ -106,6 +151,128 @@ def request_shape(store: Store, sid: str, trace: dict, step: dict) -> dict | Non
     line = expand(store, sid, entry["data"]).get("line") or {}
     shape = line.get("shape") if isinstance(line.get("shape"), dict) else {}
     system, tools = shape.get("system"), shape.get("tools")
+    return {"source": "api-request", "system": system if isinstance(system, list) else [],
+            "tools": tools if isinstance(tools, list) else []}
+
+
+MAIN_QUERIES = ("sdk", "repl_main_thread")
+
+
+def raw_requests(store: Store, sid: str, trace: dict) -> list[dict]:
+    """The model requests of the main agent whose raw body was captured, each
+    with `first`, the number of the first step of the reply it produced:
+    Claude Code's transcript `api-request` lines (a request is the messages
+    its `base` request kept, `keep` of them, then those `tail` names by
+    hash: an `api-request-blob` line's message, or the conversation's next),
+    and telemetry `api_request_body` records (the request's JSON whole), on
+    the step they joined."""
+    steps = trace["steps"]
+    out: list[dict] = []
+    if any(e.get("event") == "api-request" for e in trace["lifecycle"]):
+        blobs: dict[str, dict] = {}
+        lists: dict[str, list[str]] = {}
+        for e in trace["lifecycle"]:
+            if e.get("event") not in ("api-request-blob", "api-request") or not e.get("data"):
+                continue
+            line = expand(store, sid, e["data"]).get("line")
+            if not isinstance(line, dict):
+                continue
+            if e["event"] == "api-request-blob":
+                if isinstance(line.get("hash"), str) and isinstance(line.get("message"), dict):
+                    blobs[line["hash"]] = line["message"]
+                continue
+            tail, keep, base = line.get("tail"), line.get("keep"), line.get("base")
+            if not isinstance(tail, list) or not isinstance(keep, int) or (base and base not in lists):
+                continue
+            hashes = (lists[base][:keep] if base else []) + [h for h in tail if isinstance(h, str)]
+            if isinstance(line.get("id"), str):
+                lists[line["id"]] = hashes
+            if line.get("querySource", "sdk") not in MAIN_QUERIES or e.get("t") is None:
+                continue
+            first = next((s["n"] for s in steps if s.get("parent") is None and s.get("t") is not None
+                          and s["t"] >= e["t"]), None)
+            if first is not None:
+                out.append({"first": first, "entry": e["id"], "hashes": hashes, "blobs": blobs})
+    for s in steps:
+        if s.get("parent") is not None:
+            continue
+        for entry in s.get("telemetry") or []:
+            if not str(entry.get("event", "")).endswith(".api_request_body"):
+                continue
+            attrs = ((entry.get("data") or {}).get("attributes")) or {}
+            if attrs.get("body_truncated") not in (None, False, "false"):
+                continue
+            try:
+                body = json.loads(expand(store, sid, attrs.get("body")))
+            except (TypeError, ValueError):
+                continue
+            if isinstance(body, dict) and isinstance(body.get("messages"), list):
+                out.append({"first": s["n"], "entry": entry.get("id"), "body": body})
+    return out
+
+
+def raw_request(store: Store, sid: str, trace: dict, step_n: int, reset: int) -> dict | None:
+    """The latest captured request whose reply began at or before step
+    `step_n`, after the compaction at step `reset` (0: none)."""
+    best = None
+    for r in raw_requests(store, sid, trace):
+        if reset < r["first"] <= step_n and (best is None or r["first"] >= best["first"]):
+            best = r
+    return best
+
+
+def request_messages(request: dict, before: list[dict]) -> list[dict] | None:
+    """The messages of `request` as the model got them, each with the id and
+    step of the view's message it is, where one is; None when the request
+    does not account for the messages `before` its reply."""
+    def item(body, like=None):
+        content = body.get("content")
+        body = {**body, "content": [{"type": "text", "text": content}] if isinstance(content, str)
+                else content if isinstance(content, list) else []}
+        return {"id": like["id"] if like else None, "step": like["step"] if like else None,
+                "role": like["role"] if like else body.get("role"), "source": "api-request", "message": body}
+
+    if request.get("body") is not None:
+        return [item(m) for m in request["body"]["messages"] if isinstance(m, dict)]
+    # The view's messages, as the request groups them: one reply's blocks,
+    # and the results of one reply's tool calls, are one message each.
+    groups: list[dict] = []
+    for m in before:
+        kind = "result" if m["role"] == "tool" else m["message"]["role"]
+        if groups and kind in ("assistant", "result") and groups[-1]["kind"] == kind:
+            groups[-1]["body"]["content"] = groups[-1]["body"]["content"] + m["message"]["content"]
+        else:
+            groups.append({"kind": kind, "like": m, "body": dict(m["message"])})
+    out, at = [], 0
+    for h in request["hashes"]:
+        blob = request["blobs"].get(h)
+        if blob is None:
+            if at >= len(groups):
+                return None
+            out.append(item(groups[at]["body"], groups[at]["like"]))
+            at += 1
+            continue
+        like = None
+        if at < len(groups) and groups[at]["kind"] == "user" and blob.get("role") == "user":
+            # A prompt the harness sent with its own context blocks beside it.
+            texts = [b.get("text") for b in groups[at]["body"]["content"] if isinstance(b, dict)]
+            content = blob.get("content")
+            blob_texts = [content] if isinstance(content, str) else \
+                [b.get("text") for b in content or [] if isinstance(b, dict)]
+            if texts and all(t in blob_texts for t in texts):
+                like = groups[at]["like"]
+                at += 1
+        out.append(item(blob, like))
+    return out if at == len(groups) else None
+
+
+def body_shape(body: dict) -> dict | None:
+    """The system prompt and tools of a raw request body."""
+    system, tools = body.get("system"), body.get("tools")
+    if isinstance(system, str):
+        system = [{"type": "text", "text": system}]
+    if not isinstance(system, list) and not isinstance(tools, list):
+        return None
     return {"source": "api-request", "system": system if isinstance(system, list) else [],
             "tools": tools if isinstance(tools, list) else []}
 
@@ -130,6 +297,10 @@ def rebuild(store: Store, sid: str, m: dict, step: dict, lifecycle: dict) -> dic
         text = value(step.get("text", ""))
         block = {"type": "thinking", "thinking": text} if step.get("thinking") \
             else {"type": "text", "text": text}
+        if step.get("thinking") and step.get("signature"):
+            signature = value(step["signature"])
+            block = {"type": "redacted_thinking", "data": signature} if step.get("redacted") \
+                else {**block, "signature": signature}
         return {"role": "assistant", "content": [block]}
     if m["role"] == "assistant" and kind == "tool":
         return {"role": "assistant", "content": [{"type": "tool_use", "id": step.get("tool_use_id"),
@@ -147,6 +318,11 @@ def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:
     `step_n`: the latest whole snapshot at or before it, as a commit on the
     session's base; the base itself when no tool step took one before; None
     when neither is known."""
+    if store.session(session_id) is None and capsule_context(store, session_id, step_n) is not None:
+        sealed = store.repo.revparse_single(refs.CAPSULE_SEALED).peel(pygit2.Commit)
+        sig = pygit2.Signature("git-ot", "git-ot@localhost", 0, 0)
+        return str(store.repo.create_commit(None, sig, sig, f"git-ot: session {session_id} at step {step_n}\n",
+                                            sealed.tree["snapshot"].id, []))
     tree = store.session(session_id)
     trail = tree.record("trail")
     best = None

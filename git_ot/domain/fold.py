@@ -34,12 +34,17 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Callable
 
+from ..store import notices
+from ..store.spool import Spilled, SpillLost
+
 if TYPE_CHECKING:
     from ..store.repository import Store
 
 # Strings longer than this go to blobs/ rather than inline in a record.
 INLINE_LIMIT = 2048
 BLOB_KEY = "$blob"
+# What a record holds in place of a spilled string whose file was lost.
+LOST_SPILLED = "[git-ot: spilled output lost"
 LIFECYCLE_KINDS = {"session_start", "stop", "session_end", "subagent_stop", "other", "raw"}
 IMPORTED_ID_PREFIX = "tr-"
 # An imported prompt without a prompt id is the live one with the same text
@@ -47,11 +52,38 @@ IMPORTED_ID_PREFIX = "tr-"
 PROMPT_MERGE_WINDOW = 60.0
 
 
-class Payloads:
-    """Moves large strings out of records into content-addressed blobs."""
+class Streamed:
+    """A long string that Payloads stores as a blob without holding it
+    whole: `chunks()` yields the blob's bytes, a chunk at a time."""
 
-    def __init__(self, write_blob: Callable[[bytes], str], redact: Callable | None = None):
+    def chunks(self):
+        raise NotImplementedError
+
+
+class _SpilledText(Streamed):
+    """A spilled string (store/spool.py) as a blob holds it: each piece
+    made valid text, as `valid_text` makes a string of an event."""
+
+    def __init__(self, spilled: Spilled):
+        self.spilled = spilled
+
+    def chunks(self):
+        for text in self.spilled.windows():
+            yield _text(text).encode("utf-8", "surrogateescape")
+
+
+class Payloads:
+    """Moves large strings out of records into content-addressed blobs.
+
+    A spilled string (store/spool.py), redacted or not, is written through
+    `write_stream` (an iterable of bytes -> the blob's id and size), so it is
+    never held whole; without `write_stream`, it is joined and written as
+    any other."""
+
+    def __init__(self, write_blob: Callable[[bytes], str], redact: Callable | None = None,
+                 write_stream: Callable | None = None):
         self.write_blob = write_blob
+        self.write_stream = write_stream
         # The security gate (domain/gate): every harness value passes it
         # before anything of it is stored, inline or in a blob.
         self.redact = redact
@@ -76,6 +108,10 @@ class Payloads:
         return self._previewed[text]
 
     def _store(self, value):
+        if isinstance(value, Spilled):
+            value = _SpilledText(value)
+        if isinstance(value, Streamed):
+            return self._stream(value)
         if isinstance(value, str) and len(value) > INLINE_LIMIT:
             data = value.encode("utf-8", "surrogateescape")
             oid = self.write_blob(data)
@@ -89,6 +125,22 @@ class Payloads:
         if isinstance(value, list):
             return [self._store(v) for v in value]
         return value
+
+
+    def _stream(self, value: Streamed):
+        try:
+            if self.write_stream is not None:
+                oid, size = self.write_stream(value.chunks())
+            else:
+                data = b"".join(value.chunks())
+                oid, size = self.write_blob(data), len(data)
+        except SpillLost as exc:
+            # Damaged outside git-ot (a crash of the machine, a hand): the
+            # rest of the event is kept, with what happened in its place.
+            notices.warn(str(exc))
+            return self._store(f"{LOST_SPILLED}: {exc}]")
+        self.new.append(oid)
+        return {BLOB_KEY: oid, "size": size}
 
 
 def expand(store: Store, session_id: str, value):
@@ -412,6 +464,10 @@ class Folder:
             self.completed.append(step)
         elif kind == "message":
             step = self._add_step({"kind": "message", "text": self.payloads.put(data.get("text", ""))}, event)
+            if step.get("thinking") and isinstance(data.get("signature"), str) and data["signature"]:
+                step["signature"] = self.payloads.put(data["signature"])
+                if data.get("redacted"):
+                    step["redacted"] = True
             self._message(step, "assistant", event)
         elif kind == "subagent_start":
             step = self._add_step({"kind": "subagent", "agent_id": data.get("agent_id"),
@@ -537,6 +593,8 @@ class Folder:
             step = join_target(entry, self.trace["steps"], by_prompt.get(entry.get("prompt_id"), []))
             if step is None and _codex_reply(entry):
                 step = codex_reply_target(entry, self.trace["steps"], codex)
+            elif step is None and entry.get("event") == "codex.user_prompt":
+                step = codex_prompt_target(entry, self.trace["steps"], codex)
             if step is None:
                 keep.append(entry)
             else:
@@ -676,6 +734,37 @@ def codex_reply_target(entry: dict, steps: list[dict], records: list[dict]) -> d
         if s["kind"] == "message" and not s.get("thinking"):
             return s
     return None
+
+
+def codex_prompt_target(entry: dict, steps: list[dict], records: list[dict]) -> dict | None:
+    """The prompt step a Codex `codex.user_prompt` record reports on. Codex
+    names no prompt: the record joins the main agent's prompt step next to
+    it in time, when nothing comes between the two (no other step, no
+    other `codex.user_prompt`), the prompt's length is the record's
+    `prompt_length`, and the step has no `codex.user_prompt` yet."""
+    t = entry.get("t")
+    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    attrs = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+    if data.get("signal") != "logs" or not isinstance(t, (int, float)):
+        return None
+    length = _int(attrs.get("prompt_length"))
+    prompts = [e["t"] for e in records if e.get("event") == "codex.user_prompt" and e is not entry]
+    times = [s["t"] for s in steps if isinstance(s.get("t"), (int, float))]
+    best = None
+    for s in steps:
+        if s["kind"] != "prompt" or "parent" in s or not isinstance(s.get("t"), (int, float)):
+            continue
+        if any(e.get("event") == "codex.user_prompt" for e in s.get("telemetry", ())):
+            continue
+        text = s.get("text")
+        if length is not None and isinstance(text, str) and length not in (len(text), len(text.encode("utf-8"))):
+            continue
+        low, high = sorted((s["t"], t))
+        if sum(1 for x in times if low <= x <= high) > 1 or any(low < x < high for x in prompts):
+            continue
+        if best is None or abs(s["t"] - t) < abs(best["t"] - t):
+            best = s
+    return best
 
 
 def _turn_end(entry: dict) -> bool:

@@ -23,6 +23,7 @@ from ..store import state as state_paths
 from ..store.repository import Store
 from ..store.spool import Spool
 from .share import forget_on_remote, resolve_remote
+from .skills import ratings
 
 
 def _session_refs(store: Store, session_id: str) -> dict[str, str]:
@@ -173,13 +174,24 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
                 ran.append("git " + " ".join(purge.expire_reflog_command(ref)))
             else:
                 purge.delete_reflog(location, ref)  # no notes left: the ref went
+    # 2b. their ratings: rewritten without them, history included, as the notes
+    old_ratings = ratings.forget(store, ids)
+    if old_ratings is not None:
+        starts.add(old_ratings)
+        ref = refs.entity_ref(ratings.NAMESPACE, ratings.ENTITY)
+        if store.repo.references.get(ref) is None:
+            purge.delete_reflog(location, ref)
+        elif os.path.exists(os.path.join(location.common_dir, "logs", ref)):  # git fails on none
+            purge.expire_reflog(location, ref)
     # 3. the spool and git-ot's local notes about the sessions
     spool_files = {}
     for sid in ids:
         spool_files[sid] = sid in pending
         spool.forget(sid)
+        fill = state_paths.transcript_fill(location.state_dir, sid)
         for path in (state_paths.originals(location.state_dir, sid),
-                     state_paths.blocked_marker(location.state_dir, sid)):
+                     state_paths.blocked_marker(location.state_dir, sid), fill, fill + ".lock",
+                     state_paths.anchors_pending(location.state_dir, sid)):
             try:
                 os.unlink(path)
             except FileNotFoundError:

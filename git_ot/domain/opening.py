@@ -33,7 +33,8 @@ def open_store(path: str | None = None, seal: bool = False, settle: bool = False
     now (a read-only state directory, a full disk, a stale lock) is left in
     the spool and named in one warning, and the command reads what is
     already sealed. Spool files that belong to no session are set aside
-    (set_aside_strays).
+    (set_aside_strays), and the commits a git hook left for the next run
+    are anchored (anchor_left).
 
     With `settle`, for a command that shows the spool as it is rather than
     sealing it (`scan`), the seals a hook left running in the background
@@ -58,7 +59,32 @@ def open_store(path: str | None = None, seal: bool = False, settle: bool = False
                 except Exception as exc:  # read what is sealed; say what is not
                     notices.warn(f"session {sid} not sealed, showing what was sealed before: "
                                  f"{_reason(exc)}")
+        anchor_left(store)
     return store
+
+
+def anchor_left(store: Store) -> None:
+    """Anchor what git hooks left for the next run: the commits whose hook
+    waited in vain for a seal another process ran (which may have ended
+    before the hook gave up), and the trail anchors a hook could not write
+    past its wait. A listing of two folders when there is nothing."""
+    from .trail import session_anchors
+
+    try:
+        later = os.listdir(state.anchor_later(store.location.state_dir))
+    except OSError:
+        later = []
+    kept = session_anchors.sessions_pending(store)
+    if not later and not kept:
+        return
+    from .trail.githooks import anchor_deferred
+
+    try:
+        if later:
+            anchor_deferred(store)
+        session_anchors.flush_pending(store)
+    except Exception as exc:  # recomputed by the next run; blame needs none of it
+        notices.warn(f"commits left for anchoring not anchored yet: {_reason(exc)}")
 
 
 def set_aside_strays(spool: Spool) -> list[tuple[str, str]]:

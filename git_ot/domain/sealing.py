@@ -6,8 +6,10 @@ moves the ref with a compare-and-swap; only then are the batches deleted.
 A crash anywhere before that leaves the batches for the next seal, and
 event ids make a repeated seal a no-op, so nothing is lost or doubled.
 
-The batches are read one event at a time, so a seal holds one large tool
-output in memory, not all of them. On the hook path a seal is counted
+The batches are read one event at a time, so a seal holds one event in
+memory, not all of them; a large tool output spilled beside the journal
+(store/spool.py) is gated and written to its blob a window at a time, so
+it is never held whole. On the hook path a seal is counted
 (`<common>/opentraces/seal-attempts/<session>`) from its start to its end: a
 session whose seal was killed HOOK_ATTEMPTS times in a row (a harness's hook
 timeout, say) is no longer sealed inside hooks, which would be killed again;
@@ -34,6 +36,7 @@ from ..store.spool import Spool, is_event
 from ..store.trees import path_fields
 from .fold import anchored_commits, Folder, Payloads, new_records, seen_event_ids
 from .gate.seal import SealGate
+from .trail import session_anchors
 
 
 def spool_for(store: Store) -> Spool:
@@ -55,7 +58,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
     import: 0, one pack per session)."""
     spool = spool_for(store)
     with spool.sealing(session_id, wait) as batch:
-        events = batch.take(lazy=True)
+        events = _Placed(batch.take(lazy=True))
         if not events:
             return None
         crash_point("after-take")
@@ -77,7 +80,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         # The new objects are kept and written together, as one pack when
         # they are many (store/packs.py), just before the commit.
         pack = PackBuffer(store)
-        payloads = Payloads(pack.blob, gate.redact)
+        payloads = Payloads(pack.blob, gate.redact, store.write_blob_stream)
         folder = Folder(recs, payloads, watched=lambda: _watched(store))
         applied = sum(1 for ev in events if folder.apply(ev))
         folder.settle()  # telemetry that waited for its step, or arrived after it
@@ -85,6 +88,11 @@ def seal(store: Store, session_id: str, wait: float | None = None,
             # Everything was sealed before a crash cut the retire short.
             batch.retire()
             return tip
+        # Anchors a git hook kept for the session, its seal lock being held
+        # (trail/session_anchors.py): written with this seal.
+        kept_lines = session_anchors.kept_lines(store, session_id)
+        recs["trail"]["anchors"] = list(recs["trail"].get("anchors", [])) + session_anchors.merged(
+            recs["trail"].get("anchors", []), session_anchors.parsed(kept_lines))
         gate_report = gate.check(recs, folder, current.record("manifest") if current else None)
         for step in folder.completed:
             # Without both snapshots (an imported step), the patch the
@@ -102,8 +110,43 @@ def seal(store: Store, session_id: str, wait: float | None = None,
                                       folder.new_snapshots, message, pack=pack,
                                       loose_below=loose_below)
         crash_point("after-ref-move")
+        session_anchors.clear_pending(store, session_id, len(kept_lines))
         batch.retire()
         return new_tip
+
+
+class _Placed:
+    """A batch's events, those a hook read from a transcript (`filled`,
+    capture/claude_code/fill.py) placed among the others by their times.
+
+    A harness writes its transcript a moment after its hooks fire, so a
+    call read from it is often spooled after events that came later; the
+    fold numbers steps in the order it is given them. Every other event
+    keeps its place in the spool."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __bool__(self) -> bool:
+        return bool(self.events)
+
+    def __iter__(self):
+        filled = sorted((e for e in self.events if _filled(e)), key=lambda e: e["t"])
+        i = 0
+        for event in self.events:
+            if _filled(event):
+                continue
+            t = event.get("t")
+            if isinstance(t, (int, float)):
+                while i < len(filled) and filled[i]["t"] <= t:
+                    yield filled[i]
+                    i += 1
+            yield event
+        yield from filled[i:]
+
+
+def _filled(event: dict) -> bool:
+    return event.get("filled") is True and isinstance(event.get("t"), (int, float))
 
 
 def _watched(store: Store) -> list[dict]:

@@ -1,7 +1,7 @@
 """Sharing the bucket: the remote, approvals, push, fetch and their merges.
 
-What moves: `refs/opentraces/sessions/<id>` and `refs/notes/opentraces`,
-nothing else. Both commands start from what the remote holds now (`git
+What moves: `refs/opentraces/sessions/<id>`, `refs/notes/opentraces` and
+the entities of the namespaces entity_share.py shares, nothing else. Both commands start from what the remote holds now (`git
 ls-remote`); what it holds that this clone lacks is fetched into the
 remote's own namespace, `refs/opentraces/remotes/<remote>/...`
 (store/refs.py), and merged into the local refs, never forced over them:
@@ -36,7 +36,7 @@ from ..errors import (ConcurrentUpdate, EgressBlocked, GitCommandError, GitOtErr
 from ..store import approvals, notes, refs, transport
 from ..store.faults import crash_point
 from ..store.repository import Store
-from . import install, prepush
+from . import entity_share, install, prepush
 from .merge import merge_message, merge_sessions, primary_first
 from .sessions import resolve
 
@@ -49,9 +49,7 @@ MAX_ROUNDS = 20
 # one packed-refs file instead of thousands of files.
 PACK_REFS_AFTER = 100
 # What the remote says when a ref moved under us: fetch, merge, try again.
-_RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "failed to update",
-              "failed to lock", "cannot lock", "incorrect old value", "already exists",
-              "failed to write", "unable to lock")
+_RETRYABLE = transport.RETRYABLE
 
 
 # -- the remote -----------------------------------------------------------------
@@ -284,6 +282,7 @@ def fetch(store: Store, remote: str | None = None,
     result = integrate(store, state, only=set(changed), progress=progress)
     result["unchanged"] += len(state.sessions) - len(changed)
     result["forgotten"] = state.forgotten
+    result["entities"] = entity_share.bring_in(store, remote, forgotten=_forgotten(store))
     _clear_staging(store, remote)
     _tidy(store, len(result["new"]))
     return {"remote": remote, **result}
@@ -506,6 +505,8 @@ def push(store: Store, remote: str | None = None, specs: list[str] = (),
     else:
         raise PushFailed(f"'{remote}' kept moving: gave up after {MAX_ROUNDS} attempts",
                          hint="run 'git ot push' again")
+    out["entities"] = entity_share.push(store, remote, lambda: set(remote_state(store, remote).sessions),
+                                        _forgotten(store))
     _clear_staging(store, remote)
     out["pushed"].sort()
     out["blocked"] = [{"session": s, "reasons": r} for s, r in sorted(blocked.items())]

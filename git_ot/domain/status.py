@@ -45,7 +45,7 @@ def status(location: Location, harnesses: list[HarnessWiring]) -> dict:
         "hooks": git_hooks(location),
         "harnesses": [harness_wiring(h, cwd) for h in harnesses],
         "sessions": sessions(store),
-        "telemetry": telemetry(location.state_dir),
+        "telemetry": telemetry(location),
         "watcher": watcher(location.worktree_state_dir),
         "sharing": sharing(store),
     }
@@ -121,12 +121,55 @@ def watcher(worktree_state_dir: str) -> dict | None:
     return runfile.running(state.watcher(worktree_state_dir))
 
 
-def telemetry(state_dir: str) -> dict:
-    """Whether a receiver runs here, and how many sessions' telemetry it
-    holds because this repository does not know them (yet)."""
-    held = Spool(state_dir)
-    held.dir = state.otel_held(state_dir)
-    return {"receiver": receiver(state_dir), "held": len(held.pending_sessions())}
+# How long telemetry of a session this repository never comes to know is
+# held after its last record arrived (`git ot otel serve` deletes it then).
+HELD_MAX_AGE_KEY = "ot.otel.heldMaxAge"
+HELD_MAX_AGE_DEFAULT = "7d"
+
+
+def held_max_age(location: Location) -> float:
+    """Seconds held telemetry is kept after its session's last record
+    (`ot.otel.heldMaxAge`, default 7 days); BadDate when it cannot be read."""
+    from ..store import times
+    from ..store.transport import config_get
+
+    text = config_get(location, HELD_MAX_AGE_KEY)
+    return times.parse_age(HELD_MAX_AGE_DEFAULT if text is None else text, HELD_MAX_AGE_KEY)
+
+
+def held_telemetry(state_dir: str) -> dict:
+    """The telemetry held for sessions this repository does not know:
+    `{"sessions", "records", "oldest", "newest"}`, the last two the receipt
+    times of the first and the last record (None when nothing is held)."""
+    pen = Spool(state_dir)
+    pen.dir = state.otel_held(state_dir)
+    sessions = pen.pending_sessions()
+    records, times_seen = 0, []
+    for sid in sessions:
+        events = [e for e in pen.peek(sid) if isinstance(e.get("t"), (int, float))]
+        records += len(events)
+        times_seen += [events[0]["t"], events[-1]["t"]] if events else []
+        try:
+            times_seen.append(os.stat(os.path.join(pen.dir, sid + ".jsonl")).st_mtime)
+        except OSError:
+            pass
+    return {"sessions": len(sessions), "records": records,
+            "oldest": min(times_seen, default=None), "newest": max(times_seen, default=None)}
+
+
+def telemetry(location: Location) -> dict:
+    """Whether a receiver runs here, how many sessions' telemetry it holds
+    because this repository does not know them (yet), how many records,
+    since when, and how long it keeps them (`held_max_age`, in seconds;
+    None when the setting cannot be read)."""
+    held = held_telemetry(location.state_dir)
+    try:
+        max_age, bad = held_max_age(location), None
+    except GitOtError as exc:
+        max_age, bad = None, exc.message
+    return {"receiver": receiver(location.state_dir), "held": held["sessions"],
+            "held_records": held["records"], "held_since": held["oldest"], "held_max_age": max_age,
+            "held_max_age_error": bad}
 
 
 def sharing(store: Store) -> dict:
@@ -172,6 +215,11 @@ def problems(report: dict) -> list[dict]:
         sid = blocked["session"]
         out.append({"problem": f"the security gate holds back session '{sid}': {blocked['reason']}",
                     "hint": f"'git ot scan {sid}' shows the findings; 'git ot forget {sid}' drops it"})
+    if report["telemetry"]["held_max_age_error"]:
+        out.append({"problem": report["telemetry"]["held_max_age_error"],
+                    "hint": f"give an age such as '7d', '2w', '24h' or '30m' ('git config {HELD_MAX_AGE_KEY} 7d'), "
+                            f"or unset it for the default of {HELD_MAX_AGE_DEFAULT}; 'git ot otel serve' "
+                            "does not start until then"})
     share = report["sharing"]
     if share["remote"] and share["url"] is None:
         out.append({"problem": f"the sharing remote '{share['remote']}' is not a git remote",

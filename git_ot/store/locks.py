@@ -44,6 +44,37 @@ def flock_until(fd: int, path: str, deadline: float) -> None:
             delay = min(delay * 2, 0.1)
 
 
+def take(path: str, wait: float | None = None) -> int:
+    """A descriptor holding an exclusive flock on the file `path` names
+    (created if missing), for locks whose holder may delete the file.
+
+    A holder that deletes the file does so while holding it (a seal's
+    clean-up, the end of a detached seal): a process that was waiting on it
+    then holds a lock on a file no longer there, finds that the path names
+    another file or none (device and inode), and locks the path again.
+    `wait` bounds the wait in seconds (None: as long as it takes; 0: not at
+    all); past it, LockBusy. Closing the descriptor releases the lock.
+    """
+    deadline = None if wait is None else time.monotonic() + wait
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if deadline is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                flock_until(fd, path, deadline)
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            return fd
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def hold(path: str, wait: float | None, inheritable: bool = False):
     """Hold an exclusive flock on `path` (created if missing); yields its fd.
@@ -125,3 +156,19 @@ def clear_stale(path: str, now: float | None = None, min_age: float = STALE_LOCK
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     return True
+
+
+def wait_gone(path: str, wait: float) -> None:
+    """Wait until git's lock file `path` is gone, removing it at once when
+    it is provably stale; past `wait` seconds, LockBusy. For a git write
+    that would fail on it, or (libgit2) half succeed: a ref deleted while
+    `packed-refs.lock` is in the way keeps its packed value."""
+    deadline = time.monotonic() + wait
+    delay = 0.004
+    while os.path.lexists(path) and not clear_stale(path):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LockBusy(f"'{path}' is held by another process",
+                           hint="if no git command runs, remove that file")
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.25)

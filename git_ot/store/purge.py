@@ -15,7 +15,7 @@ import os
 import pygit2
 
 from ..errors import ConcurrentUpdate, GitCommandError
-from . import state
+from . import locks, state
 from .git import environment, stream
 from .git import run as run_git
 from .gitdir import Location
@@ -122,7 +122,16 @@ def expire_reflog(location: Location, ref: str) -> None:
 
 
 def delete_refs(repo: pygit2.Repository, location: Location, refs: dict[str, str]) -> None:
-    """Delete refs, each only if it still points where the caller saw it."""
+    """Delete refs, each only if it still points where the caller saw it.
+
+    A packed ref's deletion rewrites `packed-refs` under git's
+    `packed-refs.lock`; one a killed git (a `gc`, a `pack-refs`) left
+    behind is cleared first when provably stale, and a live one waited for
+    (locks.wait_gone): libgit2, meeting it, may delete the loose ref and
+    leave the packed one, an older tip that would then come back."""
+    from .repository import ref_lock_wait
+
+    locks.wait_gone(os.path.join(location.common_dir, "packed-refs.lock"), ref_lock_wait())
     with repo.transaction() as txn:
         for name, expected in refs.items():
             txn.lock_ref(name)

@@ -39,6 +39,9 @@ VERSIONS = {
     "trace": 1,
     "trail": 1,
     "ctx": 1,
+    "datasets": 1,
+    "capsule": 1,
+    "ratings": 1,
 }
 # The records of a session tree, by file name; a namespace not here is an
 # entity's, each record of it a file `<key>.cbor.zst` (ENTITY_SUFFIX).

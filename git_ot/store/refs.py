@@ -9,6 +9,10 @@ from ..errors import AmbiguousSession, InvalidName, InvalidRemote, InvalidSessio
 NAMESPACE = "refs/opentraces/"
 SESSIONS_PREFIX = NAMESPACE + "sessions/"
 NOTES_REF = "refs/notes/opentraces"
+# A capsule's one ref in its bundle, and where an opened capsule keeps the
+# commit it was sealed as (refs/README.md, section 18).
+CAPSULE_HEAD = "refs/heads/capsule"
+CAPSULE_SEALED = "refs/capsule/sealed"
 
 # Harness session ids are UUIDs or similar; anything else must still be a
 # single, safe ref-name component and a safe file name in the spool.
@@ -93,7 +97,10 @@ def validate_name(name: str, what: str) -> str:
 # refs/opentraces/remotes/<remote>/sessions/<id>   a remote's session tips
 # refs/opentraces/remotes/<remote>/notes           a remote's notes ref
 #
-# Only refs/opentraces/sessions/* and refs/notes/opentraces are ever pushed.
+# refs/opentraces/remotes/<remote>/entities/<namespace>/<name>   a remote's entity tips
+#
+# Only refs/opentraces/sessions/*, refs/notes/opentraces and the entities of
+# the namespaces domain/entity_share.py shares are ever pushed.
 
 REMOTES_PREFIX = NAMESPACE + "remotes/"
 # Remote names are what `git remote add` accepts, minus what could escape
@@ -154,6 +161,26 @@ def session_push_refspec(tip: str, session_id: str) -> str:
 
 def notes_push_refspec(tip: str) -> str:
     return f"{tip}:{NOTES_REF}"
+
+
+def remote_entities_prefix(remote: str) -> str:
+    """Where one remote's entity tips are kept until they are merged:
+    `refs/opentraces/remotes/<remote>/entities/<namespace>/<name>`."""
+    return REMOTES_PREFIX + validate_remote_name(remote) + "/entities/"
+
+
+def remote_entity_ref(remote: str, namespace: str, name: str) -> str:
+    entity_prefix(namespace)  # a namespace that can hold entities
+    return remote_entities_prefix(remote) + namespace + "/" + validate_name(name, "entity name")
+
+
+def entity_fetch_refspec(remote: str, namespace: str, name: str) -> str:
+    return f"+{entity_ref(namespace, name)}:{remote_entity_ref(remote, namespace, name)}"
+
+
+def entity_push_refspec(tip: str, namespace: str, name: str) -> str:
+    """Push one entity tip; never forced (no leading '+')."""
+    return f"{tip}:{entity_ref(namespace, name)}"
 
 
 def delete_refspec(ref: str) -> str:

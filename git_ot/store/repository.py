@@ -14,6 +14,7 @@ a compare-and-swap against the tip the writer started from.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import time
@@ -39,6 +40,12 @@ REF_LOCK_WAIT = 10.0
 # Tests shorten the wait, in the spirit of git's GIT_TEST_* variables.
 _WAIT_OVERRIDE = "GIT_OT_TEST_LOCK_WAIT"
 _LOCK_FAILURE = re.compile(r"failed to lock file '(?P<path>.+?)' for writing")
+
+
+def ref_lock_wait() -> float:
+    """REF_LOCK_WAIT, or the wait a test set."""
+    wait = os.environ.get(_WAIT_OVERRIDE)
+    return float(wait) if wait else REF_LOCK_WAIT
 
 
 def _retry_locked(update) -> None:
@@ -138,6 +145,18 @@ class Store:
 
     def write_blob(self, data: bytes) -> str:
         return str(self.repo.create_blob(data))
+
+    def write_blob_stream(self, chunks) -> tuple[str, int]:
+        """Write a blob from an iterable of byte strings, never holding it
+        whole (libgit2 writes it to a temporary file, then into the object
+        database, compressing as it reads); its id and size. An exception
+        from `chunks` is raised once libgit2 is done: the object written of
+        what came before, if any, is one no ref holds."""
+        reader = _ChunkReader(chunks)
+        oid = self.repo.create_blob_fromiobase(reader)
+        if reader.error is not None:
+            raise reader.error
+        return str(oid), reader.size
 
     def write_file_tree(self, path: str, data: bytes | None, max_file_size: int) -> str:
         """A tree holding one file, `path` with content `data` (a partial snapshot,
@@ -451,3 +470,35 @@ def _entries(tree) -> dict[bytes, tuple[bytes, bytes]]:
     if tree is None:
         return {}
     return {e.raw_name: (b"%o" % e.filemode, e.id.raw) for e in tree}
+
+
+class _ChunkReader(io.RawIOBase):
+    """A readable file of the bytes an iterable yields, for libgit2's blob
+    stream; an exception of the iterable ends it (kept in `error`), so that
+    libgit2 closes its stream and leaves no temporary file behind."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._buf = memoryview(b"")
+        self.size = 0
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf:
+            if self.error is not None:
+                return 0
+            try:
+                self._buf = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+            except BaseException as exc:  # raised by write_blob_stream
+                self.error = exc
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        self.size += n
+        return n

@@ -5,7 +5,7 @@ derived data: every row comes from a session ref, the index records the
 tip each session was read at, and the domain (domain/query.py) brings it up
 to date from the refs before each query. It is never pushed; deleting it
 costs one rebuild. A file of another schema version, or one SQLite cannot
-read, is deleted and built again (refs/README.md, section 16).
+read, is deleted and built again (refs/README.md, section 21).
 
 One row of `docs` is one step of a session (or one commit that took its
 work), with the text of each kind in its own column so that ranking can

@@ -7,6 +7,8 @@ Layout under `<common-dir>/opentraces/spool/`:
     <session>.lock             held for the few microseconds of an append
                                or of taking a batch
     <session>.seal.lock        held while one process seals the session
+    <session>.<sha256>.out     a spilled string of an event (below)
+    <session>.out.tmp          a spilled string being written
 
 A seal that leaves nothing of its session behind (no journal, no batch)
 deletes both lock files, each while holding it. A locker therefore checks,
@@ -23,6 +25,14 @@ appends start a new journal), and only deletes a batch after the session ref
 holds every event in it. Events carry ids, so a batch sealed twice after a
 crash is recognised and not duplicated.
 
+A string longer than SPILL_LIMIT in a tool's output is not written into
+its event's line: `append` writes its UTF-8 bytes to a file of its own,
+named by their SHA-256, renames that file into place and then appends the
+line, which names it in `spilled`, all under `<session>.lock`. A reader
+gets a `Spilled` in the string's place, read a window at a time, so a seal
+streams it into a blob without holding it whole. Spilled files are deleted
+when the session has nothing left to seal (with the lock files).
+
 A file whose name is none of these forms with a valid session id belongs
 to no session: it is never sealed or renamed, and `set_aside` moves it
 (and a batch of junk that makes no session) whole into
@@ -33,28 +43,36 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import re
-import time
 
 from . import state
-from .locks import flock_until
+from .faults import crash_point
+from .locks import take as take_lock
 from .refs import is_session_id
 
 _BATCH = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.sealing$")
 _TMP = re.compile(r"^(?P<sid>.+)\.(?P<n>\d+)\.tmp$")
+_SPILLED = re.compile(r"^(?P<sid>.+)\.(?P<sha>[0-9a-f]{64})\.out$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SPILL_TMP = ".out.tmp"
+
+# A string of a tool's output longer than this (characters) is spilled: kept
+# in a file beside the journal, not in the event's line.
+SPILL_LIMIT = 1 << 18
+# How much of a spilled string is encoded, written or read at a time (bytes).
+SPILL_CHUNK = 1 << 20
 
 
 def owner(name: str) -> str | None:
     """The session a spool file's name says it belongs to; None for a name
     that is none of the spool's (a stray file, or an id no ref can carry)."""
-    for suffix in (".jsonl", ".seal.lock", ".lock"):
+    for suffix in (".jsonl", ".seal.lock", ".lock", SPILL_TMP):
         if name.endswith(suffix):
             sid = name[: -len(suffix)]
             return sid if is_session_id(sid) else None
-    m = _BATCH.match(name) or _TMP.match(name)
+    m = _BATCH.match(name) or _TMP.match(name) or _SPILLED.match(name)
     if m and is_session_id(m.group("sid")):
         return m.group("sid")
     return None
@@ -68,31 +86,11 @@ def _batch_of(name: str):
 
 @contextlib.contextmanager
 def _flock(path: str, wait: float | None = None):
-    """Hold an exclusive lock on `path`, created if missing.
-
-    The lock file may be deleted by its holder (a seal's clean-up): a
-    process that was waiting on the deleted file finds that the path no
-    longer names the file it locked, and locks the path again. `wait`
-    bounds the wait (seconds; None: as long as it takes): past it, LockBusy.
+    """Hold an exclusive lock on `path`, created if missing (locks.take:
+    a lock file deleted by its holder is locked again). `wait` bounds the
+    wait (seconds; None: as long as it takes): past it, LockBusy.
     """
-    deadline = None if wait is None else time.monotonic() + wait
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if deadline is None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            else:
-                flock_until(fd, path, deadline)
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(path))
-            except FileNotFoundError:
-                same = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if same:
-            break
-        os.close(fd)
+    fd = take_lock(path, wait)
     try:
         yield
     finally:
@@ -118,30 +116,87 @@ class Spool:
     def _path(self, session_id: str, suffix: str) -> str:
         return os.path.join(self.dir, session_id + suffix)
 
-    def append(self, session_id: str, event: dict) -> None:
-        """Append one event; durable against the process being killed."""
-        self.append_many(session_id, [event])
+    def append(self, session_id: str, event: dict, spill=()) -> None:
+        """Append one event; durable against the process being killed.
+
+        `spill`: where strings of the event too large for its line are
+        (each a list of keys and list indexes from the event down): each is
+        written to a spilled file first, under the same lock, and replaced
+        in the event by null, the line naming the file in `spilled`."""
+        if not spill:
+            self.append_many(session_id, [event])
+            return
+        os.makedirs(self.dir, exist_ok=True)
+        with _flock(self._path(session_id, ".lock")):
+            event["spilled"] = [self._spill(session_id, event, list(at)) for at in spill]
+            crash_point("after-spill")
+            self._write_line(session_id, _encode(event))
 
     def append_many(self, session_id: str, events: list[dict]) -> None:
         """Append events that arrived together (a telemetry export) in one
         write under one lock: as durable as one `append`, one line each."""
         if not events:
             return
-        data = b"".join(_encode(ev) for ev in events)
+        self.append_encoded(session_id, b"".join(_encode(ev) for ev in events))
+
+    def append_encoded(self, session_id: str, data: bytes) -> None:
+        """`append_many` of events already encoded as journal lines (ASCII
+        JSON objects, each ending in a line feed): a receiver that encoded
+        its events once, to name them, writes those bytes as they are."""
+        if not data:
+            return
         os.makedirs(self.dir, exist_ok=True)
         with _flock(self._path(session_id, ".lock")):
-            fd = os.open(self._path(session_id, ".jsonl"),
-                         os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                # A write cut short before (a full disk, a kill, a truncated
-                # file) left a line without its line feed: end it, so these
-                # events are lines of their own and not glued to the fragment.
-                size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    data = b"\n" + data
-                _write_all(fd, data)
-            finally:
-                os.close(fd)
+            self._write_line(session_id, data)
+
+    def _write_line(self, session_id: str, data: bytes) -> None:
+        """Append `data` (whole lines) to the journal; under its lock."""
+        fd = os.open(self._path(session_id, ".jsonl"),
+                     os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            # A write cut short before (a full disk, a kill, a truncated
+            # file) left a line without its line feed: end it, so these
+            # events are lines of their own and not glued to the fragment.
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+
+    def _spill(self, session_id: str, event: dict, at: list) -> dict:
+        """Write the string at `at` in `event` to its spilled file, replace
+        it by null; the `spilled` entry naming the file. Under the append
+        lock: a seal deletes spilled files under it, so it never deletes
+        one whose line is still to come."""
+        import hashlib  # only for a large output: off the common path
+
+        parent = event
+        for key in at[:-1]:
+            parent = parent[key]
+        value = parent[at[-1]]
+        digest = hashlib.sha256()
+        tmp = self._path(session_id, SPILL_TMP)
+        size = 0
+        try:
+            with open(tmp, "wb") as fh:
+                for i in range(0, len(value), SPILL_CHUNK):
+                    # surrogatepass: any string, lone surrogates included,
+                    # is read back as it was.
+                    part = value[i:i + SPILL_CHUNK].encode("utf-8", "surrogatepass")
+                    digest.update(part)
+                    fh.write(part)
+                    size += len(part)
+            sha = digest.hexdigest()
+            # Whole before it has its name: a kill leaves a .tmp, never a
+            # spilled file the line names and that holds part of the string.
+            os.replace(tmp, self._path(session_id, f".{sha}.out"))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        parent[at[-1]] = None
+        return {"at": at, "sha256": sha, "size": size}
 
     def add_batch(self, session_id: str, events: list[dict]) -> None:
         """Enter many events at once as a batch awaiting its seal, all or none.
@@ -188,6 +243,11 @@ class Spool:
             if session_id + ".jsonl" in names or any(
                     m and m.group("sid") == session_id for m in map(_BATCH.match, names)):
                 return  # appended meanwhile, or a batch the gate kept: locked again soon
+            for name in names:  # no line names them any more
+                if name == session_id + SPILL_TMP or (
+                        (m := _SPILLED.match(name)) and m.group("sid") == session_id):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(self.dir, name))
             os.unlink(lock)
         os.unlink(seal_lock)
 
@@ -240,7 +300,7 @@ class Spool:
                 with open(os.path.join(self.dir, name), "rb") as fh:
                     for raw in fh:
                         if raw.strip():
-                            events.append(parse_line(raw))
+                            events.append(parse_line(raw, self.dir))
             except FileNotFoundError:
                 continue  # sealed meanwhile
         return events
@@ -272,19 +332,21 @@ class Spool:
         names = self._names()
         out = []
         for name in names:
-            m = _BATCH.match(name)
+            m = _BATCH.match(name) or _SPILLED.match(name)
             if (m and m.group("sid") == session_id) or name in (
-                session_id + ".jsonl", session_id + ".lock", session_id + ".seal.lock"
+                session_id + ".jsonl", session_id + ".lock", session_id + ".seal.lock",
+                session_id + SPILL_TMP
             ):
                 out.append(name)
         return out
 
 
-def parse_line(raw: bytes) -> dict:
+def parse_line(raw: bytes, spool_dir: str | None = None) -> dict:
     """One journal line as its event; a line that is not an event's (a write
     cut short: a torn line, or junk) as `{"id": "corrupt-<sha1>", "corrupt":
     <text>}`, kept whole; the id, from the line's bytes, stops a second seal
-    of the same batch from keeping it twice."""
+    of the same batch from keeping it twice. With `spool_dir`, each string
+    the line's `spilled` names is a `Spilled` of its file there."""
     try:
         # The journal is ASCII JSON (_encode): parsed from the bytes, with
         # no decoded copy of a large line.
@@ -292,11 +354,93 @@ def parse_line(raw: bytes) -> dict:
     except (ValueError, RecursionError):
         event = None
     if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
+        if spool_dir is not None and "spilled" in event:
+            _attach_spilled(event, spool_dir)
         return event
     import hashlib  # only for damaged lines: off the hook path
 
     return {"id": "corrupt-" + hashlib.sha1(raw).hexdigest()[:16],
             "corrupt": raw.decode("utf-8", "replace")}
+
+
+class SpillLost(OSError):
+    """A spilled file is missing, or is not what its line says."""
+
+
+class Spilled:
+    """A string of an event kept in a spilled file (see the module's doc)."""
+
+    __slots__ = ("path", "size", "sha256")
+
+    def __init__(self, path: str, size: int, sha256: str):
+        self.path, self.size, self.sha256 = path, size, sha256
+
+    def __repr__(self) -> str:
+        return f"Spilled({self.path!r}, {self.size})"
+
+    def chunks(self):
+        """The string's UTF-8 bytes (lone surrogates as `surrogatepass`
+        writes them), a chunk at a time; SpillLost when the file is missing
+        or its size or SHA-256 is not the line's, raised before the last
+        chunk, so a reader that stops at an error has never had all of it."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        try:
+            fh = open(self.path, "rb")
+        except FileNotFoundError:
+            raise SpillLost(f"spilled file '{self.path}' is missing") from None
+        with fh:
+            if os.fstat(fh.fileno()).st_size != self.size:
+                raise SpillLost(f"spilled file '{self.path}' is not {self.size} bytes long")
+            part = fh.read(SPILL_CHUNK)
+            while part:
+                digest.update(part)
+                following = fh.read(SPILL_CHUNK)
+                if not following and digest.hexdigest() != self.sha256:
+                    raise SpillLost(f"spilled file '{self.path}' does not hold what its line says")
+                yield part
+                part = following
+
+    def windows(self):
+        """The string itself, a piece at a time (SpillLost as `chunks`)."""
+        import codecs
+
+        decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+        for part in self.chunks():
+            text = decoder.decode(part)
+            if text:
+                yield text
+        text = decoder.decode(b"", final=True)
+        if text:
+            yield text
+
+    def text(self) -> str:
+        """The whole string (SpillLost as `chunks`)."""
+        return "".join(self.windows())
+
+
+def _attach_spilled(event: dict, spool_dir: str) -> None:
+    """Put a Spilled in the place of each string the event's `spilled` names."""
+    entries = event.get("spilled")
+    if not isinstance(entries, list):
+        return
+    session = event.get("session")
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(session, str):
+            continue
+        at, sha, size = entry.get("at"), entry.get("sha256"), entry.get("size")
+        if (not isinstance(at, list) or not at or not isinstance(sha, str) or not _SHA256.match(sha)
+                or not isinstance(size, int) or not is_session_id(session)):
+            continue
+        parent = event
+        try:
+            for key in at[:-1]:
+                parent = parent[key]
+            if parent[at[-1]] is None:
+                parent[at[-1]] = Spilled(os.path.join(spool_dir, f"{session}.{sha}.out"), size, sha)
+        except (KeyError, IndexError, TypeError):
+            continue
 
 
 def is_event(event: dict) -> bool:
@@ -348,7 +492,7 @@ class _Events:
                 for raw in fh:
                     if not raw.strip():
                         continue
-                    event = parse_line(raw)
+                    event = parse_line(raw, os.path.dirname(path))
                     del raw  # a large output is held once, as the event, not thrice
                     yield event
 

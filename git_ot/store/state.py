@@ -25,6 +25,7 @@ rebuilds when it is missing (refs/README.md, section 12).
         notes-pending/<commit>        a note the notes ref could not take yet
         anchor-later/<commit>         a commit whose hook left its anchoring to the next run
         seal-attempts/<session>       hook seals of the session started and not finished
+        capsule/                      an opened capsule's records (domain/capsule.py)
         query.sqlite                  the full-text index of `trace query` (store/search.py)
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
@@ -114,6 +115,16 @@ def seal_attempts(state_dir: str, session_id: str) -> str:
     return os.path.join(state_dir, "seal-attempts", session_id)
 
 
+def anchors_pending(state_dir: str, session_id: str) -> str:
+    """A session's trail anchors a git hook could not write in its bounded wait."""
+    return os.path.join(state_dir, "anchors-pending", session_id + ".jsonl")
+
+
+def transcript_fill(state_dir: str, session_id: str) -> str:
+    """What the hooks have read of a session's transcripts (capture/claude_code/fill.py)."""
+    return os.path.join(state_dir, "transcript-fill", session_id + ".json")
+
+
 def detached_seal_lock(state_dir: str, session_id: str) -> str:
     return os.path.join(state_dir, "seal-attempts", session_id + ".detached")
 
@@ -137,6 +148,11 @@ def push_lock(state_dir: str) -> str:
 
 def push_log(state_dir: str) -> str:
     return os.path.join(state_dir, "push.log")
+
+
+def capsule(state_dir: str) -> str:
+    """Where `git ot capsule open` keeps the records of the capsule it opened."""
+    return os.path.join(state_dir, "capsule")
 
 
 def snapshot_index(worktree_state_dir: str) -> str:

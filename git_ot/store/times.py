@@ -2,7 +2,7 @@
 
 Manifests (`start`, `end`) and harness transcripts carry such text; this is
 the one place that writes and reads it, and reads the times a user gives
-(`git ot track --since`).
+(`git ot track --since`) and ages it is configured with.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ def parse_iso(value) -> float | None:
         return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def parse_age(text: str, option: str) -> float:
+    """A length of time in seconds: `7d`, `2w`, `24h`, `30m`."""
+    m = re.fullmatch(r"(\d+)\s*([mhdw])", text.strip())
+    if not m:
+        raise BadDate(f"invalid {option} '{text}'", hint="give an age such as '7d', '2w', '24h' or '30m'")
+    return float(int(m.group(1)) * _UNITS[m.group(2)])
 
 
 def parse_since(text: str, now: float, option: str = "--since") -> float:

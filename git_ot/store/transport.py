@@ -9,11 +9,13 @@ that `git ot forget --remote` rewrites, under a lease.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass
 
 from ..errors import GitCommandError
+from . import locks
 from .git import environment
 from .git import process as git_process
 from .gitdir import Location
@@ -59,6 +61,12 @@ class GitResult:
             if line.startswith(prefix):
                 line = line[len(prefix):]
         return line
+
+
+# What the remote says when a ref moved under us: fetch, merge, try again.
+RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "failed to update",
+             "failed to lock", "cannot lock", "incorrect old value", "already exists",
+             "failed to write", "unable to lock")
 
 
 def git(location: Location, args: list[str], env: dict | None = None,
@@ -164,6 +172,7 @@ def ls_remote(location: Location, remote: str, patterns: list[str]) -> dict[str,
 def delete_refs(location: Location, names: list[str], message: str) -> None:
     """Delete refs in one transaction (git rewrites packed-refs once, not per ref)."""
     lines = "".join(f"delete {name}\n" for name in names)
+    _packed_refs_free(location)
     res = git(location, ["update-ref", "-m", message, "--stdin"], input=lines.encode())
     if res.returncode != 0:
         raise GitCommandError(f"'git update-ref' failed: {res.error_line()}")
@@ -187,7 +196,16 @@ def notes_merge(location: Location, into_ref: str, other: str, env: dict | None 
 
 def pack_refs(location: Location) -> None:
     """Pack loose refs, as `git gc` does, so thousands of sessions cost one file."""
+    _packed_refs_free(location)
     checked(location, ["pack-refs", "--all"])
+
+
+def _packed_refs_free(location: Location) -> None:
+    """Clear a stale `packed-refs.lock` (a killed git left it), or wait for
+    a live one, before a git command that rewrites `packed-refs`."""
+    from .repository import ref_lock_wait
+
+    locks.wait_gone(os.path.join(location.common_dir, "packed-refs.lock"), ref_lock_wait())
 
 
 def identity_env(location: Location, name: str, email: str) -> dict:

@@ -33,7 +33,7 @@ def ours(event: str, scope: str = "project") -> str:
 
 
 def our_group(event: str, scope: str = "project") -> dict:
-    group = {"matcher": "*"} if event in TOOL_EVENTS else {}
+    group = {"matcher": claude_settings.TOOL_MATCHER} if event in TOOL_EVENTS else {}
     group["hooks"] = [{"type": "command", "command": ours(event, scope)}]
     return group
 

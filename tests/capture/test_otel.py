@@ -14,6 +14,7 @@ import glob
 import gzip
 import http.client
 import json
+import os
 import signal as signals
 import socket
 import subprocess
@@ -28,7 +29,7 @@ from google.protobuf import json_format
 from git_ot.capture.claude_code import hooks
 from git_ot.capture.otel import receiver
 from git_ot.capture.otel.decode import decode, request_class
-from git_ot.domain.fold import Folder, Payloads, new_records
+from git_ot.domain.fold import Folder, Payloads, codex_prompt_target, new_records
 from git_ot.errors import BadPayload
 from git_ot.store.gitdir import locate
 from git_ot.store.spool import Spool
@@ -256,6 +257,32 @@ def test_two_calls_of_one_reply_share_its_request_on_the_first():
     assert "usage" not in recs["trace"]["steps"][2]
 
 
+def test_a_codex_prompt_record_joins_the_prompt_step_next_to_it():
+    """Codex's `codex.user_prompt` names no prompt: it joins the prompt step
+    next to it in time with the prompt's length, and waits while a step or
+    another prompt's record lies between (its own step not sealed yet)."""
+    def step(n, kind, t, text=None):
+        return {"n": n, "kind": kind, "t": t, **({"text": text} if text else {})}
+
+    def record(t, length):
+        return {"id": f"r{t}", "event": "codex.user_prompt", "t": t,
+                "data": {"signal": "logs", "attributes": {"prompt": "[REDACTED]", "prompt_length": str(length)}}}
+
+    turn1 = [step(1, "prompt", 10.00, "add a farewell function"), step(2, "tool", 10.20), step(3, "message", 10.40)]
+    turn2 = [step(4, "prompt", 12.00, "anything else?"), step(5, "message", 12.30)]
+    first, second = record(10.01, 23), record(12.01, 14)
+    api = {"id": "a", "event": "codex.api_request", "t": 10.1, "data": {"signal": "logs", "attributes": {}}}
+    records = [first, api, second]
+    assert codex_prompt_target(first, turn1 + turn2, records)["n"] == 1
+    assert codex_prompt_target(second, turn1 + turn2, records)["n"] == 4
+    # The second turn's step is not known yet: its record does not take the first prompt.
+    assert codex_prompt_target(second, turn1, records) is None
+    assert codex_prompt_target(second, turn1[:1], [second]) is None  # ... nor past its length
+    # A prompt step that has its record takes no other.
+    taken = [{**turn1[0], "telemetry": [first]}] + turn1[1:]
+    assert codex_prompt_target(record(10.02, 23), taken, records) is None
+
+
 # -- the receiver ----------------------------------------------------------------
 
 
@@ -390,7 +417,84 @@ def test_an_unknown_session_is_held_until_the_repository_knows_it(repo):
     assert (result["held"], result["claimed"], result["held_sessions"]) == (n, n, [])
     steps = repo.ot_json("trace", "show", LINEAR_SID)["steps"]
     assert steps[0]["telemetry"][0]["event"] == "claude_code.user_prompt"
-    assert repo.cli_json("status")["telemetry"] == {"receiver": None, "held": 0}
+    assert repo.cli_json("status")["telemetry"] == {
+        "receiver": None, "held": 0, "held_records": 0, "held_since": None, "held_max_age": 7 * DAY,
+        "held_max_age_error": None}
+
+
+DAY = 86400
+
+
+def hold(location, session: str, received: int) -> Path:
+    """The first linear-edit export, for `session`, held as received at
+    `received` (its records' time and its journal's modification time)."""
+    signal, body = bodies("linear-edit")[0]
+    body = body.replace(LINEAR_SID.encode(), session.encode())
+    receiver.Sink(location).accept(decode(signal, body, "application/json", float(received)))
+    held = Path(location.state_dir) / "otel" / "held" / f"{session}.jsonl"
+    os.utime(held, (received, received))
+    return held
+
+
+def test_held_telemetry_is_reported_and_deleted_once_older_than_its_max_age(repo):
+    location = locate(str(repo.path))
+    received = int(time.time()) - 3 * DAY
+    held = hold(location, LINEAR_SID, received)
+    assert repo.cli_json("status")["telemetry"] == {
+        "receiver": None, "held": 1, "held_records": 28, "held_since": received, "held_max_age": 7 * DAY,
+        "held_max_age_error": None}
+    lines = repo.cli("status").stdout.decode().splitlines()
+    at = lines.index("telemetry")
+    assert lines[at + 2] == ("  held          1 session(s) not known here, 28 record(s), the oldest 3d old; "
+                             "deleted 7d after a session's last record")
+    sink = receiver.Sink(location, max_age=7 * DAY)
+    assert sink.expire(received + 7 * DAY) == []  # not older than the age yet
+    assert held.exists()
+    assert sink.expire(received + 7 * DAY + 1) == [LINEAR_SID]
+    assert not held.exists() and sink.counts["expired"] == 28
+    assert repo.cli_json("status")["telemetry"]["held"] == 0
+
+
+def test_held_telemetry_of_a_session_the_repository_knows_is_not_expired_but_claimed(repo):
+    location = locate(str(repo.path))
+    received = int(time.time()) - 30 * DAY
+    held = hold(location, LINEAR_SID, received)
+    replay(repo, "linear-edit")
+    sink = receiver.Sink(location, max_age=DAY)
+    assert sink.expire(time.time()) == []
+    sink.claim_all()
+    assert not held.exists() and sink.counts["claimed"] == 28
+    steps = repo.ot_json("trace", "show", LINEAR_SID)["steps"]
+    assert steps[0]["telemetry"][0]["event"] == "claude_code.user_prompt"
+
+
+def test_the_receiver_deletes_what_is_held_past_ot_otel_heldmaxage_before_it_answers(repo):
+    repo.git("config", "ot.otel.heldMaxAge", "2d")
+    location = locate(str(repo.path))
+    now = int(time.time())
+    old = hold(location, "old-session", now - 3 * DAY)
+    young = hold(location, "young-session", now - 1 * DAY)
+    running = Running(repo)
+    assert not old.exists() and young.exists()
+    result = running.stop()
+    assert (result["expired"], result["held_sessions"]) == (28, ["young-session"])
+
+
+def test_a_bad_ot_otel_heldmaxage_stops_the_receiver_and_status_says_so(repo):
+    repo.git("config", "ot.otel.heldMaxAge", "3 days")
+    proc = repo.ot("otel", "serve", "--grpc-port", "0", "--http-port", "0")
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert proc.stderr.decode().splitlines() == [
+        "error: invalid ot.otel.heldMaxAge '3 days'",
+        "hint: give an age such as '7d', '2w', '24h' or '30m'",
+    ]
+    report = repo.cli_json("status")
+    assert (report["telemetry"]["held_max_age"], report["telemetry"]["held_max_age_error"]) == (
+        None, "invalid ot.otel.heldMaxAge '3 days'")
+    assert {"problem": "invalid ot.otel.heldMaxAge '3 days'",
+            "hint": "give an age such as '7d', '2w', '24h' or '30m' ('git config ot.otel.heldMaxAge 7d'), "
+                    "or unset it for the default of 7d; 'git ot otel serve' does not start until then"} \
+        in report["problems"]
 
 
 def test_a_port_in_use_is_one_clear_line(repo):
@@ -499,6 +603,91 @@ def test_a_chunked_body_is_taken_too(known):
     conn.close()
     result = running.stop()
     assert result["spooled"] == len(decode(signal, body, "application/json", 0.0).events)
+
+
+def test_a_50_mb_request_is_refused_over_every_path_and_what_follows_is_kept(known):
+    """50 MB: as a length over HTTP (test above), as chunks, as a gzip body
+    that inflates to it, and as a gRPC message; none is kept, the receiver
+    stays up, and the good request after each is kept whole."""
+    import grpc
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+
+    running = Running(known)
+    port = running.info["http_port"]
+    signal, good = bodies("linear-edit")[0]
+    n = len(decode(signal, good, "application/json", 0.0).events)
+    big = 50 * 1024 * 1024
+    # Chunked: read up to the limit, then the connection is closed unanswered.
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"%x\r\n" % (1 << 20) + b" " * (1 << 20) + b"\r\n"
+        try:
+            for _ in range(big >> 20):
+                sock.sendall(chunk)
+            sock.shutdown(socket.SHUT_WR)
+            answer = sock.recv(100)
+        except OSError:
+            answer = b""  # closed (reset) by the receiver past the limit
+        assert answer == b""
+    assert running.post("/v1/logs", good) == (200, b"{}")
+    # A gzip body of 50 KB that inflates to 50 MB.
+    status, answer = running.post("/v1/logs", gzip.compress(b" " * big), **{"Content-Encoding": "gzip"})
+    assert (status, json.loads(answer)) == (400, {"code": 3, "message": "the body inflates past the size limit"})
+    assert running.post("/v1/logs", good) == (200, b"{}")
+    # gRPC: a 50 MB message is refused by its length.
+    request = request_class(signal)()
+    request.ParseFromString(to_protobuf(signal, good))
+    huge = request_class(signal)()
+    huge.CopyFrom(request)
+    huge.resource_logs[0].scope_logs[0].log_records[0].body.string_value = "x" * big
+    with grpc.insecure_channel(f"127.0.0.1:{running.info['grpc_port']}") as channel:
+        stub = logs_service_pb2_grpc.LogsServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Export(huge, timeout=60)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert not stub.Export(request, timeout=10).HasField("partial_success")
+    result = running.stop()
+    assert (result["spooled"], result["held"], result["failed"]) == (3 * n, 0, 0)
+    kept = [e for e in Spool(running.location.state_dir).peek(LINEAR_SID) if e["kind"] == "telemetry"]
+    assert len(kept) == 3 * n and all(len(json.dumps(e)) < 1 << 20 for e in kept)
+
+
+def _h2_frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def _hpack_literal(name: bytes, value: bytes) -> bytes:
+    """A header field as HPACK's literal without indexing, with a new name."""
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def test_a_grpc_client_that_disconnects_mid_message_leaves_nothing_and_the_receiver_stays_up(known):
+    import grpc
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+
+    running = Running(known)
+    signal, good = bodies("linear-edit")[0]
+    body = to_protobuf(signal, good)
+    n = len(decode(signal, good, "application/json", 0.0).events)
+    path = b"/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+    headers = (b"\x83\x86"  # :method POST, :scheme http (HPACK static table)
+               + b"\x04" + bytes([len(path)]) + path  # :path, its name from the static table
+               + _hpack_literal(b":authority", b"127.0.0.1")
+               + _hpack_literal(b"content-type", b"application/grpc") + _hpack_literal(b"te", b"trailers"))
+    message = b"\x00" + len(body).to_bytes(4, "big") + body
+    with socket.create_connection(("127.0.0.1", running.info["grpc_port"]), timeout=30) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _h2_frame(4, 0, 0, b"")
+                     + _h2_frame(1, 4, 1, headers)  # HEADERS, END_HEADERS
+                     + _h2_frame(0, 0, 1, message[: len(message) // 2]))  # half the message, no END_STREAM
+    # Gone, half sent. The receiver answers the next client and keeps only its request.
+    request = request_class(signal)()
+    request.ParseFromString(body)
+    with grpc.insecure_channel(f"127.0.0.1:{running.info['grpc_port']}") as channel:
+        assert not logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10) \
+            .HasField("partial_success")
+    result = running.stop()
+    assert (result["requests"], result["spooled"], result["refused"], result["failed"]) == (1, n, 0, 0)
 
 
 @pytest.mark.parametrize("sig", [signals.SIGTERM, signals.SIGINT])

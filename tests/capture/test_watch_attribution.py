@@ -11,6 +11,7 @@ In that session one Bash call (toolu_9e10...) ran for 87 ms and ended at
 from __future__ import annotations
 
 import glob
+import json
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,8 @@ def test_the_watcher_vouches_only_for_a_session_whose_tool_ran_as_this_tree_chan
     sink = receiver.Sink(location)
     events = telemetry()
     # Held: the repository knows no such session, and no watcher ran.
-    sink.accept(type("D", (), {"events": events, "unowned": 0, "items": len(events)})())
+    lines = [(json.dumps(e, separators=(",", ":")) + "\n").encode() for e in events]
+    sink.accept(type("D", (), {"events": events, "lines": lines, "unowned": 0, "items": len(events)})())
     assert sink.held_sessions() == [SID]
     state = location.worktree_state_dir
     (repo.path / ".git" / "opentraces").mkdir(exist_ok=True)

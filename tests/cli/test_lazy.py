@@ -85,10 +85,14 @@ def test_list_commands_and_get_command_walk_the_whole_tree():
 
     found = list(walk(cli, click.Context(cli, info_name="git ot"), ()))
     assert found == [
-        ("anchor",), ("approve",), ("blame",), ("ctx",), ("ctx", "resume"), ("ctx", "show"), ("demo",), ("export",), ("export", "agent-trace"),
+        ("anchor",), ("approve",), ("blame",), ("capsule",), ("capsule", "open"),
+        ("capsule", "replay"), ("capsule", "seal"), ("capsule", "show"), ("ctx",), ("ctx", "resume"), ("ctx", "show"),
+        ("dataset",), ("dataset", "approve"), ("dataset", "new"), ("dataset", "publish"), ("dataset", "reject"),
+        ("dataset", "review"), ("dataset", "run"), ("demo",), ("export",), ("export", "agent-trace"),
         ("fetch",), ("forget",), ("fsck",), ("hook",),
         ("import",), ("init",), ("install",), ("otel",), ("otel", "serve"), ("push",), ("remote",), ("remote", "set"),
-        ("remote", "show"), ("scan",), ("snapshot",), ("status",), ("trace",), ("trace", "list"),
+        ("remote", "show"), ("scan",), ("skill",), ("skill", "list"), ("skill", "rate"), ("skill", "score"),
+        ("snapshot",), ("status",), ("trace",), ("trace", "list"),
         ("trace", "map"), ("trace", "query"), ("trace", "show"), ("track",), ("uninstall",), ("version",), ("watch",),
     ]
     assert sorted(cli.commands) == sorted(COMMANDS)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from git_ot.capture.claude_code import settings as claude_settings
 from support import agents
 from support.seals import wait_for_background_seals
 from support.repo import git
@@ -240,6 +241,66 @@ def test_parallel_tool_calls_in_one_model_turn(agent, repo):
         2: [("A", "a.py", 1, 0, [[0, 0, 1, 1]])],
         3: [("A", "b.py", 2, 0, [[0, 0, 1, 2]])],
     }  # reads take no snapshots and have no patch
+
+
+def _hooked(sid_steps: list[dict]) -> list[tuple]:
+    """Per tool step: its name and whether a hook saw it (an event id of
+    its own) or only the transcript did (ids imported from it: tr-...)."""
+    return [(s["name"], "hook" if any(not e.startswith("tr-") for e in s["events"]) else "transcript")
+            for s in sid_steps if s["kind"] == "tool"]
+
+
+def test_read_only_tools_cost_no_hook_and_are_steps_in_their_place(agent, repo):
+    app, new = str(repo.path / "app.py"), str(repo.path / "new.py")
+    script = [
+        {"say": "Reading.", "tool": "Read", "input": {"file_path": app}},
+        {"say": "And the readme.", "tool": "Read", "input": {"file_path": str(repo.path / "README.md")}},
+        {"say": "Writing.", "tool": "Write", "input": {"file_path": new, "content": "N = 1\n"}},
+        {"say": "Checking.", "tool": "Read", "input": {"file_path": new}},
+        {"text": "Wrote new.py."},
+    ]
+    sid = agent.run("read app.py, then write new.py", script)["session_id"]
+    steps = agent.steps(sid)
+    assert shape(steps) == [
+        (1, "prompt", "read app.py, then write new.py"),
+        (2, "tool", "Read"), (3, "tool", "Read"), (4, "tool", "Write"), (5, "tool", "Read"),
+        (6, "message", "Wrote new.py."),
+    ]
+    # No hook ran for the Read calls: the transcript gave them.
+    assert _hooked(steps) == [("Read", "transcript"), ("Read", "transcript"),
+                              ("Write", "hook"), ("Read", "transcript")]
+    assert [s["status"] for s in steps if s["kind"] == "tool"] == ["ok"] * 4
+    assert steps[1]["input"] == {"file_path": app}
+    assert steps[1]["output"]["file"]["content"] == APP
+    assert steps[4]["output"]["file"]["content"] == "N = 1\n"
+    assert patches(steps) == {4: [("A", "new.py", 1, 0, [[0, 0, 1, 1]])]}
+
+
+def test_an_install_that_hooked_every_tool_records_each_call_once_and_is_updated(agent, repo):
+    settings_path = repo.path / ".claude" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    for event in ("PreToolUse", "PostToolUse", "PostToolUseFailure"):
+        settings["hooks"][event][0]["matcher"] = "*"  # as git-ot 0.1 installed it
+    settings_path.write_text(json.dumps(settings, indent=2) + "\n")
+    app, new = str(repo.path / "app.py"), str(repo.path / "new.py")
+    script = [
+        {"say": "Reading.", "tool": "Read", "input": {"file_path": app}},
+        {"say": "Writing.", "tool": "Write", "input": {"file_path": new, "content": "N = 1\n"}},
+        {"text": "Done."},
+    ]
+    sid = agent.run("read, then write", script)["session_id"]
+    steps = agent.steps(sid)
+    assert shape(steps) == [(1, "prompt", "read, then write"), (2, "tool", "Read"),
+                            (3, "tool", "Write"), (4, "message", "Done.")]
+    assert _hooked(steps) == [("Read", "hook"), ("Write", "hook")]
+    # The hooks saw the Read and the transcript gave it too: one step.
+    assert any(e.startswith("tr-") for e in steps[1]["events"])
+    out = agent.git_ot("install", "claude-code", "--scope", "project")
+    assert [line for line in out.splitlines() if line.endswith("updated")] == [
+        "PreToolUse: updated", "PostToolUse: updated", "PostToolUseFailure: updated"]
+    matchers = {e: json.loads(settings_path.read_text())["hooks"][e][0]["matcher"]
+                for e in ("PreToolUse", "PostToolUse", "PostToolUseFailure")}
+    assert set(matchers.values()) == {claude_settings.TOOL_MATCHER}
 
 
 def test_the_agent_commits_in_the_middle_of_its_turn(agent, repo):

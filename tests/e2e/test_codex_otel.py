@@ -158,13 +158,18 @@ def test_codex_telemetry_over_grpc_joins_the_steps_the_hooks_recorded(codex_bin,
     tool = ["codex.tool_decision", "codex.tool_result"]
     approved = {"decision": "approved", "source": "Config"}
     assert joins(steps) == [
-        (1, "prompt", "add a farewell function", [], None, None, None),
+        (1, "prompt", "add a farewell function", ["codex.user_prompt"], None, None, None),
         (2, "tool", "apply_patch", request + tool, USAGE, "gpt-5.5", approved),
         (3, "tool", "Bash", request + tool, USAGE, "gpt-5.5", approved),
         (4, "message", "Added farewell().", request, USAGE, "gpt-5.5", None),
-        (5, "prompt", "anything else?", [], None, None, None),
+        (5, "prompt", "anything else?", ["codex.user_prompt"], None, None, None),
         (6, "message", "Nothing else to change.", request, USAGE, "gpt-5.5", None),
     ]
+    # Each prompt's record is that prompt's: its length, the text redacted.
+    for s in (steps[0], steps[4]):
+        [record] = [t for t in s["telemetry"] if t["event"] == "codex.user_prompt"]
+        assert (record["data"]["attributes"]["prompt_length"], record["data"]["attributes"]["prompt"]) == \
+            (str(len(s["text"])), "[REDACTED]")
     # Each tool call's record names it by Codex's call id, as the hooks did.
     for s in steps[1:3]:
         assert {t["tool_use_id"] for t in s["telemetry"] if t["event"].startswith("codex.tool_")} == \

@@ -5,7 +5,8 @@ the session is resumed at the last step before B, a prompt C is sent to
 the resumed session, and the request the scripted model receives must hold
 A, its tool call and result, not B, and C; the resumed working directory
 holds the files as they were at that step. The same from a fresh clone
-with another HOME, which never saw the session.
+with another HOME, which never saw the session, for sessions of each of
+Claude Code, Pi and Codex.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from support import agents
 from support.repo import git
 from support.scripted_model import ScriptedModel
+from support.seals import wait_for_background_seals
 
 pytestmark = pytest.mark.e2e
 
@@ -113,7 +115,8 @@ def session(claude_bin, repo, hermetic):
 def resume_and_continue(claude_bin, cwd, home, spec, worktree) -> tuple[dict, list[dict]]:
     out = json.loads(git_ot(cwd, home, "ctx", "resume", spec, "--worktree", str(worktree),
                             "--json").stdout)
-    assert set(out) == {"harness", "session", "cwd", "command"}
+    assert set(out) == {"harness", "session", "cwd", "command", "not_carried"}
+    assert out["not_carried"] == []
     assert out["harness"] == "claude-code" and out["cwd"] == os.path.realpath(worktree)
     assert out["command"] == f"claude --resume {out['session']}"
     files = home / ".claude" / "projects"
@@ -166,14 +169,38 @@ def test_resume_claude_code_at_the_step_before_the_second_prompt(claude_bin, rep
     assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
 
 
-def test_resume_from_a_fresh_clone_with_another_home(claude_bin, repo, hermetic, session, tmp_path):
-    sid, step, _ = session
-    clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+def another_home(tmp_path, hermetic) -> Path:
+    """A HOME that never saw the session: only the user's git configuration."""
     home = tmp_path / "other-home"
     home.mkdir()
     (home / ".gitconfig").write_text((hermetic / ".gitconfig").read_text()
                                      if (hermetic / ".gitconfig").exists() else "")
+    return home
+
+
+def shared_clone(repo, hermetic, sid, tmp_path) -> tuple[Path, Path]:
+    """The session pushed through a bare repository (`git ot push`) and
+    fetched (`git ot fetch`) into a fresh clone of it, under another HOME."""
+    bare = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo.path, "remote", "add", "origin", str(bare))
+    git(repo.path, "push", "-q", "origin", "main")
+    git_ot(repo.path, hermetic, "approve", sid)
+    git_ot(repo.path, hermetic, "push")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    home = another_home(tmp_path, hermetic)
+    git_ot(clone, home, "fetch")
+    listed = json.loads(git_ot(clone, home, "trace", "list", "--json").stdout)["sessions"]
+    assert [r["session"] for r in listed] == [sid]
+    return clone, home
+
+
+def test_resume_from_a_fresh_clone_with_another_home(claude_bin, repo, hermetic, session, tmp_path):
+    sid, step, _ = session
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+    home = another_home(tmp_path, hermetic)
     git_ot(clone, home, "fetch")
     _, bodies = resume_and_continue(claude_bin, clone, home, f"{sid}:{step}", tmp_path / "resumed")
     check_context(bodies)
@@ -242,7 +269,9 @@ def test_claude_code_reposed_into_pi(pi_bin, repo, hermetic, session, tmp_path):
     assert (worktree / "app.py").read_text() == APP_A
 
 
-def test_pi_session_resumed_in_pi(pi_bin, repo, hermetic, tmp_path):
+@pytest.fixture
+def pi_session(pi_bin, repo, hermetic) -> tuple[str, int]:
+    """A captured Pi session of two prompts: A adds farewell(), B rewrites greet()."""
     git_ot(repo.path, hermetic, "init")
     git_ot(repo.path, hermetic, "install", "pi", "--scope", "project")
     app = str(repo.path / "app.py")
@@ -258,11 +287,27 @@ def test_pi_session_resumed_in_pi(pi_bin, repo, hermetic, tmp_path):
     [sid] = [r["session"] for r in json.loads(git_ot(repo.path, hermetic, "trace", "list", "--json").stdout)["sessions"]]
     steps = json.loads(git_ot(repo.path, hermetic, "trace", "show", sid, "--json").stdout)["steps"]
     [b] = [s for s in steps if s["kind"] == "prompt" and "PROMPT-B" in s["text"]]
+    return sid, b["n"] - 1
+
+
+def test_pi_session_resumed_in_pi(pi_bin, repo, hermetic, pi_session, tmp_path):
+    sid, step = pi_session
     worktree = tmp_path / "resumed"
-    _, bodies = resume_in_pi(pi_bin, repo.path, hermetic, f"{sid}:{b['n'] - 1}", worktree)
+    _, bodies = resume_in_pi(pi_bin, repo.path, hermetic, f"{sid}:{step}", worktree)
     check_context(bodies)
     assert (worktree / "app.py").read_text() == APP_A
     assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
+
+
+def test_pi_session_resumed_from_a_fresh_clone_with_another_home(pi_bin, repo, hermetic, pi_session,
+                                                                  tmp_path):
+    sid, step = pi_session
+    clone, home = shared_clone(repo, hermetic, sid, tmp_path)
+    worktree = tmp_path / "resumed"
+    _, bodies = resume_in_pi(pi_bin, clone, home, f"{sid}:{step}", worktree)
+    check_context(bodies)
+    assert (worktree / "app.py").read_text() == APP_A
+    assert (clone / "app.py").read_text() == 'def greet(name):\n    return "hi " + name\n'
 
 
 # -- Codex -------------------------------------------------------------------
@@ -272,21 +317,51 @@ def codex_bin(tmp_path_factory) -> str:
     return agents.require("codex", tmp_path_factory.mktemp("codex-version-home"))
 
 
-def codex(codex_bin, cwd, home, *args) -> tuple[str, list[dict]]:
-    """One `codex exec` run against the scripted server; its last message and the request bodies."""
-    from support.scripted_responses import ScriptedResponses, codex_config
+def codex_home(home) -> Path:
+    """`home`'s CODEX_HOME, configured for the scripted server (once: it
+    also holds the hooks' trust)."""
+    from support.scripted_responses import codex_config
 
-    codex_home = home / ".codex"
-    codex_home.mkdir(parents=True, exist_ok=True)
-    (codex_home / "config.toml").write_text(codex_config("http://127.0.0.1:9/v1"))
-    with ScriptedResponses([{"text": "Answer to C."}] * 20) as model:
-        env = _env(home, CODEX_HOME=str(codex_home), SCRIPTED_API_KEY="sk-test")
+    folder = home / ".codex"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "config.toml").exists():
+        # The server's port changes with every run: `-c` gives it to Codex.
+        (folder / "config.toml").write_text(codex_config("http://127.0.0.1:9/v1"))
+    return folder
+
+
+def codex(codex_bin, cwd, home, *args, script=None) -> tuple[str, list[dict]]:
+    """One `codex exec` run against the scripted server; its last message and the request bodies."""
+    from support.scripted_responses import ScriptedResponses
+
+    folder = codex_home(home)
+    with ScriptedResponses(script or [{"text": "Answer to C."}] * 20) as model:
+        env = _env(home, CODEX_HOME=str(folder), SCRIPTED_API_KEY="sk-test")
         proc = subprocess.run([codex_bin, "exec", "-c", f'model_providers.scripted.base_url="{model.url}"',
                                "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", *args],
                               cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
                               stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, f"codex failed: {proc.stderr}\n{proc.stdout}"
+    wait_for_background_seals(cwd)
     return proc.stdout.strip(), [r["body"] for r in model.requests if r["tools"]]
+
+
+def check_codex_context(body: dict) -> dict:
+    """The request Codex sent after the resume: A, its tool call and result,
+    A's closing words, then C; nothing of B. The call."""
+    items = [i for i in body["input"] if i.get("role") != "developer"]
+    flat = [json.dumps(i) for i in items]
+    a = [n for n, t in enumerate(flat) if "PROMPT-A add a farewell function" in t]
+    call = [n for n, i in enumerate(items) if i.get("type") in ("function_call", "custom_tool_call")
+            and "def farewell(name):" in (i.get("arguments") or i.get("input") or "")]
+    result = [n for n, i in enumerate(items) if i.get("type") in ("function_call_output", "custom_tool_call_output")]
+    reply = [n for n, t in enumerate(flat) if "reply A" in t]
+    c = [n for n, t in enumerate(flat) if "PROMPT-C what did you do?" in t]
+    assert len(a) == len(call) == len(result) == len(reply) == len(c) == 1, flat
+    assert a[0] < call[0] < result[0] < reply[0] < c[0]
+    assert items[result[0]]["call_id"] == items[call[0]]["call_id"]
+    assert not any("PROMPT-B" in t or "HELLO-B" in t or "reply B" in t for t in flat)
+    return items[call[0]]
 
 
 def test_claude_code_reposed_into_codex(codex_bin, repo, hermetic, session, tmp_path):
@@ -302,14 +377,83 @@ def test_claude_code_reposed_into_codex(codex_bin, repo, hermetic, session, tmp_
     assert out["harness"] == "codex" and out["command"] == f"codex resume {out['session']}"
     printed, bodies = codex(codex_bin, out["cwd"], hermetic, "resume", out["session"], "PROMPT-C what did you do?")
     assert printed == "Answer to C."
-    items = [i for i in bodies[-1]["input"] if i.get("role") != "developer"]
-    flat = [json.dumps(i) for i in items]
-    a = [n for n, t in enumerate(flat) if "PROMPT-A add a farewell function" in t]
-    call = [n for n, i in enumerate(items) if i.get("type") == "function_call" and "def farewell(name):" in i["arguments"]]
-    result = [n for n, i in enumerate(items) if i.get("type") == "function_call_output"]
-    reply = [n for n, t in enumerate(flat) if "reply A" in t]
-    c = [n for n, t in enumerate(flat) if "PROMPT-C what did you do?" in t]
-    assert len(a) == len(call) == len(result) == len(reply) == len(c) == 1
-    assert a[0] < call[0] < result[0] < reply[0] < c[0]
-    assert not any("PROMPT-B" in t or "HELLO-B" in t or "reply B" in t for t in flat)
+    call = check_codex_context(bodies[-1])
+    assert (call["type"], call["name"]) == ("function_call", "Write")
     assert (worktree / "app.py").read_text() == APP_A
+
+
+APP_PATCH_A = ("*** Begin Patch\n*** Update File: app.py\n@@\n     return \"hi \" + name\n+\n+\n"
+               "+def farewell(name):\n+    return \"bye \" + name\n*** End Patch\n")
+APP_PATCH_B = ("*** Begin Patch\n*** Update File: app.py\n@@ def greet(name):\n-    return \"hi \" + name\n"
+               "+    return \"HELLO-B \" + name\n*** End Patch\n")
+
+
+@pytest.fixture
+def codex_session(codex_bin, repo, hermetic) -> tuple[str, int]:
+    """A Codex session captured live by its hooks, of two prompts: A adds
+    farewell() with apply_patch, B (`codex exec resume --last`) rewrites greet()."""
+    # With codex on PATH, the install records Codex's trust in the hooks.
+    env = {"CODEX_HOME": str(codex_home(hermetic)),
+           "PATH": os.path.dirname(codex_bin) + os.pathsep + _env(hermetic)["PATH"]}
+    git_ot(repo.path, hermetic, "init")
+    git_ot(repo.path, hermetic, "install", "codex", env=env)
+    script = [
+        {"say": "Adding farewell.", "tool": "apply_patch", "input": APP_PATCH_A},
+        {"text": "Added farewell (reply A)."},
+        {"say": "Rewriting greet.", "tool": "apply_patch", "input": APP_PATCH_B},
+        {"text": "Rewrote greet (reply B)."},
+    ]
+    printed, _ = codex(codex_bin, repo.path, hermetic, "PROMPT-A add a farewell function", script=script)
+    assert printed == "Added farewell (reply A)."
+    printed, _ = codex(codex_bin, repo.path, hermetic, "resume", "--last", "PROMPT-B rewrite greet", script=script)
+    assert printed == "Rewrote greet (reply B)."
+    [listed] = json.loads(git_ot(repo.path, hermetic, "trace", "list", "--json").stdout)["sessions"]
+    sid = listed["session"]
+    steps = json.loads(git_ot(repo.path, hermetic, "trace", "show", sid, "--json").stdout)["steps"]
+    assert [(s["kind"], s.get("name") or s.get("text")) for s in steps] == [
+        ("prompt", "PROMPT-A add a farewell function"), ("tool", "apply_patch"),
+        ("message", "Added farewell (reply A)."), ("prompt", "PROMPT-B rewrite greet"), ("tool", "apply_patch"),
+        ("message", "Rewrote greet (reply B).")]
+    assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n\n\n' \
+        'def farewell(name):\n    return "bye " + name\n'
+    return sid, 3
+
+
+def resume_in_codex(codex_bin, cwd, home, spec, worktree) -> list[dict]:
+    """`git ot ctx resume` of a Codex session into Codex, then C sent to it; the request bodies."""
+    env = {"CODEX_HOME": str(codex_home(home))}
+    out = json.loads(git_ot(cwd, home, "ctx", "resume", spec, "--worktree", str(worktree), "--json",
+                            env=env).stdout)
+    assert out["harness"] == "codex" and out["cwd"] == os.path.realpath(worktree)
+    assert out["command"] == f"codex resume {out['session']}" and out["not_carried"] == []
+    [rollout] = (home / ".codex" / "sessions").rglob(f"rollout-*-{out['session']}.jsonl")
+    meta = json.loads(rollout.read_text().splitlines()[0])
+    assert (meta["type"], meta["payload"]["id"], meta["payload"]["cwd"]) == ("session_meta", out["session"], out["cwd"])
+    printed, bodies = codex(codex_bin, out["cwd"], home, "resume", out["session"], "PROMPT-C what did you do?")
+    assert printed == "Answer to C."
+    return bodies
+
+
+APP_CODEX_A = 'def greet(name):\n    return "hi " + name\n\n\ndef farewell(name):\n    return "bye " + name\n'
+
+
+def test_codex_session_resumed_in_codex(codex_bin, repo, hermetic, codex_session, tmp_path):
+    sid, step = codex_session
+    assert json.loads(git_ot(repo.path, hermetic, "ctx", "show", f"{sid}:@2", "--json").stdout)["step"] == step
+    worktree = tmp_path / "resumed"
+    bodies = resume_in_codex(codex_bin, repo.path, hermetic, f"{sid}:{step}", worktree)
+    call = check_codex_context(bodies[-1])
+    # Codex's own apply_patch call goes back as it made it: its patch as text.
+    assert (call["type"], call["name"], call["input"]) == ("custom_tool_call", "apply_patch", APP_PATCH_A)
+    assert (worktree / "app.py").read_text() == APP_CODEX_A
+    assert "HELLO-B" in (repo.path / "app.py").read_text()
+
+
+def test_codex_session_resumed_from_a_fresh_clone_with_another_home(codex_bin, repo, hermetic, codex_session,
+                                                                     tmp_path):
+    sid, step = codex_session
+    clone, home = shared_clone(repo, hermetic, sid, tmp_path)
+    worktree = tmp_path / "resumed"
+    bodies = resume_in_codex(codex_bin, clone, home, f"{sid}:{step}", worktree)
+    check_codex_context(bodies[-1])
+    assert (worktree / "app.py").read_text() == APP_CODEX_A

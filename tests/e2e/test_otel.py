@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -125,7 +126,9 @@ def test_telemetry_joins_the_steps_the_hooks_recorded(claude_bin, wired, hermeti
                             receiver.endpoint(protocol), protocol)
         status = subprocess.run(["git", "ot", "status", "--json"], cwd=repo.path, env=_user_env(),
                                 capture_output=True, text=True)
-        assert json.loads(status.stdout)["telemetry"] == {"receiver": receiver.info, "held": 0}
+        assert json.loads(status.stdout)["telemetry"] == {
+            "receiver": receiver.info, "held": 0, "held_records": 0, "held_since": None,
+            "held_max_age": 7 * 86400, "held_max_age_error": None}
     finally:
         summary = receiver.stop() if receiver.proc.poll() is None else None
         receiver.kill()
@@ -199,8 +202,12 @@ def test_raw_request_bodies_are_kept_on_the_step_their_reply_began(claude_bin, w
 
     write, closing = step(2), step(3)
     bodies = []
+
+    def entries_of(s):
+        return [t for t in s["telemetry"] if t["event"] == "claude_code.api_request_body"]
+
     for s in (write, closing):
-        entries = [t for t in s["telemetry"] if t["event"] == "claude_code.api_request_body"]
+        entries = entries_of(s)
         assert len(entries) == 1 and "body_truncated" not in entries[0]["data"]["attributes"]
         bodies.append(json.loads(entries[0]["data"]["attributes"]["body"]))
     # The bodies are the two requests the model answered, as it got them.
@@ -211,3 +218,47 @@ def test_raw_request_bodies_are_kept_on_the_step_their_reply_began(claude_bin, w
     results = [c for m in bodies[1]["messages"] if isinstance(m["content"], list) for c in m["content"]
                if c.get("type") == "tool_result"]
     assert [r["tool_use_id"] for r in results] == [write["tool_use_id"]]
+    # What the model saw at the closing step is the request it got for that
+    # reply, as it got it, then the reply.
+    proc = subprocess.run(["git", "ot", "ctx", "show", f"{sid}:3", "--json"], cwd=repo.path, env=_user_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout)
+    assert shown["api_request"] == {"entry": entries_of(closing)[0]["id"], "step": 3}
+    assert shown["source"] == "api-request+hooks"
+
+    def blocks(m):
+        return {**m, "content": [{"type": "text", "text": m["content"]}] if isinstance(m["content"], str)
+                else m["content"]}
+
+    assert [m["message"] for m in shown["messages"]] == [blocks(m) for m in bodies[1]["messages"]] + [
+        {"role": "assistant", "content": [{"type": "text", "text": "Wrote notes.txt."}]}]
+    assert [m["source"] for m in shown["messages"]] == ["api-request"] * len(bodies[1]["messages"]) + ["hooks"]
+    assert [t["name"] for t in shown["request"]["tools"]] == [t["name"] for t in bodies[1]["tools"]]
+
+    # Resumed from there (in Claude Code, from those raw messages), the
+    # model gets them again, then the next prompt.
+    worktree = repo.path.parent / "resumed"
+    proc = subprocess.run(["git", "ot", "ctx", "resume", f"{sid}:3", "--worktree", str(worktree), "--json"],
+                          cwd=repo.path, env={**_user_env(), "HOME": str(hermetic)}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    # The request's system turn (the environment) is Claude Code's to send again.
+    assert [m["role"] for m in bodies[1]["messages"]] == ["user", "system", "assistant", "user"]
+    assert out["not_carried"] == ["a system turn of the model request (the resumed harness sends its own)"]
+    later: list = []
+    result = run_claude(claude_bin, SimpleNamespace(path=worktree), hermetic, "PROMPT-C what did you do?",
+                        [{"text": "unused"}, {"text": "unused"}, {"text": "Answer to C."}], "http://127.0.0.1:9",
+                        "http/json", resume=out["session"], extra={"CLAUDE_CODE_ENABLE_TELEMETRY": "0"},
+                        seen=later)
+    assert result["result"] == "Answer to C."
+    [last] = [r["body"] for r in later if r["tools"]][-1:]
+    sent = json.dumps(last["messages"])
+    assert sent.count("write a note") == 1 and sent.count("PROMPT-C what did you do?") == 1
+    calls = [b for m in last["messages"] if isinstance(m["content"], list) for b in m["content"]
+             if b.get("type") in ("tool_use", "tool_result")]
+    assert [(b["type"], b.get("id") or b.get("tool_use_id")) for b in calls] == [
+        ("tool_use", write["tool_use_id"]), ("tool_result", write["tool_use_id"])]
+    assert sent.index("write a note") < sent.index("remember the milk") < sent.index("Wrote notes.txt.") \
+        < sent.index("PROMPT-C what did you do?")
+    assert (worktree / "notes.txt").read_text() == "remember the milk\n"

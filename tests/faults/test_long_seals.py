@@ -60,6 +60,67 @@ def test_a_commit_does_not_wait_for_a_seal_that_holds_its_lock(repo, monkeypatch
     assert not (repo.path / ".git/opentraces/anchor-later" / first).exists()
 
 
+def test_a_commit_left_for_anchoring_is_anchored_by_the_next_command_that_reads(repo, monkeypatch):
+    """The seal a git hook waited for may end just before the hook gives up
+    and leaves its commit for later: then no seal or git hook may come
+    after it, but the next command that reads anchors it."""
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+    set_up(repo, True)
+    a = Agent(repo, "s-late")
+    a.prompt("add a farewell function")
+    a.write("app.py", BASE + FAREWELL)
+    a.stop()
+    repo.git("commit", "-q", "-am", "farewell")
+    first = repo.git("rev-parse", "HEAD").strip()
+    anchored = note(repo, first)
+    assert anchored == [{"v": 1, "session": "s-late", "step": 2, "hunk": "2.1.1", "path": "app.py",
+                         "lines": [3, 6], "harness": "claude-code", "model": "claude-opus-4-5"}]
+    # What that race leaves: the commit without its note, marked for later.
+    repo.git("notes", "--ref=opentraces", "remove", first)
+    later = repo.path / ".git/opentraces/anchor-later"
+    later.mkdir(exist_ok=True)
+    (later / first).touch()
+    proc = repo.ot("trace", "list")
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    assert note(repo, first) == anchored
+    assert list(later.iterdir()) == []
+
+
+def test_a_commit_does_not_wait_for_a_seal_lock_to_write_the_trail_anchors(repo, monkeypatch):
+    """The session is sealed, but a long seal of it holds its lock when the
+    user commits: the post-commit hook writes the note, keeps the session's
+    trail anchors for later and returns; the next command writes them."""
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+    set_up(repo, True)
+    a = Agent(repo, "s-held")
+    a.prompt("add a farewell function")
+    a.write("app.py", BASE + FAREWELL)
+    a.stop()
+    repo.ot("trace", "list")  # sealed: nothing spooled is left
+    assert _spool(repo) == []
+    lock = repo.path / ".git/opentraces/spool/s-held.seal.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        proc = subprocess.run(["git", "commit", "-q", "-am", "farewell"], cwd=repo.path,
+                              capture_output=True, text=True, timeout=PROCESS_LIMIT)
+        assert proc.returncode == 0, proc.stderr
+        first = repo.git("rev-parse", "HEAD").strip()
+        assert note(repo, first) == [{"v": 1, "session": "s-held", "step": 2, "hunk": "2.1.1",
+                                      "path": "app.py", "lines": [3, 6], "harness": "claude-code",
+                                      "model": "claude-opus-4-5"}]
+        assert read_records(repo, "s-held")["trail"].get("anchors", []) == []
+        kept = repo.path / ".git/opentraces/anchors-pending/s-held.jsonl"
+        assert [json.loads(line)["commit"] for line in kept.read_text().splitlines()] == [first]
+    finally:
+        os.close(fd)
+    proc = repo.ot("trace", "list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [a["commit"] for a in read_records(repo, "s-held")["trail"]["anchors"]] == [first]
+    assert json.loads(proc.stdout)["sessions"][0]["commits"] == 1
+    assert not kept.exists()
+
+
 def test_a_seal_the_harness_keeps_killing_is_finished_outside_the_hooks(repo):
     set_up(repo, True)
     a = Agent(repo, "s-killed")

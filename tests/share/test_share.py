@@ -682,7 +682,7 @@ def test_fetch_from_a_remote_without_a_bucket(tmp_path, server):
     a = make_clone(server.url, tmp_path / "a")
     out = ot_json(a.path, "fetch")
     assert out == {"remote": "origin", "new": [], "updated": [], "merged": [], "unchanged": 0,
-                   "notes": "none", "forgotten": []}
+                   "notes": "none", "forgotten": [], "entities": {"new": [], "updated": [], "merged": []}}
 
 
 # -- interrupted pushes ---------------------------------------------------------------------------------

@@ -434,6 +434,39 @@ def test_imported_partial_snapshots_match_the_spec(repo):
         assert not validator("spool-event").is_valid(broken)
 
 
+def test_spool_event_line_of_a_spilled_output(repo):
+    """Section 12, Spilled strings: a tool output's long strings are files
+    beside the journal, named by their SHA-256, the line holding null."""
+    limit = 262_144
+    text, listed = "x" * (limit + 1) + "\u00e9\n", "y\n" * (limit // 2 + 1)
+    short = "z" * limit  # not longer than the limit: kept in the line
+    call = {"session_id": "sp", "tool_name": "Bash", "tool_use_id": "t1", "tool_input": {"command": "cat"}}
+    repo.hook("PreToolUse", call)
+    repo.hook("PostToolUse", {**call, "tool_response": {"stdout": text, "stderr": short,
+                                                        "content": [{"type": "text", "text": listed}]}})
+    [start, end] = [json.loads(line) for line in (spool_dir(repo) / "sp.jsonl").read_bytes().splitlines()]
+    validate("spool-event", start)
+    validate("spool-event", end)
+    assert "spilled" not in start
+    expected = []
+    for at, value in ((["data", "output", "stdout"], text), (["data", "output", "content", 0, "text"], listed)):
+        data = value.encode("utf-8")
+        sha = hashlib.sha256(data).hexdigest()
+        assert (spool_dir(repo) / f"sp.{sha}.out").read_bytes() == data
+        expected.append({"at": at, "sha256": sha, "size": len(data)})
+    assert end["spilled"] == expected
+    assert end["data"]["output"] == {"stdout": None, "stderr": short, "content": [{"type": "text", "text": None}]}
+    for broken in ({**end, "kind": "tool_start"}, {**end, "spilled": []},
+                   {**end, "spilled": [{**expected[0], "sha256": "0" * 40}]},
+                   {**end, "spilled": [{**expected[0], "at": ["data", "input", "command"]}]},
+                   {**end, "spilled": [{**expected[0], "size": limit}]}):
+        assert not validator("spool-event").is_valid(broken)
+    # Sealed, the step's output is what the payload held, the files gone.
+    step = repo.cli_json("trace", "show", "sp:1")["step"]
+    assert step["output"] == {"stdout": text, "stderr": short, "content": [{"type": "text", "text": listed}]}
+    assert os.listdir(spool_dir(repo)) == []
+
+
 def _readme_section(title_prefix: str) -> str:
     text = README.read_text(encoding="utf-8")
     start = text.index("\n## " + title_prefix)
@@ -526,7 +559,7 @@ def test_entity_records_match_the_spec(empty_repo, monkeypatch):
     from git_ot.store import entities
     from git_ot.store.repository import Store
 
-    monkeypatch.setitem(records.VERSIONS, "example", 1)  # no entity namespace is registered yet
+    monkeypatch.setitem(records.VERSIONS, "example", 1)  # a namespace of no feature's own
     cwd = empty_repo.path
     git_bytes(cwd, "config", "core.logAllRefUpdates", "always")
     store = Store.open(str(cwd))

@@ -81,7 +81,7 @@ def test_an_unknown_namespace_is_refused(store, monkeypatch):
             call()
         assert refused.value.message == "unknown record namespace 'example'"
         assert refused.value.hint == ("upgrade git-ot to read it; this version reads "
-                                      "'manifest', 'trace', 'trail', 'ctx'")
+                                      "'manifest', 'trace', 'trail', 'ctx', 'datasets', 'capsule', 'ratings'")
 
 
 def test_a_newer_version_is_refused(store, monkeypatch):

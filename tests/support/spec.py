@@ -38,6 +38,11 @@ SCHEMA_FILES = {
     "spool-event": "spool-event.schema.json",
     "note-line": "note-line.schema.json",
     "record": "record.schema.json",
+    "capsule": "capsule.schema.json",
+    "datasets": "datasets.schema.json",
+    "dataset-packet": "dataset-packet.schema.json",
+    "ratings": "ratings.schema.json",
+    "skill-score": "skill-score.schema.json",
     "trace-query": "trace-query.schema.json",
     "trace-map": "trace-map.schema.json",
 }

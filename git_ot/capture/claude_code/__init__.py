@@ -3,7 +3,8 @@
 `hooks.py` turns a hook payload into a normalised event (the fast path
 Claude Code waits for, so it imports almost nothing), `transcript.py` turns
 transcript lines into the same events for `git ot import`, and
-`settings.py` wires `git ot hook claude-code` into Claude Code's settings.
+`fill.py` reads the calls of the tools no hook is installed for from the
+transcript as the session goes, and `settings.py` wires `git ot hook claude-code` into Claude Code's settings.
 This module joins them into the one object the registry hands out
 (capture/registry.py); the heavier halves are imported only when used.
 """
@@ -28,6 +29,7 @@ class ClaudeCode(ModularHarness):
     title = "Claude Code"
     scopes = ("project", "local", "user")
     seal_kinds = hooks.SEAL_KINDS
+    filler = "fill"  # the read-only tools' calls, which no hook sees
     no_transcripts_hint = NO_TRANSCRIPTS_HINT
     empty_folder_hint = EMPTY_FOLDER_HINT
 

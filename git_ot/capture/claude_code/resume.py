@@ -50,39 +50,63 @@ def transcript_lines(ctx: dict, session: str, cwd: str) -> tuple[list[dict], lis
     t0 = time.time() - len(ctx["messages"])
     for i, item in enumerate(ctx["messages"]):
         message = item["message"]
+        if message.get("role") == "system":
+            dropped.append(system_turn(item))
+            continue
         content = []
         for block in message.get("content") or []:
             kind = block.get("type")
-            if kind in ("thinking", "redacted_thinking"):
-                dropped.append("a thinking block (its signature is not recorded)")
+            if kind == "thinking" and not block.get("signature"):
+                # The model takes back only the thinking it signed.
+                dropped.append(f"a thinking block{at(item)} (its signature was not recorded)")
                 continue
             if kind == "tool_result" and not isinstance(block.get("content"), (str, list)):
                 block = {**block, "content": json.dumps(block.get("content"), ensure_ascii=False)}
-            content.append(block)
-        if not content:
-            continue
-        line_id = str(uuid.uuid4())
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0 + i)) + ".000Z"
-        line = {"parentUuid": parent, "isSidechain": False, "userType": "external", "cwd": cwd,
-                "sessionId": session, "version": version, "gitBranch": branch}
-        if message["role"] == "assistant":
-            # Consecutive blocks of one reply share its message id, as
-            # Claude Code writes them.
-            reply_id = reply_id or "msg_" + uuid.uuid4().hex[:24]
-            line.update(type="assistant", message={
-                "id": reply_id, "type": "message", "role": "assistant", "model": model,
-                "content": content, "stop_reason": "tool_use" if content[-1].get("type") == "tool_use"
-                else "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 0, "output_tokens": 0}})
-        else:
-            reply_id = None
-            text_only = len(content) == 1 and content[0].get("type") == "text"
-            line.update(type="user", message={"role": "user",
-                                              "content": content[0]["text"] if text_only else content})
-            if content[0].get("type") == "tool_result":
-                line["toolUseResult"] = content[0].get("content")
-        line.update(uuid=line_id, timestamp=stamp)
-        lines.append(line)
-        parent = line_id
-    return lines, sorted(set(dropped))
+            # A captured request's cache breakpoints were that request's;
+            # Claude Code sets its own.
+            content.append({k: v for k, v in block.items() if k != "cache_control"})
+        # Claude Code writes a reply one block a line.
+        parts = [[b] for b in content] if message["role"] == "assistant" else [content] if content else []
+        for content in parts:
+            line, parent, reply_id = _line(message["role"], content, parent, reply_id, model, t0 + i,
+                                           {"cwd": cwd, "sessionId": session, "version": version,
+                                            "gitBranch": branch})
+            lines.append(line)
+    return lines, sorted(set(dropped), key=dropped.index)
+
+
+def _line(role: str, content: list, parent, reply_id, model: str, t: float,
+          facts: dict) -> tuple[dict, str, str | None]:
+    """One transcript line holding `content`, after `parent`; its id and the reply's."""
+    line_id = str(uuid.uuid4())
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".000Z"
+    line = {"parentUuid": parent, "isSidechain": False, "userType": "external", **facts}
+    if role == "assistant":
+        # Consecutive blocks of one reply share its message id, as
+        # Claude Code writes them.
+        reply_id = reply_id or "msg_" + uuid.uuid4().hex[:24]
+        line.update(type="assistant", message={
+            "id": reply_id, "type": "message", "role": "assistant", "model": model,
+            "content": content, "stop_reason": "tool_use" if content[-1].get("type") == "tool_use"
+            else "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 0, "output_tokens": 0}})
+    else:
+        reply_id = None
+        text_only = len(content) == 1 and content[0].get("type") == "text"
+        line.update(type="user", message={"role": "user",
+                                          "content": content[0]["text"] if text_only else content})
+        if content[0].get("type") == "tool_result":
+            line["toolUseResult"] = content[0].get("content")
+    line.update(uuid=line_id, timestamp=stamp)
+    return line, line_id, reply_id
+
+
+def at(item: dict) -> str:
+    """` of step N`, where the message has a step."""
+    return f" of step {item['step']}" if item.get("step") else ""
+
+
+def system_turn(item: dict) -> str:
+    """What a request's system turn is, dropped: the harness sends its own."""
+    return "a system turn of the model request (the resumed harness sends its own)"
 

@@ -250,8 +250,13 @@ class Converter:
                 self._emit(eid, "message", "assistant", ln, obj, {"text": block["text"], **extra})
             elif kind in ("thinking", "redacted_thinking"):
                 text = block.get("thinking") if kind == "thinking" else ""
+                # The signature (a redacted block's data) is what lets the
+                # thinking be sent back to the model on resume.
+                signature = block.get("signature") if kind == "thinking" else block.get("data")
                 self._emit(eid, "message", "assistant", ln, obj,
-                           {"text": text if isinstance(text, str) else "", "thinking": True, **extra})
+                           {"text": text if isinstance(text, str) else "", "thinking": True, **extra,
+                            **({"signature": signature, "redacted": kind == "redacted_thinking"}
+                               if isinstance(signature, str) and signature else {})})
             elif kind in ("tool_use", "server_tool_use"):
                 name = block.get("name") or "?"
                 self.tools[block.get("id")] = (name, block.get("input"))

@@ -17,6 +17,7 @@ import time
 import tomllib
 import uuid
 
+from ..claude_code.resume import at, system_turn
 from .config import codex_home
 
 HARNESS = "codex"
@@ -55,26 +56,38 @@ def write(ctx: dict, cwd: str, env=os.environ) -> dict:
 def response_items(ctx: dict) -> tuple[list[dict], list[str], str]:
     """The Responses API items of `ctx`'s messages; what was not carried; the first prompt."""
     items: list[dict] = []
-    dropped: set[str] = set()
+    dropped: list[str] = []
     custom: set = set()
     first = ""
+    last_text = None
+    # A Codex session's calls, as its hooks named them, go back as Codex made them.
+    native = (ctx.get("info") or {}).get("harness") == HARNESS
     for item in ctx["messages"]:
         message = item["message"]
+        last_text = None
+        if message.get("role") == "system":
+            dropped.append(system_turn(item))
+            continue
         for block in message["content"]:
             kind = block.get("type")
-            if kind == "text" and message["role"] == "user":
-                first = first or block.get("text", "")
-                items.append({"type": "message", "role": "user",
-                              "content": [{"type": "input_text", "text": block.get("text", "")}]})
-            elif kind == "text":
-                items.append({"type": "message", "role": "assistant",
-                              "content": [{"type": "output_text", "text": block.get("text", "")}]})
-            elif kind == "thinking":
-                dropped.add("a thinking block (its encrypted reasoning is not recorded)")
+            if kind == "text":
+                role = "user" if message["role"] == "user" else "assistant"
+                part = {"type": "input_text" if role == "user" else "output_text", "text": block.get("text", "")}
+                if items and items[-1] is last_text and last_text["role"] == role:
+                    last_text["content"].append(part)  # one message's words are one item
+                else:
+                    last_text = {"type": "message", "role": role, "content": [part]}
+                    items.append(last_text)
+            elif kind in ("thinking", "redacted_thinking"):
+                # Codex sends back only its own encrypted reasoning.
+                dropped.append(f"a thinking block{at(item)} (Codex takes back only its own "
+                               "encrypted reasoning)")
             elif kind == "tool_use":
                 name, arguments = block.get("name"), block.get("input")
+                if native:
+                    name, arguments = codex_call(name, arguments)
                 if name not in TOOLS:
-                    dropped.add(f"the tool '{name}' (Codex lacks it; its past calls are kept as history)")
+                    dropped.append(f"the tool '{name}' (Codex lacks it; its past calls are kept as history)")
                 if isinstance(arguments, str):
                     custom.add(block.get("id"))
                     items.append({"type": "custom_tool_call", "name": name, "input": arguments,
@@ -94,7 +107,24 @@ def response_items(ctx: dict) -> tuple[list[dict], list[str], str]:
                 items.append({"type": "custom_tool_call_output" if block.get("tool_use_id") in custom
                               else "function_call_output", "call_id": block.get("tool_use_id"),
                               "output": content})
-    return items, sorted(dropped), first
+    for item in items:
+        if item.get("role") == "user" and not first:
+            first = item["content"][-1]["text"]  # the prompt, after what the harness put before it
+    return items, sorted(set(dropped), key=dropped.index), first
+
+
+def codex_call(name, arguments) -> tuple:
+    """A tool call as Codex's hooks name it (capture/codex/rollout.py,
+    `tool_call`), as Codex made it: apply_patch's patch as its freeform
+    input, the shell (`Bash`) as `exec_command` with its `cmd`."""
+    if not isinstance(arguments, dict) or not isinstance(arguments.get("command"), str):
+        return name, arguments
+    rest = {k: v for k, v in arguments.items() if k != "command"}
+    if name == "apply_patch" and not rest:
+        return name, arguments["command"]
+    if name == "Bash":
+        return "exec_command", {"cmd": arguments["command"], **rest}
+    return name, arguments
 
 
 def _provider(home: str) -> str:

@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import re
+from json.encoder import encode_basestring_ascii as _quote
 
 from ...errors import BadPayload
 
@@ -40,10 +41,16 @@ _ITEMS = {"logs": "logRecords", "traces": "spans"}
 
 
 class Decoded:
-    """The events of one request, and how many items it held that named no session."""
+    """The events of one request, and how many items it held that named no session.
+
+    `lines[i]` is `events[i]` as its spool journal line: the JSON text its
+    id is a hash of is the text it is written in, so a record is encoded
+    once, not once to name it and again to write it."""
 
     def __init__(self):
         self.events: list[dict] = []
+        self.lines: list[bytes] = []
+        self.t_text: str | None = None  # the receipt time as the lines write it
         self.items = 0
         self.unowned = 0
 
@@ -124,13 +131,19 @@ def _any(value):
 def _attrs(values) -> dict:
     out = {}
     for kv in _list(values):
-        kv = _dict(kv)
+        if type(kv) is not dict:
+            kv = _dict(kv)
         value = kv.get("value")
+        key = kv.get("key")
+        if type(key) is not str:
+            key = str(key)
         # Most attributes are strings: take them without the general walk.
-        if type(value) is dict and len(value) == 1 and type(value.get("stringValue")) is str:
-            out[str(kv.get("key"))] = value["stringValue"]
-        else:
-            out[str(kv.get("key"))] = _any(value)
+        if type(value) is dict and len(value) == 1:
+            text = value.get("stringValue")
+            if type(text) is str:
+                out[key] = text
+                continue
+        out[key] = _any(value)
     return out
 
 
@@ -278,7 +291,10 @@ def _pb_attrs(values) -> dict:
     out = {}
     for kv in values:
         value = kv.value
-        out[kv.key] = value.string_value if value.WhichOneof("value") == "string_value" else _pb_any(value)
+        # Most attributes are strings: a non-empty one is taken without
+        # asking which value the attribute holds.
+        text = value.string_value
+        out[kv.key] = text if text else _pb_any(value)
     return out
 
 
@@ -306,7 +322,21 @@ def record_id(session: str, data: dict) -> str:
     """The event id of a record: 16 hex digits of a hash of what it says, so
     a request the exporter sends again (it timed out, or was told to retry)
     folds nothing twice."""
-    text = json.dumps([session, data], sort_keys=True, ensure_ascii=True, default=str)
+    return _named(session, _data_text(data))
+
+
+# json.dumps(value, sort_keys=True, ensure_ascii=True, default=str), made once.
+_SORTED = json.JSONEncoder(sort_keys=True, ensure_ascii=True, default=str)
+
+
+def _data_text(data: dict) -> str:
+    return _SORTED.encode(data)
+
+
+def _named(session: str, data_text: str) -> str:
+    # The text of `[session, data]` as json.dumps(sort_keys=True,
+    # ensure_ascii=True) writes it, from the data's text.
+    text = "[" + _quote(session) + ", " + data_text + "]"
     return hashlib.blake2b(text.encode("ascii"), digest_size=8).hexdigest()
 
 
@@ -323,21 +353,34 @@ def _log_name(event_name, body, attrs: dict) -> str:
     return str(name) if name else "log"
 
 
+def _first_text(attrs: dict, keys: tuple) -> str | None:
+    """The first of `keys` whose attribute is a non-empty text."""
+    for key in keys:
+        value = attrs.get(key)
+        if value and type(value) is str:
+            return value
+    return None
+
+
 def _emit(out: Decoded, signal: str, name: str, rattrs: dict, attrs: dict, fields: dict, now: float) -> None:
+    # `attrs` is this record's own (made for it by the caller): taken, not copied.
     out.items += 1
-    session = next((attrs[k] for k in SESSION_KEYS if isinstance(attrs.get(k), str) and attrs[k]), None)
-    if session is None:
-        session = next((rattrs[k] for k in SESSION_KEYS if isinstance(rattrs.get(k), str) and rattrs[k]), None)
+    session = _first_text(attrs, SESSION_KEYS) or _first_text(rattrs, SESSION_KEYS)
     if session is None:
         out.unowned += 1
         return
     service = rattrs.get("service.name")
     data = {"signal": signal, "name": name}
-    data.update((k, v) for k, v in fields.items() if v is not None)
-    data["attributes"] = {k: v for k, v in attrs.items() if k not in SESSION_KEYS}
-    if isinstance(attrs.get("prompt.id"), str):
-        data["prompt_id"] = attrs["prompt.id"]
-    tool = next((attrs[k] for k in TOOL_USE_KEYS if isinstance(attrs.get(k), str) and attrs[k]), None)
+    for key, value in fields.items():
+        if value is not None:
+            data[key] = value
+    prompt_id = attrs.get("prompt.id")
+    tool = _first_text(attrs, TOOL_USE_KEYS)
+    for key in SESSION_KEYS:
+        attrs.pop(key, None)
+    data["attributes"] = attrs
+    if isinstance(prompt_id, str):
+        data["prompt_id"] = prompt_id
     if tool:
         data["tool_use_id"] = tool
     seq = attrs.get("event.sequence")
@@ -345,8 +388,14 @@ def _emit(out: Decoded, signal: str, name: str, rattrs: dict, attrs: dict, field
         data["sequence"] = int(seq)
     if isinstance(rattrs.get("service.version"), str):
         data["harness_version"] = rattrs["service.version"]
-    out.events.append({
-        "v": 1, "id": record_id(session, data), "t": now,
-        "source": SOURCES.get(service, service if isinstance(service, str) and service else "otel"),
-        "event": name, "session": session, "kind": KIND, "data": data,
-    })
+    source = SOURCES.get(service, service if isinstance(service, str) and service else "otel")
+    text = _data_text(data)
+    event_id = _named(session, text)
+    out.events.append({"v": 1, "id": event_id, "t": now, "source": source, "event": name,
+                       "session": session, "kind": KIND, "data": data})
+    if out.t_text is None:
+        out.t_text = json.dumps(now)
+    # The journal line (store/spool.py writes the same keys compactly).
+    out.lines.append(("{\"v\":1,\"id\":\"" + event_id + "\",\"t\":" + out.t_text + ",\"source\":"
+                      + _quote(source) + ",\"event\":" + _quote(name) + ",\"session\":" + _quote(session)
+                      + ",\"kind\":\"" + KIND + "\",\"data\":" + text + "}\n").encode("ascii"))

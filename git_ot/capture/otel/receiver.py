@@ -19,9 +19,11 @@ a receiver that one repository started must not pour another project's
 sessions (the exporter's settings may be the user's, for every project)
 into this repository's bucket, from where they would be pushed. Held
 records move to the spool, in order, as soon as their session becomes
-known (checked with every request and every two seconds); records of a
-session that never does stay held, and are only local state (refs/README.md,
-section 12).
+known (checked with every request and every two seconds). Records of a
+session that never does are only local state (refs/README.md, section 12),
+and are deleted once the session's last record is older than
+`ot.otel.heldMaxAge` (7 days unless set; checked when the receiver starts
+and every two seconds after). `git ot status` reports what is held.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import threading
 import time
 import zlib
 
+from ...domain.status import held_max_age
 from ...domain.status import receiver as receiver_info
 from ...errors import BadPayload, ReceiverError
 from ...store import runfile, state
@@ -66,41 +69,59 @@ class _Pen(Spool):
 class Sink:
     """Where received events go: this repository's spool, or held."""
 
-    def __init__(self, location):
+    def __init__(self, location, max_age: float = 7 * 86400):
         self.location = location
+        self.max_age = max_age  # held records of a session whose last came longer ago are deleted
         self.spool = Spool(location.state_dir)
         self.pen = _Pen(state.otel_held(location.state_dir))
         self.lock = threading.Lock()
         self.known: set[str] = set()
         self.vouched: set[str] = set()  # known through the watcher: no hook captures them
+        # Known sessions whose held records were moved: none are held after
+        # (a known session's records go to the spool).
+        self.claimed: set[str] = set()
         self._store = None
         self.closed = False  # set at shutdown: later requests are told to retry
         self.inflight = 0  # HTTP requests being read, decoded or written
         self.counts = {"requests": 0, "refused": 0, "failed": 0, "items": 0, "spooled": 0, "held": 0,
-                       "claimed": 0, "rejected": 0}
+                       "claimed": 0, "rejected": 0, "expired": 0}
 
     def accept(self, decoded: otlp.Decoded) -> int:
         """Write one request's events; the number of items rejected (no session)."""
-        by_session: dict[str, list] = {}
+        by_session: dict[str, tuple[list, list]] = {}
         rejected = decoded.unowned
-        for event in decoded.events:
-            try:
-                validate_session_id(event["session"])
-            except Exception:
+        valid: dict[str, bool] = {}
+        for event, line in zip(decoded.events, decoded.lines):
+            sid = event["session"]
+            if sid not in valid:
+                try:
+                    validate_session_id(sid)
+                    valid[sid] = True
+                except Exception:
+                    valid[sid] = False
+            if not valid[sid]:
                 rejected += 1
                 continue
-            by_session.setdefault(event["session"], []).append(event)
+            events, lines = by_session.setdefault(sid, ([], []))
+            events.append(event)
+            lines.append(line)
         with self.lock:
             self.counts["requests"] += 1
             self.counts["items"] += decoded.items
             self.counts["rejected"] += rejected
-            for sid, events in by_session.items():
+            for sid, (events, lines) in by_session.items():
+                # One write per session of what the request carried, each
+                # record in the line its id was computed from.
                 if self._known(sid):
-                    self._claim(sid)
-                    self.spool.append_many(sid, self._marked(sid, events))
+                    if sid not in self.claimed:
+                        self._claim(sid)
+                    if sid in self.vouched:
+                        self.spool.append_many(sid, self._marked(sid, events))
+                    else:
+                        self.spool.append_encoded(sid, b"".join(lines))
                     self.counts["spooled"] += len(events)
                 else:
-                    self.pen.append_many(sid, events)
+                    self.pen.append_encoded(sid, b"".join(lines))
                     self.counts["held"] += len(events)
         return rejected
 
@@ -125,17 +146,38 @@ class Sink:
                 if self._known(sid):
                     self._claim(sid)
 
+    def expire(self, now: float) -> list[str]:
+        """Delete the held records of every session still not known whose
+        last record arrived more than `max_age` seconds before `now`; the
+        sessions deleted."""
+        gone = []
+        with self.lock:
+            for sid in self.pen.pending_sessions():
+                try:
+                    last = os.stat(os.path.join(self.pen.dir, sid + ".jsonl")).st_mtime
+                except FileNotFoundError:
+                    continue
+                if now - last <= self.max_age or self._known(sid):
+                    continue
+                records = sum(1 for e in self.pen.peek(sid) if "corrupt" not in e)
+                self.pen.forget(sid)
+                self.counts["expired"] += records
+                gone.append(sid)
+        return gone
+
     def held_sessions(self) -> list[str]:
         return self.pen.pending_sessions()
 
     def _claim(self, sid: str) -> None:
         events = self._marked(sid, [e for e in self.pen.peek(sid) if "id" in e])
         if not events and not self.pen._files(sid):
+            self.claimed.add(sid)
             return
         # Appended first, deleted after: a crash in between repeats events,
         # which their ids make harmless, and loses none.
         self.spool.append_many(sid, events)
         self.pen.forget(sid)
+        self.claimed.add(sid)
         self.counts["claimed"] += len(events)
 
     def _marked(self, sid: str, events: list) -> list:
@@ -217,6 +259,10 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: exporters reuse their connection
+    # Buffered answers: headers and body written apart would leave the body
+    # waiting out the client's delayed acknowledgement of the headers
+    # (Nagle's algorithm), some 40 ms on every answer with a body.
+    wbufsize = 64 * 1024
     server_version = "git-ot"
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
@@ -361,6 +407,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()  # headers and body leave in one write (wbufsize)
         except OSError:
             self.close_connection = True
 
@@ -506,7 +553,7 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
                             f"grpc {other.get('bind')}:{other.get('grpc_port')}, "
                             f"http {other.get('bind')}:{other.get('http_port')})",
                             hint=f"stop it first ('kill {other['pid']}'), or use that one")
-    sink = Sink(location)
+    sink = Sink(location, held_max_age(location))
     grpc_server, grpc_bound = _grpc_server(sink, bind, grpc_port)
     try:
         http_server, http_bound = _http_server(sink, bind, http_port)
@@ -527,15 +574,11 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
                                    name="otlp-http", daemon=True)
     http_thread.start()
     try:
+        _tidy(sink)
         if ready is not None:
             ready(info)
         while not stop.wait(CLAIM_INTERVAL):
-            try:
-                sink.claim_all()
-            except OSError as exc:  # held records stay held; the receiver goes on
-                from ...store.log import log_failure
-
-                log_failure(location, "otel serve: claim held records", exc)
+            _tidy(sink)
     finally:
         # Stop taking requests, let those under way finish and write.
         http_server.shutdown()
@@ -548,6 +591,18 @@ def serve(location, bind: str = DEFAULT_BIND, grpc_port: int = DEFAULT_GRPC_PORT
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return {**info, **sink.counts, "held_sessions": sink.held_sessions()}
+
+
+def _tidy(sink: Sink) -> None:
+    """Move held records of sessions now known to the spool; delete those
+    of sessions unknown for longer than the held records are kept."""
+    try:
+        sink.claim_all()
+        sink.expire(time.time())
+    except OSError as exc:  # held records stay held; the receiver goes on
+        from ...store.log import log_failure
+
+        log_failure(sink.location, "otel serve: claim or expire held records", exc)
 
 
 def _drain(sink: Sink, timeout: float = 10.0) -> None:

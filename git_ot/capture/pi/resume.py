@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 
+from ..claude_code.resume import at, system_turn
 from .transcript import default_folder
 
 HARNESS = "pi"
@@ -47,10 +48,14 @@ def session_entries(ctx: dict, now: float) -> tuple[list[dict], list[str]]:
     info = ctx.get("info") or {}
     model = info.get("model") or "unknown"
     messages: list[dict] = []
-    dropped: set[str] = set()
+    dropped: list[str] = []
     for item in ctx["messages"]:
         message = item["message"]
         ms = int(now * 1000) - len(ctx["messages"]) + len(messages)
+        last_user = None
+        if message.get("role") == "system":
+            dropped.append(system_turn(item))
+            continue
         if message["role"] == "assistant":
             content = []
             for block in message["content"]:
@@ -58,11 +63,18 @@ def session_entries(ctx: dict, now: float) -> tuple[list[dict], list[str]]:
                 if kind == "text":
                     content.append({"type": "text", "text": block.get("text", "")})
                 elif kind == "thinking":
-                    dropped.add("a thinking block (its signature is not recorded)")
+                    # Pi holds thinking, signed or not (unsigned, it goes
+                    # back to the model as text).
+                    thinking = {"type": "thinking", "thinking": block.get("thinking", "")}
+                    if block.get("signature"):
+                        thinking["thinkingSignature"] = block["signature"]
+                    content.append(thinking)
+                elif kind == "redacted_thinking":
+                    dropped.append(f"a redacted thinking block{at(item)} (Pi holds no redacted thinking)")
                 elif kind == "tool_use":
                     if block.get("name") not in TOOLS:
-                        dropped.add(f"the tool '{block.get('name')}' (Pi lacks it; its past calls "
-                                    "are kept as history)")
+                        dropped.append(f"the tool '{block.get('name')}' (Pi lacks it; its past calls "
+                                       "are kept as history)")
                     content.append({"type": "toolCall", "id": block.get("id"), "name": block.get("name"),
                                     "arguments": block.get("input") or {}})
             if not content:
@@ -86,8 +98,12 @@ def session_entries(ctx: dict, now: float) -> tuple[list[dict], list[str]]:
                                  "content": result_blocks(block.get("content")),
                                  "isError": bool(block.get("is_error")), "timestamp": ms})
             elif block.get("type") == "text":
-                messages.append({"role": "user", "content": [{"type": "text", "text": block.get("text", "")}],
-                                 "timestamp": ms})
+                part = {"type": "text", "text": block.get("text", "")}
+                if messages and messages[-1] is last_user:
+                    last_user["content"].append(part)  # one message's words are one message
+                else:
+                    last_user = {"role": "user", "content": [part], "timestamp": ms}
+                    messages.append(last_user)
     for m in messages:
         if m["role"] == "assistant" and m["content"][-1]["type"] == "toolCall":
             m["stopReason"] = "toolUse"
@@ -97,7 +113,7 @@ def session_entries(ctx: dict, now: float) -> tuple[list[dict], list[str]]:
         entries.append({"type": "message", "id": eid, "parentId": parent,
                         "timestamp": _iso(now - len(messages) + i), "message": m})
         parent = eid
-    return entries, sorted(dropped)
+    return entries, sorted(set(dropped), key=dropped.index)
 
 
 def result_blocks(content) -> list[dict]:

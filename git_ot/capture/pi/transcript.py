@@ -183,8 +183,10 @@ class Converter:
         for i, block in enumerate(blocks):
             if block.get("type") == "thinking":
                 thinking = block.get("thinking")
+                signature = block.get("thinkingSignature")
                 emit(imported_id(self.session, base, str(i)), "message", "assistant",
-                     {"text": thinking if isinstance(thinking, str) else "", "thinking": True})
+                     {"text": thinking if isinstance(thinking, str) else "", "thinking": True,
+                      **({"signature": signature} if isinstance(signature, str) and signature else {})})
         text = text_of(blocks)
         if text is not None and text.strip():
             # One step for the reply's words, as the live message_end gives.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ...store.refs import match_session
 from ...store.repository import Store
-from ...store.spool import Spool
+from ...store.spool import Spilled, Spool
 from ..fold import expand
 from . import judge
 from .detectors import Hit, secret_in_field
 from .engine import Gate, line_of
 from .policy import Policy
+from .seal import whole_text
 from .transform import PLACEHOLDER
 
 
@@ -51,6 +52,8 @@ def scan_session(gate: Gate, session_id: str, spool: bool = True) -> dict:
             by_key[name] = [Hit("password-assignment", "pattern", 0, len(text))]
 
     def leaves(value, path: str, key=None):
+        if isinstance(value, Spilled):
+            value = whole_text(value)  # a spilled output, read whole to be scanned
         if isinstance(value, str):
             yield path, value, key
         elif isinstance(value, dict):

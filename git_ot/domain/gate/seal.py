@@ -23,10 +23,11 @@ import os
 import pygit2
 
 from ...errors import GateBlocked
-from ...store import state, trees
+from ...store import notices, state, trees
 from ...store.trees import path_fields
 from ...store.repository import Store
-from ..fold import valid_text
+from ...store.spool import Spilled, SpillLost
+from ..fold import LOST_SPILLED, Streamed, _text, valid_text
 from . import judge
 from .detectors import Hit, resolve, run_trufflehog, secret_in_field, trufflehog_kind
 from .engine import PII_TOKEN, Gate, line_span
@@ -48,6 +49,12 @@ def _add(total: dict, more: dict) -> dict:
 # A string longer than this (characters) is scanned on its own, not joined
 # with the others of its value (SealGate._texts).
 ALONE = 1 << 20
+# A spilled string (store/spool.py) is gated WINDOW characters at a time,
+# each window scanned with up to OVERLAP characters that follow it: a
+# finding that starts in the window is found whole, and stored redacted,
+# when it is shorter than OVERLAP (a private key is a few kilobytes).
+WINDOW = 1 << 20
+OVERLAP = 1 << 16
 
 
 class SealGate(Gate):
@@ -82,6 +89,8 @@ class SealGate(Gate):
         texts: dict[str, str] = {}
 
         def collect(value):
+            if isinstance(value, Spilled):
+                value = whole_text(value)  # TruffleHog reads a text whole
             if isinstance(value, str):
                 if len(value) >= 8:
                     texts[f"s{len(texts)}"] = value
@@ -146,6 +155,10 @@ class SealGate(Gate):
         their concatenation, SEPARATOR between them: no rule matches across
         it, and one pass costs far less than one per string.
         """
+        # A spilled string is gated a window at a time as Payloads stores
+        # it; whole, as any other, when TruffleHog runs (it read it whole).
+        value = _swap_spilled(value, whole_text if self.trufflehog else
+                              (lambda sp: GatedStream(self, sp, "the session's records")))
         texts: list[str] = []
         whole: set[int] = set()  # strings that are secrets by their key: replaced whole
         keys: set[int] = set()
@@ -198,6 +211,40 @@ class SealGate(Gate):
             return v
 
         return rebuild(value)
+
+    def windows(self, spilled: Spilled, where: str):
+        """A spilled string as it may be stored, redacted and tokenized a
+        window at a time (see WINDOW), its residue judged likewise."""
+        pending = ""
+        for piece in spilled.windows():
+            pending += _text(piece)
+            while len(pending) >= WINDOW + OVERLAP:
+                text, pending = self._window(pending, where, False)
+                yield text
+        while pending:
+            text, pending = self._window(pending, where, True)
+            yield text
+
+    def _window(self, buf: str, where: str, last: bool) -> tuple[str, str]:
+        """The window at the start of `buf`, gated; and the rest of `buf`.
+
+        The window ends at the last line break (else space) before the
+        final OVERLAP characters, or past the end of a finding that starts
+        in it; the rest is scanned again with the next piece."""
+        if last:
+            cut = len(buf)
+        else:
+            limit = len(buf) - OVERLAP
+            cut = buf.rfind("\n", 0, limit) + 1 or buf.rfind(" ", 0, limit) + 1 or limit
+        hits = [h for h in self.hits(buf, False, self._extra(buf)) if h.start < cut]
+        end = max([cut] + [h.end for h in hits])
+        text = buf[:end]
+        if hits:
+            self._count(hits, where)
+            text = self.replace(text, hits)
+        text = self.paths.apply(text, self.tokenized)
+        judge.residual(text, self.residual)
+        return text, buf[end:]
 
     def _texts(self, texts: list[str], where: str) -> list[str]:
         """`_text` for many strings at once: one pass over their concatenation.
@@ -342,6 +389,47 @@ class SealGate(Gate):
             "residual": residual,
             "risk": judge.score(residual),
         }
+
+
+class GatedStream(Streamed):
+    """A spilled string as the gate lets it be stored (SealGate.windows)."""
+
+    def __init__(self, gate: SealGate, spilled: Spilled, where: str):
+        self.gate, self.spilled, self.where = gate, spilled, where
+
+    def chunks(self):
+        for text in self.gate.windows(self.spilled, self.where):
+            yield text.encode("utf-8", "surrogateescape")
+
+
+def whole_text(spilled: Spilled) -> str:
+    """A spilled string read whole (for TruffleHog); what a record holds in
+    its place when its file was lost."""
+    try:
+        return spilled.text()
+    except SpillLost as exc:
+        notices.warn(str(exc))
+        return f"{LOST_SPILLED}: {exc}]"
+
+
+def _swap_spilled(value, swap):
+    """`value` with `swap(s)` in the place of each Spilled `s` in it;
+    `value` itself when it holds none."""
+    if isinstance(value, Spilled):
+        return swap(value)
+    if isinstance(value, dict):
+        out = None
+        for k, v in value.items():
+            nv = _swap_spilled(v, swap)
+            if nv is not v and out is None:
+                out = dict(value)
+            if out is not None:
+                out[k] = nv
+        return value if out is None else out
+    if isinstance(value, list):
+        new = [_swap_spilled(v, swap) for v in value]
+        return value if all(a is b for a, b in zip(new, value)) else new
+    return value
 
 
 def _remember_originals(store: Store, session_id: str, oids: list[str]) -> None:

@@ -95,8 +95,12 @@ def _text_path(raw: bytes) -> str:
 class Anchorer:
     """Computes and writes the notes of commits, for one run of a hook."""
 
-    def __init__(self, store: Store, now: float | None = None):
+    def __init__(self, store: Store, now: float | None = None, trail_wait: float | None = None):
         self.store = store
+        # How long writing a session's anchors waits for its seal lock
+        # (None: as long as it takes); past it they are kept for later
+        # (session_anchors.append_anchors).
+        self.trail_wait = trail_wait
         self.repo = store.repo
         self.now = time.time() if now is None else now
         self.notes = notes_store.Notes(store)
@@ -551,7 +555,7 @@ class Anchorer:
             old = self.store.tip(sid)
             if old is None:
                 continue  # the session is not in this repository (a note from elsewhere)
-            new = append_anchors(self.store, sid, recs)
+            new = append_anchors(self.store, sid, recs, wait=self.trail_wait)
             if new is not None and self._index is not None:
                 self._index.retip(sid, old, new)
         if self._index is not None:

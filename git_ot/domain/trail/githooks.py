@@ -34,6 +34,11 @@ from .anchor import Anchorer
 # How many commits a reset may have dropped for a new commit to be taken as
 # their squash.
 RESET_LIMIT = 100
+# How long a git hook waits for a session's seal lock to write the anchors
+# of the commit into its trail (seconds): the user's git command waits on
+# it. Past it the anchors are kept for the session's next seal
+# (session_anchors.append_anchors); the note is written all the same.
+TRAIL_WAIT = 3.0
 
 
 def reflog_entries(git_dir: str, count: int = 2) -> list[tuple[str, str, str]]:
@@ -142,7 +147,7 @@ def post_commit(store: Store) -> dict | None:
         original = rebase_original(store)  # splitting a commit at an edit stop
         if original and original != str(head.id):
             olds = [original]
-    anchorer = Anchorer(store)
+    anchorer = Anchorer(store, trail_wait=TRAIL_WAIT)
     sha = str(head.id)
     if olds:
         item = anchorer.anchor(sha, olds, "merge" if len(head.parents) > 1 else "commit")
@@ -161,7 +166,7 @@ def post_merge(store: Store) -> dict | None:
     head = _head(store)
     if head is None or len(head.parents) < 2:
         return None
-    anchorer = Anchorer(store)
+    anchorer = Anchorer(store, trail_wait=TRAIL_WAIT)
     if anchorer.notes.blob_id(str(head.id)) is not None:
         return None
     item = anchorer.anchor(str(head.id), (), "merge")
@@ -186,7 +191,7 @@ def post_rewrite(store: Store, kind: str, text: str) -> dict | None:
     pairs = rewritten(text)
     if not pairs:
         return None
-    anchorer = Anchorer(store)
+    anchorer = Anchorer(store, trail_wait=TRAIL_WAIT)
     items = []
     for new, olds in pairs.items():
         if new in store.repo:
@@ -221,7 +226,7 @@ def anchor_deferred(store: Store) -> dict | None:
         return None
     if not names:
         return None
-    anchorer = Anchorer(store)
+    anchorer = Anchorer(store, trail_wait=TRAIL_WAIT)
     items = []
     for name in names:
         if anchorer.notes.blob_id(name) is None and name in store.repo:
