@@ -337,3 +337,19 @@ def test_a_repository_whose_index_cannot_be_written_is_searched_all_the_same(cor
         "searching without it"]
     assert [s["session"] for s in json.loads(proc.stdout)["sessions"]] == [LINEAR]
     assert not index_file(corpus).exists()
+
+
+def test_a_damaged_session_is_left_out_with_a_warning_each_time(corpus):
+    blob = corpus.git("hash-object", "-w", "--stdin", input="not a session\n").strip()
+    corpus.git("update-ref", "refs/opentraces/sessions/s-bad", blob)
+    for _ in range(2):  # not indexed, so read again (and named again) at the next query
+        proc = corpus.cli("trace", "query", "--json", "instead")
+        assert proc.returncode == 0
+        [warning] = proc.stderr.decode().splitlines()
+        assert warning.startswith("warning: skipping damaged session s-bad: ")
+        assert warning.endswith(" (see 'git ot fsck')")
+        result = json.loads(proc.stdout)
+        assert ([s["session"] for s in result["sessions"]], result["indexed"]) == ([LINEAR], 6)
+    corpus.git("update-ref", "-d", "refs/opentraces/sessions/s-bad")
+    proc = corpus.cli("trace", "query", "--json", "instead")
+    assert (proc.returncode, proc.stderr) == (0, b"")
