@@ -133,6 +133,10 @@ def _show_step(step: dict) -> None:
             emit(f"    {f['status']} {f['path']} +{f['added']} -{f['removed']}")
 
 
+# A bar for the index's update only when it reads this many sessions (the first query).
+QUERY_PROGRESS_MIN = 50
+
+
 @trace.command("query")
 @click.argument("text", metavar="TEXT")
 @click.option("--since", metavar="WHEN",
@@ -155,8 +159,11 @@ def trace_query(text, since, harness, path, state, limit, as_json):
     -words to leave out, with AND, OR, NOT and parentheses as SQLite FTS5
     reads them. Prompts weigh most in the ranking, tool outputs least.
     """
-    result = query_domain.query(text, since=since, harness=harness, path=path,
-                                state_filter=state, limit=limit)
+    from .progress import shown as progress_shown
+
+    with progress_shown("indexing sessions", QUERY_PROGRESS_MIN) as progress:
+        result = query_domain.query(text, since=since, harness=harness, path=path,
+                                    state_filter=state, limit=limit, progress=progress)
     if as_json:
         emit_json(result)
         return

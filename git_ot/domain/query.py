@@ -17,7 +17,7 @@ import time
 
 from typing import TYPE_CHECKING
 
-from ..errors import BadQuery
+from ..errors import BadQuery, LockBusy
 from ..store import notices, search, state, times
 from ..store.gitdir import Location, locate
 from ..store.refs import SESSIONS_PREFIX
@@ -253,8 +253,9 @@ def fingerprint(tips: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def _update(repo: Repository, index: search.SearchIndex) -> dict:
-    """Bring the index to the session refs' tips; what changed."""
+def _update(repo: Repository, index: search.SearchIndex, progress=None) -> dict:
+    """Bring the index to the session refs' tips; what changed. `progress(done,
+    total)` is told how many of the sessions to read are read."""
     if index.fingerprint() == fingerprint(repo.session_tips()):
         return {"added": 0, "dropped": 0}
     from .sessions import readable
@@ -267,7 +268,9 @@ def _update(repo: Repository, index: search.SearchIndex) -> dict:
         todo = sorted(sid for sid, tip in tips.items() if known.get(sid, (0, None))[1] != tip)
         for sid in gone:
             index.drop(sid)
-        for sid in todo:
+        for done, sid in enumerate(todo):
+            if progress is not None:
+                progress(done, len(todo))
             doc = readable(store, sid, document)
             if doc is None:
                 index.drop(sid)  # damaged: named in a warning, left out until repaired
@@ -283,7 +286,7 @@ def _update(repo: Repository, index: search.SearchIndex) -> dict:
     return {"added": len(todo), "dropped": len(gone)}
 
 
-def open_index(repo: Repository) -> search.SearchIndex:
+def open_index(repo: Repository, progress=None) -> search.SearchIndex:
     """The query index, up to date with the session refs; one that SQLite
     cannot read is deleted and built again, with a warning."""
     path = state.query_index(repo.location.state_dir)
@@ -291,18 +294,18 @@ def open_index(repo: Repository) -> search.SearchIndex:
     if problem:  # a read-only clone: answer all the same, from an index in memory
         notices.warn(f"cannot write the query index '{path}' ({problem}); searching without it")
         index = search.SearchIndex.open(":memory:")
-        _update(repo, index)
+        _update(repo, index, progress)
         return index
     try:
         index = search.SearchIndex.open(path)
-        _update(repo, index)
+        _update(repo, index, progress)
         return index
     except (search.Damaged, sqlite3.DatabaseError) as exc:
         if _busy(exc):
-            raise
+            raise _busy_error(path) from exc
         _rebuilt(path, exc)
     index = search.SearchIndex.open(path)
-    _update(repo, index)
+    _update(repo, index, progress)
     return index
 
 
@@ -315,6 +318,12 @@ def _unwritable(path: str) -> str | None:
     if not os.access(os.path.dirname(path), os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         return "permission denied"
     return None
+
+
+def _busy_error(path: str) -> LockBusy:
+    return LockBusy(f"the query index '{path}' is being updated by another git-ot",
+                    hint=f"run the query again once that one is done (it waited "
+                         f"{search.BUSY_TIMEOUT_MS // 1000} s)")
 
 
 def _busy(exc: Exception) -> bool:
@@ -362,23 +371,25 @@ def _best_field(snippets: dict) -> str:
 
 def query(text: str, since: str | None = None, harness: str | None = None,
           path: str | None = None, state_filter: str | None = None, limit: int | None = 20,
-          now: float | None = None, path_of_repository: str | None = None) -> dict:
+          now: float | None = None, path_of_repository: str | None = None, progress=None) -> dict:
     """The sessions whose text matches `text`, best first, each with its
-    best matching steps and a snippet of each."""
+    best matching steps and a snippet of each. `progress(done, total)` is
+    told how far an update of the index has gone."""
     fts = parse(text)
     since_t = times.parse_since(since, time.time() if now is None else now) if since else None
     repo = Repository.open(path_of_repository)
     try:
-        return _query(repo, text, fts, since_t, harness, path, state_filter, limit)
+        return _query(repo, text, fts, since_t, harness, path, state_filter, limit, progress)
     except sqlite3.DatabaseError as exc:
+        where = state.query_index(repo.location.state_dir)
         if _busy(exc):
-            raise
-        _rebuilt(state.query_index(repo.location.state_dir), exc)
-        return _query(repo, text, fts, since_t, harness, path, state_filter, limit)
+            raise _busy_error(where) from exc
+        _rebuilt(where, exc)
+        return _query(repo, text, fts, since_t, harness, path, state_filter, limit, progress)
 
 
-def _query(repo: Repository, text, fts, since_t, harness, path, state_filter, limit) -> dict:
-    index = open_index(repo)
+def _query(repo: Repository, text, fts, since_t, harness, path, state_filter, limit, progress) -> dict:
+    index = open_index(repo, progress)
     try:
         # Every matching row, best first, grouped by session in that order:
         # a session's place is its best row's.

@@ -353,3 +353,22 @@ def test_a_damaged_session_is_left_out_with_a_warning_each_time(corpus):
     corpus.git("update-ref", "-d", "refs/opentraces/sessions/s-bad")
     proc = corpus.cli("trace", "query", "--json", "instead")
     assert (proc.returncode, proc.stderr) == (0, b"")
+
+
+def test_an_index_another_process_is_updating_is_waited_for_then_an_error(corpus, monkeypatch):
+    assert found(corpus, "instead") == [(LINEAR, [(9, "prompt", "prompt")])]
+    proc = corpus.cli("import", "claude-code", str(RECORDED / "commit-mid-turn" / "transcript.jsonl"))
+    assert proc.returncode == 0
+    monkeypatch.setattr(search, "BUSY_TIMEOUT_MS", 200)
+    other = sqlite3.connect(index_file(corpus), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another git-ot writing it
+    try:
+        proc = corpus.cli("trace", "query", "instead")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (proc.returncode, proc.stdout, proc.stderr.decode().splitlines()) == (1, b"", [
+        f"error: the query index '{index_file(corpus)}' is being updated by another git-ot",
+        "hint: run the query again once that one is done (it waited 0 s)"])
+    assert found(corpus, "instead") == [(LINEAR, [(9, "prompt", "prompt")])]
+    assert query(corpus, "instead")["indexed"] == 7
