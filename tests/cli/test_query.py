@@ -372,3 +372,24 @@ def test_an_index_another_process_is_updating_is_waited_for_then_an_error(corpus
         "hint: run the query again once that one is done (it waited 0 s)"])
     assert found(corpus, "instead") == [(LINEAR, [(9, "prompt", "prompt")])]
     assert query(corpus, "instead")["indexed"] == 7
+
+
+def test_map_of_steps_before_the_first_prompt(repo):
+    """A session whose capture began mid-turn: its first steps have no prompt."""
+    sid = "s-midturn"
+    for name, given in (("Read", {"file_path": str(repo.path / "app.py")}),
+                        ("Bash", {"command": "ls"})):
+        repo.hook("PreToolUse", {"session_id": sid, "tool_name": name, "tool_input": given,
+                                 "tool_use_id": f"t-{name}"})
+        repo.hook("PostToolUse", {"session_id": sid, "tool_name": name, "tool_input": given,
+                                  "tool_use_id": f"t-{name}", "tool_response": "ok"})
+    repo.hook("UserPromptSubmit", {"session_id": sid, "prompt": "now tidy up"})
+    repo.hook("Stop", {"session_id": sid})
+    proc = repo.cli("trace", "map", sid)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().splitlines()[2:] == [
+        "", "before the first prompt", "  tools 1 read, 1 shell",
+        "", "step 3    now tidy up", "  no tool steps"]
+    result = repo.cli_json("trace", "map", sid)
+    validate("trace-map", result)
+    assert [(p["step"], p["text"]) for p in result["prompts"]] == [(None, None), (3, "now tidy up")]
