@@ -234,3 +234,7 @@ class UnknownSkill(GitOtError):
 
 class InvalidScore(GitOtError):
     """A rating's score is not a number from 0 to 1."""
+
+
+class BadQuery(GitOtError):
+    """A `trace query` text that the full-text search cannot parse."""

@@ -199,6 +199,10 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
     # 3b. no fetch brings them back, and no approval outlives them
     tombstones.add(ids)
     approvals.approvals(location.state_dir).remove(ids)
+    # 3c. their text leaves the query index now, not at the next query
+    from .query import drop as drop_from_index
+
+    drop_from_index(location.state_dir, ids)
     # 4. the objects nothing else reaches
     candidates = purge.objects_of(location, starts)
     keep = purge.still_reachable(location, candidates) | purge.objects_of(location, keep_starts)

@@ -26,6 +26,7 @@ rebuilds when it is missing (refs/README.md, section 12).
         anchor-later/<commit>         a commit whose hook left its anchoring to the next run
         seal-attempts/<session>       hook seals of the session started and not finished
         capsule/                      an opened capsule's records (domain/capsule.py)
+        query.sqlite                  the full-text index of `trace query` (store/search.py)
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
         snapshot.lock                 held (flock) while one snapshot is taken
@@ -134,6 +135,11 @@ def anchor_later(state_dir: str) -> str:
 
 def notes_pending(state_dir: str) -> str:
     return os.path.join(state_dir, "notes-pending")
+
+
+def query_index(state_dir: str) -> str:
+    """The SQLite FTS5 index `git ot trace query` reads (derived, rebuilt when missing)."""
+    return os.path.join(state_dir, "query.sqlite")
 
 
 def push_lock(state_dir: str) -> str:

@@ -93,7 +93,7 @@ def test_list_commands_and_get_command_walk_the_whole_tree():
         ("import",), ("init",), ("install",), ("otel",), ("otel", "serve"), ("push",), ("remote",), ("remote", "set"),
         ("remote", "show"), ("scan",), ("skill",), ("skill", "list"), ("skill", "rate"), ("skill", "score"),
         ("snapshot",), ("status",), ("trace",), ("trace", "list"),
-        ("trace", "show"), ("track",), ("uninstall",), ("version",), ("watch",),
+        ("trace", "map"), ("trace", "query"), ("trace", "show"), ("track",), ("uninstall",), ("version",), ("watch",),
     ]
     assert sorted(cli.commands) == sorted(COMMANDS)
 

@@ -43,6 +43,8 @@ SCHEMA_FILES = {
     "dataset-packet": "dataset-packet.schema.json",
     "ratings": "ratings.schema.json",
     "skill-score": "skill-score.schema.json",
+    "trace-query": "trace-query.schema.json",
+    "trace-map": "trace-map.schema.json",
 }
 RECORD_FILES = {"manifest.json": "manifest", "trace.cbor.zst": "trace",
                 "trail.cbor.zst": "trail", "ctx.cbor.zst": "ctx"}
