@@ -23,11 +23,19 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtualenv's bin directory
 
 
+# The sections whose ```sh blocks make the quick start: set up, try it,
+# share. The other sections' blocks show a command's uses on a repository
+# of the reader's own.
+QUICK_START = ("Set up, test, try", "How sessions are stored")
+
+
 def readme_commands() -> list[list[str]]:
-    """Every `git ot` command of the README's ```sh blocks, in order, as argv."""
+    """Every `git ot` command of the quick start's ```sh blocks, in order, as argv."""
     readme = (ROOT / "README.md").read_text()
+    sections = re.split(r"^## ", readme, flags=re.M)
+    text = "".join(sec for sec in sections if sec.startswith(QUICK_START))
     commands = []
-    for block in re.findall(r"^```sh\n(.*?)^```", readme, re.S | re.M):
+    for block in re.findall(r"^```sh\n(.*?)^```", text, re.S | re.M):
         for line in block.splitlines():
             if line.startswith("git ot "):
                 commands.append(shlex.split(line, comments=True))
