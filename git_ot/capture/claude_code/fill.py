@@ -30,9 +30,13 @@ from ...store import state
 from ...store.locks import hold
 from .hooks import READ_ONLY_TOOLS
 
-# A chunk that names none of these needs no parsing (and the converter is
-# not even imported): no call of an unhooked tool starts in it.
-_NAMES = tuple(b'"name":"%s"' % name.encode() for name in sorted(READ_ONLY_TOOLS))
+# How a call starts in a transcript line: a tool_use block, its name a few
+# bytes on (Claude Code writes `{"type":"tool_use","id":"toolu_...","name":"Read",...`).
+_CALL = b'"type":"tool_use"'
+_NAME = b'"name":"'
+# Lines that can hold a call or its result; every other line (requests,
+# attachments, the tools' definitions) is not even parsed.
+_RELEVANT = (b'"tool_use"', b'"tool_result"')
 # The most a hook reads of one transcript in one call; a larger backlog (a
 # state file lost in a long session) is read by the next calls in turn.
 MAX_READ = 64 * 1024 * 1024
@@ -66,7 +70,7 @@ def fill(location, event: dict) -> list[dict]:
                 continue
             changed = True
             entry["offset"] += len(chunk)
-            if entry["open"] or any(n in chunk for n in _NAMES):
+            if _unhooked_call(chunk) or any(tid.encode() in chunk for tid in entry["open"]):
                 out += _calls(session, name, chunk, entry["open"])
         if changed:
             _save(where, seen)
@@ -118,6 +122,20 @@ def _size(path: str) -> int:
         return -1
 
 
+def _unhooked_call(chunk: bytes) -> bool:
+    """Does a call of an unhooked tool start in `chunk`? Found by bytes, so
+    that a chunk without one costs no parsing."""
+    i = chunk.find(_CALL)
+    while i >= 0:
+        j = chunk.find(_NAME, i, i + 256)
+        if j >= 0:
+            end = chunk.find(b'"', j + len(_NAME))
+            if chunk[j + len(_NAME):end].decode("utf-8", "replace") in READ_ONLY_TOOLS:
+                return True
+        i = chunk.find(_CALL, i + len(_CALL))
+    return False
+
+
 def _new_lines(path: str, offset: int) -> bytes:
     """The whole lines the file gained after `offset` (a file now shorter
     was replaced: read from its start)."""
@@ -140,7 +158,9 @@ def _calls(session: str, path: str, chunk: bytes, open_calls: dict) -> list[dict
     from .. import jsonl
     from .transcript import Converter
 
-    lines = jsonl.timed(path, jsonl.parse(chunk), lambda obj: session)
+    relevant = b"".join(line for line in chunk.splitlines(keepends=True)
+                        if any(mark in line for mark in _RELEVANT))
+    lines = jsonl.timed(path, jsonl.parse(relevant), lambda obj: session)
     conv = Converter(session, lines)
     conv.tools.update({k: tuple(v) for k, v in open_calls.items()})
     events = []
