@@ -308,13 +308,13 @@ def _take_lock(path: str, block: bool = False) -> int | None:
         return None
 
 
-def _seal_on_hook_path(location, store, session_ids) -> None:
+def _seal_on_hook_path(location, store, session_ids, wait: float = HOOK_SEAL_WAIT) -> None:
     """Seal sessions from a harness hook; one whose seal kept being killed
     is handed to a detached process instead."""
     from ..domain.sealing import seal_on_hook_path
 
     for session_id in session_ids:
-        if not seal_on_hook_path(store, session_id, HOOK_SEAL_WAIT):
+        if not seal_on_hook_path(store, session_id, wait):
             _start_detached_seal(location, session_id)
 
 
@@ -394,7 +394,10 @@ def _repair(location, current: str) -> None:
     if todo:
         from ..store.repository import Store
 
-        _seal_on_hook_path(location, Store(location), sorted(todo))
+        # A batch whose seal lock is held is being sealed right now (the
+        # detached seal of a turn that just ended): that process finishes
+        # it, and the agent does not wait for it.
+        _seal_on_hook_path(location, Store(location), sorted(todo), wait=0.0)
 
 
 def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:

@@ -121,6 +121,34 @@ def test_a_commit_does_not_wait_for_a_seal_lock_to_write_the_trail_anchors(repo,
     assert not kept.exists()
 
 
+def test_a_hook_does_not_wait_for_a_batch_another_process_is_sealing(repo):
+    """A turn's detached seal is still sealing its batch when the next
+    prompt's hooks run: they leave that batch to it rather than wait for its
+    lock (HOOK_SEAL_WAIT, 10 s, a wait the agent would sit through)."""
+    set_up(repo, True)
+    a = Agent(repo, "s-sealing")
+    a.prompt("add a farewell function")
+    a.write("app.py", BASE + FAREWELL)
+    spool = repo.path / ".git/opentraces/spool"
+    (spool / "s-sealing.jsonl").rename(spool / "s-sealing.1.sealing")  # a seal took the batch ...
+    fd = os.open(spool / "s-sealing.seal.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # ... and is at work on it
+    try:
+        payload = {"session_id": "s-sealing", "prompt": "next", "cwd": str(repo.path),
+                   "hook_event_name": "UserPromptSubmit"}
+        # Far longer than a hook takes, far shorter than the lock's wait.
+        proc = subprocess.run([sys.executable, "-m", "git_ot", "hook", "claude-code", "UserPromptSubmit"],
+                              cwd=repo.path, input=json.dumps(payload).encode(), capture_output=True,
+                              timeout=8)
+        assert proc.returncode == 0 and proc.stdout == b"", proc
+        assert sorted(p.name for p in spool.iterdir() if not p.name.endswith(".lock")) == [
+            "s-sealing.1.sealing", "s-sealing.jsonl"]
+    finally:
+        os.close(fd)
+    trace = repo.ot_json("trace", "show", "s-sealing")
+    assert [s["kind"] for s in trace["steps"]] == ["prompt", "tool", "prompt"]
+
+
 def test_a_seal_the_harness_keeps_killing_is_finished_outside_the_hooks(repo):
     set_up(repo, True)
     a = Agent(repo, "s-killed")
