@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 
+import pytest
 import yaml
 
 from support import datasets as published
@@ -232,7 +234,17 @@ def test_publish_is_held_back_by_the_egress_gate_under_the_policy_in_force(repo,
     assert git(bare, "for-each-ref") == ""
 
 
-def test_review_approve_reject_and_publish_twice(repo, tmp_path):
+@pytest.fixture(params=["parquet", "jsonl"])
+def data_format(request, monkeypatch):
+    """Publish as a machine with pyarrow does (Parquet), and as one without
+    it (JSON Lines): pyarrow is hidden from the imports of the second."""
+    if request.param == "jsonl":
+        monkeypatch.setitem(sys.modules, "pyarrow", None)
+        monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    return request.param
+
+
+def test_review_approve_reject_and_publish_twice(repo, tmp_path, data_format):
     lands, reverted = two_sessions(repo)
     repo.cli("dataset", "new", "sessions")
     repo.cli_json("dataset", "run", "sessions")
@@ -255,6 +267,7 @@ def test_review_approve_reject_and_publish_twice(repo, tmp_path):
     repo.git("remote", "add", "hub", str(bare))
     first = repo.cli_json("dataset", "publish", "sessions", "--to", "hub")
     assert (first["rows"], first["file"]) == (1, published.data_file(tmp_path))
+    assert first["file"] == f"data/train-00000-of-00001.{data_format}"
     again = repo.cli("dataset", "publish", "sessions", "--to", "hub")
     assert again.stdout.decode() == "hub already holds the 1 approved rows of dataset sessions; nothing to push\n"
     # A rejected row approved later goes out in a new commit on top.
