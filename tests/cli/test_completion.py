@@ -38,7 +38,7 @@ def test_a_command_name_completes():
 
 
 def test_a_groups_commands_complete():
-    assert complete("bash_complete", "git-ot trace ", 2) == "plain,list\nplain,show\n"
+    assert complete("bash_complete", "git-ot trace ", 2) == "plain,list\nplain,map\nplain,query\nplain,show\n"
 
 
 def test_every_command_name_completes_with_an_empty_word():
@@ -70,7 +70,7 @@ def test_completing_command_names_imports_no_command_module():
 @pytest.mark.skipif(not (GIT_COMPLETION.exists() and shutil.which("bash")), reason="git's bash completion is not installed")
 @pytest.mark.parametrize("line, expected", [
     ("git ot bl", "blame"),
-    ("git ot trace ", "list show"),
+    ("git ot trace ", "list map query show"),
     ("git -C . ot trace s", "show"),
 ])
 def test_the_readmes_bash_lines_complete_git_ot(line, expected):
