@@ -42,7 +42,7 @@ import time
 
 from ..errors import (AmbiguousRow, BadWorkflow, BareRepository, DatasetExists, InvalidRows,
                       UnknownDataset, UnknownRow, WorkflowFailed)
-from ..store import entities, times
+from ..store import entities, records, refs, times
 from ..store.repository import Store
 from .fold import expand
 from .gate.engine import Gate
@@ -346,6 +346,37 @@ def gate_row(gate: Gate, row: dict) -> tuple[dict, list[dict]]:
             findings.append({"field": path or "(the row)", "kind": h.kind, "detector": h.detector})
         row = _replace_at(row, path.split("/") if path else [], gate.replace(text, hits))
     return row, findings
+
+
+def forget(store: Store, sessions) -> list[tuple[str, str]]:
+    """Rewrite every dataset without the rows made from these sessions,
+    history included (`git ot forget`): a row keeps words of its sessions.
+    The datasets rewritten, each with its old tip."""
+    ids = set(sessions)
+    out = []
+    for name in entities.names(store, NAMESPACE):
+        tip = store.ref_target(refs.entity_ref(NAMESPACE, name))
+        if tip is None:
+            continue
+        keys: set[str] = set()
+        seen: set = set()
+        where = f"'{refs.entity_ref(NAMESPACE, name)}'"
+        # Every commit of the chain: a row rejected and dropped since is in
+        # the history still.
+        for commit in store.repo.walk(tip):
+            for entry in commit.tree:
+                if entry.id in seen or not entry.name.endswith(records.ENTITY_SUFFIX):
+                    continue
+                seen.add(entry.id)
+                record = records.decode(NAMESPACE, store.read_blob(entry.id, where), where, name=entry.name)
+                if ids & set(record.get("sessions") or []):
+                    keys.add(entry.name[:-len(records.ENTITY_SUFFIX)])
+        if keys:
+            old = entities.rewrite_without(store, NAMESPACE, name, keys,
+                                           f"forget the rows of {len(ids)} session(s)")
+            if old is not None:
+                out.append((name, old))
+    return out
 
 
 def row_id(row: dict) -> str:

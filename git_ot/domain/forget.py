@@ -23,6 +23,7 @@ from ..store import state as state_paths
 from ..store.repository import Store
 from ..store.spool import Spool
 from .share import forget_on_remote, resolve_remote
+from . import datasets
 from .skills import ratings
 
 
@@ -175,10 +176,15 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
             else:
                 purge.delete_reflog(location, ref)  # no notes left: the ref went
     # 2b. their ratings: rewritten without them, history included, as the notes
+    rewritten_entities = []
     old_ratings = ratings.forget(store, ids)
     if old_ratings is not None:
-        starts.add(old_ratings)
-        ref = refs.entity_ref(ratings.NAMESPACE, ratings.ENTITY)
+        rewritten_entities.append((refs.entity_ref(ratings.NAMESPACE, ratings.ENTITY), old_ratings))
+    # 2c. the dataset rows made from them, history included
+    for name, old in datasets.forget(store, ids):
+        rewritten_entities.append((refs.entity_ref(datasets.NAMESPACE, name), old))
+    for ref, old in rewritten_entities:
+        starts.add(old)
         if store.repo.references.get(ref) is None:
             purge.delete_reflog(location, ref)
         elif os.path.exists(os.path.join(location.common_dir, "logs", ref)):  # git fails on none

@@ -288,3 +288,20 @@ def _all_objects(path) -> bytes:
     """Every object of the repository, decompressed, one after another."""
     return subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=path,
                           capture_output=True, check=True).stdout
+
+
+def test_forgetting_a_session_takes_its_rows_out_of_every_dataset_history_included(repo):
+    lands, reverted = two_sessions(repo)
+    repo.cli("dataset", "new", "sessions")
+    repo.cli_json("dataset", "run", "sessions")
+    ids = {r["sessions"][0]: r["id"] for r in inbox(repo)}
+    repo.cli("dataset", "reject", "sessions", ids[reverted])  # a second commit on the chain
+    assert len(entity_log(repo)) == 2
+    proc = repo.cli("forget", reverted)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["id"] for r in inbox(repo)] == [ids[lands]]
+    # One commit without history, and no object of the row left anywhere.
+    assert entity_log(repo) == ["forget the rows of 1 session(s)"]
+    assert b"add shout" not in _all_objects(repo.path)
+    assert ids[reverted].encode() not in _all_objects(repo.path)
+    assert b"add a farewell" in _all_objects(repo.path)
