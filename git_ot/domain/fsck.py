@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 
 from ..errors import GitOtError
+from ..store import entities
 from ..store import notes as notes_store
-from ..store import records
+from ..store import records, refs
 from ..store.repository import Store
 from ..store.spool import Spool
 
@@ -23,7 +24,9 @@ def fsck(store: Store) -> dict:
     that does not decode or has the wrong shape), `spool` (a file of no
     session, or a session's file with lines that are no event), `set-aside`
     (a file in spool-damaged/ waiting for a person) or `note` (a note that is
-    not valid JSON Lines).
+    not valid JSON Lines) or `entity` (a dataset's rows or the ratings,
+    `refs/opentraces/<namespace>/<name>`, whose ref is at no commit or whose
+    record does not decode or has the wrong envelope).
     """
     problems: list[dict] = []
     sessions = store.session_ids()
@@ -82,9 +85,32 @@ def fsck(store: Store) -> dict:
                 "kind": "note", "name": commit,
                 "problem": f"its note is not valid JSON Lines ({lines.problem}); its lines read as unknown",
                 "repair": f"'git ot anchor {commit[:12]}^!' writes it again from the sessions"})
+    checked_entities = 0
+    for namespace in sorted(set(records.VERSIONS) - set(records.FILENAMES)):
+        for name in entities.names(store, namespace):
+            checked_entities += 1
+            wrong = entity_problem(store, namespace, name)
+            if wrong:
+                problems.append({
+                    "kind": "entity", "name": refs.entity_ref(namespace, name), "problem": wrong,
+                    "repair": "'git ot fetch' merges a remote's copy where it is shared; else "
+                              f"'git update-ref -d {refs.entity_ref(namespace, name)}' drops it "
+                              "(a dataset's rows are made again by 'git ot dataset run')"})
     return {"problems": problems,
             "checked": {"sessions": len(sessions), "spool_files": len(spool_files),
-                        "notes": len(annotated)}}
+                        "notes": len(annotated), "entities": checked_entities}}
+
+
+def entity_problem(store: Store, namespace: str, name: str) -> str | None:
+    """What is wrong with an entity's tip, or None: its commit, and every
+    record in it decoded with the namespace's envelope."""
+    try:
+        entity = entities.read(store, namespace, name)
+        if entity is not None:
+            entity.records()
+    except (GitOtError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _message(exc)
+    return None
 
 
 def session_problem(store: Store, session_id: str) -> str | None:

@@ -433,3 +433,31 @@ def test_a_payload_at_the_edge_is_kept_as_a_raw_record(repo, edge):
     if isinstance(kept, dict):  # a large text is a blob of the session
         kept = repo.git("cat-file", "blob", kept["$blob"])
     assert kept == text
+
+
+def test_fsck_reports_a_damaged_dataset_or_ratings_ref(repo):
+    """Records under refs/opentraces/<namespace>/<name> are checked as a
+    session's are: a record that does not decode, or of another namespace."""
+    repo.cli_json("init")
+    one_turn(repo, "s-good", "app.py", FAREWELL, "add farewell")
+    repo.git("commit", "-q", "-am", "farewell")
+    junk = repo.git("hash-object", "-w", "--stdin", input="not a record").strip()
+    ratings = raw_frame(cbor2.dumps({"schema": "git-ot/datasets", "v": 1}))
+    other = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=ratings,
+                           capture_output=True, check=True).stdout.decode().strip()
+    for ref, blob in (("refs/opentraces/datasets/rows", junk), ("refs/opentraces/ratings/skills", other)):
+        tree = repo.git("mktree", input=f"100644 blob {blob}\tr1.cbor.zst\n").strip()
+        commit = repo.git("commit-tree", tree, "-m", "damaged").strip()
+        repo.git("update-ref", ref, commit)
+    proc = repo.cli("fsck", "--json")
+    assert proc.returncode == 1
+    found = json.loads(proc.stdout)
+    assert [(p["kind"], p["name"]) for p in found["problems"]] == [
+        ("entity", "refs/opentraces/datasets/rows"), ("entity", "refs/opentraces/ratings/skills")]
+    assert all(p["problem"].startswith("corrupt record r1.cbor.zst") for p in found["problems"]), found
+    assert found["checked"]["entities"] == 2
+    repo.git("update-ref", "-d", "refs/opentraces/datasets/rows")
+    repo.git("update-ref", "-d", "refs/opentraces/ratings/skills")
+    clean = repo.cli("fsck")
+    assert (clean.returncode, clean.stdout.decode().splitlines()[-1]) == (
+        0, "checked 1 session, 0 spool files, 1 note: no damage")
