@@ -61,7 +61,7 @@ COMMANDS = {
     "snapshot": ("git_ot.cli.snapshot_cmd:snapshot",
                  "Plumbing: write a tree of the working tree and print its id."),
     "trace": ("git_ot.cli.trace_cmd:trace",
-              "List and show captured sessions and their steps."),
+              "List, show, search and map captured sessions and their steps."),
     "status": ("git_ot.cli.status_cmd:status",
                "Show whether git-ot is set up here and what keeps it from capturing."),
     "track": ("git_ot.cli.track_cmd:track",

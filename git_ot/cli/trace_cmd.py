@@ -13,7 +13,7 @@ from .output import emit, emit_json, one_line, table
 
 @click.group()
 def trace():
-    """List and show captured sessions and their steps."""
+    """List, show, search and map captured sessions and their steps."""
 
 
 @trace.command("list")
