@@ -170,27 +170,25 @@ def _known(location, session_id: str) -> bool:
 def _fill(location, adapter, event: dict) -> None:
     """Spool, before the event, the calls of tools no hook sees that the
     session's transcript gained since its last hook call (claude_code/fill.py)."""
-    fill = getattr(adapter, "fill", None)
-    if fill is None:
-        return
-    try:
-        events = fill(location, event)
-        if events:
-            Spool(location.state_dir).append_many(event["session"], events)
-    except Exception as exc:  # the event itself is still recorded
-        log_failure(location, "transcript fill", exc)
+    _spool_read(location, event["session"], lambda: adapter.fill(location, event))
 
 
 def _settle(location, session_id: str) -> None:
     """Spool the calls no hook saw that the session's files gained after its
     last hook call, once they stopped growing (claude_code/fill.py)."""
+    for name in registry.names():
+        harness = registry.find(name)
+        _spool_read(location, session_id, lambda: harness.settle(location, session_id))
+
+
+def _spool_read(location, session_id: str, read) -> None:
+    """Spool the events `read()` gives, read from a harness's session files;
+    a failure is logged and never the hook's."""
     try:
-        for name in registry.names():
-            harness = registry.find(name)
-            events = harness.settle(location, session_id) if hasattr(harness, "settle") else []
-            if events:
-                Spool(location.state_dir).append_many(session_id, events)
-    except Exception as exc:
+        events = read()
+        if events:
+            Spool(location.state_dir).append_many(session_id, events)
+    except Exception as exc:  # the hook's own event is still recorded
         log_failure(location, "transcript fill", exc)
 
 

@@ -90,9 +90,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
             return tip
         # Anchors a git hook kept for the session, its seal lock being held
         # (trail/session_anchors.py): written with this seal.
-        kept_lines = session_anchors.kept_lines(store, session_id)
-        recs["trail"]["anchors"] = list(recs["trail"].get("anchors", [])) + session_anchors.merged(
-            recs["trail"].get("anchors", []), session_anchors.parsed(kept_lines))
+        kept = session_anchors.add_kept(store, session_id, recs["trail"])
         gate_report = gate.check(recs, folder, current.record("manifest") if current else None)
         for step in folder.completed:
             # Without both snapshots (an imported step), the patch the
@@ -110,7 +108,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
                                       folder.new_snapshots, message, pack=pack,
                                       loose_below=loose_below)
         crash_point("after-ref-move")
-        session_anchors.clear_pending(store, session_id, len(kept_lines))
+        session_anchors.clear_pending(store, session_id, kept)
         batch.retire()
         return new_tip
 

@@ -86,6 +86,15 @@ def merged(known: list[dict], anchors: list[dict]) -> list[dict]:
     return new
 
 
+def add_kept(store: Store, session_id: str, trail: dict) -> int:
+    """Add to `trail` (under the session's seal lock) the kept anchors it
+    lacks; the number of kept lines read, for clear_pending once the trail
+    is written."""
+    lines = kept_lines(store, session_id)
+    trail["anchors"] = list(trail.get("anchors", [])) + merged(trail.get("anchors", []), parsed(lines))
+    return len(lines)
+
+
 def parsed(lines: list[bytes]) -> list[dict]:
     """The anchors of kept lines (kept_lines), in the order they were kept."""
     return [a for a in map(_parse, lines) if a is not None]
