@@ -61,16 +61,23 @@ def main(argv: list[str]) -> int:
             return _seal_detached(location or locate(), event_name, argv[2:])
         if source == "git":
             return _git_event(location or locate(), event_name, argv[2:])
+        if source == "drain":
+            return _drain_detached(location or locate())
         adapter = registry.find(source)
         if adapter is None:
             raise ValueError(f"unknown hook source '{source}'")
         raw = sys.stdin.buffer.read()
+        t = _now()
+        if location is not None:
+            # What the harness left in the inbox came first (store/inbox.py).
+            drain_inbox(location, before=t, on_end=_seal_in_background)
         event = _event(adapter, source, event_name, raw)
         validate_session_id(event["session"])
         location = _home(location, event)
         _fill(location, adapter, event)
-        record(location, event)
+        record(location, event, t)
         crash_point("after-append")
+        _ensure_inbox(location)
         if event["kind"] in adapter.seal_kinds:
             _seal_in_background(location, event["session"])
         else:
@@ -167,6 +174,108 @@ def _known(location, session_id: str) -> bool:
         return False
 
 
+# How long a drain of the inbox waits for another process's drain of it.
+DRAIN_WAIT = 5.0
+
+
+def drain_inbox(location, before: float | None = None, on_end=None) -> None:
+    """Spool, oldest first, the payloads harnesses left in the inbox
+    (store/inbox.py) that arrived before `before` (seconds since the epoch),
+    each as its hook would have, and call `on_end(location, session)` once
+    for each session whose turn or session ended among them, still holding
+    the inbox's lock (so whoever waits for the inbox, then for the seals,
+    never sees a moment with neither). A listing when there are none.
+
+    An entry is deleted once spooled; one a drain was killed after spooling
+    is spooled again under the same id and folded once. An entry that names
+    no session (or no harness) is moved to spool-damaged/, never deleted; one
+    the spool could not take (a full disk) stays, with those after it."""
+    from ..store import inbox
+
+    now = time.time()
+    before_ns = None if before is None else int(before * 1e9)
+    if not inbox.entries(location.state_dir, now, before_ns):
+        return
+    ended: dict = {}  # (common dir, session) -> location
+    try:
+        with locks.hold(os.path.join(inbox.directory(location.state_dir), ".lock"), DRAIN_WAIT):
+            for entry in inbox.entries(location.state_dir, now, before_ns):
+                try:
+                    with open(entry.path, "rb") as fh:
+                        raw = fh.read()
+                except FileNotFoundError:
+                    continue  # spooled by a drain that gave up its lock just now
+                try:
+                    adapter = registry.find(entry.source)
+                    if adapter is None:
+                        raise ValueError(f"unknown hook source '{entry.source}'")
+                    event = _event(adapter, entry.source, entry.event, raw)
+                    validate_session_id(event["session"])
+                except Exception as exc:
+                    log_failure(location, f"hook inbox {entry.name}", exc)
+                    _set_aside_entry(location, entry)
+                    continue
+                home = _home(location, event)
+                _fill(home, adapter, event)
+                record(home, event, entry.t, entry.event_id)
+                crash_point("after-inbox-append")
+                os.unlink(entry.path)
+                if event["kind"] in adapter.seal_kinds:
+                    ended.setdefault((home.common_dir, event["session"]), home)
+            for (_, session_id), home in sorted(ended.items(), key=lambda e: e[0]):
+                if on_end is not None:
+                    on_end(home, session_id)
+    except LockBusy:
+        pass  # another process drains it, and seals what ended
+
+
+def _ensure_inbox(location) -> None:
+    """The inbox, so that the next events that need no Python go there."""
+    try:
+        os.mkdir(state.inbox(location.state_dir))
+    except FileExistsError:
+        pass
+
+
+def _set_aside_entry(location, entry) -> None:
+    folder = state.spool_damaged(location.state_dir)
+    os.makedirs(folder, exist_ok=True)
+    target = os.path.join(folder, "inbox-" + entry.name)
+    n = 0
+    while os.path.exists(target):
+        n += 1
+        target = os.path.join(folder, f"inbox-{entry.name}.{n}")
+    os.replace(entry.path, target)
+
+
+def _drain_detached(location) -> int:
+    """`git ot hook drain`: started in the background by the sh hook of a
+    turn's or a session's end (capture/hookfile.py, inbox_command), which
+    the agent does not wait on: spool the inbox, then seal the sessions
+    that ended, in this process, each under its detached seal lock, taken
+    before the inbox's lock is let go."""
+    try:
+        os.setsid()  # out of the harness's process group: its exit kills nothing here
+    except OSError:
+        pass
+    held: list = []
+
+    def take(home, session_id: str) -> None:
+        lock = state.detached_seal_lock(home.state_dir, session_id)
+        os.makedirs(os.path.dirname(lock), exist_ok=True)
+        fd = _take_lock(lock)
+        if fd is not None:  # else a seal of it runs, and looks at the spool again when done
+            held.append((home, session_id, fd))
+
+    drain_inbox(location, on_end=take)
+    for home, session_id, fd in held:
+        try:
+            _seal_detached(home, session_id, [str(fd)])
+        except Exception as exc:
+            log_failure(home, f"hook drain {session_id}", exc)
+    return 0
+
+
 def _fill(location, adapter, event: dict) -> None:
     """Spool, before the event, the calls of tools no hook sees that the
     session's transcript gained since its last hook call (claude_code/fill.py)."""
@@ -192,10 +301,10 @@ def _spool_read(location, session_id: str, read) -> None:
         log_failure(location, "transcript fill", exc)
 
 
-def record(location, event: dict) -> None:
+def record(location, event: dict, t: float | None = None, event_id: str | None = None) -> None:
     """Give the event an id and time, snapshot if it may write, spool it."""
-    event = {"v": 1, "id": os.urandom(8).hex(), "t": _now(), **event}
-    if event["kind"] == "session_start":
+    event = {"v": 1, "id": event_id or os.urandom(8).hex(), "t": _now() if t is None else t, **event}
+    if event["kind"] == "session_start" and not isinstance(event["data"].get("head"), dict):
         event["data"]["head"] = _head(location)
     if event.pop("writes", False) and location.worktree is not None:
         event["writes"] = True
@@ -411,6 +520,7 @@ def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
 
         start(location, args[0] if args else "")
         return 0
+    drain_inbox(location)  # what the harness left there is sealed with the rest
     rewritten = b""
     if event_name == "post-rewrite":
         rewritten = sys.stdin.buffer.read()  # "<old> <new>" lines; also spares git a broken pipe

@@ -22,6 +22,52 @@ from typing import Callable
 from ..errors import SettingsError
 
 
+# How the inbox command (below) names git-ot once it found it, in the
+# project scope: a hook entry whose command holds this and the harness's
+# name is git-ot's.
+INBOX_RUNNER = '"$r" hook '
+
+
+def runner_command(source: str, event: str, scope: str, python: str) -> str:
+    """The command of a hook that runs git-ot for one event: in the project
+    scope, which is committed and runs on every teammate's machine, a short
+    POSIX sh line finding `git-ot` on PATH, else in git's exec-path, else
+    doing nothing; in the other scopes, which belong to one machine, the
+    interpreter that ran the install, by its absolute path."""
+    if scope == "project":
+        run = f"hook {source} {event}"
+        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot {run}; fi; "
+                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && exec "$d/git-ot" {run}; exit 0')
+    return f"{python} -m git_ot hook {source} {event}"
+
+
+def inbox_command(source: str, event: str, scope: str, python: str, drain: bool) -> str:
+    """The command of a hook whose event needs no live look at the working
+    tree: a POSIX sh line that writes the payload into the repository's
+    inbox (store/inbox.py) and returns, with no Python started; with
+    `drain` (a turn's or a session's end), it then starts `git ot hook
+    drain` in the background, which spools the inbox and seals, and which
+    the agent does not wait on. Where the inbox cannot be used (no git-ot
+    state in this repository yet, a `date` without nanoseconds, a replay
+    that sets GIT_OT_EVENT_TIME) it runs the hook as `runner_command` does.
+
+    It costs a `git rev-parse`, a `date`, a `cat` and a `mv`: a few
+    milliseconds, against tens for starting Python and git-ot."""
+    if scope == "project":
+        find = ('if command -v git-ot >/dev/null 2>&1; then r=git-ot; '
+                'else d=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] || exit 0; r="$d/git-ot"; fi; ')
+        run = INBOX_RUNNER.strip()
+    else:
+        find = f"r={python}; "
+        run = '"$r" -m git_ot hook'
+    after = (f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0")
+    return (find + 'c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) '
+            '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
+            '&& case $t in *[!0-9]*) false;; esac '
+            f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" && cat >"$f.tmp" && mv "$f.tmp" "$f" '
+            f"&& {after}; exec {run} {source} {event}")
+
+
 def install_hooks(doc: "HookFile", events, command: Callable[[str], str],
                   new_group: Callable[[str], dict], is_ours: Callable[[dict], bool]) -> dict:
     """Give each event one hook of ours running `command(event)` (a new

@@ -16,7 +16,8 @@ def hook(source, event):
     """Plumbing: record one hook event; the payload is read on stdin.
 
     Called by the hooks git-ot installs (SOURCE is 'claude-code', 'codex', 'pi'
-    or 'git', or 'seal' for a background seal of the session EVENT names).
+    or 'git'; 'seal' for a background seal of the session EVENT names, 'drain'
+    to spool and seal what the hooks left in the inbox).
     Always exits 0: a failure is logged to .git/opentraces/log.
     """
     from ..capture.hook import main as hook_main

@@ -17,6 +17,7 @@ from importlib import resources
 
 from ..errors import HookInstallError
 from ..store.git import run as run_git
+from ..store import state
 from ..store.gitdir import Location
 from ..store.repository import Store
 from . import prepush
@@ -66,6 +67,7 @@ def init(location: Location) -> dict:
     directory = _make_hooks_dir(location)
     try:
         os.makedirs(location.state_dir, exist_ok=True)
+        os.makedirs(state.inbox(location.state_dir), exist_ok=True)  # the harness hooks' sh writes there
     except OSError as exc:
         raise HookInstallError(f"cannot create '{exc.filename}': {exc.strerror}") from None
     hooks = HOOKS + ((PUSH_HOOK,) if prepush.enabled(location) else ())

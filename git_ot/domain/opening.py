@@ -10,7 +10,7 @@ import os
 import time
 
 from ..errors import GateBlocked, LockBusy
-from ..store import locks, notices, snapshot, state
+from ..store import inbox, locks, notices, snapshot, state
 from ..store.gitdir import Location, locate
 from ..store.repository import Store
 from ..store.spool import Spool
@@ -42,6 +42,12 @@ def open_store(path: str | None = None, seal: bool = False, settle: bool = False
     that a turn that just ended shows sealed, as it will be.
     """
     store = Store(locate(path))
+    if seal or settle:
+        try:
+            inbox.drain(store.location)  # hook payloads not spooled yet (store/inbox.py)
+        except Exception as exc:  # read what is spooled and sealed; say what is not
+            notices.warn(f"hook events in '{inbox.directory(store.location.state_dir)}' not spooled yet: "
+                         f"{_reason(exc)}")
     if settle:
         wait_for_background_seals(store)
     if seal and store.location.worktree is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("after-spill", "after-append", "after-take", "after-ref-move", "push-after-send")
+POINTS = ("after-spill", "after-append", "after-inbox-append", "after-take", "after-ref-move", "push-after-send")
 
 
 def crash_point(name: str) -> None:

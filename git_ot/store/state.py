@@ -120,6 +120,11 @@ def anchors_pending(state_dir: str, session_id: str) -> str:
     return os.path.join(state_dir, "anchors-pending", session_id + ".jsonl")
 
 
+def inbox(state_dir: str) -> str:
+    """Hook payloads waiting to be spooled (store/inbox.py)."""
+    return os.path.join(state_dir, "inbox")
+
+
 def transcript_fill(state_dir: str, session_id: str) -> str:
     """What the hooks have read of a session's transcripts (capture/claude_code/fill.py)."""
     return os.path.join(state_dir, "transcript-fill", session_id + ".json")

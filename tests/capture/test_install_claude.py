@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from support import hookcommands
 from support.repo import Repo, git, run_ot
 from git_ot.capture.claude_code import settings as claude_settings
 
@@ -22,14 +23,18 @@ EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Post
 TOOL_EVENTS = {"PreToolUse", "PostToolUse", "PostToolUseFailure"}
 
 
+# Events that need no live look: their payloads go to the inbox, with no
+# Python started; a turn's and a session's end start the drain.
+INBOX_EVENTS = {"UserPromptSubmit", "Stop", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
+                "SessionEnd"}
+
+
 def ours(event: str, scope: str = "project") -> str:
     """The command of one scope: the committed file's works on any machine,
     the local and user files name this interpreter."""
-    if scope == "project":
-        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot hook claude-code {event}; fi; "
-                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && '
-                f'exec "$d/git-ot" hook claude-code {event}; exit 0')
-    return f"{sys.executable} -m git_ot hook claude-code {event}"
+    if event in INBOX_EVENTS:
+        return hookcommands.inbox("claude-code", event, scope, drain=event in ("Stop", "SessionEnd"))
+    return hookcommands.runner("claude-code", event, scope)
 
 
 def our_group(event: str, scope: str = "project") -> dict:

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from git_ot.capture.codex import HARNESS
+from support import hookcommands
 
 EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Interrupt",
           "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionEnd"]
@@ -21,11 +22,10 @@ NO_CODEX = {"error": "'codex' is not on PATH", "command": "git ot install codex 
 
 
 def ours(event: str, scope: str = "user") -> str:
-    if scope == "project":
-        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot hook codex {event}; fi; "
-                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && '
-                f'exec "$d/git-ot" hook codex {event}; exit 0')
-    return f"{sys.executable} -m git_ot hook codex {event}"
+    if event in ("UserPromptSubmit", "Stop", "Interrupt", "SubagentStart", "SubagentStop", "PreCompact",
+                 "PostCompact", "SessionEnd"):
+        return hookcommands.inbox("codex", event, scope, drain=event in ("Stop", "Interrupt", "SessionEnd"))
+    return hookcommands.runner("codex", event, scope)
 
 
 def our_group(event: str, scope: str = "user") -> dict:

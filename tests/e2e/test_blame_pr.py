@@ -86,6 +86,9 @@ class Clock:
 
 def _env(clock: Clock) -> dict:
     env = agents.clean_env()
+    # Set, every hook call runs git-ot (the clock's) rather than leaving
+    # its payload in the inbox at the time `date` gives (capture/hookfile.py).
+    env["GIT_OT_EVENT_TIME"] = str(T0)
     env["PATH"] = os.pathsep.join([str(clock.bin), os.path.dirname(sys.executable), env.get("PATH", "")])
     return env
 

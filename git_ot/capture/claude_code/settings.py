@@ -72,7 +72,7 @@ import sys
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import HookFile, install_hooks, ours, uninstall_hooks
+from ..hookfile import INBOX_RUNNER, HookFile, inbox_command, install_hooks, ours, runner_command, uninstall_hooks
 from .hooks import READ_ONLY_TOOLS
 
 HARNESS = "claude-code"
@@ -111,7 +111,14 @@ OTEL_ENV = {
     "OTEL_LOG_TOOL_DETAILS": "1",
 }
 # A command hook is git-ot's when its command runs one of these.
-MARKERS = ("-m git_ot hook claude-code", "git-ot hook claude-code", "git ot hook claude-code")
+MARKERS = ("-m git_ot hook claude-code", "git-ot hook claude-code", "git ot hook claude-code",
+           INBOX_RUNNER + HARNESS)
+# The events that need no live look at the working tree: their payloads go
+# to the inbox with no Python started (hookfile.inbox_command). A session's
+# start looks at HEAD, a tool's start and end snapshot the working tree.
+INBOX_EVENTS = frozenset(EVENTS) - TOOL_EVENTS - {"SessionStart"}
+# Those after which the session is sealed, in the background.
+DRAIN_EVENTS = frozenset({"Stop", "SessionEnd"})
 
 
 def settings_path(scope: str, cwd: str | None = None, what: str = "install") -> str:
@@ -131,11 +138,10 @@ def settings_path(scope: str, cwd: str | None = None, what: str = "install") -> 
 
 def command_for(event: str, scope: str) -> str:
     """The hook command for one event in `scope`'s settings file (see above)."""
-    if scope == "project":
-        run = f"hook {HARNESS} {event}"
-        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot {run}; fi; "
-                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && exec "$d/git-ot" {run}; exit 0')
-    return f"{shlex.quote(sys.executable)} -m git_ot hook {HARNESS} {event}"
+    python = shlex.quote(sys.executable)
+    if event in INBOX_EVENTS:
+        return inbox_command(HARNESS, event, scope, python, drain=event in DRAIN_EVENTS)
+    return runner_command(HARNESS, event, scope, python)
 
 
 def is_ours(hook) -> bool:

@@ -56,7 +56,7 @@ import threading
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import HookFile, install_hooks, uninstall_hooks
+from ..hookfile import INBOX_RUNNER, HookFile, inbox_command, install_hooks, runner_command, uninstall_hooks
 
 HARNESS = "codex"
 TITLE = "Codex"
@@ -64,7 +64,13 @@ SCOPES = ("user", "project")
 # Every event that carries evidence, in the order Codex sends them.
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Interrupt",
           "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionEnd")
-MARKERS = ("-m git_ot hook codex ", "git-ot hook codex ", "git ot hook codex ")
+MARKERS = ("-m git_ot hook codex ", "git-ot hook codex ", "git ot hook codex ", INBOX_RUNNER + "codex ")
+# The events that need no live look at the working tree: their payloads go
+# to the inbox with no Python started (hookfile.inbox_command). A session's
+# start looks at HEAD, a tool's start and end snapshot the working tree.
+INBOX_EVENTS = frozenset(EVENTS) - {"SessionStart", "PreToolUse", "PostToolUse"}
+# Those after which the session is sealed, in the background.
+DRAIN_EVENTS = frozenset({"Stop", "Interrupt", "SessionEnd"})
 # Codex's keys name events in snake case: "<file>:pre_tool_use:0:0".
 TRUST_TIMEOUT = 60.0
 OTEL_ENDPOINT = "http://127.0.0.1:4317"
@@ -91,11 +97,10 @@ def hooks_path(scope: str, cwd: str | None = None, what: str = "install") -> str
 
 def command_for(event: str, scope: str) -> str:
     """The hook command for one event in `scope`'s hooks.json (see above)."""
-    if scope == "project":
-        run = f"hook {HARNESS} {event}"
-        return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot {run}; fi; "
-                f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && exec "$d/git-ot" {run}; exit 0')
-    return f"{shlex.quote(sys.executable)} -m git_ot hook {HARNESS} {event}"
+    python = shlex.quote(sys.executable)
+    if event in INBOX_EVENTS:
+        return inbox_command(HARNESS, event, scope, python, drain=event in DRAIN_EVENTS)
+    return runner_command(HARNESS, event, scope, python)
 
 
 def is_ours(hook) -> bool:

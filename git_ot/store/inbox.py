@@ -1,0 +1,107 @@
+"""The inbox: hook payloads a harness left without starting git-ot.
+
+Starting Python is most of what a hook call costs the agent, and most of a
+session's events need no live look at the working tree: a prompt, a turn's
+end, a subagent's stop only append. For those, the hook command git-ot
+installs is a few lines of POSIX sh (capture/hookfile.py, `inbox_command`)
+that write the payload, as the harness gave it, to a file here, named by
+the time it arrived, and return; Pi's extension writes such files itself.
+The next git-ot process that runs in the repository spools them, oldest
+first, before anything else: the next hook call that snapshots, the
+background process a turn's end starts (`git ot hook drain`, which then
+seals), a git hook, or a command before it reads sessions. Until then an
+event is as durable as a spooled one: a file in the state directory.
+
+A file is `<common>/opentraces/inbox/<t>.<pid>.<source>.<event>.json`:
+`<t>` the arrival time in nanoseconds since the Unix epoch (decimal),
+`<pid>` the writer's process id, `<source>` the harness, `<event>` its
+event name; the content is the payload's bytes. A writer writes
+`<name>.tmp` first and renames it; a `.tmp` file older than STALE_TMP
+seconds was left by a writer that died, and is taken with what it holds.
+See refs/README.md, section 12.
+
+This module knows names and files only; turning a payload into an event is
+the capture layer's (capture/hook.py, `drain_inbox`), which a command
+reaches through `drain` below once the command layer has set it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from . import state
+
+SUFFIX = ".json"
+TMP = ".tmp"
+STALE_TMP = 60.0
+_NAME = re.compile(r"^(\d{1,20})\.(\d{1,10})\.([a-z][a-z0-9-]{0,31})\.([A-Za-z][A-Za-z0-9_]{0,63})\.json(\.tmp)?$")
+
+# Set by the command layer (git_ot/cli): spools what waits in the inbox of
+# a repository. The domain, which cannot import capture, calls it through
+# `drain` before a command seals.
+_drainer = None
+
+
+class Entry:
+    __slots__ = ("name", "path", "t_ns", "pid", "source", "event")
+
+    def __init__(self, name: str, path: str, t_ns: int, pid: int, source: str, event: str):
+        self.name, self.path, self.t_ns, self.pid = name, path, t_ns, pid
+        self.source, self.event = source, event
+
+    @property
+    def t(self) -> float:
+        return self.t_ns / 1e9
+
+    @property
+    def event_id(self) -> str:
+        """The spooled event's id: 16 hex digits from the name alone, so an
+        entry spooled twice (a drain killed between its append and its
+        unlink) is folded once."""
+        return f"{(self.t_ns ^ (self.pid << 44)) & (2**64 - 1):016x}"
+
+
+def directory(state_dir: str) -> str:
+    return state.inbox(state_dir)
+
+
+def entries(state_dir: str, now: float, before_ns: int | None = None) -> list[Entry]:
+    """The entries waiting, oldest first (those that arrived before
+    `before_ns`, when given). A listing when there are none."""
+    folder = directory(state_dir)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        if not name.endswith((SUFFIX, SUFFIX + TMP)):
+            continue
+        m = _NAME.match(name)
+        if m is None:
+            continue
+        path = os.path.join(folder, name)
+        if m.group(5):  # a writer's unfinished file: only once its writer is surely gone
+            try:
+                if now - os.stat(path).st_mtime < STALE_TMP:
+                    continue
+            except OSError:
+                continue
+        t_ns = int(m.group(1))
+        if before_ns is not None and t_ns >= before_ns:
+            continue
+        out.append(Entry(name, path, t_ns, int(m.group(2)), m.group(3), m.group(4)))
+    out.sort(key=lambda e: (e.t_ns, e.pid, e.name))
+    return out
+
+
+def set_drainer(fn) -> None:
+    global _drainer
+    _drainer = fn
+
+
+def drain(location) -> None:
+    """Spool what waits in the inbox, when the command layer set how."""
+    if _drainer is not None and os.path.isdir(directory(location.state_dir)):
+        _drainer(location)

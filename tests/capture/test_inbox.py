@@ -1,0 +1,155 @@
+"""The inbox: events that need no look at the working tree cost the agent no Python.
+
+Each hook command here is the one `git ot install claude-code --scope local`
+writes, run through `/bin/sh -c` with the payload on stdin, as Claude Code
+runs it (git_ot/demo/replay.py, `hook`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from git_ot.capture import registry
+from git_ot.demo.replay import hook
+from support.seals import wait_for_background_seals
+
+SID = "0b0e7c1e-3c1a-4c55-9d7a-000000000001"
+
+
+def _payload(repo, event: str, **fields) -> dict:
+    return {"session_id": SID, "transcript_path": str(repo.path / "none.jsonl"), "cwd": str(repo.path),
+            "hook_event_name": event, **fields}
+
+
+def _inbox(repo):
+    return repo.path / ".git" / "opentraces" / "inbox"
+
+
+def _journal(repo) -> list[dict]:
+    path = repo.path / ".git" / "opentraces" / "spool" / f"{SID}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _files(repo) -> list[str]:
+    return sorted(n for n in os.listdir(_inbox(repo)) if not n.startswith("."))
+
+
+def test_a_prompt_is_left_in_the_inbox_and_spooled_first_by_the_next_hook(repo):
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    before = time.time_ns()
+    prompt = _payload(repo, "UserPromptSubmit", prompt="add a farewell")
+    hook(str(repo.path), "UserPromptSubmit", prompt)
+    after = time.time_ns()
+    # No Python ran: the payload waits in the inbox, byte for byte.
+    [name] = _files(repo)
+    t, pid, source, event, ext = name.split(".")
+    assert (source, event, ext) == ("claude-code", "UserPromptSubmit", "json") and pid.isdigit()
+    assert before <= int(t) <= after
+    assert (_inbox(repo) / name).read_bytes() == json.dumps(prompt).encode()
+    assert [e["kind"] for e in _journal(repo)] == ["session_start"]
+
+    edit = {"tool_name": "Edit", "tool_use_id": "toolu_1",
+            "tool_input": {"file_path": str(repo.path / "app.py"), "old_string": "hi", "new_string": "hello"}}
+    hook(str(repo.path), "PreToolUse", _payload(repo, "PreToolUse", **edit))
+    assert _files(repo) == []
+    events = _journal(repo)
+    assert [e["kind"] for e in events] == ["session_start", "prompt", "tool_start"]
+    spooled = events[1]
+    assert spooled["t"] == int(t) / 1e9
+    assert spooled["id"] == f"{(int(t) ^ (int(pid) << 44)) & (2**64 - 1):016x}"
+    assert spooled["data"]["text"] == "add a farewell"
+    assert events[0]["t"] < spooled["t"] < events[2]["t"]
+
+
+def test_a_turns_end_is_spooled_and_sealed_in_the_background(repo):
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="look"))
+    hook(str(repo.path), "Stop", _payload(repo, "Stop", last_assistant_message="Looked."))
+    wait_for_background_seals(repo.path)
+    assert _files(repo) == [] and _journal(repo) == []
+    assert repo.git("rev-parse", "-q", "--verify", f"refs/opentraces/sessions/{SID}").strip()
+    shown = repo.ot_json("trace", "show", SID)
+    assert [(s["kind"], s.get("text")) for s in shown["steps"]] == [("prompt", "look"), ("message", "Looked.")]
+
+
+def test_a_command_spools_the_inbox_before_it_reads(repo):
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="first"))
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="second"))
+    assert len(_files(repo)) == 2
+    shown = repo.ot_json("trace", "show", SID)
+    assert [s.get("text") for s in shown["steps"]] == ["first", "second"]
+    assert _files(repo) == []
+
+
+def test_an_entry_spooled_twice_is_folded_once(repo):
+    """A drain killed between its append and the file's removal spools the
+    file again next time, under the same id."""
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="once"))
+    killed = subprocess.run(
+        [sys.executable, "-m", "git_ot", "trace", "list"], cwd=repo.path, capture_output=True,
+        env={**os.environ, "GIT_OT_TEST_KILL_AT": "after-inbox-append"})
+    assert killed.returncode == -9
+    assert len(_files(repo)) == 1 and [e["kind"] for e in _journal(repo)] == ["session_start", "prompt"]
+    shown = repo.ot_json("trace", "show", SID)
+    assert [s.get("text") for s in shown["steps"]] == ["once"]
+    assert _files(repo) == []
+
+
+def test_a_payload_naming_no_session_is_set_aside_and_the_rest_spooled(repo):
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    command = registry.find("claude-code").hook_command("UserPromptSubmit", "local")
+    proc = subprocess.run(["/bin/sh", "-c", command], cwd=repo.path, input=b"not json at all",
+                          capture_output=True)
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
+    [bad] = _files(repo)
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="kept"))
+    shown = repo.ot_json("trace", "show", SID)
+    assert [s.get("text") for s in shown["steps"]] == ["kept"]
+    assert _files(repo) == []
+    damaged = repo.path / ".git" / "opentraces" / "spool-damaged" / f"inbox-{bad}"
+    assert damaged.read_bytes() == b"not json at all"
+    log = (repo.path / ".git" / "opentraces" / "log").read_text()
+    assert f"hook inbox {bad}" in log and "hook payload names no session" in log
+
+
+def test_without_an_inbox_or_with_a_given_time_the_hook_runs_git_ot(repo):
+    # No `git ot init` yet: no state, no inbox; the hook runs git-ot, which
+    # spools the event and makes the inbox for the next ones.
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="early"))
+    assert [e["data"]["text"] for e in _journal(repo)] == ["early"]
+    assert _files(repo) == []
+    # A replay that dates its events (GIT_OT_EVENT_TIME) is spooled at once, at that time.
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="dated"),
+         env={**os.environ, "GIT_OT_EVENT_TIME": "1700000123.5"})
+    assert [(e["data"]["text"], e["t"]) for e in _journal(repo)][1] == ("dated", 1700000123.5)
+    assert _files(repo) == []
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="late"))
+    assert len(_files(repo)) == 1
+
+
+def test_an_unfinished_file_is_taken_only_once_its_writer_is_surely_gone(repo):
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    t = time.time_ns()
+    fresh = _inbox(repo) / f"{t}.4242.claude-code.UserPromptSubmit.json.tmp"
+    fresh.write_text(json.dumps(_payload(repo, "UserPromptSubmit", prompt="being written")))
+    stale = _inbox(repo) / f"{t - 1}.4243.claude-code.UserPromptSubmit.json.tmp"
+    stale.write_text(json.dumps(_payload(repo, "UserPromptSubmit", prompt="left by a dead writer")))
+    old = time.time() - 120
+    os.utime(stale, (old, old))
+    shown = repo.ot_json("trace", "show", SID)
+    assert [s.get("text") for s in shown["steps"]] == ["left by a dead writer"]
+    assert _files(repo) == [fresh.name]
