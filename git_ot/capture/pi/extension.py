@@ -18,11 +18,16 @@ registers nothing: no error, no output, no cost but the look-up. The user
 file belongs to one machine, so there it names the interpreter that ran
 the install by its absolute path, as the git hooks do.
 
-The extension runs one git-ot at a time, in the order Pi fired the
-events, and the agent waits only where the working tree must be seen at
-that moment: before and after a write, edit or bash tool, and at session
-shutdown (so that `pi -p` returns with the session sealed). Every other
-event is queued behind them and Pi carries on.
+The extension runs git-ot only where the working tree must be seen at
+that moment: before and after a write, edit or bash tool, one call at a
+time, and the agent waits for it. Every other event it writes into the
+repository's inbox (store/inbox.py) with no process started, in the order
+Pi fired them, behind the calls still running; at a turn's end
+(`agent_end`) and at session shutdown it starts `git ot hook drain` in the
+background, which spools them and seals the session. A session's start
+carries the commit and branch the extension sees (`gitHead`). Where the
+repository has no inbox (git-ot keeps no state there yet), each event runs
+git-ot, queued, as the tool events do.
 """
 
 from __future__ import annotations

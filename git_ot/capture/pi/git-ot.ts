@@ -4,7 +4,7 @@
 // removes this file. Where git-ot is not installed it does nothing.
 // git-ot-extension-marker
 import { execFileSync, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, renameSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 
 // The command that runs git-ot: null to find `git-ot` on PATH, else in
@@ -35,6 +35,58 @@ function gitOt(): string[] | null {
     return [join(dir, "git-ot")];
   } catch {}
   return null;
+}
+
+function git(cwd: string, args: string[]): string | null {
+  try {
+    return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+// The repository's inbox (git-ot's store/inbox.py), by working directory:
+// events that need no look at the working tree are left there as files,
+// with no process started; null where git-ot keeps no state.
+const inboxes = new Map<string, string | null>();
+function inbox(cwd: string): string | null {
+  if (!inboxes.has(cwd)) {
+    const common = git(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+    let dir: string | null = common ? join(common, "opentraces", "inbox") : null;
+    try {
+      if (dir && !statSync(dir).isDirectory()) dir = null;
+    } catch {
+      dir = null;
+    }
+    inboxes.set(cwd, dir);
+  }
+  return inboxes.get(cwd) ?? null;
+}
+
+// Arrival times in nanoseconds, increasing within this process.
+let last = 0n;
+function now(): bigint {
+  let t = BigInt(Date.now()) * 1000000n;
+  if (t <= last) t = last + 1n;
+  last = t;
+  return t;
+}
+
+function leave(dir: string, event: string, body: string): boolean {
+  const path = join(dir, `${now()}.${process.pid}.pi.${event}.json`);
+  try {
+    writeFileSync(path + ".tmp", body);
+    renameSync(path + ".tmp", path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function drain(command: string[]): void {
+  try {
+    spawn(command[0], [...command.slice(1), "hook", "drain"], { stdio: "ignore", detached: true }).unref();
+  } catch {}
 }
 
 function run(command: string[], event: string, body: string): Promise<void> {
@@ -74,7 +126,10 @@ export default async function (pi: any) {
   // One call at a time, in the order Pi fired the events: the spool's
   // order is the order steps are folded in.
   let queue: Promise<void> = Promise.resolve();
-  const send = (ctx: any, event: any, fields: object): Promise<void> => {
+  // `live`: the working tree must be seen now (a snapshot), so git-ot runs;
+  // otherwise the event goes to the inbox, and `ends` starts the drain
+  // that spools it and seals (a turn's or the session's end).
+  const send = (ctx: any, event: any, fields: object, live = false, ends = false): Promise<void> => {
     let body: string;
     try {
       const sm = ctx.sessionManager;
@@ -85,13 +140,28 @@ export default async function (pi: any) {
     } catch {
       return queue;
     }
-    queue = queue.then(() => run(command, event.type, body));
+    const dir = live ? null : inbox(ctx.cwd);
+    if (dir) {
+      // After the calls still running, whose events came first.
+      queue = queue.then(() => {
+        if (!leave(dir, event.type, body)) return run(command, event.type, body);
+        if (ends) drain(command);
+      });
+    } else {
+      queue = queue.then(() => run(command, event.type, body));
+    }
     return queue;
   };
   const on = (name: string, handler: (event: any, ctx: any) => any) => {
     if (EVENTS.includes(name)) pi.on(name, handler);
   };
-  on("session_start", (e, ctx) => { send(ctx, e, { reason: e.reason, previousSessionFile: e.previousSessionFile }); });
+  on("session_start", (e, ctx) => {
+    // The commit and branch it starts from, looked at now.
+    const commit = git(ctx.cwd, ["rev-parse", "-q", "--verify", "HEAD"]);
+    const ref = git(ctx.cwd, ["symbolic-ref", "-q", "HEAD"]);
+    const gitHead = { commit, branch: ref && ref.startsWith("refs/heads/") ? ref.slice(11) : null };
+    send(ctx, e, { reason: e.reason, previousSessionFile: e.previousSessionFile, gitHead });
+  });
   on("message_end", (e, ctx) => {
     const m = e.message || {};
     const content = texts(m.content);
@@ -104,15 +174,17 @@ export default async function (pi: any) {
     }
   });
   on("tool_call", async (e, ctx) => {
-    const sent = send(ctx, e, { toolName: e.toolName, toolCallId: e.toolCallId, input: e.input });
-    if (WRITE_TOOLS.has(e.toolName)) await sent;
+    const live = WRITE_TOOLS.has(e.toolName);
+    const sent = send(ctx, e, { toolName: e.toolName, toolCallId: e.toolCallId, input: e.input }, live);
+    if (live) await sent;
   });
   on("tool_result", async (e, ctx) => {
+    const live = WRITE_TOOLS.has(e.toolName);
     const sent = send(ctx, e, { toolName: e.toolName, toolCallId: e.toolCallId, input: e.input,
-      content: texts(e.content), details: e.details, isError: e.isError });
-    if (WRITE_TOOLS.has(e.toolName)) await sent;
+      content: texts(e.content), details: e.details, isError: e.isError }, live);
+    if (live) await sent;
   });
-  on("agent_end", (e, ctx) => { send(ctx, e, {}); });
+  on("agent_end", (e, ctx) => { send(ctx, e, {}, false, true); });
   on("session_compact", (e, ctx) => {
     const c = e.compactionEntry || {};
     send(ctx, e, { compactionEntry: { id: c.id, tokensBefore: c.tokensBefore, firstKeptEntryId: c.firstKeptEntryId },
@@ -124,6 +196,7 @@ export default async function (pi: any) {
   on("model_select", (e, ctx) => {
     send(ctx, e, { model: model(e.model), previousModel: model(e.previousModel), source: e.source });
   });
-  // Pi exits after this: everything sent must be in, and the session sealed.
-  on("session_shutdown", async (e, ctx) => { await send(ctx, e, { reason: e.reason }); });
+  // Pi exits after this: everything sent must be in (spooled, or in the
+  // inbox with the drain that seals it started).
+  on("session_shutdown", async (e, ctx) => { await send(ctx, e, { reason: e.reason }, false, true); });
 }

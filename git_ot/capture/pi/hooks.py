@@ -7,8 +7,9 @@ transient fields left out, plus what the extension context knows:
 `piVersion` (Pi's own version). The
 events, by Pi's name (`type`):
 
-- `session_start` (`reason`, `previousSessionFile`): a session is started,
-  resumed or forked;
+- `session_start` (`reason`, `previousSessionFile`, and `gitHead`, the
+  commit and branch the working tree was at, which the extension looked
+  at): a session is started, resumed or forked;
 - `message_end` with `message.role` "user": a prompt, as the session file
   stores it (after skill and template expansion); with "assistant" and some
   text: the reply's words, one message step per reply (its text blocks
@@ -83,6 +84,20 @@ def model_id(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _head(value) -> dict | None:
+    """The commit and branch the extension saw at the session's start
+    (`gitHead`), when well formed; else None, and the hook looks itself."""
+    if not isinstance(value, dict):
+        return None
+    commit, branch = value.get("commit"), value.get("branch")
+    if commit is not None and not (isinstance(commit, str) and len(commit) in (40, 64)
+                                   and all(c in "0123456789abcdef" for c in commit)):
+        return None
+    if branch is not None and not (isinstance(branch, str) and branch):
+        return None
+    return {"commit": commit, "branch": branch}
+
+
 def normalise(event_name: str | None, payload: dict) -> dict:
     """The git-ot event for one payload of git-ot's Pi extension (no id or time yet)."""
     name, sid = payload_header("pi", event_name, payload, "type", "sessionId", "event type")
@@ -105,7 +120,7 @@ def normalise(event_name: str | None, payload: dict) -> dict:
             data["payload"] = payload
     elif kind == "session_start":
         data.update(source=payload.get("reason"), model=model,
-                    previous_session=payload.get("previousSessionFile"))
+                    previous_session=payload.get("previousSessionFile"), head=_head(payload.get("gitHead")))
     elif kind == "prompt":
         data["text"] = payload.get("text", "")
     elif kind in ("tool_start", "tool_end"):
