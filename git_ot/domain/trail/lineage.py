@@ -27,7 +27,10 @@ hunk's state.
   `git diff --color-moved-ws=allow-indentation-change` ignore it; wrapped or
   joined, as a formatter does; quotes or a trailing comma changed) is
   followed on to where that hunk put it, and alive there is *transformed*:
-  the line keeps its identity, edited since (survival.py).
+  the line keeps its identity, edited since (survival.py). A hunk of the
+  same lines in another order (sorted imports) is a reformat too; and when
+  git's diff put a line's new shape in another hunk (a re-wrapped file),
+  the file diff's removed and added lines are matched as tokens.
 """
 
 from __future__ import annotations
@@ -535,9 +538,9 @@ def rewrapped(hunks: list) -> dict[tuple, tuple]:
     removed and the added lines are compared as one sequence of tokens each:
     a removed line is held where its first token went when every token of
     it but a bracket is matched in order, some of it with a neighbouring
-    token, and a line of punctuation alone (a `}`) only
-    when it is matched with words around it; a blank line between two held
-    lines goes to a blank line added after the first."""
+    token, and a line of punctuation alone (a `}`) only when it is matched
+    with words around it; a blank line between two held lines goes to a
+    blank line added after the first."""
     old: list[bytes] = []
     old_at: list[tuple] = []
     new: list[bytes] = []
