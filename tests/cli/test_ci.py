@@ -27,7 +27,7 @@ def test_the_agent_clis_are_pinned_once():
     """The pins live in tests/support/agents.py; CI's npm line is built from them."""
     ci = (ROOT / ".ci/run").read_text()
     assert ci.count("npm install") == 1
-    for package, version, _, _ in agents.CLIS.values():
+    for package, version, _, _ in [*agents.CLIS.values(), *agents.TOOLS.values()]:
         assert f"{package}@{version}" in ci
 
 

@@ -24,6 +24,12 @@ CLIS = {
     "pi": ("@mariozechner/pi-coding-agent", "0.73.1", "pi", "0.73.1"),
 }
 
+# Other tools from npm the tests run for real (tests/support/formatters.py),
+# in the same form.
+TOOLS = {
+    "prettier": ("prettier", "3.10.1", "prettier", "3.10.1"),
+}
+
 # Variables of an enclosing agent session or the developer's own account
 # must not reach a CLI under test.
 FOREIGN_ENV = ("CLAUDE", "ANTHROPIC_", "OTEL_", "AWS_", "GOOGLE_", "VERTEX_", "CODEX_", "OPENAI_",
@@ -31,9 +37,9 @@ FOREIGN_ENV = ("CLAUDE", "ANTHROPIC_", "OTEL_", "AWS_", "GOOGLE_", "VERTEX_", "C
 
 
 def npm_install_command() -> str:
-    """The one npm command that installs every pinned CLI (the README's and .ci/run's)."""
+    """The one npm command that installs every pinned CLI and tool (the README's and .ci/run's)."""
     return "npm install --no-save --prefix . " + " ".join(
-        f"{package}@{version}" for package, version, _, _ in CLIS.values())
+        f"{package}@{version}" for package, version, _, _ in [*CLIS.values(), *TOOLS.values()])
 
 
 def clean_env() -> dict:

@@ -27,11 +27,15 @@ hunk's state.
   `git diff --color-moved-ws=allow-indentation-change` ignore it; wrapped or
   joined, as a formatter does; quotes or a trailing comma changed) is
   followed on to where that hunk put it, and alive there is *transformed*:
-  the line keeps its identity, edited since (survival.py).
+  the line keeps its identity, edited since (survival.py). A hunk of the
+  same lines in another order (sorted imports) is a reformat too; and when
+  git's diff put a line's new shape in another hunk (a re-wrapped file),
+  the file diff's removed and added lines are matched as tokens.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import pygit2
@@ -424,6 +428,7 @@ def _apply(lines: dict, hunks: list, commit: str, removed: dict, re_added: set, 
     """Move the tracked `lines` ({where: position}) through one file's diff;
     a line a hunk adds back reformatted moves to its new place (`reshaped`)."""
     placed: dict[int, list] = {}
+    across: list = []  # the file's whole diff, matched as tokens (once, when needed)
     for where, pos in list(lines.items()):
         shift = 0
         for k, (a, b, c, d, plus, minus) in enumerate(hunks):
@@ -431,6 +436,13 @@ def _apply(lines: dict, hunks: list, commit: str, removed: dict, re_added: set, 
                 if k not in placed:
                     placed[k] = reformatted(minus, plus)
                 new = placed[k][pos - a]
+                gone = minus[pos - a]
+                if new is None and (gone not in added_texts or not gone.strip()):  # else moved?
+                    if not across:
+                        across.append(rewrapped(hunks))
+                    held = across[0].get((k, pos - a))
+                    if held is not None:
+                        new = hunks[held[0]][2] + held[1] - c
                 if new is not None:
                     lines[where] = c + new
                     reshaped.add(where)
@@ -466,7 +478,8 @@ def reformatted(minus: list[bytes], plus: list[bytes]) -> list[int | None]:
     """For each removed line of a hunk, the 0-based added line that holds it
     in another shape (None: not held). Lines are matched in order in the
     added lines joined (so a wrapped or joined line is found); short ones
-    only when the hunk's two sides have the same shape."""
+    only when the hunk's two sides have the same shape, or the same lines
+    in shape in another order (sorted)."""
     joined = b""
     owner: list[int] = []  # the added line of each byte of `joined`
     for i, text in enumerate(plus):
@@ -474,6 +487,17 @@ def reformatted(minus: list[bytes], plus: list[bytes]) -> list[int | None]:
         joined += t
         owner += [i] * len(t)
     whole = shape(b"".join(minus)) == joined and bool(joined)
+    shapes = [shape(text) for text in plus]
+    if not whole and len(minus) == len(plus) and sorted(map(shape, minus)) == sorted(shapes):
+        # The same lines in another order (imports sorted): each is where
+        # its shape went.
+        free = list(range(len(plus)))
+        out = []
+        for text in minus:
+            i = next(i for i in free if shapes[i] == shape(text))
+            free.remove(i)
+            out.append(i if shapes[i] else None)
+        return out
     out: list[int | None] = []
     cursor = 0
     for text in minus:
@@ -487,6 +511,90 @@ def reformatted(minus: list[bytes], plus: list[bytes]) -> list[int | None]:
             continue
         out.append(owner[at])
         cursor = at + len(t)
+    return out
+
+
+_TOKEN = re.compile(rb"[A-Za-z0-9_\x80-\xff]+|[^\sA-Za-z0-9_\x80-\xff,;]")
+_WORD = re.compile(rb"[A-Za-z0-9_\x80-\xff]")
+_BRACKETS = {b"(", b")", b"[", b"]", b"{", b"}"}
+# Past this many tokens on a side, a file's diff is not matched as tokens.
+TOKENS_MAX = 20000
+
+
+def tokens(text: bytes) -> list[bytes]:
+    """A line's tokens as a formatter does not change them: words, and each
+    other character but white space, commas and semicolons (which formatters
+    add and drop), one kind of quote."""
+    return _TOKEN.findall(text.replace(b"'", b'"'))
+
+
+def rewrapped(hunks: list) -> dict[tuple, tuple]:
+    """Removed lines of a file's diff that its added lines hold in another
+    shape, across hunks: {(hunk, removed line): (hunk, added line)}, 0-based.
+
+    A formatter that re-wraps a file gives git's line diff unchanged lines
+    (a `}`, a blank, a `) {`) aligned with others of the same text, so a
+    line's new shape may sit in another hunk, with a `;` or a `,` added. The
+    removed and the added lines are compared as one sequence of tokens each:
+    a removed line is held where its first token went when every token of
+    it but a bracket is matched in order, some of it with a neighbouring
+    token, and a line of punctuation alone (a `}`) only when it is matched
+    with words around it; a blank line between two held lines goes to a
+    blank line added after the first."""
+    old: list[bytes] = []
+    old_at: list[tuple] = []
+    new: list[bytes] = []
+    new_at: list[tuple] = []
+    for k, (_, _, _, _, plus, minus) in enumerate(hunks):
+        for i, text in enumerate(minus):
+            for t in tokens(text):
+                old.append(t)
+                old_at.append((k, i))
+        for j, text in enumerate(plus):
+            for t in tokens(text):
+                new.append(t)
+                new_at.append((k, j))
+    if not old or not new or len(old) > TOKENS_MAX or len(new) > TOKENS_MAX:
+        return {}
+    to: dict[int, int] = {}  # old token -> new token
+    worded: set[int] = set()  # old tokens matched in a block that holds a word
+    run: set[int] = set()  # old tokens matched in a block of two tokens or more
+    blocks = difflib.SequenceMatcher(None, old, new, autojunk=False).get_matching_blocks()
+    for i, j, size in blocks:
+        has_word = any(_WORD.match(t) for t in old[i:i + size])
+        for n in range(size):
+            to[i + n] = j + n
+            if has_word:
+                worded.add(i + n)
+            if size > 1:
+                run.add(i + n)
+    by_line: dict[tuple, list[int]] = {}
+    for n, at in enumerate(old_at):
+        by_line.setdefault(at, []).append(n)
+    out: dict[tuple, tuple] = {}
+    for at, ns in by_line.items():
+        if any(_WORD.match(old[n]) for n in ns):
+            # Brackets aside (a formatter adds them, drops them, moves them
+            # to lines of their own), every token is matched; a word matched
+            # alone may be a coincidence: some token of the line must be
+            # matched with a neighbour.
+            held = all(n in to for n in ns if old[n] not in _BRACKETS) and any(n in run for n in ns)
+        else:
+            held = all(n in worded for n in ns)
+        if held:
+            first = next(n for n in ns if n in to)
+            out[at] = new_at[to[first]]
+    # A blank line between lines held is held by the next blank line added
+    # after where the line before it went (the diff aligned it elsewhere).
+    blanks = [(k, j) for k, h in enumerate(hunks) for j, text in enumerate(h[4]) if not text.strip()]
+    for k, (_, _, _, _, _, minus) in enumerate(hunks):
+        for i, text in enumerate(minus):
+            if text.strip() or (k, i - 1) not in out or (k, i + 1) not in out:
+                continue
+            after = [b for b in blanks if b > out[(k, i - 1)]]
+            if after:
+                out[(k, i)] = after[0]
+                blanks.remove(after[0])
     return out
 
 

@@ -424,7 +424,7 @@ def _decide(hk: _Hunk, lineage: Lineage | None, reverts: dict, texts: Texts, rep
     by_path: dict[tuple, list[int]] = {}
     for path, line, moved in alive:
         by_path.setdefault((path, moved), []).append(line)
-    hk.alive = [{"path": p, "lines": [list(r) for r in L.ranges(ns)], "moved": m}
+    hk.alive = [{"path": p, "lines": [list(r) for r in L.ranges(set(ns))], "moved": m}
                 for (p, m), ns in sorted(by_path.items())]
     landing_commits = {c for c, _ in hk.landings}
     hk.removed = []
