@@ -41,6 +41,17 @@ def runner_command(source: str, event: str, scope: str, python: str) -> str:
     return f"{python} -m git_ot hook {source} {event}"
 
 
+# The repository's common git directory, into `c`, as the inbox command
+# finds it: the `.git` directory of the nearest folder up from the current
+# one that has a `.git`, looked up with the shell's builtins alone; where
+# that `.git` is a file (a linked worktree, a submodule) or git's
+# environment names the repository, git's own answer (a few milliseconds).
+LOCATE = ('d=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
+          'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '
+          'if [ -n "$d" ] && [ -d "$d/.git" ]; then c=$d/.git; '
+          'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi ')
+
+
 def inbox_command(source: str, event: str, scope: str, python: str, drain: bool) -> str:
     """The command of a hook whose event needs no live look at the working
     tree: a POSIX sh line that writes the payload into the repository's
@@ -51,8 +62,9 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool)
     state in this repository yet, a `date` without nanoseconds, a replay
     that sets GIT_OT_EVENT_TIME) it runs the hook as `runner_command` does.
 
-    It costs a `git rev-parse`, a `date`, a `cat` and a `mv`: a few
-    milliseconds, against tens for starting Python and git-ot."""
+    It costs a `date`, a `cat` and a `mv` (and in a linked worktree a `git
+    rev-parse`): a few milliseconds, against tens for starting Python and
+    git-ot."""
     if scope == "project":
         find = ('if command -v git-ot >/dev/null 2>&1; then r=git-ot; '
                 'else d=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] || exit 0; r="$d/git-ot"; fi; ')
@@ -61,8 +73,7 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool)
         find = f"r={python}; "
         run = '"$r" -m git_ot hook'
     after = (f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0")
-    return (find + 'c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) '
-            '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
+    return (find + LOCATE + '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
             '&& case $t in *[!0-9]*) false;; esac '
             f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" && cat >"$f.tmp" && mv "$f.tmp" "$f" '
             f"&& {after}; exec {run} {source} {event}")

@@ -153,3 +153,17 @@ def test_an_unfinished_file_is_taken_only_once_its_writer_is_surely_gone(repo):
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["left by a dead writer"]
     assert _files(repo) == [fresh.name]
+
+
+def test_a_linked_worktree_leaves_its_events_in_the_repositorys_inbox(repo, tmp_path):
+    """Its `.git` is a file: the command asks git for the common directory."""
+    repo.ot("init")
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", str(linked))
+    payload = {**_payload(repo, "UserPromptSubmit", prompt="from the linked one"), "cwd": str(linked)}
+    hook(str(linked), "SessionStart", {**_payload(repo, "SessionStart", source="startup"), "cwd": str(linked)})
+    hook(str(linked), "UserPromptSubmit", payload)
+    [name] = _files(repo)
+    assert name.endswith(".claude-code.UserPromptSubmit.json")
+    shown = repo.ot_json("trace", "show", SID)
+    assert [s.get("text") for s in shown["steps"]] == ["from the linked one"]

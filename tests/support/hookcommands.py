@@ -27,7 +27,10 @@ def inbox(harness: str, event: str, scope: str, drain: bool) -> str:
         find = f"r={sys.executable}; "
         run = '"$r" -m git_ot hook'
     after = f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0"
-    return (find + 'c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) '
+    return (find + 'd=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
+            'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '
+            'if [ -n "$d" ] && [ -d "$d/.git" ]; then c=$d/.git; '
+            'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi '
             '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
             '&& case $t in *[!0-9]*) false;; esac '
             f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" && cat >"$f.tmp" && mv "$f.tmp" "$f" '
