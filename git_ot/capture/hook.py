@@ -40,6 +40,8 @@ STALE_SECONDS = 600
 GIT_HOOK_SEAL_WAIT = 3.0
 # How long a harness hook waits for it: the agent waits on it.
 HOOK_SEAL_WAIT = 10.0
+# How much the background seals and drains lower their priority (nice(2)).
+BACKGROUND_NICE = 10
 # Commits whose anchoring waits for sealed sessions: the events that make notes.
 ANCHORING_EVENTS = ("post-commit", "post-merge", "post-applypatch")
 
@@ -57,6 +59,12 @@ def main(argv: list[str]) -> int:
         if not argv:
             raise ValueError("usage: git ot hook <source> [<event>]")
         source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
+        if source in ("seal", "drain"):
+            # No one waits on these: the agent and the person come first.
+            try:
+                os.nice(BACKGROUND_NICE)
+            except OSError:
+                pass
         if source == "seal":
             return _seal_detached(location or locate(), event_name, argv[2:])
         if source == "git":
