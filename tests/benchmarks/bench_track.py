@@ -161,6 +161,9 @@ def template_session(repo: Path) -> None:
         body = {"session_id": TEMPLATE, "cwd": str(repo), "hook_event_name": event, **payload}
         subprocess.run([*cmd, "hook", "claude-code", event], cwd=repo, input=json.dumps(body).encode(),
                        check=True, capture_output=True)
+    # The turn's end is sealed in the background; a command that reads
+    # sessions seals what is still spooled first.
+    subprocess.run([*cmd, "trace", "list"], cwd=repo, check=True, capture_output=True)
 
 
 def write_sessions_and_notes(repo: Path, landed: list[dict]) -> int:
