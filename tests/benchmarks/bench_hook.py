@@ -17,7 +17,13 @@ runs the same hook through the `git-ot` found on PATH), then plays `--runs` turn
   PreToolUse Edit, (a tracked file is rewritten), PostToolUse Edit,
   PreToolUse Read, PostToolUse Read,
   PreToolUse Bash, (a new file is written), PostToolUse Bash,
-  Stop, SessionEnd (each starts the seal in a detached process and returns).
+  Stop, SessionEnd (each leaves its payload in the inbox, store/inbox.py,
+  starts `git ot hook drain` in the background, which spools and seals,
+  and returns).
+
+UserPromptSubmit, Stop and SessionEnd run no Python: their command is the
+sh line that writes the payload into the inbox (capture/hookfile.py); the
+next hook that runs git-ot, or the drain, spools it.
 
 Each hook call is the command line run through `/bin/sh -c`, as Claude Code
 runs it, with a payload taken from the recorded sessions of Claude Code
@@ -40,7 +46,11 @@ and tests/fixtures/pi/faults/: Codex's SessionStart, UserPromptSubmit,
 PreModelRequest, PreToolUse/PostToolUse of apply_patch and of its shell,
 Stop, SessionEnd; the events git-ot's Pi extension hands on, session_start
 to session_shutdown), each through the command `git ot install` writes for
-it (`<python> -m git_ot hook <harness> <event>`), the session renamed per
+it (`<python> -m git_ot hook <harness> <event>`, or for Codex's events that
+need no snapshot the inbox's sh line; Pi's extension runs git-ot only for
+the write, edit and bash tools' events and writes the others into the
+inbox in its own process, which is timed here as that write, rows marked
+`(inbox)`), the session renamed per
 run and the cwd moved to the generated tree; each writing tool's window
 rewrites one tracked file, as the Edit above does. The rows are per event
 name (tool events per tool), with the same floors.
@@ -127,7 +137,7 @@ class Session:
         settings = json.loads((repo / ".claude" / "settings.local.json").read_text())
         self.commands = {event: settings["hooks"][event][0]["hooks"][0]["command"]
                          for event in claude_settings.EVENTS}
-        self.python = self.commands["Stop"].split(" -m git_ot ")[0]
+        self.python = self.commands["SessionStart"].split(" -m git_ot ")[0]
         self.samples: dict[str, list[float]] = {name: [] for name in ORDER + list(FLOORS)}
         self.calls = 0
         self.turn = 0
@@ -278,6 +288,10 @@ class Recorded:
         for p in self.payloads:
             p = {**p, self.session_key: f"bench-{self.harness}-{self.turn:05d}", "cwd": str(self.repo)}
             name = self.name(p)
+            if self.harness == "pi" and (self.repo / ".git" / "opentraces" / "inbox").is_dir() \
+                    and not (p[self.event_key] in self.tool_events and self.writes(p.get(self.tool_key))):
+                timings.append((name + " (inbox)", self._leave(p)))
+                continue
             argv = ["/bin/sh", "-c", self.command(p[self.event_key])]
             timings.append((name, self._time(argv, json.dumps(p).encode(), silent=True)))
             if p[self.event_key] == self.tool_events[0] and self.writes(p.get(self.tool_key)):
@@ -289,6 +303,25 @@ class Recorded:
                 self.samples.setdefault(name, []).append(ms)
             for name in FLOORS:
                 self.samples.setdefault(name, []).extend([before[name], after[name]])
+
+    def _leave(self, payload: dict) -> float:
+        """What git-ot's Pi extension does, in its own process, with an
+        event that needs no snapshot once the repository has an inbox: the
+        payload written into the inbox (store/inbox.py), and at a turn's or
+        the session's end `git ot hook drain` started in the background.
+        Timed as the write alone."""
+        event = payload[self.event_key]
+        start = time.perf_counter()
+        path = self.repo / ".git" / "opentraces" / "inbox" / f"{time.time_ns()}.{os.getpid()}.pi.{event}.json"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(json.dumps(payload).encode())
+        os.replace(tmp, path)
+        elapsed = (time.perf_counter() - start) * 1000.0
+        if event in ("agent_end", "session_shutdown"):
+            subprocess.Popen([self.python, "-m", "git_ot", "hook", "drain"], cwd=self.repo,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        return elapsed
 
     def check(self) -> list[str]:
         """Every turn's session sealed, with no logged failure."""
