@@ -18,7 +18,7 @@ import os
 from typing import Protocol
 
 from ..errors import GitOtError
-from ..store import approvals, runfile, state
+from ..store import approvals, inbox, runfile, state
 from ..store.gitdir import Location
 from ..store.repository import Store
 from ..store.spool import Spool
@@ -99,6 +99,10 @@ def sessions(store: Store) -> dict:
     """Sealed sessions, those with events waiting in the spool, and those of
     them the security gate keeps from sealing (with its reason)."""
     state_dir = store.location.state_dir
+    try:
+        inbox.drain(store.location)  # a turn's events still in the inbox count as spooled
+    except Exception:
+        pass  # counted once spooled
     pending = Spool(state_dir).pending_sessions()
     blocked = []
     for sid in pending:

@@ -167,3 +167,14 @@ def test_a_linked_worktree_leaves_its_events_in_the_repositorys_inbox(repo, tmp_
     assert name.endswith(".claude-code.UserPromptSubmit.json")
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["from the linked one"]
+
+
+def test_status_counts_a_session_whose_events_wait_in_the_inbox(repo):
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    repo.ot("trace", "list")  # sealed: nothing spooled
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="later"))
+    assert len(_files(repo)) == 1
+    status = repo.ot_json("status")
+    assert (status["sessions"]["sealed"], status["sessions"]["pending"]) == (1, 1)
+    assert _files(repo) == []
