@@ -16,20 +16,7 @@ import sys
 import click
 
 from ..errors import GitOtError
-from ..store import inbox
 from .main import cli
-
-
-def _drain_inbox(location) -> None:
-    """Spool what harnesses left in the inbox, before a command seals
-    (domain/opening.py): the capture layer's work, which the domain reaches
-    through store/inbox.py."""
-    from ..capture.hook import drain_inbox
-
-    drain_inbox(location)
-
-
-inbox.set_drainer(_drain_inbox)
 
 
 def _err(line: str) -> None:

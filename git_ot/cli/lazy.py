@@ -37,6 +37,7 @@ class LazyGroup(click.Group):
         return self._commands.get(name)
 
     def _load(self, name: str) -> click.Command:
+        _know_the_inbox()
         module, _, attribute = self.lazy_subcommands[name][0].partition(":")
         command = getattr(importlib.import_module(module), attribute)
         if not isinstance(command, click.Command) or command.name != name:
@@ -85,3 +86,19 @@ class LazyGroup(click.Group):
             limit = formatter.width - 6 - max(len(name) for name, _ in rows)
             with formatter.section("Commands"):
                 formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in rows])
+
+
+def _drain_inbox(location) -> None:
+    """Spool what harnesses left in the inbox (the capture layer's work),
+    for the domain's readers, which reach it through store/inbox.py."""
+    from ..capture.hook import drain_inbox
+
+    drain_inbox(location)
+
+
+def _know_the_inbox() -> None:
+    """A command runs: the readers it calls spool the inbox first
+    (domain/opening.py). Not for --help or --version, which load nothing."""
+    from ..store import inbox
+
+    inbox.set_drainer(_drain_inbox)

@@ -18,7 +18,7 @@ import shutil
 import time
 
 from ..errors import GitOtError, UnknownSession
-from ..store import approvals, notes, purge, refs, times
+from ..store import approvals, inbox, notes, purge, refs, times
 from ..store import state as state_paths
 from ..store.repository import Store
 from ..store.spool import Spool
@@ -118,6 +118,9 @@ def forget(store: Store, session_ids: list[str], remote: str | None = None, *, e
     if everything or since is not None or before is not None:
         session_ids = select(store, since, before, now)
     location = store.location
+    if not dry_run:
+        # A session's events still in the inbox go with it, not into a new spool after.
+        inbox.drain(location)
     spool = Spool(location.state_dir)
     pending = set(spool.pending_sessions())
     tombstones = approvals.forgotten(location.state_dir)

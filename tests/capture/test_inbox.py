@@ -178,3 +178,15 @@ def test_status_counts_a_session_whose_events_wait_in_the_inbox(repo):
     status = repo.ot_json("status")
     assert (status["sessions"]["sealed"], status["sessions"]["pending"]) == (1, 1)
     assert _files(repo) == []
+
+
+def test_forget_takes_a_sessions_events_waiting_in_the_inbox_with_it(repo):
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    repo.ot("trace", "list")
+    hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="secret plans"))
+    assert len(_files(repo)) == 1
+    proc = repo.ot("forget", SID)
+    assert proc.returncode == 0, proc.stderr
+    assert _files(repo) == [] and _journal(repo) == []
+    assert repo.ot_json("trace", "list")["sessions"] == []
