@@ -497,6 +497,13 @@ class _Events:
                     yield event
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 class _Batch:
     """The events of one session awaiting a seal, under its seal lock."""
 
@@ -505,18 +512,23 @@ class _Batch:
         self.session_id = session_id
         self.files: list[str] = []
 
-    def take(self, lazy: bool = False):
+    def take(self, lazy: bool = False, keep_below: int = 0):
         """Move the live journal aside and return every unsealed event, in order.
 
         Lines that do not parse (a write cut short by a crash of the machine)
         are returned as `{"corrupt": <text>}` so the sealer can keep them.
         With `lazy`, an iterable that reads the events from the batch files
         each time it is iterated, one at a time: a seal of large tool
-        outputs holds one of them in memory, not all.
+        outputs holds one of them in memory, not all. Batch files smaller
+        than `keep_below` bytes in all are parsed once and held even so: a
+        seal iterates its events more than once, and parsing them again
+        costs more than holding so few.
         """
         self._collect()
         events = _Events(self.files)
-        return events if lazy else list(events)
+        if not lazy or (keep_below and sum(_size(p) for p in self.files) < keep_below):
+            return list(events)
+        return events
 
     def _collect(self) -> None:
         sp = self.spool

@@ -253,3 +253,22 @@ def test_events_appended_together_land_whole_and_in_order_beside_single_appends(
     for k, positions in runs.items():
         assert positions == list(range(positions[0], positions[0] + 50)), k
         assert [events[p]["i"] for p in positions] == list(range(50))
+
+
+def test_a_small_batch_is_parsed_once_and_a_large_one_at_each_pass(tmp_path):
+    """take(lazy=True, keep_below=n): a batch of fewer than n bytes comes back
+    as a list (a seal's passes do not parse it again); a larger one as the
+    lazy iterable, whose events are new objects at each pass."""
+    spool = Spool(str(tmp_path / "state"))
+    events = [{"id": f"e{i}", "kind": "prompt", "data": {"text": f"prompt {i}"}} for i in range(3)]
+    spool.add_batch("sess-k", events)
+    size = sum(os.path.getsize(tmp_path / "state" / "spool" / n)
+               for n in os.listdir(tmp_path / "state" / "spool") if n.endswith(".sealing"))
+    with spool.sealing("sess-k") as batch:
+        kept = batch.take(lazy=True, keep_below=size + 1)
+        assert kept == events and isinstance(kept, list)
+    with spool.sealing("sess-k") as batch:
+        lazy = batch.take(lazy=True, keep_below=size)
+        assert not isinstance(lazy, list)
+        first, second = list(lazy), list(lazy)
+        assert first == second == events and first[0] is not second[0]
