@@ -231,3 +231,39 @@ def test_the_judges_hint_search_on_random_text(parts):
 
     text = "".join(parts)
     assert judge._any_hint(text) == (judge._ANY_HINT.search(text) is not None)
+
+
+def _reference_residual(text: str) -> dict:
+    """The judge's counts as its expressions give them, each over the whole text."""
+    from git_ot.domain.gate import judge
+
+    if len(text) < 8:
+        return {}
+    low = text.lower()
+    hinted = judge._ANY_HINT.search(low) is not None
+    hosts = judge._hosts(text) if hinted and judge._HOST_HINT.search(low) else 0
+    accounts = 0
+    if hinted and judge._ACCOUNT_HINT.search(low):
+        accounts = sum(len(r.findall(text)) for r in judge._ACCOUNTS) + len(judge._ACCOUNT_KEYED.findall(low))
+    dense = 0
+    for m in judge._DENSE.finditer(text):
+        token = m.group()
+        if (token.count("_") + token.count("-") <= 2 and not judge._HEXISH.issuperset(token)
+                and sum(map(str.isdigit, token)) >= 3 and any(map(str.isalpha, token))
+                and d.shannon(token) >= 3.5):
+            dense += 1
+    return {k: n for k, n in (("hosts", hosts), ("accounts", accounts), ("identifiers", dense)) if n}
+
+
+def test_the_judges_counts_are_its_expressions():
+    from git_ot.domain.gate import judge
+
+    ids = ["a1b2c3d4e5f6g7h8i9j0k", "Zx9Qw8Er7Ty6Ui5Op4As3", "x٣1y2z3" * 4, "K1K2K3abcdefghijklmnop"]
+    texts = _hint_texts() + [p.replace("{}", i) for p in PLACES for i in ids]
+    found = 0
+    for text in texts:
+        counts: dict = {}
+        judge._residual(text, counts)
+        assert counts == _reference_residual(text), text[:200]
+        found += bool(counts)
+    assert found > 50
