@@ -426,13 +426,16 @@ class Folder:
 
     # -- the fold --------------------------------------------------------
 
-    def apply(self, event: dict) -> bool:
-        """Fold one event; False when it was folded before (a repeated seal)."""
+    def apply(self, event: dict, valid: bool = False) -> bool:
+        """Fold one event; False when it was folded before (a repeated seal).
+        With `valid`, the caller knows every string in it is valid text (no
+        lone surrogate), and it is not checked again."""
         eid = event.get("id")
         if not eid or eid in self.seen:
             return False
         self.seen.add(eid)
-        event = valid_text(event)
+        if not valid:
+            event = valid_text(event)
         kind = event.get("kind", "other")
         data = event.get("data") or {}
         info = self.trace["info"]

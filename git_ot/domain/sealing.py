@@ -89,7 +89,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         pack = PackBuffer(store)
         payloads = Payloads(pack.blob, gate.redact, store.write_blob_stream)
         folder = Folder(recs, payloads, watched=lambda: _watched(store))
-        applied = sum(1 for ev in events if folder.apply(ev))
+        applied = sum(1 for ev in events if folder.apply(ev, valid=batch.plain_text(ev)))
         folder.settle()  # telemetry that waited for its step, or arrived after it
         if applied == 0:
             # Everything was sealed before a crash cut the retire short.
