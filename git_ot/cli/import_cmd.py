@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from ..capture import registry
@@ -34,7 +36,8 @@ def import_(harness, paths, as_json):
     that have no note and took some of it get the note the hooks would have
     written (as 'git ot anchor' recomputes it).
     """
-    with progress_shown("importing", PROGRESS_MIN_FILES) as progress:
+    # With --json, standard error stays empty as well: the output is data.
+    with (contextlib.nullcontext() if as_json else progress_shown("importing", PROGRESS_MIN_FILES)) as progress:
         result = importing.import_transcripts(open_store(),
                                               registry.get(harness, "import", "import transcripts of"),
                                               list(paths), progress=progress)

@@ -246,6 +246,13 @@ class Folder:
         self.ctx = recs["ctx"]
         self.payloads = payloads
         self.seen = seen_event_ids(self.trace)
+        # Steps none of whose events was imported: the only ones an imported
+        # event can be the twin of (`_twin`); kept by `_add_step` and `_add_event`.
+        self._without_imported = sum(1 for s in self.trace["steps"] if not _has_imported(s))
+        # The last tool step of each tool_use_id (`_open_tool`), kept by `_add_step`.
+        self._tools: dict[str, dict] = {}
+        for s in self.trace["steps"]:
+            self._index_tool(s)
         self.new_snapshots: dict[str, str] = {}
         self.completed: list[dict] = []  # tool steps whose window closed now
         self.transcript_patches: dict[int, list] = {}  # step -> files, for steps without snapshots
@@ -256,10 +263,16 @@ class Folder:
         return len(self.trace["steps"]) + 1
 
     def _open_tool(self, tool_use_id):
+        if isinstance(tool_use_id, str):
+            return self._tools.get(tool_use_id)
         for step in reversed(self.trace["steps"]):
             if step["kind"] == "tool" and step.get("tool_use_id") == tool_use_id:
                 return step
         return None
+
+    def _index_tool(self, step: dict) -> None:
+        if step["kind"] == "tool" and isinstance(step.get("tool_use_id"), str):
+            self._tools[step["tool_use_id"]] = step
 
     def _parent_for(self, agent_id):
         if not agent_id:
@@ -276,7 +289,15 @@ class Folder:
             step["parent"] = parent
         self._details(step, event.get("data", {}))
         self.trace["steps"].append(step)
+        self._index_tool(step)
+        if not event["id"].startswith(IMPORTED_ID_PREFIX):
+            self._without_imported += 1
         return step
+
+    def _add_event(self, step: dict, eid: str) -> None:
+        if eid.startswith(IMPORTED_ID_PREFIX) and not _has_imported(step):
+            self._without_imported -= 1
+        step["events"].append(eid)
 
     @staticmethod
     def _details(step: dict, data: dict) -> None:
@@ -303,6 +324,9 @@ class Folder:
         def other(step):
             return all(e.startswith(IMPORTED_ID_PREFIX) != imported for e in step["events"])
 
+        if imported and not self._without_imported and kind != "message" and kind != "stop":
+            return None  # every step holds an imported event: none is the other source's
+
         if kind == "prompt" and not data.get("agent_id"):
             for s in steps:
                 if s["kind"] != "prompt" or "parent" in s or not other(s):
@@ -320,6 +344,8 @@ class Folder:
             # A turn's closing words, reported by the Stop hook and written
             # in the transcript: the main agent's, never a subagent's.
             text = self.payloads.preview(data.get("text") if kind == "message" else data.get("message"))
+            if imported and not self._without_imported:
+                return None  # as above, once the text is previewed as before
             return next((s for s in steps if s["kind"] == "message" and "parent" not in s
                          and not s.get("thinking") and other(s) and _same_text(s.get("text"), text)),
                         None)
@@ -329,7 +355,7 @@ class Folder:
         return None
 
     def _merge(self, step: dict, kind: str, data: dict, event: dict) -> None:
-        step["events"].append(event["id"])
+        self._add_event(step, event["id"])
         self._details(step, data)
         if (kind == "tool_end" and data.get("patch") is not None
                 and not (step.get("snapshot_before") and step.get("snapshot_after"))
@@ -400,13 +426,16 @@ class Folder:
 
     # -- the fold --------------------------------------------------------
 
-    def apply(self, event: dict) -> bool:
-        """Fold one event; False when it was folded before (a repeated seal)."""
+    def apply(self, event: dict, valid: bool = False) -> bool:
+        """Fold one event; False when it was folded before (a repeated seal).
+        With `valid`, the caller knows every string in it is valid text (no
+        lone surrogate), and it is not checked again."""
         eid = event.get("id")
         if not eid or eid in self.seen:
             return False
         self.seen.add(eid)
-        event = valid_text(event)
+        if not valid:
+            event = valid_text(event)
         kind = event.get("kind", "other")
         data = event.get("data") or {}
         info = self.trace["info"]
@@ -450,7 +479,7 @@ class Folder:
                 # step still exists, with no before-snapshot.
                 step = self._tool_step(event, data)
             else:
-                step["events"].append(eid)
+                self._add_event(step, eid)
             step["status"] = "error" if data.get("error") else "ok"
             step["t_end"] = event.get("t")
             step["output"] = self.payloads.put(data.get("output"))
@@ -485,7 +514,7 @@ class Folder:
                 # stays in the lifecycle under the same event id.
                 twin = self._twin(kind, data, event)
                 if twin is not None:  # imported from the transcript already
-                    twin["events"].append(eid)
+                    self._add_event(twin, eid)
                 else:
                     step = self._add_step({"kind": "message",
                                            "text": self.payloads.put(data["message"])}, event)
@@ -851,6 +880,10 @@ CODEX_USAGE_FIELDS = (("input_tokens", "input_token_count"), ("output_tokens", "
                       ("cache_read_input_tokens", "cached_token_count"))
 API_FIELDS = (("model", lambda v: v if isinstance(v, str) else None), ("cost_usd", _float),
               ("duration_ms", _int), ("ttft_ms", _int))
+
+
+def _has_imported(step: dict) -> bool:
+    return any(e.startswith(IMPORTED_ID_PREFIX) for e in step.get("events", ()))
 
 
 def _same_text(stored, text) -> bool:

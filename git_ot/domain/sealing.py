@@ -7,7 +7,9 @@ A crash anywhere before that leaves the batches for the next seal, and
 event ids make a repeated seal a no-op, so nothing is lost or doubled.
 
 The batches are read one event at a time, so a seal holds one event in
-memory, not all of them; a large tool output spilled beside the journal
+memory, not all of them (batches of less than KEEP_BELOW bytes, which a
+seal would otherwise parse at each of its passes, are parsed once and
+held); a large tool output spilled beside the journal
 (store/spool.py) is gated and written to its blob a window at a time, so
 it is never held whole. On the hook path a seal is counted
 (`<common>/opentraces/seal-attempts/<session>`) from its start to its end: a
@@ -43,6 +45,11 @@ def spool_for(store: Store) -> Spool:
     return Spool(store.location.state_dir)
 
 
+# Batches smaller than this (bytes of spool) are parsed once and held by
+# the seal, which iterates them more than once; larger ones are read again
+# at each pass, one event at a time.
+KEEP_BELOW = 64 << 20
+
 # Hook-path seals of one session killed in a row before it is left to a
 # seal outside the hooks.
 HOOK_ATTEMPTS = 2
@@ -58,7 +65,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
     import: 0, one pack per session)."""
     spool = spool_for(store)
     with spool.sealing(session_id, wait) as batch:
-        events = _Placed(batch.take(lazy=True))
+        events = _Placed(batch.take(lazy=True, keep_below=KEEP_BELOW))
         if not events:
             return None
         crash_point("after-take")
@@ -82,7 +89,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         pack = PackBuffer(store)
         payloads = Payloads(pack.blob, gate.redact, store.write_blob_stream)
         folder = Folder(recs, payloads, watched=lambda: _watched(store))
-        applied = sum(1 for ev in events if folder.apply(ev))
+        applied = sum(1 for ev in events if folder.apply(ev, valid=batch.plain_text(ev)))
         folder.settle()  # telemetry that waited for its step, or arrived after it
         if applied == 0:
             # Everything was sealed before a crash cut the retire short.

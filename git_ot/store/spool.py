@@ -487,14 +487,29 @@ class _Events:
         return any(os.path.getsize(path) > 0 for path in self.files)
 
     def __iter__(self):
+        for event, _ in self.with_text_known():
+            yield event
+
+    def with_text_known(self):
+        """(event, whether every string in it is known to be valid text):
+        known when its line is ASCII and escapes no surrogate (`\\ud...`),
+        which is the only way a parsed line holds one."""
         for path in self.files:
             with open(path, "rb") as fh:
                 for raw in fh:
                     if not raw.strip():
                         continue
+                    plain = raw.isascii() and b"\\ud" not in raw and b"\\uD" not in raw
                     event = parse_line(raw, os.path.dirname(path))
                     del raw  # a large output is held once, as the event, not thrice
-                    yield event
+                    yield event, plain
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class _Batch:
@@ -504,19 +519,37 @@ class _Batch:
         self.spool = spool
         self.session_id = session_id
         self.files: list[str] = []
+        self._plain: set[int] = set()  # id() of held events whose strings are all valid text
+        self._held: list[list] = []
 
-    def take(self, lazy: bool = False):
+    def take(self, lazy: bool = False, keep_below: int = 0):
         """Move the live journal aside and return every unsealed event, in order.
 
         Lines that do not parse (a write cut short by a crash of the machine)
         are returned as `{"corrupt": <text>}` so the sealer can keep them.
         With `lazy`, an iterable that reads the events from the batch files
         each time it is iterated, one at a time: a seal of large tool
-        outputs holds one of them in memory, not all.
+        outputs holds one of them in memory, not all. Batch files smaller
+        than `keep_below` bytes in all are parsed once and held even so: a
+        seal iterates its events more than once, and parsing them again
+        costs more than holding so few.
         """
         self._collect()
         events = _Events(self.files)
-        return events if lazy else list(events)
+        if not lazy or (keep_below and sum(_size(p) for p in self.files) < keep_below):
+            held = []
+            for event, plain in events.with_text_known():
+                held.append(event)
+                if plain:
+                    self._plain.add(id(event))
+            self._held.append(held)  # alive while the batch is: no id() in _plain is another's
+            return held
+        return events
+
+    def plain_text(self, event: dict) -> bool:
+        """Whether every string of an event `take` returned in a list is
+        known to be valid text (False: not known; see `_Events.with_text_known`)."""
+        return id(event) in self._plain
 
     def _collect(self) -> None:
         sp = self.spool

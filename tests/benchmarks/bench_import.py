@@ -5,6 +5,7 @@ Run it as
 
     python tests/benchmarks/bench_import.py [--runs 5] [--json] [--keep]
     python tests/benchmarks/bench_import.py --corpus DIR [--runs 3] [--profile]
+    python tests/benchmarks/bench_import.py --corpus DIR --against CHECKOUT [--runs 5]
 
 For each transcript case (the four recorded scenarios, the spotter sessions
 in tests/fixtures/, and the large spotter session with its subagents/
@@ -50,6 +51,13 @@ by the process's CPU time, which other work on a shared machine moves far
 less than the wall clock (git's subprocesses and disk waits are not in it). `--profile` then
 prints where one more import spends its time (cProfile, by own time).
 
+With `--against CHECKOUT` (another checkout of git-ot, e.g. a worktree of
+main: the code before a change), the corpus is imported by each checkout's
+code in turn, `--runs` times each, every import in a new process (this
+script, with that checkout's `git_ot` first on its path), in the order A
+B, B A, ...; each import's wall clock and CPU time are given, and their
+medians: a before and after measured in one sitting, under the same load.
+
 It is a report, not a test: it exits 0 whatever the figures. Timings use
 Python's time.perf_counter around each call.
 """
@@ -62,13 +70,18 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
+# The checkout whose code an import of --against times (set for the child).
+SOURCE = os.environ.get("GIT_OT_BENCH_SOURCE")
+if SOURCE:
+    sys.path.insert(0, SOURCE)
+elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import zstandard  # noqa: E402
@@ -312,6 +325,36 @@ def corpus_run(folder: Path, runs: int, root: Path, profile: bool) -> dict:
     return out
 
 
+def one_import(folder: Path, root: Path) -> dict:
+    """One import of every transcript under `folder` into a new repository
+    (a child of --against): its wall clock and CPU time, and whose code ran."""
+    import git_ot
+
+    files = sorted(folder.rglob("*.jsonl"))
+    time_parse(files)  # warm the page cache
+    repo = new_repo(root, 0)
+    cpu = time.process_time()
+    t, _ = time_import(repo, files)
+    return {"wall_s": t, "cpu_s": time.process_time() - cpu, "bytes": sum(f.stat().st_size for f in files),
+            "code": str(Path(git_ot.__file__).resolve().parents[1])}
+
+
+def against_run(folder: Path, other: Path, runs: int) -> dict:
+    """This checkout's import and `other`'s, alternated, each in a new process."""
+    out: dict = {"this": [], "other": []}
+    for i in range(runs):
+        for which in (("this", "other") if i % 2 == 0 else ("other", "this")):
+            source = ROOT if which == "this" else other.resolve()
+            env = {**os.environ, "GIT_OT_BENCH_SOURCE": str(source)}
+            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--one", str(folder)],
+                                  env=env, capture_output=True, check=True, cwd=tempfile.gettempdir())
+            row = json.loads(proc.stdout)
+            if Path(row["code"]) != source:
+                raise SystemExit(f"the import ran {row['code']}'s code, not {source}'s")
+            out[which].append(row)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="imports of each case (default 5)")
@@ -320,7 +363,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, metavar="DIR",
                         help="measure throughput on every *.jsonl under DIR instead of the cases")
     parser.add_argument("--profile", action="store_true", help="with --corpus, profile one more import")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="with --corpus, time another checkout's import too, alternating, each in a new process")
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one is not None:
+        root = Path(tempfile.mkdtemp(prefix="git-ot-bench-import-"))
+        try:
+            hermetic_env(root / "home")
+            (root / "repos").mkdir()
+            print(json.dumps(one_import(args.one, root / "repos")))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return 0
+    if args.corpus is not None and args.against is not None:
+        log(f"{args.corpus}: {args.runs} run(s) of this checkout and of {args.against}, alternating")
+        rows = against_run(args.corpus, args.against, args.runs)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        size = rows["this"][0]["bytes"]
+        print(f"{size / 1e6:.1f} MB of transcripts; {args.runs} imports each, alternating, each in a new "
+              f"process; Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        medians = {}
+        for which, name in (("other", str(args.against)), ("this", "this checkout")):
+            walls = [size / r["wall_s"] / 1e6 for r in rows[which]]
+            cpus = [size / r["cpu_s"] / 1e6 for r in rows[which]]
+            medians[which] = (statistics.median(walls), statistics.median(cpus))
+            print(f"  {name}: wall clock {medians[which][0]:.2f} MB/s (runs: "
+                  f"{', '.join(f'{w:.1f}' for w in walls)}), CPU {medians[which][1]:.2f} MB/s "
+                  f"(runs: {', '.join(f'{c:.1f}' for c in cpus)})")
+        print(f"  this checkout over the other: {medians['this'][0] / medians['other'][0]:.2f}x by the wall "
+              f"clock, {medians['this'][1] / medians['other'][1]:.2f}x by CPU time "
+              f"(target >= {TARGET_MB_S:.0f} MB/s: {'met' if medians['this'][0] >= TARGET_MB_S else 'NOT met'})")
+        return 0
     root = Path(tempfile.mkdtemp(prefix="git-ot-bench-import-"))
     hermetic_env(root / "home")
     work = root / "repos"

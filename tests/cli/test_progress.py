@@ -136,3 +136,25 @@ def test_fetch_shows_a_bar_on_a_terminal_only(tmp_path):
         filled = int(done / COMMITS * 36)
         bar = "#" * filled + "-" * (36 - filled)
         assert re.fullmatch(rf"\x1b\[\?25lmerging  \[{bar}\]  {done}/{COMMITS}  \d+\.\d/s *", frame), frame
+
+
+def test_import_shows_a_bar_on_a_terminal_only_and_none_with_json(repo):
+    """Importing more files than import's threshold (4): a bar on a
+    terminal, nothing piped, and nothing with --json either."""
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
+    files = [str(p) for p in sorted((fixtures / "spotter").glob("*.jsonl"))
+             + sorted((fixtures / "recorded-2.1.328").glob("*/transcript.jsonl"))]
+    assert len(files) >= 5
+    set_up(repo, hooks=False)
+    out, tty = _on_tty(repo.path, "import", "claude-code", "--json", *files)
+    assert tty == ""
+    assert len(__import__("json").loads(out)["sessions"]) == len(files)
+    piped = _piped(repo.path, "import", "claude-code", *files)
+    assert piped.returncode == 0 and piped.stderr == b"", piped.stderr
+    out, tty = _on_tty(repo.path, "import", "claude-code", *files)
+    assert out == piped.stdout  # each session: nothing new, both times
+    final = tty.rsplit("importing", 1)[1]
+    total = sum(Path(f).stat().st_size for f in files)
+    assert f"{total}/{total}" in final and "/s" in final, tty

@@ -11,6 +11,7 @@ random text.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,116 @@ def test_the_assignments_starts_are_its_expressions_matches():
 def test_the_assignments_starts_on_random_text(parts):
     ours, re_s = assignment_spans("".join(parts))
     assert ours == re_s
+
+
+def test_the_start_of_every_rule_over_runs_is_a_start_of_its_expression():
+    """The runs are searched for the rules' starts (detectors._RUN_START)
+    before any rule over runs runs: each start is non-empty, begins the
+    rule's expression, and begins every match of it."""
+    assert d._RUN_START is not None
+    rules = [r for r in d.RULES if r.in_runs]
+    assert len(d._RUN_STARTS) == len(rules)
+    start = re.compile(d._RUN_START.pattern)
+    for rule, part in zip(rules, d._RUN_STARTS):
+        assert part and rule.regex.pattern.startswith(part), rule.kind
+        for seed in range(3):
+            secret = Fakes(seed).all().get(rule.kind)
+            for m in rule.regex.finditer(secret or ""):
+                assert start.match(m.group()), rule.kind
+
+
+@pytest.mark.parametrize("pattern, part", [
+    ("abc", "abc"), ("ab+", "a"), ("ab[cd]{2}", "ab"), ("gh[pousr]_[a-z]{3}", "gh[pousr]_"),
+    ("x(?:a|b)-y*", "x(?:a|b)-"), ("x(?:a|b)+", "x"), ("a|b", ""), ("(?:a|b)|c", ""), (r"\d+", ""),
+    ("(?:a(?:b))c", ""), ("a(?i:b)", "a"), (r"a\|b", "a"),
+])
+def test_the_start_of_an_expression(pattern, part):
+    assert d.leading_part(pattern) == part
+
+
+def test_every_secret_at_every_position_of_a_text():
+    """Each kind of secret, in its context, at each place in a line of a real
+    transcript: found by the prefilter exactly as by every rule over the text."""
+    base = next(t for t in real_texts() if 60 <= len(t) <= 200)
+    for name in sorted(Fakes().all()):
+        secret = CONTEXT.get(name, "{}").format(Fakes(2).all()[name])
+        caught = 0
+        for at in range(0, len(base) + 1, 7):
+            text = base[:at] + " " + secret + " " + base[at:]
+            fast, full = both(text)
+            assert fast == full, (name, at)
+            caught += any(h.start <= at + 1 + secret.index(Fakes(2).all()[name]) < h.end
+                          for h in full[0] + full[1])
+        assert caught == len(range(0, len(base) + 1, 7)), name
+
+
+def _hint_texts() -> list[str]:
+    from git_ot.domain.gate import judge
+
+    hints = judge._HOST_HINTS + judge._ACCOUNT_HINTS + ("intranet-", "home.arpa", "192.168", "10-")
+    out = [t.lower() for t in real_texts()[::5]]
+    for h in hints:
+        out += [p.replace("{}", h) for p in PLACES] + [h[:-1], h[1:], "x" + h + "y"]
+    return out
+
+
+def test_the_judges_hint_search_is_its_expressions():
+    """judge._any_hint finds a hint where the expression of all of them does."""
+    from git_ot.domain.gate import judge
+
+    found = 0
+    for text in _hint_texts():
+        expected = judge._ANY_HINT.search(text) is not None
+        assert judge._any_hint(text) == expected, text[:200]
+        found += expected
+    assert found > 100
+
+
+HINT_PARTS = st.sampled_from(["internal", "intranet", "intra", "corp", "vpn", "staging", "prod", "lan", "local",
+                              "private", "home", "arpa", "svc", "10", "192", "168", "172", "1", "arn:aws", "ccount",
+                              "/subscriptions/", "acct_", "projects/", ".", "-", "_", "/", ":", " ", "a", "é"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(HINT_PARTS, max_size=30))
+def test_the_judges_hint_search_on_random_text(parts):
+    from git_ot.domain.gate import judge
+
+    text = "".join(parts)
+    assert judge._any_hint(text) == (judge._ANY_HINT.search(text) is not None)
+
+
+def _reference_residual(text: str) -> dict:
+    """The judge's counts as its expressions give them, each over the whole text."""
+    from git_ot.domain.gate import judge
+
+    if len(text) < 8:
+        return {}
+    low = text.lower()
+    hinted = judge._ANY_HINT.search(low) is not None
+    hosts = judge._hosts(text) if hinted and judge._HOST_HINT.search(low) else 0
+    accounts = 0
+    if hinted and judge._ACCOUNT_HINT.search(low):
+        accounts = sum(len(r.findall(text)) for r in judge._ACCOUNTS) + len(judge._ACCOUNT_KEYED.findall(low))
+    dense = 0
+    for m in judge._DENSE.finditer(text):
+        token = m.group()
+        if (token.count("_") + token.count("-") <= 2 and not judge._HEXISH.issuperset(token)
+                and sum(map(str.isdigit, token)) >= 3 and any(map(str.isalpha, token))
+                and d.shannon(token) >= 3.5):
+            dense += 1
+    return {k: n for k, n in (("hosts", hosts), ("accounts", accounts), ("identifiers", dense)) if n}
+
+
+def test_the_judges_counts_are_its_expressions():
+    from git_ot.domain.gate import judge
+
+    ids = ["a1b2c3d4e5f6g7h8i9j0k", "Zx9Qw8Er7Ty6Ui5Op4As3", "x٣1y2z3" * 4, "K1K2K3abcdefghijklmnop"]
+    texts = _hint_texts() + [p.replace("{}", i) for p in PLACES for i in ids]
+    found = 0
+    for text in texts:
+        counts: dict = {}
+        judge._residual(text, counts)
+        assert counts == _reference_residual(text), text[:200]
+        found += bool(counts)
+    assert found > 50

@@ -253,3 +253,44 @@ def test_events_appended_together_land_whole_and_in_order_beside_single_appends(
     for k, positions in runs.items():
         assert positions == list(range(positions[0], positions[0] + 50)), k
         assert [events[p]["i"] for p in positions] == list(range(50))
+
+
+def test_a_small_batch_is_parsed_once_and_a_large_one_at_each_pass(tmp_path):
+    """take(lazy=True, keep_below=n): a batch of fewer than n bytes comes back
+    as a list (a seal's passes do not parse it again); a larger one as the
+    lazy iterable, whose events are new objects at each pass."""
+    spool = Spool(str(tmp_path / "state"))
+    events = [{"id": f"e{i}", "kind": "prompt", "data": {"text": f"prompt {i}"}} for i in range(3)]
+    spool.add_batch("sess-k", events)
+    size = sum(os.path.getsize(tmp_path / "state" / "spool" / n)
+               for n in os.listdir(tmp_path / "state" / "spool") if n.endswith(".sealing"))
+    with spool.sealing("sess-k") as batch:
+        kept = batch.take(lazy=True, keep_below=size + 1)
+        assert kept == events and isinstance(kept, list)
+    with spool.sealing("sess-k") as batch:
+        lazy = batch.take(lazy=True, keep_below=size)
+        assert not isinstance(lazy, list)
+        first, second = list(lazy), list(lazy)
+        assert first == second == events and first[0] is not second[0]
+
+
+def test_a_held_event_is_known_valid_text_only_when_its_line_escapes_no_surrogate(tmp_path):
+    """A lone surrogate reaches a parsed line only through a \\ud... escape:
+    an event whose line has none is known to be valid text (the fold does not
+    check it again); one with a surrogate, lone or of a pair, is not known."""
+    spool = Spool(str(tmp_path / "state"))
+    events = [{"id": "plain", "kind": "prompt", "data": {"text": "café, naïve \\ud800 as text"}},
+              {"id": "lone", "kind": "prompt", "data": {"text": "bad \udc80 byte"}},
+              {"id": "pair", "kind": "prompt", "data": {"text": "an emoji \U0001F600"}},
+              {"id": "key", "kind": "prompt", "data": {"\ud800": "in a key"}}]
+    spool.add_batch("sess-v", events)
+    with spool.sealing("sess-v") as batch:
+        held = batch.take(lazy=True, keep_below=1 << 20)
+        assert held == events
+        assert [batch.plain_text(e) for e in held] == [False, False, False, False]
+    spool.add_batch("sess-w", events[:1] + [{"id": "ascii", "kind": "prompt", "data": {"text": "plain"}}])
+    with spool.sealing("sess-w") as batch:
+        held = batch.take(lazy=True, keep_below=1 << 20)
+        assert [batch.plain_text(e) for e in held] == [False, True]
+        lazy = batch.take(lazy=True)
+        assert [batch.plain_text(e) for e in lazy] == [False, False]  # not held: not known

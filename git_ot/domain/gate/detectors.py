@@ -272,6 +272,44 @@ RULES: list[Rule] = [
          anchors=(b"eyJ",)),
 ]
 
+
+
+def leading_part(pattern: str) -> str:
+    """A start of the expression `pattern` that every match of it begins
+    with a match of, itself an expression: its literal letters, digits, `_`
+    and `-`, character classes and groups without a group inside, up to the
+    first that is repeated (or is anything else); "" when `pattern` has an
+    alternative at its top level, where no start is common to all."""
+    depth, i = 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif c == "[":
+            i = pattern.index("]", i + 2)
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return ""
+        i += 1
+    m = re.match(r"(?:[A-Za-z0-9_-]|\[[^\]\\]+\]|\(\?:[^()\\]*\))+", pattern)
+    if m is None:
+        return ""
+    part = m.group()
+    # The last piece is repeated: the start ends before it.
+    while part and pattern[len(part):len(part) + 1] in ("{", "*", "+", "?"):
+        piece = re.search(r"(?:[A-Za-z0-9_-]|\[[^\]\\]+\]|\(\?:[^()\\]*\))$", part)
+        part = part[:piece.start()]
+    return part
+
+
+# The rules the prefilter runs over the runs run only when the runs hold
+# one of their starts: one search of the joined runs for all of them.
+_RUN_STARTS = [leading_part(r.regex.pattern) for r in RULES if r.in_runs]
+_RUN_START = re.compile("|".join(_RUN_STARTS)) if all(_RUN_STARTS) else None
+
 # Rules on the lower-cased text (same length, ASCII letters folded).
 _AUTH_HEADER = re.compile(
     r"authorization[\"']?[ \t]*[:=][ \t]*[\"']?(?P<scheme>bearer|basic)[ \t]+(?P<s>[a-z0-9._~+/=-]{12,})")
@@ -402,12 +440,17 @@ def pattern_hits(text: str, kinds: frozenset[str] | None = None, probe: Probe | 
     elif not prefilter:
         probe = None
     out = []
+    # No rule that is runs can match when no run holds the start of one.
+    in_runs = probe is not None and bool(probe.runs()) and (
+        _RUN_START is None or _RUN_START.search(probe.joined()[0]) is not None)
     for rule in RULES:
         if kinds is not None and rule.kind not in kinds:
             continue
         if probe is None:
             found = rule.regex.finditer(text)
         elif rule.in_runs:
+            if not in_runs:
+                continue
             found = probe.matches(rule.regex)
         elif rule.anchors and not probe.holds(rule.anchors):
             continue

@@ -75,7 +75,14 @@ class SealGate(Gate):
         # made, here, so the tokens of every later seal match this one's.
         _ = self.tokens.salt
         self.session_id = session_id
-        self.batch_ids = {e.get("id") for e in events}
+        self.batch_ids = set()
+        # A string is spilled (a Spilled in its place) only in an event whose
+        # line says so (store/spool.py): in a batch with none, values are
+        # not walked for them.
+        self.spills = False
+        for e in events:
+            self.batch_ids.add(e.get("id"))
+            self.spills = self.spills or "spilled" in e
         self.redacted: dict[str, int] = {}
         self.tokenized: dict[str, int] = {}
         self.residual: dict[str, int] = {}
@@ -157,8 +164,9 @@ class SealGate(Gate):
         """
         # A spilled string is gated a window at a time as Payloads stores
         # it; whole, as any other, when TruffleHog runs (it read it whole).
-        value = _swap_spilled(value, whole_text if self.trufflehog else
-                              (lambda sp: GatedStream(self, sp, "the session's records")))
+        if self.spills:
+            value = _swap_spilled(value, whole_text if self.trufflehog else
+                                  (lambda sp: GatedStream(self, sp, "the session's records")))
         texts: list[str] = []
         whole: set[int] = set()  # strings that are secrets by their key: replaced whole
         keys: set[int] = set()
