@@ -107,6 +107,7 @@ class Attribution:
         self._split: tuple = (None, [])  # the last content split into lines, and its lines
         self._place: tuple = ()  # (place,): the walk sees that place's windows alone
         self._elsewhere: set[int] = set()  # lines windows of another checkout gave to a step
+        self._after_texts: dict[str, dict] = {}  # path -> {line text: places whose after-states hold it}
         self._texts_of: dict[bytes, frozenset] = {}  # a state -> its lines, stripped (see _texts)
 
     # -- states ----------------------------------------------------------
@@ -275,7 +276,12 @@ class Attribution:
             return None
         best, best_score = None, 0.5
         n = L.count(state)
-        for other in self.index.paths():
+        if self._place and not self.index.blind(self.now) and not self._running():
+            # One place's walk: only paths its windows wrote have its states.
+            others = self.index.paths_of(self._place[0])
+        else:
+            others = self.index.paths()
+        for other in others:
             if other == path:
                 continue
             if tree is not None:
@@ -399,14 +405,22 @@ class Attribution:
         places = {w.place for w in windows}
         if len(places) < 2:
             return None
+        by_text = self._after_texts.get(path)
+        if by_text is None:
+            # Every line (re-indented too, as the walk follows them:
+            # `_reindented`) of every after-state of the path, with the
+            # places whose windows hold it; read once per path.
+            by_text = {}
+            for w in windows:
+                if path in w.files:
+                    for text in {ln.strip() for ln in L.split(self.content(w.after, path))}:
+                        by_text.setdefault(text, set()).add(w.place)
+            self._after_texts[path] = by_text
         lines = L.split(content)
-        texts = {lines[i].strip() for i in wanted if i < len(lines)}
         found = {None} if None in places else set()
-        for w in windows:
-            if w.place in found or path not in w.files:
-                continue
-            if not texts.isdisjoint(ln.strip() for ln in L.split(self.content(w.after, path))):
-                found.add(w.place)
+        for i in wanted:
+            if i < len(lines):
+                found |= by_text.get(lines[i].strip(), set())
         return found or None
 
     def _walk_places(self, places: list, path: str, content: bytes, wanted: set, now: bytes,
