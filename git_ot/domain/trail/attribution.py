@@ -89,10 +89,27 @@ class _Large(Exception):
     """The path is over the snapshot size limit somewhere: no lines to follow."""
 
 
+class Reads:
+    """What walks read, kept across the Attributions of one run (a
+    recomputation has one per instant it looks at): the states of paths,
+    their lines stripped, and per path which checkouts' after-states hold
+    each line. Snapshots never change, so nothing kept goes stale; the
+    states are dropped past CONTENT_KEPT of them (memory)."""
+
+    def __init__(self):
+        self.content: dict = {}
+        self.texts: dict[bytes, frozenset] = {}  # a state -> its lines, stripped (Attribution._texts)
+        self.after_texts: dict[tuple, dict] = {}  # (path, its windows) -> {line text: places}
+
+
+CONTENT_KEPT = 4096
+
+
 class Attribution:
     """Answers, for lines of some content of a path, who wrote them."""
 
-    def __init__(self, store, index: WindowIndex, now: float, uncertain_from: float | None = None):
+    def __init__(self, store, index: WindowIndex, now: float, uncertain_from: float | None = None,
+                 reads: Reads | None = None):
         self.store = store
         self.repo = store.repo
         self.index = index
@@ -101,14 +118,15 @@ class Attribution:
         # state taken at or after `uncertain_from` may be from after the
         # commit, so a line missing from it tells nothing (recompute.py).
         self.uncertain_from = uncertain_from
-        self._content: dict = {}
+        self.reads = reads or Reads()
+        self._content = self.reads.content
         self._written: dict[str, set] = {}  # path -> hashes of the lines agent windows wrote into it
         self._written_cache = None
         self._split: tuple = (None, [])  # the last content split into lines, and its lines
         self._place: tuple = ()  # (place,): the walk sees that place's windows alone
         self._elsewhere: set[int] = set()  # lines windows of another checkout gave to a step
-        self._after_texts: dict[str, dict] = {}  # path -> {line text: places whose after-states hold it}
-        self._texts_of: dict[bytes, frozenset] = {}  # a state -> its lines, stripped (see _texts)
+        self._after_texts = self.reads.after_texts  # see _places
+        self._texts_of = self.reads.texts
 
     # -- states ----------------------------------------------------------
 
@@ -125,6 +143,8 @@ class Attribution:
                 data = obj.data if obj.type_str == "blob" else b""
             if data.startswith(b"git-ot large file v1\n"):
                 raise _Large(path)
+            if len(self._content) >= CONTENT_KEPT:
+                self._content.clear()
             self._content[key] = data
         return data
 
@@ -405,7 +425,8 @@ class Attribution:
         places = {w.place for w in windows}
         if len(places) < 2:
             return None
-        by_text = self._after_texts.get(path)
+        key = (path, len(windows), windows[-1].key)
+        by_text = self._after_texts.get(key)
         if by_text is None:
             # Every line (re-indented too, as the walk follows them:
             # `_reindented`) of every after-state of the path, with the
@@ -415,7 +436,7 @@ class Attribution:
                 if path in w.files:
                     for text in {ln.strip() for ln in L.split(self.content(w.after, path))}:
                         by_text.setdefault(text, set()).add(w.place)
-            self._after_texts[path] = by_text
+            self._after_texts[key] = by_text
         lines = L.split(content)
         found = {None} if None in places else set()
         for i in wanted:
