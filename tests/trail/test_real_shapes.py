@@ -239,3 +239,145 @@ def test_a_real_session_credited_by_its_significant_line_alone(repo, monkeypatch
         {"v": 1, "session": REAL, "step": 16, "hunk": "16.1.1", "path": "mise.toml", "lines": [3, 3],
          "harness": "claude-code", "model": "claude-opus-4-5-20251101"}]
     assert [(c, t) for c, t, _ in _blame_json(repo, "go.mod")[2:3]] == [("go 1.25.6", True)]
+
+
+# -- re-indented lines keep their writer ----------------------------------------
+
+BODY = ('\tpath, err := resolveTranscriptPath(sessionID)\n'
+        '\tfmt.Println("resolved the transcript", path, err)\n')
+LOAD = '\nfunc load(sessionID string) {\n' + BODY + '}\n'
+WRAPPED = ('\tif cached := lookupTranscriptCache(sessionID); cached == "" {\n'
+           + "".join("\t" + ln + "\n" for ln in BODY.splitlines()) + "\t}\n")
+
+
+def test_a_later_session_wrapping_a_block_in_an_if_leaves_the_block_its_writer(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    # One checkout: a session writes a function; a later one wraps its body
+    # in an `if`, which re-indents it, and writes nothing else of it.
+    one = "/home/dev/src/" + repo.path.name
+    a = Transcript(one, A)
+    a.prompt(T0, "add a loader")
+    a.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + LOAD)
+    b = Transcript(one, B)
+    b.prompt(T0 + 20, "look in the cache first")
+    b.edit(T0 + 30, T0 + 31, "app.go", BASE + LOAD, BODY, WRAPPED)
+    paths = [a.save(tmp_path / "a.jsonl"), b.save(tmp_path / "b.jsonl")]
+    repo.write("app.go", BASE + '\nfunc load(sessionID string) {\n' + WRAPPED + '}\n')
+    c = _commit(repo, monkeypatch, "loader, cached")
+
+    out = _import(repo, *paths)
+    assert out["anchored"] == [c]
+    # The body's lines 7-8 are the first session's, as `git blame -w` sees
+    # them; the second wrote the `if` (its brace 9, alone between the two
+    # sessions' lines, tells nothing).
+    assert note(repo) == [
+        {"v": 1, "path": "app.go", "lines": [9, 9], "unattributed": "unknown"},
+        _line(A, 2, "2.1.1", "app.go", [10, 10]),
+        _line(A, 2, "2.1.1", "app.go", [4, 5]),
+        _line(A, 2, "2.1.1", "app.go", [7, 8]),
+        _line(B, 2, "2.1.1", "app.go", [6, 6])]
+
+
+def test_a_block_reindented_by_hand_stays_the_sessions(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    tr = Transcript("/home/dev/src/" + repo.path.name, A)
+    tr.prompt(T0, "add a loader")
+    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + LOAD)
+    path = tr.save(tmp_path / "a.jsonl")
+    # The human wraps the body in an `if`, by hand, and commits.
+    repo.write("app.go", BASE + '\nfunc load(sessionID string) {\n' + WRAPPED + '}\n')
+    c = _commit(repo, monkeypatch, "loader, cached")
+
+    out = _import(repo, path)
+    assert out["anchored"] == [c]
+    # The `if` and its brace (6, 9) are the human's; the re-indented body
+    # is still the session's.
+    assert note(repo) == [
+        _line(A, 2, "2.1.1", "app.go", [10, 10]),
+        _line(A, 2, "2.1.1", "app.go", [4, 5]),
+        _line(A, 2, "2.1.1", "app.go", [7, 8])]
+
+
+# -- a short line another checkout also wrote -------------------------------------
+
+TESTS = 'package app\n\nimport "testing"\n\nfunc TestLoad(t *testing.T) {\n\tcheckLoad(t, "fixtures/cache.json")\n}\n'
+PARALLEL = TESTS.replace("{\n\tcheckLoad", "{\n\tt.Parallel()\n\tcheckLoad")
+
+
+def test_a_short_line_another_checkout_also_wrote_names_no_session(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app_test.go", TESTS)
+    repo.commit("base")
+    # In another checkout a session adds `t.Parallel()` to the test; here
+    # the human makes the same one-line change by hand, on main.
+    tr = Transcript("/home/dev/wt/parallel-tests", A)
+    tr.prompt(T0, "run the tests in parallel")
+    tr.edit(T0 + 10, T0 + 11, "app_test.go", TESTS, "{\n\tcheckLoad", "{\n\tt.Parallel()\n\tcheckLoad")
+    path = tr.save(tmp_path / "a.jsonl")
+    repo.write("app_test.go", PARALLEL)
+    c = _commit(repo, monkeypatch, "tests in parallel")
+
+    _import(repo, path)
+    # Nine letters, paired with the other checkout's line by text and place
+    # alone: too few to tell (git pairs a block of 20 or more); unknown.
+    shown = repo.cli_json("blame", "commit", c)
+    assert shown["sessions"] == []
+    assert shown["lines"]["agent"] == 0
+
+
+def test_a_short_change_with_a_long_line_stays_the_sessions(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app_test.go", TESTS)
+    repo.commit("base")
+    tr = Transcript("/home/dev/wt/parallel-tests", A)
+    tr.prompt(T0, "run the tests in parallel")
+    longer = '{\n\tt.Parallel()\n\tt.Setenv("CACHE_DIR", t.TempDir())\n\tcheckLoad'
+    tr.edit(T0 + 10, T0 + 11, "app_test.go", TESTS, "{\n\tcheckLoad", longer)
+    path = tr.save(tmp_path / "a.jsonl")
+    repo.write("app_test.go", TESTS.replace("{\n\tcheckLoad", longer))
+    c = _commit(repo, monkeypatch, "tests in parallel")
+
+    _import(repo, path)
+    # The two lines make one run of 36 letters and digits: the session's.
+    assert note(repo) == [_line(A, 2, "2.1.1", "app_test.go", [6, 7])]
+    assert [s["session"] for s in repo.cli_json("blame", "commit", c)["sessions"]] == [A]
+
+
+# -- a block copied elsewhere keeps its writer ------------------------------------
+
+STORE = ('\nfunc store(repo *Repo, content []byte) error {\n'
+         '\thash, err := createBlobFromContent(repo, content)\n'
+         '\tif err != nil {\n\t\treturn err\n\t}\n\treturn repo.link(hash)\n}\n')
+STORE_ALL = ('\nfunc storeAll(repo *Repo, files [][]byte) error {\n'
+             '\tfor _, content := range files {\n'
+             '\t\thash, err := createBlobFromContent(repo, content)\n'
+             '\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n'
+             '\t\tif err := repo.linkAll(hash); err != nil {\n\t\t\treturn err\n\t\t}\n'
+             '\t}\n\treturn nil\n}\n')
+
+
+def test_a_line_copied_by_hand_and_reindented_stays_the_sessions(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    tr = Transcript("/home/dev/src/" + repo.path.name, A)
+    tr.prompt(T0, "store a file")
+    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + STORE)
+    path = tr.save(tmp_path / "a.jsonl")
+    repo.write("app.go", BASE + STORE)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "1700000500 +0000")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "1700000500 +0000")
+    repo.commit("store")
+    # Later the human copies the session's call into a loop, re-indented,
+    # and keeps the original where it is.
+    repo.write("app.go", BASE + STORE + STORE_ALL)
+    c = _commit(repo, monkeypatch, "store them all")
+
+    _import(repo, path)
+    # Line 15, the copy, is the session's, as `git blame -M` pairs a copied
+    # line of 20 letters and digits or more; the rest is the human's.
+    assert note(repo, c) == [_line(A, 2, "2.1.1", "app.go", [15, 15])]

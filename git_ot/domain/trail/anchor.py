@@ -41,7 +41,7 @@ from ...store.repository import Store
 from ...store.spool import Spool
 from . import lines as L
 from . import trivial
-from .attribution import HUMAN, Attribution, agent, unattributed
+from .attribution import HUMAN, Attribution, Reads, agent, unattributed
 from .copies import PatchIds, named_sources
 from .session_anchors import append_anchors
 from .windows import WindowIndex
@@ -107,6 +107,7 @@ class Anchorer:
         self._index: WindowIndex | None = None
         self._attribution: Attribution | None = None
         self._at: dict[tuple, Attribution] = {}
+        self._reads = Reads()  # what the walks read, shared by every instant's Attribution
         self._changes: dict[str, dict[str, Change]] = {}
         self._blobs: dict = {}
         self._patch_ids: PatchIds | None = None
@@ -127,14 +128,14 @@ class Anchorer:
     def attribution(self) -> Attribution:
         """The working attribution now (a hook: the walk starts from the working tree)."""
         if self._attribution is None:
-            self._attribution = Attribution(self.store, self.index, self.now)
+            self._attribution = Attribution(self.store, self.index, self.now, reads=self._reads)
         return self._attribution
 
     def attribution_at(self, at: tuple[float, float | None]) -> Attribution:
         """The attribution as it stood at a past instant (a recomputation)."""
         got = self._at.get(at)
         if got is None:
-            got = self._at[at] = Attribution(self.store, self.index, at[0], at[1])
+            got = self._at[at] = Attribution(self.store, self.index, at[0], at[1], reads=self._reads)
         return got
 
     # -- what a commit introduced -----------------------------------------

@@ -29,6 +29,16 @@ timeline with each other or with this worktree: the walk runs once per
 place, over that place's states alone, and a line is the agent's that one
 place's walk gives to a step (several: ambiguous).
 
+A line is the same line when it is unchanged, or only re-indented (its
+leading and trailing white space changed: a block wrapped in an `if`, a
+formatter's run), as `git blame -w` sees it: its writer is who wrote its
+text, not who re-indented it. A line the human's edit adds (no window open)
+that is a copy of a line of 20 letters and digits or more, the one such
+line of the state before, still there, keeps that line's writer, as `git
+blame -M` pairs copied lines. And a run of lines another checkout's session wrote that a
+commit here holds is paired with them by text and place alone: it needs
+those 20 letters and digits too, else it is `unknown` (`t.Parallel()`).
+
 A line is looked for first in the working tree now, then in older states
 (so a line staged with `git add` and then edited again in the working tree
 is still found where it was written). A line found in no state was never
@@ -40,9 +50,11 @@ window that touched its path.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 from . import lines as L
+from .trivial import trivial
 from .windows import Window, WindowIndex
 from .written import Written, line_hash
 
@@ -56,6 +68,13 @@ LOCATE_LIMIT = 256
 # unknown rather than the human's, unless it is shorter than this (stripped).
 PUT_BACK_MIN = 4
 WALK_LIMIT = 4096
+# The fewest letters and digits lines need to be paired by their text alone
+# (with lines another checkout's session wrote, _too_small; with the line a
+# moved or copied one came from, _copies): git blame -M's default score.
+MIN_ALNUM = 20
+_ALNUM = re.compile(rb"[A-Za-z0-9]")
+# How many states' stripped lines are kept at once (see Attribution._texts).
+TEXTS_KEPT = 1024
 
 
 def agent(session: str, step: int, hunk: str, harness: str = "unknown", model=None) -> tuple:
@@ -70,10 +89,27 @@ class _Large(Exception):
     """The path is over the snapshot size limit somewhere: no lines to follow."""
 
 
+class Reads:
+    """What walks read, kept across the Attributions of one run (a
+    recomputation has one per instant it looks at): the states of paths,
+    their lines stripped, and per path which checkouts' after-states hold
+    each line. Snapshots never change, so nothing kept goes stale; the
+    states are dropped past CONTENT_KEPT of them (memory)."""
+
+    def __init__(self):
+        self.content: dict = {}
+        self.texts: dict[bytes, frozenset] = {}  # a state -> its lines, stripped (Attribution._texts)
+        self.after_texts: dict[tuple, dict] = {}  # (path, its windows) -> {line text: places}
+
+
+CONTENT_KEPT = 4096
+
+
 class Attribution:
     """Answers, for lines of some content of a path, who wrote them."""
 
-    def __init__(self, store, index: WindowIndex, now: float, uncertain_from: float | None = None):
+    def __init__(self, store, index: WindowIndex, now: float, uncertain_from: float | None = None,
+                 reads: Reads | None = None):
         self.store = store
         self.repo = store.repo
         self.index = index
@@ -82,11 +118,15 @@ class Attribution:
         # state taken at or after `uncertain_from` may be from after the
         # commit, so a line missing from it tells nothing (recompute.py).
         self.uncertain_from = uncertain_from
-        self._content: dict = {}
+        self.reads = reads or Reads()
+        self._content = self.reads.content
         self._written: dict[str, set] = {}  # path -> hashes of the lines agent windows wrote into it
         self._written_cache = None
         self._split: tuple = (None, [])  # the last content split into lines, and its lines
         self._place: tuple = ()  # (place,): the walk sees that place's windows alone
+        self._elsewhere: set[int] = set()  # lines windows of another checkout gave to a step
+        self._after_texts = self.reads.after_texts  # see _places
+        self._texts_of = self.reads.texts
 
     # -- states ----------------------------------------------------------
 
@@ -103,6 +143,8 @@ class Attribution:
                 data = obj.data if obj.type_str == "blob" else b""
             if data.startswith(b"git-ot large file v1\n"):
                 raise _Large(path)
+            if len(self._content) >= CONTENT_KEPT:
+                self._content.clear()
             self._content[key] = data
         return data
 
@@ -191,14 +233,54 @@ class Attribution:
             return {i: HUMAN for i in wanted}
         if now is None:
             now = self.worktree_content(path)
+        self._elsewhere = set()
         try:
             places = self._places(path, content, wanted)
             if places is None:
-                return self._walk(path, content, wanted, now if now is not None else b"", gone)
-            return self._walk_places(sorted(places, key=lambda p: (p is not None, p or "")),
-                                     path, content, wanted, now if now is not None else b"", gone)
+                got = self._walk(path, content, wanted, now if now is not None else b"", gone)
+            else:
+                got = self._walk_places(sorted(places, key=lambda p: (p is not None, p or "")),
+                                        path, content, wanted, now if now is not None else b"", gone)
         except _Large:
             return {i: unattributed("unknown") for i in wanted}
+        return self._too_small(content, got)
+
+    def _too_small(self, content: bytes, got: dict[int, tuple]) -> dict[int, tuple]:
+        """`got` with every run of consecutive lines that windows of another
+        checkout give to one session, and that holds fewer than
+        MIN_ALNUM letters and digits in all, made `unknown`.
+
+        Such a line is the session's by its text and its place in the file
+        alone, across two timelines (another checkout wrote it, this one's
+        commit holds it): the inference `git blame -M` draws when it pairs
+        lines of two versions, and git makes it only for a block of at least
+        20 alphanumeric characters (its default score; `git diff
+        --color-moved` has the same floor). A `t.Parallel()` or an
+        `"errors"` import another checkout also wrote tells nothing. A run
+        of trivial lines alone is left as it is: they follow their
+        significant neighbours (trivial.py).
+        """
+        if not self._elsewhere:
+            return got
+        if self._split[0] is not content:
+            self._split = (content, L.split(content))
+        lines = self._split[1]
+        out = dict(got)
+        run: list[int] = []
+        for n in sorted(got) + [None]:
+            status = got.get(n) if n is not None else None
+            joins = (n is not None and n in self._elsewhere and status[0] == "agent" and run
+                     and n == run[-1] + 1 and got[run[-1]][1] == status[1])
+            if joins:
+                run.append(n)
+                continue
+            texts = [lines[k] if k < len(lines) else b"" for k in run]
+            if run and not all(map(trivial, texts)) \
+                    and sum(len(_ALNUM.findall(t)) for t in texts) < MIN_ALNUM:
+                for k in run:
+                    out[k] = unattributed("unknown")
+            run = [n] if n is not None and n in self._elsewhere and status[0] == "agent" else []
+        return out
 
     def _renamed_from(self, path: str, state: bytes, t: float, tree: str | None, gone) -> str | None:
         """The path a file renamed by hand (outside every window) had before, if any.
@@ -214,7 +296,12 @@ class Attribution:
             return None
         best, best_score = None, 0.5
         n = L.count(state)
-        for other in self.index.paths():
+        if self._place and not self.index.blind(self.now) and not self._running():
+            # One place's walk: only paths its windows wrote have its states.
+            others = self.index.paths_of(self._place[0])
+        else:
+            others = self.index.paths()
+        for other in others:
             if other == path:
                 continue
             if tree is not None:
@@ -270,9 +357,26 @@ class Attribution:
             red = (("after" if side == 1 else "before"), src) in w.redacted
             if located:
                 amap = L.align(prev, cur, L.STEP)
-                owner = None
+                owner = moved = copied = cur_lines = None
                 for line, pos in list(located.items()):
                     was = amap[pos] if pos < len(amap) else None
+                    if was is None:
+                        if cur_lines is None:
+                            cur_lines = L.split(cur)
+                        text = cur_lines[pos].strip() if pos < len(cur_lines) else b""
+                        if text and text in self._texts(prev):
+                            # Its text was there before: re-indented, or moved.
+                            if moved is None:
+                                moved = _reindented(prev, cur, amap)
+                            was = moved.get(pos)
+                            if was is None and owner is None:
+                                owner = self._candidates({cur_path, src}, t, cur_t)
+                            if was is None and not owner:
+                                # Typed outside every window: a line copied by
+                                # hand keeps the writer of its source.
+                                if copied is None:
+                                    copied = _copies(L.split(prev), amap)
+                                was = copied.get(text)
                     if was is not None:
                         located[line] = was
                         continue
@@ -321,14 +425,23 @@ class Attribution:
         places = {w.place for w in windows}
         if len(places) < 2:
             return None
+        key = (path, len(windows), windows[-1].key)
+        by_text = self._after_texts.get(key)
+        if by_text is None:
+            # Every line (re-indented too, as the walk follows them:
+            # `_reindented`) of every after-state of the path, with the
+            # places whose windows hold it; read once per path.
+            by_text = {}
+            for w in windows:
+                if path in w.files:
+                    for text in {ln.strip() for ln in L.split(self.content(w.after, path))}:
+                        by_text.setdefault(text, set()).add(w.place)
+            self._after_texts[key] = by_text
         lines = L.split(content)
-        texts = {lines[i] for i in wanted if i < len(lines)}
         found = {None} if None in places else set()
-        for w in windows:
-            if w.place in found or path not in w.files:
-                continue
-            if texts & set(L.split(self.content(w.after, path))):
-                found.add(w.place)
+        for i in wanted:
+            if i < len(lines):
+                found |= by_text.get(lines[i].strip(), set())
         return found or None
 
     def _walk_places(self, places: list, path: str, content: bytes, wanted: set, now: bytes,
@@ -393,15 +506,45 @@ class Attribution:
         except _Large:
             return None
 
-    @staticmethod
-    def _locate(content: bytes, state: bytes, unlocated: set, located: dict) -> None:
-        """Place still unplaced lines of `content` that `state` holds unchanged."""
+    def _locate(self, content: bytes, state: bytes, unlocated: set, located: dict) -> None:
+        """Place still unplaced lines of `content` that `state` holds
+        unchanged, re-indented (see `_reindented`), or as the one line a copy
+        of it came from (see `_copies`)."""
         amap = L.align(state, content, L.STEP)
         for line in list(unlocated):
             pos = amap[line] if line < len(amap) else None
             if pos is not None:
                 located[line] = pos
                 unlocated.discard(line)
+        if not unlocated:
+            return
+        if self._split[0] is not content:
+            self._split = (content, L.split(content))
+        lines = self._split[1]
+        texts = {lines[i].strip() for i in unlocated if i < len(lines)} - {b""}
+        if texts.isdisjoint(self._texts(state)):
+            return  # (the cheap test first: no line of the state is one of them)
+        moved = _reindented(state, content, amap)
+        copies = None
+        for line in list(unlocated):
+            pos = moved.get(line)
+            if pos is None and line < len(lines):
+                if copies is None:
+                    copies = _copies(L.split(state), amap)
+                pos = copies.get(lines[line].strip())
+            if pos is not None:
+                located[line] = pos
+                unlocated.discard(line)
+
+    def _texts(self, state: bytes) -> frozenset:
+        """The lines of a state, each stripped of the white space around it
+        (kept for the states the walks go through again)."""
+        got = self._texts_of.get(state)
+        if got is None:
+            if len(self._texts_of) >= TEXTS_KEPT:
+                self._texts_of.clear()
+            got = self._texts_of[state] = frozenset(ln.strip() for ln in L.split(state))
+        return got
 
     def _owner(self, candidates: list[Window], line: int, at_after: dict) -> tuple:
         if not candidates:
@@ -421,11 +564,50 @@ class Attribution:
             file_pos, hunks, _old = w.files[path]
             for h, (start, count) in enumerate(hunks, 1):
                 if count and start <= pos + 1 < start + count:
+                    if w.place is not None:
+                        self._elsewhere.add(line)
                     info = self.index.session_info(w.session)
                     return agent(w.session, w.step, f"{w.step}.{file_pos}.{h}",
                                  info["harness"], info["model"])
         # The step is certain, but which of its hunks holds the line is not.
         return unattributed("ambiguous", [w.key])
+
+
+def _reindented(old: bytes, new: bytes, amap: list) -> dict[int, int]:
+    """{line of `new`: line of `old`} for the lines the diff (`amap`, as
+    `lines.align` gives it) adds that are a line it removes with only its
+    indentation or trailing white space changed: the same line, re-indented
+    (a block wrapped in an `if`, a formatter's run), as `git blame -w` and
+    `git diff --color-moved-ws=allow-indentation-change` see it. Its writer
+    is who wrote its text, not who re-indented it. Found by the same diff
+    over both sides unindented; a line of `old` the diff keeps for another
+    line is no one's source."""
+    kept = {j for j in amap if j is not None}
+    out = {}
+    for i, j in enumerate(L.align(L.unindented(old), L.unindented(new), L.STEP)):
+        if j is not None and j not in kept and i < len(amap) and amap[i] is None:
+            out[i] = j
+    return out
+
+
+def _copies(lines: list[bytes], amap: list) -> dict[bytes, int]:
+    """{text: line} for the lines of a version (`lines`) that a line of the
+    next version may be a copy of: those the diff (`amap`, as `lines.align`
+    gives it) keeps, whose text (indentation aside) the version holds once,
+    with at least MIN_ALNUM letters and digits, the fewest `git blame -M`
+    pairs a copied block by. A line the human's edit adds (no window open)
+    that is such a text was copied there by hand (a block copied and
+    re-indented); its writer is who wrote the line it copies, as `git blame
+    -M` sees it. A line moved by hand (its source gone) is left to track's
+    lineage, which calls its hunk `moved`; a line a window's diff adds stays
+    that window's: its tool wrote it."""
+    kept = {j for j in amap if j is not None}
+    seen: dict[bytes, int] = {}
+    for i, ln in enumerate(lines):
+        text = ln.strip()
+        seen[text] = -1 if text in seen else i
+    return {t: i for t, i in seen.items()
+            if i >= 0 and i in kept and len(_ALNUM.findall(t)) >= MIN_ALNUM}
 
 
 class Uncommitted:

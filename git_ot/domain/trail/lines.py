@@ -69,6 +69,14 @@ def align(old: bytes, new: bytes, flags: int = STEP) -> list[int | None]:
     return out
 
 
+def unindented(data: bytes) -> bytes:
+    """The content with every line's leading and trailing white space set
+    aside (as many lines, in the same order): two versions that differ only
+    in indentation are the same once unindented."""
+    parts = split(data)
+    return b"".join(p.strip() + b"\n" for p in parts)
+
+
 def added(old: bytes, new: bytes, flags: int = BLAME) -> set[int]:
     """The 0-based lines of `new` that the diff from `old` adds."""
     return {i for i, j in enumerate(align(old, new, flags)) if j is None}

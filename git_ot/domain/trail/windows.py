@@ -229,6 +229,7 @@ class WindowIndex:
         self.path = state.windows_index(store.location.state_dir)
         self.sessions: dict[str, dict] = {}
         self._by_path: dict[str, list[Window]] | None = None
+        self._by_place: dict | None = None  # place -> the paths its windows touched
         self._running: list[Window] = []
         self._blind: list[Window] = []
         self._earliest: tuple | None = None
@@ -310,6 +311,7 @@ class WindowIndex:
             for step, t0, t1, before, after, declared in (entry.get("blind", []) if here[cwd] else ()):
                 blind.append(Window(sid, step, t0 or 0.0, t1, before, after, {}, declared, blind=True))
         self._by_path = by_path
+        self._by_place = None
         self._running = running
         self._blind = blind
         self._earliest = None
@@ -361,6 +363,18 @@ class WindowIndex:
         if self._by_path is None:
             self._build()
         return list(self._by_path)
+
+    def paths_of(self, place: str | None) -> list[str]:
+        """Every path a closed window of `place` touched (see Window.place)."""
+        if self._by_path is None:
+            self._build()
+        if self._by_place is None:
+            by_place: dict = {}
+            for path, ws in self._by_path.items():
+                for p in {w.place for w in ws}:
+                    by_place.setdefault(p, []).append(path)
+            self._by_place = by_place
+        return self._by_place.get(place, [])
 
     def any_windows(self) -> bool:
         if self._by_path is None:
