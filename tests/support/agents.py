@@ -55,14 +55,23 @@ def find(harness: str) -> str | None:
 def require(harness: str, home: Path) -> str:
     """The path of `harness`'s pinned CLI; fails (or skips under
     GIT_OT_SKIP_E2E=1) with how to install it when it is missing or another version."""
-    package, version, program, banner = CLIS[harness]
-    path = find(harness)
+    program = CLIS[harness][2]
+    return pinned(CLIS[harness], f"the {harness} CLI ('{program}')", {**clean_env(), "HOME": str(home)})
+
+
+def pinned(entry: tuple, what: str, env: dict | None = None) -> str:
+    """The path of a pinned npm program (an entry of CLIS or TOOLS); fails
+    (or skips under GIT_OT_SKIP_E2E=1) with how to install it when it is
+    missing or another version."""
+    package, version, program, banner = entry
+    local = ROOT / "node_modules" / ".bin" / program
+    path = str(local) if local.exists() else shutil.which(program)
     problem = None
     if path is None:
-        problem = f"the {harness} CLI ('{program}') is not installed"
+        problem = f"{what} is not installed"
     else:
         proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=120,
-                              env={**clean_env(), "HOME": str(home)}, stdin=subprocess.DEVNULL)
+                              env=env, stdin=subprocess.DEVNULL)
         # Pi prints its version on stderr.
         said = proc.stdout if proc.stdout.strip() else proc.stderr
         if not said.startswith(banner):

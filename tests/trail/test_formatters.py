@@ -176,11 +176,12 @@ def test_gofmt_over_agent_code_keeps_it_alive_transformed(repo):
     assert _track(repo) == [("2.1.1", "alive_transformed", 26, 25, [("cache.go", [[1, 25]], False)],
                              [(formatted, 1)])]
     assert _alive_at_head(repo, wrote) == 25
-    # Line by line, blame shows what git blame does: the lines gofmt
-    # rewrote are the commit's that rewrote them (the person's), the lines
-    # it left alone still the session's.
+    # Line by line, blame shows what `git blame -w` does: the lines gofmt
+    # rewrote within (aligned fields, `:=`, `){`, a moved import) are the
+    # commit's that rewrote them (the person's); those it only re-indented,
+    # and those it left alone, are still the session's.
     kinds = _kinds(repo, "cache.go")
-    rewritten = [4, 5, 10, 11, 12, 16, 20, 21, 22, 23, 24]
+    rewritten = [5, 10, 11, 20, 21, 22, 23]
     assert [n for n, k in enumerate(kinds, 1) if k != "agent"] == rewritten
     assert {kinds[n - 1] for n in rewritten} == {"human"}
 
@@ -211,9 +212,10 @@ def test_prettier_over_agent_code_keeps_it_alive_transformed(repo):
         ("report.ts", [[1, 3], [6, 8], [13, 15], [19, 20], [26, 29], [31, 34]], False)], [])]
     assert _alive_at_head(repo, wrote) == 21
     kinds = _kinds(repo, "report.ts")
-    # git blame gives prettier's lines to the person's commit; only the
-    # lines git's diff kept as they were are the session's.
-    assert [n for n, k in enumerate(kinds, 1) if k == "agent"] == [2, 6, 7, 13, 34]
+    # As `git blame -w` does, the lines prettier rewrote within go to the
+    # person's commit; the lines it kept, or only re-indented (`return {`
+    # and `rows,`), are the session's.
+    assert [n for n, k in enumerate(kinds, 1) if k == "agent"] == [2, 6, 7, 13, 26, 27, 34]
     assert set(kinds) == {"agent", "human"}
 
 
