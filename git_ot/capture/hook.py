@@ -483,6 +483,11 @@ def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> in
             # Its events wait in the spool; the log and 'git ot scan' say why.
             log_failure(location, f"hook seal {session_id}", exc)
             return 0
+        except Exception as exc:
+            # Logged while the lock is held: whoever waits on it for this
+            # seal finds the failure in the log once it is free.
+            log_failure(location, f"hook seal {session_id}", exc)
+            return 0
         finally:
             try:
                 os.unlink(lock)  # while held: a later one creates it afresh
