@@ -59,13 +59,8 @@ def main(argv: list[str]) -> int:
         if not argv:
             raise ValueError("usage: git ot hook <source> [<event>]")
         source, event_name = argv[0], (argv[1] if len(argv) > 1 else None)
-        if source in ("seal", "drain"):
-            # No one waits on these: the agent and the person come first.
-            try:
-                os.nice(BACKGROUND_NICE)
-            except OSError:
-                pass
         if source == "seal":
+            _yield_cpu()
             return _seal_detached(location or locate(), event_name, argv[2:])
         if source == "git":
             return _git_event(location or locate(), event_name, argv[2:])
@@ -275,13 +270,23 @@ def _drain_detached(location) -> int:
         if fd is not None:  # else a seal of it runs, and looks at the spool again when done
             held.append((home, session_id, fd))
 
-    drain_inbox(location, on_end=take)
+    drain_inbox(location, on_end=take)  # at full priority: a hook may wait for the inbox's lock
+    _yield_cpu()
     for home, session_id, fd in held:
         try:
             _seal_detached(home, session_id, [str(fd)])
         except Exception as exc:
             log_failure(home, f"hook drain {session_id}", exc)
     return 0
+
+
+def _yield_cpu() -> None:
+    """For the background seals, which no one waits on: the agent and the
+    person come first."""
+    try:
+        os.nice(BACKGROUND_NICE)
+    except OSError:
+        pass
 
 
 def _fill(location, adapter, event: dict) -> None:
