@@ -72,8 +72,10 @@ def main(argv: list[str]) -> int:
         raw = sys.stdin.buffer.read()
         t = _now()
         if location is not None:
-            # What the harness left in the inbox came first (store/inbox.py).
-            drain_inbox(location, before=t, on_end=_seal_in_background)
+            # What the harness left in the inbox came first (store/inbox.py);
+            # what the spool could not take stays there, and this event is
+            # recorded all the same.
+            _logged(location, "hook inbox", lambda: drain_inbox(location, before=t, on_end=_seal_in_background))
         event = _event(adapter, source, event_name, raw)
         validate_session_id(event["session"])
         location = _home(location, event)
@@ -230,6 +232,14 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                     on_end(home, session_id)
     except LockBusy:
         pass  # another process drains it, and seals what ended
+
+
+def _logged(location, what: str, work) -> None:
+    """Run `work()`; a failure is logged, never the caller's."""
+    try:
+        work()
+    except Exception as exc:
+        log_failure(location, what, exc)
 
 
 def _ensure_inbox(location) -> None:
@@ -538,7 +548,7 @@ def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
 
         start(location, args[0] if args else "")
         return 0
-    drain_inbox(location)  # what the harness left there is sealed with the rest
+    _logged(location, "hook inbox", lambda: drain_inbox(location))  # sealed with the rest
     rewritten = b""
     if event_name == "post-rewrite":
         rewritten = sys.stdin.buffer.read()  # "<old> <new>" lines; also spares git a broken pipe

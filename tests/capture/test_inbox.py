@@ -190,3 +190,17 @@ def test_forget_takes_a_sessions_events_waiting_in_the_inbox_with_it(repo):
     assert proc.returncode == 0, proc.stderr
     assert _files(repo) == [] and _journal(repo) == []
     assert repo.ot_json("trace", "list")["sessions"] == []
+
+
+def test_an_entry_the_spool_cannot_take_stays_and_the_hooks_own_event_is_recorded(repo):
+    repo.ot("init")
+    other = "0b0e7c1e-3c1a-4c55-9d7a-000000000002"
+    hook(str(repo.path), "UserPromptSubmit", {**_payload(repo, "UserPromptSubmit", prompt="stuck"),
+                                              "session_id": other})
+    [stuck] = _files(repo)
+    # Its journal cannot be appended to (a directory stands where it goes).
+    (repo.path / ".git" / "opentraces" / "spool" / f"{other}.jsonl").mkdir(parents=True)
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    assert [e["kind"] for e in _journal(repo)] == ["session_start"]
+    assert _files(repo) == [stuck]
+    assert "hook inbox" in (repo.path / ".git" / "opentraces" / "log").read_text()
