@@ -48,19 +48,18 @@ function git(cwd: string, args: string[]): string | null {
 // The repository's inbox (git-ot's store/inbox.py), by working directory:
 // events that need no look at the working tree are left there as files,
 // with no process started; null where git-ot keeps no state.
-const inboxes = new Map<string, string | null>();
+// (The first git-ot run makes the inbox: looked for again at each event.)
+const commons = new Map<string, string | null>();
 function inbox(cwd: string): string | null {
-  if (!inboxes.has(cwd)) {
-    const common = git(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
-    let dir: string | null = common ? join(common, "opentraces", "inbox") : null;
-    try {
-      if (dir && !statSync(dir).isDirectory()) dir = null;
-    } catch {
-      dir = null;
-    }
-    inboxes.set(cwd, dir);
+  if (!commons.has(cwd)) commons.set(cwd, git(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"]));
+  const common = commons.get(cwd);
+  if (!common) return null;
+  const dir = join(common, "opentraces", "inbox");
+  try {
+    return statSync(dir).isDirectory() ? dir : null;
+  } catch {
+    return null;
   }
-  return inboxes.get(cwd) ?? null;
 }
 
 // Arrival times in nanoseconds, increasing within this process.
