@@ -315,13 +315,9 @@ def _settle(location, session_id: str) -> None:
 
 def _spool_read(location, session_id: str, read) -> None:
     """Spool the events `read()` gives, read from a harness's session files;
-    a failure is logged and never the hook's."""
-    try:
-        events = read()
-        if events:
-            Spool(location.state_dir).append_many(session_id, events)
-    except Exception as exc:  # the hook's own event is still recorded
-        log_failure(location, "transcript fill", exc)
+    a failure is logged and never the hook's (its own event is still recorded)."""
+    _logged(location, "transcript fill",
+            lambda: Spool(location.state_dir).append_many(session_id, read()))
 
 
 def record(location, event: dict, t: float | None = None, event_id: str | None = None) -> None:

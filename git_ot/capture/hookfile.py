@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import sys
 from typing import Callable
 
 from ..errors import SettingsError
@@ -77,6 +79,18 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool)
             '&& case $t in *[!0-9]*) false;; esac '
             f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" && cat >"$f.tmp" && mv "$f.tmp" "$f" '
             f"&& {after}; exec {run} {source} {event}")
+
+
+def hook_command(source: str, event: str, scope: str, inbox_events, drain_events) -> str:
+    """The command of one event's hook for a harness whose hooks are
+    commands (Claude Code, Codex): `inbox_command` for the events that need
+    no look at the working tree (`inbox_events`; with a drain after those of
+    `drain_events`), `runner_command` for the others; both name the
+    interpreter that runs this outside the project scope."""
+    python = shlex.quote(sys.executable)
+    if event in inbox_events:
+        return inbox_command(source, event, scope, python, drain=event in drain_events)
+    return runner_command(source, event, scope, python)
 
 
 def install_hooks(doc: "HookFile", events, command: Callable[[str], str],

@@ -67,12 +67,10 @@ is never added, so a clone cannot plant a `git-ot` of its own.
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import INBOX_RUNNER, HookFile, inbox_command, install_hooks, ours, runner_command, uninstall_hooks
+from ..hookfile import INBOX_RUNNER, HookFile, hook_command, install_hooks, ours, uninstall_hooks
 from .hooks import READ_ONLY_TOOLS
 
 HARNESS = "claude-code"
@@ -138,10 +136,7 @@ def settings_path(scope: str, cwd: str | None = None, what: str = "install") -> 
 
 def command_for(event: str, scope: str) -> str:
     """The hook command for one event in `scope`'s settings file (see above)."""
-    python = shlex.quote(sys.executable)
-    if event in INBOX_EVENTS:
-        return inbox_command(HARNESS, event, scope, python, drain=event in DRAIN_EVENTS)
-    return runner_command(HARNESS, event, scope, python)
+    return hook_command(HARNESS, event, scope, INBOX_EVENTS, DRAIN_EVENTS)
 
 
 def is_ours(hook) -> bool:

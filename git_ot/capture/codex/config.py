@@ -48,15 +48,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
-import sys
 import threading
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import INBOX_RUNNER, HookFile, inbox_command, install_hooks, runner_command, uninstall_hooks
+from ..hookfile import INBOX_RUNNER, HookFile, hook_command, install_hooks, uninstall_hooks
 
 HARNESS = "codex"
 TITLE = "Codex"
@@ -97,10 +95,7 @@ def hooks_path(scope: str, cwd: str | None = None, what: str = "install") -> str
 
 def command_for(event: str, scope: str) -> str:
     """The hook command for one event in `scope`'s hooks.json (see above)."""
-    python = shlex.quote(sys.executable)
-    if event in INBOX_EVENTS:
-        return inbox_command(HARNESS, event, scope, python, drain=event in DRAIN_EVENTS)
-    return runner_command(HARNESS, event, scope, python)
+    return hook_command(HARNESS, event, scope, INBOX_EVENTS, DRAIN_EVENTS)
 
 
 def is_ours(hook) -> bool:
