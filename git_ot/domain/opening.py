@@ -72,22 +72,32 @@ def open_store(path: str | None = None, seal: bool = False, settle: bool = False
 def anchor_left(store: Store) -> None:
     """Anchor what git hooks left for the next run: the commits whose hook
     waited in vain for a seal another process ran (which may have ended
-    before the hook gave up), and the trail anchors a hook could not write
-    past its wait. A listing of two folders when there is nothing."""
+    before the hook gave up), the notes the notes ref could not take then,
+    and the trail anchors a hook could not write past its wait. A listing
+    of three folders when there is nothing."""
     from .trail import session_anchors
 
+    state_dir = store.location.state_dir
     try:
-        later = os.listdir(state.anchor_later(store.location.state_dir))
+        later = os.listdir(state.anchor_later(state_dir))
     except OSError:
         later = []
+    try:
+        notes = os.listdir(state.notes_pending(state_dir))
+    except OSError:
+        notes = []
     kept = session_anchors.sessions_pending(store)
-    if not later and not kept:
+    if not later and not notes and not kept:
         return
+    from ..store import notes as notes_store
+    from .trail.anchor import Anchorer
     from .trail.githooks import anchor_deferred
 
     try:
         if later:
             anchor_deferred(store)
+        if notes and notes_store.take_pending(state_dir):  # not written with the deferred
+            Anchorer(store).write([], "pending notes")
         session_anchors.flush_pending(store)
     except Exception as exc:  # recomputed by the next run; blame needs none of it
         notices.warn(f"commits left for anchoring not anchored yet: {_reason(exc)}")

@@ -39,7 +39,10 @@ _TREE = b"40000"  # a tree entry's mode as a tree object spells it
 REF_LOCK_WAIT = 10.0
 # Tests shorten the wait, in the spirit of git's GIT_TEST_* variables.
 _WAIT_OVERRIDE = "GIT_OT_TEST_LOCK_WAIT"
-_LOCK_FAILURE = re.compile(r"failed to lock file '(?P<path>.+?)' for writing")
+# libgit2 says the first when it finds the lock file in place, the second
+# when the file appears between that look and its own exclusive create.
+_LOCK_FAILURE = re.compile(r"failed to (?:lock file '(?P<path>.+?)' for writing"
+                           r"|create locked file '(?P<created>.+?)': File exists)")
 
 
 def ref_lock_wait() -> float:
@@ -66,7 +69,7 @@ def _retry_locked(update) -> None:
             m = _LOCK_FAILURE.search(str(exc))
             if m is None:
                 raise
-            lock = m.group("path")
+            lock = m.group("path") or m.group("created")
             if locks.clear_stale(lock):
                 continue
             now = time.monotonic()
