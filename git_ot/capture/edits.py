@@ -10,8 +10,6 @@ the hunks; these helpers are shared by every harness's transcript reader.
 
 from __future__ import annotations
 
-import os
-from typing import Callable
 
 
 def replace_strings(text: str, edits) -> str | None:
@@ -149,42 +147,6 @@ def hunks_from_structured_patch(path: str, hunks) -> list[dict] | None:
     except (KeyError, TypeError):
         return None
     return [{"file": path, "status": "M", "hunks": out, "added": added, "removed": removed}]
-
-
-def relpath_mapper(worktree: str, cwd: str | None) -> Callable[[str], str | None]:
-    """Maps absolute paths of a session to paths in this repository.
-
-    A path inside this working tree maps to its place in it. A session run in
-    another checkout of the project (another machine, another clone) has
-    paths under its own `cwd`, the project's root there; they map by their
-    tail below it. When that `cwd` ends in a folder this checkout also has,
-    under a folder named like this checkout's, the tail starts there.
-    """
-    root = os.path.normpath(worktree)
-    other = None
-    if cwd and os.path.isabs(cwd):
-        c = os.path.normpath(cwd)
-        if c != root and not c.startswith(root + os.sep):
-            parts = c.strip(os.sep).split(os.sep)
-            prefix = ""
-            for k in range(len(parts) - 1, 0, -1):
-                if parts[-k - 1] == os.path.basename(root) and os.path.isdir(os.path.join(root, *parts[-k:])):
-                    prefix = "/".join(parts[-k:])
-                    break
-            other = (c, prefix)
-
-    def mapper(path: str) -> str | None:
-        if not isinstance(path, str) or not os.path.isabs(path):
-            return None
-        p = os.path.normpath(path)
-        if p.startswith(root + os.sep):
-            return p[len(root) + 1:].replace(os.sep, "/")
-        if other and p.startswith(other[0] + os.sep):
-            tail = p[len(other[0]) + 1:].replace(os.sep, "/")
-            return f"{other[1]}/{tail}" if other[1] else tail
-        return None
-
-    return mapper
 
 
 # -- apply_patch ---------------------------------------------------------------

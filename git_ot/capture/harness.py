@@ -53,10 +53,12 @@ class Harness(TranscriptSource, Protocol):
         hook call, to be spooled before `event`; [] for a harness whose hooks
         see every call. Runs on the hook path too."""
 
-    def settle(self, location, session: str) -> list[dict]:
+    def settle(self, location, session: str, quick: bool = False) -> list[dict]:
         """In the detached seal at a turn's end: `fill`'s events for the
         session once its session files have stopped growing; [] when the
-        harness has no `fill` or the session never read one."""
+        harness has no `fill` or the session never read one. With `quick`
+        (a git hook, before it anchors), what they hold now, waiting only
+        briefly for the results of write calls already started."""
 
     def hook_command(self, event: str, scope: str) -> str:
         """The shell command `install` writes for `event` into `scope`."""

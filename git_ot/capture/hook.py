@@ -222,7 +222,7 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                     continue
                 home = _home(location, event)
                 _fill(home, adapter, event)
-                record(home, event, entry.t, entry.event_id)
+                record(home, event, entry.t, entry.event_id, look=False)
                 crash_point("after-inbox-append")
                 os.unlink(entry.path)
                 if event["kind"] in adapter.seal_kinds:
@@ -305,12 +305,13 @@ def _fill(location, adapter, event: dict) -> None:
     _spool_read(location, event["session"], lambda: adapter.fill(location, event))
 
 
-def _settle(location, session_id: str) -> None:
+def _settle(location, session_id: str, quick: bool = False) -> None:
     """Spool the calls no hook saw that the session's files gained after its
-    last hook call, once they stopped growing (claude_code/fill.py)."""
+    last hook call, once they stopped growing (claude_code/fill.py); with
+    `quick`, those they hold now."""
     for name in registry.names():
         harness = registry.find(name)
-        _spool_read(location, session_id, lambda: harness.settle(location, session_id))
+        _spool_read(location, session_id, lambda: harness.settle(location, session_id, quick))
 
 
 def _spool_read(location, session_id: str, read) -> None:
@@ -320,13 +321,20 @@ def _spool_read(location, session_id: str, read) -> None:
             lambda: Spool(location.state_dir).append_many(session_id, read()))
 
 
-def record(location, event: dict, t: float | None = None, event_id: str | None = None) -> None:
-    """Give the event an id and time, snapshot if it may write, spool it."""
+def record(location, event: dict, t: float | None = None, event_id: str | None = None,
+           look: bool = True) -> None:
+    """Give the event an id and time, snapshot if it may write (and `look`:
+    the hook runs as the event happens), spool it."""
     event = {"v": 1, "id": event_id or os.urandom(8).hex(), "t": _now() if t is None else t, **event}
     if event["kind"] == "session_start" and not isinstance(event["data"].get("head"), dict):
         event["data"]["head"] = _head(location)
     if event.pop("writes", False) and location.worktree is not None:
         event["writes"] = True
+    # A snapshot is of the moment the hook runs: none for an event left in
+    # the inbox (its harness sent there only what needs no look), nor for
+    # one that carries its file before and after (`edits`: Pi's write and
+    # edit, read by its extension as they ran).
+    if event.get("writes") and look and event["data"].get("edits") is None:
         try:
             event["snapshot"] = snapshot.take(location, snapshot.configured_max_file_size())
         except Exception as exc:  # the event is kept without its snapshot
@@ -553,6 +561,10 @@ def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
     pending = Spool(location.state_dir).pending_sessions()
     if event_name == "post-checkout" and not pending:
         return 0  # nothing to seal and nothing to anchor: spare the import of pygit2
+    for session_id in pending:
+        # A session still running may have written the commit's lines with
+        # a tool no hook sees: read its transcript first.
+        _settle(location, session_id, quick=True)
     from ..store.repository import Store
 
     store = Store(location)

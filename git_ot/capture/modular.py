@@ -51,10 +51,10 @@ class ModularHarness:
             return []
         return self._module(self.filler).fill(location, event)
 
-    def settle(self, location, session: str) -> list[dict]:
+    def settle(self, location, session: str, quick: bool = False) -> list[dict]:
         if self.filler is None:
             return []
-        return self._module(self.filler).settle(location, session)
+        return self._module(self.filler).settle(location, session, quick)
 
     # -- install -----------------------------------------------------------
 
@@ -88,7 +88,7 @@ class ModularHarness:
         return self._module(self.transcripts).session_cwd(lines)
 
     def relpath_mapper(self, worktree: str, cwd: str | None):
-        from .edits import relpath_mapper
+        from ..domain.paths import relpath_mapper
 
         return relpath_mapper(worktree, cwd)
 

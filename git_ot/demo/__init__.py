@@ -113,14 +113,14 @@ def run(directory: str | None, as_json: bool = False, terminal: dict | None = No
             commits.append(_commit(path, payload["last_assistant_message"],
                                    int(payload["_received_at"])))
 
-    # The transcript Claude Code wrote, where the hooks can read it (its
-    # recorded path is on the recording's machine): the model and Claude
+    # The transcript Claude Code wrote, growing as it did, where the hooks
+    # can read it (its recorded path is on the recording's machine): the
+    # calls of the tools the install does not hook, the model and Claude
     # Code's version come from it, as in a live session.
     with tempfile.TemporaryDirectory(prefix="git-ot-demo-transcript-") as folder:
         transcript = os.path.join(folder, events[0]["session_id"] + ".jsonl")
-        with open(transcript, "w", encoding="utf-8", newline="") as fh:
-            fh.write(session_file("transcript.jsonl"))
-        session = replay(path, events, after=after, env=env, transcript=transcript, recorded_times=True)
+        session = replay(path, events, after=after, env=env, transcript=transcript,
+                         transcript_text=session_file("transcript.jsonl"), recorded_times=True)
     changed = _git(path, ["diff", "--name-only", commits[0]["commit"], "HEAD"], env).splitlines()
     reports = []
     shown_env, color = env, []

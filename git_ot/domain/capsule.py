@@ -115,24 +115,16 @@ def _slice_item(step: dict) -> dict:
 
 def _snapshot_tree(store: Store, sid: str, step: dict, trail: dict, base: str | None) -> tuple[str, str]:
     """The tree of the working files the step ran against, and where it
-    comes from: the step's own snapshot before it, else the latest whole
-    snapshot at or before it, else the session's base commit."""
+    comes from (ctx.files_at): the state before it when it has one, else
+    at its end."""
     n = step["n"]
-    best = None
-    for name, snap in trail["snapshots"].items():
-        if snap.get("partial") or snap["step"] > n:
-            continue
-        if snap["step"] == n and snap["at"] == "after" and step.get("snapshot_before"):
-            continue  # the tree it ran against is the one before it
-        rank = (snap["step"], snap["at"] == "after")
-        if best is None or rank > best[0]:
-            best = (rank, snap["tree"], name)
-    if best is not None:
-        return best[1], f"snapshot {best[2]}"
-    if base and store.has_object(base):
-        return str(store.repo[base].peel(pygit2.Commit).tree_id), f"commit {base}"
-    raise NoContext(f"session {sid[:12]} has no snapshot or base commit at step {n}",
-                    hint="the working files of that step are not in this repository")
+    base = base if base and store.has_object(base) else None
+    got = ctx_domain.files_at(store, trail, base, (n, not step.get("snapshot_before")))
+    if got is None:
+        raise NoContext(f"session {sid[:12]} has no snapshot or base commit at step {n}",
+                        hint="the working files of that step are not in this repository")
+    tree, where = got
+    return (tree if tree is not None else str(store.repo[base].peel(pygit2.Commit).tree_id)), where
 
 
 def _source(store: Store, manifest: dict) -> dict:

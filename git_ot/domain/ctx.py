@@ -315,31 +315,67 @@ def rebuild(store: Store, sid: str, m: dict, step: dict, lifecycle: dict) -> dic
 
 def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:
     """A commit whose tree holds the working files as they were at step
-    `step_n`: the latest whole snapshot at or before it, as a commit on the
-    session's base; the base itself when no tool step took one before; None
-    when neither is known."""
+    `step_n` (`files_at`), as a commit on the session's base; the base
+    itself when no tool step took a state before; None when neither is
+    known."""
     if store.session(session_id) is None and capsule_context(store, session_id, step_n) is not None:
         sealed = store.repo.revparse_single(refs.CAPSULE_SEALED).peel(pygit2.Commit)
         sig = pygit2.Signature("git-ot", "git-ot@localhost", 0, 0)
         return str(store.repo.create_commit(None, sig, sig, f"git-ot: session {session_id} at step {step_n}\n",
                                             sealed.tree["snapshot"].id, []))
     tree = store.session(session_id)
-    trail = tree.record("trail")
-    best = None
-    for name, snap in trail["snapshots"].items():
-        if snap.get("partial") or snap["step"] > step_n:
-            continue
-        rank = (snap["step"], snap["at"] == "after")
-        if best is None or rank > best[0]:
-            best = (rank, snap["tree"])
     base = (tree.record("manifest").get("base") or {}).get("commit")
-    if best is None:
-        return base if base and store.has_object(base) else None
-    parents = [pygit2.Oid(hex=base)] if base and store.has_object(base) else []
+    base = base if base and store.has_object(base) else None
+    got = files_at(store, tree.record("trail"), base, (step_n, True))
+    if got is None or got[0] is None:
+        return base
+    parents = [pygit2.Oid(hex=base)] if base else []
     sig = pygit2.Signature("git-ot", "git-ot@localhost", 0, 0)
     oid = store.repo.create_commit(None, sig, sig, f"git-ot: session {session_id} at step {step_n}\n",
-                                   pygit2.Oid(hex=best[1]), parents)
+                                   pygit2.Oid(hex=got[0]), parents)
     return str(oid)
+
+
+def files_at(store: Store, trail: dict, base: str | None, upto: tuple[int, bool]) -> tuple[str | None, str] | None:
+    """The tree of a session's working files at `upto`, (step, after): at
+    that step's after-state, or (with False) its before-state; and where it
+    comes from. The latest whole snapshot at or before it (else the base
+    commit `base`), with the file of every partial after-state taken later
+    (a call read from the transcript, an imported one) put over it, in
+    step order. (None, "commit <base>") when that is the base as it is;
+    None when neither a whole snapshot nor the base is known."""
+    best = None
+    for name, snap in trail["snapshots"].items():
+        rank = (snap["step"], snap["at"] == "after")
+        if not snap.get("partial") and rank <= upto and (best is None or rank > best[0]):
+            best = (rank, snap["tree"], name)
+    later = sorted((snap["step"], name, snap["tree"]) for name, snap in trail["snapshots"].items()
+                   if snap.get("partial") and snap["at"] == "after"
+                   and (best is None or (snap["step"], True) > best[0]) and (snap["step"], True) <= upto)
+    if best is not None:
+        start, where = best[1], f"snapshot {best[2]}"
+    elif base is not None:
+        start, where = str(store.repo[base].peel(pygit2.Commit).tree_id), f"commit {base}"
+    else:
+        return None
+    if not later:
+        return (start if best is not None else None), where
+    index = pygit2.Index()
+    index.read_tree(store.repo[pygit2.Oid(hex=start)])
+    for _, _, partial in later:
+        for path, oid, mode in _files(store.repo, store.repo[pygit2.Oid(hex=partial)], ""):
+            index.add(pygit2.IndexEntry(path, oid, mode))
+    steps = ", ".join(str(n) for n, _, _ in later)
+    return str(index.write_tree(store.repo)), f"{where} with the transcript's files of step{'s' if len(later) > 1 else ''} {steps}"
+
+
+def _files(repo, tree, prefix: str):
+    for entry in tree:
+        path = prefix + entry.name
+        if entry.type_str == "tree":
+            yield from _files(repo, repo[entry.id], path + "/")
+        else:
+            yield path, entry.id, entry.filemode
 
 
 def default_worktree(store: Store, session_id: str, step_n: int) -> str:

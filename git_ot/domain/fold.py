@@ -254,6 +254,7 @@ class Folder:
         for s in self.trace["steps"]:
             self._index_tool(s)
         self.new_snapshots: dict[str, str] = {}
+        self._sealed_steps = len(self.trace["steps"])  # steps an earlier seal wrote
         self.completed: list[dict] = []  # tool steps whose window closed now
         self.transcript_patches: dict[int, list] = {}  # step -> files, for steps without snapshots
 
@@ -357,6 +358,18 @@ class Folder:
     def _merge(self, step: dict, kind: str, data: dict, event: dict) -> None:
         self._add_event(step, event["id"])
         self._details(step, data)
+        if kind in ("tool_start", "tool_end") and event.get("snapshot"):
+            # A hook of an install that still hooks a tool the transcript
+            # also gave, in the same seal: its snapshot of the working tree
+            # is the state, over a partial one the transcript's result made
+            # (a sealed step stays as it was).
+            at = "before" if kind == "tool_start" else "after"
+            name = step.get(f"snapshot_{at}")
+            if step["n"] > self._sealed_steps and (
+                    name is None or self.trail["snapshots"].get(name, {}).get("partial")):
+                self._snapshot(step, event, at)
+                if step.get("status") != "running":
+                    self.completed.append(step)
         if (kind == "tool_end" and data.get("patch") is not None
                 and not (step.get("snapshot_before") and step.get("snapshot_after"))
                 and not any(p["step"] == step["n"] for p in self.trail["patches"])):

@@ -15,14 +15,12 @@ from __future__ import annotations
 import os
 from typing import Callable, Protocol
 
-import pygit2
-
 from ..errors import NoTranscripts, UnreadableFile
-from ..store import snapshot
 from ..store.refs import validate_session_id
 from ..store.repository import Store
 from ..store.packs import PackBuffer
 from ..store.spool import Spool
+from .edit_states import EditStates
 from .fold import IMPORTED_ID_PREFIX
 from .sealing import seal
 from .trail.recompute import anchor_range
@@ -167,21 +165,10 @@ def _events(store: Store, source: TranscriptSource, sid: str, lines: list, workt
             pack: PackBuffer) -> tuple[list[dict], object]:
     """One session's events, with their patches and partial snapshots (kept in `pack`)."""
     events, acct = source.convert(sid, lines)
-    mapper_of = _Mappers(source, worktree, source.session_cwd(lines))
-    limit = snapshot.configured_max_file_size()
-    trees: dict = {}  # (path, content) -> tree: a step's after is often the next one's before
-    files = _Files(store, _base_commit(events), getattr(source, "apply_change", None))
+    states = EditStates(store, source.relpath_mapper, worktree, source.session_cwd(lines),
+                        _base_commit(events), getattr(source, "apply_change", None), pack)
     for ev in events:
-        edits = ev.get("data", {}).pop("edits", None) if "data" in ev else None
-        if edits is not None:
-            # Each edit maps with its own line's directory: a session moves
-            # between checkouts (another worktree, another clone).
-            mapper = mapper_of(ev["data"].get("cwd"))
-            edits = files.resolve(edits, mapper)
-            ev["data"]["patch"] = patch_files(edits, mapper)
-            states = partial_states(store, edits, mapper, limit, trees, pack)
-            if states is not None:
-                ev["partial"] = states
+        states.resolve(ev)
     return events, acct
 
 
@@ -213,154 +200,9 @@ def _base_commit(events: list[dict]) -> str | None:
     return None
 
 
-class _Files:
-    """A session's files as its edits left them, for edits that name their
-    change rather than the contents (Codex's apply_patch).
-
-    An edit `{"file", "change"}` (optionally `"from"`, the path a moved file
-    had) is applied, by the harness's `apply_change(before, change)`, to the file as an
-    earlier edit of this import left it, else as the session's base commit
-    holds it; it becomes `{"file", "before", "after"}`, or is dropped when
-    the change does not apply (a shell command changed the file between,
-    or the base is not in this repository). Edits that hold their contents
-    only update what is known.
-    """
-
-    def __init__(self, store: Store, base: str | None, apply_change):
-        self.store, self.base, self.apply_change = store, base, apply_change
-        self.known: dict[str, str | None] = {}
-
-    def _before(self, path: str, mapper) -> str | None:
-        if path in self.known:
-            return self.known[path]
-        rel = mapper(path)
-        data = self.store.file_at(self.base, rel) if self.base and rel else None
-        try:
-            return data.decode("utf-8") if data is not None else None
-        except UnicodeDecodeError:
-            return None
-
-    def resolve(self, edits: list[dict], mapper) -> list[dict]:
-        out = []
-        for edit in edits:
-            if "change" not in edit:
-                if "after" in edit:
-                    self.known[edit["file"]] = edit["after"]
-                out.append(edit)
-                continue
-            change = edit["change"]
-            if self.apply_change is None:
-                continue
-            before = self._before(edit.get("from") or edit["file"], mapper)
-            if change.get("op") == "add":
-                before = self.known.get(edit["file"]) if edit["file"] in self.known else before
-            after = self.apply_change(before, change)
-            if after is None:
-                self.known.pop(edit["file"], None)
-                continue
-            if edit.get("from"):
-                self.known[edit["from"]] = None
-            self.known[edit["file"]] = after
-            out.append({"file": edit["file"], "before": before if not edit.get("from") else None,
-                        "after": after})
-        return out
-
-
-class _Mappers:
-    """The path mapper for a transcript line's directory, one per checkout.
-
-    A directory under one seen before (the session's first, or another
-    checkout it moved to) is the same checkout, a folder of it the shell
-    went into: its paths map from that checkout's root, as seen first.
-    """
-
-    def __init__(self, source: TranscriptSource, worktree: str, first: str | None):
-        self.source, self.worktree = source, worktree
-        self.roots: dict[str | None, Callable] = {}
-        if first:
-            self(first)
-        self.default = first
-
-    def __call__(self, cwd: str | None) -> Callable[[str], str | None]:
-        cwd = cwd if isinstance(cwd, str) and cwd else self.default
-        for root, mapper in self.roots.items():
-            if root is not None and cwd is not None and (cwd == root or cwd.startswith(root.rstrip("/") + "/")):
-                return mapper
-        mapper = self.roots.get(cwd)
-        if mapper is None:
-            mapper = self.roots[cwd] = self.source.relpath_mapper(self.worktree, cwd)
-        return mapper
-
-
 def _has_live_events(store: Store, sid: str, tip: str | None) -> bool:
     if tip is None:
         return False
     trace = store.session(sid, tip).record("trace")
     ids = [e for s in trace["steps"] for e in s["events"]] + [e["id"] for e in trace["lifecycle"]]
     return any(not e.startswith(IMPORTED_ID_PREFIX) for e in ids)
-
-
-def partial_states(store: Store, edits: list[dict], mapper, limit: int, trees: dict,
-                   pack: PackBuffer | None = None) -> dict | None:
-    """The partial snapshots of an imported step: trees holding only its file,
-    before and after the tool ran (refs/README.md, section 10).
-
-    With `pack`, the trees are kept there, to be written with the others.
-    Only for a step whose transcript holds the file's whole contents on both
-    sides (Edit and MultiEdit with `originalFile`, Write): a structuredPatch
-    alone does not say what the rest of the file held, so such a step has no
-    states and anchoring cannot follow its lines.
-    """
-    if len(edits) != 1 or "after" not in edits[0]:
-        return None
-    edit = edits[0]
-    path = mapper(edit["file"])
-    if path is None or edit["before"] == edit["after"]:
-        return None
-    if any(part in ("", ".", "..", ".git") for part in path.split("/")):
-        return None
-    try:
-        before = edit["before"].encode("utf-8") if edit["before"] is not None else None
-        after = edit["after"].encode("utf-8")
-    except UnicodeEncodeError:
-        return None  # not text git could store as the file was
-    out = {}
-    for side, data in (("before", before), ("after", after)):
-        key = (path, data)
-        if key not in trees:
-            trees[key] = (pack.file_tree(path, data, limit) if pack is not None
-                          else store.write_file_tree(path, data, limit))
-        out[side] = trees[key]
-    return out
-
-
-def patch_files(edits: list[dict], mapper) -> list[dict]:
-    """A transcript's edits as the file entries of a trail patch (refs/README.md).
-
-    The hunks are git's own, with no context lines, computed from the file's
-    contents before and after, so they are those a diff of snapshots gives.
-    A file outside this repository changes nothing in it and has no entry.
-    """
-    files = []
-    for edit in edits:
-        path = mapper(edit["file"])
-        if path is None:
-            continue
-        if "hunks" in edit:  # the transcript had no contents, only its structuredPatch
-            files.append({"status": edit["status"], "path": path, "hunks": edit["hunks"],
-                          "added": edit["added"], "removed": edit["removed"]})
-            continue
-        before, after = edit["before"], edit["after"]
-        if before == after:
-            continue
-        patch = pygit2.Patch.create_from(before, after, old_as_path=path, new_as_path=path,
-                                         context_lines=0)
-        entry = {"status": "A" if before is None else "M", "path": path}
-        if patch.delta.is_binary:
-            entry.update(binary=True, hunks=[], added=0, removed=0)
-        else:
-            _, adds, dels = patch.line_stats
-            entry.update(hunks=[[h.old_start, h.old_lines, h.new_start, h.new_lines] for h in patch.hunks],
-                         added=adds, removed=dels)
-        files.append(entry)
-    return files

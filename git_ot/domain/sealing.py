@@ -89,7 +89,8 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         pack = PackBuffer(store)
         payloads = Payloads(pack.blob, gate.redact, store.write_blob_stream)
         folder = Folder(recs, payloads, watched=lambda: _watched(store))
-        applied = sum(1 for ev in events if folder.apply(ev, valid=batch.plain_text(ev)))
+        edits = _Edits(store)
+        applied = sum(1 for ev in events if folder.apply(edits.resolve(ev), valid=batch.plain_text(ev)))
         folder.settle()  # telemetry that waited for its step, or arrived after it
         if applied == 0:
             # Everything was sealed before a crash cut the retire short.
@@ -99,12 +100,7 @@ def seal(store: Store, session_id: str, wait: float | None = None,
         # (trail/session_anchors.py): written with this seal.
         kept = session_anchors.add_kept(store, session_id, recs["trail"])
         gate_report = gate.check(recs, folder, current.record("manifest") if current else None)
-        for step in folder.completed:
-            # Without both snapshots (an imported step), the patch the
-            # transcript's structured edit results give, if any.
-            patch = step_patch(store, recs["trail"], step) or folder.transcript_patch(step)
-            if patch is not None:
-                recs["trail"]["patches"].append(patch)
+        _add_patches(store, recs["trail"], folder)
         manifest = build_manifest(store, session_id, recs,
                                   previous=current.record("manifest") if current else None)
         manifest["gate"] = gate_report
@@ -127,7 +123,9 @@ class _Placed:
     A harness writes its transcript a moment after its hooks fire, so a
     call read from it is often spooled after events that came later; the
     fold numbers steps in the order it is given them. Every other event
-    keeps its place in the spool."""
+    keeps its place in the spool. Telemetry places nothing: the receiver
+    spools it as it arrives, before the events still in the inbox, and it
+    joins its step by ids, not by place."""
 
     def __init__(self, events):
         self.events = events
@@ -142,12 +140,54 @@ class _Placed:
             if _filled(event):
                 continue
             t = event.get("t")
-            if isinstance(t, (int, float)):
+            if isinstance(t, (int, float)) and event.get("kind") != "telemetry":
                 while i < len(filled) and filled[i]["t"] <= t:
                     yield filled[i]
                     i += 1
             yield event
         yield from filled[i:]
+
+
+def _add_patches(store: Store, trail: dict, folder) -> None:
+    """The patch of every step the batch completed, one per step: its
+    snapshots' diff, else (an imported or filled step) the patch the
+    transcript's structured edit results give, if any. A step completed
+    again (a hook and the transcript both told it) keeps one patch: a
+    sealed one as it is, else its snapshots' when it has both."""
+    sealed = {p["step"] for p in trail["patches"]}
+    for n, step in {s["n"]: s for s in folder.completed}.items():
+        if n not in sealed:
+            patch = step_patch(store, trail, step) or folder.transcript_patch(step)
+            if patch is not None:
+                trail["patches"].append(patch)
+
+
+class _Edits:
+    """The patch and partial snapshots of the write calls whose event
+    carries the file before and after (`edits`: a call a hook read from the
+    transcript, capture/claude_code/fill.py; Pi's write and edit, read by
+    its extension), made as an import makes them (edit_states.py), each
+    path mapped with the directory its own event names."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.states = None
+
+    def resolve(self, event: dict) -> dict:
+        data = event.get("data")
+        if not isinstance(data, dict) or "edits" not in data or event.get("kind") != "tool_end":
+            return event
+        worktree = self.store.location.worktree
+        if worktree is None:
+            data.pop("edits")  # no checkout to map its paths into
+            return event
+        if self.states is None:
+            from .edit_states import EditStates
+            from .paths import relpath_mapper
+
+            self.states = EditStates(self.store, relpath_mapper, worktree, None, None)
+        self.states.resolve(event)
+        return event
 
 
 def _filled(event: dict) -> bool:

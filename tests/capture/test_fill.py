@@ -10,10 +10,13 @@ makes of the whole files, each once, whatever the pieces.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from git_ot.capture.claude_code import fill, hooks, settings, transcript
 from git_ot.capture import jsonl
@@ -30,7 +33,7 @@ def imported(files: list[Path]) -> dict[str, dict]:
     lines = jsonl.by_session([transcript.read_transcript(str(p), p.read_bytes()) for p in files])
     events, _ = transcript.convert(SID, lines[SID])
     return {e["id"]: e for e in events
-            if e["kind"] in ("tool_start", "tool_end") and e["data"].get("name") in hooks.READ_ONLY_TOOLS}
+            if e["kind"] in ("tool_start", "tool_end") and e["data"].get("name") in hooks.UNHOOKED_TOOLS}
 
 
 def test_a_growing_transcript_gives_each_unhooked_call_once_as_import_makes_it(tmp_path):
@@ -58,7 +61,11 @@ def test_a_growing_transcript_gives_each_unhooked_call_once_as_import_makes_it(t
     assert fill.settle(location, SID) == [] and fill.fill(location, event) == []  # nothing twice
 
     expected = imported([main] + [project / SID / "subagents" / s.name for s in subs])
-    assert len(expected) > 40  # Read, Grep, Glob, Task and subagents' calls
+    assert len(expected) > 40  # Read, Grep, Glob, Task, Edit, Write and subagents' calls
+    # A write call's end carries its file before and after, for the seal.
+    ends = [e for e in expected.values() if e["kind"] == "tool_end"
+            and e["data"]["name"] in hooks.TRANSCRIPT_WRITE_TOOLS]
+    assert ends and all(isinstance(e["data"].get("edits"), list) for e in ends)
     assert any(e["data"].get("agent_id") for e in expected.values())
     files = {str(main)} | {str(project / SID / "subagents" / s.name) for s in subs}
 
@@ -90,7 +97,7 @@ def test_a_chunk_naming_no_unhooked_tool_is_not_parsed(tmp_path, monkeypatch):
     main.write_text(json.dumps({"type": "assistant", "uuid": "u1", "sessionId": SID,
                                 "timestamp": "2026-12-01T00:00:00Z",
                                 "message": {"content": [{"type": "tool_use", "id": "t1",
-                                                         "name": "Write", "input": {}}]}},
+                                                         "name": "Bash", "input": {}}]}},
                                separators=(",", ":")) + "\n")
     monkeypatch.setattr(fill, "_calls", lambda *a: (_ for _ in ()).throw(AssertionError("parsed")))
     location = SimpleNamespace(state_dir=str(tmp_path / "state"))
@@ -98,14 +105,15 @@ def test_a_chunk_naming_no_unhooked_tool_is_not_parsed(tmp_path, monkeypatch):
                                 "data": {"transcript_path": str(main)}}) == []
 
 
-def test_the_matcher_hooks_every_tool_but_the_read_only_ones():
+def test_the_matcher_hooks_every_tool_but_those_the_transcript_tells():
     # Claude Code reads a matcher that is not a plain list of names as a
     # JavaScript regular expression; for this pattern Python's matches the same.
     names = sorted(hooks.READ_ONLY_TOOLS) + ["Write", "Edit", "MultiEdit", "Bash", "NotebookEdit",
-                                               "mcp__fs__write_file", "Reader", "ReadX", "XRead"]
+                                               "mcp__fs__write_file", "Reader", "ReadX", "XRead",
+                                               "Writer", "EditX", "MultiEdits"]
     hooked = {n for n in names if re.search(settings.TOOL_MATCHER, n)}
-    assert hooked == {"Write", "Edit", "MultiEdit", "Bash", "NotebookEdit", "mcp__fs__write_file",
-                      "Reader", "ReadX", "XRead"}
+    assert hooked == {"Bash", "NotebookEdit", "mcp__fs__write_file", "Reader", "ReadX", "XRead",
+                      "Writer", "EditX", "MultiEdits"}
 
 
 def test_a_seal_places_calls_read_late_from_the_transcript_by_their_time(repo):
@@ -125,7 +133,14 @@ def test_a_seal_places_calls_read_late_from_the_transcript_by_their_time(repo):
     read = {"name": "Read", "tool_use_id": "toolu_r", "input": {"file_path": str(repo.path / "app.py")}}
     write = {"name": "Write", "tool_use_id": "toolu_w",
              "input": {"file_path": str(repo.path / "new.py"), "content": "N = 1\n"}}
+    # The receiver spools telemetry as it arrives, before the prompt still
+    # in the inbox: it places nothing.
+    telemetry = {**base, "id": "00000000000000c1", "t": 101.5, "kind": "telemetry",
+                 "event": "claude_code.api_request",
+                 "data": {"signal": "logs", "name": "claude_code.api_request", "time": 101.5,
+                          "attributes": {}}}
     events = [
+        telemetry,
         ev("0000000000000001", 100.0, "prompt", "UserPromptSubmit", text="read, then write"),
         ev("0000000000000002", 103.0, "tool_start", "PreToolUse", **write),
         ev("0000000000000003", 104.0, "tool_end", "PostToolUse", **write, output="ok", error=False),
@@ -149,3 +164,72 @@ def test_a_seal_places_calls_read_late_from_the_transcript_by_their_time(repo):
         (4, "tool", "Read", "toolu_r2"),
         (5, "message", "Done.", None),
     ]
+
+
+RECORDED = FIXTURES / "recorded-2.1.328" / "linear-edit"
+
+
+def _edit_turn(repo) -> tuple[str, list[bytes]]:
+    """The recorded linear-edit session's lines, up to its first Edit's
+    result, as if run in `repo` (its app.py as the Edit found it); the
+    session id and the lines: ..., the Edit's tool_use, its result."""
+    lines = (RECORDED / "transcript.jsonl").read_bytes().replace(
+        b"/home/dev/src/linear-edit", str(repo.path).encode()).splitlines(keepends=True)
+    objs = [json.loads(line) for line in lines]
+    result = next(i for i, o in enumerate(objs) if isinstance(o.get("toolUseResult"), dict)
+                  and "originalFile" in o["toolUseResult"])
+    repo.write("app.py", objs[result]["toolUseResult"]["originalFile"])
+    repo.git("add", "app.py")
+    repo.git("commit", "-q", "--allow-empty", "-m", "app")
+    return objs[result]["sessionId"], lines[:result + 1]
+
+
+def _edited(repo, lines: list[bytes]) -> None:
+    """The Edit's effect on app.py, as its result says."""
+    result = json.loads(lines[-1])["toolUseResult"]
+    text = result["originalFile"].replace(result["oldString"], result["newString"])
+    repo.write("app.py", text)
+
+
+def _session_began(repo, sid: str, transcript: Path) -> None:
+    """The session's first two hook calls, at the times they were recorded
+    (the transcript's lines hold theirs)."""
+    recorded = [json.loads(line) for line in (RECORDED / "hooks.jsonl").read_bytes().splitlines()]
+    for event, extra in (("SessionStart", {"source": "startup"}), ("UserPromptSubmit", {"prompt": "farewell"})):
+        at = next(p["_received_at"] for p in recorded if p["hook_event_name"] == event)
+        payload = {"session_id": sid, "transcript_path": str(transcript), "cwd": str(repo.path),
+                   "hook_event_name": event, **extra}
+        proc = repo.ot("hook", "claude-code", event, input=json.dumps(payload),
+                       env={**os.environ, "GIT_OT_EVENT_TIME": str(at)})
+        assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("result_late", [False, True], ids=["result-written", "result-written-during-commit"])
+def test_a_commit_made_right_after_an_unhooked_edit_gives_its_lines_to_the_session(repo, tmp_path, result_late):
+    """No hook runs between the agent's Edit and the person's commit: the
+    post-commit hook reads the transcript before it anchors, waiting for the
+    result of a write call the transcript shows started."""
+    import threading
+
+    repo.cli_json("init")
+    sid, lines = _edit_turn(repo)
+    transcript = tmp_path / "projects" / f"{sid}.jsonl"
+    transcript.parent.mkdir()
+    edit_at = next(i for i, line in enumerate(lines) if b'"name":"Edit"' in line)
+    transcript.write_bytes(b"".join(lines[:edit_at]))  # up to the Edit's call
+    _session_began(repo, sid, transcript)
+    with open(transcript, "ab") as fh:
+        fh.write(b"".join(lines[edit_at:-1]))  # the call
+    _edited(repo, lines)
+    late = threading.Timer(0.3, lambda: transcript.open("ab").write(lines[-1]))
+    if result_late:
+        late.start()  # Claude Code writes the result as the tool ends
+    else:
+        late.function()
+    repo.git("commit", "-q", "-am", "farewell")
+    if result_late:
+        late.join()
+    head = repo.git("rev-parse", "HEAD").strip()
+    note = [json.loads(line) for line in repo.git("notes", "--ref=opentraces", "show", head).splitlines()]
+    assert note == [{"v": 1, "session": sid, "step": 2, "hunk": "2.1.1", "path": "app.py", "lines": [3, 6],
+                     "harness": "claude-code", "model": "claude-opus-5-5"}]

@@ -142,6 +142,15 @@ def _make_history(claude_bin: str, root: Path, home: Path) -> dict:
     for args in (("init",), ("install", "claude-code", "--scope", "project")):
         proc = _ot(repo, clock, *args)
         assert proc.returncode == 0, proc.stderr
+    # The hooks see every tool, as an install that hooks them all (matcher
+    # "*") does: every step is then dated by the test's clock. The calls
+    # the current install leaves to the transcript would carry its times,
+    # this machine's (the transcript tells them once more; one step each).
+    settings_path = repo.path / ".claude" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    for event in ("PreToolUse", "PostToolUse", "PostToolUseFailure"):
+        settings["hooks"][event][0]["matcher"] = "*"
+    settings_path.write_text(json.dumps(settings, indent=2) + "\n")
     repo.write(".gitignore", ".claude/\n")
     base = clock.commit(repo, "Ignore Claude Code's settings")
     repo.git("checkout", "-q", "-b", "feature")

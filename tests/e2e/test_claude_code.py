@@ -26,6 +26,7 @@ import pytest
 from git_ot.capture.claude_code import settings as claude_settings
 from support import agents
 from support.seals import wait_for_background_seals
+from support.trail import read_records
 from support.repo import git
 from support.scripted_model import ScriptedModel
 
@@ -250,13 +251,14 @@ def _hooked(sid_steps: list[dict]) -> list[tuple]:
             for s in sid_steps if s["kind"] == "tool"]
 
 
-def test_read_only_tools_cost_no_hook_and_are_steps_in_their_place(agent, repo):
+def test_tools_the_transcript_tells_cost_no_hook_and_are_steps_in_their_place(agent, repo):
     app, new = str(repo.path / "app.py"), str(repo.path / "new.py")
     script = [
         {"say": "Reading.", "tool": "Read", "input": {"file_path": app}},
         {"say": "And the readme.", "tool": "Read", "input": {"file_path": str(repo.path / "README.md")}},
         {"say": "Writing.", "tool": "Write", "input": {"file_path": new, "content": "N = 1\n"}},
         {"say": "Checking.", "tool": "Read", "input": {"file_path": new}},
+        {"say": "Listing.", "tool": "Bash", "input": {"command": "ls", "description": "List"}},
         {"text": "Wrote new.py."},
     ]
     sid = agent.run("read app.py, then write new.py", script)["session_id"]
@@ -264,16 +266,26 @@ def test_read_only_tools_cost_no_hook_and_are_steps_in_their_place(agent, repo):
     assert shape(steps) == [
         (1, "prompt", "read app.py, then write new.py"),
         (2, "tool", "Read"), (3, "tool", "Read"), (4, "tool", "Write"), (5, "tool", "Read"),
-        (6, "message", "Wrote new.py."),
+        (6, "tool", "Bash"), (7, "message", "Wrote new.py."),
     ]
-    # No hook ran for the Read calls: the transcript gave them.
+    # No hook ran for the Read and Write calls: the transcript gave them.
+    # Bash may write anything: hooked, snapshot on both sides.
     assert _hooked(steps) == [("Read", "transcript"), ("Read", "transcript"),
-                              ("Write", "hook"), ("Read", "transcript")]
-    assert [s["status"] for s in steps if s["kind"] == "tool"] == ["ok"] * 4
+                              ("Write", "transcript"), ("Read", "transcript"), ("Bash", "hook")]
+    assert [s["status"] for s in steps if s["kind"] == "tool"] == ["ok"] * 5
     assert steps[1]["input"] == {"file_path": app}
     assert steps[1]["output"]["file"]["content"] == APP
     assert steps[4]["output"]["file"]["content"] == "N = 1\n"
-    assert patches(steps) == {4: [("A", "new.py", 1, 0, [[0, 0, 1, 1]])]}
+    assert patches(steps) == {4: [("A", "new.py", 1, 0, [[0, 0, 1, 1]])], 6: []}  # ls changed nothing
+    # The Write's states are the transcript's, as an import makes them:
+    # trees of its file alone, before (none) and after.
+    trail = read_records(repo, sid)["trail"]
+    snaps = trail["snapshots"]
+    assert (steps[3]["snapshot_before"], steps[3]["snapshot_after"]) == ("4-before", "4-after")
+    assert snaps["4-before"]["partial"] is True and snaps["4-after"]["partial"] is True
+    assert repo.git("ls-tree", "-r", snaps["4-before"]["tree"]) == ""
+    assert repo.git("ls-tree", "-r", "--name-only", snaps["4-after"]["tree"]) == "new.py\n"
+    assert not snaps["6-before"].get("partial") and not snaps["6-after"].get("partial")
 
 
 def test_an_install_that_hooked_every_tool_records_each_call_once_and_is_updated(agent, repo):
@@ -293,8 +305,17 @@ def test_an_install_that_hooked_every_tool_records_each_call_once_and_is_updated
     assert shape(steps) == [(1, "prompt", "read, then write"), (2, "tool", "Read"),
                             (3, "tool", "Write"), (4, "message", "Done.")]
     assert _hooked(steps) == [("Read", "hook"), ("Write", "hook")]
-    # The hooks saw the Read and the transcript gave it too: one step.
+    # The hooks saw the Read and the Write and the transcript gave them too:
+    # one step each, the Write with the hooks' snapshots and one patch.
     assert any(e.startswith("tr-") for e in steps[1]["events"])
+    assert any(e.startswith("tr-") for e in steps[2]["events"])
+    trail = read_records(repo, sid)["trail"]
+    assert [p["step"] for p in trail["patches"]] == [3]
+    assert "source" not in trail["patches"][0]
+    assert patches(steps) == {3: [("A", "new.py", 1, 0, [[0, 0, 1, 1]])]}
+    snaps = trail["snapshots"]
+    assert not snaps[steps[2]["snapshot_before"]].get("partial")
+    assert not snaps[steps[2]["snapshot_after"]].get("partial")
     out = agent.git_ot("install", "claude-code", "--scope", "project")
     assert [line for line in out.splitlines() if line.endswith("updated")] == [
         "PreToolUse: updated", "PostToolUse: updated", "PostToolUseFailure: updated"]
@@ -346,6 +367,11 @@ def test_the_agent_commits_in_the_middle_of_its_turn(agent, repo):
     assert seals[1:] in ([f"seal {sid}: 5 events"], [f"seal {sid}: 4 events", f"seal {sid}: 1 event"])
     manifest = repo.ot_json("trace", "list")["sessions"][0]
     assert manifest["base"] == base
+    # No hook ran around the Edit: the post-commit hook read it from the
+    # transcript before it anchored, and gave its line to the session.
+    assert [json.loads(line) for line in repo.git("notes", "--ref=opentraces", "show", head).splitlines()] == [
+        {"v": 1, "session": sid, "step": 2, "hunk": "2.1.1", "path": "app.py", "lines": [2, 2],
+         "harness": "claude-code", "model": "claude-opus-5-5"}]
 
 
 def test_async_hooks_are_cut_short_at_the_end_of_a_print_turn(agent, repo, tmp_path):

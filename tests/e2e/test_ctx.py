@@ -152,10 +152,12 @@ def test_resume_claude_code_at_the_step_before_the_second_prompt(claude_bin, rep
     sid, step, steps = session
     assert steps[step - 1]["kind"] == "message" and "reply A" in steps[step - 1]["text"]
     shown = json.loads(git_ot(repo.path, hermetic, "ctx", "show", f"{sid}:{step}", "--json").stdout)
-    # Live hooks see the prompt, the tool call, its result and the closing
-    # words (the words before a tool call are the transcript's alone).
+    # Live hooks see the prompt and the closing words; the Edit's call and
+    # result are read from the transcript, as no hook runs around an Edit
+    # (the words before a tool call are the transcript's alone).
     assert [m["role"] for m in shown["messages"]] == ["user", "assistant", "tool", "assistant"]
-    assert shown["source"] == "hooks"
+    assert [m["source"] for m in shown["messages"]] == ["hooks", "transcript", "transcript", "hooks"]
+    assert shown["source"] == "hooks+transcript"
     assert (repo.path / "app.py").read_text() == 'def greet(name):\n    return "HELLO-B " + name\n'
     head = git(repo.path, "rev-parse", "HEAD")
     worktree = tmp_path / "resumed"

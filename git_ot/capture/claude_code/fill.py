@@ -1,18 +1,26 @@
 """The calls of tools git-ot does not hook, read from the transcript as the session goes.
 
-Claude Code's tool hooks are installed for the tools that may write
-(settings.py, TOOL_MATCHER): a tool that cannot change the working tree
-(Read, Grep, Glob, ...) needs no snapshot, and a hook process on each side
-of each of its calls would cost the agent two process starts for nothing.
-Its call is still a step of the session. Each hook call of the session reads
-what the session's transcript gained since the previous one (and what its
-subagents' transcripts gained) and spools the calls of those tools found
-there, before its own event, so the steps keep the order in which they ran.
+Claude Code's tool hooks are installed for the tools that need a look at
+the working tree (settings.py, TOOL_MATCHER). A tool that cannot change it
+(Read, Grep, Glob, ...) needs no snapshot, and Write, Edit and MultiEdit
+write one file whose contents before and after their transcript result
+holds; a hook process on each side of each of their calls would cost the
+agent two process starts. Their calls are still steps of the session. Each
+hook call of the session reads what the session's transcript gained since
+the previous one (and what its subagents' transcripts gained) and spools
+the calls of those tools found there, before its own event, so the steps
+keep the order in which they ran.
 
 The events spooled are the ones `git ot import` makes of the same lines
 (capture/claude_code/transcript.py, ids derived from each line's uuid), so
 an import later, or a hook of an older install that still sees every tool,
-folds each call once.
+folds each call once. A write tool's end event carries its `edits`, which
+the seal turns into the step's patch and partial snapshots as an import
+does (domain/edit_states.py).
+
+The git hooks read what the transcripts of sessions still running gained
+before they anchor (`settle` with `quick`): a commit the agent makes right
+after an edit takes that edit's lines as the session's.
 
 What has been read is kept in `<state>/transcript-fill/<session>.json`:
 per transcript file, the offset read up to (always the end of a whole
@@ -28,7 +36,7 @@ import os
 
 from ...store import state
 from ...store.locks import hold
-from .hooks import READ_ONLY_TOOLS
+from .hooks import TRANSCRIPT_WRITE_TOOLS, UNHOOKED_TOOLS
 
 # How a call starts in a transcript line: a tool_use block, its name a few
 # bytes on (Claude Code writes `{"type":"tool_use","id":"toolu_...","name":"Read",...`).
@@ -89,18 +97,36 @@ QUIET = 0.15
 SETTLE_LIMIT = 1.5
 
 
-def settle(location, session: str) -> list[dict]:
+# How long a git hook waits for the results of write calls the transcript
+# shows started (seconds): Claude Code writes a result as its tool ends.
+QUICK_LIMIT = 1.0
+
+
+def settle(location, session: str, quick: bool = False) -> list[dict]:
     """At the end of a turn, in the detached seal (no agent waits on it):
     once the session's transcripts have stopped growing (Claude Code writes
     the turn's last lines a moment after its Stop hook), the calls they
     gained since the last hook call, so that the seal places them in their
-    turn rather than a later one."""
+    turn rather than a later one.
+
+    With `quick` (a git hook, before it anchors): what they gained now,
+    waiting at most QUICK_LIMIT only while a write call read as started
+    has no result yet."""
     import time
 
     where = state.transcript_fill(location.state_dir, session)
     files = list(_load(where))
     if not files:
         return []  # no hook of the session read a transcript
+    main = next((f for f in files if os.path.basename(f) == session + ".jsonl"), files[0])
+    event = {"session": session, "kind": "stop", "data": {"transcript_path": main}}
+    if quick:
+        out = fill(location, event)
+        deadline = time.monotonic() + QUICK_LIMIT
+        while _writing(where) and time.monotonic() < deadline:
+            time.sleep(0.03)
+            out += fill(location, event)
+        return out
     deadline = time.monotonic() + SETTLE_LIMIT
     sizes = None
     quiet_since = time.monotonic()
@@ -111,8 +137,13 @@ def settle(location, session: str) -> list[dict]:
         elif time.monotonic() - quiet_since >= QUIET:
             break
         time.sleep(0.03)
-    main = next((f for f in files if os.path.basename(f) == session + ".jsonl"), files[0])
-    return fill(location, {"session": session, "kind": "stop", "data": {"transcript_path": main}})
+    return fill(location, event)
+
+
+def _writing(where: str) -> bool:
+    """Does a write call read as started still wait for its result?"""
+    return any(call[0] in TRANSCRIPT_WRITE_TOOLS
+               for entry in _load(where).values() for call in entry["open"].values())
 
 
 def _size(path: str) -> int:
@@ -130,7 +161,7 @@ def _unhooked_call(chunk: bytes) -> bool:
         j = chunk.find(_NAME, i, i + 256)
         if j >= 0:
             end = chunk.find(b'"', j + len(_NAME))
-            if chunk[j + len(_NAME):end].decode("utf-8", "replace") in READ_ONLY_TOOLS:
+            if chunk[j + len(_NAME):end].decode("utf-8", "replace") in UNHOOKED_TOOLS:
                 return True
         i = chunk.find(_CALL, i + len(_CALL))
     return False
@@ -166,7 +197,7 @@ def _calls(session: str, path: str, chunk: bytes, open_calls: dict) -> list[dict
     events = []
     for ev in conv.run():
         name = ev["data"].get("name")
-        if ev["kind"] not in ("tool_start", "tool_end") or name not in READ_ONLY_TOOLS:
+        if ev["kind"] not in ("tool_start", "tool_end") or name not in UNHOOKED_TOOLS:
             continue
         tid = ev["data"].get("tool_use_id")
         if ev["kind"] == "tool_start" and isinstance(tid, str):

@@ -24,6 +24,14 @@ READ_ONLY_TOOLS = frozenset({
     "ToolSearch", "Skill", "SlashCommand", "TaskOutput", "TaskStop",
 })
 
+# Tools that write one file and whose transcript result holds it before and
+# after (Write's content, Edit's and MultiEdit's originalFile): their steps
+# and states are read from the transcript (fill.py), as an import reads
+# them, so no hook runs around them.
+TRANSCRIPT_WRITE_TOOLS = frozenset({"Write", "Edit", "MultiEdit"})
+# The tools install does not hook: their calls are read from the transcript.
+UNHOOKED_TOOLS = READ_ONLY_TOOLS | TRANSCRIPT_WRITE_TOOLS
+
 _KINDS = {
     "SessionStart": "session_start",
     "UserPromptSubmit": "prompt",

@@ -9,8 +9,8 @@ that is set). Each holds `"hooks": {<event>: [<group>, ...]}`, a group being
 
 Installing adds one group per event with one command hook, beside whatever
 groups are there (the tool events' groups match every tool but those that
-cannot write, TOOL_MATCHER: their calls are read from the transcript,
-fill.py); it is idempotent, and uninstalling removes exactly those
+cannot write and Write, Edit and MultiEdit, TOOL_MATCHER: their calls
+are read from the transcript, fill.py); it is idempotent, and uninstalling removes exactly those
 entries (and the event lists, `hooks` object or file that held nothing
 else), so install then uninstall gives the file back byte for byte when it
 was written as Claude Code writes it (JSON, two-space indent). git-ot
@@ -71,7 +71,7 @@ import os
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
 from ..hookfile import INBOX_RUNNER, HookFile, hook_command, install_hooks, ours, uninstall_hooks
-from .hooks import READ_ONLY_TOOLS
+from .hooks import UNHOOKED_TOOLS
 
 HARNESS = "claude-code"
 TITLE = "Claude Code"
@@ -84,13 +84,14 @@ EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse",
 # without one.
 TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure"})
 # The tools whose calls git-ot hooks: every tool but those known not to
-# change the working tree (hooks.READ_ONLY_TOOLS), MCP tools and tools
-# unknown to this version included. Claude Code matches a matcher that is
-# not a plain list of names as a JavaScript regular expression against the
-# tool's name. A call of an unhooked tool costs the agent no hook process;
-# its step is read from the transcript by the session's next hook call
-# (fill.py).
-TOOL_MATCHER = "^(?!(?:" + "|".join(sorted(READ_ONLY_TOOLS)) + ")$)"
+# change the working tree (hooks.READ_ONLY_TOOLS) and those whose
+# transcript result holds the file they wrote (hooks.TRANSCRIPT_WRITE_TOOLS);
+# Bash, MCP tools and tools unknown to this version are hooked. Claude Code
+# matches a matcher that is not a plain list of names as a JavaScript
+# regular expression against the tool's name. A call of an unhooked tool
+# costs the agent no hook process; its step is read from the transcript by
+# the session's next hook call (fill.py).
+TOOL_MATCHER = "^(?!(?:" + "|".join(sorted(UNHOOKED_TOOLS)) + ")$)"
 
 # What `install --otel` adds to the settings' `env` block, which Claude Code
 # applies to its own process (never to its hooks: it strips OTEL_* from

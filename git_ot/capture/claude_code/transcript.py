@@ -25,7 +25,7 @@ from ...store.times import parse_iso
 from .. import jsonl
 from ..edits import apply_structured_patch, hunks_from_structured_patch, replace_strings
 from ..jsonl import Accounting, Line, imported_event, imported_id
-from .hooks import SOURCE, writes
+from .hooks import SOURCE, TRANSCRIPT_WRITE_TOOLS, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
 # documented in `git help git-ot-import` and in refs/README.md.
@@ -44,7 +44,7 @@ _HARNESS_OUTPUT = ("<local-command-stdout>", "<local-command-stderr>", "<local-c
                    "<bash-stdout>", "<bash-stderr>")
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
                "cache_read_input_tokens")
-_EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
+_EDIT_TOOLS = TRANSCRIPT_WRITE_TOOLS
 
 
 def default_folder(worktree: str, env=os.environ) -> str:
