@@ -29,6 +29,7 @@ import pytest
 
 from support import agents
 from support.seals import wait_for_background_seals
+from support.trail import read_records
 from support.repo import ROOT, Repo, git
 from support.scripted_model import ScriptedModel
 
@@ -230,6 +231,14 @@ def test_two_prompts_captured_live_then_blamed(agent, repo, monkeypatch):
     assert steps[8]["output"] == {"content": [{"type": "text", "text": "ok\n"}]}
     # The bash step ran with snapshots on both sides and changed nothing.
     assert patches(steps) == {**PATCHES, 9: []}
+    # The extension read the write and edit calls' files before and after,
+    # in Pi's own process: their states hold that file alone.
+    snaps = read_records(repo, sid)["trail"]["snapshots"]
+    assert {n: (snaps[f"{n}-before"].get("partial"), snaps[f"{n}-after"].get("partial"))
+            for n in (5, 7, 9, 13, 15)} == {5: (True, True), 7: (True, True), 9: (None, None),
+                                           13: (True, True), 15: (True, True)}
+    assert repo.git("ls-tree", "-r", "--name-only", snaps["7-after"]["tree"]) == "test_app.py\n"
+    assert repo.git("ls-tree", "-r", snaps["7-before"]["tree"]) == ""
     manifest = repo.ot_json("trace", "list")["sessions"][0]
     assert (manifest["prompts"], manifest["tools"], manifest["files"]) == (2, 6, 2)
     assert (manifest["harness"], manifest["harness_version"]) == ("pi", "0.73.1")

@@ -4,8 +4,9 @@
 // removes this file. Where git-ot is not installed it does nothing.
 // git-ot-extension-marker
 import { execFileSync, spawn } from "node:child_process";
-import { accessSync, constants, renameSync, statSync, writeFileSync } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
+import { accessSync, constants, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
 
 // The command that runs git-ot: null to find `git-ot` on PATH, else in
 // git's exec-path (the two places `git ot` looks).
@@ -13,9 +14,14 @@ const RUNNER: string[] | null = null;
 // The events handed to git-ot.
 const EVENTS = ["session_start", "message_end", "tool_call", "tool_result", "agent_end",
   "session_compact", "session_tree", "model_select", "session_shutdown"];
-// Tools that may change files: the agent waits while git-ot snapshots the
-// working tree before and after them.
+// Tools that may change files. Around bash the agent waits while git-ot
+// snapshots the working tree; write and edit change the one file their
+// input names, which is read here before and after the tool (FILE_TOOLS).
 const WRITE_TOOLS = new Set(["write", "edit", "bash"]);
+const FILE_TOOLS = new Set(["write", "edit"]);
+// The largest file read here; a larger one (or one that is not UTF-8
+// text) is left to git-ot's snapshots, as bash is.
+const FILE_LIMIT = 1 << 20;
 // The longest the agent waits for one call of git-ot.
 const WAIT_MS = 30000;
 
@@ -106,6 +112,36 @@ function run(command: string[], event: string, body: string): Promise<void> {
   });
 }
 
+// The file a write or edit call names, as Pi's tools resolve it
+// (path-utils resolveToCwd: a leading "@" dropped, Unicode spaces as
+// spaces, "~" as the home directory, relative to the session's cwd).
+function toolPath(input: any, cwd: string): string | null {
+  const raw = input && typeof input.path === "string" ? input.path : null;
+  if (!raw) return null;
+  let p = (raw.startsWith("@") ? raw.slice(1) : raw).replace(/[\u00A0\u2000-\u200A\u202F\u205F\u3000]/g, " ");
+  if (p === "~") p = homedir();
+  else if (p.startsWith("~/")) p = homedir() + p.slice(1);
+  return isAbsolute(p) ? p : resolve(cwd, p);
+}
+
+// A file's text now: null when it does not exist, undefined when it cannot
+// be read here (not a regular file, too large, not UTF-8).
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+function readText(path: string): string | null | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e: any) {
+    return e && e.code === "ENOENT" ? null : undefined;
+  }
+  if (!st.isFile() || st.size > FILE_LIMIT) return undefined;
+  try {
+    return utf8.decode(readFileSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
 // Text blocks only: images stay in Pi's session file.
 function texts(content: any): any {
   return Array.isArray(content) ? content.filter((b: any) => b && b.type === "text") : content;
@@ -172,15 +208,39 @@ export default async function (pi: any) {
         stopReason: m.stopReason } });
     }
   });
+  // A write or edit call's file before it ran, by call id, read in the
+  // tool_call handler, which Pi awaits before the tool runs.
+  const before = new Map<string, { path: string; text: string | null }>();
   on("tool_call", async (e, ctx) => {
-    const live = WRITE_TOOLS.has(e.toolName);
+    let live = WRITE_TOOLS.has(e.toolName);
+    if (FILE_TOOLS.has(e.toolName)) {
+      const path = toolPath(e.input, ctx.cwd);
+      const text = path ? readText(path) : undefined;
+      // Without the inbox git-ot runs now, and snapshots as for bash.
+      if (path && text !== undefined && inbox(ctx.cwd)) {
+        before.set(e.toolCallId, { path, text });
+        live = false;
+      }
+    }
     const sent = send(ctx, e, { toolName: e.toolName, toolCallId: e.toolCallId, input: e.input }, live);
     if (live) await sent;
   });
   on("tool_result", async (e, ctx) => {
-    const live = WRITE_TOOLS.has(e.toolName);
-    const sent = send(ctx, e, { toolName: e.toolName, toolCallId: e.toolCallId, input: e.input,
-      content: texts(e.content), details: e.details, isError: e.isError }, live);
+    let live = WRITE_TOOLS.has(e.toolName);
+    const fields: any = { toolName: e.toolName, toolCallId: e.toolCallId, input: e.input,
+      content: texts(e.content), details: e.details, isError: e.isError };
+    const was = before.get(e.toolCallId);
+    if (was) {
+      before.delete(e.toolCallId);
+      const text = readText(was.path);
+      if (text !== undefined) {
+        // The file before and after: git-ot makes the step's patch and
+        // states of them, with no snapshot of the working tree.
+        fields.files = [{ path: was.path, before: was.text, after: text }];
+        live = !inbox(ctx.cwd);
+      }
+    }
+    const sent = send(ctx, e, fields, live);
     if (live) await sent;
   });
   on("agent_end", (e, ctx) => { send(ctx, e, {}, false, true); });

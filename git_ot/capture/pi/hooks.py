@@ -16,7 +16,12 @@ events, by Pi's name (`type`):
   joined by a blank line, as the importer joins them), with its `model`
   and `usage`;
 - `tool_call` (`toolName`, `toolCallId`, `input`) before a tool runs, and
-  `tool_result` (`content`, `details`, `isError` besides) after;
+  `tool_result` (`content`, `details`, `isError` besides) after; for a
+  write or edit call the extension read its file before and after,
+  `files`: `[{"path", "before", "after"}]` (the file's absolute path, its
+  text before, null when it did not exist, and after), which become the
+  event's `edits`: the seal makes the step's patch and partial snapshots
+  of them (domain/edit_states.py), and no snapshot is taken;
 - `agent_end`: the prompt is answered (the turn ends; its closing words
   came as a message);
 - `session_compact` (`compactionEntry`, `fromExtension`),
@@ -98,6 +103,20 @@ def _head(value) -> dict | None:
     return {"commit": commit, "branch": branch}
 
 
+def _edits(files) -> list[dict] | None:
+    """The `files` a write or edit call's result carries, as edits
+    (`{"file", "before", "after"}`), when well formed; else None."""
+    if not isinstance(files, list) or not files:
+        return None
+    out = []
+    for f in files:
+        if not (isinstance(f, dict) and isinstance(f.get("path"), str) and f["path"].startswith("/")
+                and isinstance(f.get("after"), str) and (f.get("before") is None or isinstance(f["before"], str))):
+            return None
+        out.append({"file": f["path"], "before": f.get("before"), "after": f["after"]})
+    return out
+
+
 def normalise(event_name: str | None, payload: dict) -> dict:
     """The git-ot event for one payload of git-ot's Pi extension (no id or time yet)."""
     name, sid = payload_header("pi", event_name, payload, "type", "sessionId", "event type")
@@ -135,6 +154,9 @@ def normalise(event_name: str | None, payload: dict) -> dict:
                 output["details"] = payload["details"]
             data["output"] = output
             data["error"] = bool(payload.get("isError"))
+            edits = _edits(payload.get("files"))
+            if edits is not None:
+                data["edits"] = edits
     elif kind == "compact":
         entry = payload.get("compactionEntry")
         data["trigger"] = "extension" if payload.get("fromExtension") else None
