@@ -12,6 +12,7 @@ exit status is 0.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -220,10 +221,16 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                     log_failure(location, f"hook inbox {entry.name}", exc)
                     _set_aside_entry(location, entry)
                     continue
+                if event["kind"] == "session_start" and not isinstance(event["data"].get("head"), dict):
+                    head = entry.head()  # as its hook saw HEAD; none: not known
+                    if head is not None:
+                        event["data"]["head"] = head
                 home = _home(location, event)
                 _fill(home, adapter, event)
                 record(home, event, entry.t, entry.event_id, look=False)
                 crash_point("after-inbox-append")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.head_path)
                 os.unlink(entry.path)
                 if event["kind"] in adapter.seal_kinds:
                     ended.setdefault((home.common_dir, event["session"]), home)
@@ -326,7 +333,7 @@ def record(location, event: dict, t: float | None = None, event_id: str | None =
     """Give the event an id and time, snapshot if it may write (and `look`:
     the hook runs as the event happens), spool it."""
     event = {"v": 1, "id": event_id or os.urandom(8).hex(), "t": _now() if t is None else t, **event}
-    if event["kind"] == "session_start" and not isinstance(event["data"].get("head"), dict):
+    if look and event["kind"] == "session_start" and not isinstance(event["data"].get("head"), dict):
         event["data"]["head"] = _head(location)
     if event.pop("writes", False) and location.worktree is not None:
         event["writes"] = True

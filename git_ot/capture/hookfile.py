@@ -54,7 +54,8 @@ LOCATE = ('d=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
           'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi ')
 
 
-def inbox_command(source: str, event: str, scope: str, python: str, drain: bool) -> str:
+def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
+                  head: bool = False) -> str:
     """The command of a hook whose event needs no live look at the working
     tree: a POSIX sh line that writes the payload into the repository's
     inbox (store/inbox.py) and returns, with no Python started; with
@@ -64,9 +65,14 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool)
     state in this repository yet, a `date` without nanoseconds, a replay
     that sets GIT_OT_EVENT_TIME) it runs the hook as `runner_command` does.
 
+    With `head` (a session's start), it first writes beside the payload
+    the commit and branch HEAD is at (`<name>.head`: the output of `git
+    rev-parse -q --verify HEAD` and of `git symbolic-ref -q HEAD`, a line
+    each), the session's base, looked at as the session starts.
+
     It costs a `date`, a `cat` and a `mv` (and in a linked worktree a `git
-    rev-parse`): a few milliseconds, against tens for starting Python and
-    git-ot."""
+    rev-parse`; with `head`, two git commands): a few milliseconds, against
+    tens for starting Python and git-ot."""
     if scope == "project":
         find = ('if command -v git-ot >/dev/null 2>&1; then r=git-ot; '
                 'else d=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] || exit 0; r="$d/git-ot"; fi; ')
@@ -77,19 +83,25 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool)
     after = (f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0")
     return (find + LOCATE + '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
             '&& case $t in *[!0-9]*) false;; esac '
-            f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" && cat >"$f.tmp" && mv "$f.tmp" "$f" '
+            f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" '
+            + ('&& { h=$(git rev-parse -q --verify HEAD 2>/dev/null); b=$(git symbolic-ref -q HEAD 2>/dev/null); '
+               'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ' if head else '')
+            + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '
             f"&& {after}; exec {run} {source} {event}")
 
 
-def hook_command(source: str, event: str, scope: str, inbox_events, drain_events) -> str:
+def hook_command(source: str, event: str, scope: str, inbox_events, drain_events,
+                 head_events=frozenset({"SessionStart"})) -> str:
     """The command of one event's hook for a harness whose hooks are
     commands (Claude Code, Codex): `inbox_command` for the events that need
     no look at the working tree (`inbox_events`; with a drain after those of
-    `drain_events`), `runner_command` for the others; both name the
-    interpreter that runs this outside the project scope."""
+    `drain_events`, with HEAD written beside those of `head_events`),
+    `runner_command` for the others; both name the interpreter that runs
+    this outside the project scope."""
     python = shlex.quote(sys.executable)
     if event in inbox_events:
-        return inbox_command(source, event, scope, python, drain=event in drain_events)
+        return inbox_command(source, event, scope, python, drain=event in drain_events,
+                             head=event in head_events)
     return runner_command(source, event, scope, python)
 
 

@@ -18,6 +18,8 @@ A file is `<common>/opentraces/inbox/<t>.<pid>.<source>.<event>.json`:
 event name; the content is the payload's bytes. A writer writes
 `<name>.tmp` first and renames it; a `.tmp` file older than STALE_TMP
 seconds was left by a writer that died, and is taken with what it holds.
+A session's start may have `<t>.<pid>.<source>.<event>.head` beside it,
+written before it: the commit and branch HEAD was at (`Entry.head`).
 See refs/README.md, section 12.
 
 This module knows names and files only; turning a payload into an event is
@@ -34,6 +36,7 @@ from . import state
 
 SUFFIX = ".json"
 TMP = ".tmp"
+HEAD = ".head"
 STALE_TMP = 60.0
 _NAME = re.compile(r"^(\d{1,20})\.(\d{1,10})\.([a-z][a-z0-9-]{0,31})\.([A-Za-z][A-Za-z0-9_]{0,63})\.json(\.tmp)?$")
 
@@ -53,6 +56,26 @@ class Entry:
     @property
     def t(self) -> float:
         return self.t_ns / 1e9
+
+    @property
+    def head_path(self) -> str:
+        return os.path.join(os.path.dirname(self.path), self.name[:self.name.index(SUFFIX)] + HEAD)
+
+    def head(self) -> dict | None:
+        """The commit and branch its writer saw HEAD at (`.head`: `git
+        rev-parse -q --verify HEAD`, then `git symbolic-ref -q HEAD`, a line
+        each, either empty), or None without that file."""
+        try:
+            with open(self.head_path, "rb") as fh:
+                lines = fh.read().decode("utf-8", "replace").split("\n")
+        except OSError:
+            return None
+        commit = lines[0].strip() if lines else ""
+        ref = lines[1].strip() if len(lines) > 1 else ""
+        if commit and not (len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)):
+            return None
+        return {"commit": commit or None,
+                "branch": ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else None}
 
     @property
     def event_id(self) -> str:
@@ -76,6 +99,9 @@ def entries(state_dir: str, now: float, before_ns: int | None = None) -> list[En
         return []
     out = []
     for name in names:
+        if name.endswith(HEAD):
+            _drop_orphan(folder, name, names, now)
+            continue
         if not name.endswith((SUFFIX, SUFFIX + TMP)):
             continue
         m = _NAME.match(name)
@@ -94,6 +120,21 @@ def entries(state_dir: str, now: float, before_ns: int | None = None) -> list[En
         out.append(Entry(name, path, t_ns, int(m.group(2)), m.group(3), m.group(4)))
     out.sort(key=lambda e: (e.t_ns, e.pid, e.name))
     return out
+
+
+def _drop_orphan(folder: str, name: str, names: list[str], now: float) -> None:
+    """Remove a `.head` whose entry is gone (spooled by a drain killed
+    before it removed this) or never came (its writer died), once older
+    than STALE_TMP."""
+    stem = name[:-len(HEAD)] + SUFFIX
+    if stem in names or stem + TMP in names:
+        return
+    path = os.path.join(folder, name)
+    try:
+        if now - os.stat(path).st_mtime >= STALE_TMP:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def set_drainer(fn) -> None:

@@ -14,23 +14,24 @@ runs the same hook through the `git-ot` found on PATH), then plays `--runs` turn
 `claude -p --resume` sends them:
 
   SessionStart, UserPromptSubmit,
-  PreToolUse Edit, (a tracked file is rewritten), PostToolUse Edit,
-  PreToolUse Read, PostToolUse Read,
+  (a Write of a tracked file and a Read: no hook, two lines each in the
+  session's transcript, a call and its result, as Claude Code writes them),
   PreToolUse Bash, (a new file is written), PostToolUse Bash,
   Stop, SessionEnd (each leaves its payload in the inbox, store/inbox.py,
   starts `git ot hook drain` in the background, which spools and seals,
   and returns).
 
-UserPromptSubmit, Stop and SessionEnd run no Python: their command is the
-sh line that writes the payload into the inbox (capture/hookfile.py); the
-next hook that runs git-ot, or the drain, spools it.
+SessionStart, UserPromptSubmit, Stop and SessionEnd run no Python: their
+command is the sh line that writes the payload into the inbox
+(capture/hookfile.py; SessionStart with HEAD beside it); the next hook
+that runs git-ot, or the drain, spools it. PreToolUse Bash also reads the
+Write and the Read from the transcript (capture/claude_code/fill.py).
 
 Each hook call is the command line run through `/bin/sh -c`, as Claude Code
 runs it, with a payload taken from the recorded sessions of Claude Code
 2.1.328 in tests/fixtures/claude-code/ (paths rewritten to the generated
-repository; a Read carries the file's real content). Edit and Bash are
-writing tools: their hooks snapshot the working tree; Read is not: its
-hooks only append to the spool. The seals run beside the next turn's
+repository). Bash may write anything: its hooks snapshot the working
+tree. The seals run beside the next turn's
 hooks, and the session grows over the runs, so the later seals fold onto
 a longer session, as in real use.
 
@@ -48,11 +49,12 @@ Stop, SessionEnd; the events git-ot's Pi extension hands on, session_start
 to session_shutdown), each through the command `git ot install` writes for
 it (`<python> -m git_ot hook <harness> <event>`, or for Codex's events that
 need no snapshot the inbox's sh line; Pi's extension runs git-ot only for
-the write, edit and bash tools' events and writes the others into the
-inbox in its own process, which is timed here as that write, rows marked
-`(inbox)`), the session renamed per
+the bash tool's events and writes the others into the inbox in its own
+process, which is timed here as that write, rows marked `(inbox)`; for
+the write and edit tools with the file read before and after, as the
+extension reads it), the session renamed per
 run and the cwd moved to the generated tree; each writing tool's window
-rewrites one tracked file, as the Edit above does. The rows are per event
+rewrites one tracked file, as the Write above does. The rows are per event
 name (tool events per tool), with the same floors.
 
 It is a report, not a test: it exits 0 whatever the figures. Timings use
@@ -70,6 +72,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -88,9 +91,12 @@ RECORDED = ROOT / "tests" / "fixtures" / "claude-code" / "recorded-2.1.328"
 SESSION = "bench-5e55-4a1d-9c1b-hook"
 TARGET_MS = 100.0
 FLOORS = ("floor: python -c pass", "floor: git status --porcelain")
-ORDER = ["SessionStart", "UserPromptSubmit", "PreToolUse Edit", "PostToolUse Edit",
-         "PreToolUse Read", "PostToolUse Read", "PreToolUse Bash", "PostToolUse Bash",
-         "Stop", "SessionEnd"]
+# Pi's tools whose file its extension reads itself (capture/pi/git-ot.ts).
+PI_FILE_TOOLS = ("write", "edit")
+# The hook calls Claude Code makes with the current install: Write and
+# Read have none (their calls are written to the transcript, which the
+# next hook reads, capture/claude_code/fill.py).
+ORDER = ["SessionStart", "UserPromptSubmit", "PreToolUse Bash", "PostToolUse Bash", "Stop", "SessionEnd"]
 
 
 def recorded(scenario: str) -> list[dict]:
@@ -126,6 +132,35 @@ def templates(repo: Path, home: Path) -> dict[str, dict]:
     return out
 
 
+class Transcript:
+    """The session's transcript, written as Claude Code writes it: a line
+    for each tool call and one for its result (the fields the hooks read)."""
+
+    def __init__(self, path: Path, repo: Path):
+        self.path, self.repo = path, repo
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+        self.last = None
+
+    def _line(self, obj: dict) -> None:
+        uid = str(uuid.uuid4())
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+        obj = {"parentUuid": self.last, "isSidechain": False, "uuid": uid, "timestamp": stamp,
+               "cwd": str(self.repo), "sessionId": SESSION, "version": "2.1.328", **obj}
+        self.last = uid
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(obj, separators=(",", ":")) + "\n")
+
+    def call(self, tool_use_id: str, name: str, tool_input: dict) -> None:
+        self._line({"type": "assistant", "message": {
+            "id": f"msg_{tool_use_id}", "type": "message", "role": "assistant", "model": "claude-opus-5-5",
+            "content": [{"type": "tool_use", "id": tool_use_id, "name": name, "input": tool_input}]}})
+
+    def result(self, tool_use_id: str, result: dict) -> None:
+        self._line({"type": "user", "message": {"role": "user", "content": [
+            {"tool_use_id": tool_use_id, "type": "tool_result", "content": "ok"}]}, "toolUseResult": result})
+
+
 class Session:
     """Plays turns of one session through the real hook command lines."""
 
@@ -137,8 +172,9 @@ class Session:
         settings = json.loads((repo / ".claude" / "settings.local.json").read_text())
         self.commands = {event: settings["hooks"][event][0]["hooks"][0]["command"]
                          for event in claude_settings.EVENTS}
-        self.python = self.commands["SessionStart"].split(" -m git_ot ")[0]
+        self.python = self.commands["PreToolUse"].split(" -m git_ot ")[0]
         self.samples: dict[str, list[float]] = {name: [] for name in ORDER + list(FLOORS)}
+        self.transcript = Transcript(Path(self.templates["SessionStart"]["transcript_path"]), repo)
         self.calls = 0
         self.turn = 0
         self.untracked: list[Path] = []
@@ -157,7 +193,7 @@ class Session:
     def hook(self, name: str, payload: dict) -> float:
         self.calls += 1
         event = name.split()[0]
-        payload = {**payload, "session_id": SESSION}
+        payload = {**payload, "session_id": SESSION, "transcript_path": str(self.transcript.path)}
         return self._time(["/bin/sh", "-c", self.commands[event]], json.dumps(payload).encode(), silent=True)
 
     def floors(self, reverse: bool) -> dict[str, float]:
@@ -172,7 +208,7 @@ class Session:
         edit_path = self.rng.choice(self.paths)
         read_path = self.rng.choice(self.paths)
         new_path = self.rng.choice(self.paths).parent / f"generated_{self.turn}.py"
-        ids = {tool: f"toolu_bench{self.turn:05d}{tool}" for tool in ("Edit", "Read", "Bash")}
+        ids = {tool: f"toolu_bench{self.turn:05d}{tool}" for tool in ("Write", "Read", "Bash")}
         timings: dict[str, float] = {}
 
         def call(name: str, **changes) -> None:
@@ -182,18 +218,22 @@ class Session:
         before = self.floors(reverse=self.turn % 2 == 0)
         call("SessionStart", source="resume" if self.turn > 1 else "startup")
         call("UserPromptSubmit", prompt=f"turn {self.turn}: change {edit_path.name}")
-        edit_input = {"file_path": str(edit_path), "old_string": "x", "new_string": "y"}
-        call("PreToolUse Edit", tool_use_id=ids["Edit"], tool_input=edit_input)
-        edit_path.write_text(f"# turn {self.turn}\n" + code_text(self.rng, self.rng.randint(512, 8192)))
-        call("PostToolUse Edit", tool_use_id=ids["Edit"], tool_input=edit_input,
-             tool_response={"filePath": str(edit_path), "oldString": "x", "newString": "y"})
+        # Write and Read: no hook; Claude Code writes each call and its
+        # result to the transcript, which the next hook call reads.
+        write_input = {"file_path": str(edit_path),
+                       "content": f"# turn {self.turn}\n" + code_text(self.rng, self.rng.randint(512, 8192))}
+        self.transcript.call(ids["Write"], "Write", write_input)
+        old = edit_path.read_text()
+        edit_path.write_text(write_input["content"])
+        self.transcript.result(ids["Write"], {"type": "update", "filePath": str(edit_path),
+                                              "content": write_input["content"], "structuredPatch": [],
+                                              "originalFile": old, "userModified": False})
         read_input = {"file_path": str(read_path)}
-        call("PreToolUse Read", tool_use_id=ids["Read"], tool_input=read_input)
+        self.transcript.call(ids["Read"], "Read", read_input)
         content = read_path.read_text()
-        call("PostToolUse Read", tool_use_id=ids["Read"], tool_input=read_input,
-             tool_response={"type": "text", "file": {
-                 "filePath": str(read_path), "content": content, "numLines": content.count("\n"),
-                 "startLine": 1, "totalLines": content.count("\n")}})
+        self.transcript.result(ids["Read"], {"type": "text", "file": {
+            "filePath": str(read_path), "content": content, "numLines": content.count("\n"),
+            "startLine": 1, "totalLines": content.count("\n")}})
         bash_input = {"command": f"python3 gen.py > {new_path.relative_to(self.repo)}",
                       "description": "Generate a module"}
         call("PreToolUse Bash", tool_use_id=ids["Bash"], tool_input=bash_input)
@@ -229,7 +269,7 @@ class Session:
         tools = [s for s in steps if s["kind"] == "tool"]
         if len(tools) != 3 * self.turn:
             problems.append(f"{self.turn} turns but {len(tools)} tool steps")
-        patched = [s for s in tools if s["name"] in ("Edit", "Bash") and s.get("patch", {}).get("files")]
+        patched = [s for s in tools if s["name"] in ("Write", "Bash") and s.get("patch", {}).get("files")]
         if len(patched) != 2 * self.turn:
             problems.append(f"{2 * self.turn} writing tool calls but {len(patched)} patches with files")
         return problems
@@ -288,21 +328,41 @@ class Recorded:
         for p in self.payloads:
             p = {**p, self.session_key: f"bench-{self.harness}-{self.turn:05d}", "cwd": str(self.repo)}
             name = self.name(p)
+            tool = p.get(self.tool_key) if p[self.event_key] in self.tool_events else None
+            starts = p[self.event_key] == self.tool_events[0] and tool is not None and self.writes(tool)
+            if starts:
+                self.tool_path = self.rng.choice(self.paths)  # the file this tool's window rewrites
             if self.harness == "pi" and (self.repo / ".git" / "opentraces" / "inbox").is_dir() \
-                    and not (p[self.event_key] in self.tool_events and self.writes(p.get(self.tool_key))):
-                timings.append((name + " (inbox)", self._leave(p)))
-                continue
-            argv = ["/bin/sh", "-c", self.command(p[self.event_key])]
-            timings.append((name, self._time(argv, json.dumps(p).encode(), silent=True)))
-            if p[self.event_key] == self.tool_events[0] and self.writes(p.get(self.tool_key)):
-                path = self.rng.choice(self.paths)
-                path.write_text(f"# turn {self.turn}\n" + code_text(self.rng, self.rng.randint(512, 8192)))
+                    and not (tool is not None and self.writes(tool) and tool not in PI_FILE_TOOLS):
+                if tool in PI_FILE_TOOLS:
+                    timings.append((name + " (inbox)", self._leave_file(p, self.tool_path)))
+                else:
+                    timings.append((name + " (inbox)", self._leave(p)))
+            else:
+                argv = ["/bin/sh", "-c", self.command(p[self.event_key])]
+                timings.append((name, self._time(argv, json.dumps(p).encode(), silent=True)))
+            if starts:
+                self.tool_path.write_text(f"# turn {self.turn}\n"
+                                          + code_text(self.rng, self.rng.randint(512, 8192)))
         after = self.floors(reverse=self.turn % 2 == 1)
         if record:
             for name, ms in timings:
                 self.samples.setdefault(name, []).append(ms)
             for name in FLOORS:
                 self.samples.setdefault(name, []).extend([before[name], after[name]])
+
+    def _leave_file(self, payload: dict, path: Path) -> float:
+        """What git-ot's Pi extension does with a write or edit call: the
+        file the call changed read in its own process (here: the file this
+        window rewrites), before the tool and after it, and the event left
+        in the inbox with them. Timed as the read and the write."""
+        start = time.perf_counter()
+        if payload[self.event_key] == self.tool_events[1]:
+            payload = {**payload, "files": [{"path": str(path), "before": self.before,
+                                             "after": path.read_text()}]}
+        else:
+            self.before = path.read_text()
+        return (time.perf_counter() - start) * 1000.0 + self._leave(payload)
 
     def _leave(self, payload: dict) -> float:
         """What git-ot's Pi extension does, in its own process, with an

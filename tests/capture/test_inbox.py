@@ -16,6 +16,7 @@ import time
 from git_ot.capture import registry
 from git_ot.demo.replay import hook
 from support.seals import wait_for_background_seals
+from support.trail import read_records
 
 SID = "0b0e7c1e-3c1a-4c55-9d7a-000000000001"
 
@@ -42,18 +43,25 @@ def _files(repo) -> list[str]:
 
 def test_a_prompt_is_left_in_the_inbox_and_spooled_first_by_the_next_hook(repo):
     repo.ot("init")
+    head = repo.git("rev-parse", "HEAD").strip()
     hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    # The session's start waits there too, with the commit and branch HEAD
+    # was at as it started, beside it.
+    start_json, start_head = sorted(_files(repo), key=lambda n: n.endswith(".head"))
+    assert start_head == start_json[:-len(".json")] + ".head"
+    assert (_inbox(repo) / start_head).read_text() == f"{head}\nrefs/heads/main\n"
+    repo.git("checkout", "-q", "-b", "later")  # HEAD moves before anything spools it
     before = time.time_ns()
     prompt = _payload(repo, "UserPromptSubmit", prompt="add a farewell")
     hook(str(repo.path), "UserPromptSubmit", prompt)
     after = time.time_ns()
     # No Python ran: the payload waits in the inbox, byte for byte.
-    [name] = _files(repo)
+    [name] = [n for n in _files(repo) if n not in (start_json, start_head)]
     t, pid, source, event, ext = name.split(".")
     assert (source, event, ext) == ("claude-code", "UserPromptSubmit", "json") and pid.isdigit()
     assert before <= int(t) <= after
     assert (_inbox(repo) / name).read_bytes() == json.dumps(prompt).encode()
-    assert [e["kind"] for e in _journal(repo)] == ["session_start"]
+    assert _journal(repo) == []
 
     edit = {"tool_name": "Edit", "tool_use_id": "toolu_1",
             "tool_input": {"file_path": str(repo.path / "app.py"), "old_string": "hi", "new_string": "hello"}}
@@ -61,6 +69,7 @@ def test_a_prompt_is_left_in_the_inbox_and_spooled_first_by_the_next_hook(repo):
     assert _files(repo) == []
     events = _journal(repo)
     assert [e["kind"] for e in events] == ["session_start", "prompt", "tool_start"]
+    assert events[0]["data"]["head"] == {"commit": head, "branch": "main"}  # as it was at the start
     spooled = events[1]
     assert spooled["t"] == int(t) / 1e9
     assert spooled["id"] == f"{(int(t) ^ (int(pid) << 44)) & (2**64 - 1):016x}"
@@ -85,7 +94,7 @@ def test_a_command_spools_the_inbox_before_it_reads(repo):
     hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
     hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="first"))
     hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="second"))
-    assert len(_files(repo)) == 2
+    assert len(_files(repo)) == 4  # the start (with its .head) and the two prompts
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["first", "second"]
     assert _files(repo) == []
@@ -101,9 +110,11 @@ def test_an_entry_spooled_twice_is_folded_once(repo):
         [sys.executable, "-m", "git_ot", "trace", "list"], cwd=repo.path, capture_output=True,
         env={**os.environ, "GIT_OT_TEST_KILL_AT": "after-inbox-append"})
     assert killed.returncode == -9
-    assert len(_files(repo)) == 1 and [e["kind"] for e in _journal(repo)] == ["session_start", "prompt"]
+    # Killed after spooling the start, before removing its file.
+    assert len(_files(repo)) == 3 and [e["kind"] for e in _journal(repo)] == ["session_start"]
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["once"]
+    assert [e["event"] for e in read_records(repo, SID)["trace"]["lifecycle"]] == ["SessionStart"]
     assert _files(repo) == []
 
 
@@ -114,7 +125,7 @@ def test_a_payload_naming_no_session_is_set_aside_and_the_rest_spooled(repo):
     proc = subprocess.run(["/bin/sh", "-c", command], cwd=repo.path, input=b"not json at all",
                           capture_output=True)
     assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
-    [bad] = _files(repo)
+    [bad] = [n for n in _files(repo) if ".UserPromptSubmit." in n]
     hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="kept"))
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["kept"]
@@ -163,8 +174,12 @@ def test_a_linked_worktree_leaves_its_events_in_the_repositorys_inbox(repo, tmp_
     payload = {**_payload(repo, "UserPromptSubmit", prompt="from the linked one"), "cwd": str(linked)}
     hook(str(linked), "SessionStart", {**_payload(repo, "SessionStart", source="startup"), "cwd": str(linked)})
     hook(str(linked), "UserPromptSubmit", payload)
-    [name] = _files(repo)
+    [start_head] = [n for n in _files(repo) if n.endswith(".head")]
+    [name] = [n for n in _files(repo) if ".UserPromptSubmit." in n]
     assert name.endswith(".claude-code.UserPromptSubmit.json")
+    # The linked worktree's own HEAD: its branch.
+    assert (_inbox(repo) / start_head).read_text() == \
+        f"{repo.git('rev-parse', 'HEAD').strip()}\nrefs/heads/linked\n"
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["from the linked one"]
 
@@ -200,7 +215,8 @@ def test_an_entry_the_spool_cannot_take_stays_and_the_hooks_own_event_is_recorde
     [stuck] = _files(repo)
     # Its journal cannot be appended to (a directory stands where it goes).
     (repo.path / ".git" / "opentraces" / "spool" / f"{other}.jsonl").mkdir(parents=True)
-    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
-    assert [e["kind"] for e in _journal(repo)] == ["session_start"]
+    bash = {"tool_name": "Bash", "tool_use_id": "toolu_b", "tool_input": {"command": "true"}}
+    hook(str(repo.path), "PreToolUse", _payload(repo, "PreToolUse", **bash))
+    assert [e["kind"] for e in _journal(repo)] == ["tool_start"]
     assert _files(repo) == [stuck]
     assert "hook inbox" in (repo.path / ".git" / "opentraces" / "log").read_text()

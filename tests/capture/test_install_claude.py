@@ -24,16 +24,18 @@ TOOL_EVENTS = {"PreToolUse", "PostToolUse", "PostToolUseFailure"}
 
 
 # Events that need no live look: their payloads go to the inbox, with no
-# Python started; a turn's and a session's end start the drain.
-INBOX_EVENTS = {"UserPromptSubmit", "Stop", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
-                "SessionEnd"}
+# Python started (a session's start with HEAD beside it); a turn's and a
+# session's end start the drain.
+INBOX_EVENTS = {"SessionStart", "UserPromptSubmit", "Stop", "SubagentStart", "SubagentStop", "PreCompact",
+                "PostCompact", "SessionEnd"}
 
 
 def ours(event: str, scope: str = "project") -> str:
     """The command of one scope: the committed file's works on any machine,
     the local and user files name this interpreter."""
     if event in INBOX_EVENTS:
-        return hookcommands.inbox("claude-code", event, scope, drain=event in ("Stop", "SessionEnd"))
+        return hookcommands.inbox("claude-code", event, scope, drain=event in ("Stop", "SessionEnd"),
+                                  head=event == "SessionStart")
     return hookcommands.runner("claude-code", event, scope)
 
 

@@ -22,9 +22,10 @@ NO_CODEX = {"error": "'codex' is not on PATH", "command": "git ot install codex 
 
 
 def ours(event: str, scope: str = "user") -> str:
-    if event in ("UserPromptSubmit", "Stop", "Interrupt", "SubagentStart", "SubagentStop", "PreCompact",
-                 "PostCompact", "SessionEnd"):
-        return hookcommands.inbox("codex", event, scope, drain=event in ("Stop", "Interrupt", "SessionEnd"))
+    if event in ("SessionStart", "UserPromptSubmit", "Stop", "Interrupt", "SubagentStart", "SubagentStop",
+                 "PreCompact", "PostCompact", "SessionEnd"):
+        return hookcommands.inbox("codex", event, scope, drain=event in ("Stop", "Interrupt", "SessionEnd"),
+                                  head=event == "SessionStart")
     return hookcommands.runner("codex", event, scope)
 
 

@@ -16,9 +16,10 @@ def runner(harness: str, event: str, scope: str) -> str:
     return f"{sys.executable} -m git_ot hook {harness} {event}"
 
 
-def inbox(harness: str, event: str, scope: str, drain: bool) -> str:
+def inbox(harness: str, event: str, scope: str, drain: bool, head: bool = False) -> str:
     """A hook that leaves the payload in the inbox with no Python started,
-    starting `git ot hook drain` in the background when `drain`."""
+    starting `git ot hook drain` in the background when `drain`; with
+    `head` (a session's start), HEAD's commit and branch written beside it."""
     if scope == "project":
         find = ('if command -v git-ot >/dev/null 2>&1; then r=git-ot; else d=$(git --exec-path 2>/dev/null) '
                 '&& [ -x "$d/git-ot" ] || exit 0; r="$d/git-ot"; fi; ')
@@ -33,5 +34,8 @@ def inbox(harness: str, event: str, scope: str, drain: bool) -> str:
             'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi '
             '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
             '&& case $t in *[!0-9]*) false;; esac '
-            f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" && cat >"$f.tmp" && mv "$f.tmp" "$f" '
+            f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" '
+            + ('&& { h=$(git rev-parse -q --verify HEAD 2>/dev/null); b=$(git symbolic-ref -q HEAD 2>/dev/null); '
+               'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ' if head else "")
+            + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '
             f"&& {after}; exec {run} {harness} {event}")

@@ -113,9 +113,10 @@ OTEL_ENV = {
 MARKERS = ("-m git_ot hook claude-code", "git-ot hook claude-code", "git ot hook claude-code",
            INBOX_RUNNER + HARNESS)
 # The events that need no live look at the working tree: their payloads go
-# to the inbox with no Python started (hookfile.inbox_command). A session's
-# start looks at HEAD, a tool's start and end snapshot the working tree.
-INBOX_EVENTS = frozenset(EVENTS) - TOOL_EVENTS - {"SessionStart"}
+# to the inbox with no Python started (hookfile.inbox_command); a session's
+# start with the commit and branch HEAD is at, written beside it. A tool's
+# start and end snapshot the working tree.
+INBOX_EVENTS = frozenset(EVENTS) - TOOL_EVENTS
 # Those after which the session is sealed, in the background.
 DRAIN_EVENTS = frozenset({"Stop", "SessionEnd"})
 

@@ -64,9 +64,10 @@ EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop
           "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionEnd")
 MARKERS = ("-m git_ot hook codex ", "git-ot hook codex ", "git ot hook codex ", INBOX_RUNNER + "codex ")
 # The events that need no live look at the working tree: their payloads go
-# to the inbox with no Python started (hookfile.inbox_command). A session's
-# start looks at HEAD, a tool's start and end snapshot the working tree.
-INBOX_EVENTS = frozenset(EVENTS) - {"SessionStart", "PreToolUse", "PostToolUse"}
+# to the inbox with no Python started (hookfile.inbox_command); a session's
+# start with the commit and branch HEAD is at, written beside it. A tool's
+# start and end snapshot the working tree.
+INBOX_EVENTS = frozenset(EVENTS) - {"PreToolUse", "PostToolUse"}
 # Those after which the session is sealed, in the background.
 DRAIN_EVENTS = frozenset({"Stop", "Interrupt", "SessionEnd"})
 # Codex's keys name events in snake case: "<file>:pre_tool_use:0:0".
