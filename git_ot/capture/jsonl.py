@@ -10,41 +10,57 @@ a converter makes its events with `imported_id` and `imported_event`.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from ..domain.fold import IMPORTED_ID_PREFIX
 from ..store.times import parse_iso
 
+# Neither typing nor hashlib's OpenSSL is imported at run time: the hook
+# path reads this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterable
+try:
+    from _sha1 import sha1
+except ImportError:  # a Python built without its own SHA-1
+    from hashlib import sha1
 
-@dataclass
+
 class Line:
-    """One line of a session file, parsed."""
+    """One line of a session file, parsed. (A plain class: this runs on the
+    hook path, where importing dataclasses would cost more than the rest.)"""
 
-    path: str
-    number: int  # from 1
-    raw: bytes
-    obj: dict | None  # None when the line is blank or not a JSON object
-    session: str
-    t: float | None  # the line's own timestamp
-    order: float  # its timestamp, or the last one before it in the file
+    __slots__ = ("path", "number", "raw", "obj", "session", "t", "order")
+
+    def __init__(self, path: str, number: int, raw: bytes, obj: dict | None, session: str,
+                 t: float | None, order: float):
+        self.path = path
+        self.number = number  # from 1
+        self.raw = raw
+        self.obj = obj  # None when the line is blank or not a JSON object
+        self.session = session
+        self.t = t  # the line's own timestamp
+        self.order = order  # its timestamp, or the last one before it in the file
+
+    def __repr__(self) -> str:
+        return f"Line({self.path!r}, {self.number}, session={self.session!r})"
 
     @property
     def size(self) -> int:
         return len(self.raw) + 1
 
 
-@dataclass
 class Accounting:
     """What became of the lines of one session."""
 
-    lines: int = 0
-    steps: int = 0
-    kept_raw: int = 0
-    skipped: dict = field(default_factory=dict)
+    __slots__ = ("lines", "steps", "kept_raw", "skipped")
+
+    def __init__(self):
+        self.lines = 0
+        self.steps = 0
+        self.kept_raw = 0
+        self.skipped: dict = {}
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -113,7 +129,7 @@ def by_session(files: Iterable[list[Line]]) -> dict[str, list[Line]]:
 def imported_id(*parts: str) -> str:
     """The id of an event imported from a session file: stable across
     imports of the same file, so importing it twice folds nothing new."""
-    return IMPORTED_ID_PREFIX + hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return IMPORTED_ID_PREFIX + sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def imported_event(source: str, session: str, eid: str, kind: str, name: str, t, data: dict,

@@ -29,15 +29,16 @@ the other way round.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
-from typing import TYPE_CHECKING, Callable
 
 from ..store import notices
 from ..store.spool import Spilled, SpillLost
 
+# typing is not imported at run time: the hook path reads this module.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable
     from ..store.repository import Store
 
 # Strings longer than this go to blobs/ rather than inline in a record.
@@ -910,6 +911,8 @@ def _same_text(stored, text) -> bool:
         if stored.get("size") != len(data):
             return False
         oid = stored[BLOB_KEY]
+        import hashlib
+
         algo = hashlib.sha256 if len(oid) == 64 else hashlib.sha1
         return algo(b"blob %d\0" % len(data) + data).hexdigest() == oid
     return False

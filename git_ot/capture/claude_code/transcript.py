@@ -16,7 +16,6 @@ importing the same transcript twice folds nothing new.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 
@@ -24,7 +23,7 @@ from ...errors import NotATranscript
 from ...store.times import parse_iso
 from .. import jsonl
 from ..edits import apply_structured_patch, hunks_from_structured_patch, replace_strings
-from ..jsonl import Accounting, Line, imported_event, imported_id
+from ..jsonl import Accounting, Line, imported_event, imported_id, sha1
 from .hooks import SOURCE, TRANSCRIPT_WRITE_TOOLS, writes
 
 # Why a line makes neither a step nor a kept record. Each reason is
@@ -290,7 +289,7 @@ class Converter:
             self.uuids.add(uuid)
             return uuid
         # No uuid: the line's bytes, and how often the session had them before.
-        digest = hashlib.sha1(ln.raw).hexdigest()
+        digest = sha1(ln.raw).hexdigest()
         n = self.occurrences.get(digest, 0)
         self.occurrences[digest] = n + 1
         return f"{digest}:{n}"
