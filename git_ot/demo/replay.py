@@ -80,8 +80,8 @@ def replay(worktree: str, payloads: Iterable[dict], *, after: Callable[[dict], N
         if recorded_times and "_received_at" in recorded:
             call_env = {**(os.environ if env is None else env),
                         EVENT_TIME_VARIABLE: repr(float(recorded["_received_at"]))}
-        if grows is not None:
-            grows.until(recorded.get("_received_at"))
+        if grows is not None and isinstance(recorded.get("_received_at"), (int, float)):
+            grows.until(recorded["_received_at"])
         if grows is None or _hooked(event, payload.get("tool_name")):
             hook(worktree, event, payload, call_env)
         if event == "PreToolUse":

@@ -123,9 +123,9 @@ def entries(state_dir: str, now: float, before_ns: int | None = None) -> list[En
 
 
 def _drop_orphan(folder: str, name: str, names: list[str], now: float) -> None:
-    """Remove a `.head` whose entry is gone (spooled by a drain killed
-    before it removed this) or never came (its writer died), once older
-    than STALE_TMP."""
+    """Remove a `.head` whose entry never came (its writer died before it
+    renamed the entry into place, and left no `.tmp` either), once older
+    than STALE_TMP. A drain removes an entry's `.head` before the entry."""
     stem = name[:-len(HEAD)] + SUFFIX
     if stem in names or stem + TMP in names:
         return
