@@ -303,11 +303,10 @@ def test_without_git_ot_then_imported_in_a_fresh_clone_elsewhere(pi_bin, repo, h
 
 def test_parallel_tool_calls_in_one_reply(agent, repo):
     """Pi 0.73.1 prepares the tool calls of one reply one after the other
-    (each tool_call hook, and its snapshot, in turn), then runs them side by
-    side. So the snapshot after a write that ran beside another may already
-    hold the other's change: each step's patch has its own file, and may
-    have its sibling's too. If a newer Pi runs write tools one at a time,
-    each patch will hold its own file alone; tighten this then."""
+    (each tool_call handler in turn), then runs them side by side. The
+    extension reads each write's own file before and after it, so each
+    step's patch holds its own file alone, whatever ran beside it (a
+    snapshot of the working tree after one could hold the other's change)."""
     script = [
         {"say": "Creating two modules at once.", "tools": [
             {"tool": "write", "input": {"path": "a.py", "content": "A = 1\n"}},
@@ -326,12 +325,26 @@ def test_parallel_tool_calls_in_one_reply(agent, repo):
     ]
     # The tool calls keep the order of the reply; the reads take no snapshots.
     assert [s["input"]["path"] for s in steps if s["kind"] == "tool"] == ["a.py", "b.py", "a.py", "b.py"]
-    got = patches(steps)
-    assert sorted(got) == [3, 4]
-    a = ("A", "a.py", 1, 0, [[0, 0, 1, 1]])
-    b = ("A", "b.py", 2, 0, [[0, 0, 1, 2]])
-    assert a in got[3] and b in got[4]
-    assert all(f in (a, b) for f in got[3] + got[4])
+    assert patches(steps) == {3: [("A", "a.py", 1, 0, [[0, 0, 1, 1]])],
+                              4: [("A", "b.py", 2, 0, [[0, 0, 1, 2]])]}
+
+
+def test_a_file_too_large_to_read_in_pi_is_snapshotted_around_the_call(agent, repo):
+    """Over 1 MiB the extension leaves a write to git-ot's snapshots, as bash."""
+    big = "".join(f"line {i:06d}\n" for i in range(90000))  # 1.08 MB
+    script = [
+        {"say": "Writing the table.", "tool": "write", "input": {"path": "table.txt", "content": big}},
+        {"say": "And a note.", "tool": "write", "input": {"path": "note.txt", "content": "n\n"}},
+        {"text": "Wrote both."},
+    ]
+    assert agent.run("write the table", script) == "Wrote both.\n"
+    sid = agent.session_id()
+    steps = agent.steps(sid)
+    assert patches(steps) == {3: [("A", "table.txt", 90000, 0, [[0, 0, 1, 90000]])],
+                              5: [("A", "note.txt", 1, 0, [[0, 0, 1, 1]])]}
+    snaps = read_records(repo, sid)["trail"]["snapshots"]
+    assert [snaps[f"3-{at}"].get("partial") for at in ("before", "after")] == [None, None]
+    assert [snaps[f"5-{at}"].get("partial") for at in ("before", "after")] == [True, True]
 
 
 def test_user_scope_runs_this_interpreter_whatever_the_path(pi_bin, repo, hermetic):

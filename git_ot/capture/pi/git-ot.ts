@@ -127,14 +127,14 @@ function toolPath(input: any, cwd: string): string | null {
 // A file's text now: null when it does not exist, undefined when it cannot
 // be read here (not a regular file, too large, not UTF-8).
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-function readText(path: string): string | null | undefined {
+function readText(path: string, limit = FILE_LIMIT): string | null | undefined {
   let st;
   try {
     st = statSync(path);
   } catch (e: any) {
     return e && e.code === "ENOENT" ? null : undefined;
   }
-  if (!st.isFile() || st.size > FILE_LIMIT) return undefined;
+  if (!st.isFile() || st.size > limit) return undefined;
   try {
     return utf8.decode(readFileSync(path));
   } catch {
@@ -213,7 +213,9 @@ export default async function (pi: any) {
   const before = new Map<string, { path: string; text: string | null }>();
   on("tool_call", async (e, ctx) => {
     let live = WRITE_TOOLS.has(e.toolName);
-    if (FILE_TOOLS.has(e.toolName)) {
+    const content = e.input && e.input.content;
+    if (FILE_TOOLS.has(e.toolName)
+        && !(typeof content === "string" && Buffer.byteLength(content) > FILE_LIMIT)) {
       const path = toolPath(e.input, ctx.cwd);
       const text = path ? readText(path) : undefined;
       // Without the inbox git-ot runs now, and snapshots as for bash.
@@ -232,13 +234,13 @@ export default async function (pi: any) {
     const was = before.get(e.toolCallId);
     if (was) {
       before.delete(e.toolCallId);
-      const text = readText(was.path);
-      if (text !== undefined) {
-        // The file before and after: git-ot makes the step's patch and
-        // states of them, with no snapshot of the working tree.
-        fields.files = [{ path: was.path, before: was.text, after: text }];
-        live = !inbox(ctx.cwd);
-      }
+      // The file before and after: git-ot makes the step's patch and states
+      // of them, with no snapshot of the working tree. An edit may have
+      // grown it: a larger limit here. Unreadable now (not UTF-8, grown
+      // past it), the call has no states, and its lines are no one's.
+      const text = readText(was.path, 4 * FILE_LIMIT);
+      if (text !== undefined) fields.files = [{ path: was.path, before: was.text, after: text }];
+      live = !inbox(ctx.cwd);
     }
     const sent = send(ctx, e, fields, live);
     if (live) await sent;
