@@ -393,6 +393,8 @@ class Folder:
             "writes": bool(event.get("writes")),
             "input": self.payloads.put(data.get("input")),
         }, event)
+        if event.get("filled") is True:
+            step["filled"] = True  # captured live, read from the transcript (windows.py: _is_blind)
         self._message(step, "assistant", event)
         return step
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -233,3 +234,42 @@ def test_a_commit_made_right_after_an_unhooked_edit_gives_its_lines_to_the_sessi
     note = [json.loads(line) for line in repo.git("notes", "--ref=opentraces", "show", head).splitlines()]
     assert note == [{"v": 1, "session": sid, "step": 2, "hunk": "2.1.1", "path": "app.py", "lines": [3, 6],
                      "harness": "claude-code", "model": "claude-opus-5-5"}]
+
+
+def test_a_write_read_from_the_transcript_without_its_contents_gives_its_lines_to_no_one(repo):
+    """A result with a structuredPatch alone (no file before and after)
+    gives a patch but no states; the call was still captured live, so its
+    window is blind: the lines are of unknown origin, never the person's."""
+    from git_ot.store.gitdir import locate
+    from git_ot.store.spool import Spool
+
+    repo.cli_json("init")
+    sid = "5e1f0c3a-0000-4000-8000-000000000002"
+    base = {"v": 1, "source": "claude-code", "session": sid}
+    where = {"cwd": str(repo.path), "transcript_path": "/nonexistent.jsonl"}
+    now = time.time()
+    write = {"name": "Write", "tool_use_id": "toolu_w",
+             "input": {"file_path": str(repo.path / "notes.txt"), "content": "one\ntwo\n"}}
+    events = [
+        {**base, "id": "0000000000000001", "t": now - 3, "kind": "prompt", "event": "UserPromptSubmit",
+         "data": {**where, "text": "write notes"}},
+        {**base, "id": "tr-00000000000000d1", "t": now - 2, "kind": "tool_start", "event": "tool_use",
+         "writes": True, "filled": True, "data": {**where, **write}},
+        {**base, "id": "tr-00000000000000d2", "t": now - 1, "kind": "tool_end", "event": "tool_result",
+         "writes": True, "filled": True,
+         "data": {**where, **write, "output": "ok", "error": False,
+                  "edits": [{"file": str(repo.path / "notes.txt"), "status": "A", "hunks": [[0, 0, 1, 2]],
+                             "added": 2, "removed": 0}]}},
+        {**base, "id": "0000000000000002", "t": now - 0.5, "kind": "stop", "event": "Stop",
+         "data": {**where, "message": "Wrote notes."}},
+    ]
+    repo.write("notes.txt", "one\ntwo\n")
+    Spool(locate(str(repo.path)).state_dir).append_many(sid, events)
+    [step] = [s for s in repo.ot_json("trace", "show", sid)["steps"] if s["kind"] == "tool"]
+    assert (step["filled"], step["patch"]["files"][0]["hunks"]) == (True, [[0, 0, 1, 2]])
+    assert "snapshot_before" not in step
+    repo.git("add", "notes.txt")
+    repo.git("commit", "-q", "-m", "notes")
+    lines = repo.cli_json("blame", "notes.txt")["lines"]
+    assert [ln["attribution"] for ln in lines] == [
+        {"kind": "unknown", "reason": "unknown", "candidates": [f"{sid}:2"]}] * 2

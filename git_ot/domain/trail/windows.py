@@ -178,7 +178,9 @@ def _is_blind(step: dict, before: dict | None, after: dict | None, ends: list) -
         return True
     if (before or {}).get("partial") or (after or {}).get("partial"):
         return False
-    live = any(not str(e).startswith(IMPORTED_ID_PREFIX) for e in step.get("events", ()))
+    # A call read from the transcript as the session went (`filled`) was
+    # captured live: without states it is a window no one's lines come from.
+    live = step.get("filled") or any(not str(e).startswith(IMPORTED_ID_PREFIX) for e in step.get("events", ()))
     if not live or (before is not None and after is not None):
         return False
     if before is None:
