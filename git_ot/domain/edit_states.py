@@ -6,9 +6,11 @@ Codex's apply_patch names its change). `EditStates.resolve` turns the
 `edits` a transcript adapter put in a tool's end event into the step's
 patch (`data.patch`) and its partial snapshots (`partial`: trees holding
 that file alone, refs/README.md section 10). The import does it for every
-step it reads; the seal, for the calls a hook read from the transcript as
-the session went (capture/claude_code/fill.py). One way for both: a step
-filled live is the step an import of the same lines makes.
+step it reads; the seal, for the live calls whose end event carries its
+edits: those a hook read from the transcript as the session went
+(capture/claude_code/fill.py) and Pi's write and edit calls, whose file its
+extension read before and after. One way for all: a step filled live is
+the step an import of the same lines makes.
 """
 
 from __future__ import annotations
