@@ -11,7 +11,6 @@ the hunks; these helpers are shared by every harness's transcript reader.
 from __future__ import annotations
 
 
-
 def replace_strings(text: str, edits) -> str | None:
     if not isinstance(edits, list) or not edits:
         return None

@@ -568,11 +568,11 @@ def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:
     pending = Spool(location.state_dir).pending_sessions()
     if event_name == "post-checkout" and not pending:
         return 0  # nothing to seal and nothing to anchor: spare the import of pygit2
-    for session_id in pending if event_name != "post-checkout" else ():
-        # A session still running may have written the commit's lines with
-        # a tool no hook sees: read its transcript first (a checkout
-        # anchors nothing).
-        _settle(location, session_id, quick=True)
+    if event_name != "post-checkout":  # a checkout anchors nothing
+        for session_id in pending:
+            # A session still running may have written the commit's lines
+            # with a tool no hook sees: read its transcript first.
+            _settle(location, session_id, quick=True)
     from ..store.repository import Store
 
     store = Store(location)

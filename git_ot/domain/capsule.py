@@ -123,8 +123,7 @@ def _snapshot_tree(store: Store, sid: str, step: dict, trail: dict, base: str | 
     if got is None:
         raise NoContext(f"session {sid[:12]} has no snapshot or base commit at step {n}",
                         hint="the working files of that step are not in this repository")
-    tree, where = got
-    return (tree if tree is not None else str(store.repo[base].peel(pygit2.Commit).tree_id)), where
+    return got
 
 
 def _source(store: Store, manifest: dict) -> dict:

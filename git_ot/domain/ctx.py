@@ -21,7 +21,7 @@ import re
 import pygit2
 
 from ..errors import GitCommandError, NoContext, UnknownStep, UnusableDirectory
-from ..store import git, refs, state
+from ..store import git, refs, state, trees
 from ..store.repository import Store
 from . import sessions
 from .fold import expand
@@ -327,8 +327,8 @@ def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:
     base = (tree.record("manifest").get("base") or {}).get("commit")
     base = base if base and store.has_object(base) else None
     got = files_at(store, tree.record("trail"), base, (step_n, True))
-    if got is None or got[0] is None:
-        return base
+    if got is None or got[1] == f"commit {base}":
+        return base  # no tool step took a state: the base as it is
     parents = [pygit2.Oid(hex=base)] if base else []
     sig = pygit2.Signature("git-ot", "git-ot@localhost", 0, 0)
     oid = store.repo.create_commit(None, sig, sig, f"git-ot: session {session_id} at step {step_n}\n",
@@ -336,14 +336,14 @@ def snapshot_commit(store: Store, session_id: str, step_n: int) -> str | None:
     return str(oid)
 
 
-def files_at(store: Store, trail: dict, base: str | None, upto: tuple[int, bool]) -> tuple[str | None, str] | None:
+def files_at(store: Store, trail: dict, base: str | None, upto: tuple[int, bool]) -> tuple[str, str] | None:
     """The tree of a session's working files at `upto`, (step, after): at
     that step's after-state, or (with False) its before-state; and where it
-    comes from. The latest whole snapshot at or before it (else the base
-    commit `base`), with the file of every partial after-state taken later
-    (a call read from the transcript, an imported one) put over it, in
-    step order. (None, "commit <base>") when that is the base as it is;
-    None when neither a whole snapshot nor the base is known."""
+    comes from. The latest whole snapshot at or before it (else the tree of
+    the base commit `base`), with the file of every partial after-state
+    taken later (a call read from the transcript, an imported one) put over
+    it, in step order. None when neither a whole snapshot nor the base is
+    known."""
     best = None
     for name, snap in trail["snapshots"].items():
         rank = (snap["step"], snap["at"] == "after")
@@ -359,23 +359,15 @@ def files_at(store: Store, trail: dict, base: str | None, upto: tuple[int, bool]
     else:
         return None
     if not later:
-        return (start if best is not None else None), where
+        return start, where
     index = pygit2.Index()
     index.read_tree(store.repo[pygit2.Oid(hex=start)])
     for _, _, partial in later:
-        for path, oid, mode in _files(store.repo, store.repo[pygit2.Oid(hex=partial)], ""):
-            index.add(pygit2.IndexEntry(path, oid, mode))
+        for path, oid in trees.added_blobs(store, partial, None):  # its one file (a partial snapshot's mode)
+            index.add(pygit2.IndexEntry(path.decode("utf-8", "surrogateescape"), pygit2.Oid(hex=oid),
+                                        pygit2.GIT_FILEMODE_BLOB))
     steps = ", ".join(str(n) for n, _, _ in later)
     return str(index.write_tree(store.repo)), f"{where} with the transcript's files of step{'s' if len(later) > 1 else ''} {steps}"
-
-
-def _files(repo, tree, prefix: str):
-    for entry in tree:
-        path = prefix + entry.name
-        if entry.type_str == "tree":
-            yield from _files(repo, repo[entry.id], path + "/")
-        else:
-            yield path, entry.id, entry.filemode
 
 
 def default_worktree(store: Store, session_id: str, step_n: int) -> str:

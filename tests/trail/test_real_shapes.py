@@ -36,6 +36,19 @@ def _commit(repo, monkeypatch, message: str) -> str:
     return head(repo)
 
 
+def _one_edit(repo, tmp_path, prompt: str, added: str) -> str:
+    """A repository at BASE and one session of A, run in a checkout named
+    as this one, whose prompt makes one Edit adding `added` after the
+    import; the path of its transcript."""
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    tr = Transcript("/home/dev/src/" + repo.path.name, A)
+    tr.prompt(T0, prompt)
+    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + added)
+    return tr.save(tmp_path / "a.jsonl")
+
+
 def _import(repo, *paths) -> dict:
     proc = repo.ot("import", "claude-code", *map(str, paths), "--json")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -53,16 +66,10 @@ def _blame_json(repo, path: str) -> list[tuple]:
 
 
 def test_trivial_lines_alone_name_no_session(repo, tmp_path, monkeypatch):
-    set_up(repo, False)
-    repo.write("app.go", BASE)
-    repo.commit("base")
     # The session writes a function; the human, outside every window,
     # rewrites its name and body and keeps its `return nil` and brace.
-    tr = Transcript("/home/dev/src/" + repo.path.name, A)
-    tr.prompt(T0, "add a loader")
-    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n',
-            'import "fmt"\n\nfunc load() error {\n\tfmt.Println("loading the cache")\n\treturn nil\n}\n')
-    path = tr.save(tmp_path / "a.jsonl")
+    path = _one_edit(repo, tmp_path, "add a loader",
+                     '\nfunc load() error {\n\tfmt.Println("loading the cache")\n\treturn nil\n}\n')
     repo.write("app.go", BASE + '\nfunc save() error {\n\tfmt.Println("saving every record")\n'
                                 '\treturn nil\n}\n')
     c = _commit(repo, monkeypatch, "save, by hand")
@@ -281,13 +288,7 @@ def test_a_later_session_wrapping_a_block_in_an_if_leaves_the_block_its_writer(r
 
 
 def test_a_block_reindented_by_hand_stays_the_sessions(repo, tmp_path, monkeypatch):
-    set_up(repo, False)
-    repo.write("app.go", BASE)
-    repo.commit("base")
-    tr = Transcript("/home/dev/src/" + repo.path.name, A)
-    tr.prompt(T0, "add a loader")
-    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + LOAD)
-    path = tr.save(tmp_path / "a.jsonl")
+    path = _one_edit(repo, tmp_path, "add a loader", LOAD)
     # The human wraps the body in an `if`, by hand, and commits.
     repo.write("app.go", BASE + '\nfunc load(sessionID string) {\n' + WRAPPED + '}\n')
     c = _commit(repo, monkeypatch, "loader, cached")
@@ -361,13 +362,7 @@ STORE_ALL = ('\nfunc storeAll(repo *Repo, files [][]byte) error {\n'
 
 
 def test_a_line_copied_by_hand_and_reindented_stays_the_sessions(repo, tmp_path, monkeypatch):
-    set_up(repo, False)
-    repo.write("app.go", BASE)
-    repo.commit("base")
-    tr = Transcript("/home/dev/src/" + repo.path.name, A)
-    tr.prompt(T0, "store a file")
-    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + STORE)
-    path = tr.save(tmp_path / "a.jsonl")
+    path = _one_edit(repo, tmp_path, "store a file", STORE)
     repo.write("app.go", BASE + STORE)
     monkeypatch.setenv("GIT_COMMITTER_DATE", "1700000500 +0000")
     monkeypatch.setenv("GIT_AUTHOR_DATE", "1700000500 +0000")

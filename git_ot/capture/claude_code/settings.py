@@ -9,9 +9,9 @@ that is set). Each holds `"hooks": {<event>: [<group>, ...]}`, a group being
 
 Installing adds one group per event with one command hook, beside whatever
 groups are there (the tool events' groups match every tool but those that
-cannot write and Write, Edit and MultiEdit, TOOL_MATCHER: their calls
-are read from the transcript, fill.py); it is idempotent, and uninstalling removes exactly those
-entries (and the event lists, `hooks` object or file that held nothing
+cannot write and Write, Edit and MultiEdit, TOOL_MATCHER: their calls are
+read from the transcript, fill.py); it is idempotent, and uninstalling
+removes exactly those entries (and the event lists, `hooks` object or file that held nothing
 else), so install then uninstall gives the file back byte for byte when it
 was written as Claude Code writes it (JSON, two-space indent). git-ot
 recognises its own entries by their command (see `is_ours`), never by

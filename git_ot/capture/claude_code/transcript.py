@@ -43,7 +43,6 @@ _HARNESS_OUTPUT = ("<local-command-stdout>", "<local-command-stderr>", "<local-c
                    "<bash-stdout>", "<bash-stderr>")
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
                "cache_read_input_tokens")
-_EDIT_TOOLS = TRANSCRIPT_WRITE_TOOLS
 
 
 def default_folder(worktree: str, env=os.environ) -> str:
@@ -205,7 +204,7 @@ class Converter:
                 output = result if (len(results) == 1 and "toolUseResult" in obj) else block.get("content")
                 data = {"name": name, "tool_use_id": tid, "input": tool_input, "output": output,
                         "error": bool(block.get("is_error"))}
-                if name in _EDIT_TOOLS and not data["error"]:
+                if name in TRANSCRIPT_WRITE_TOOLS and not data["error"]:
                     data["edits"] = file_edits(name, tool_input, output)
                 self._emit(imported_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
                            writes=writes(name or "?"))
