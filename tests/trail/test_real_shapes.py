@@ -36,16 +36,20 @@ def _commit(repo, monkeypatch, message: str) -> str:
     return head(repo)
 
 
-def _one_edit(repo, tmp_path, prompt: str, added: str) -> str:
-    """A repository at BASE and one session of A, run in a checkout named
-    as this one, whose prompt makes one Edit adding `added` after the
-    import; the path of its transcript."""
+IMPORT = 'import "fmt"\n'
+
+
+def _one_edit(repo, tmp_path, prompt: str, old: str, new: str, file: str = "app.go", base: str = BASE,
+              cwd: str | None = None) -> str:
+    """A repository with `file` at `base`, and one session of A whose prompt
+    makes one Edit of it, `old` to `new`, run in `cwd` (default: a checkout
+    named as this one); the path of its transcript."""
     set_up(repo, False)
-    repo.write("app.go", BASE)
+    repo.write(file, base)
     repo.commit("base")
-    tr = Transcript("/home/dev/src/" + repo.path.name, A)
+    tr = Transcript(cwd or "/home/dev/src/" + repo.path.name, A)
     tr.prompt(T0, prompt)
-    tr.edit(T0 + 10, T0 + 11, "app.go", BASE, 'import "fmt"\n', 'import "fmt"\n' + added)
+    tr.edit(T0 + 10, T0 + 11, file, base, old, new)
     return tr.save(tmp_path / "a.jsonl")
 
 
@@ -68,8 +72,8 @@ def _blame_json(repo, path: str) -> list[tuple]:
 def test_trivial_lines_alone_name_no_session(repo, tmp_path, monkeypatch):
     # The session writes a function; the human, outside every window,
     # rewrites its name and body and keeps its `return nil` and brace.
-    path = _one_edit(repo, tmp_path, "add a loader",
-                     '\nfunc load() error {\n\tfmt.Println("loading the cache")\n\treturn nil\n}\n')
+    path = _one_edit(repo, tmp_path, "add a loader", IMPORT,
+                     IMPORT + '\nfunc load() error {\n\tfmt.Println("loading the cache")\n\treturn nil\n}\n')
     repo.write("app.go", BASE + '\nfunc save() error {\n\tfmt.Println("saving every record")\n'
                                 '\treturn nil\n}\n')
     c = _commit(repo, monkeypatch, "save, by hand")
@@ -288,7 +292,7 @@ def test_a_later_session_wrapping_a_block_in_an_if_leaves_the_block_its_writer(r
 
 
 def test_a_block_reindented_by_hand_stays_the_sessions(repo, tmp_path, monkeypatch):
-    path = _one_edit(repo, tmp_path, "add a loader", LOAD)
+    path = _one_edit(repo, tmp_path, "add a loader", IMPORT, IMPORT + LOAD)
     # The human wraps the body in an `if`, by hand, and commits.
     repo.write("app.go", BASE + '\nfunc load(sessionID string) {\n' + WRAPPED + '}\n')
     c = _commit(repo, monkeypatch, "loader, cached")
@@ -306,19 +310,15 @@ def test_a_block_reindented_by_hand_stays_the_sessions(repo, tmp_path, monkeypat
 # -- a short line another checkout also wrote -------------------------------------
 
 TESTS = 'package app\n\nimport "testing"\n\nfunc TestLoad(t *testing.T) {\n\tcheckLoad(t, "fixtures/cache.json")\n}\n'
+OTHER_CHECKOUT = "/home/dev/wt/parallel-tests"
 PARALLEL = TESTS.replace("{\n\tcheckLoad", "{\n\tt.Parallel()\n\tcheckLoad")
 
 
 def test_a_short_line_another_checkout_also_wrote_names_no_session(repo, tmp_path, monkeypatch):
-    set_up(repo, False)
-    repo.write("app_test.go", TESTS)
-    repo.commit("base")
     # In another checkout a session adds `t.Parallel()` to the test; here
     # the human makes the same one-line change by hand, on main.
-    tr = Transcript("/home/dev/wt/parallel-tests", A)
-    tr.prompt(T0, "run the tests in parallel")
-    tr.edit(T0 + 10, T0 + 11, "app_test.go", TESTS, "{\n\tcheckLoad", "{\n\tt.Parallel()\n\tcheckLoad")
-    path = tr.save(tmp_path / "a.jsonl")
+    path = _one_edit(repo, tmp_path, "run the tests in parallel", "{\n\tcheckLoad",
+                     "{\n\tt.Parallel()\n\tcheckLoad", "app_test.go", TESTS, OTHER_CHECKOUT)
     repo.write("app_test.go", PARALLEL)
     c = _commit(repo, monkeypatch, "tests in parallel")
 
@@ -331,14 +331,9 @@ def test_a_short_line_another_checkout_also_wrote_names_no_session(repo, tmp_pat
 
 
 def test_a_short_change_with_a_long_line_stays_the_sessions(repo, tmp_path, monkeypatch):
-    set_up(repo, False)
-    repo.write("app_test.go", TESTS)
-    repo.commit("base")
-    tr = Transcript("/home/dev/wt/parallel-tests", A)
-    tr.prompt(T0, "run the tests in parallel")
     longer = '{\n\tt.Parallel()\n\tt.Setenv("CACHE_DIR", t.TempDir())\n\tcheckLoad'
-    tr.edit(T0 + 10, T0 + 11, "app_test.go", TESTS, "{\n\tcheckLoad", longer)
-    path = tr.save(tmp_path / "a.jsonl")
+    path = _one_edit(repo, tmp_path, "run the tests in parallel", "{\n\tcheckLoad", longer,
+                     "app_test.go", TESTS, OTHER_CHECKOUT)
     repo.write("app_test.go", TESTS.replace("{\n\tcheckLoad", longer))
     c = _commit(repo, monkeypatch, "tests in parallel")
 
@@ -362,7 +357,7 @@ STORE_ALL = ('\nfunc storeAll(repo *Repo, files [][]byte) error {\n'
 
 
 def test_a_line_copied_by_hand_and_reindented_stays_the_sessions(repo, tmp_path, monkeypatch):
-    path = _one_edit(repo, tmp_path, "store a file", STORE)
+    path = _one_edit(repo, tmp_path, "store a file", IMPORT, IMPORT + STORE)
     repo.write("app.go", BASE + STORE)
     monkeypatch.setenv("GIT_COMMITTER_DATE", "1700000500 +0000")
     monkeypatch.setenv("GIT_AUTHOR_DATE", "1700000500 +0000")
