@@ -541,7 +541,7 @@ def entropy_threshold(length: int) -> float:
     at 20 characters, 4.31 at 32, 4.57 at 40, 4.98 at 64 and 5.31 at 100;
     the threshold, 0.85 + 0.95 ln(length), stays just under those. Names in
     code of 20 to 30 characters measure 3.1 to 4.0; the filters in
-    `_randomish` take out those the threshold alone would let through.
+    `randomish` take out those the threshold alone would let through.
     """
     return 0.85 + 0.95 * math.log(min(length, 128))
 
@@ -549,7 +549,9 @@ def entropy_threshold(length: int) -> float:
 _has_digit_ascii = re.compile(r"[0-9]").search
 
 
-def _randomish(token: str) -> bool:
+def randomish(token: str) -> bool:
+    """Whether a run of RUN_CHARS looks like a random token (the entropy test,
+    its neighbouring lines aside: see `_base64_block`)."""
     t = token.rstrip("=")
     n = len(t)
     if n < MIN_ENTROPY_LENGTH or n > MAX_ENTROPY_LENGTH:
@@ -640,7 +642,7 @@ def entropy_hits(text: str, probe: Probe | None = None, prefilter: bool = True) 
     out = []
     for start, end in spans:
         token = text[start:end]
-        if _randomish(token) and not _base64_block(text, start, end):
+        if randomish(token) and not _base64_block(text, start, end):
             out.append(Hit("high-entropy", "entropy", start, end))
     return out
 

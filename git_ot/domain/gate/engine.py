@@ -18,7 +18,8 @@ from ...store import trees
 from ...store.repository import Store
 from ..paths import current_home
 from .cache import BlobCache
-from .detectors import (Hit, Probe, entropy_hits, pattern_hits, pii_hits, resolve, run_trufflehog,
+from . import memo
+from .detectors import (Hit, Probe, entropy_hits, pattern_hits, pii_hits, randomish, resolve, run_trufflehog,
                         trufflehog_kind)
 from .policy import Policy, policy_for
 from .transform import PathTokens, Tokens, load_salt, placeholder_for
@@ -62,7 +63,37 @@ class Gate:
     # -- text ----------------------------------------------------------------
 
     def hits(self, text: str, binary: bool = False, extra: Iterable[Hit] = ()) -> list[Hit]:
-        """The findings in a text, resolved and without those the allow-list lets through."""
+        """The findings in a text, resolved and without those the allow-list lets through.
+
+        A text is first looked at by the lines no earlier text of the
+        process showed clean (gate/memo.py): when those hold nothing, nor
+        does the text. Personal data (its IPv6 rule looks at the whole
+        text), a binary blob's rules and TruffleHog's findings are not
+        memoized."""
+        p = self.policy
+        if not extra and not binary and not p.pii:
+            clean = memo.clean_lines(("detectors", p.pattern_kinds, p.entropy))
+            new = clean.new(text)
+            if not new:
+                return []
+            rest = "\n".join(new)
+            if "\u0130" not in rest and not self._anything(rest):
+                clean.keep(new)
+                return []
+        return self._whole(text, binary, extra)
+
+    def _anything(self, text: str) -> bool:
+        """Whether any rule matches in `text`, or any run of it looks random:
+        what the allow-list, the resolution and a run's neighbouring lines
+        would make of it aside."""
+        kinds = self.policy.pattern_kinds
+        probe = Probe(text)
+        if (kinds is None or kinds) and pattern_hits(text, kinds, probe):
+            return True
+        return self.policy.entropy and any(randomish(text[a:b]) for a, b in probe.runs())
+
+    def _whole(self, text: str, binary: bool = False, extra: Iterable[Hit] = ()) -> list[Hit]:
+        """`hits` by every detector over the whole text."""
         p = self.policy
         kinds = p.pattern_kinds
         found = list(extra)

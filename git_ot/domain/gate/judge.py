@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from .detectors import MIN_ENTROPY_LENGTH, class_runs, run_table, shannon
+from .memo import clean_lines
 
 RESIDUAL_KEYS = ("hosts", "accounts", "identifiers")
 
@@ -108,6 +109,9 @@ _HEXISH = frozenset("0123456789abcdefABCDEF-")
 _DIGIT_TABLE = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 
 
+# Lines the judge counted nothing in.
+_EMPTY = clean_lines("judge")
+
 # A text longer than this is judged a window at a time (split at a line
 # break, else at a space), so its lowered and encoded copies stay small.
 RESIDUAL_WINDOW = 1 << 20
@@ -121,7 +125,27 @@ def residual(text: str, counts: dict) -> None:
     tokens, so no count changes; a run of that many characters without
     either is cut where the window ends."""
     if len(text) <= RESIDUAL_WINDOW:
-        _residual(text, counts)
+        if len(text) < 8:
+            return
+        # Only the lines no earlier text showed empty of residue (gate/memo.py):
+        # every count is within a line, but _ACCOUNT_KEYED's, whose lines
+        # are never kept.
+        new = _EMPTY.new(text)
+        if not new:
+            return
+        rest = "\n".join(new)
+        low = rest.lower()
+        if "ccount" in low:
+            _counts(text, text.lower(), counts)
+            return
+        found: dict = {}
+        _counts(rest, low, found)
+        if not found:
+            _EMPTY.keep(new)
+            return
+        # Counts are of occurrences: the new lines again, as often as the text holds them.
+        rest = "\n".join(line for line in text.split("\n") if line in new)
+        _counts(rest, rest.lower(), counts)
         return
     start = 0
     while start < len(text):
@@ -137,9 +161,11 @@ def residual(text: str, counts: dict) -> None:
 
 
 def _residual(text: str, counts: dict) -> None:
-    if len(text) < 8:
-        return
-    low = text.lower()
+    if len(text) >= 8:
+        _counts(text, text.lower(), counts)
+
+
+def _counts(text: str, low: str, counts: dict) -> None:
     hinted = _any_hint(low)
     hosts = _hosts(text) if hinted and _HOST_HINT.search(low) else 0
     accounts = 0

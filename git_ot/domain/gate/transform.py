@@ -75,6 +75,7 @@ class Tokens:
 
     def __init__(self, salt: bytes | Callable[[], bytes]):
         self._salt = salt
+        self._made: dict[tuple[str, str], str] = {}  # a user's name recurs in every path
 
     @property
     def salt(self) -> bytes:
@@ -83,9 +84,12 @@ class Tokens:
         return self._salt
 
     def token(self, kind: str, value: str) -> str:
-        digest = hmac.new(self.salt, kind.encode() + b"\0" + value.encode("utf-8", "surrogateescape"),
-                          sha256).hexdigest()
-        return f"[{kind}:{digest[:TOKEN_HEX]}]"
+        made = self._made.get((kind, value))
+        if made is None:
+            digest = hmac.new(self.salt, kind.encode() + b"\0" + value.encode("utf-8", "surrogateescape"),
+                              sha256).hexdigest()
+            made = self._made[kind, value] = f"[{kind}:{digest[:TOKEN_HEX]}]"
+        return made
 
 
 # Any user's home directory in a path: /home/<user>, /Users/<user>,
