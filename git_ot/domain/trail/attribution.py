@@ -295,7 +295,9 @@ class Attribution:
         if not state:
             return None
         best, best_score = None, 0.5
+        best_same, best_of = 1, 2  # best_score as the fraction it is: the bounds compare integers
         n = L.count(state)
+        state_lines = None
         if self._place and not self.index.blind(self.now) and not self._running():
             # One place's walk: only paths its windows wrote have its states.
             others = self.index.paths_of(self._place[0])
@@ -319,10 +321,21 @@ class Attribution:
             old = self.content(old_tree, src)
             if not old:
                 continue
+            # A line aligns only with a line of the same text: `same` is at
+            # most either side's count, and at most the lines of `state`
+            # whose text `old` holds. A pair whose bound is below the best
+            # score so far is not diffed (nearly every pair, on real history).
+            m = L.count(old)
+            if min(n, m) * best_of < best_same * max(n, m):
+                continue
+            if state_lines is None:
+                state_lines = L.split(state)
+            if sum(map(set(L.split(old)).__contains__, state_lines)) * best_of < best_same * max(n, m):
+                continue
             same = sum(1 for j in L.align(old, state, L.STEP) if j is not None)
-            score = same / max(n, L.count(old))
+            score = same / max(n, m)
             if score >= best_score and (best is None or score > best_score or other < best):
-                best, best_score = other, score
+                best, best_score, best_same, best_of = other, score, same, max(n, m)
         return best
 
     def _walk(self, path: str, content: bytes, wanted: set, now: bytes, gone=None) -> dict[int, tuple]:
