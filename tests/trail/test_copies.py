@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.trail import HUMAN, NOT_ANCHORED, Agent, one_turn, agent_line, blame, head, note, set_up  # noqa: F401
 
+from git_ot.domain.trail import lines as L
 from git_ot.domain.trail.copies import named_sources
 
 
@@ -280,3 +283,22 @@ NAMED = [
 @pytest.mark.parametrize("message, named", [(m, n) for _, m, n in NAMED], ids=[name for name, _, _ in NAMED])
 def test_what_a_message_names(message, named):
     assert named_sources(message) == named
+
+
+# -- the bound the search for a file renamed by hand relies on -----------------------
+
+LINE = st.sampled_from([b"", b"}", b"  }", b"return nil", b"if err != nil {", b"x := 1", b"x := 2", b"\tx := 1"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINE, max_size=30), st.lists(LINE, max_size=30), st.booleans(), st.booleans())
+def test_a_diff_pairs_no_more_lines_than_share_a_text(old, new, old_eol, new_eol):
+    """attribution._renamed_from diffs a candidate only when the lines of the
+    file whose text, stripped, the candidate holds (and either side's
+    count) could reach the best score: the diff never pairs more lines."""
+    a = b"\n".join(old) + (b"\n" if old and old_eol else b"")
+    b = b"\n".join(new) + (b"\n" if new and new_eol else b"")
+    same = sum(1 for j in L.align(a, b, L.STEP) if j is not None)
+    assert same <= min(L.count(a), L.count(b))
+    assert same <= sum(map(set(L.split(a)).__contains__, L.split(b)))
+    assert same <= sum(map({ln.strip() for ln in L.split(a)}.__contains__, (ln.strip() for ln in L.split(b))))

@@ -50,7 +50,6 @@ window that touched its path.
 from __future__ import annotations
 
 import os
-import re
 import time
 
 from . import lines as L
@@ -72,7 +71,12 @@ WALK_LIMIT = 4096
 # (with lines another checkout's session wrote, _too_small; with the line a
 # moved or copied one came from, _copies): git blame -M's default score.
 MIN_ALNUM = 20
-_ALNUM = re.compile(rb"[A-Za-z0-9]")
+_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _alnum(text: bytes) -> int:
+    """How many ASCII letters and digits `text` holds."""
+    return len(text) - len(text.translate(None, _ALNUM))
 # How many states' stripped lines are kept at once (see Attribution._texts).
 TEXTS_KEPT = 1024
 
@@ -276,7 +280,7 @@ class Attribution:
                 continue
             texts = [lines[k] if k < len(lines) else b"" for k in run]
             if run and not all(map(trivial, texts)) \
-                    and sum(len(_ALNUM.findall(t)) for t in texts) < MIN_ALNUM:
+                    and sum(map(_alnum, texts)) < MIN_ALNUM:
                 for k in run:
                     out[k] = unattributed("unknown")
             run = [n] if n is not None and n in self._elsewhere and status[0] == "agent" else []
@@ -323,14 +327,15 @@ class Attribution:
                 continue
             # A line aligns only with a line of the same text: `same` is at
             # most either side's count, and at most the lines of `state`
-            # whose text `old` holds. A pair whose bound is below the best
-            # score so far is not diffed (nearly every pair, on real history).
+            # whose text, stripped, `old` holds (its stripped lines are kept
+            # for the walks). A pair whose bound is below the best score so
+            # far is not diffed (nearly every pair, on real history).
             m = L.count(old)
             if min(n, m) * best_of < best_same * max(n, m):
                 continue
             if state_lines is None:
-                state_lines = L.split(state)
-            if sum(map(set(L.split(old)).__contains__, state_lines)) * best_of < best_same * max(n, m):
+                state_lines = [ln.strip() for ln in L.split(state)]
+            if sum(map(self._texts(old).__contains__, state_lines)) * best_of < best_same * max(n, m):
                 continue
             same = sum(1 for j in L.align(old, state, L.STEP) if j is not None)
             score = same / max(n, m)
@@ -620,7 +625,7 @@ def _copies(lines: list[bytes], amap: list) -> dict[bytes, int]:
         text = ln.strip()
         seen[text] = -1 if text in seen else i
     return {t: i for t, i in seen.items()
-            if i >= 0 and i in kept and len(_ALNUM.findall(t)) >= MIN_ALNUM}
+            if i >= 0 and i in kept and len(t) >= MIN_ALNUM and _alnum(t) >= MIN_ALNUM}
 
 
 class Uncommitted:

@@ -74,7 +74,7 @@ def unindented(data: bytes) -> bytes:
     aside (as many lines, in the same order): two versions that differ only
     in indentation are the same once unindented."""
     parts = split(data)
-    return b"".join(p.strip() + b"\n" for p in parts)
+    return b"\n".join([p.strip() for p in parts]) + b"\n" if parts else b""
 
 
 def added(old: bytes, new: bytes, flags: int = BLAME) -> set[int]:
