@@ -54,11 +54,14 @@ class CleanLines:
         finds in a line is the line's own, wherever it stands."""
         return set(text.split("\n")).difference(self._lines)
 
+    def clear(self) -> None:
+        self._lines.clear()
+        self._chars = 0
+
     def keep(self, lines: set[str]) -> None:
         size = sum(map(len, lines))
         if self._chars + size > LIMIT:
-            self._lines.clear()
-            self._chars = 0
+            self.clear()
         self._lines.update(lines)
         self._chars += size
 
@@ -76,5 +79,6 @@ def clean_lines(key) -> CleanLines:
 
 
 def forget() -> None:
-    """Every memo emptied (the tests compare a scan with and without them)."""
-    _MEMOS.clear()
+    """Every memo emptied (for tests and benchmarks that start as a new process would)."""
+    for lines in _MEMOS.values():
+        lines.clear()
