@@ -134,6 +134,10 @@ class UnreadableFile(GitOtError):
     """A file named on the command line cannot be read."""
 
 
+class BadJobs(GitOtError):
+    """A number of processes to run at once that is not a positive number."""
+
+
 class NotATranscript(GitOtError):
     """A file given to an import is not a transcript of the harness named."""
 

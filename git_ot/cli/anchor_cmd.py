@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..domain import parallel
 from ..domain.opening import open_store
 from ..domain.trail import recompute
 from .main import json_option
@@ -17,8 +18,10 @@ PROGRESS_MIN_COMMITS = 20
 @click.command()
 @click.argument("rev_range", metavar="REV-RANGE", required=False)
 @click.option("--dry-run", is_flag=True, help="Show what would be anchored; write nothing.")
+@click.option("-j", "--jobs", type=int, default=None, metavar="N",
+              help="examine commits in N processes at once (default: one per CPU, at most 8)")
 @json_option
-def anchor(rev_range, dry_run, as_json):
+def anchor(rev_range, dry_run, jobs, as_json):
     """Recompute and write the notes of commits that have none.
 
     A commit made where git-ot's hooks did not run (a squash or rebase merge
@@ -29,9 +32,10 @@ def anchor(rev_range, dry_run, as_json):
     exists is never replaced, unless it is damaged (not valid JSON
     Lines): that one is written again.
     """
+    jobs = parallel.check_jobs(jobs)
     with progress_shown("anchoring", PROGRESS_MIN_COMMITS) as progress:
         result = recompute.anchor_range(open_store(), rev_range, dry_run=dry_run,
-                                        progress=progress)
+                                        progress=progress, jobs=jobs)
     if as_json:
         emit_json(result)
         return

@@ -20,8 +20,11 @@ PROGRESS_MIN_FILES = 4
 @click.command("import")
 @click.argument("harness", metavar="HARNESS")
 @click.argument("paths", nargs=-1, metavar="PATH")
+@click.option("-j", "--jobs", type=int, default=None, metavar="N",
+              help="seal sessions, and examine commits, in N processes at once "
+                   "(default: one per CPU, at most 8)")
 @json_option
-def import_(harness, paths, as_json):
+def import_(harness, paths, jobs, as_json):
     """Build sessions from a harness's transcript files.
 
     HARNESS is 'claude-code', 'codex' or 'pi'. Each PATH is a transcript
@@ -34,13 +37,14 @@ def import_(harness, paths, as_json):
     session captured live, or imported before, is merged into, never
     duplicated. Then the commits of HEAD made since the imported work began
     that have no note and took some of it get the note the hooks would have
-    written (as 'git ot anchor' recomputes it).
+    written (as 'git ot anchor' recomputes it). Both are done by --jobs
+    processes at once.
     """
     # With --json, standard error stays empty as well: the output is data.
     with (contextlib.nullcontext() if as_json else progress_shown("importing", PROGRESS_MIN_FILES)) as progress:
         result = importing.import_transcripts(open_store(),
                                               registry.get(harness, "import", "import transcripts of"),
-                                              list(paths), progress=progress)
+                                              list(paths), progress=progress, jobs=jobs)
     if as_json:
         emit_json(result)
         return

@@ -21,8 +21,10 @@ from ..store.refs import validate_session_id
 from ..store.repository import Store
 from ..store.packs import PackBuffer
 from ..store.spool import Spool
+from . import parallel
 from .edit_states import EditStates
 from .fold import IMPORTED_ID_PREFIX
+from .gate.transform import load_salt
 from .sealing import seal
 from .trail.recompute import anchor_range
 
@@ -72,12 +74,17 @@ class TranscriptSource(Protocol):
 Progress = Callable[[int, int, int], None]
 # Transcript bytes whose sessions are converted before they are sealed (one pack each).
 PACK_BATCH = 64 * 1024 * 1024
+# Transcript bytes below which sessions are sealed by one process: starting
+# others would cost more than it saves.
+PARALLEL_MIN = 8 * 1024 * 1024
 
 
 def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
-                       progress: Progress | None = None) -> dict:
+                       progress: Progress | None = None, jobs: int | None = None) -> dict:
     """Build or extend sessions from transcript files (default: the project's folder),
-    and anchor the commits that took their work."""
+    and anchor the commits that took their work. Sessions are sealed, and
+    commits anchored, by `jobs` processes at once (default: one per CPU,
+    parallel.default_jobs)."""
     # An import holds every transcript's parsed lines while it runs: Python's
     # cycle collector, run every few hundred new objects, would walk them
     # all again and again (a fifth of the import's time). Nothing here makes
@@ -85,13 +92,14 @@ def import_transcripts(store: Store, source: TranscriptSource, paths: list[str],
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _import(store, source, paths, progress)
+        return _import(store, source, paths, progress, parallel.check_jobs(jobs))
     finally:
         if enabled:
             gc.enable()
 
 
-def _import(store: Store, source: TranscriptSource, paths: list[str], progress: Progress | None) -> dict:
+def _import(store: Store, source: TranscriptSource, paths: list[str], progress: Progress | None,
+            jobs: int) -> dict:
     worktree = store.location.require_worktree("git ot import")
     files = transcript_files(source, paths, worktree)
     read = []
@@ -110,38 +118,84 @@ def _import(store: Store, source: TranscriptSource, paths: list[str], progress: 
             foreign.append({"session": sid, "cwd": source.session_cwd(sessions.pop(sid))})
     for sid in sessions:
         validate_session_id(sid)  # a session id that cannot be a ref name stops the import before it writes
-    done = 0
-    out = []
-    # Sessions go in batches of about PACK_BATCH bytes of transcript: each
-    # batch's events first, their partial snapshots kept in one pack
-    # (store/packs.py) that is written before any seal reads them; then the
-    # batch's seals. A batch bounds the memory the events take and moves
-    # the progress bar.
-    pack = PackBuffer(store)
-    prepared: list = []
-    pending = 0
     items = list(sessions.items())
-    for n, (sid, lines) in enumerate(items):
-        prepared.append((sid, lines, *_events(store, source, sid, lines, worktree, pack)))
-        pending += sum(ln.size for ln in lines)
-        if pending < PACK_BATCH and n + 1 < len(items):
-            continue
-        pack.flush()
-        for psid, plines, events, acct in prepared:
-            out.append(_import_session(store, psid, events, acct))
-            done += sum(ln.size for ln in plines)
-            if progress is not None:
-                progress(min(done, total), total, len(files))
-        prepared, pending = [], 0
+    # Starting processes costs more than sealing a small import.
+    seal_jobs = 1 if len(items) < 2 or total < PARALLEL_MIN else jobs
+    chunks = _chunks(items, seal_jobs)
+    done = 0
+    out: list[dict] = []
+
+    def advance(size: int) -> None:
+        nonlocal done
+        done += size
+        if progress is not None:
+            progress(min(done, total), total, len(files))
+
+    if seal_jobs == 1:
+        for chunk in chunks:
+            results = _seal_chunk(store, source, [items[i] for i in chunk], worktree)
+            out.extend(results)
+            advance(sum(ln.size for i in chunk for ln in items[i][1]))
+    else:
+        out = _seal_in_parallel(store, source, items, chunks, worktree, seal_jobs, advance)
     # Anchor what was imported: the commits of HEAD made since its first
     # write window that have no note get the note the hooks would have
     # written, when it names an imported session.
-    anchored = anchor_range(store, sessions={s["session"] for s in out}) if out else None
+    anchored = anchor_range(store, sessions={s["session"] for s in out}, jobs=jobs) if out else None
     result = {"sessions": out, "files": len(files), "bytes": total,
               "anchored": [row["commit"] for row in anchored["anchored"]] if anchored else []}
     if belongs is not None:
         result["other_projects"] = foreign
     return result
+
+
+def _chunks(items: list, jobs: int) -> list[list[int]]:
+    """The sessions (indices into `items`, in order) in runs of about
+    PACK_BATCH bytes of transcript; with more than one job, of a quarter of
+    each job's share at most, so that the processes finish together."""
+    sizes = [sum(ln.size for ln in lines) for _, lines in items]
+    limit = PACK_BATCH if jobs == 1 else max(1, min(PACK_BATCH, sum(sizes) // (4 * jobs)))
+    chunks: list[list[int]] = []
+    pending = limit
+    for i, size in enumerate(sizes):
+        if pending >= limit:
+            chunks.append([])
+            pending = 0
+        chunks[-1].append(i)
+        pending += size
+    return chunks
+
+
+def _seal_chunk(store: Store, source: TranscriptSource, items: list, worktree: str) -> list[dict]:
+    """Sessions imported one after the other: each session's events first,
+    their partial snapshots kept in one pack (store/packs.py) written before
+    any seal reads them; then the seals. A chunk bounds the memory the events
+    take and moves the progress bar."""
+    pack = PackBuffer(store)
+    prepared = [(sid, *_events(store, source, sid, lines, worktree, pack)) for sid, lines in items]
+    pack.flush()
+    return [_import_session(store, sid, events, acct) for sid, events, acct in prepared]
+
+
+def _seal_in_parallel(store: Store, source: TranscriptSource, items: list, chunks: list, worktree: str,
+                      jobs: int, advance) -> list[dict]:
+    """`_seal_chunk` of every chunk, `jobs` processes at once (parallel.py);
+    the results in the order of the chunks. Sessions are independent: each
+    has its own refs, spool batch and seal lock; what sessions share
+    (payload blobs, the gate's salt and cache) is content-addressed, made
+    once (the salt, here, before the processes start) or kept whole by an
+    atomic replace."""
+    load_salt(store.location.state_dir)
+    location = store.location
+
+    def work(k: int) -> list[dict]:
+        return _seal_chunk(Store(location), source, [items[i] for i in chunks[k]], worktree)
+
+    results: dict[int, list] = {}
+    for k, got in parallel.run(work, len(chunks), jobs):
+        results[k] = got
+        advance(sum(ln.size for i in chunks[k] for ln in items[i][1]))
+    return [r for k in range(len(chunks)) for r in results[k]]
 
 
 def transcript_files(source: TranscriptSource, paths: list[str], worktree: str) -> list[str]:

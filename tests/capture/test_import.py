@@ -617,3 +617,82 @@ def test_sessions_sealed_in_batches_are_those_sealed_together(repo, tmp_path, mo
     packs = sorted(p.name for p in (other / ".git" / "objects" / "pack").glob("pack-*.idx"))
     assert len(packs) >= 2  # one per session that had partial snapshots, beside the clone's own
     other_repo.fsck()
+
+
+def _clone_with_salt(repo, tmp_path, name: str) -> Repo:
+    """A clone of `repo` with no session and the same salt (the same tokens, gate/transform.py)."""
+    other = tmp_path / name
+    git(tmp_path, "clone", "-q", str(repo.path), str(other))
+    (other / ".git" / "opentraces").mkdir(exist_ok=True)
+    shutil.copy(repo.path / ".git" / "opentraces" / "salt", other / ".git" / "opentraces" / "salt")
+    return Repo(other)
+
+
+def test_sessions_sealed_by_two_processes_are_those_sealed_by_one(repo, tmp_path, monkeypatch):
+    """`--jobs 2` seals the sessions in two processes: the same sessions, step
+    for step, as one process, and the same answer, in the same order."""
+    from git_ot.domain import importing, parallel
+
+    alone = do_import(repo, SPOTTER, transcript("linear-edit"), "--jobs", "1")
+    assert len(alone["sessions"]) == 5
+    monkeypatch.setattr(importing, "PARALLEL_MIN", 0)  # the fixtures are small
+    forked = []
+    real_pool = parallel.multiprocessing.get_context("fork").Pool
+
+    class Pool:
+        def __init__(self, n):
+            forked.append(n)
+            self.pool = real_pool(n)
+
+        def __enter__(self):
+            return self.pool.__enter__()
+
+        def __exit__(self, *exc):
+            return self.pool.__exit__(*exc)
+
+    monkeypatch.setattr(parallel.multiprocessing, "get_context", lambda kind: type("C", (), {"Pool": Pool}))
+    other = _clone_with_salt(repo, tmp_path, "other")
+    together = do_import(other, SPOTTER, transcript("linear-edit"), "--jobs", "2")
+    assert forked == [2]
+    assert together == alone
+    for s in alone["sessions"]:
+        assert tip_records(other, s["session"]) == tip_records(repo, s["session"])
+    other.fsck()
+
+
+def test_a_session_a_process_cannot_seal_stops_the_import_as_alone(repo, tmp_path, monkeypatch):
+    """A session the gate holds back in one of the processes: the same one
+    line and hint as when one process seals every session."""
+    from gate.test_gate import Fakes
+    from git_ot.domain import importing
+
+    sid = "5e55c0de-0000-4000-8000-00000000b10c"
+    secret = Fakes(1).all()["github-token"]
+    line = {"sessionId": sid, "cwd": str(repo.path), "version": "2.1.38", "isSidechain": False,
+            "type": "user", "uuid": "u-1", "timestamp": "2026-02-06T09:24:31.091Z",
+            "message": {"role": "user", "content": f"log in with {secret}"}}
+    leak = tmp_path / "leak"
+    leak.mkdir()
+    (leak / f"{sid}.jsonl").write_text(json.dumps(line) + "\n")
+    shutil.copytree(SPOTTER, leak / "spotter")
+    monkeypatch.setattr(importing, "PARALLEL_MIN", 0)
+    outcomes = []
+    for jobs in ("1", "2"):
+        other = _clone_with_salt(repo, tmp_path, f"j{jobs}") if jobs != "1" else repo
+        other.git("config", "ot.security.action", "block")
+        proc = other.cli("import", "claude-code", str(leak), "--jobs", jobs)
+        outcomes.append((proc.returncode, proc.stdout, proc.stderr.decode().replace(str(other.path), "REPO")))
+    assert outcomes[0] == outcomes[1]
+    code, out, err = outcomes[0]
+    assert code == 1 and out == b""
+    assert err.splitlines()[0] == (f"error: the security gate holds back session '{sid}': "
+                                   "github-token in the session's records")
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1"])
+def test_a_bad_number_of_jobs(repo, jobs):
+    proc = repo.cli("import", "claude-code", str(transcript("linear-edit")), "--jobs", jobs)
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert proc.stderr.decode().splitlines() == [f"error: bad number of jobs '{jobs}'",
+                                                 "hint: give --jobs a number of at least 1"]
+    assert not repo.git("for-each-ref", "refs/opentraces/")

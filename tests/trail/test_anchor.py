@@ -386,3 +386,41 @@ def test_an_agent_line_put_back_by_a_stash_pop_is_unknown_not_the_humans(repo):
     assert got[1] == ("the x line", {"kind": "unknown", "reason": "unknown"})
     assert got[6] == ("the y line", agent_line("s-stash", 4, "4.1.1", "add y after 5", 3))
     assert got[8] == ("by hand", HUMAN)
+
+
+def test_anchor_in_two_processes_writes_what_one_writes(repo, monkeypatch):
+    """`git ot anchor --jobs 2` examines runs of commits in two processes:
+    the same answer, and the same notes, as one process."""
+    from git_ot.domain import parallel
+    from git_ot.domain.trail import recompute
+
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)  # commits after the windows, as they are
+    repo.cli_json("init")
+    repo.cli_json("uninstall")
+    text = BASE
+    for i in range(6):
+        text += f"\n\ndef f{i}(x):\n    return x + {i}\n"
+        one_turn(repo, f"s-run-{i}", "app.py", text, f"add f{i}")
+        repo.git("commit", "-q", "-am", f"f{i}")
+        repo.write(f"notes{i}.txt", f"by hand {i}\n")
+        repo.commit(f"notes {i}")
+    monkeypatch.setattr(recompute, "PARALLEL_MIN", 1)
+    runs = []
+    real_run = parallel.run
+    monkeypatch.setattr(parallel, "run", lambda work, count, jobs: runs.append((count, jobs)) or
+                        real_run(work, count, jobs))
+    alone = repo.cli_json("anchor", "--dry-run", "--jobs", "1")
+    assert runs == []
+    together = repo.cli_json("anchor", "--dry-run", "--jobs", "2")
+    assert (together["examined"], runs) == (12, [(12, 2)])  # runs of 12 // (4 * 2) = 1 commit
+    assert together == alone
+    # Made in the same second, the commits come in no set order (a walk by time).
+    assert sorted((r["agent"], r["human"], r["sessions"]) for r in alone["anchored"]) == sorted(
+        [(4, 0, [f"s-run-{i}"]) for i in range(6)] + [(0, 1, [])] * 6)
+    written = repo.cli_json("anchor", "--jobs", "2")
+    assert written["anchored"] == alone["anchored"] and written["written"]
+    for i in range(6):
+        agent = repo.git("rev-list", "--all", "--grep", f"^f{i}$")
+        hand = repo.git("rev-list", "--all", "--grep", f"^notes {i}$")
+        assert [line["session"] for line in note(repo, agent.strip())] == [f"s-run-{i}"]
+        assert note(repo, hand.strip()) == []

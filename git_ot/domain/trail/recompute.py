@@ -32,6 +32,7 @@ from ...errors import UnknownRevision
 from ...store import notes as notes_store
 from ...store.git import process as git_process
 from ...store.repository import Store
+from .. import parallel
 from .anchor import Anchorer
 from .attribution import HUMAN
 
@@ -128,8 +129,55 @@ def _deepened(anchorer: Anchorer, sha: str, sessions) -> dict | None:
     return {**item, "statuses": up, "extend": True} if up else None
 
 
+# Commits below which a range is examined by one process.
+PARALLEL_MIN = 64
+
+
+def _examine(anchorer: Anchorer, sha: str, sessions) -> tuple[str, object]:
+    """One commit: ("noted", an item adding lines or None), ("unknown", sha),
+    or ("recomputed", its item, or None when it is not to be written)."""
+    if anchorer.notes.blob_id(sha) is not None and not anchorer.notes.damaged(sha):
+        return "noted", (_deepened(anchorer, sha, sessions) if sessions is not None else None)
+    item = anchorer.recomputed(sha)
+    if item is None:
+        return "unknown", sha
+    return "recomputed", item if sessions is None or _names(item, sessions) else None
+
+
+def _examined(anchorer: Anchorer, commits: list[str], sessions, jobs: int, progress):
+    """`_examine` of each commit, in order; by `jobs` processes, each with
+    an Anchorer of its own, given runs of consecutive commits (the states
+    its walks read serve the next commits, which touch the same files)."""
+    if jobs == 1 or len(commits) < PARALLEL_MIN:
+        for done, sha in enumerate(commits):
+            if progress is not None:
+                progress(done, len(commits))
+            yield _examine(anchorer, sha, sessions)
+        return
+    anchorer.index.save()  # what every process reads first, brought up to date once
+    size = max(1, len(commits) // (4 * jobs))
+    runs = [commits[i:i + size] for i in range(0, len(commits), size)]
+    location, now = anchorer.store.location, anchorer.now
+    mine: list[Anchorer] = []  # each process's own, made by its first run, kept for its next
+
+    def work(k: int) -> list:
+        if not mine:
+            mine.append(Anchorer(Store(location), now=now))
+        return [_examine(mine[0], sha, sessions) for sha in runs[k]]
+
+    results: dict[int, list] = {}
+    done = 0
+    for k, got in parallel.run(work, len(runs), jobs):
+        results[k] = got
+        done += len(got)
+        if progress is not None:
+            progress(done, len(commits))
+    for k in range(len(runs)):
+        yield from results[k]
+
+
 def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = False,
-                 sessions=None, progress: Callable[[int, int], None] | None = None) -> dict:
+                 sessions=None, progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> dict:
     """Write the recomputed notes of the commits of a range that have none.
 
     The default range is HEAD's commits made since the first known write
@@ -145,27 +193,21 @@ def anchor_range(store: Store, rev_range: str | None = None, dry_run: bool = Fal
     {"range", "examined", "noted", "anchored": [{"commit", "agent",
     "unattributed", "human", "sessions", "source"}], "unknown": [...],
     "written", "dry_run"}. `progress(done, total)` is told how many
-    commits of the range are examined.
+    commits of the range are examined. The commits are examined by `jobs`
+    processes at once (parallel.py), each a run of consecutive commits;
+    the notes are written here, in one commit of the notes ref.
     """
     anchorer = Anchorer(store)
     commits = _commits(store, rev_range, anchorer, sessions)
     noted = 0
     items = []
     unknown = []
-    for done, sha in enumerate(commits):
-        if progress is not None:
-            progress(done, len(commits))
-        if anchorer.notes.blob_id(sha) is not None and not anchorer.notes.damaged(sha):
+    for outcome, item in _examined(anchorer, commits, sessions, jobs, progress):
+        if outcome == "noted":
             noted += 1
-            if sessions is not None:
-                item = _deepened(anchorer, sha, sessions)
-                if item is not None:
-                    items.append(item)
-            continue
-        item = anchorer.recomputed(sha)
-        if item is None:
-            unknown.append(sha)
-        elif sessions is None or _names(item, sessions):
+        if outcome == "unknown":
+            unknown.append(item)
+        elif item is not None:
             items.append(item)
     if progress is not None:
         progress(len(commits), len(commits))

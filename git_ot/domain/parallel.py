@@ -1,0 +1,66 @@
+"""Work split between processes: an import's seals, a range's recomputed notes.
+
+`run(work, count, jobs)` calls `work(k)` for k in range(count) in `jobs`
+processes forked from this one, so that they start with what it has read
+(the transcripts, the windows of every session) without sending it; each
+process opens the repository again (a Store of its own) and returns plain
+data. An expected failure in one of them (GitOtError) is raised here as
+itself, message and hint; the pool stops with it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+
+from ..errors import BadJobs, GitOtError
+
+# As git's threads: one process per CPU, and no more than this.
+MAX_JOBS = 8
+
+
+def default_jobs() -> int:
+    """One process per CPU this process may run on, at most MAX_JOBS."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_JOBS))
+
+
+def check_jobs(jobs: int | None) -> int:
+    """`jobs` as given (None: the default), or BadJobs."""
+    if jobs is None:
+        return default_jobs()
+    if jobs < 1:
+        raise BadJobs(f"bad number of jobs '{jobs}'", hint="give --jobs a number of at least 1")
+    return jobs
+
+
+# The work of the running pool, inherited by its processes when they fork.
+_WORK: Callable | None = None
+
+
+def run(work: Callable[[int], object], count: int, jobs: int) -> Iterator[tuple[int, object]]:
+    """(k, work(k)) for each k in range(count), in the order they finish."""
+    global _WORK
+    _WORK = work
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for k, got, failure in pool.imap_unordered(_call, range(count)):
+                if failure is not None:
+                    kind, message, hint = failure
+                    exc = kind.__new__(kind)
+                    GitOtError.__init__(exc, message, hint)
+                    raise exc
+                yield k, got
+    finally:
+        _WORK = None
+
+
+def _call(k: int):
+    try:
+        return k, _WORK(k), None
+    except GitOtError as exc:  # sent back as what it is, hint and all
+        return k, None, (type(exc), exc.message, exc.hint)
