@@ -138,6 +138,10 @@ class BadJobs(GitOtError):
     """A number of processes to run at once that is not a positive number."""
 
 
+class ProcessDied(GitOtError):
+    """One of the processes a command started to share its work died."""
+
+
 class NotATranscript(GitOtError):
     """A file given to an import is not a transcript of the harness named."""
 

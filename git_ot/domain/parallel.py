@@ -5,7 +5,8 @@ processes forked from this one, so that they start with what it has read
 (the transcripts, the windows of every session) without sending it; each
 process opens the repository again (a Store of its own) and returns plain
 data. An expected failure in one of them (GitOtError) is raised here as
-itself, message and hint; the pool stops with it.
+itself, message and hint; the pool stops with it, as it does when one of
+them dies (ProcessDied).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 
-from ..errors import BadJobs, GitOtError
+from ..errors import BadJobs, GitOtError, ProcessDied
 
 # As git's threads: one process per CPU, and no more than this.
 MAX_JOBS = 8
@@ -43,18 +44,37 @@ _WORK: Callable | None = None
 
 
 def run(work: Callable[[int], object], count: int, jobs: int) -> Iterator[tuple[int, object]]:
-    """(k, work(k)) for each k in range(count), in the order they finish."""
+    """(k, work(k)) for each k in range(count), in the order they finish.
+
+    A process that dies (killed, out of memory) stops the run with
+    ProcessDied rather than leaving it waiting for a result that will not
+    come."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     global _WORK
     _WORK = work
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for k, got, failure in pool.imap_unordered(_call, range(count)):
-                if failure is not None:
-                    kind, message, hint = failure
-                    exc = kind.__new__(kind)
-                    GitOtError.__init__(exc, message, hint)
-                    raise exc
-                yield k, got
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            pending = {pool.submit(_call, k) for k in range(count)}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        k, got, failure = future.result()
+                    except BrokenProcessPool:
+                        for other in pending:
+                            other.cancel()
+                        raise ProcessDied("a process of this command died before it finished its work",
+                                          hint="run it again (with --jobs 1 to use one process)") from None
+                    if failure is not None:
+                        for other in pending:
+                            other.cancel()
+                        kind, message, hint = failure
+                        exc = kind.__new__(kind)
+                        GitOtError.__init__(exc, message, hint)
+                        raise exc
+                    yield k, got
     finally:
         _WORK = None
 

@@ -637,20 +637,8 @@ def test_sessions_sealed_by_two_processes_are_those_sealed_by_one(repo, tmp_path
     assert len(alone["sessions"]) == 5
     monkeypatch.setattr(importing, "PARALLEL_MIN", 0)  # the fixtures are small
     forked = []
-    real_pool = parallel.multiprocessing.get_context("fork").Pool
-
-    class Pool:
-        def __init__(self, n):
-            forked.append(n)
-            self.pool = real_pool(n)
-
-        def __enter__(self):
-            return self.pool.__enter__()
-
-        def __exit__(self, *exc):
-            return self.pool.__exit__(*exc)
-
-    monkeypatch.setattr(parallel.multiprocessing, "get_context", lambda kind: type("C", (), {"Pool": Pool}))
+    real_run = parallel.run
+    monkeypatch.setattr(parallel, "run", lambda work, count, jobs: forked.append(jobs) or real_run(work, count, jobs))
     other = _clone_with_salt(repo, tmp_path, "other")
     together = do_import(other, SPOTTER, transcript("linear-edit"), "--jobs", "2")
     assert forked == [2]
@@ -696,3 +684,24 @@ def test_a_bad_number_of_jobs(repo, jobs):
     assert proc.stderr.decode().splitlines() == [f"error: bad number of jobs '{jobs}'",
                                                  "hint: give --jobs a number of at least 1"]
     assert not repo.git("for-each-ref", "refs/opentraces/")
+
+
+def test_a_process_that_dies_stops_the_run_with_one_line():
+    """A process of the pool killed (out of memory, say): the run stops with
+    a message, instead of waiting for a result that will not come."""
+    import signal
+
+    from git_ot.domain import parallel
+    from git_ot.errors import ProcessDied
+
+    def work(k):
+        if k == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return k * 10
+
+    with pytest.raises(ProcessDied) as died:
+        list(parallel.run(work, 6, 2))
+    assert (died.value.message, died.value.hint) == (
+        "a process of this command died before it finished its work",
+        "run it again (with --jobs 1 to use one process)")
+    assert sorted(parallel.run(lambda k: k * 10, 4, 2)) == [(0, 0), (1, 10), (2, 20), (3, 30)]
