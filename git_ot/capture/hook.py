@@ -225,12 +225,17 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                     head = entry.head()  # as its hook saw HEAD; none: not known
                     if head is not None:
                         event["data"]["head"] = head
+                if event["kind"] == "tool_end" and "edits" not in event["data"]:
+                    edits = _edits(location, event["data"].get("cwd"), entry.files())
+                    if edits is not None:
+                        event["data"]["edits"] = edits
                 home = _home(location, event)
                 _fill(home, adapter, event)
                 record(home, event, entry.t, entry.event_id, look=False)
                 crash_point("after-inbox-append")
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.head_path)
+                for beside in (entry.head_path, entry.files_path):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(beside)
                 os.unlink(entry.path)
                 if event["kind"] in adapter.seal_kinds:
                     ended.setdefault((home.common_dir, event["session"]), home)
@@ -239,6 +244,60 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                     on_end(home, session_id)
     except LockBusy:
         pass  # another process drains it, and seals what ended
+
+
+# A file an inbox entry's `.files` names larger than this is not read: the
+# call's step keeps no states of it (as Pi's extension, capture/pi/git-ot.ts).
+EDIT_MAX = 4 * 1024 * 1024
+
+
+def _edits(location, cwd, files) -> list[dict] | None:
+    """A tool call's edits (`{"file", "before", "after"}`, as Pi's extension
+    sends them) from the blobs its hooks wrote before and after it
+    (store/inbox.py, `Entry.files`); None when a file's state before the
+    call is not there, a blob cannot be read or is not UTF-8 text."""
+    if not files or not isinstance(cwd, str) or not os.path.isabs(cwd):
+        return None
+    before = {path: oid for which, oid, path in files if which == "before"}
+    out = []
+    for which, oid, path in files:
+        if which != "after":
+            continue
+        if oid is None or path not in before:
+            return None
+        old = _blob_text(location, before[path]) if before[path] is not None else None
+        new = _blob_text(location, oid)
+        if new is None or (before[path] is not None and old is None):
+            return None
+        out.append({"file": os.path.normpath(os.path.join(cwd, path)), "before": old, "after": new})
+    return out or None
+
+
+def _blob_text(location, oid: str) -> str | None:
+    """A blob's content as text: read from its loose object (as `git
+    hash-object -w` leaves it) or, if it is not one, by git."""
+    import zlib
+
+    data = None
+    try:
+        with open(os.path.join(location.common_dir, "objects", oid[:2], oid[2:]), "rb") as fh:
+            raw = zlib.decompress(fh.read())
+        header, _, body = raw.partition(b"\0")
+        if header == b"blob %d" % len(body):
+            data = body
+    except (OSError, zlib.error):
+        pass
+    if data is None:
+        try:
+            data = run_git(["--git-dir", location.common_dir, "cat-file", "blob", oid])
+        except Exception:
+            return None
+    if len(data) > EDIT_MAX:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _logged(location, what: str, work) -> None:

@@ -19,8 +19,10 @@ event name; the content is the payload's bytes. A writer writes
 `<name>.tmp` first and renames it; a `.tmp` file older than STALE_TMP
 seconds was left by a writer that died, and is taken with what it holds.
 A session's start may have `<t>.<pid>.<source>.<event>.head` beside it,
-written before it: the commit and branch HEAD was at (`Entry.head`).
-See refs/README.md, section 12.
+written before it: the commit and branch HEAD was at (`Entry.head`). A
+tool call's end may have `<t>.<pid>.<source>.<event>.files`: the files it
+wrote, before and after, as blobs its hook wrote (`Entry.files`; Codex's
+apply_patch, capture/codex/config.py). See refs/README.md, section 12.
 
 This module knows names and files only; turning a payload into an event is
 the capture layer's (capture/hook.py, `drain_inbox`), which a command
@@ -37,7 +39,13 @@ from . import state
 SUFFIX = ".json"
 TMP = ".tmp"
 HEAD = ".head"
+FILES = ".files"
+# A tool call's files before it, kept by its start's hook until its end's
+# (`<tool_use_id>.<source>.before`, capture/codex/config.py): one its end
+# never took (the call never ended) is removed past BEFORE_KEPT seconds.
+BEFORE = ".before"
 STALE_TMP = 60.0
+BEFORE_KEPT = 3600.0
 _NAME = re.compile(r"^(\d{1,20})\.(\d{1,10})\.([a-z][a-z0-9-]{0,31})\.([A-Za-z][A-Za-z0-9_]{0,63})\.json(\.tmp)?$")
 
 # Set by the command layer (git_ot/cli): spools what waits in the inbox of
@@ -60,6 +68,32 @@ class Entry:
     @property
     def head_path(self) -> str:
         return os.path.join(os.path.dirname(self.path), self.name[:self.name.index(SUFFIX)] + HEAD)
+
+    @property
+    def files_path(self) -> str:
+        return os.path.join(os.path.dirname(self.path), self.name[:self.name.index(SUFFIX)] + FILES)
+
+    def files(self) -> list[tuple[str, str | None, str]] | None:
+        """The files a tool call's hook saw before and after it (`.files`:
+        lines `before|after <blob id or -> <path>`, the path relative to
+        the payload's `cwd`), or None without that file or with a line not
+        of that shape."""
+        try:
+            with open(self.files_path, "rb") as fh:
+                text = fh.read().decode("utf-8", "surrogateescape")
+        except OSError:
+            return None
+        out = []
+        for line in text.split("\n"):
+            if not line:
+                continue
+            parts = line.split(" ", 2)
+            if (len(parts) != 3 or parts[0] not in ("before", "after") or not parts[2]
+                    or not (parts[1] == "-" or (len(parts[1]) in (40, 64)
+                                                and all(c in "0123456789abcdef" for c in parts[1])))):
+                return None
+            out.append((parts[0], None if parts[1] == "-" else parts[1], parts[2]))
+        return out
 
     def head(self) -> dict | None:
         """The commit and branch its writer saw HEAD at (`.head`: `git
@@ -99,8 +133,11 @@ def entries(state_dir: str, now: float, before_ns: int | None = None) -> list[En
         return []
     out = []
     for name in names:
-        if name.endswith(HEAD):
+        if name.endswith((HEAD, FILES)):
             _drop_orphan(folder, name, names, now)
+            continue
+        if name.endswith(BEFORE):
+            _drop_stale(os.path.join(folder, name), now, BEFORE_KEPT)
             continue
         if not name.endswith((SUFFIX, SUFFIX + TMP)):
             continue
@@ -123,15 +160,18 @@ def entries(state_dir: str, now: float, before_ns: int | None = None) -> list[En
 
 
 def _drop_orphan(folder: str, name: str, names: list[str], now: float) -> None:
-    """Remove a `.head` whose entry never came (its writer died before it
-    renamed the entry into place, and left no `.tmp` either), once older
-    than STALE_TMP. A drain removes an entry's `.head` before the entry."""
-    stem = name[:-len(HEAD)] + SUFFIX
+    """Remove a `.head` or `.files` whose entry never came (its writer died
+    before it renamed the entry into place, and left no `.tmp` either),
+    once older than STALE_TMP. A drain removes them before the entry."""
+    stem = name[:name.rindex(".")] + SUFFIX
     if stem in names or stem + TMP in names:
         return
-    path = os.path.join(folder, name)
+    _drop_stale(os.path.join(folder, name), now, STALE_TMP)
+
+
+def _drop_stale(path: str, now: float, age: float) -> None:
     try:
-        if now - os.stat(path).st_mtime >= STALE_TMP:
+        if now - os.stat(path).st_mtime >= age:
             os.unlink(path)
     except OSError:
         pass

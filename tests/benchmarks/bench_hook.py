@@ -48,7 +48,9 @@ PreModelRequest, PreToolUse/PostToolUse of apply_patch and of its shell,
 Stop, SessionEnd; the events git-ot's Pi extension hands on, session_start
 to session_shutdown), each through the command `git ot install` writes for
 it (`<python> -m git_ot hook <harness> <event>`, or for Codex's events that
-need no snapshot the inbox's sh line; Pi's extension runs git-ot only for
+need no snapshot the inbox's sh line, and for its apply_patch calls the sh
+line that hashes the file the patch names, here the file the window
+rewrites; payloads as Codex writes them, compact JSON); Pi's extension runs git-ot only for
 the bash tool's events and writes the others into the inbox in its own
 process, which is timed here as that write, rows marked `(inbox)`; for
 the write and edit tools with the file read before and after, as the
@@ -68,6 +70,7 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -339,8 +342,12 @@ class Recorded:
                 else:
                     timings.append((name + " (inbox)", self._leave(p)))
             else:
+                if self.harness == "codex" and tool == "apply_patch":
+                    p = {**p, "tool_input": {"command": self._patch_of_window(p["tool_input"]["command"])}}
                 argv = ["/bin/sh", "-c", self.command(p[self.event_key])]
-                timings.append((name, self._time(argv, json.dumps(p).encode(), silent=True)))
+                # As Codex writes its payloads: compact JSON.
+                raw = json.dumps(p, separators=(",", ":")) if self.harness == "codex" else json.dumps(p)
+                timings.append((name, self._time(argv, raw.encode(), silent=True)))
             if starts:
                 self.tool_path.write_text(f"# turn {self.turn}\n"
                                           + code_text(self.rng, self.rng.randint(512, 8192)))
@@ -350,6 +357,12 @@ class Recorded:
                 self.samples.setdefault(name, []).append(ms)
             for name in FLOORS:
                 self.samples.setdefault(name, []).extend([before[name], after[name]])
+
+    def _patch_of_window(self, patch: str) -> str:
+        """A recorded apply_patch's text naming, as the file it updates, the
+        file this window rewrites (a file of the generated tree)."""
+        rel = self.tool_path.relative_to(self.repo).as_posix()
+        return re.sub(r"\*\*\* (Add|Update) File: [^\n]*", f"*** Update File: {rel}", patch)
 
     def _leave_file(self, payload: dict, path: Path) -> float:
         """What git-ot's Pi extension does with a write or edit call: the

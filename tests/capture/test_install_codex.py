@@ -26,6 +26,8 @@ def ours(event: str, scope: str = "user") -> str:
                  "PreCompact", "PostCompact", "SessionEnd"):
         return hookcommands.inbox("codex", event, scope, drain=event in ("Stop", "Interrupt", "SessionEnd"),
                                   head=event == "SessionStart")
+    if event in ("PreToolUse", "PostToolUse"):
+        return hookcommands.patch("codex", event, scope)
     return hookcommands.runner("codex", event, scope)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from support import agents
+from support import agents, hookcommands
 from support.seals import wait_for_background_seals
 from support.repo import Repo, git
 from support.scripted_responses import ScriptedResponses, codex_config
@@ -307,7 +307,12 @@ def test_untrusted_hooks_do_not_run_until_install_records_their_trust(codex, rep
         "Codex skips them until 'git ot install codex --scope project' records it",
         f"Codex runs git-ot from {hooks_json}"]
     command = json.loads(hooks_json.read_text())["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
-    assert command.startswith("if command -v git-ot >/dev/null 2>&1; then exec git-ot hook codex PostToolUse;")
+    # An apply_patch call's payload and file go to the inbox from sh; any
+    # other call's payload to the git-ot on PATH.
+    assert command == hookcommands.patch("codex", "PostToolUse", "project")
+    assert command.endswith("printf '%s' \"$p\" | { if command -v git-ot >/dev/null 2>&1; then exec git-ot hook "
+                            "codex PostToolUse; fi; d=$(git --exec-path 2>/dev/null) && [ -x \"$d/git-ot\" ] "
+                            "&& exec \"$d/git-ot\" hook codex PostToolUse; exit 0; }")
     assert sys.prefix not in command
 
     out = codex.git_ot(repo.path, "install", "codex", "--scope", "project").splitlines()

@@ -39,3 +39,47 @@ def inbox(harness: str, event: str, scope: str, drain: bool, head: bool = False)
                'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ' if head else "")
             + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '
             f"&& {after}; exec {run} {harness} {event}")
+
+
+# What `patch` reads from an apply_patch payload: the one file it adds (A)
+# or updates (U); it fails on a deletion, a move, a path with a quote or a
+# backslash, and on no file or more than one.
+PATCH_FILES = (r'{ n = split($0, a, /\\n/); for (i = 1; i <= n; i++) { x = a[i]; '
+               r'if (x ~ /^[*][*][*] (Delete File|Move to): /) { bad = 1 } '
+               r'else if (x ~ /^[*][*][*] (Add|Update) File: /) { k = substr(x, 5, 1); '
+               r'sub(/^[*][*][*] (Add|Update) File: /, "", x); '
+               r'if (x == "" || x ~ /["\\]/) bad = 1; else { print k " " x; m++ } } } } '
+               r'END { if (bad || m != 1) exit 1 }')
+
+
+def patch(harness: str, event: str, scope: str) -> str:
+    """Codex's PreToolUse and PostToolUse: an apply_patch call's payload to
+    the inbox with the files it names hashed into git (before the call, into
+    `<tool_use_id>.codex.before`; after, with those, into the entry's
+    `.files`); any other call's payload given to `runner`."""
+    pre = event == "PreToolUse"
+    if pre:
+        each = ('if [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; elif [ "$k" = A ]; then o=-; '
+                "else exit 1; fi; printf 'before %s %s\\n' \"$o\" \"$x\"")
+        keep = "&& printf '%s\\n' \"$s\" >\"$b.tmp\" && mv \"$b.tmp\" \"$b\" "
+    else:
+        each = ('if [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; else exit 1; fi; '
+                "printf 'after %s %s\\n' \"$o\" \"$x\"")
+        keep = "&& [ -f \"$b\" ] && { cat \"$b\"; printf '%s\\n' \"$s\"; } >\"${f%.json}.files\" "
+    return ("p=$(cat); "
+            'd=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
+            'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '
+            'if [ -n "$d" ] && [ -d "$d/.git" ]; then c=$d/.git; '
+            'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi '
+            "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
+            '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
+            "&& u=${p#*'\"tool_use_id\":\"'} && u=${u%%'\"'*} && case $u in ''|*[!A-Za-z0-9_-]*) false;; esac "
+            "&& w=${p#*'\"cwd\":\"'} && w=${w%%'\"'*} && [ \"$w\" = \"$PWD\" ] "
+            f"&& l=$(printf '%s' \"$p\" | awk '{PATCH_FILES}') "
+            "&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac "
+            f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" && b="$c/opentraces/inbox/$u.{harness}.before" '
+            f"&& s=$(printf '%s\\n' \"$l\" | while IFS= read -r y; do k=${{y%% *}}; x=${{y#* }}; {each}; done) "
+            + keep
+            + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
+            + ("" if pre else '&& rm -f "$b" ')
+            + f"&& exit 0; printf '%s' \"$p\" | {{ {runner(harness, event, scope)}; }}")

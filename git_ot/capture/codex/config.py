@@ -54,7 +54,7 @@ import threading
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import INBOX_RUNNER, HookFile, hook_command, install_hooks, uninstall_hooks
+from ..hookfile import INBOX_RUNNER, LOCATE, HookFile, hook_command, install_hooks, uninstall_hooks
 
 HARNESS = "codex"
 TITLE = "Codex"
@@ -96,7 +96,63 @@ def hooks_path(scope: str, cwd: str | None = None, what: str = "install") -> str
 
 def command_for(event: str, scope: str) -> str:
     """The hook command for one event in `scope`'s hooks.json (see above)."""
-    return hook_command(HARNESS, event, scope, INBOX_EVENTS, DRAIN_EVENTS)
+    command = hook_command(HARNESS, event, scope, INBOX_EVENTS, DRAIN_EVENTS)
+    if event in ("PreToolUse", "PostToolUse"):
+        return patch_command(event, command)
+    return command
+
+
+# The file an apply_patch call adds or updates (`A <path>` or `U <path>`),
+# from its payload as Codex writes it (compact JSON, the patch in one string
+# whose lines are separated by `\n`); no output and a failure when the
+# patch deletes or moves a file, names none or more than one (a step's
+# partial states hold one file: domain/edit_states.py), or names one whose
+# path JSON escapes (a quote, a backslash, a control character).
+_PATCH_FILES = (
+    "{ n = split($0, a, /\\\\n/); for (i = 1; i <= n; i++) { x = a[i]; "
+    "if (x ~ /^[*][*][*] (Delete File|Move to): /) { bad = 1 } "
+    "else if (x ~ /^[*][*][*] (Add|Update) File: /) { k = substr(x, 5, 1); "
+    "sub(/^[*][*][*] (Add|Update) File: /, \"\", x); "
+    "if (x == \"\" || x ~ /[\"\\\\]/) bad = 1; else { print k \" \" x; m++ } } } } "
+    "END { if (bad || m != 1) exit 1 }")
+
+
+def patch_command(event: str, runner: str) -> str:
+    """The PreToolUse or PostToolUse command: for an apply_patch call, a
+    POSIX sh line that puts the payload in the inbox with the files the
+    patch names as they are (`git hash-object -w`), no Python started; for
+    any other tool, or a patch it cannot read for sure, `runner`, given the
+    payload, which snapshots the working tree.
+
+    PreToolUse keeps the files before the call in `<tool_use_id>.codex.before`
+    beside the inbox's entries; PostToolUse writes `<entry>.files`: those
+    lines, then the files after the call (`before|after <blob or -> <path>`),
+    which the drain makes the call's edits (capture/hook.py). A patch that
+    deletes or moves a file, a file it updates that is not there (or one it
+    adds that is not there after), a payload whose `cwd` is not the hook's
+    directory, and a PostToolUse whose PreToolUse left nothing go to the
+    runner. So does a patch of more than one file: a step's partial states
+    hold one file, and the runner's snapshots hold them all."""
+    pre = event == "PreToolUse"
+    each = ('if [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; '
+            + ('elif [ "$k" = A ]; then o=-; ' if pre else '')
+            + 'else exit 1; fi; '
+            + f"printf '{'before' if pre else 'after'} %s %s\\n' \"$o\" \"$x\"")
+    keep = ('&& printf \'%s\\n\' "$s" >"$b.tmp" && mv "$b.tmp" "$b" ' if pre else
+            '&& [ -f "$b" ] && { cat "$b"; printf \'%s\\n\' "$s"; } >"${f%.json}.files" ')
+    return ("p=$(cat); " + LOCATE
+            + "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
+            '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
+            '&& u=${p#*\'"tool_use_id":"\'} && u=${u%%\'"\'*} && case $u in \'\'|*[!A-Za-z0-9_-]*) false;; esac '
+            '&& w=${p#*\'"cwd":"\'} && w=${w%%\'"\'*} && [ "$w" = "$PWD" ] '
+            f"&& l=$(printf '%s' \"$p\" | awk '{_PATCH_FILES}') "
+            '&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac '
+            f'&& f="$c/opentraces/inbox/$t.$$.{HARNESS}.{event}.json" && b="$c/opentraces/inbox/$u.{HARNESS}.before" '
+            f"&& s=$(printf '%s\\n' \"$l\" | while IFS= read -r y; do k=${{y%% *}}; x=${{y#* }}; {each}; done) "
+            + keep
+            + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
+            + ('' if pre else '&& rm -f "$b" ')
+            + f"&& exit 0; printf '%s' \"$p\" | {{ {runner}; }}")
 
 
 def is_ours(hook) -> bool:

@@ -12,7 +12,8 @@ INVALID_ARGUMENT) and nothing of it is kept.
 Which repository a record belongs to. The receiver serves the repository
 it was started in, and telemetry names no directory, only a session. A
 session is this repository's once the repository knows it: its hooks
-spooled an event here, or its ref exists (`refs/opentraces/sessions/<id>`).
+left a payload in its inbox (store/inbox.py) or spooled an event here, or
+its ref exists (`refs/opentraces/sessions/<id>`).
 Records of any other session are held apart, under
 `<common>/opentraces/otel/held/<session>.jsonl`, and never sealed there:
 a receiver that one repository started must not pour another project's
@@ -200,6 +201,8 @@ class Sink:
                 found = self._store.tip(sid) is not None
             except Exception:
                 found = False
+        if not found:
+            found = _in_inbox(self.location, sid)
         if not found and self._vouched(sid):
             found = True
             self.vouched.add(sid)
@@ -612,3 +615,21 @@ def _drain(sink: Sink, timeout: float = 10.0) -> None:
     while sink.inflight and time.monotonic() < deadline:
         time.sleep(0.01)
 
+
+def _in_inbox(location, sid: str) -> bool:
+    """Whether a payload waiting in the repository's inbox names the
+    session (a hook that started no Python left it there: its events are
+    not spooled yet)."""
+    from ...store import inbox
+
+    value = json.dumps(sid).encode("utf-8")
+    needles = [b'"%s":%s%s' % (key, space, value) for key in (b"session_id", b"sessionId") for space in (b"", b" ")]
+    for entry in inbox.entries(location.state_dir, time.time()):
+        try:
+            with open(entry.path, "rb") as fh:
+                payload = fh.read()
+        except OSError:
+            continue
+        if any(n in payload for n in needles):
+            return True
+    return False
