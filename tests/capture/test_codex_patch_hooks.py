@@ -130,6 +130,16 @@ def test_what_sh_cannot_be_sure_of_goes_to_git_ot(repo, why, patch, tool, cwd):
     assert _names(repo) == []
 
 
+def test_a_symbolic_link_goes_to_git_ot(repo):
+    """git keeps a link's target path, not the file it points at."""
+    repo.ot("init")
+    os.symlink("app.py", repo.path / "link.py")
+    patch = "*** Begin Patch\n*** Update File: link.py\n@@\n-    return \"hi \" + name\n+    return 1\n*** End Patch\n"
+    assert _run(repo, "PreToolUse", patch)
+    assert _run(repo, "PostToolUse", patch)
+    assert _names(repo) == []
+
+
 def test_an_end_whose_start_left_nothing_goes_to_git_ot(repo):
     """A start that went to git-ot (a full snapshot) has its end go there too."""
     repo.ot("init")

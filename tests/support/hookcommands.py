@@ -59,11 +59,11 @@ def patch(harness: str, event: str, scope: str) -> str:
     `.files`); any other call's payload given to `runner`."""
     pre = event == "PreToolUse"
     if pre:
-        each = ('if [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; elif [ "$k" = A ]; then o=-; '
+        each = ('if [ -L "$x" ]; then exit 1; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; elif [ "$k" = A ]; then o=-; '
                 "else exit 1; fi; printf 'before %s %s\\n' \"$o\" \"$x\"")
         keep = "&& printf '%s\\n' \"$s\" >\"$b.tmp\" && mv \"$b.tmp\" \"$b\" "
     else:
-        each = ('if [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; else exit 1; fi; '
+        each = ('if [ -L "$x" ]; then exit 1; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; else exit 1; fi; '
                 "printf 'after %s %s\\n' \"$o\" \"$x\"")
         keep = "&& [ -f \"$b\" ] && { cat \"$b\"; printf '%s\\n' \"$s\"; } >\"${f%.json}.files\" "
     return ("p=$(cat); "

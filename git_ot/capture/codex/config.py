@@ -119,22 +119,23 @@ _PATCH_FILES = (
 
 def patch_command(event: str, runner: str) -> str:
     """The PreToolUse or PostToolUse command: for an apply_patch call, a
-    POSIX sh line that puts the payload in the inbox with the files the
-    patch names as they are (`git hash-object -w`), no Python started; for
+    POSIX sh line that puts the payload in the inbox with the file the
+    patch names as it is (`git hash-object -w`), no Python started; for
     any other tool, or a patch it cannot read for sure, `runner`, given the
     payload, which snapshots the working tree.
 
-    PreToolUse keeps the files before the call in `<tool_use_id>.codex.before`
-    beside the inbox's entries; PostToolUse writes `<entry>.files`: those
-    lines, then the files after the call (`before|after <blob or -> <path>`),
+    PreToolUse keeps the file before the call in `<tool_use_id>.codex.before`
+    beside the inbox's entries; PostToolUse writes `<entry>.files`: that
+    line, then the file after the call (`before|after <blob or -> <path>`),
     which the drain makes the call's edits (capture/hook.py). A patch that
     deletes or moves a file, a file it updates that is not there (or one it
-    adds that is not there after), a payload whose `cwd` is not the hook's
-    directory, and a PostToolUse whose PreToolUse left nothing go to the
-    runner. So does a patch of more than one file: a step's partial states
-    hold one file, and the runner's snapshots hold them all."""
+    adds that is not there after), a symbolic link (git keeps the link, not
+    what it points at), a payload whose `cwd` is not the hook's directory,
+    and a PostToolUse whose PreToolUse left nothing go to the runner. So
+    does a patch of more than one file: a step's partial states hold one
+    file, and the runner's snapshots hold them all."""
     pre = event == "PreToolUse"
-    each = ('if [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; '
+    each = ('if [ -L "$x" ]; then exit 1; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; '
             + ('elif [ "$k" = A ]; then o=-; ' if pre else '')
             + 'else exit 1; fi; '
             + f"printf '{'before' if pre else 'after'} %s %s\\n' \"$o\" \"$x\"")
