@@ -11,7 +11,6 @@ them dies (ProcessDied).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 
@@ -49,6 +48,7 @@ def run(work: Callable[[int], object], count: int, jobs: int) -> Iterator[tuple[
     A process that dies (killed, out of memory) stops the run with
     ProcessDied rather than leaving it waiting for a result that will not
     come."""
+    import multiprocessing  # not for the commands that only read (blame and track import this module)
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
