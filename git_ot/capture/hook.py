@@ -21,6 +21,7 @@ import time
 from ..errors import LockBusy
 from ..store import locks, snapshot, state
 from ..store.faults import crash_point
+from ..store.git import blob as git_blob
 from ..store.git import run as run_git
 from ..store.gitdir import locate
 from ..store.log import log_failure
@@ -115,14 +116,14 @@ def _event(adapter, source: str, event_name: str | None, raw: bytes) -> dict:
         failure = "a field of the wrong type"
     except Exception as exc:  # RecursionError included: a payload nested too deep
         failure = f"{type(exc).__name__}: {str(exc)[:200]}"
-    session = _session_of(payload, text)
+    session = session_of(payload, text)
     if session is None:
         raise ValueError(f"hook payload names no session ({failure})")
     return {"source": source, "event": event_name if isinstance(event_name, str) else "unknown",
             "session": session, "kind": "raw", "data": {"text": text, "problem": failure}}
 
 
-def _session_of(payload, text: str) -> str | None:
+def session_of(payload, text: str) -> str | None:
     """The session a payload names, read from its object or, when it did
     not parse, from its text."""
     if isinstance(payload, dict):
@@ -274,25 +275,8 @@ def _edits(location, cwd, files) -> list[dict] | None:
 
 
 def _blob_text(location, oid: str) -> str | None:
-    """A blob's content as text: read from its loose object (as `git
-    hash-object -w` leaves it) or, if it is not one, by git."""
-    import zlib
-
-    data = None
-    try:
-        with open(os.path.join(location.common_dir, "objects", oid[:2], oid[2:]), "rb") as fh:
-            raw = zlib.decompress(fh.read())
-        header, _, body = raw.partition(b"\0")
-        if header == b"blob %d" % len(body):
-            data = body
-    except (OSError, zlib.error):
-        pass
-    if data is None:
-        try:
-            data = run_git(["--git-dir", location.common_dir, "cat-file", "blob", oid])
-        except Exception:
-            return None
-    if len(data) > EDIT_MAX:
+    data = git_blob(location.common_dir, oid)
+    if data is None or len(data) > EDIT_MAX:
         return None
     try:
         return data.decode("utf-8")

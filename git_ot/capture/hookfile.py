@@ -54,6 +54,19 @@ LOCATE = ('d=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
           'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi ')
 
 
+# The inbox is there to be written (git-ot keeps state in this repository)
+# and the event is live, not replayed with a given time.
+INBOX_OPEN = '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
+
+
+def inbox_entry(source: str, event: str) -> str:
+    """The sh that names an inbox entry (store/inbox.py) in `f`: its arrival
+    time in nanoseconds (a `date` that has them), the writer's pid, the
+    harness and the event."""
+    return ('&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac '
+            f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" ')
+
+
 def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
                   head: bool = False) -> str:
     """The command of a hook whose event needs no live look at the working
@@ -81,9 +94,7 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
         find = f"r={python}; "
         run = '"$r" -m git_ot hook'
     after = (f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0")
-    return (find + LOCATE + '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
-            '&& case $t in *[!0-9]*) false;; esac '
-            f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" '
+    return (find + LOCATE + INBOX_OPEN + inbox_entry(source, event)
             + ('&& { h=$(git rev-parse -q --verify HEAD 2>/dev/null); b=$(git symbolic-ref -q HEAD 2>/dev/null); '
                'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ' if head else '')
             + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '

@@ -166,7 +166,8 @@ class _Edits:
     """The patch and partial snapshots of the write calls whose event
     carries the file before and after (`edits`: a call a hook read from the
     transcript, capture/claude_code/fill.py; Pi's write and edit, read by
-    its extension), made as an import makes them (edit_states.py), each
+    its extension; Codex's apply_patch, whose hooks hashed its file,
+    capture/hook.py), made as an import makes them (edit_states.py), each
     path mapped with the directory its own event names."""
 
     def __init__(self, store: Store):

@@ -84,3 +84,21 @@ def stream(args: list[str], cwd: str | None = None, env: dict | None = None) -> 
                                 stderr=subprocess.PIPE, env=environment() if env is None else env)
     except FileNotFoundError as exc:
         raise GitCommandError("git is not installed or not on PATH") from exc
+
+
+def blob(common_dir: str, oid: str) -> bytes | None:
+    """A blob's bytes, read without loading pygit2 (the hook path): from its
+    loose object (as `git hash-object -w` leaves it), else by `git cat-file`;
+    None when the repository does not have it as a blob."""
+    import zlib
+
+    try:
+        with open(os.path.join(common_dir, "objects", oid[:2], oid[2:]), "rb") as fh:
+            raw = zlib.decompress(fh.read())
+        header, _, body = raw.partition(b"\0")
+        if header == b"blob %d" % len(body):
+            return body
+    except (OSError, zlib.error):
+        pass
+    proc = process(["--git-dir", common_dir, "cat-file", "blob", oid])
+    return proc.stdout if proc.returncode == 0 else None

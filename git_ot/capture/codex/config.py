@@ -54,7 +54,8 @@ import threading
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import INBOX_RUNNER, LOCATE, HookFile, hook_command, install_hooks, uninstall_hooks
+from ..hookfile import (INBOX_OPEN, INBOX_RUNNER, LOCATE, HookFile, hook_command, inbox_entry, install_hooks,
+                        uninstall_hooks)
 
 HARNESS = "codex"
 TITLE = "Codex"
@@ -143,13 +144,12 @@ def patch_command(event: str, runner: str) -> str:
             '&& [ -f "$b" ] && { cat "$b"; printf \'%s\\n\' "$s"; } >"${f%.json}.files" ')
     return ("p=$(cat); " + LOCATE
             + "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
-            '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
-            '&& u=${p#*\'"tool_use_id":"\'} && u=${u%%\'"\'*} && case $u in \'\'|*[!A-Za-z0-9_-]*) false;; esac '
+            + INBOX_OPEN
+            + '&& u=${p#*\'"tool_use_id":"\'} && u=${u%%\'"\'*} && case $u in \'\'|*[!A-Za-z0-9_-]*) false;; esac '
             '&& w=${p#*\'"cwd":"\'} && w=${w%%\'"\'*} && [ "$w" = "$PWD" ] '
             f"&& l=$(printf '%s' \"$p\" | awk '{_PATCH_FILES}') "
-            '&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac '
-            f'&& f="$c/opentraces/inbox/$t.$$.{HARNESS}.{event}.json" && b="$c/opentraces/inbox/$u.{HARNESS}.before" '
-            f"&& s=$(printf '%s\\n' \"$l\" | while IFS= read -r y; do k=${{y%% *}}; x=${{y#* }}; {each}; done) "
+            + inbox_entry(HARNESS, event) + f'&& b="$c/opentraces/inbox/$u.{HARNESS}.before" '
+            + f"&& s=$(printf '%s\\n' \"$l\" | while IFS= read -r y; do k=${{y%% *}}; x=${{y#* }}; {each}; done) "
             + keep
             + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
             + ('' if pre else '&& rm -f "$b" ')

@@ -619,17 +619,16 @@ def _drain(sink: Sink, timeout: float = 10.0) -> None:
 def _in_inbox(location, sid: str) -> bool:
     """Whether a payload waiting in the repository's inbox names the
     session (a hook that started no Python left it there: its events are
-    not spooled yet)."""
+    not spooled yet), as the drain reads its session (capture/hook.py)."""
     from ...store import inbox
+    from ..hook import session_of
 
-    value = json.dumps(sid).encode("utf-8")
-    needles = [b'"%s":%s%s' % (key, space, value) for key in (b"session_id", b"sessionId") for space in (b"", b" ")]
     for entry in inbox.entries(location.state_dir, time.time()):
         try:
             with open(entry.path, "rb") as fh:
-                payload = fh.read()
+                text = fh.read().decode("utf-8", "replace")
         except OSError:
             continue
-        if any(n in payload for n in needles):
+        if session_of(None, text) == sid:
             return True
     return False
