@@ -542,7 +542,7 @@ def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> in
             store = store or Store(location)
             for _ in range(DETACHED_ROUNDS):
                 seal_outside_hooks(store, session_id)
-                if location.worktree is not None:
+                if location.worktree is not None and not _unsealed(location):
                     from ..domain.trail.githooks import anchor_deferred
 
                     anchor_deferred(store)
@@ -569,6 +569,16 @@ def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> in
             return 0
         fd = _take_lock(lock, block=True)
     return 0
+
+
+def _unsealed(location) -> list[str]:
+    """The sessions whose events wait to be sealed, those the security gate
+    holds back aside (they wait for the user, not for a seal). A commit
+    left for anchoring (githooks.defer) is anchored only when there is
+    none: one of them may have written its lines."""
+    _logged(location, "hook inbox", lambda: drain_inbox(location))  # its events count too
+    return [s for s in Spool(location.state_dir).pending_sessions()
+            if not os.path.exists(state.blocked_marker(location.state_dir, s))]
 
 
 def _repair(location, current: str) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from support.repo import Repo
 from support.trail import Agent, note, read_records, set_up
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
@@ -58,6 +59,44 @@ def test_a_commit_does_not_wait_for_a_seal_that_holds_its_lock(repo, monkeypatch
                                   "lines": [3, 6], "harness": "claude-code", "model": "claude-opus-4-5"}]
     assert note(repo) == []
     assert not (repo.path / ".git/opentraces/anchor-later" / first).exists()
+
+
+def test_a_commit_left_for_anchoring_is_anchored_as_its_own_worktree_sees_it(repo, monkeypatch, tmp_path):
+    """Two sessions write the same lines, one in each of two linked
+    worktrees. The commit of the first is left for later (its session was
+    being sealed); the hook of the other worktree's commit anchors it, and
+    must name the session of the worktree the commit was made in, not its
+    own."""
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+    set_up(repo, True)
+    repo.git("worktree", "add", "-q", "-b", "other", str(tmp_path / "other"))
+    other = Repo(tmp_path / "other")
+    here = Agent(repo, "s-here")
+    here.prompt("add a farewell function")
+    here.write("app.py", BASE + FAREWELL)  # spooled, not sealed
+    lock = repo.path / ".git/opentraces/spool/s-here.seal.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        repo.git("commit", "-q", "-am", "farewell here")
+    finally:
+        os.close(fd)
+    first = repo.git("rev-parse", "HEAD").strip()
+    assert note(repo, first) is None
+    assert (repo.path / ".git/opentraces/anchor-later" / first).read_text() == \
+        f"{repo.path / '.git'}\n{repo.path}\n"
+    there = Agent(other, "s-there")
+    there.prompt("add a farewell function")
+    there.write("app.py", BASE + FAREWELL)
+    there.stop()
+    other.git("commit", "-q", "-am", "farewell there")
+    second = other.git("rev-parse", "HEAD").strip()
+    expected = {"v": 1, "step": 2, "hunk": "2.1.1", "path": "app.py", "lines": [3, 6],
+                "harness": "claude-code", "model": "claude-opus-4-5"}
+    assert note(repo, second) == [{**expected, "session": "s-there"}]
+    assert note(repo, first) == [{**expected, "session": "s-here"}]
+    assert not (repo.path / ".git/opentraces/anchor-later").exists() or \
+        list((repo.path / ".git/opentraces/anchor-later").iterdir()) == []
 
 
 def test_a_commit_left_for_anchoring_is_anchored_by_the_next_command_that_reads(repo, monkeypatch):

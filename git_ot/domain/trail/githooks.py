@@ -28,6 +28,7 @@ import os
 import pygit2
 
 from ...store import state
+from ...store.gitdir import Location
 from ...store.repository import Store
 from .anchor import Anchorer
 
@@ -206,19 +207,43 @@ def post_rewrite(store: Store, kind: str, text: str) -> dict | None:
 
 def defer(store: Store) -> None:
     """Leave the anchoring of HEAD's commit to the next run (a session that
-    may have written it is not sealed yet)."""
+    may have written it is not sealed yet). The file names the worktree
+    the commit was made in: whichever worktree's hook anchors it later
+    must see it as that worktree does (its sessions, not its own)."""
     head = _head(store)
     if head is not None:
         directory = state.anchor_later(store.location.state_dir)
         os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, str(head.id)), "wb"):
-            pass
+        where = f"{store.location.git_dir}\n{store.location.worktree or ''}\n"
+        with open(os.path.join(directory, str(head.id)), "wb") as fh:
+            fh.write(where.encode("utf-8", "surrogateescape"))
+
+
+def _deferred_where(store: Store, path: str) -> Store:
+    """The store of the worktree a deferred commit was made in (see defer):
+    this one when the file names none (written before worktrees were
+    recorded) or names one that is gone."""
+    try:
+        with open(path, "rb") as fh:
+            rows = fh.read().decode("utf-8", "surrogateescape").split("\n")
+    except OSError:
+        return store
+    git_dir, worktree = rows[0], rows[1] if len(rows) > 1 else ""
+    here = store.location
+    if not git_dir or git_dir == here.git_dir or not worktree or not os.path.isdir(worktree) \
+            or not os.path.isdir(git_dir):
+        return store
+    try:
+        return Store(Location(git_dir, here.common_dir, worktree))
+    except Exception:  # unreadable: anchored as this worktree sees it
+        return store
 
 
 def anchor_deferred(store: Store) -> dict | None:
     """Anchor the commits earlier hooks left (see defer), as `git ot anchor`
-    would: the note recomputed from the sessions, sealed now. A commit that
-    has a note meanwhile keeps it."""
+    would: the note recomputed from the sessions, sealed now, each as the
+    worktree it was made in sees them. A commit that has a note meanwhile
+    keeps it."""
     directory = state.anchor_later(store.location.state_dir)
     try:
         names = sorted(os.listdir(directory))
@@ -226,15 +251,22 @@ def anchor_deferred(store: Store) -> dict | None:
         return None
     if not names:
         return None
-    anchorer = Anchorer(store, trail_wait=TRAIL_WAIT)
-    items = []
+    groups: dict[str, tuple[Store, list[str]]] = {}  # a worktree's git dir -> its store, its commits
     for name in names:
-        if anchorer.notes.blob_id(name) is None and name in store.repo:
-            item = anchorer.recomputed(name)
-            if item is not None:
-                items.append(item)
-    result = anchorer.write(items, f"anchor (deferred): {len(items)} commit{'s' if len(items) != 1 else ''}") \
-        if items else None
+        where = _deferred_where(store, os.path.join(directory, name))
+        groups.setdefault(where.location.git_dir, (where, []))[1].append(name)
+    result = None
+    for where, group in groups.values():
+        anchorer = Anchorer(where, trail_wait=TRAIL_WAIT)
+        items = []
+        for name in group:
+            if anchorer.notes.blob_id(name) is None and name in store.repo:
+                item = anchorer.recomputed(name)
+                if item is not None:
+                    items.append(item)
+        if items:
+            n = len(items)
+            result = anchorer.write(items, f"anchor (deferred): {n} commit{'s' if n != 1 else ''}")
     for name in names:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(directory, name))
