@@ -272,7 +272,7 @@ def _reset_snapshot_indexes(location) -> None:
     """
     for state in purge.worktree_state_dirs(location):
         index = state_paths.snapshot_index(state)
-        for path in (index, state_paths.large_files(state)):
+        for path in (index, state_paths.large_files(state), state_paths.snapshot_tree(state)):
             try:
                 os.unlink(path)
             except FileNotFoundError:

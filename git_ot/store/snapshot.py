@@ -8,13 +8,18 @@ every snapshot after the first incremental, exactly as `git add -A` is on a
 warm index. The private index starts as a copy of the user's index so even
 the first snapshot reuses the stat information git already has.
 
-One snapshot is at most three git processes, two when nothing changed:
+One snapshot is at most three git processes, one when nothing changed:
 `git status` lists what differs from the private index (it refreshes the
 index's stat data in parallel threads and keeps git's untracked cache in the
 private index, so the walk for untracked files only reads directories that
 changed), `git update-index` adds what changed, `git write-tree` writes the
 tree. The private index is git-ot's own, so `git status` may write it; the
-user's index is never opened for writing.
+user's index is never opened for writing. The tree written last is kept in
+`<git-dir>/opentraces/snapshot.tree` while the private index holds exactly
+it (the file goes before anything changes the index, and comes back after
+the next `write-tree`): when nothing changed, that is the snapshot, and no
+`write-tree` runs. It is used for TREE_KEPT seconds at most, within any
+`git gc`'s grace for the loose objects it may name.
 
 The private index is a split index (`core.splitIndex`): its bulk lives in a
 shared index file that git writes next to the user's index, as
@@ -45,6 +50,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 from ..errors import GitCommandError
 from . import locks
@@ -59,6 +65,9 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 # fails and its step records so (a window whose lines are unknown).
 SNAPSHOT_WAIT = 20.0
 POINTER_HEADER = b"git-ot large file v1\n"
+# How long the tree written last stands for an unchanged private index
+# (seconds; see the module's doc).
+TREE_KEPT = 3600.0
 
 # Every git command that reads or writes the private index runs with these
 # (git 2.31's GIT_CONFIG_COUNT, added to whatever the environment already
@@ -230,6 +239,7 @@ def _start_index(location: Location, index_file: str) -> None:
     """Copy the user's index, so the first snapshot reuses its stat data."""
     import shutil  # once per worktree: keep the hook path's imports light
 
+    _forget_tree(os.path.dirname(index_file))
     user_index = os.path.join(location.git_dir, "index")
     if os.path.exists(user_index):
         shutil.copyfile(user_index, index_file + ".tmp")
@@ -346,7 +356,12 @@ def _take(location: Location, worktree: str, state: str, index_file: str,
     # Files recorded by a pointer are assume-unchanged: status never lists them.
     was_large = set(cache.stale(root))
     paths = was_large.union(listed)
+    if not paths:
+        tree = _kept_tree(state)
+        if tree is not None:
+            return tree
     if paths:
+        _forget_tree(state)  # the index changes: the tree kept is not its own any more
         force_remove: list[bytes] = []
         update: list[bytes] = []
         large: list[tuple[bytes, str]] = []
@@ -396,4 +411,37 @@ def _take(location: Location, worktree: str, state: str, index_file: str,
                 input=b"".join(rel + b"\0" for rel, _ in large))
     tree = git(["write-tree"]).decode().strip()
     _prune_shared_indexes(location, state, index_file, len(tree) // 2)
+    _keep_tree(state, tree)
     return tree
+
+
+def _kept_tree(state: str) -> str | None:
+    """The tree written from the private index as it is, when kept and
+    younger than TREE_KEPT seconds (see the module's doc)."""
+    path = state_paths.snapshot_tree(state)
+    try:
+        with open(path, "rb") as fh:
+            tree = fh.read().decode("ascii").strip()
+            age = time.time() - os.fstat(fh.fileno()).st_mtime
+    except (OSError, UnicodeDecodeError):
+        return None
+    if len(tree) not in (40, 64) or not all(c in "0123456789abcdef" for c in tree) or not 0 <= age < TREE_KEPT:
+        return None
+    return tree
+
+
+def _keep_tree(state: str, tree: str) -> None:
+    path = state_paths.snapshot_tree(state)
+    try:
+        with open(path + ".tmp", "w", encoding="ascii") as fh:
+            fh.write(tree + "\n")
+        os.replace(path + ".tmp", path)
+    except OSError:
+        pass  # the next snapshot writes its tree again
+
+
+def _forget_tree(state: str) -> None:
+    try:
+        os.unlink(state_paths.snapshot_tree(state))
+    except FileNotFoundError:
+        pass

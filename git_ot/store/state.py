@@ -29,6 +29,7 @@ rebuilds when it is missing (refs/README.md, section 12).
         query.sqlite                  the full-text index of `trace query` (store/search.py)
     <git-dir>/opentraces/             worktree_root(): per worktree
         snapshot.index                the snapshots' private index
+        snapshot.tree                 the tree written from it last, while it holds just that
         snapshot.lock                 held (flock) while one snapshot is taken
         large-files.json              files over the size limit, by stat data
         watch.json                    the running watcher (capture/watcher.py)
@@ -162,6 +163,10 @@ def capsule(state_dir: str) -> str:
 
 def snapshot_index(worktree_state_dir: str) -> str:
     return os.path.join(worktree_state_dir, "snapshot.index")
+
+
+def snapshot_tree(worktree_state_dir: str) -> str:
+    return os.path.join(worktree_state_dir, "snapshot.tree")
 
 
 def snapshot_lock(worktree_state_dir: str) -> str:

@@ -44,6 +44,6 @@ def test_the_hook_path_loads_only_its_harness_half(name, package, event, payload
             f"h = registry.find({name!r}); h.normalise({event!r}, {json.dumps(payload)}); "
             "print(sorted(m for m in sys.modules if m.startswith('git_ot.capture')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(sorted(["git_ot.capture", "git_ot.capture.registry",
+    assert out.strip() == str(sorted(["git_ot.capture", "git_ot.capture.registry", "git_ot.capture.readonly",
                                        f"git_ot.capture.{package}", f"git_ot.capture.{package}.hooks",
                                        "git_ot.capture.modular"]))

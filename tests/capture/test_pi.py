@@ -86,7 +86,8 @@ def test_normalise_each_event():
     assert event("tool_call", toolName="edit", toolCallId="toolu_1", input=edit) == out(
         "tool_call", "tool_start", {"name": "edit", "tool_use_id": "toolu_1", "input": edit}, writes=True)
     assert event("tool_call", toolName="read", toolCallId="toolu_2", input={"path": "a"})["writes"] is False
-    assert event("tool_call", toolName="bash", toolCallId="toolu_3", input={"command": "ls"})["writes"] is True
+    assert event("tool_call", toolName="bash", toolCallId="toolu_3", input={"command": "ls > x"})["writes"] is True
+    assert event("tool_call", toolName="bash", toolCallId="toolu_4", input={"command": "ls"})["writes"] is False
     content = [{"type": "text", "text": "Successfully replaced 1 block(s) in app.py."}]
     details = {"diff": "-1 a\n+1 b", "firstChangedLine": 1}
     assert event("tool_result", toolName="edit", toolCallId="toolu_1", input=edit, content=content,

@@ -211,8 +211,9 @@ def test_a_bash_command_that_writes_files_owns_its_changes(agent, repo):
         2: [("M", "app.py", 1, 1, [[2, 1, 2, 1]]),
             ("A", "pkg/__init__.py", 1, 0, [[0, 0, 1, 1]]),
             ("A", "settings.py", 2, 0, [[0, 0, 1, 2]])],
-        3: [],
     }
+    # `cat` only reads: no snapshot, no patch, no window.
+    assert (steps[2]["writes"], "snapshot_before" in steps[2], "snapshot_after" in steps[2]) == (False, False, False)
     assert (repo.path / "app.py").read_text() == APP.replace("hi ", "hey ")
 
 
@@ -269,14 +270,14 @@ def test_tools_the_transcript_tells_cost_no_hook_and_are_steps_in_their_place(ag
         (6, "tool", "Bash"), (7, "message", "Wrote new.py."),
     ]
     # No hook ran for the Read and Write calls: the transcript gave them.
-    # Bash may write anything: hooked, snapshot on both sides.
+    # Bash may write anything: hooked (this one, `ls`, only reads: no snapshot).
     assert _hooked(steps) == [("Read", "transcript"), ("Read", "transcript"),
                               ("Write", "transcript"), ("Read", "transcript"), ("Bash", "hook")]
     assert [s["status"] for s in steps if s["kind"] == "tool"] == ["ok"] * 5
     assert steps[1]["input"] == {"file_path": app}
     assert steps[1]["output"]["file"]["content"] == APP
     assert steps[4]["output"]["file"]["content"] == "N = 1\n"
-    assert patches(steps) == {4: [("A", "new.py", 1, 0, [[0, 0, 1, 1]])], 6: []}  # ls changed nothing
+    assert patches(steps) == {4: [("A", "new.py", 1, 0, [[0, 0, 1, 1]])]}
     # The Write's states are the transcript's, as an import makes them:
     # trees of its file alone, before (none) and after.
     trail = read_records(repo, sid)["trail"]
@@ -285,7 +286,7 @@ def test_tools_the_transcript_tells_cost_no_hook_and_are_steps_in_their_place(ag
     assert snaps["4-before"]["partial"] is True and snaps["4-after"]["partial"] is True
     assert repo.git("ls-tree", "-r", snaps["4-before"]["tree"]) == ""
     assert repo.git("ls-tree", "-r", "--name-only", snaps["4-after"]["tree"]) == "new.py\n"
-    assert not snaps["6-before"].get("partial") and not snaps["6-after"].get("partial")
+    assert (steps[5]["writes"], "6-before" in snaps, "6-after" in snaps) == (False, False, False)
 
 
 def test_an_install_that_hooked_every_tool_records_each_call_once_and_is_updated(agent, repo):

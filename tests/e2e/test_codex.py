@@ -358,7 +358,8 @@ def test_parallel_tool_calls_in_one_model_reply(codex, installed):
     # Each patch owns its own file, whichever order Codex ran them in.
     added = {s["input"]["command"].split("Add File: ")[1].split("\n")[0]: patches([s])[s["n"]] for s in tools[:2]}
     assert added == {"a.py": [("A", "a.py", 1, 0, [[0, 0, 1, 1]])], "b.py": [("A", "b.py", 2, 0, [[0, 0, 1, 2]])]}
-    assert all(patches([s])[s["n"]] == [] for s in tools[2:])
+    # `cat` only reads: no snapshot, no patch, no window.
+    assert [(s["writes"], "snapshot_before" in s, "patch" in s) for s in tools[2:]] == [(False, False, False)] * 2
 
 
 def test_the_agent_commits_in_the_middle_of_its_turn(codex, installed):

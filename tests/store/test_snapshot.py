@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 
 from support.repo import git
 
@@ -65,6 +66,35 @@ def test_incremental_snapshot_sees_every_change(repo):
     assert git(repo.path, "cat-file", "blob", ls_tree(repo, third)["app.py"][1]) == "v3\n"
     (repo.path / "app.py").unlink()
     assert "app.py" not in ls_tree(repo, snap(repo))
+
+
+def test_an_unchanged_working_tree_is_not_written_again(repo):
+    """The tree written last stands for the private index while nothing
+    changed: no `git write-tree` runs (store/snapshot.py, TREE_KEPT)."""
+    first = snap(repo)
+    kept = repo.path / ".git/opentraces/snapshot.tree"
+    assert kept.read_text() == first + "\n"
+    # Another tree named there comes back as it is: nothing wrote the tree again.
+    other = repo.git("mktree", input="").strip()
+    kept.write_text(other + "\n")
+    assert snap(repo) == other
+    # A change: the tree kept goes, and the new one is kept.
+    repo.write("app.py", "v2\n")
+    second = snap(repo)
+    assert second not in (first, other)
+    assert git(repo.path, "cat-file", "blob", ls_tree(repo, second)["app.py"][1]) == "v2\n"
+    assert kept.read_text() == second + "\n"
+    # Older than TREE_KEPT, or not a tree id: written again.
+    kept.write_text(other + "\n")
+    os.utime(kept, (time.time() - 3601, time.time() - 3601))
+    assert snap(repo) == second
+    kept.write_text("not a tree\n")
+    assert snap(repo) == second
+    # A private index started again (from the user's) is not the one the tree was written from.
+    repo.commit("v2")
+    kept.write_text(other + "\n")
+    (repo.path / ".git/opentraces/snapshot.index").unlink()
+    assert snap(repo) == second
 
 
 def test_symlinks_executables_and_non_utf8_names(repo):

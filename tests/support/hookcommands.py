@@ -52,6 +52,23 @@ PATCH_FILES = (r'{ n = split($0, a, /\\n/); for (i = 1; i <= n; i++) { x = a[i];
                r'END { if (bad || m != 1) exit 1 }')
 
 
+# What `patch` sends to the inbox with no Python started: a call of the
+# shell whose command only reads (git_ot/capture/readonly.py's rules).
+READ_ONLY = (
+    "&& case $p in *'\"tool_name\":\"'*'\"tool_name\":\"'*) false;; *'\"tool_name\":\"Bash\"'*) ;; *) false;; esac "
+    '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
+    "&& case $p in *'\"tool_input\":'*'\"tool_input\":'*|*'\"command\":'*'\"command\":'*) false;; "
+    "*'\"tool_input\":{\"command\":\"'*) ;; *) false;; esac "
+    "&& x=${p#*'\"tool_input\":{\"command\":\"'} && x=${x%%'\"'*} "
+    "&& case $x in ''|*[!%+,./0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz\\ \\'-]*) false;; esac "
+    "&& [ ${#x} -le 1000 ] && case $x in *--pre*|*--hostname-bin*) false;; esac "
+    "&& case $x in cat|cat\\ *|grep|grep\\ *|head|head\\ *|ls|ls\\ *|nl|nl\\ *|pwd|pwd\\ *|rg|rg\\ *|"
+    "tail|tail\\ *|wc|wc\\ *) ;; "
+    "\"sed -n '\"*) s=${x#\"sed -n '\"}; case $s in *\"p' \"*) ;; *) false;; esac "
+    "&& case ${s%%\"p' \"*} in ''|*[!0123456789,]*) false;; esac "
+    "&& case \" ${s#*\"p' \"}\" in *' -'*|*\"'-\"*) false;; esac;; *) false;; esac ")
+
+
 def patch(harness: str, event: str, scope: str) -> str:
     """Codex's PreToolUse and PostToolUse: an apply_patch call's payload to
     the inbox with the files it names hashed into git (before the call, into
@@ -71,6 +88,9 @@ def patch(harness: str, event: str, scope: str) -> str:
             'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '
             'if [ -n "$d" ] && [ -d "$d/.git" ]; then c=$d/.git; '
             'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi '
+            + READ_ONLY
+            + f"&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac && f=\"$c/opentraces/inbox/$t.$$.{harness}.{event}.json\" "
+            "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" && exit 0; [ -n \"$c\" ] "
             "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
             '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
             "&& u=${p#*'\"tool_use_id\":\"'} && u=${u%%'\"'*} && case $u in ''|*[!A-Za-z0-9_-]*) false;; esac "

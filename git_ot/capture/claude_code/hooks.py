@@ -12,6 +12,7 @@ import json
 import os
 
 from ..modular import payload_header
+from ..readonly import shell_reads_only
 
 SOURCE = "claude-code"
 
@@ -50,7 +51,11 @@ _KINDS = {
 SEAL_KINDS = frozenset({"stop", "session_end"})
 
 
-def writes(tool_name: str | None) -> bool:
+def writes(tool_name: str | None, tool_input=None) -> bool:
+    """Whether a call may change the working tree: any tool but the
+    read-only ones, and Bash unless its command only reads (readonly.py)."""
+    if tool_name == "Bash":
+        return not shell_reads_only(tool_input)
     return tool_name not in READ_ONLY_TOOLS
 
 
@@ -71,7 +76,7 @@ def normalise(event_name: str | None, payload: dict) -> dict:
         data["prompt_id"] = payload.get("prompt_id")
     elif kind in ("tool_start", "tool_end"):
         tool = payload.get("tool_name")
-        is_write = writes(tool)
+        is_write = writes(tool, payload.get("tool_input"))
         data.update(name=tool, tool_use_id=payload.get("tool_use_id"), input=payload.get("tool_input"))
         if kind == "tool_end":
             failed = name == "PostToolUseFailure"

@@ -207,7 +207,7 @@ class Converter:
                 if name in TRANSCRIPT_WRITE_TOOLS and not data["error"]:
                     data["edits"] = file_edits(name, tool_input, output)
                 self._emit(imported_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
-                           writes=writes(name or "?"))
+                           writes=writes(name or "?", tool_input))
             if len(results) != len(blocks):
                 self._keep(ln, base, "rest")  # text or images beside the results
             return "step"
@@ -260,12 +260,13 @@ class Converter:
                 self.tools[block.get("id")] = (name, block.get("input"))
                 self._emit(eid, "tool_start", "tool_use", ln, obj,
                            {"name": name, "tool_use_id": block.get("id"), "input": block.get("input"),
-                            **extra}, writes=writes(name))
+                            **extra}, writes=writes(name, block.get("input")))
             elif isinstance(kind, str) and kind.endswith("_tool_result") and block.get("tool_use_id"):
                 name, tool_input = self.tools.get(block["tool_use_id"], (None, None))
                 self._emit(eid, "tool_end", "tool_result", ln, obj,
                            {"name": name, "tool_use_id": block["tool_use_id"], "input": tool_input,
-                            "output": block.get("content"), "error": False}, writes=writes(name or "?"))
+                            "output": block.get("content"), "error": False},
+                           writes=writes(name or "?", tool_input))
             else:
                 unknown = True
                 continue

@@ -54,6 +54,7 @@ import threading
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
+from .. import readonly
 from ..hookfile import (INBOX_OPEN, INBOX_RUNNER, LOCATE, HookFile, hook_command, inbox_entry, install_hooks,
                         uninstall_hooks)
 
@@ -118,12 +119,27 @@ _PATCH_FILES = (
     "END { if (bad || m != 1) exit 1 }")
 
 
+# A shell call whose command only reads (readonly.py), from its payload as
+# Codex writes it: the payload names one tool, the shell, and holds one
+# `"command":`, the first key of its `tool_input`, a string with no escape
+# in it (readonly.SH admits no backslash), read into `x`. Any other shape
+# goes on to the apply_patch line or the runner, which read the payload as
+# JSON.
+READ_ONLY_CALL = (
+    "&& case $p in *'\"tool_name\":\"'*'\"tool_name\":\"'*) false;; *'\"tool_name\":\"Bash\"'*) ;; "
+    "*) false;; esac " + INBOX_OPEN
+    + "&& case $p in *'\"tool_input\":'*'\"tool_input\":'*|*'\"command\":'*'\"command\":'*) false;; "
+    "*'\"tool_input\":{\"command\":\"'*) ;; *) false;; esac "
+    "&& x=${p#*'\"tool_input\":{\"command\":\"'} && x=${x%%'\"'*} " + readonly.SH)
+
+
 def patch_command(event: str, runner: str) -> str:
-    """The PreToolUse or PostToolUse command: for an apply_patch call, a
-    POSIX sh line that puts the payload in the inbox with the file the
-    patch names as it is (`git hash-object -w`), no Python started; for
-    any other tool, or a patch it cannot read for sure, `runner`, given the
-    payload, which snapshots the working tree.
+    """The PreToolUse or PostToolUse command: a POSIX sh line that puts the
+    payload in the inbox, no Python started, for a shell call whose
+    command only reads (READ_ONLY_CALL: no snapshot is needed), and for an
+    apply_patch call with the file the patch names as it is (`git
+    hash-object -w`); for any other tool, or a patch it cannot read for
+    sure, `runner`, given the payload, which snapshots the working tree.
 
     PreToolUse keeps the file before the call in `<tool_use_id>.codex.before`
     beside the inbox's entries; PostToolUse writes `<entry>.files`: that
@@ -142,7 +158,8 @@ def patch_command(event: str, runner: str) -> str:
             + f"printf '{'before' if pre else 'after'} %s %s\\n' \"$o\" \"$x\"")
     keep = ('&& printf \'%s\\n\' "$s" >"$b.tmp" && mv "$b.tmp" "$b" ' if pre else
             '&& [ -f "$b" ] && { cat "$b"; printf \'%s\\n\' "$s"; } >"${f%.json}.files" ')
-    return ("p=$(cat); " + LOCATE
+    return ("p=$(cat); " + LOCATE + READ_ONLY_CALL + inbox_entry(HARNESS, event)
+            + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" && exit 0; [ -n \"$c\" ] "
             + "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
             + INBOX_OPEN
             + '&& u=${p#*\'"tool_use_id":"\'} && u=${u%%\'"\'*} && case $u in \'\'|*[!A-Za-z0-9_-]*) false;; esac '

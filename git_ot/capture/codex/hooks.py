@@ -16,6 +16,7 @@ import re
 
 from ...errors import BadPayload
 from ..modular import payload_header
+from ..readonly import shell_reads_only
 
 SOURCE = "codex"
 
@@ -55,7 +56,12 @@ SEAL_KINDS = frozenset({"stop", "session_end"})
 _EXIT = re.compile(r"^(?:Exit code: |Process exited with code )(-?\d+)$", re.M)
 
 
-def writes(tool_name: str | None) -> bool:
+def writes(tool_name: str | None, tool_input=None) -> bool:
+    """Whether a call may change the working tree: any tool but the
+    read-only ones, and the shell unless its command only reads
+    (readonly.py)."""
+    if tool_name in SHELL_TOOLS:
+        return not shell_reads_only(tool_input)
     return tool_name not in READ_ONLY_TOOLS
 
 
@@ -94,7 +100,7 @@ def normalise(event_name: str | None, payload: dict) -> dict:
         tool = payload.get("tool_name")
         if not isinstance(tool, str) or not tool:
             raise BadPayload(f"codex {name} payload has no tool_name")
-        is_write = writes(tool)
+        is_write = writes(tool, payload.get("tool_input"))
         data.update(name=tool, tool_use_id=payload.get("tool_use_id"), input=payload.get("tool_input"))
         if kind == "tool_end":
             data["output"] = payload.get("tool_response")

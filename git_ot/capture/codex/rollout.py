@@ -311,7 +311,7 @@ class Converter:
             self.tools[call_id] = (name, tool_input)
             self._emit(imported_id(base, "0"), "tool_start", kind, ln,
                        {"name": name, "tool_use_id": call_id, "input": tool_input, "model": self.model},
-                       writes=writes(name))
+                       writes=writes(name, tool_input))
             return "step"
         if kind in ("function_call_output", "custom_tool_call_output"):
             call_id = item.get("call_id")
@@ -322,7 +322,8 @@ class Converter:
                     "error": failed}
             if name == "apply_patch" and not failed:
                 data["edits"] = self._edits(tool_input)
-            self._emit(imported_id(base, "0"), "tool_end", kind, ln, data, writes=writes(name or "?"))
+            self._emit(imported_id(base, "0"), "tool_end", kind, ln, data,
+                       writes=writes(name or "?", tool_input))
             return "step"
         return None
 

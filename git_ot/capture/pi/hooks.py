@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from ...errors import BadPayload
 from ..modular import payload_header
+from ..readonly import shell_reads_only
 
 SOURCE = "pi"
 
@@ -60,7 +61,11 @@ USAGE_KEYS = {"input": "input_tokens", "output": "output_tokens",
               "cacheWrite": "cache_creation_input_tokens", "cacheRead": "cache_read_input_tokens"}
 
 
-def writes(tool_name) -> bool:
+def writes(tool_name, tool_input=None) -> bool:
+    """Whether a call may change the working tree: write and edit, and
+    bash unless its command only reads (readonly.py)."""
+    if tool_name == "bash":
+        return not shell_reads_only(tool_input)
     return tool_name in WRITE_TOOLS
 
 
@@ -146,7 +151,7 @@ def normalise(event_name: str | None, payload: dict) -> dict:
         tool = payload.get("toolName")
         if not isinstance(tool, str) or not tool:
             raise BadPayload(f"pi {name} payload has no toolName")
-        is_write = writes(tool)
+        is_write = writes(tool, payload.get("input"))
         data.update(name=tool, tool_use_id=payload.get("toolCallId"), input=payload.get("input"))
         if kind == "tool_end":
             output = {"content": payload.get("content")}

@@ -198,7 +198,7 @@ class Converter:
                 self.tools[block.get("id")] = (name, block.get("arguments"))
                 emit(imported_id(self.session, base, str(i)), "tool_start", "toolCall",
                      {"name": name, "tool_use_id": block.get("id"), "input": block.get("arguments")},
-                     writes(name))
+                     writes(name, block.get("arguments")))
             elif kind not in ("text", "thinking"):
                 unknown = True
         if unknown or (not made and (message.get("errorMessage") or not blocks)):
@@ -229,7 +229,7 @@ class Converter:
             self.unsure.update(self.files)
             self.files.clear()
         self._emit(imported_id(self.session, base, "0"), "tool_end", "toolResult", ln, obj, data,
-                   writes(name or "?"))
+                   writes(name or "?", arguments))
         return "step"
 
     # -- file contents -----------------------------------------------------
