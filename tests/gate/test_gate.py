@@ -412,7 +412,7 @@ def test_snapshot_files_are_redacted_once_and_marked(repo):
     sid = "snap-1"
     prompt(repo, sid, "write the config")
     write_tool(repo, sid, "conf/secret.txt", f"line one\ntoken {f['github-token']}\n")
-    tool(repo, sid, "Bash", {"command": "ls"}, {"stdout": "conf\n", "stderr": ""})
+    tool(repo, sid, "Bash", {"command": "ls | sort"}, {"stdout": "conf\n", "stderr": ""})  # may write
     stop(repo, sid)
     trail = trail_of(repo, sid)
     marks = trail["redacted"]

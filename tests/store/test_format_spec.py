@@ -28,6 +28,9 @@ from support.spec import (INLINE_LIMIT, POINTER_HEADER, README, SCHEMA_FILES, as
                           validate, validator)
 
 SCENARIOS = ["linear-edit", "bash-writes", "parallel-tools", "commit-mid-turn"]
+# The recorded Bash commands that only read (git_ot/capture/readonly.py):
+# their steps have no snapshot.
+READ_ONLY_COMMANDS = {"cat settings.py app.py"}
 
 
 # -- the recorded scenarios ---------------------------------------------------------
@@ -56,7 +59,7 @@ EXPECTED = {
         "lifecycle": ["SessionStart", "Stop", "SessionEnd"],
         "commits": 2,
         "events": 8,
-        "patches": {2: [], 3: []},
+        "patches": {2: []},  # step 3, `cat`, only reads: no snapshot, no patch
         "roles": ["user", "assistant", "tool", "assistant", "tool", "assistant"],
     },
     "parallel-tools": {
@@ -118,7 +121,7 @@ def test_recorded_scenario_matches_the_spec(repo, scenario):
     assert [s["output"] for s in tools] == [as_stored(repo, p["tool_response"]) for p in post]
     for s in tools:
         assert s["status"] == "ok" and len(s["events"]) == 2 and s["t"] <= s["t_end"]
-        read_only = s["name"] == "Read"
+        read_only = s["name"] == "Read" or s["input"].get("command") in READ_ONLY_COMMANDS
         assert s["writes"] is not read_only
         assert ("snapshot_before" in s) is not read_only and ("snapshot_after" in s) is not read_only
     assert trace["info"]["harness"] == "claude-code"
@@ -166,11 +169,12 @@ def _replay_running_shell(repo, scenario: str, extra=None) -> str:
 
 
 def test_shell_writes_renames_and_non_utf8_paths(repo):
-    """bash-writes with its command run; the second window renames and adds a non-UTF-8 name."""
+    """bash-writes with its command run; its window also renames and adds a
+    non-UTF-8 name (the second command, `cat`, only reads: no window)."""
     raw_name = b"caf\xe9.txt"
 
     def extra(n):
-        if n == 2:
+        if n == 1:
             (repo.path / "README.md").rename(repo.path / "README.txt")
             with open(os.path.join(os.fsencode(repo.path), raw_name), "wb") as fh:
                 fh.write(b"x\n")
@@ -178,22 +182,20 @@ def test_shell_writes_renames_and_non_utf8_paths(repo):
     sid = _replay_running_shell(repo, "bash-writes", extra)
     tip = read_session(repo.path, sid)[-1]["records"]
     patches = {p["step"]: {f["path"]: f for f in p["files"]} for p in tip["trail"]["patches"]}
-    assert patches[2] == {
+    assert patches == {2: {
+        "README.txt": {"status": "R", "path": "README.txt", "old_path": "README.md", "hunks": [],
+                       "added": 0, "removed": 0},
         "app.py": {"status": "M", "path": "app.py", "hunks": [[2, 1, 2, 1]], "added": 1, "removed": 1},
+        "caf\\xe9.txt": {"status": "A", "path": "caf\\xe9.txt", "path_raw": raw_name,
+                         "hunks": [[0, 0, 1, 1]], "added": 1, "removed": 0},
         "pkg/__init__.py": {"status": "A", "path": "pkg/__init__.py", "hunks": [[0, 0, 1, 1]],
                             "added": 1, "removed": 0},
         "settings.py": {"status": "A", "path": "settings.py", "hunks": [[0, 0, 1, 2]],
                         "added": 2, "removed": 0},
-    }
-    assert patches[3] == {
-        "README.txt": {"status": "R", "path": "README.txt", "old_path": "README.md", "hunks": [],
-                       "added": 0, "removed": 0},
-        "caf\\xe9.txt": {"status": "A", "path": "caf\\xe9.txt", "path_raw": raw_name,
-                         "hunks": [[0, 0, 1, 1]], "added": 1, "removed": 0},
-    }
+    }}
     # path_raw is a CBOR byte string, validated as base64 text.
-    assert jsonable(patches[3]["caf\\xe9.txt"])["path_raw"] == base64.b64encode(raw_name).decode()
-    snap = ls_tree(repo.path, tip["trail"]["snapshots"]["3-after"]["tree"])
+    assert jsonable(patches[2]["caf\\xe9.txt"])["path_raw"] == base64.b64encode(raw_name).decode()
+    snap = ls_tree(repo.path, tip["trail"]["snapshots"]["2-after"]["tree"])
     assert raw_name in snap and b"README.txt" in snap and b"README.md" not in snap
     assert tip["manifest"]["files"] == sorted(
         ["README.txt", "app.py", "caf\\xe9.txt", "pkg/__init__.py", "settings.py"])
@@ -314,7 +316,7 @@ def test_spool_event_lines_before_sealing(repo, scenario):
     for e, d in zip(events, unsealed):
         assert e["data"]["cwd"] == str(repo.path)
         if e["kind"] in ("tool_start", "tool_end"):
-            writes = d["tool_name"] != "Read"
+            writes = d["tool_name"] != "Read" and d["tool_input"].get("command") not in READ_ONLY_COMMANDS
             assert e.get("writes", False) is writes
             assert ("snapshot" in e) is writes
             if writes:
