@@ -28,10 +28,11 @@ user's shell set up to do something else (an alias, a function, a program
 of that name first on PATH) is the user's.
 
 `SH` spells the same rules in POSIX sh, for hook commands that decide
-without starting Python (Codex's PreToolUse and PostToolUse, codex/config.py):
-a call they send to the inbox must be one this module also calls
-read-only, or its step would be a blind window. tests/capture/test_readonly.py
-holds the two to each other, in dash and bash.
+without starting Python (Codex's PreToolUse and PostToolUse, codex/config.py),
+and Pi's extension in JavaScript (pi/git-ot.ts, `readsOnly`): a call they
+send to the inbox must be one this module also calls read-only, or its step
+would be a blind window. tests/capture/test_readonly.py holds the three to
+each other (the sh in dash and bash, the extension's function in node).
 """
 
 from __future__ import annotations

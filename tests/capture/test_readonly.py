@@ -8,8 +8,11 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+import git_ot
 
 from git_ot.capture.codex.config import command_for
 from git_ot.capture.readonly import SH, reads_only
@@ -112,6 +115,22 @@ def test_the_sh_rules_are_the_python_rules(shell):
     # The generated commands reach both answers (a generator that only made
     # writes would check nothing).
     assert 100 < said.count("1") < len(said) - 100
+
+
+def test_pi_extension_rules_are_the_python_rules():
+    """The extension's readsOnly (pi/git-ot.ts, plain JavaScript between its
+    markers) calls read-only exactly the commands reads_only does."""
+    source = (Path(git_ot.__file__).parent / "capture" / "pi" / "git-ot.ts").read_text()
+    body = source.split("// readsOnly: begin\n", 1)[1].split("// readsOnly: end\n", 1)[0]
+    commands = [c for c, _ in TABLE] + _generated(3000) + ["cat a\nrm b", "cat 😀"]
+    script = body + ("\nlet data = ''; process.stdin.on('data', d => data += d); process.stdin.on('end', () => "
+                     "process.stdout.write(JSON.stringify(JSON.parse(data).map(readsOnly))));")
+    proc = subprocess.run(["node", "-e", script], input=json.dumps(commands).encode(), capture_output=True,
+                          check=True)
+    said = json.loads(proc.stdout)
+    assert len(said) == len(commands)
+    assert [c for c, s in zip(commands, said) if s != reads_only(c)] == []
+    assert 100 < said.count(True) < len(said) - 100
 
 
 def _inbox(repo):

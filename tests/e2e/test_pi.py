@@ -217,6 +217,30 @@ PATCHES = {
 }
 
 
+def test_a_bash_command_that_only_reads_takes_no_snapshot(agent, repo):
+    """The extension leaves a bash call whose command only reads
+    (git_ot/capture/readonly.py) in the inbox, as it does a read: no git-ot
+    process while the agent waits, no snapshot, no window."""
+    script = [{"say": "Looking.", "tool": "bash", "input": {"command": "cat app.py"}},
+              {"say": "And writing.", "tool": "bash", "input": {"command": "cat app.py > copy.py"}},
+              {"text": "Done."}]
+    assert agent.run("look at app.py", script) == "Done.\n"
+    steps = agent.steps(agent.session_id())
+    tools = [s for s in steps if s["kind"] == "tool"]
+    assert [(s["input"]["command"], s["writes"], "snapshot_before" in s, "snapshot_after" in s) for s in tools] == [
+        ("cat app.py", False, False, False), ("cat app.py > copy.py", True, True, True)]
+    assert tools[0]["output"] == {"content": [{"type": "text", "text": 'def greet(name):\n    return "hi " + name\n'}]}
+    assert patches(steps) == {tools[1]["n"]: [("A", "copy.py", 2, 0, [[0, 0, 1, 2]])]}
+    # An event left in the inbox has an id made of its arrival time (store/inbox.py,
+    # Entry.event_id); one git-ot's hook spooled, a random one.
+    assert [_from_inbox(s) for s in tools] == [True, False]
+
+
+def _from_inbox(step: dict) -> bool:
+    low = 2 ** 44 - 1
+    return abs((int(step["events"][0], 16) & low) - (round(step["t"] * 1e9) & low)) < 10_000
+
+
 def test_two_prompts_captured_live_then_blamed(agent, repo, monkeypatch):
     run_two_prompts(agent)
     sid = agent.session_id()

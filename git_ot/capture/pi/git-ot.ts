@@ -25,6 +25,26 @@ const FILE_LIMIT = 1 << 20;
 // The longest the agent waits for one call of git-ot.
 const WAIT_MS = 30000;
 
+// readsOnly: begin
+// Whether a bash command only reads: git-ot's rules (git_ot/capture/readonly.py),
+// which its tests hold this function to. Such a call needs no snapshot: it
+// goes to the inbox as the read tools do. (Plain JavaScript, for the tests.)
+const READERS = ["cat", "head", "tail", "wc", "nl", "ls", "pwd", "grep", "rg"];
+function readsOnly(command) {
+  if (typeof command !== "string" || command.length === 0 || command.length > 1000) return false;
+  if (!/^[A-Za-z0-9 ._\/=:,+@%'-]+$/.test(command)) return false;
+  if (command.includes("--pre") || command.includes("--hostname-bin")) return false;
+  if (READERS.includes(command.split(" ")[0])) return true;
+  const sed = "sed -n '";
+  if (!command.startsWith(sed)) return false;
+  const rest = command.slice(sed.length);
+  const at = rest.indexOf("p' ");
+  if (at < 0) return false;
+  const script = rest.slice(0, at), files = rest.slice(at + 3);
+  return /^[0-9,]+$/.test(script) && !(" " + files).includes(" -") && !files.includes("'-");
+}
+// readsOnly: end
+
 function gitOt(): string[] | null {
   if (RUNNER) return RUNNER;
   // Only absolute PATH entries: a clone cannot plant a git-ot of its own.
@@ -212,7 +232,8 @@ export default async function (pi: any) {
   // tool_call handler, which Pi awaits before the tool runs.
   const before = new Map<string, { path: string; text: string | null }>();
   on("tool_call", async (e, ctx) => {
-    let live = WRITE_TOOLS.has(e.toolName);
+    let live = WRITE_TOOLS.has(e.toolName)
+      && !(e.toolName === "bash" && readsOnly(e.input && e.input.command) && inbox(ctx.cwd));
     const content = e.input && e.input.content;
     if (FILE_TOOLS.has(e.toolName)
         && !(typeof content === "string" && Buffer.byteLength(content) > FILE_LIMIT)) {
@@ -228,7 +249,8 @@ export default async function (pi: any) {
     if (live) await sent;
   });
   on("tool_result", async (e, ctx) => {
-    let live = WRITE_TOOLS.has(e.toolName);
+    let live = WRITE_TOOLS.has(e.toolName)
+      && !(e.toolName === "bash" && readsOnly(e.input && e.input.command) && inbox(ctx.cwd));
     const fields: any = { toolName: e.toolName, toolCallId: e.toolCallId, input: e.input,
       content: texts(e.content), details: e.details, isError: e.isError };
     const was = before.get(e.toolCallId);
