@@ -12,14 +12,12 @@ exit status is 0.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import sys
 import time
 
 from ..errors import LockBusy
-from ..store import locks, snapshot, state
+from ..store import fastjson, locks, snapshot, state
 from ..store.faults import crash_point
 from ..store.git import blob as git_blob
 from ..store.git import run as run_git
@@ -108,7 +106,7 @@ def _event(adapter, source: str, event_name: str | None, raw: bytes) -> dict:
     text = raw.decode("utf-8", "surrogateescape")
     payload = None
     try:
-        payload = json.loads(text) if raw.strip() else {}
+        payload = fastjson.loads(text) if raw.strip() else {}
         event = adapter.normalise(event_name, payload)
         data = event["data"]
         if isinstance(data, dict) and all(isinstance(data.get(k, ""), str) for k in TEXT_FIELDS):
@@ -235,8 +233,10 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                 record(home, event, entry.t, entry.event_id, look=False)
                 crash_point("after-inbox-append")
                 for beside in (entry.head_path, entry.files_path):
-                    with contextlib.suppress(FileNotFoundError):
+                    try:
                         os.unlink(beside)
+                    except FileNotFoundError:
+                        pass
                 os.unlink(entry.path)
                 if event["kind"] in adapter.seal_kinds:
                     ended.setdefault((home.common_dir, event["session"]), home)

@@ -12,14 +12,130 @@ directory or by options (`--git-dir`); a caller that needs one of them
 
 The only git that keeps the inherited environment is `gitdir.locate`'s
 `rev-parse`, which asks exactly which repository git-ot was called for.
+
+git is started with posix_spawn(3), not the subprocess module: the hook
+path runs git two or three times per call, and importing subprocess (with
+the threading, selectors, signal and enum it brings) cost a hook process
+more than those runs' own start. `spawn` is what subprocess.run does for
+these calls: the program looked up on the PATH the child gets, stdin from
+/dev/null or the input, stdout (and stderr) read through pipes while the
+input is written, SIGPIPE and SIGXFSZ back to their defaults, the working
+directory as `git -C`. Descriptors the caller made inheritable (a lock git
+must hold while it runs) are the ones git inherits.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 
 from ..errors import GitCommandError
+
+# What `process` does with git's stderr (subprocess's values, so callers may
+# pass subprocess.PIPE or subprocess.DEVNULL too).
+PIPE = -1
+DEVNULL = -3
+_CHUNK = 1 << 16
+
+
+class Finished:
+    """A process that ran to its end: subprocess.CompletedProcess's fields."""
+
+    __slots__ = ("args", "returncode", "stdout", "stderr")
+
+    def __init__(self, args, returncode: int, stdout: bytes, stderr: bytes | None):
+        self.args, self.returncode, self.stdout, self.stderr = args, returncode, stdout, stderr
+
+
+def _program(name: str, env) -> str:
+    """`name` looked up on the PATH of `env` (as subprocess does), else FileNotFoundError."""
+    if os.sep in name:
+        return name
+    for folder in os.get_exec_path(env):
+        path = os.path.join(folder, name)
+        if os.access(path, os.X_OK) and not os.path.isdir(path):
+            return path
+    raise FileNotFoundError(2, "No such file or directory", name)
+
+
+def spawn(argv: list[str], input: bytes | None = None, env=None, stderr: int | None = PIPE) -> Finished:
+    """Run `argv` to its end (see the module's doc); stderr PIPE (read),
+    DEVNULL, or None (this process's)."""
+    import _signal
+    import select
+
+    env = os.environ if env is None else env
+    program = _program(argv[0], env)
+    stdin_w = out_r = err_r = None
+    ends: list[int] = []  # the child's ends of the pipes, closed here once it started
+    actions: list[tuple] = []
+    try:
+        if input is None:
+            actions.append((os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))
+        else:
+            r, stdin_w = os.pipe()
+            ends.append(r)
+            actions.append((os.POSIX_SPAWN_DUP2, r, 0))
+        out_r, w = os.pipe()
+        ends.append(w)
+        actions.append((os.POSIX_SPAWN_DUP2, w, 1))
+        if stderr == PIPE:
+            err_r, w = os.pipe()
+            ends.append(w)
+            actions.append((os.POSIX_SPAWN_DUP2, w, 2))
+        elif stderr == DEVNULL:
+            actions.append((os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0))
+        pid = os.posix_spawn(program, argv, env, file_actions=actions,
+                             setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ))
+    except BaseException:
+        for fd in [*ends, stdin_w, out_r, err_r]:
+            if fd is not None:
+                os.close(fd)
+        raise
+    for fd in ends:
+        os.close(fd)
+    read = {fd: [] for fd in (out_r, err_r) if fd is not None}
+    poller = select.poll()
+    for fd in read:
+        poller.register(fd, select.POLLIN)
+    left = memoryview(input or b"")
+    if stdin_w is not None:
+        if left:
+            os.set_blocking(stdin_w, False)
+            poller.register(stdin_w, select.POLLOUT)
+        else:
+            os.close(stdin_w)
+            stdin_w = None
+    try:
+        waiting = len(read) + (stdin_w is not None)
+        while waiting:
+            for fd, _ in poller.poll():
+                if fd == stdin_w:
+                    try:
+                        left = left[os.write(fd, left[:_CHUNK]):]
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        left = left[:0]  # git stopped reading: what it says tells why
+                    if not left:
+                        poller.unregister(fd)
+                        os.close(fd)
+                        stdin_w = None
+                        waiting -= 1
+                    continue
+                data = os.read(fd, _CHUNK)
+                if data:
+                    read[fd].append(data)
+                else:
+                    poller.unregister(fd)
+                    waiting -= 1
+    finally:
+        for fd in [stdin_w, *read]:
+            if fd is not None:
+                os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return Finished(argv, os.waitstatus_to_exitcode(status), b"".join(read[out_r]),
+                    b"".join(read[err_r]) if err_r is not None else None)
+
 
 # Variables that choose the repository, index or object store git works on.
 REPOSITORY_VARIABLES = frozenset({
@@ -39,24 +155,24 @@ def environment(base: dict | None = None, **overrides: str) -> dict:
 
 
 def process(args: list[str], cwd: str | None = None, input: bytes | None = None,
-            env: dict | None = None, stderr=subprocess.PIPE,
-            pass_fds: tuple = ()) -> subprocess.CompletedProcess:
+            env: dict | None = None, stderr: int | None = PIPE, pass_fds: tuple = ()) -> Finished:
     """Run git; the finished process (exit status, stdout, stderr), whatever its status.
 
     For callers that read a failure as an answer (a path blame cannot
     follow, a revision that is not there) rather than as an error. `env` is
     the whole environment (made by `environment`); by default,
     this process's without the repository variables. `pass_fds`: descriptors
-    git inherits (a lock it must hold while it runs)."""
+    git inherits (a lock it must hold while it runs), made inheritable."""
+    for fd in pass_fds:
+        os.set_inheritable(fd, True)
+    argv = ["git", "-C", cwd, *args] if cwd is not None else ["git", *args]
     try:
-        return subprocess.run(["git", *args], cwd=cwd, input=input,
-                              env=environment() if env is None else env,
-                              stdout=subprocess.PIPE, stderr=stderr, pass_fds=pass_fds)
+        return spawn(argv, input=input, env=environment() if env is None else env, stderr=stderr)
     except FileNotFoundError as exc:
         raise GitCommandError("git is not installed or not on PATH") from exc
 
 
-def processes(argvs: list[list[str]], cwd: str | None = None) -> list[subprocess.CompletedProcess]:
+def processes(argvs: list[list[str]], cwd: str | None = None) -> list[Finished]:
     """Run several git commands, a few at a time; their processes, in order."""
     if len(argvs) <= 1:
         return [process(a, cwd) for a in argvs]
@@ -77,8 +193,11 @@ def run(args: list[str], cwd: str | None = None, input: bytes | None = None,
     return proc.stdout
 
 
-def stream(args: list[str], cwd: str | None = None, env: dict | None = None) -> subprocess.Popen:
-    """Start git with its stdout and stderr as pipes, for output read as it comes."""
+def stream(args: list[str], cwd: str | None = None, env: dict | None = None):
+    """Start git with its stdout and stderr as pipes, for output read as it comes
+    (a subprocess.Popen)."""
+    import subprocess  # not on the hook path
+
     try:
         return subprocess.Popen(["git", *args], cwd=cwd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=environment() if env is None else env)

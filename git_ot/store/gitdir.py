@@ -2,16 +2,17 @@
 
 The hook fast path runs here, so this module uses one `git rev-parse` call
 (which knows GIT_DIR, gitfiles, linked worktrees and core.hooksPath better
-than any re-implementation) and nothing heavier.
+than any re-implementation), started by store/git.py's `spawn` with the
+environment git-ot inherited, and nothing heavier.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 
 from ..errors import BareRepository, GitCommandError, NotARepository
 from . import state
+from .git import spawn
 
 class Location:
     """Where a repository lives on disk.
@@ -56,16 +57,13 @@ def locate(path: str | None = None) -> Location:
     GIT_DIR and GIT_WORK_TREE, when a caller set them, say which repository
     that is."""
     cwd = path or os.getcwd()
+    if not os.path.isdir(cwd):
+        raise NotARepository(f"not a directory: '{cwd}'")
     try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-dir",
-             "--git-common-dir", "--is-bare-repository", "--show-toplevel"],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
+        proc = spawn(["git", "-C", cwd, "rev-parse", "--path-format=absolute", "--git-dir",
+                      "--git-common-dir", "--is-bare-repository", "--show-toplevel"])
     except FileNotFoundError as exc:
         raise GitCommandError("git is not installed or not on PATH") from exc
-    except NotADirectoryError as exc:
-        raise NotARepository(f"not a directory: '{cwd}'") from exc
     lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
     if proc.returncode != 0 and len(lines) < 3:
         raise NotARepository(

@@ -237,12 +237,14 @@ class _LargeFileCache:
 
 def _start_index(location: Location, index_file: str) -> None:
     """Copy the user's index, so the first snapshot reuses its stat data."""
-    import shutil  # once per worktree: keep the hook path's imports light
-
     _forget_tree(os.path.dirname(index_file))
     user_index = os.path.join(location.git_dir, "index")
     if os.path.exists(user_index):
-        shutil.copyfile(user_index, index_file + ".tmp")
+        # Copied by hand: shutil (and the compression modules it imports)
+        # would add a fifth to a hook's time.
+        with open(user_index, "rb") as src, open(index_file + ".tmp", "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
         os.replace(index_file + ".tmp", index_file)
     elif os.path.exists(index_file):
         os.unlink(index_file)  # a new repository: git starts an empty index

@@ -47,3 +47,43 @@ def test_the_hook_path_loads_only_its_harness_half(name, package, event, payload
     assert out.strip() == str(sorted(["git_ot.capture", "git_ot.capture.registry", "git_ot.capture.readonly",
                                        f"git_ot.capture.{package}", f"git_ot.capture.{package}.hooks",
                                        "git_ot.capture.modular"]))
+
+
+# What the hook path may import beyond what Python itself loads at start:
+# C modules only. json, re, subprocess and contextlib (with the enum,
+# functools, threading and collections they bring) cost a hook process
+# about a third of its time (store/fastjson.py, store/git.py's spawn).
+HOOK_PATH_STDLIB = {"_json", "fcntl", "select", "_signal", "encodings.ascii", "zlib"}
+
+
+@pytest.mark.parametrize("harness, event, payload", [
+    ("codex", "PreToolUse", {"session_id": "s-codex", "tool_name": "Bash", "tool_use_id": "c1",
+                             "tool_input": {"command": "printf x > x.txt"}}),
+    ("codex", "PostToolUse", {"session_id": "s-codex", "tool_name": "Bash", "tool_use_id": "c1",
+                              "tool_input": {"command": "printf x > x.txt"}, "tool_response": "Exit code: 0"}),
+    ("pi", "tool_call", {"type": "tool_call", "sessionId": "s-pi", "toolName": "bash", "toolCallId": "c2",
+                         "input": {"command": "printf y > y.txt"}}),
+    ("claude-code", "PostToolUse", {"session_id": "s-cc", "tool_name": "Bash", "tool_use_id": "c3",
+                                    "tool_input": {"command": "printf z > z.txt"},
+                                    "tool_response": {"stdout": "", "stderr": ""}}),
+])
+def test_a_hook_that_snapshots_imports_no_heavy_module(repo, harness, event, payload):
+    """A tool hook, run as the harness runs it (a snapshot taken, the event
+    spooled), loads no Python module but C ones beyond Python's own start."""
+    import json
+    import subprocess
+    import sys
+
+    repo.cli_json("init")
+    code = ("import sys; before = set(sys.modules); from git_ot.capture.hook import main; "
+            f"main([{harness!r}, {event!r}]); "
+            "print(sorted(m for m in set(sys.modules) - before if not m.startswith('git_ot')))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True, text=True,
+                          input=json.dumps({**payload, "cwd": str(repo.path), "hook_event_name": event}))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    loaded = set(json.loads(proc.stdout.replace("'", '"')))
+    assert loaded <= HOOK_PATH_STDLIB, loaded - HOOK_PATH_STDLIB
+    # It did its work: the event is spooled with its snapshot.
+    [journal] = (repo.path / ".git/opentraces/spool").glob("*.jsonl")
+    [line] = journal.read_text().splitlines()
+    assert json.loads(line)["snapshot"]

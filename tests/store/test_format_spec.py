@@ -545,7 +545,16 @@ def test_readme_namespace_table_is_the_codes():
     table = re.search(r"\| namespace \| version \| records \|\n\|[-|]+\|\n((?:\|.*\|\n)+)", section).group(1)
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()]
     assert {r[0].strip("`"): int(r[1]) for r in rows} == records.VERSIONS
-    rule = refs._RECORD_NAMESPACE.pattern
+    rule = refs.RECORD_NAMESPACE_PATTERN
+    # The code checks that rule (without `re`): the same answer on names at its edges.
+    names = ["a", "a" * 64, "a" * 65, "0a", "-a", "a-", "a_b", "A", "ab9-x", "", "a\n", "é", "sessions", "x" * 63]
+    for name in names:
+        try:
+            refs.entity_prefix(name)
+            ok = True
+        except ValueError:
+            ok = False
+        assert ok is (re.fullmatch(rule[1:-1], name) is not None and name not in refs.NOT_ENTITY_NAMESPACES), name
     assert f"(`{rule}`)" in section
     assert load_schema("record")["properties"]["schema"]["pattern"] == "^git-ot/" + rule[1:]
     for namespace in records.VERSIONS:

@@ -31,10 +31,9 @@ else: the events read again are folded once.
 
 from __future__ import annotations
 
-import json
 import os
 
-from ...store import state
+from ...store import fastjson, state
 from ...store.locks import hold
 from .hooks import TRANSCRIPT_WRITE_TOOLS, UNHOOKED_TOOLS
 
@@ -211,8 +210,8 @@ def _calls(session: str, path: str, chunk: bytes, open_calls: dict) -> list[dict
 def _load(path: str) -> dict:
     try:
         with open(path, "rb") as fh:
-            value = json.loads(fh.read())
-    except (OSError, ValueError):
+            value = fastjson.loads(fh.read().decode("utf-8", "surrogatepass"))
+    except (OSError, ValueError, RecursionError):
         return {}
     if not isinstance(value, dict):
         return {}
@@ -223,5 +222,5 @@ def _load(path: str) -> dict:
 def _save(path: str, seen: dict) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(seen, fh, separators=(",", ":"))
+        fh.write(fastjson.dumps(seen, ascii=True))
     os.replace(tmp, path)

@@ -8,9 +8,9 @@ event (`prompt`; `tool_name`, `tool_input`, `tool_use_id`, `tool_response`;
 
 from __future__ import annotations
 
-import json
 import os
 
+from ...store import fastjson
 from ..modular import payload_header
 from ..readonly import shell_reads_only
 
@@ -130,7 +130,7 @@ def transcript_facts(path: str) -> dict:
         if not raw.startswith(b"{"):
             continue  # a line cut by the seek, or not JSON
         try:
-            obj = json.loads(raw)
+            obj = fastjson.loads(raw.decode("utf-8"))
         except ValueError:
             continue
         if not isinstance(obj, dict):

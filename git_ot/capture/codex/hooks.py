@@ -12,9 +12,8 @@ as `tool_name: "apply_patch"` with the patch text in
 
 from __future__ import annotations
 
-import re
-
 from ...errors import BadPayload
+from ...store import fastjson
 from ..modular import payload_header
 from ..readonly import shell_reads_only
 
@@ -53,7 +52,20 @@ SEAL_KINDS = frozenset({"stop", "session_end"})
 # How a tool's output names its exit status: apply_patch's "Exit code: N"
 # (hooks and rollouts), the unified exec's "Process exited with code N"
 # (rollouts; a Bash hook payload has the output alone).
-_EXIT = re.compile(r"^(?:Exit code: |Process exited with code )(-?\d+)$", re.M)
+_EXIT = ("Exit code: ", "Process exited with code ")
+
+
+def _exit_status(text: str) -> str | None:
+    """The status the first such line of `text` gives (`-?<digits>`, the
+    whole rest of the line), or None; read without `re`, off the hook's imports."""
+    for line in text.split("\n"):
+        for prefix in _EXIT:
+            if line.startswith(prefix):
+                code = line[len(prefix):]
+                digits = code[1:] if code.startswith("-") else code
+                if digits.isdecimal():
+                    return code
+    return None
 
 
 def writes(tool_name: str | None, tool_input=None) -> bool:
@@ -69,17 +81,15 @@ def failed(output) -> bool:
     """Whether a tool's output says it failed: a non-zero exit status in its
     text, or in the `metadata.exit_code` of older versions' JSON output."""
     if isinstance(output, str) and output.startswith("{") and '"exit_code"' in output:
-        import json
-
         try:
-            code = (json.loads(output).get("metadata") or {}).get("exit_code")
+            code = (fastjson.loads(output).get("metadata") or {}).get("exit_code")
         except (ValueError, AttributeError):
             code = None
         if isinstance(code, int):
             return code != 0
     if isinstance(output, str):
-        match = _EXIT.search(output[:4096])
-        return bool(match) and match.group(1) != "0"
+        code = _exit_status(output[:4096])
+        return code is not None and code != "0"
     return False
 
 
