@@ -590,13 +590,37 @@ def _repair(location, current: str) -> None:
     # A session the security gate blocked waits for a seal at turn end or a
     # command; retrying it here would cost every hook call a seal.
     todo = {s for s in todo if not os.path.exists(state.blocked_marker(location.state_dir, s))}
+    # A batch whose seal lock is held is being sealed right now (the
+    # detached seal of a turn that just ended): that process finishes it,
+    # and the agent waits neither for it nor for the imports of a seal
+    # (pygit2, the gate: about 90 ms) that would only find the lock held.
+    todo = {s for s in todo if not _being_sealed(location, s)}
     if todo:
         from ..store.repository import Store
 
-        # A batch whose seal lock is held is being sealed right now (the
-        # detached seal of a turn that just ended): that process finishes
-        # it, and the agent does not wait for it.
         _seal_on_hook_path(location, Store(location), sorted(todo), wait=0.0)
+
+
+def _being_sealed(location, session_id: str) -> bool:
+    """Whether another process holds the session's seal lock, and no hook's
+    seal of it was killed (seal_on_hook_path would then leave it alone)."""
+    import fcntl
+
+    if os.path.exists(state.seal_attempts(location.state_dir, session_id)):
+        return False
+    try:
+        fd = os.open(os.path.join(state.spool(location.state_dir), session_id + ".seal.lock"), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # releases the lock it took, if it took one
+    return False
 
 
 def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:

@@ -87,3 +87,36 @@ def test_a_hook_that_snapshots_imports_no_heavy_module(repo, harness, event, pay
     [journal] = (repo.path / ".git/opentraces/spool").glob("*.jsonl")
     [line] = journal.read_text().splitlines()
     assert json.loads(line)["snapshot"]
+
+
+def test_a_hook_leaves_a_batch_another_process_seals_without_loading_the_seal(repo):
+    """A turn's detached seal still holds its batch when the next tool hook
+    runs: the hook sees the lock held and goes on, without importing what a
+    seal needs (pygit2, the gate) only to find that out."""
+    import fcntl
+    import json
+    import os
+    import subprocess
+    import sys
+
+    repo.cli_json("init")
+    spool = repo.path / ".git/opentraces/spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    (spool / "s-before.1.sealing").write_text("")  # a batch a seal took ...
+    fd = os.open(spool / "s-before.seal.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # ... and is at work on
+    try:
+        payload = {"session_id": "s-now", "tool_name": "Bash", "tool_use_id": "c1", "cwd": str(repo.path),
+                   "tool_input": {"command": "printf x > x.txt"}, "hook_event_name": "PreToolUse"}
+        code = ("import sys; before = set(sys.modules); from git_ot.capture.hook import main; "
+                "main(['codex', 'PreToolUse']); "
+                "print(sorted(m for m in set(sys.modules) - before if not m.startswith('git_ot')))")
+        proc = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True, text=True,
+                              input=json.dumps(payload), timeout=60)
+    finally:
+        os.close(fd)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    loaded = set(json.loads(proc.stdout.replace("'", '"')))
+    assert loaded <= HOOK_PATH_STDLIB, loaded - HOOK_PATH_STDLIB
+    assert sorted(p.name for p in spool.iterdir() if not p.name.endswith(".lock")) == [
+        "s-before.1.sealing", "s-now.jsonl"]
