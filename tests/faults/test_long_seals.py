@@ -11,7 +11,7 @@ import sys
 import time
 
 from support.repo import Repo
-from support.trail import Agent, note, read_records, set_up
+from support.trail import Agent, note, one_turn, read_records, set_up
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 FAREWELL = '\n\ndef farewell(name):\n    return "bye " + name\n'
@@ -85,10 +85,7 @@ def test_a_commit_left_for_anchoring_is_anchored_as_its_own_worktree_sees_it(rep
     assert note(repo, first) is None
     assert (repo.path / ".git/opentraces/anchor-later" / first).read_text() == \
         f"{repo.path / '.git'}\n{repo.path}\n"
-    there = Agent(other, "s-there")
-    there.prompt("add a farewell function")
-    there.write("app.py", BASE + FAREWELL)
-    there.stop()
+    one_turn(other, "s-there", "app.py", BASE + FAREWELL, "add a farewell function")
     other.git("commit", "-q", "-am", "farewell there")
     second = other.git("rev-parse", "HEAD").strip()
     expected = {"v": 1, "step": 2, "hunk": "2.1.1", "path": "app.py", "lines": [3, 6],
