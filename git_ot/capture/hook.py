@@ -571,14 +571,19 @@ def _seal_detached(location, session_id: str | None, args: list[str] = ()) -> in
     return 0
 
 
-def _unsealed(location) -> list[str]:
-    """The sessions whose events wait to be sealed, those the security gate
-    holds back aside (they wait for the user, not for a seal). A commit
-    left for anchoring (githooks.defer) is anchored only when there is
-    none: one of them may have written its lines."""
-    _logged(location, "hook inbox", lambda: drain_inbox(location))  # its events count too
-    return [s for s in Spool(location.state_dir).pending_sessions()
-            if not os.path.exists(state.blocked_marker(location.state_dir, s))]
+def _unsealed(location) -> bool:
+    """Whether events wait in the inbox or the spool, those of sessions the
+    security gate holds back aside (they wait for the user, not for a
+    seal). A commit left for anchoring (githooks.defer) is anchored only
+    when none do: one of them may have written its lines. The inbox is
+    looked at, not drained: its drain starts the seals of the turns that
+    ended there."""
+    from ..store import inbox
+
+    if inbox.entries(location.state_dir, time.time()):
+        return True
+    return any(not os.path.exists(state.blocked_marker(location.state_dir, s))
+               for s in Spool(location.state_dir).pending_sessions())
 
 
 def _repair(location, current: str) -> None:
