@@ -14,7 +14,7 @@ there.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 from ..errors import BadPayload
 
@@ -39,7 +39,9 @@ class ModularHarness:
     empty_folder_hint: str
 
     def _module(self, name: str):
-        return importlib.import_module(f"{self.package}.{name}")
+        name = f"{self.package}.{name}"
+        __import__(name)  # as registry.find: no importlib on the hook path
+        return sys.modules[name]
 
     # -- live capture ------------------------------------------------------
 

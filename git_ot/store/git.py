@@ -50,7 +50,8 @@ def _program(name: str, env) -> str:
     """`name` looked up on the PATH of `env` (as subprocess does), else FileNotFoundError."""
     if os.sep in name:
         return name
-    for folder in os.get_exec_path(env):
+    # os.get_exec_path's answer, without the warnings module it imports
+    for folder in (env.get("PATH") or os.defpath).split(os.pathsep):
         path = os.path.join(folder, name)
         if os.access(path, os.X_OK) and not os.path.isdir(path):
             return path

@@ -53,7 +53,7 @@ def test_the_hook_path_loads_only_its_harness_half(name, package, event, payload
 # C modules only. json, re, subprocess and contextlib (with the enum,
 # functools, threading and collections they bring) cost a hook process
 # about a third of its time (store/fastjson.py, store/git.py's spawn).
-HOOK_PATH_STDLIB = {"_json", "fcntl", "select", "_signal", "encodings.ascii", "zlib"}
+HOOK_PATH_STDLIB = {"_json", "fcntl", "select", "_signal", "encodings.ascii", "zlib", "errno", "__future__"}
 
 
 @pytest.mark.parametrize("harness, event, payload", [
