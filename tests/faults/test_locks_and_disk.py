@@ -170,11 +170,12 @@ def _small_disk(tmp_path):
 
 
 def _fill(mount) -> None:
-    with open(mount / "filler", "wb") as fh:
+    # Unbuffered: a write the disk refused leaves nothing for close() to
+    # flush (which would raise ENOSPC again, outside the loop).
+    with open(mount / "filler", "wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(b"\0" * (1 << 16))
-                fh.flush()
         except OSError:
             pass
     # Small files still find room in a few free blocks: take them too.
