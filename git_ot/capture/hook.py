@@ -607,25 +607,10 @@ def _repair(location, current: str) -> None:
 
 
 def _being_sealed(location, session_id: str) -> bool:
-    """Whether another process holds the session's seal lock, and no hook's
-    seal of it was killed (seal_on_hook_path would then leave it alone)."""
-    import fcntl
-
-    if os.path.exists(state.seal_attempts(location.state_dir, session_id)):
-        return False
-    try:
-        fd = os.open(os.path.join(state.spool(location.state_dir), session_id + ".seal.lock"), os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # releases the lock it took, if it took one
-    return False
+    """Whether another process seals the session now, and no hook's seal of
+    it was killed (seal_on_hook_path would then leave it alone)."""
+    return (not os.path.exists(state.seal_attempts(location.state_dir, session_id))
+            and Spool(location.state_dir).being_sealed(session_id))
 
 
 def _git_event(location, event_name: str | None, args: list[str] = ()) -> int:

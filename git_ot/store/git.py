@@ -35,6 +35,13 @@ from ..errors import GitCommandError
 PIPE = -1
 DEVNULL = -3
 _CHUNK = 1 << 16
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_object_id(text) -> bool:
+    """Whether `text` is a whole object id as git prints it: 40 (SHA-1) or
+    64 (SHA-256) lower-case hex digits."""
+    return isinstance(text, str) and len(text) in (40, 64) and _HEX.issuperset(text)
 
 
 class Finished:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 
 from . import state
+from .git import is_object_id
 
 SUFFIX = ".json"
 TMP = ".tmp"
@@ -109,8 +110,7 @@ class Entry:
                 continue
             parts = line.split(" ", 2)
             if (len(parts) != 3 or parts[0] not in ("before", "after") or not parts[2]
-                    or not (parts[1] == "-" or (len(parts[1]) in (40, 64)
-                                                and all(c in "0123456789abcdef" for c in parts[1])))):
+                    or not (parts[1] == "-" or is_object_id(parts[1]))):
                 return None
             out.append((parts[0], None if parts[1] == "-" else parts[1], parts[2]))
         return out
@@ -126,7 +126,7 @@ class Entry:
             return None
         commit = lines[0].strip() if lines else ""
         ref = lines[1].strip() if len(lines) > 1 else ""
-        if commit and not (len(commit) in (40, 64) and all(c in "0123456789abcdef" for c in commit)):
+        if commit and not is_object_id(commit):
             return None
         return {"commit": commit or None,
                 "branch": ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else None}

@@ -36,6 +36,7 @@ from ..errors import ConcurrentUpdate, GitOtError
 from . import purge, refs
 from . import state as state_paths
 from .files import replace_file
+from .git import is_object_id
 
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 TREE_MODE = pygit2.GIT_FILEMODE_TREE
@@ -428,7 +429,7 @@ def take_pending(state_dir: str) -> dict[str, bytes]:
         return {}
     out = {}
     for name in names:
-        if len(name) not in (40, 64) or not all(c in "0123456789abcdef" for c in name):
+        if not is_object_id(name):
             continue  # a temporary file being written
         try:
             with open(os.path.join(directory, name), "rb") as fh:

@@ -21,6 +21,8 @@ import contextlib
 import os
 import sqlite3
 
+from .git import is_object_id
+
 # The version of the tables below; a file with another is rebuilt.
 SCHEMA_VERSION = 2
 # The text columns of `docs`, in order, and their weights in bm25 ranking:
@@ -285,7 +287,7 @@ def session_tips_from_files(common_dir: str, prefix: str) -> dict[str, str] | No
                     oid = fh.read().strip()
             except (OSError, UnicodeDecodeError):
                 return None
-            if len(oid) not in (40, 64) or not all(c in "0123456789abcdef" for c in oid):
+            if not is_object_id(oid):
                 return None
             out[os.path.relpath(path, top).replace(os.sep, "/")] = oid
     return out

@@ -55,7 +55,8 @@ import time
 from ..errors import GitCommandError
 from . import locks
 from . import state as state_paths
-from .git import environment
+from .files import replace_file
+from .git import environment, is_object_id
 from .git import run as run_git
 from .gitdir import Location
 
@@ -229,8 +230,6 @@ class _LargeFileCache:
         if self.dirty:
             import json
 
-            from .files import replace_file
-
             replace_file(self.path, json.dumps(self.entries).encode("utf-8"))
             self.dirty = False
 
@@ -240,12 +239,10 @@ def _start_index(location: Location, index_file: str) -> None:
     _forget_tree(os.path.dirname(index_file))
     user_index = os.path.join(location.git_dir, "index")
     if os.path.exists(user_index):
-        # Copied by hand: shutil (and the compression modules it imports)
-        # would add a fifth to a hook's time.
-        with open(user_index, "rb") as src, open(index_file + ".tmp", "wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-        os.replace(index_file + ".tmp", index_file)
+        # Not shutil: it (and the compression modules it imports) would
+        # add a fifth to a hook's time.
+        with open(user_index, "rb") as src:
+            replace_file(index_file, src.read())
     elif os.path.exists(index_file):
         os.unlink(index_file)  # a new repository: git starts an empty index
 
@@ -427,17 +424,14 @@ def _kept_tree(state: str) -> str | None:
             age = time.time() - os.fstat(fh.fileno()).st_mtime
     except (OSError, UnicodeDecodeError):
         return None
-    if len(tree) not in (40, 64) or not all(c in "0123456789abcdef" for c in tree) or not 0 <= age < TREE_KEPT:
+    if not is_object_id(tree) or not 0 <= age < TREE_KEPT:
         return None
     return tree
 
 
 def _keep_tree(state: str, tree: str) -> None:
-    path = state_paths.snapshot_tree(state)
     try:
-        with open(path + ".tmp", "w", encoding="ascii") as fh:
-            fh.write(tree + "\n")
-        os.replace(path + ".tmp", path)
+        replace_file(state_paths.snapshot_tree(state), tree.encode("ascii") + b"\n")
     except OSError:
         pass  # the next snapshot writes its tree again
 

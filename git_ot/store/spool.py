@@ -46,53 +46,36 @@ import os
 
 from . import fastjson, state
 from .faults import crash_point
+from .git import is_object_id
 from .locks import take as take_lock
 from .refs import is_session_id
 
+def _split(name: str, suffix: str, part_ok) -> tuple[str, str] | None:
+    """(session, part) of a spool name `<session>.<part><suffix>` whose part
+    `part_ok` accepts, else None (read without `re`, a tenth of a hook's
+    imports)."""
+    if not name.endswith(suffix):
+        return None
+    sid, dot, part = name[:-len(suffix)].rpartition(".")
+    if not dot or not sid or "\n" in sid or not part_ok(part):
+        return None
+    return sid, part
+
+
+def _batch(name: str) -> tuple[str, str] | None:
+    """(session, n) of a batch `<session>.<n>.sealing`."""
+    return _split(name, ".sealing", str.isdecimal)
+
+
+def _spilled(name: str) -> tuple[str, str] | None:
+    """(session, sha256) of a spilled string's file `<session>.<sha256>.out`."""
+    return _split(name, ".out", _is_sha256)
+
+
 def _is_sha256(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+    return len(text) == 64 and is_object_id(text)
 
 
-class _Match:
-    """A name `_Pattern` matched, read as a regular expression's match is."""
-
-    __slots__ = ("name", "sid", "key", "part")
-
-    def group(self, key=0) -> str:
-        if key == 0:
-            return self.name
-        if key == "sid":
-            return self.sid
-        if key == self.key:
-            return self.part
-        raise IndexError(key)
-
-
-class _Pattern:
-    """The spool's names `<session>.<part><suffix>` (`^(?P<sid>.+)\\.(?P<key>...)<suffix>$`),
-    read without `re`, whose import is a tenth of a hook's time."""
-
-    def __init__(self, suffix: str, key: str, part_ok):
-        self.suffix, self.key, self.part_ok = suffix, key, part_ok
-
-    def match(self, name: str) -> _Match | None:
-        if not name.endswith(self.suffix):
-            return None
-        sid, dot, part = name[:-len(self.suffix)].rpartition(".")
-        if not dot or not sid or "\n" in sid or not self.part_ok(part):
-            return None
-        m = _Match()
-        m.name, m.sid, m.key, m.part = name, sid, self.key, part
-        return m
-
-
-def _is_number(text: str) -> bool:
-    return text.isdecimal()
-
-
-_BATCH = _Pattern(".sealing", "n", _is_number)  # <session>.<n>.sealing
-_TMP = _Pattern(".tmp", "n", _is_number)  # <session>.<n>.tmp
-_SPILLED = _Pattern(".out", "sha", _is_sha256)  # <session>.<sha256>.out
 SPILL_TMP = ".out.tmp"
 
 # A string of a tool's output longer than this (characters) is spilled: kept
@@ -109,16 +92,16 @@ def owner(name: str) -> str | None:
         if name.endswith(suffix):
             sid = name[: -len(suffix)]
             return sid if is_session_id(sid) else None
-    m = _BATCH.match(name) or _TMP.match(name) or _SPILLED.match(name)
-    if m and is_session_id(m.group("sid")):
-        return m.group("sid")
+    parts = _batch(name) or _split(name, ".tmp", str.isdecimal) or _spilled(name)
+    if parts and is_session_id(parts[0]):
+        return parts[0]
     return None
 
 
-def _batch_of(name: str):
-    """The match of a batch file of a valid session id, else None."""
-    m = _BATCH.match(name)
-    return m if m and is_session_id(m.group("sid")) else None
+def _batch_of(name: str) -> tuple[str, str] | None:
+    """(session, n) of a batch file of a valid session id, else None."""
+    parts = _batch(name)
+    return parts if parts and is_session_id(parts[0]) else None
 
 
 class _flock:
@@ -274,8 +257,7 @@ class Spool:
         data = b"".join(_encode(ev) for ev in events)
         os.makedirs(self.dir, exist_ok=True)
         with _flock(self._path(session_id, ".seal.lock")):
-            taken = [int(m.group("n")) for m in map(_BATCH.match, self._names())
-                     if m and m.group("sid") == session_id]
+            taken = [int(b[1]) for b in map(_batch, self._names()) if b and b[0] == session_id]
             n = max(taken, default=0) + 1
             tmp = self._path(session_id, f".{n}.tmp")
             with open(tmp, "wb") as fh:
@@ -291,6 +273,25 @@ class Spool:
         `wait` bounds the wait for a seal another process runs (LockBusy)."""
         return _Sealing(self, session_id, wait)
 
+    def being_sealed(self, session_id: str) -> bool:
+        """Whether a process holds the session's seal lock now (one flock
+        that does not wait, released at once)."""
+        import fcntl
+
+        try:
+            fd = os.open(self._path(session_id, ".seal.lock"), os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # releases the lock it took, if it took one
+        return False
+
     def _drop_locks(self, session_id: str, seal_lock: str) -> None:
         """Delete the session's lock files if it has nothing left to seal.
 
@@ -301,12 +302,11 @@ class Spool:
         lock = self._path(session_id, ".lock")
         with _flock(lock):
             names = self._names()
-            if session_id + ".jsonl" in names or any(
-                    m and m.group("sid") == session_id for m in map(_BATCH.match, names)):
+            if session_id + ".jsonl" in names or any(b and b[0] == session_id for b in map(_batch, names)):
                 return  # appended meanwhile, or a batch the gate kept: locked again soon
             for name in names:  # no line names them any more
-                if name == session_id + SPILL_TMP or (
-                        (m := _SPILLED.match(name)) and m.group("sid") == session_id):
+                spilled = _spilled(name)
+                if name == session_id + SPILL_TMP or (spilled and spilled[0] == session_id):
                     try:
                         os.unlink(os.path.join(self.dir, name))
                     except FileNotFoundError:
@@ -343,7 +343,7 @@ class Spool:
     def has_leftover_batches(self) -> list[str]:
         """Sessions whose sealing was interrupted (a crash between take and retire)."""
         names = self._names()
-        return sorted({m.group("sid") for m in map(_batch_of, names) if m})
+        return sorted({b[0] for b in map(_batch_of, names) if b})
 
     def peek(self, session_id: str) -> list[dict]:
         """The session's unsealed events in order, read without taking them.
@@ -352,8 +352,8 @@ class Spool:
         that is no event is returned as `parse_line` gives it (corrupt).
         """
         names = self._names()
-        batches = sorted((int(m.group("n")), m.group(0)) for m in map(_BATCH.match, names)
-                         if m and m.group("sid") == session_id)
+        batches = sorted((int(b[1]), name) for name in names
+                         if (b := _batch(name)) and b[0] == session_id)
         files = [name for _, name in batches]
         if session_id + ".jsonl" in names:
             files.append(session_id + ".jsonl")
@@ -397,8 +397,8 @@ class Spool:
         names = self._names()
         out = []
         for name in names:
-            m = _BATCH.match(name) or _SPILLED.match(name)
-            if (m and m.group("sid") == session_id) or name in (
+            parts = _batch(name) or _spilled(name)
+            if (parts and parts[0] == session_id) or name in (
                 session_id + ".jsonl", session_id + ".lock", session_id + ".seal.lock",
                 session_id + SPILL_TMP
             ):
@@ -620,9 +620,9 @@ class _Batch:
         sp = self.spool
         leftovers = []
         for name in sp._names():
-            m = _BATCH.match(name)
-            if m and m.group("sid") == self.session_id:
-                leftovers.append((int(m.group("n")), name))
+            b = _batch(name)
+            if b and b[0] == self.session_id:
+                leftovers.append((int(b[1]), name))
         leftovers.sort()
         next_n = (leftovers[-1][0] + 1) if leftovers else 1
         live = sp._path(self.session_id, ".jsonl")

@@ -133,6 +133,10 @@ READ_ONLY_CALL = (
     "&& x=${p#*'\"tool_input\":{\"command\":\"'} && x=${x%%'\"'*} " + readonly.SH)
 
 
+# The payload written as the inbox entry `f` names (hookfile.inbox_entry), whole once renamed.
+_KEEP_PAYLOAD = "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
+
+
 def patch_command(event: str, runner: str) -> str:
     """The PreToolUse or PostToolUse command: a POSIX sh line that puts the
     payload in the inbox, no Python started, for a shell call whose
@@ -159,7 +163,7 @@ def patch_command(event: str, runner: str) -> str:
     keep = ('&& printf \'%s\\n\' "$s" >"$b.tmp" && mv "$b.tmp" "$b" ' if pre else
             '&& [ -f "$b" ] && { cat "$b"; printf \'%s\\n\' "$s"; } >"${f%.json}.files" ')
     return ("p=$(cat); " + LOCATE + READ_ONLY_CALL + inbox_entry(HARNESS, event)
-            + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" && exit 0; [ -n \"$c\" ] "
+            + _KEEP_PAYLOAD + "&& exit 0; [ -n \"$c\" ] "
             + "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
             + INBOX_OPEN
             + '&& u=${p#*\'"tool_use_id":"\'} && u=${u%%\'"\'*} && case $u in \'\'|*[!A-Za-z0-9_-]*) false;; esac '
@@ -168,7 +172,7 @@ def patch_command(event: str, runner: str) -> str:
             + inbox_entry(HARNESS, event) + f'&& b="$c/opentraces/inbox/$u.{HARNESS}.before" '
             + f"&& s=$(printf '%s\\n' \"$l\" | while IFS= read -r y; do k=${{y%% *}}; x=${{y#* }}; {each}; done) "
             + keep
-            + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
+            + _KEEP_PAYLOAD
             + ('' if pre else '&& rm -f "$b" ')
             + f"&& exit 0; printf '%s' \"$p\" | {{ {runner}; }}")
 

@@ -32,6 +32,7 @@ events, by Pi's name (`type`):
 from __future__ import annotations
 
 from ...errors import BadPayload
+from ...store.git import is_object_id
 from ..modular import payload_header
 from ..readonly import shell_reads_only
 
@@ -100,8 +101,7 @@ def _head(value) -> dict | None:
     if not isinstance(value, dict):
         return None
     commit, branch = value.get("commit"), value.get("branch")
-    if commit is not None and not (isinstance(commit, str) and len(commit) in (40, 64)
-                                   and all(c in "0123456789abcdef" for c in commit)):
+    if commit is not None and not is_object_id(commit):
         return None
     if branch is not None and not (isinstance(branch, str) and branch):
         return None
