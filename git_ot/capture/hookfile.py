@@ -21,6 +21,7 @@ import shlex
 import sys
 from typing import Callable
 
+from .. import RUN_CODE
 from ..errors import SettingsError
 
 
@@ -28,6 +29,16 @@ from ..errors import SettingsError
 # project scope: a hook entry whose command holds this and the harness's
 # name is git-ot's.
 INBOX_RUNNER = '"$r" hook '
+# How the command of a hook outside the project scope names git-ot (see
+# `python_command`): a hook entry whose command holds this and the
+# harness's name is git-ot's.
+PYTHON_RUNNER = f"-c '{RUN_CODE}' hook "
+
+
+def python_command(python: str) -> str:
+    """`python` (quoted for sh already) running git-ot (git_ot.PYTHON_ARGS);
+    the hook's arguments follow."""
+    return f"{python} -P -c '{RUN_CODE}'"
 
 
 def runner_command(source: str, event: str, scope: str, python: str) -> str:
@@ -40,7 +51,7 @@ def runner_command(source: str, event: str, scope: str, python: str) -> str:
         run = f"hook {source} {event}"
         return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot {run}; fi; "
                 f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && exec "$d/git-ot" {run}; exit 0')
-    return f"{python} -m git_ot hook {source} {event}"
+    return f"{python_command(python)} hook {source} {event}"
 
 
 # The repository's common git directory, into `c`, as the inbox command
@@ -67,6 +78,21 @@ def inbox_entry(source: str, event: str) -> str:
             f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" ')
 
 
+# The commit and branch HEAD is at, into `<entry>.head` (see
+# `inbox_command`): in the `.git` directory LOCATE found, read from the files
+# git keeps them in (`HEAD` holding `ref: <branch>`, the branch's own file
+# holding its commit: no process started); else, or when the branch is
+# packed, detached or not born yet, what `git symbolic-ref -q HEAD` and `git
+# rev-parse -q --verify HEAD` say.
+HEAD_AT = ('&& { b=; h=; if [ -n "$d" ] && [ -f "$d/.git/HEAD" ] && IFS= read -r b <"$d/.git/HEAD" '
+           "&& case $b in 'ref: refs/'*) b=${b#'ref: '};; *) false;; esac; then "
+           'if [ -f "$d/.git/$b" ] && IFS= read -r h <"$d/.git/$b" && case $h in *[!0-9a-f]*) false;; esac '
+           '&& case ${#h} in 40|64) ;; *) false;; esac; then :; '
+           'else h=$(git rev-parse -q --verify HEAD 2>/dev/null); fi; '
+           'else b=$(git symbolic-ref -q HEAD 2>/dev/null); h=$(git rev-parse -q --verify HEAD 2>/dev/null); fi; '
+           'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ')
+
+
 def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
                   head: bool = False) -> str:
     """The command of a hook whose event needs no live look at the working
@@ -79,24 +105,23 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
     that sets GIT_OT_EVENT_TIME) it runs the hook as `runner_command` does.
 
     With `head` (a session's start), it first writes beside the payload
-    the commit and branch HEAD is at (`<name>.head`: the output of `git
-    rev-parse -q --verify HEAD` and of `git symbolic-ref -q HEAD`, a line
-    each), the session's base, looked at as the session starts.
+    the commit and branch HEAD is at (`<name>.head`: what `git rev-parse
+    -q --verify HEAD` and `git symbolic-ref -q HEAD` say, a line each;
+    HEAD_AT), the session's base, looked at as the session starts.
 
     It costs a `date`, a `cat` and a `mv` (and in a linked worktree a `git
-    rev-parse`; with `head`, two git commands): a few milliseconds, against
-    tens for starting Python and git-ot."""
+    rev-parse`; with `head`, up to two git commands more): a few
+    milliseconds, against tens for starting Python and git-ot."""
     if scope == "project":
         find = ('if command -v git-ot >/dev/null 2>&1; then r=git-ot; '
                 'else d=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] || exit 0; r="$d/git-ot"; fi; ')
         run = INBOX_RUNNER.strip()
     else:
         find = f"r={python}; "
-        run = '"$r" -m git_ot hook'
+        run = python_command('"$r"') + " hook"
     after = (f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0")
     return (find + LOCATE + INBOX_OPEN + inbox_entry(source, event)
-            + ('&& { h=$(git rev-parse -q --verify HEAD 2>/dev/null); b=$(git symbolic-ref -q HEAD 2>/dev/null); '
-               'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ' if head else '')
+            + (HEAD_AT if head else '')
             + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '
             f"&& {after}; exec {run} {source} {event}")
 

@@ -8,8 +8,8 @@ Run it as
 It builds, in a temporary directory, the committed repository of
 bench_snapshot.py (`--files` code-like files, an ignored build/ directory),
 runs `git ot install claude-code --scope local` there and reads back the
-hook command line Claude Code would run for each event (`<python> -m
-git_ot hook claude-code <Event>`; the committed project scope's command
+hook command line Claude Code would run for each event (`<python> -P -c
+'<entry point>' hook claude-code <Event>`; the committed project scope's command
 runs the same hook through the `git-ot` found on PATH), then plays `--runs` turns of one session, each as
 `claude -p --resume` sends them:
 
@@ -47,7 +47,7 @@ and tests/fixtures/pi/faults/: Codex's SessionStart, UserPromptSubmit,
 PreModelRequest, PreToolUse/PostToolUse of apply_patch and of its shell,
 Stop, SessionEnd; the events git-ot's Pi extension hands on, session_start
 to session_shutdown), each through the command `git ot install` writes for
-it (`<python> -m git_ot hook <harness> <event>`, or for Codex's events that
+it (`<python> -P -c '<entry point>' hook <harness> <event>`, or for Codex's events that
 need no snapshot the inbox's sh line, and for its apply_patch calls the sh
 line that hashes the file the patch names, here the file the window
 rewrites; payloads as Codex writes them, compact JSON); Pi's extension runs git-ot only for

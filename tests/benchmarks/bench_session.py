@@ -23,7 +23,9 @@ file again. Five tool calls, as in the issue's measurement. Codex does the
 same with apply_patch for the write and the edits and its shell for the
 read, the second prompt through `codex exec resume --last`; its install
 records Codex's trust in the hooks (through `codex app-server`), so the CLI
-is put on PATH for it. Pi does the same with its write, edit, read and bash
+is put on PATH for it. That runs Codex, which sets up its home the first
+time it runs (its state databases): each Codex run, capture on or off,
+starts from a home set up that way (`codex_prepare`), as a user's is. Pi does the same with its write, edit, read and bash
 tools, the second prompt through `pi -p -c`; its install writes the
 project's extension (.pi/extensions/git-ot.ts).
 
@@ -107,12 +109,33 @@ def claude_code_session(cli: str, repo: Path, home: Path, env: dict) -> float:
     return total
 
 
-def codex_prepare(home: Path) -> None:
+def codex_prepare(cli: str, repo: Path, home: Path, env: dict) -> None:
     """Codex's configuration, pointed at the scripted server (whose port
-    each run gives with `-c`), before `git ot install codex` records its
-    trust in it."""
+    each run gives with `-c`), and its home set up as a user's is: the first
+    time Codex runs it creates its state databases there, which makes that
+    run slower. `git ot install codex` runs Codex (`codex app-server`, to
+    record its trust), so without this the capture-on runs would start with
+    a home already set up and the baseline without one. Both start alike:
+    here, with one `initialize` asked of `codex app-server`."""
     (home / ".codex").mkdir(parents=True, exist_ok=True)
     (home / ".codex" / "config.toml").write_text(codex_config("http://127.0.0.1:9/v1"))
+    server = subprocess.Popen([cli, "app-server"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, env={**env, "HOME": str(home),
+                                                              "CODEX_HOME": str(home / ".codex")})
+    try:
+        server.stdin.write(json.dumps({"id": 1, "method": "initialize", "params": {
+            "clientInfo": {"name": "bench", "title": "bench", "version": "0"}}}).encode() + b"\n")
+        server.stdin.flush()
+        while (line := server.stdout.readline()) and json.loads(line).get("id") != 1:
+            pass
+        if not line:
+            raise RuntimeError("codex app-server ended before it answered")
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+        server.stdout.close()
+    if not (home / ".codex" / "installation_id").exists():
+        raise RuntimeError("codex app-server did not set up its home")
 
 
 def codex_session(cli: str, repo: Path, home: Path, env: dict) -> float:
@@ -199,7 +222,7 @@ def run_one(harness: str, cli: str, template: Path, work: Path, capture: bool, n
     # The CLI on PATH too: `git ot install codex` asks codex to record its trust.
     env["PATH"] = os.pathsep.join([VENV_BIN, os.path.dirname(cli), env.get("PATH", "")])
     if harness in PREPARE:
-        PREPARE[harness](home)
+        PREPARE[harness](cli, repo, home, env)
     if capture:
         for args in (["init"], ["install", harness]):
             subprocess.run(["git", "ot", *args], cwd=repo, env=env, check=True, capture_output=True)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
 from git_ot.capture.codex.config import command_for
 from git_ot.store import inbox
+from support import hookcommands
 from support.trail import read_records
 
 SID = "01a24356-cad1-7870-916c-0a418c1d6cb8"
@@ -31,7 +31,7 @@ ADD = "*** Add File: lib/new mod.py\n+X = 1\n"
 def _run(repo, event: str, patch, call: str = "call_1", tool: str = "apply_patch", cwd=None) -> bool:
     """The event's hook command on a payload; whether it handed the payload to git-ot."""
     mark = repo.path.parent / f"ran-{event}"
-    command = command_for(event, "user").replace(f"{sys.executable} -m git_ot hook codex {event}",
+    command = command_for(event, "user").replace(hookcommands.runner("codex", event, "user"),
                                                  f"cat >'{mark}'")
     payload = {"session_id": SID, "turn_id": "t1", "transcript_path": None, "cwd": str(cwd or repo.path),
                "hook_event_name": event, "model": "gpt-5.5", "tool_name": tool,
@@ -121,6 +121,12 @@ def test_an_added_file_has_no_state_before(repo):
      "apply_patch", None),
     ("no file named", "*** Begin Patch\n*** End Patch\n", "apply_patch", None),
     ("two files", UPDATE + ADD + "*** End Patch\n", "apply_patch", None),
+    ("an added file, then an updated one", "*** Begin Patch\n" + ADD + UPDATE[len("*** Begin Patch\n"):]
+     + "*** End Patch\n", "apply_patch", None),
+    ("two updated files", UPDATE + UPDATE[len("*** Begin Patch\n"):].replace("app.py", "lib.py")
+     + "*** End Patch\n", "apply_patch", None),
+    ("a path with a backslash", "*** Begin Patch\n*** Add File: a\\b.py\n+X = 1\n*** End Patch\n",
+     "apply_patch", None),
     ("another directory", UPDATE + "*** End Patch\n", "apply_patch", "/tmp"),
 ])
 def test_what_sh_cannot_be_sure_of_goes_to_git_ot(repo, why, patch, tool, cwd):
@@ -145,6 +151,22 @@ def test_an_end_whose_start_left_nothing_goes_to_git_ot(repo):
     repo.ot("init")
     assert _run(repo, "PostToolUse", UPDATE + "*** End Patch\n", call="call_9")
     assert _names(repo) == []
+
+
+@pytest.mark.parametrize("left", [
+    "before {old} app.p",  # its writer killed mid-line
+    "before {old} app.py",  # ... or before the line's end
+    "before {old} lib/app.py\n",  # another call's file, under the same id
+    "",
+])
+def test_an_end_whose_start_left_no_whole_line_for_its_file_goes_to_git_ot(repo, left):
+    repo.ot("init")
+    patch = UPDATE + "*** End Patch\n"
+    assert not _run(repo, "PreToolUse", patch)
+    before = _inbox(repo) / "call_1.codex.before"
+    before.write_text(left.format(old=_blob(repo, (repo.path / "app.py").read_text())))
+    assert _run(repo, "PostToolUse", patch)
+    assert _names(repo) == ["call_1.codex.before", "codex.PreToolUse.json"]
 
 
 def test_files_of_no_entry_and_a_start_no_end_took_are_removed_in_time(repo):

@@ -166,6 +166,37 @@ def test_an_unfinished_file_is_taken_only_once_its_writer_is_surely_gone(repo):
     assert _files(repo) == [fresh.name]
 
 
+def test_a_sessions_start_reads_head_as_git_does_in_every_state(repo):
+    """The start's sh reads HEAD and the branch's file itself where it can;
+    a packed branch, a detached HEAD and a branch not born yet need git.
+    Each `.head` is what `git rev-parse -q --verify HEAD` and `git
+    symbolic-ref -q HEAD` say at that moment."""
+    repo.ot("init")
+
+    def start() -> str:
+        hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+        [name] = [n for n in _files(repo) if n.endswith(".head")]
+        text = (_inbox(repo) / name).read_text()
+        for n in _files(repo):
+            os.unlink(_inbox(repo) / n)
+        return text
+
+    head = repo.git("rev-parse", "HEAD").strip()
+    assert start() == f"{head}\nrefs/heads/main\n"  # a loose branch: no git run
+    repo.git("pack-refs", "--all")
+    assert not (repo.path / ".git" / "refs" / "heads" / "main").exists()
+    assert start() == f"{head}\nrefs/heads/main\n"
+    repo.git("checkout", "-q", "--detach")
+    assert start() == f"{head}\n\n"
+    repo.git("checkout", "-q", "--orphan", "fresh")
+    assert start() == "\nrefs/heads/fresh\n"
+    # A branch file that is not a commit id (written by hand, say): git's answer.
+    repo.git("checkout", "-q", "main")
+    (repo.path / ".git" / "refs" / "heads" / "main").write_text("ref: refs/heads/elsewhere\n")
+    assert start() == "\nrefs/heads/main\n"
+    repo.git("update-ref", "--no-deref", "refs/heads/main", head)
+
+
 def test_a_linked_worktree_leaves_its_events_in_the_repositorys_inbox(repo, tmp_path):
     """Its `.git` is a file: the command asks git for the common directory."""
     repo.ot("init")

@@ -9,6 +9,8 @@ from importlib import resources
 
 import pytest
 
+from support import hookcommands
+
 EVENTS = ["session_start", "message_end", "tool_call", "tool_result", "agent_end", "session_compact",
           "session_tree", "model_select", "session_shutdown"]
 TEMPLATE = resources.files("git_ot.capture.pi").joinpath("git-ot.ts").read_text(encoding="utf-8")
@@ -40,9 +42,9 @@ def test_user_scope_names_this_interpreter(repo, hermetic, tmp_path):
     default = hermetic / ".pi" / "agent" / "extensions" / "git-ot.ts"
     result = json.loads(run(repo, "install", "pi", "--scope", "user", "--json"))
     assert result == {"harness": "pi", "scope": "user", "settings": str(default),
-                      "command": f"{sys.executable} -m git_ot hook pi <event>",
+                      "command": f"{hookcommands.PYTHON} hook pi <event>",
                       "events": {e: "installed" for e in EVENTS}}
-    runner = json.dumps([sys.executable, "-m", "git_ot"])
+    runner = json.dumps([sys.executable, "-P", "-c", "import sys;from git_ot.__main__ import main;sys.exit(main())"])
     assert default.read_text() == TEMPLATE.replace("const RUNNER: string[] | null = null;",
                                                    f"const RUNNER: string[] | null = {runner};")
     assert not (repo.path / ".pi").exists()

@@ -7,7 +7,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import git_ot
 
 from git_ot.capture.codex.config import command_for
 from git_ot.capture.readonly import SH, reads_only
+from support import hookcommands
 from support.trail import read_records
 
 SID = "01a24356-cad1-7870-916c-0a418c1d6cb8"
@@ -141,7 +141,7 @@ def _codex(repo, event: str, tool_input, raw: str | None = None, call: str = "ca
     """Codex's hook command for the event on a shell call's payload (compact
     JSON, as Codex writes it, or `raw`); whether it handed the payload to git-ot."""
     mark = repo.path.parent / f"ran-{event}"
-    command = command_for(event, "user").replace(f"{sys.executable} -m git_ot hook codex {event}",
+    command = command_for(event, "user").replace(hookcommands.runner("codex", event, "user"),
                                                  f"cat >'{mark}'")
     payload = {"session_id": SID, "turn_id": "t1", "cwd": str(repo.path), "hook_event_name": event,
                "model": "gpt-5.5", "tool_name": "Bash", "tool_input": tool_input, "tool_use_id": call}

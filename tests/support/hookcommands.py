@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import sys
 
+# This interpreter running git-ot's entry point, the current directory off
+# the import path.
+PYTHON = f"{sys.executable} -P -c 'import sys;from git_ot.__main__ import main;sys.exit(main())'"
+
 
 def runner(harness: str, event: str, scope: str) -> str:
     """A hook that runs git-ot: in the committed project file, whichever
@@ -13,7 +17,7 @@ def runner(harness: str, event: str, scope: str) -> str:
         return (f"if command -v git-ot >/dev/null 2>&1; then exec git-ot hook {harness} {event}; fi; "
                 f'd=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] && '
                 f'exec "$d/git-ot" hook {harness} {event}; exit 0')
-    return f"{sys.executable} -m git_ot hook {harness} {event}"
+    return f"{PYTHON} hook {harness} {event}"
 
 
 def inbox(harness: str, event: str, scope: str, drain: bool, head: bool = False) -> str:
@@ -26,7 +30,7 @@ def inbox(harness: str, event: str, scope: str, drain: bool, head: bool = False)
         run = '"$r" hook'
     else:
         find = f"r={sys.executable}; "
-        run = '"$r" -m git_ot hook'
+        run = '"$r" -P -c \'import sys;from git_ot.__main__ import main;sys.exit(main())\' hook'
     after = f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0"
     return (find + 'd=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
             'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '
@@ -35,21 +39,27 @@ def inbox(harness: str, event: str, scope: str, drain: bool, head: bool = False)
             '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
             '&& case $t in *[!0-9]*) false;; esac '
             f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" '
-            + ('&& { h=$(git rev-parse -q --verify HEAD 2>/dev/null); b=$(git symbolic-ref -q HEAD 2>/dev/null); '
+            + ('&& { b=; h=; if [ -n "$d" ] && [ -f "$d/.git/HEAD" ] && IFS= read -r b <"$d/.git/HEAD" '
+               "&& case $b in 'ref: refs/'*) b=${b#'ref: '};; *) false;; esac; then "
+               'if [ -f "$d/.git/$b" ] && IFS= read -r h <"$d/.git/$b" && case $h in *[!0-9a-f]*) false;; esac '
+               '&& case ${#h} in 40|64) ;; *) false;; esac; then :; '
+               'else h=$(git rev-parse -q --verify HEAD 2>/dev/null); fi; '
+               'else b=$(git symbolic-ref -q HEAD 2>/dev/null); h=$(git rev-parse -q --verify HEAD 2>/dev/null); fi; '
                'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ' if head else "")
             + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '
             f"&& {after}; exec {run} {harness} {event}")
 
 
 # What `patch` reads from an apply_patch payload: the one file it adds (A)
-# or updates (U); it fails on a deletion, a move, a path with a quote or a
-# backslash, and on no file or more than one.
-PATCH_FILES = (r'{ n = split($0, a, /\\n/); for (i = 1; i <= n; i++) { x = a[i]; '
-               r'if (x ~ /^[*][*][*] (Delete File|Move to): /) { bad = 1 } '
-               r'else if (x ~ /^[*][*][*] (Add|Update) File: /) { k = substr(x, 5, 1); '
-               r'sub(/^[*][*][*] (Add|Update) File: /, "", x); '
-               r'if (x == "" || x ~ /["\\]/) bad = 1; else { print k " " x; m++ } } } } '
-               r'END { if (bad || m != 1) exit 1 }')
+# or updates (U), into `k` and `x`; it fails on a deletion, a move, a path
+# with a quote or a backslash, and on no file or more than one.
+PATCH_FILE = (
+    "&& case $p in *'\\n*** Add File: '*'\\n*** Add File: '*|*'\\n*** Add File: '*'\\n*** Update File: '*"
+    "|*'\\n*** Update File: '*'\\n*** Add File: '*|*'\\n*** Update File: '*'\\n*** Update File: '*"
+    "|*'\\n*** Delete File: '*|*'\\n*** Move to: '*) false;; "
+    "*'\\n*** Add File: '*) k=A; x=${p#*'\\n*** Add File: '};; "
+    "*'\\n*** Update File: '*) k=U; x=${p#*'\\n*** Update File: '};; *) false;; esac "
+    "&& x=${x%%'\\n'*} && case $x in ''|*'\"'*|*\\\\*) false;; esac ")
 
 
 # What `patch` sends to the inbox with no Python started: a call of the
@@ -76,13 +86,13 @@ def patch(harness: str, event: str, scope: str) -> str:
     `.files`); any other call's payload given to `runner`."""
     pre = event == "PreToolUse"
     if pre:
-        each = ('if [ -L "$x" ]; then exit 1; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; elif [ "$k" = A ]; then o=-; '
-                "else exit 1; fi; printf 'before %s %s\\n' \"$o\" \"$x\"")
-        keep = "&& printf '%s\\n' \"$s\" >\"$b.tmp\" && mv \"$b.tmp\" \"$b\" "
+        blob = ('&& if [ -L "$x" ]; then false; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x"); '
+                'elif [ "$k" = A ]; then o=-; else false; fi ')
+        keep = '&& printf \'before %s %s\\n\' "$o" "$x" >"$b" '
     else:
-        each = ('if [ -L "$x" ]; then exit 1; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; else exit 1; fi; '
-                "printf 'after %s %s\\n' \"$o\" \"$x\"")
-        keep = "&& [ -f \"$b\" ] && { cat \"$b\"; printf '%s\\n' \"$s\"; } >\"${f%.json}.files\" "
+        blob = '&& if [ -L "$x" ]; then false; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x"); else false; fi '
+        keep = ('&& [ -f "$b" ] && IFS= read -r v <"$b" && case $v in "before "*" $x") ;; *) false;; esac '
+                '&& printf \'after %s %s\\n\' "$o" "$x" >>"$b" && mv "$b" "${f%.json}.files" ')
     return ("p=$(cat); "
             'd=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
             'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '
@@ -95,11 +105,11 @@ def patch(harness: str, event: str, scope: str) -> str:
             '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
             "&& u=${p#*'\"tool_use_id\":\"'} && u=${u%%'\"'*} && case $u in ''|*[!A-Za-z0-9_-]*) false;; esac "
             "&& w=${p#*'\"cwd\":\"'} && w=${w%%'\"'*} && [ \"$w\" = \"$PWD\" ] "
-            f"&& l=$(printf '%s' \"$p\" | awk '{PATCH_FILES}') "
-            "&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac "
-            f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" && b="$c/opentraces/inbox/$u.{harness}.before" '
-            f"&& s=$(printf '%s\\n' \"$l\" | while IFS= read -r y; do k=${{y%% *}}; x=${{y#* }}; {each}; done) "
+            + PATCH_FILE
+            + "&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac "
+            f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" '
+            + blob
+            + f'&& b="$c/opentraces/inbox/$u.{harness}.before" '
             + keep
             + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
-            + ("" if pre else '&& rm -f "$b" ')
             + f"&& exit 0; printf '%s' \"$p\" | {{ {runner(harness, event, scope)}; }}")

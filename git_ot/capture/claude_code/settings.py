@@ -38,7 +38,7 @@ which git-ot does not run (no daemon).
 
 The command depends on the scope. The local and user files belong to one
 machine, so there it names the interpreter that ran the install by its
-absolute path (`<python> -m git_ot hook claude-code <Event>`), as the git
+absolute path (`<python> -P -c '<entry point>' hook claude-code <Event>`), as the git
 hooks do, and works whatever PATH Claude Code passes on. The project file
 is committed and run on every teammate's machine, where that path means
 nothing, so there it is a short POSIX sh line (Claude Code runs every
@@ -70,7 +70,7 @@ import os
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import INBOX_RUNNER, HookFile, hook_command, install_hooks, ours, uninstall_hooks
+from ..hookfile import INBOX_RUNNER, PYTHON_RUNNER, HookFile, hook_command, install_hooks, ours, uninstall_hooks
 from .hooks import UNHOOKED_TOOLS
 
 HARNESS = "claude-code"
@@ -110,8 +110,8 @@ OTEL_ENV = {
     "OTEL_LOG_TOOL_DETAILS": "1",
 }
 # A command hook is git-ot's when its command runs one of these.
-MARKERS = ("-m git_ot hook claude-code", "git-ot hook claude-code", "git ot hook claude-code",
-           INBOX_RUNNER + HARNESS)
+MARKERS = (PYTHON_RUNNER + HARNESS, "-m git_ot hook claude-code", "git-ot hook claude-code",
+           "git ot hook claude-code", INBOX_RUNNER + HARNESS)
 # The events that need no live look at the working tree: their payloads go
 # to the inbox with no Python started (hookfile.inbox_command); a session's
 # start with the commit and branch HEAD is at, written beside it. A tool's

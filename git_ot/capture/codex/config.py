@@ -55,8 +55,8 @@ import threading
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
 from .. import readonly
-from ..hookfile import (INBOX_OPEN, INBOX_RUNNER, LOCATE, HookFile, hook_command, inbox_entry, install_hooks,
-                        uninstall_hooks)
+from ..hookfile import (INBOX_OPEN, INBOX_RUNNER, LOCATE, PYTHON_RUNNER, HookFile, hook_command, inbox_entry,
+                        install_hooks, uninstall_hooks)
 
 HARNESS = "codex"
 TITLE = "Codex"
@@ -64,7 +64,8 @@ SCOPES = ("user", "project")
 # Every event that carries evidence, in the order Codex sends them.
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "Interrupt",
           "SubagentStart", "SubagentStop", "PreCompact", "PostCompact", "SessionEnd")
-MARKERS = ("-m git_ot hook codex ", "git-ot hook codex ", "git ot hook codex ", INBOX_RUNNER + "codex ")
+MARKERS = (PYTHON_RUNNER + "codex ", "-m git_ot hook codex ", "git-ot hook codex ", "git ot hook codex ",
+           INBOX_RUNNER + "codex ")
 # The events that need no live look at the working tree: their payloads go
 # to the inbox with no Python started (hookfile.inbox_command); a session's
 # start with the commit and branch HEAD is at, written beside it. A tool's
@@ -104,19 +105,19 @@ def command_for(event: str, scope: str) -> str:
     return command
 
 
-# The file an apply_patch call adds or updates (`A <path>` or `U <path>`),
-# from its payload as Codex writes it (compact JSON, the patch in one string
-# whose lines are separated by `\n`); no output and a failure when the
-# patch deletes or moves a file, names none or more than one (a step's
-# partial states hold one file: domain/edit_states.py), or names one whose
-# path JSON escapes (a quote, a backslash, a control character).
-_PATCH_FILES = (
-    "{ n = split($0, a, /\\\\n/); for (i = 1; i <= n; i++) { x = a[i]; "
-    "if (x ~ /^[*][*][*] (Delete File|Move to): /) { bad = 1 } "
-    "else if (x ~ /^[*][*][*] (Add|Update) File: /) { k = substr(x, 5, 1); "
-    "sub(/^[*][*][*] (Add|Update) File: /, \"\", x); "
-    "if (x == \"\" || x ~ /[\"\\\\]/) bad = 1; else { print k \" \" x; m++ } } } } "
-    "END { if (bad || m != 1) exit 1 }")
+# The file an apply_patch call adds or updates, into `x`, and `A` or `U`
+# into `k`, from its payload as Codex writes it (compact JSON, the patch in
+# one string whose lines are separated by `\n`), with the shell's pattern
+# matching alone; a failure when the patch deletes or moves a file, names
+# none or more than one (a step's partial states hold one file:
+# domain/edit_states.py), or names one whose path JSON escapes (a quote, a
+# backslash, a control character).
+_HEADER = ("'\\n*** Add File: '", "'\\n*** Update File: '")
+_PATCH_FILE = (
+    "&& case $p in " + "|".join(f"*{a}*{b}*" for a in _HEADER for b in _HEADER)
+    + "|*'\\n*** Delete File: '*|*'\\n*** Move to: '*) false;; "
+    f"*{_HEADER[0]}*) k=A; x=${{p#*{_HEADER[0]}}};; *{_HEADER[1]}*) k=U; x=${{p#*{_HEADER[1]}}};; "
+    "*) false;; esac && x=${x%%'\\n'*} && case $x in ''|*'\"'*|*\\\\*) false;; esac ")
 
 
 # A shell call whose command only reads (readonly.py), from its payload as
@@ -146,34 +147,36 @@ def patch_command(event: str, runner: str) -> str:
     sure, `runner`, given the payload, which snapshots the working tree.
 
     PreToolUse keeps the file before the call in `<tool_use_id>.codex.before`
-    beside the inbox's entries; PostToolUse writes `<entry>.files`: that
-    line, then the file after the call (`before|after <blob or -> <path>`),
-    which the drain makes the call's edits (capture/hook.py). A patch that
-    deletes or moves a file, a file it updates that is not there (or one it
-    adds that is not there after), a symbolic link (git keeps the link, not
-    what it points at), a payload whose `cwd` is not the hook's directory,
-    and a PostToolUse whose PreToolUse left nothing go to the runner. So
-    does a patch of more than one file: a step's partial states hold one
-    file, and the runner's snapshots hold them all."""
+    beside the inbox's entries (`before <blob or -> <path>`); PostToolUse
+    checks that it is that whole line for the same path, adds the line of
+    the file after the call (`after <blob> <path>`) and renames it to
+    `<entry>.files`, which the drain makes the call's edits
+    (capture/hook.py). A patch that deletes or moves a file, a file it
+    updates that is not there (or one it adds that is not there after), a
+    symbolic link (git keeps the link, not what it points at), a payload
+    whose `cwd` is not the hook's directory, and a PostToolUse whose
+    PreToolUse left nothing whole go to the runner. So does a patch of more
+    than one file: a step's partial states hold one file, and the runner's
+    snapshots hold them all.
+
+    Besides the payload's `cat`, it runs a `date`, a `git hash-object` and
+    a `mv` (PostToolUse: two), a few milliseconds."""
     pre = event == "PreToolUse"
-    each = ('if [ -L "$x" ]; then exit 1; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x") || exit 1; '
-            + ('elif [ "$k" = A ]; then o=-; ' if pre else '')
-            + 'else exit 1; fi; '
-            + f"printf '{'before' if pre else 'after'} %s %s\\n' \"$o\" \"$x\"")
-    keep = ('&& printf \'%s\\n\' "$s" >"$b.tmp" && mv "$b.tmp" "$b" ' if pre else
-            '&& [ -f "$b" ] && { cat "$b"; printf \'%s\\n\' "$s"; } >"${f%.json}.files" ')
+    blob = ('&& if [ -L "$x" ]; then false; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x"); '
+            + ('elif [ "$k" = A ]; then o=-; ' if pre else '') + 'else false; fi ')
+    keep = ('&& printf \'before %s %s\\n\' "$o" "$x" >"$b" ' if pre else
+            '&& [ -f "$b" ] && IFS= read -r v <"$b" && case $v in "before "*" $x") ;; *) false;; esac '
+            '&& printf \'after %s %s\\n\' "$o" "$x" >>"$b" && mv "$b" "${f%.json}.files" ')
     return ("p=$(cat); " + LOCATE + READ_ONLY_CALL + inbox_entry(HARNESS, event)
             + _KEEP_PAYLOAD + "&& exit 0; [ -n \"$c\" ] "
             + "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
             + INBOX_OPEN
             + '&& u=${p#*\'"tool_use_id":"\'} && u=${u%%\'"\'*} && case $u in \'\'|*[!A-Za-z0-9_-]*) false;; esac '
             '&& w=${p#*\'"cwd":"\'} && w=${w%%\'"\'*} && [ "$w" = "$PWD" ] '
-            f"&& l=$(printf '%s' \"$p\" | awk '{_PATCH_FILES}') "
-            + inbox_entry(HARNESS, event) + f'&& b="$c/opentraces/inbox/$u.{HARNESS}.before" '
-            + f"&& s=$(printf '%s\\n' \"$l\" | while IFS= read -r y; do k=${{y%% *}}; x=${{y#* }}; {each}; done) "
+            + _PATCH_FILE + inbox_entry(HARNESS, event) + blob
+            + f'&& b="$c/opentraces/inbox/$u.{HARNESS}.before" '
             + keep
             + _KEEP_PAYLOAD
-            + ('' if pre else '&& rm -f "$b" ')
             + f"&& exit 0; printf '%s' \"$p\" | {{ {runner}; }}")
 
 

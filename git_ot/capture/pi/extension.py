@@ -41,6 +41,7 @@ from importlib import resources
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
+from ... import PYTHON_ARGS
 
 HARNESS = "pi"
 SCOPES = ("project", "user")
@@ -72,7 +73,7 @@ def extension_path(scope: str, cwd: str | None = None, what: str = "install") ->
 
 def runner(scope: str) -> list[str] | None:
     """The command the extension runs git-ot with (None: git-ot from PATH)."""
-    return None if scope == "project" else [sys.executable, "-m", "git_ot"]
+    return None if scope == "project" else [sys.executable, *PYTHON_ARGS]
 
 
 def command_for(event: str, scope: str) -> str:
