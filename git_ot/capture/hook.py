@@ -210,6 +210,8 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                         raw = fh.read()
                 except FileNotFoundError:
                     continue  # spooled by a drain that gave up its lock just now
+                if _being_written(entry, raw, now):
+                    continue  # its hook is writing it: the next drain takes it
                 try:
                     adapter = registry.find(entry.source)
                     if adapter is None:
@@ -298,6 +300,25 @@ def _ensure_inbox(location) -> None:
         os.mkdir(state.inbox(location.state_dir))
     except FileExistsError:
         pass
+
+
+def _being_written(entry, raw: bytes, now: float) -> bool:
+    """Whether an inbox entry's hook may still be writing it: a hook's sh
+    writes the payload in place (store/inbox.py), and a payload is a JSON
+    value only once whole. One that is not, written less than STALE_TMP
+    seconds ago, is left for a later drain; an older one is taken with what
+    it holds, as a `.tmp` file is."""
+    from ..store import inbox
+
+    try:
+        fastjson.loads(raw.decode("utf-8", "surrogateescape"))
+        return False
+    except Exception:  # RecursionError included
+        pass
+    try:
+        return now - os.stat(entry.path).st_mtime < inbox.STALE_TMP
+    except OSError:
+        return True  # gone: spooled by another drain
 
 
 def _set_aside_entry(location, entry) -> None:

@@ -109,9 +109,11 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
     -q --verify HEAD` and `git symbolic-ref -q HEAD` say, a line each;
     HEAD_AT), the session's base, looked at as the session starts.
 
-    It costs a `date`, a `cat` and a `mv` (and in a linked worktree a `git
+    It costs a `date` and a `cat` (and in a linked worktree a `git
     rev-parse`; with `head`, up to two git commands more): a few
-    milliseconds, against tens for starting Python and git-ot."""
+    milliseconds, against tens for starting Python and git-ot. The payload
+    is written in place: the drain takes an entry once it is a whole JSON
+    value (store/inbox.py)."""
     if scope == "project":
         find = ('if command -v git-ot >/dev/null 2>&1; then r=git-ot; '
                 'else d=$(git --exec-path 2>/dev/null) && [ -x "$d/git-ot" ] || exit 0; r="$d/git-ot"; fi; ')
@@ -122,7 +124,7 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
     after = (f"{{ {run} drain </dev/null >/dev/null 2>&1 & exit 0; }}" if drain else "exit 0")
     return (find + LOCATE + INBOX_OPEN + inbox_entry(source, event)
             + (HEAD_AT if head else '')
-            + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '
+            + '&& cat >"$f" '
             f"&& {after}; exec {run} {source} {event}")
 
 

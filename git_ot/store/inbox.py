@@ -15,9 +15,13 @@ event is as durable as a spooled one: a file in the state directory.
 A file is `<common>/opentraces/inbox/<t>.<pid>.<source>.<event>.json`:
 `<t>` the arrival time in nanoseconds since the Unix epoch (decimal),
 `<pid>` the writer's process id, `<source>` the harness, `<event>` its
-event name; the content is the payload's bytes. A writer writes
+event name; the content is the payload's bytes. The hooks' sh lines write
+it in place, with no `mv` to start: a payload is a JSON value, whole only
+once written, so the drain leaves a file that is not one yet, unless it is
+older than STALE_TMP seconds (its writer died: it is taken with what it
+holds; capture/hook.py, `_being_written`). Pi's extension writes
 `<name>.tmp` first and renames it; a `.tmp` file older than STALE_TMP
-seconds was left by a writer that died, and is taken with what it holds.
+seconds was left by a writer that died, and is taken with what it holds too.
 A session's start may have `<t>.<pid>.<source>.<event>.head` beside it,
 written before it: the commit and branch HEAD was at (`Entry.head`). A
 tool call's end may have `<t>.<pid>.<source>.<event>.files`: the files it

@@ -129,6 +129,12 @@ def test_a_payload_naming_no_session_is_set_aside_and_the_rest_spooled(repo):
     hook(str(repo.path), "UserPromptSubmit", _payload(repo, "UserPromptSubmit", prompt="kept"))
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["kept"]
+    # Not a JSON value: it could be a payload still being written, until
+    # it is older than any writer takes.
+    assert _files(repo) == [bad]
+    old = time.time() - 120
+    os.utime(_inbox(repo) / bad, (old, old))
+    repo.ot_json("trace", "show", SID)
     assert _files(repo) == []
     damaged = repo.path / ".git" / "opentraces" / "spool-damaged" / f"inbox-{bad}"
     assert damaged.read_bytes() == b"not json at all"
@@ -164,6 +170,32 @@ def test_an_unfinished_file_is_taken_only_once_its_writer_is_surely_gone(repo):
     shown = repo.ot_json("trace", "show", SID)
     assert [s.get("text") for s in shown["steps"]] == ["left by a dead writer"]
     assert _files(repo) == [fresh.name]
+
+
+def test_an_entry_its_hook_is_still_writing_is_taken_once_whole_or_once_surely_abandoned(repo):
+    """The sh hooks write a payload in place: a file that is not yet a whole
+    JSON value is being written, unless it is older than a writer takes."""
+    repo.ot("init")
+    hook(str(repo.path), "SessionStart", _payload(repo, "SessionStart", source="startup"))
+    t = time.time_ns()
+    whole = json.dumps(_payload(repo, "UserPromptSubmit", prompt="being written"))
+    writing = _inbox(repo) / f"{t}.4242.claude-code.UserPromptSubmit.json"
+    writing.write_text(whole[:len(whole) // 2])  # the session's id in it already
+    cut = json.dumps(_payload(repo, "UserPromptSubmit", prompt="left by a dead writer"))
+    dead = _inbox(repo) / f"{t - 1}.4243.claude-code.UserPromptSubmit.json"
+    dead.write_text(cut[:-2])
+    old = time.time() - 120
+    os.utime(dead, (old, old))
+    shown = repo.ot_json("trace", "show", SID)
+    # The abandoned one is kept as it was left: a raw event of its session.
+    [raw] = [e for e in read_records(repo, SID)["trace"]["lifecycle"] if e["kind"] == "raw"]
+    assert raw["data"]["text"] == cut[:-2]
+    assert [s.get("text") for s in shown["steps"]] == []
+    assert _files(repo) == [writing.name]
+    writing.write_text(whole)  # its hook is done
+    shown = repo.ot_json("trace", "show", SID)
+    assert [s.get("text") for s in shown["steps"]] == ["being written"]
+    assert _files(repo) == []
 
 
 def test_a_sessions_start_reads_head_as_git_does_in_every_state(repo):

@@ -46,7 +46,7 @@ def inbox(harness: str, event: str, scope: str, drain: bool, head: bool = False)
                'else h=$(git rev-parse -q --verify HEAD 2>/dev/null); fi; '
                'else b=$(git symbolic-ref -q HEAD 2>/dev/null); h=$(git rev-parse -q --verify HEAD 2>/dev/null); fi; '
                'printf \'%s\\n%s\\n\' "$h" "$b" >"${f%.json}.head"; } ' if head else "")
-            + '&& cat >"$f.tmp" && mv "$f.tmp" "$f" '
+            + '&& cat >"$f" '
             f"&& {after}; exec {run} {harness} {event}")
 
 
@@ -100,7 +100,7 @@ def patch(harness: str, event: str, scope: str) -> str:
             'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi '
             + READ_ONLY
             + f"&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac && f=\"$c/opentraces/inbox/$t.$$.{harness}.{event}.json\" "
-            "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" && exit 0; [ -n \"$c\" ] "
+            "&& printf '%s' \"$p\" >\"$f\" && exit 0; [ -n \"$c\" ] "
             "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
             '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
             "&& u=${p#*'\"tool_use_id\":\"'} && u=${u%%'\"'*} && case $u in ''|*[!A-Za-z0-9_-]*) false;; esac "
@@ -111,5 +111,5 @@ def patch(harness: str, event: str, scope: str) -> str:
             + blob
             + f'&& b="$c/opentraces/inbox/$u.{harness}.before" '
             + keep
-            + "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
+            + "&& printf '%s' \"$p\" >\"$f\" "
             + f"&& exit 0; printf '%s' \"$p\" | {{ {runner(harness, event, scope)}; }}")

@@ -134,8 +134,9 @@ READ_ONLY_CALL = (
     "&& x=${p#*'\"tool_input\":{\"command\":\"'} && x=${x%%'\"'*} " + readonly.SH)
 
 
-# The payload written as the inbox entry `f` names (hookfile.inbox_entry), whole once renamed.
-_KEEP_PAYLOAD = "&& printf '%s' \"$p\" >\"$f.tmp\" && mv \"$f.tmp\" \"$f\" "
+# The payload written as the inbox entry `f` names (hookfile.inbox_entry),
+# in place, with the shell's own printf (store/inbox.py).
+_KEEP_PAYLOAD = "&& printf '%s' \"$p\" >\"$f\" "
 
 
 def patch_command(event: str, runner: str) -> str:
@@ -159,8 +160,8 @@ def patch_command(event: str, runner: str) -> str:
     than one file: a step's partial states hold one file, and the runner's
     snapshots hold them all.
 
-    Besides the payload's `cat`, it runs a `date`, a `git hash-object` and
-    a `mv` (PostToolUse: two), a few milliseconds."""
+    Besides the payload's `cat`, it runs a `date` and a `git hash-object`
+    (PostToolUse: and a `mv`), a few milliseconds."""
     pre = event == "PreToolUse"
     blob = ('&& if [ -L "$x" ]; then false; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x"); '
             + ('elif [ "$k" = A ]; then o=-; ' if pre else '') + 'else false; fi ')
