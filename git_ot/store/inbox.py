@@ -44,9 +44,10 @@ SUFFIX = ".json"
 TMP = ".tmp"
 HEAD = ".head"
 FILES = ".files"
-# A tool call's files before it, kept by its start's hook until its end's
-# (`<tool_use_id>.<source>.before`, capture/codex/config.py): one its end
-# never took (the call never ended) is removed past BEFORE_KEPT seconds.
+# A tool call's files before it, kept by its start's hook for its end's
+# (`<tool_use_id>.<source>.before`, capture/codex/config.py), deleted when
+# that end is spooled: one its end never took (the call never ended) is
+# removed past BEFORE_KEPT seconds.
 BEFORE = ".before"
 STALE_TMP = 60.0
 BEFORE_KEPT = 3600.0
@@ -55,6 +56,7 @@ _LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 _LETTERS = _LOWER | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _SOURCE = _LOWER | _DIGITS | frozenset("-")
 _EVENT = _LETTERS | _DIGITS | frozenset("_")
+_TOOL_USE_ID = _LETTERS | _DIGITS | frozenset("_-")
 
 
 def _parse_name(name: str) -> tuple | None:
@@ -93,6 +95,15 @@ class Entry:
     @property
     def head_path(self) -> str:
         return os.path.join(os.path.dirname(self.path), self.name[:self.name.index(SUFFIX)] + HEAD)
+
+    def before_path(self, tool_use_id) -> str | None:
+        """Where the start of the call `tool_use_id` kept its file
+        (BEFORE), once its end's `.files` holds that line; None for an id
+        that cannot name one."""
+        if (not self.name.endswith(SUFFIX) or not isinstance(tool_use_id, str)
+                or not 0 < len(tool_use_id) <= 200 or not _TOOL_USE_ID.issuperset(tool_use_id)):
+            return None
+        return os.path.join(os.path.dirname(self.path), f"{tool_use_id}.{self.source}{BEFORE}")
 
     @property
     def files_path(self) -> str:

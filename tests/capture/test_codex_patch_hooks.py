@@ -71,7 +71,9 @@ def test_an_update_goes_to_the_inbox_with_its_file(repo):
     new = old.replace('"hi "', '"hello "')
     (repo.path / "app.py").write_text(new)  # the call: what Codex's apply_patch does
     assert not _run(repo, "PostToolUse", patch)
-    assert _names(repo) == ["codex.PostToolUse.files", "codex.PostToolUse.json", "codex.PreToolUse.json"]
+    # The start's line is in the end's .files; the drain deletes the two.
+    assert _names(repo) == ["call_1.codex.before", "codex.PostToolUse.files", "codex.PostToolUse.json",
+                            "codex.PreToolUse.json"]
     [files] = [n for n in os.listdir(_inbox(repo)) if n.endswith(".files")]
     assert (_inbox(repo) / files).read_text() == (
         f"before {_blob(repo, old)} app.py\nafter {_blob(repo, new)} app.py\n")

@@ -92,7 +92,7 @@ def patch(harness: str, event: str, scope: str) -> str:
     else:
         blob = '&& if [ -L "$x" ]; then false; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x"); else false; fi '
         keep = ('&& [ -f "$b" ] && IFS= read -r v <"$b" && case $v in "before "*" $x") ;; *) false;; esac '
-                '&& printf \'after %s %s\\n\' "$o" "$x" >>"$b" && mv "$b" "${f%.json}.files" ')
+                '&& printf \'%s\\nafter %s %s\\n\' "$v" "$o" "$x" >"${f%.json}.files" ')
     return ("p=$(cat); "
             'd=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
             'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '

@@ -149,10 +149,10 @@ def patch_command(event: str, runner: str) -> str:
 
     PreToolUse keeps the file before the call in `<tool_use_id>.codex.before`
     beside the inbox's entries (`before <blob or -> <path>`); PostToolUse
-    checks that it is that whole line for the same path, adds the line of
-    the file after the call (`after <blob> <path>`) and renames it to
+    checks that it is that whole line for the same path and writes it, then
+    the line of the file after the call (`after <blob> <path>`), to
     `<entry>.files`, which the drain makes the call's edits
-    (capture/hook.py). A patch that deletes or moves a file, a file it
+    (capture/hook.py); the drain deletes the `.before` file then. A patch that deletes or moves a file, a file it
     updates that is not there (or one it adds that is not there after), a
     symbolic link (git keeps the link, not what it points at), a payload
     whose `cwd` is not the hook's directory, and a PostToolUse whose
@@ -160,14 +160,14 @@ def patch_command(event: str, runner: str) -> str:
     than one file: a step's partial states hold one file, and the runner's
     snapshots hold them all.
 
-    Besides the payload's `cat`, it runs a `date` and a `git hash-object`
-    (PostToolUse: and a `mv`), a few milliseconds."""
+    Besides the payload's `cat`, it runs a `date` and a `git hash-object`,
+    a few milliseconds: every file is written with the shell's own printf."""
     pre = event == "PreToolUse"
     blob = ('&& if [ -L "$x" ]; then false; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x"); '
             + ('elif [ "$k" = A ]; then o=-; ' if pre else '') + 'else false; fi ')
     keep = ('&& printf \'before %s %s\\n\' "$o" "$x" >"$b" ' if pre else
             '&& [ -f "$b" ] && IFS= read -r v <"$b" && case $v in "before "*" $x") ;; *) false;; esac '
-            '&& printf \'after %s %s\\n\' "$o" "$x" >>"$b" && mv "$b" "${f%.json}.files" ')
+            '&& printf \'%s\\nafter %s %s\\n\' "$v" "$o" "$x" >"${f%.json}.files" ')
     return ("p=$(cat); " + LOCATE + READ_ONLY_CALL + inbox_entry(HARNESS, event)
             + _KEEP_PAYLOAD + "&& exit 0; [ -n \"$c\" ] "
             + "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
