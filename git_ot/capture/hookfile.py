@@ -70,12 +70,18 @@ LOCATE = ('d=; if [ -z "$GIT_DIR$GIT_WORK_TREE$GIT_COMMON_DIR" ]; then d=$PWD; '
 INBOX_OPEN = '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
 
 
+# The arrival time in nanoseconds since the epoch, into `t`: from bash's
+# EPOCHREALTIME (microseconds, read once; Codex runs its hooks with bash)
+# with no process started, else from a `date` that has nanoseconds.
+ARRIVAL = ("&& { e=${EPOCHREALTIME-}; case $e in [1-9]*[.,][0-9][0-9][0-9][0-9][0-9][0-9]) "
+           "t=${e%[.,]*}${e#*[.,]}000;; *) t=$(date +%s%N 2>/dev/null);; esac; } && case $t in ''|*[!0-9]*) false;; esac ")
+
+
 def inbox_entry(source: str, event: str) -> str:
     """The sh that names an inbox entry (store/inbox.py) in `f`: its arrival
-    time in nanoseconds (a `date` that has them), the writer's pid, the
-    harness and the event."""
-    return ('&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac '
-            f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" ')
+    time in nanoseconds (ARRIVAL), the writer's pid, the harness and the
+    event."""
+    return ARRIVAL + f'&& f="$c/opentraces/inbox/$t.$$.{source}.{event}.json" '
 
 
 # The commit and branch HEAD is at, into `<entry>.head` (see

@@ -50,7 +50,8 @@ to session_shutdown), each through the command `git ot install` writes for
 it (`<python> -P -c '<entry point>' hook <harness> <event>`, or for Codex's events that
 need no snapshot the inbox's sh line, and for its apply_patch calls the sh
 line that hashes the file the patch names, here the file the window
-rewrites; payloads as Codex writes them, compact JSON); Pi's extension runs git-ot only for
+rewrites; payloads as Codex writes them, compact JSON, each line run
+through `/bin/bash -c` as Codex runs it); Pi's extension runs git-ot only for
 the bash tool's events and writes the others into the inbox in its own
 process, which is timed here as that write, rows marked `(inbox)`; for
 the write and edit tools with the file read before and after, as the
@@ -344,7 +345,9 @@ class Recorded:
             else:
                 if self.harness == "codex" and tool == "apply_patch":
                     p = {**p, "tool_input": {"command": self._patch_of_window(p["tool_input"]["command"])}}
-                argv = ["/bin/sh", "-c", self.command(p[self.event_key])]
+                # Codex 0.169 runs its hooks with bash, Claude Code with sh.
+                shell = "/bin/bash" if self.harness == "codex" else "/bin/sh"
+                argv = [shell, "-c", self.command(p[self.event_key])]
                 # As Codex writes its payloads: compact JSON.
                 raw = json.dumps(p, separators=(",", ":")) if self.harness == "codex" else json.dumps(p)
                 timings.append((name, self._time(argv, raw.encode(), silent=True)))

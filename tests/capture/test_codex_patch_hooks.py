@@ -2,8 +2,9 @@
 
 Each command here is the one `git ot install codex` writes for PreToolUse
 and PostToolUse (capture/codex/config.py, `patch_command`), run through
-`/bin/sh -c` in the repository with the payload on stdin, as Codex runs it,
-compact JSON as Codex writes it. Where the sh line cannot be sure of what
+`/bin/bash -c` in the repository with the payload on stdin, as Codex 0.169
+runs it, compact JSON as Codex writes it; and through `/bin/sh -c`, since
+the line is POSIX sh and must not depend on bash. Where the sh line cannot be sure of what
 the patch changes, it hands the payload to git-ot; here that runner is
 replaced by one that only leaves a mark, so each test sees which way the
 call went. The real Codex CLI runs the same hooks in tests/e2e/test_codex.py.
@@ -28,6 +29,16 @@ UPDATE = "*** Begin Patch\n*** Update File: app.py\n@@\n-    return \"hi \" + na
 ADD = "*** Add File: lib/new mod.py\n+X = 1\n"
 
 
+SHELL = ["/bin/bash"]
+
+
+@pytest.fixture(autouse=True, params=["/bin/bash", "/bin/sh"])
+def shell(request):
+    SHELL[0] = request.param
+    yield request.param
+    SHELL[0] = "/bin/bash"
+
+
 def _run(repo, event: str, patch, call: str = "call_1", tool: str = "apply_patch", cwd=None) -> bool:
     """The event's hook command on a payload; whether it handed the payload to git-ot."""
     mark = repo.path.parent / f"ran-{event}"
@@ -39,7 +50,7 @@ def _run(repo, event: str, patch, call: str = "call_1", tool: str = "apply_patch
     if event == "PostToolUse":
         payload["tool_response"] = "Success."
     raw = json.dumps(payload, separators=(",", ":"))
-    proc = subprocess.run(["/bin/sh", "-c", command], cwd=repo.path, input=raw.encode(), capture_output=True)
+    proc = subprocess.run([SHELL[0], "-c", command], cwd=repo.path, input=raw.encode(), capture_output=True)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
     ran = mark.exists()
     if ran:

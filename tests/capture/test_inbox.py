@@ -198,6 +198,35 @@ def test_an_entry_its_hook_is_still_writing_is_taken_once_whole_or_once_surely_a
     assert _files(repo) == []
 
 
+def test_bash_names_an_entry_by_its_clock_and_sh_asks_date(repo, tmp_path):
+    """Codex runs its hooks with bash, whose EPOCHREALTIME gives the arrival
+    time with no process started; a shell without it runs `date`. Here
+    neither shell finds a `date`: bash still leaves the payload in the
+    inbox, sh hands it to git-ot."""
+    repo.ot("init")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("cat", "git"):
+        os.symlink(subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True, text=True,
+                                  check=True).stdout.strip(), tools / tool)
+    command = registry.find("claude-code").hook_command("UserPromptSubmit", "local")
+    env = {**os.environ, "PATH": str(tools)}
+    for shell, prompt in (("/bin/bash", "by bash"), ("/bin/sh", "by sh")):
+        raw = json.dumps(_payload(repo, "UserPromptSubmit", prompt=prompt)).encode()
+        before = time.time_ns()
+        proc = subprocess.run([shell, "-c", command], cwd=repo.path, input=raw, env=env, capture_output=True)
+        after = time.time_ns()
+        assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+        if shell == "/bin/bash":
+            [name] = _files(repo)
+            t = int(name.split(".")[0])
+            assert before // 1000 * 1000 <= t <= after and t % 1000 == 0  # microseconds, in nanoseconds
+            assert (_inbox(repo) / name).read_bytes() == raw
+        else:
+            assert _files(repo) == []  # git-ot ran: it spooled bash's entry first, then its own event
+    assert [e["data"]["text"] for e in _journal(repo)] == ["by bash", "by sh"]
+
+
 def test_a_sessions_start_reads_head_as_git_does_in_every_state(repo):
     """The start's sh reads HEAD and the branch's file itself where it can;
     a packed branch, a detached HEAD and a branch not born yet need git.

@@ -10,6 +10,12 @@ import sys
 PYTHON = f"{sys.executable} -P -c 'import sys;from git_ot.__main__ import main;sys.exit(main())'"
 
 
+# The arrival time in nanoseconds, into `t`: bash's EPOCHREALTIME
+# (microseconds) read once, else `date`.
+ARRIVAL = ("&& { e=${EPOCHREALTIME-}; case $e in [1-9]*[.,][0-9][0-9][0-9][0-9][0-9][0-9]) "
+           "t=${e%[.,]*}${e#*[.,]}000;; *) t=$(date +%s%N 2>/dev/null);; esac; } && case $t in ''|*[!0-9]*) false;; esac ")
+
+
 def runner(harness: str, event: str, scope: str) -> str:
     """A hook that runs git-ot: in the committed project file, whichever
     git-ot the machine has; elsewhere, this interpreter."""
@@ -36,9 +42,8 @@ def inbox(harness: str, event: str, scope: str, drain: bool, head: bool = False)
             'while [ -n "$d" ] && [ ! -e "$d/.git" ]; do d=${d%/*}; done; fi; '
             'if [ -n "$d" ] && [ -d "$d/.git" ]; then c=$d/.git; '
             'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi '
-            '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] && t=$(date +%s%N) '
-            '&& case $t in *[!0-9]*) false;; esac '
-            f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" '
+            '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] ' + ARRIVAL
+            + f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" '
             + ('&& { b=; h=; if [ -n "$d" ] && [ -f "$d/.git/HEAD" ] && IFS= read -r b <"$d/.git/HEAD" '
                "&& case $b in 'ref: refs/'*) b=${b#'ref: '};; *) false;; esac; then "
                'if [ -f "$d/.git/$b" ] && IFS= read -r h <"$d/.git/$b" && case $h in *[!0-9a-f]*) false;; esac '
@@ -99,15 +104,15 @@ def patch(harness: str, event: str, scope: str) -> str:
             'if [ -n "$d" ] && [ -d "$d/.git" ]; then c=$d/.git; '
             'else c=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); fi '
             + READ_ONLY
-            + f"&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac && f=\"$c/opentraces/inbox/$t.$$.{harness}.{event}.json\" "
+            + ARRIVAL + f"&& f=\"$c/opentraces/inbox/$t.$$.{harness}.{event}.json\" "
             "&& printf '%s' \"$p\" >\"$f\" && exit 0; [ -n \"$c\" ] "
             "&& case $p in *'\"tool_name\":\"apply_patch\"'*) ;; *) false;; esac "
             '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
             "&& u=${p#*'\"tool_use_id\":\"'} && u=${u%%'\"'*} && case $u in ''|*[!A-Za-z0-9_-]*) false;; esac "
             "&& w=${p#*'\"cwd\":\"'} && w=${w%%'\"'*} && [ \"$w\" = \"$PWD\" ] "
             + PATCH_FILE
-            + "&& t=$(date +%s%N) && case $t in *[!0-9]*) false;; esac "
-            f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" '
+            + ARRIVAL
+            + f'&& f="$c/opentraces/inbox/$t.$$.{harness}.{event}.json" '
             + blob
             + f'&& b="$c/opentraces/inbox/$u.{harness}.before" '
             + keep
