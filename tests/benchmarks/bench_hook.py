@@ -176,7 +176,7 @@ class Session:
         settings = json.loads((repo / ".claude" / "settings.local.json").read_text())
         self.commands = {event: settings["hooks"][event][0]["hooks"][0]["command"]
                          for event in claude_settings.EVENTS}
-        self.python = self.commands["PreToolUse"].split(" -m git_ot ")[0]
+        self.python = self.commands["PreToolUse"].split(" -P -c ")[0]  # the interpreter the hooks name
         self.samples: dict[str, list[float]] = {name: [] for name in ORDER + list(FLOORS)}
         self.transcript = Transcript(Path(self.templates["SessionStart"]["transcript_path"]), repo)
         self.calls = 0
