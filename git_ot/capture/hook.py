@@ -235,7 +235,8 @@ def drain_inbox(location, before: float | None = None, on_end=None) -> None:
                 record(home, event, entry.t, entry.event_id, look=False)
                 crash_point("after-inbox-append")
                 # A call's end took its start's `.before` into its `.files`.
-                before = entry.before_path(event["data"].get("tool_use_id")) if event["kind"] == "tool_end" else None
+                before = (entry.before_path(event["data"].get("tool_use_id"))
+                          if event["kind"] == "tool_end" else None)
                 for beside in (entry.head_path, entry.files_path, before):
                     if beside is None:
                         continue

@@ -74,7 +74,8 @@ INBOX_OPEN = '&& [ -d "$c/opentraces/inbox" ] && [ -z "$GIT_OT_EVENT_TIME" ] '
 # EPOCHREALTIME (microseconds, read once; Codex runs its hooks with bash)
 # with no process started, else from a `date` that has nanoseconds.
 ARRIVAL = ("&& { e=${EPOCHREALTIME-}; case $e in [1-9]*[.,][0-9][0-9][0-9][0-9][0-9][0-9]) "
-           "t=${e%[.,]*}${e#*[.,]}000;; *) t=$(date +%s%N 2>/dev/null);; esac; } && case $t in ''|*[!0-9]*) false;; esac ")
+           "t=${e%[.,]*}${e#*[.,]}000;; *) t=$(date +%s%N 2>/dev/null);; esac; } "
+           "&& case $t in ''|*[!0-9]*) false;; esac ")
 
 
 def inbox_entry(source: str, event: str) -> str:
@@ -115,8 +116,8 @@ def inbox_command(source: str, event: str, scope: str, python: str, drain: bool,
     -q --verify HEAD` and `git symbolic-ref -q HEAD` say, a line each;
     HEAD_AT), the session's base, looked at as the session starts.
 
-    It costs a `date` and a `cat` (and in a linked worktree a `git
-    rev-parse`; with `head`, up to two git commands more): a few
+    It costs a `cat` and, outside bash, a `date` (and in a linked worktree
+    a `git rev-parse`; with `head`, up to two git commands more): a few
     milliseconds, against tens for starting Python and git-ot. The payload
     is written in place: the drain takes an entry once it is a whole JSON
     value (store/inbox.py)."""

@@ -13,7 +13,8 @@ PYTHON = f"{sys.executable} -P -c 'import sys;from git_ot.__main__ import main;s
 # The arrival time in nanoseconds, into `t`: bash's EPOCHREALTIME
 # (microseconds) read once, else `date`.
 ARRIVAL = ("&& { e=${EPOCHREALTIME-}; case $e in [1-9]*[.,][0-9][0-9][0-9][0-9][0-9][0-9]) "
-           "t=${e%[.,]*}${e#*[.,]}000;; *) t=$(date +%s%N 2>/dev/null);; esac; } && case $t in ''|*[!0-9]*) false;; esac ")
+           "t=${e%[.,]*}${e#*[.,]}000;; *) t=$(date +%s%N 2>/dev/null);; esac; } "
+           "&& case $t in ''|*[!0-9]*) false;; esac ")
 
 
 def runner(harness: str, event: str, scope: str) -> str:

@@ -70,7 +70,8 @@ import os
 
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ..hookfile import INBOX_RUNNER, PYTHON_RUNNER, HookFile, hook_command, install_hooks, ours, uninstall_hooks
+from ..hookfile import (INBOX_RUNNER, PYTHON_RUNNER, HookFile, hook_command, install_hooks, ours,
+                        uninstall_hooks)
 from .hooks import UNHOOKED_TOOLS
 
 HARNESS = "claude-code"

@@ -152,16 +152,17 @@ def patch_command(event: str, runner: str) -> str:
     checks that it is that whole line for the same path and writes it, then
     the line of the file after the call (`after <blob> <path>`), to
     `<entry>.files`, which the drain makes the call's edits
-    (capture/hook.py); the drain deletes the `.before` file then. A patch that deletes or moves a file, a file it
-    updates that is not there (or one it adds that is not there after), a
-    symbolic link (git keeps the link, not what it points at), a payload
-    whose `cwd` is not the hook's directory, and a PostToolUse whose
-    PreToolUse left nothing whole go to the runner. So does a patch of more
-    than one file: a step's partial states hold one file, and the runner's
-    snapshots hold them all.
+    (capture/hook.py) before it deletes the `.before` file. A patch that
+    deletes or moves a file, a file it updates that is not there (or one it
+    adds that is not there after), a symbolic link (git keeps the link, not
+    what it points at), a payload whose `cwd` is not the hook's directory,
+    and a PostToolUse whose PreToolUse left nothing whole go to the runner.
+    So does a patch of more than one file: a step's partial states hold one
+    file, and the runner's snapshots hold them all.
 
-    Besides the payload's `cat`, it runs a `date` and a `git hash-object`,
-    a few milliseconds: every file is written with the shell's own printf."""
+    Besides the payload's `cat`, it runs a `git hash-object` (and outside
+    bash a `date`: hookfile.ARRIVAL), a few milliseconds; every file is
+    written with the shell's own printf."""
     pre = event == "PreToolUse"
     blob = ('&& if [ -L "$x" ]; then false; elif [ -f "$x" ]; then o=$(git hash-object -w -- "$x"); '
             + ('elif [ "$k" = A ]; then o=-; ' if pre else '') + 'else false; fi ')

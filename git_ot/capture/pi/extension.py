@@ -39,9 +39,9 @@ import shlex
 import sys
 from importlib import resources
 
+from ... import PYTHON_ARGS
 from ...errors import BareRepository, SettingsError
 from ...store.gitdir import locate
-from ... import PYTHON_ARGS
 
 HARNESS = "pi"
 SCOPES = ("project", "user")
