@@ -19,7 +19,7 @@ from typing import Callable, Protocol
 from ..errors import NoTranscripts, UnreadableFile
 from ..store.refs import validate_session_id
 from ..store.repository import Store
-from ..store.packs import PackBuffer
+from ..store.packs import PackBuffer, held
 from ..store.spool import Spool
 from . import parallel
 from .edit_states import EditStates
@@ -122,6 +122,9 @@ def _import(store: Store, source: TranscriptSource, paths: list[str], progress: 
     # Starting processes costs more than sealing a small import.
     seal_jobs = 1 if len(items) < 2 or total < PARALLEL_MIN else jobs
     chunks = _chunks(items, seal_jobs)
+    # Every seal writes a pack: what the repository holds is listed once,
+    # not asked of libgit2 object by object through every pack.
+    store.held_objects = held(store)
     done = 0
     out: list[dict] = []
 
@@ -189,7 +192,9 @@ def _seal_in_parallel(store: Store, source: TranscriptSource, items: list, chunk
     location = store.location
 
     def work(k: int) -> list[dict]:
-        return _seal_chunk(Store(location), source, [items[i] for i in chunks[k]], worktree)
+        worker = Store(location)
+        worker.held_objects = store.held_objects  # this process's own copy, forked
+        return _seal_chunk(worker, source, [items[i] for i in chunks[k]], worktree)
 
     results: dict[int, list] = {}
     for k, got in parallel.run(work, len(chunks), jobs):

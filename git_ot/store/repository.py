@@ -120,6 +120,9 @@ class Store:
 
     def __init__(self, location: Location):
         self.location = location
+        # The objects the repository is known to hold, for a process that
+        # writes many packs (store/packs.py, `held`); None: ask libgit2.
+        self.held_objects: set[bytes] | None = None
         try:
             self.repo = pygit2.Repository(location.git_dir)
         except pygit2.GitError as exc:

@@ -65,3 +65,28 @@ def test_a_tree_kept_for_the_pack_is_the_tree_git_writes_and_few_objects_go_loos
     for name, (mode, oid) in entries.items():
         builder.insert(name.decode(), store.repo[oid.hex()].id, int(mode, 8))
     assert builder.write().raw == root
+
+
+def test_a_store_that_listed_what_it_holds_writes_the_same_objects_and_learns_its_own(repo, monkeypatch):
+    """An import lists the repository's objects once (`held`) instead of
+    asking libgit2 for each; the packs it writes hold what the asking would
+    have written, no more, and what it wrote counts as held after."""
+    from git_ot.store import packs
+
+    store = Store(locate(str(repo.path)))
+    committed = cat(repo, "HEAD:app.py")  # a blob the repository holds, loose
+    store.held_objects = packs.held(store)
+    assert bytes.fromhex(git(repo.path, "rev-parse", "HEAD:app.py").strip()) in store.held_objects
+    assert len(store.held_objects) == len(git(repo.path, "cat-file", "--batch-all-objects",
+                                              "--batch-check=%(objectname)").split())
+    pack = PackBuffer(store)
+    pack.blob(committed)
+    new = pack.blob(b"new\n")
+    assert pack.flush(loose_below=100) == 1  # the committed blob is not written again
+    assert bytes.fromhex(new) in store.held_objects
+    again = PackBuffer(store)
+    again.blob(b"new\n")
+    assert again.flush() == 0
+    # A repository past the bound is not listed: libgit2 is asked instead.
+    monkeypatch.setattr(packs, "HELD_MAX", 1)
+    assert packs.held(store) is None
