@@ -116,7 +116,8 @@ class PackBuffer:
 def held(store: Store) -> set[bytes] | None:
     """The ids (binary) of every object the repository holds, its alternates'
     too, from one `git cat-file --batch-all-objects`; None when it holds
-    more than HELD_MAX. An object written after the listing by another
+    more than HELD_MAX itself (`git count-objects`, which leaves its
+    alternates out). An object written after the listing by another
     process is written again: a copy, never a loss."""
     cwd = store.location.common_dir
     counts = dict(line.split(": ", 1) for line in
