@@ -29,6 +29,7 @@ import zlib
 
 import pygit2
 
+from ..errors import GitCommandError
 from .git import run as run_git
 from .repository import Store
 from .snapshot import pointer_for
@@ -120,17 +121,16 @@ def held(store: Store) -> set[bytes] | None:
     alternates out). An object written after the listing by another
     process is written again: a copy, never a loss."""
     cwd = store.location.common_dir
-    counts = dict(line.split(": ", 1) for line in
-                  run_git(["count-objects", "-v"], cwd=cwd).decode("ascii", "replace").splitlines()
-                  if ": " in line)
     try:
-        total = int(counts.get("count", "0")) + int(counts.get("in-pack", "0"))
-    except ValueError:
-        return None
-    if total > HELD_MAX:
-        return None
-    out = run_git(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], cwd=cwd)
-    return {bytes.fromhex(h) for h in out.decode("ascii").split()}
+        counts = dict(line.split(": ", 1) for line in
+                      run_git(["count-objects", "-v"], cwd=cwd).decode("ascii", "replace").splitlines()
+                      if ": " in line)
+        if int(counts.get("count", "0")) + int(counts.get("in-pack", "0")) > HELD_MAX:
+            return None
+        out = run_git(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], cwd=cwd)
+        return {bytes.fromhex(h) for h in out.decode("ascii").split()}
+    except (GitCommandError, ValueError):
+        return None  # libgit2 is asked, object by object, as without a listing
 
 
 def _header(kind: int, size: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+from git_ot.errors import GitCommandError
 from git_ot.store.gitdir import locate
 from git_ot.store.packs import PackBuffer
 from git_ot.store.repository import Store
@@ -87,6 +88,14 @@ def test_a_store_that_listed_what_it_holds_writes_the_same_objects_and_learns_it
     again = PackBuffer(store)
     again.blob(b"new\n")
     assert again.flush() == 0
-    # A repository past the bound is not listed: libgit2 is asked instead.
+    # A repository past the bound is not listed: libgit2 is asked instead;
+    # so it is when git cannot list it.
     monkeypatch.setattr(packs, "HELD_MAX", 1)
+    assert packs.held(store) is None
+    monkeypatch.setattr(packs, "HELD_MAX", 10**6)
+
+    def fails(args, **kwargs):
+        raise GitCommandError(f"git {args[0]} failed")
+
+    monkeypatch.setattr(packs, "run_git", fails)
     assert packs.held(store) is None
