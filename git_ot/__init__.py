@@ -9,3 +9,5 @@ __version__ = "0.1.0"
 # folder there would have been imported instead).
 RUN_CODE = "import sys;from git_ot.__main__ import main;sys.exit(main())"
 PYTHON_ARGS = ("-P", "-c", RUN_CODE)
+# The same arguments as a shell reads them (RUN_CODE holds no single quote).
+PYTHON_ARGS_SH = f"-P -c '{RUN_CODE}'"

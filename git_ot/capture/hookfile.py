@@ -21,7 +21,7 @@ import shlex
 import sys
 from typing import Callable
 
-from .. import RUN_CODE
+from .. import PYTHON_ARGS_SH, RUN_CODE
 from ..errors import SettingsError
 
 
@@ -38,7 +38,7 @@ PYTHON_RUNNER = f"-c '{RUN_CODE}' hook "
 def python_command(python: str) -> str:
     """`python` (quoted for sh already) running git-ot (git_ot.PYTHON_ARGS);
     the hook's arguments follow."""
-    return f"{python} -P -c '{RUN_CODE}'"
+    return f"{python} {PYTHON_ARGS_SH}"
 
 
 def runner_command(source: str, event: str, scope: str, python: str) -> str:

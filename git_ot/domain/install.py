@@ -15,7 +15,7 @@ import stat
 import sys
 from importlib import resources
 
-from .. import RUN_CODE
+from .. import PYTHON_ARGS_SH
 from ..errors import HookInstallError
 from ..store.git import run as run_git
 from ..store import state
@@ -51,7 +51,7 @@ def _template() -> str:
 def render(hook: str) -> str:
     template = _template()
     python = sys.executable.replace("'", "'\\''")
-    return template.replace("@HOOK@", hook).replace("@PYTHON@", python).replace("@RUN_CODE@", RUN_CODE)
+    return template.replace("@HOOK@", hook).replace("@PYTHON@", python).replace("@PYTHON_ARGS@", PYTHON_ARGS_SH)
 
 
 def is_ours(path: str) -> bool:

@@ -97,10 +97,9 @@ class PackBuffer:
         has written a hundred packs."""
         repo = self.store.repo
         held = self.store.held_objects
-        if held is None:
-            todo = sorted(oid for oid in self.objects if oid == EMPTY_TREE or pygit2.Oid(raw=oid) not in repo)
-        else:
-            todo = sorted(oid for oid in self.objects if oid == EMPTY_TREE or oid not in held)
+        # odb.exists reads an object's header; `in repo` would read it whole.
+        holds = held.__contains__ if held is not None else lambda oid: repo.odb.exists(pygit2.Oid(raw=oid))
+        todo = sorted(oid for oid in self.objects if oid == EMPTY_TREE or not holds(oid))
         if todo and len(todo) < loose_below:
             for oid in todo:
                 kind, data = self.objects[oid]
