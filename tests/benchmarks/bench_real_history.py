@@ -30,10 +30,12 @@ What it does, in a temporary directory:
    MultiEdit of the session added to a path, before the commit's committer
    time, is among the lines the commit adds to that path (compared with
    leading and trailing white space stripped; an edit's added lines are the
-   `+` lines of the structuredPatch its result holds, whole lines, else the
-   lines of its new text that its old text does not hold). A line is significant here
-   when it holds at least 16 characters other than white space, a letter
-   among them: `}`, `return nil`, `if err != nil {` are not.
+   `+` lines of the structuredPatch its result holds, whole lines, that are
+   not among its `-` lines, else the lines of its new text that its old
+   text does not hold: a line an edit only re-indents, it does not add).
+   A line is significant here when it holds at least 16 characters other
+   than white space, a letter among them: `}`, `return nil`,
+   `if err != nil {` are not.
 
 Recall is the share of backed pairs that `blame commit` names; precision is
 the share of named pairs that are backed. The figures the project measured
@@ -140,10 +142,15 @@ def session_edits(lines: list[dict]) -> list[dict]:
                         name == "Write" and patch and isinstance(result, dict) and result.get("type") == "update"):
                     # Whole lines, as the tool's own diff gives them (an Edit's
                     # strings may be parts of lines).
+                    # A line the patch takes out and puts back with other
+                    # white space only (re-indented) is not added: as in
+                    # `_added`, lines are compared stripped.
+                    plus, minus = [], []
                     for hunk in patch:
                         for ln in (hunk.get("lines") or []) if isinstance(hunk, dict) else []:
-                            if isinstance(ln, str) and ln.startswith("+"):
-                                added.add(ln[1:].strip())
+                            if isinstance(ln, str) and ln[:1] in ("+", "-"):
+                                (plus if ln[0] == "+" else minus).append(ln[1:])
+                    added = _added("\n".join(minus), "\n".join(plus))
                 elif name == "Write":
                     original = result.get("originalFile") if isinstance(result, dict) else None
                     added = _added(original, inp.get("content") or "")

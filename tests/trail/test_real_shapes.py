@@ -371,3 +371,33 @@ def test_a_line_copied_by_hand_and_reindented_stays_the_sessions(repo, tmp_path,
     # Line 15, the copy, is the session's, as `git blame -M` pairs a copied
     # line of 20 letters and digits or more; the rest is the human's.
     assert note(repo, c) == [_line(A, 2, "2.1.1", "app.go", [15, 15])]
+
+
+# -- a line a session's edit only moved keeps its writer ---------------------------
+
+REPORT = ('\nfunc report(w io.Writer, st *State) {\n\tage := timeAgo(st.StartedAt)\n'
+          '\tfmt.Fprintln(w, st.SessionID)\n\tfmt.Fprintln(w, st.WorktreePath)\n}\n')
+REPORT_BODY = '\tage := timeAgo(st.StartedAt)\n\tfmt.Fprintln(w, st.SessionID)\n\tfmt.Fprintln(w, st.WorktreePath)\n'
+REPORT_EDITED = ('\tfmt.Fprintln(w, st.SessionID)\n\tfmt.Fprintln(w, st.WorktreePath)\n'
+                 '\tage := timeAgo(st.StartedAt)\n\tfmt.Fprintln(w, "started " + age)\n')
+
+
+def test_a_line_a_session_only_moved_stays_its_writers(repo, tmp_path, monkeypatch):
+    # The human's function; the session's edit rewrites its body, taking the
+    # human's `age :=` line from the top to below the two prints (git's diff
+    # keeps the prints), and adds one line of its own.
+    path = _one_edit(repo, tmp_path, "print the age last", REPORT_BODY, REPORT_EDITED, base=BASE + REPORT)
+    repo.write("app.go", BASE + REPORT.replace(REPORT_BODY, REPORT_EDITED))
+    c = _commit(repo, monkeypatch, "age last")
+    # git's diff takes the line out and puts it back: the commit introduces it.
+    assert [ln for ln in repo.git("diff", "HEAD~1", "HEAD").splitlines() if ln[:1] in "+-"][2:] == [
+        "-\tage := timeAgo(st.StartedAt)", "+\tage := timeAgo(st.StartedAt)",
+        '+\tfmt.Fprintln(w, "started " + age)']
+
+    _import(repo, path)
+    # Line 8 is the human's line, moved, as `git diff --color-moved` sees it
+    # (one line of its text removed, one added, 21 letters and digits); the
+    # session wrote line 9 alone.
+    assert note(repo, c) == [_line(A, 2, "2.1.2", "app.go", [9, 9])]
+    shown = repo.cli_json("blame", "commit", c)
+    assert shown["lines"] == {"introduced": 2, "agent": 1, "unknown": 0, "human": 1, "alive_at_head": 1}

@@ -32,7 +32,10 @@ place's walk gives to a step (several: ambiguous).
 A line is the same line when it is unchanged, or only re-indented (its
 leading and trailing white space changed: a block wrapped in an `if`, a
 formatter's run), as `git blame -w` sees it: its writer is who wrote its
-text, not who re-indented it. A line the human's edit adds (no window open)
+text, not who re-indented it. So is a line a tool's change moved: the one
+line of its text that change removes and the one it adds, with 20 letters
+and digits or more, as `git diff --color-moved` sees a moved line (a tool
+that rewrote a block keeping a line of it). A line the human's edit adds (no window open)
 that is a copy of a line of 20 letters and digits or more, the one such
 line of the state before, still there, keeps that line's writer, as `git
 blame -M` pairs copied lines. And a run of lines another checkout's session wrote that a
@@ -375,7 +378,7 @@ class Attribution:
             red = (("after" if side == 1 else "before"), src) in w.redacted
             if located:
                 amap = L.align(prev, cur, L.STEP)
-                owner = moved = copied = cur_lines = None
+                owner = moved = carried = copied = cur_lines = None
                 for line, pos in list(located.items()):
                     was = amap[pos] if pos < len(amap) else None
                     if was is None:
@@ -383,12 +386,19 @@ class Attribution:
                             cur_lines = L.split(cur)
                         text = cur_lines[pos].strip() if pos < len(cur_lines) else b""
                         if text and text in self._texts(prev):
-                            # Its text was there before: re-indented, or moved.
+                            # Its text was there before: re-indented, moved, or copied.
                             if moved is None:
                                 moved = _reindented(prev, cur, amap)
                             was = moved.get(pos)
                             if was is None and owner is None:
                                 owner = self._candidates({cur_path, src}, t, cur_t)
+                            if was is None and owner:
+                                # A tool's change that took the one line of
+                                # its text from one place and put it in
+                                # another carried it: it did not write it.
+                                if carried is None:
+                                    carried = _moved(prev, cur, amap, moved)
+                                was = carried.get(pos)
                             if was is None and not owner:
                                 # Typed outside every window: a line copied by
                                 # hand keeps the writer of its source.
@@ -608,6 +618,31 @@ def _reindented(old: bytes, new: bytes, amap: list) -> dict[int, int]:
     return out
 
 
+def _moved(old: bytes, new: bytes, amap: list, reindented: dict[int, int]) -> dict[int, int]:
+    """{line of `new`: line of `old`} for the lines a tool's change moved:
+    the diff (`amap`) adds the line, and its text (white space aside) is that
+    of the one line the diff removes and of the one line it adds, with at
+    least MIN_ALNUM letters and digits, the fewest `git diff --color-moved`
+    calls a moved block by (a tool that rewrote a block keeping a line of
+    it, a function it moved up the file). Its writer is who wrote its text.
+    Lines `reindented` pairs (see `_reindented`) are set aside. A line moved
+    outside every window is left to track's lineage (see `_copies`)."""
+    used = {j for j in amap if j is not None} | set(reindented.values())
+    removed: dict[bytes, int] = {}
+    for j, ln in enumerate(L.split(old)):
+        if j not in used:
+            text = ln.strip()
+            removed[text] = -1 if text in removed else j
+    added: dict[bytes, int] = {}
+    for i, ln in enumerate(L.split(new)):
+        if i < len(amap) and amap[i] is None and i not in reindented:
+            text = ln.strip()
+            added[text] = -1 if text in added else i
+    return {i: removed[text] for text, i in added.items()
+            if i >= 0 and removed.get(text, -1) >= 0
+            and len(text) >= MIN_ALNUM and _alnum(text) >= MIN_ALNUM}
+
+
 def _copies(lines: list[bytes], amap: list) -> dict[bytes, int]:
     """{text: line} for the lines of a version (`lines`) that a line of the
     next version may be a copy of: those the diff (`amap`, as `lines.align`
@@ -618,7 +653,8 @@ def _copies(lines: list[bytes], amap: list) -> dict[bytes, int]:
     re-indented); its writer is who wrote the line it copies, as `git blame
     -M` sees it. A line moved by hand (its source gone) is left to track's
     lineage, which calls its hunk `moved`; a line a window's diff adds stays
-    that window's: its tool wrote it."""
+    that window's, its tool wrote it, unless the same change removed the
+    one line of its text (`_moved`)."""
     kept = {j for j in amap if j is not None}
     seen: dict[bytes, int] = {}
     for i, ln in enumerate(lines):
