@@ -93,6 +93,21 @@ def test_renames_are_followed_and_moves_with_M(repo):
         "agent", "agent", "unknown", "unknown", "human"]
 
 
+def test_blame_commit_counts_a_hunk_held_in_two_ranges_once(repo):
+    # The agent writes four lines in one hunk; the human rewrites the second
+    # before committing: the note holds the hunk as two ranges.
+    repo.cli_json("init")
+    body = ['def farewell(name):', '    message = "bye " + name', '    print(message)', '    return message']
+    a = one_turn(repo, "3b0e5a1c-7d2f-4e8a-9c61-0d4b8f2a6e19", "app.py", BASE + "\n".join(body) + "\n")
+    repo.write("app.py", (repo.path / "app.py").read_text().replace('"bye "', '"ciao "'))
+    repo.git("commit", "-q", "-am", "farewell")
+    out = repo.cli_json("blame", "commit", "HEAD")
+    [s] = out["sessions"]
+    assert [h["lines"] for st in s["steps"] for h in st["hunks"]] == [[3, 3], [5, 6]]
+    assert (s["session"], s["lines"], s["alive"]) == (a.session, 3, 3)
+    assert out["lines"] == {"introduced": 4, "agent": 3, "unknown": 0, "human": 1, "alive_at_head": 3}
+
+
 def test_uncommitted_lines_are_attributed_from_the_working_tree(repo):
     repo.cli_json("init")
     one_turn(repo, "s-pending", "app.py", BASE + "# pending\n", "add a line")

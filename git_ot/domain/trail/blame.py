@@ -365,7 +365,9 @@ def blame_commit(store: Store, rev: str) -> dict:
         steps = []
         for step_n, st in sorted(s["steps"].items(), key=lambda kv: (kv[0] is None, kv[0])):
             prompt_step, prompt = blame.prompt(sid, step_n)
-            st["alive"] = sum(alive_by.get((h["path"], h["hunk"], sid), 0) for h in st["hunks"])
+            # A hunk the note holds in several ranges (a line of it another
+            # writer's) is counted once: alive_by counts it whole.
+            st["alive"] = sum(alive_by.get(key, 0) for key in {(h["path"], h["hunk"], sid) for h in st["hunks"]})
             st["prompt_step"], st["prompt"] = prompt_step, prompt
             tool = None
             if info is not None and isinstance(step_n, int) and 0 < step_n <= len(info["steps"]):
