@@ -19,8 +19,9 @@ What it does, in a temporary directory:
 2. writes every Claude Code transcript slice of the checkpoints branch to a
    folder, one sub-folder per session, and runs
    `git ot import claude-code FOLDER` once (the slices of a session are
-   merged by the import; a line two slices hold is folded once), timed:
-   the figure is the bytes of every slice over the wall time, in MB/s;
+   merged by the import; a line two slices hold is folded once), timed
+   once the folder is on disk (`sync`): the figure is the bytes of every
+   slice over the wall time, in MB/s;
 3. runs `git ot blame commit SHA --json` on every commit of main (merges
    left out) made since the first session began, timed one by one;
 4. scores the sessions `blame commit` names on each commit (those with
@@ -375,6 +376,9 @@ def run(source: Path, tmp: Path, limit: int, verbose: bool, reuse: bool = False)
             d.mkdir(parents=True)
             for name, data in per[sid]:
                 (d / f"{name}.jsonl").write_bytes(data)
+        # The transcripts a user imports were written long before: the
+        # import does not wait on the disk writing this script's copy.
+        os.sync()
         log(f"importing {len(order)} sessions, {sum(len(per[s]) for s in order)} slices, {total / 1e6:.1f} MB")
         ms, out = run_timed(gitot + ["import", "claude-code", str(folder), "--json"], clone, env)
         log(f"import: {ms / 1000:.1f} s, anchored {len(json.loads(out)['anchored'])} commits")

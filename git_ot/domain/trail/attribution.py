@@ -35,12 +35,13 @@ formatter's run), as `git blame -w` sees it: its writer is who wrote its
 text, not who re-indented it. So is a line a tool's change moved: the one
 line of its text that change removes and the one it adds, with 20 letters
 and digits or more, as `git diff --color-moved` sees a moved line (a tool
-that rewrote a block keeping a line of it). A line the human's edit adds (no window open)
-that is a copy of a line of 20 letters and digits or more, the one such
-line of the state before, still there, keeps that line's writer, as `git
-blame -M` pairs copied lines. And a run of lines another checkout's session wrote that a
-commit here holds is paired with them by text and place alone: it needs
-those 20 letters and digits too, else it is `unknown` (`t.Parallel()`).
+that rewrote a block keeping a line of it). A line the human's edit adds
+(no window open) that is a copy of a line of 20 letters and digits or
+more, the one such line of the state before, still there, keeps that
+line's writer, as `git blame -M` pairs copied lines. And a run of lines
+another checkout's session wrote that a commit here holds is paired with
+them by text and place alone: it needs those 20 letters and digits too,
+else it is `unknown` (`t.Parallel()`).
 
 A line is looked for first in the working tree now, then in older states
 (so a line staged with `git add` and then edited again in the working tree
