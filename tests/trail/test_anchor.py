@@ -91,6 +91,27 @@ def test_hand_edits_after_the_agent_are_the_humans(repo, hooks):
         assert [n["lines"] for n in note(repo)] == [[3, 5]]
 
 
+def test_a_line_the_agent_only_moved_stays_its_writers(repo, hooks):
+    set_up(repo, hooks)
+    settings = ['TIMEOUT_SECONDS = int(os.environ.get("TIMEOUT", "30"))',
+                'RETRIES = int(os.environ.get("RETRIES", "3"))',
+                'BACKOFF = float(os.environ.get("BACKOFF", "0.5"))']
+    repo.write("app.py", BASE + "\n".join(settings) + "\n")
+    repo.git("commit", "-q", "-am", "settings")
+    # The agent's edit takes the timeout from the top to below the others
+    # (git's diff keeps those two) and adds a line of its own after it.
+    deadline = "DEADLINE = TIMEOUT_SECONDS * (RETRIES + 1)"
+    one_turn(repo, "s-move", "app.py", BASE + "\n".join(settings[1:] + settings[:1] + [deadline]) + "\n",
+             "compute a deadline")
+    repo.git("commit", "-q", "-am", "deadline")
+    assert repo.git("diff", "-U0", "HEAD~1", "HEAD").splitlines()[-4:] == [
+        f"-{settings[0]}", "@@ -5,0 +5,2 @@ BACKOFF = float(os.environ.get(\"BACKOFF\", \"0.5\"))",
+        f"+{settings[0]}", f"+{deadline}"]
+    # The moved line is still the human's, as `git diff --color-moved` sees it.
+    assert blame(repo, "app.py")[4:] == [
+        (settings[0], HUMAN), (deadline, agent_line("s-move", 2, "2.1.2", "compute a deadline", 1))]
+
+
 def test_a_file_the_agent_never_touched(repo, hooks):
     set_up(repo, hooks)
     one_turn(repo, "s-untouched", "app.py", BASE + FAREWELL, "add farewell")
