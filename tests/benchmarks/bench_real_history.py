@@ -142,10 +142,10 @@ def session_edits(lines: list[dict]) -> list[dict]:
                 if isinstance(patch, list) and patch and name != "Write" or (
                         name == "Write" and patch and isinstance(result, dict) and result.get("type") == "update"):
                     # Whole lines, as the tool's own diff gives them (an Edit's
-                    # strings may be parts of lines).
-                    # A line the patch takes out and puts back with other
-                    # white space only (re-indented) is not added: as in
-                    # `_added`, lines are compared stripped.
+                    # strings may be parts of lines). A line the patch takes
+                    # out and puts back with other white space only
+                    # (re-indented) is not added: as in `_added`, lines are
+                    # compared stripped.
                     plus, minus = [], []
                     for hunk in patch:
                         for ln in (hunk.get("lines") or []) if isinstance(hunk, dict) else []:

@@ -7,9 +7,11 @@ human's commit whose only lines a session's window aligned with are a
 two branches, editing the same file in turns; a session that moves from
 one checkout to another. The transcripts are written by the tests in
 Claude Code's form (tests/support/transcripts.py) and imported after the
-fact, with no hook ever run, as the benchmark does. Last, the formatters
+fact, with no hook ever run, as the benchmark does. Then the formatters
 people run over agent code (black, and re-indenting and wrapping by hand):
-the lines keep their identity, `alive_transformed`, not `lost`.
+the lines keep their identity, `alive_transformed`, not `lost`. Last,
+lines carried rather than written: re-indented by a later session, copied
+by hand, or moved by a session's own edit keep the writer of their text.
 """
 
 from __future__ import annotations
