@@ -21,7 +21,7 @@ import shlex
 import sys
 from typing import Callable
 
-from .. import PYTHON_ARGS_SH, RUN_CODE
+from .. import PYTHON_ARGS_SH
 from ..errors import SettingsError
 
 
@@ -32,7 +32,7 @@ INBOX_RUNNER = '"$r" hook '
 # How the command of a hook outside the project scope names git-ot (see
 # `python_command`): a hook entry whose command holds this and the
 # harness's name is git-ot's.
-PYTHON_RUNNER = f"-c '{RUN_CODE}' hook "
+PYTHON_RUNNER = f"{PYTHON_ARGS_SH} hook "
 
 
 def python_command(python: str) -> str:

@@ -54,6 +54,7 @@ from common import git, hermetic_env, log, scratch  # noqa: E402
 from support import agents  # noqa: E402
 from support.scripted_model import ScriptedModel  # noqa: E402
 from support.scripted_responses import ScriptedResponses, codex_config  # noqa: E402
+from git_ot.capture.codex.config import _AppServer  # noqa: E402
 
 TARGET = 1.3
 VENV_BIN = os.path.dirname(sys.executable)
@@ -119,21 +120,9 @@ def codex_prepare(cli: str, repo: Path, home: Path, env: dict) -> None:
     here, with one `initialize` asked of `codex app-server`."""
     (home / ".codex").mkdir(parents=True, exist_ok=True)
     (home / ".codex" / "config.toml").write_text(codex_config("http://127.0.0.1:9/v1"))
-    server = subprocess.Popen([cli, "app-server"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, env={**env, "HOME": str(home),
-                                                              "CODEX_HOME": str(home / ".codex")})
-    try:
-        server.stdin.write(json.dumps({"id": 1, "method": "initialize", "params": {
-            "clientInfo": {"name": "bench", "title": "bench", "version": "0"}}}).encode() + b"\n")
-        server.stdin.flush()
-        while (line := server.stdout.readline()) and json.loads(line).get("id") != 1:
-            pass
-        if not line:
-            raise RuntimeError("codex app-server ended before it answered")
-    finally:
-        server.stdin.close()
-        server.wait(timeout=60)
-        server.stdout.close()
+    # The same conversation `git ot install codex` has with it.
+    with _AppServer(cli, str(repo), {**env, "HOME": str(home), "CODEX_HOME": str(home / ".codex")}) as server:
+        server.call("initialize", {"clientInfo": {"name": "bench", "title": "bench", "version": "0"}})
     if not (home / ".codex" / "installation_id").exists():
         raise RuntimeError("codex app-server did not set up its home")
 

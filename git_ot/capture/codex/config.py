@@ -421,13 +421,13 @@ class _RpcError(Exception):
 class _AppServer:
     """`codex app-server`: newline-delimited JSON-RPC on its stdin and stdout."""
 
-    def __init__(self, program: str, cwd: str):
-        self.program, self.cwd = program, cwd
+    def __init__(self, program: str, cwd: str, env: dict | None = None):
+        self.program, self.cwd, self.env = program, cwd, env
         self.next_id = 0
 
     def __enter__(self) -> "_AppServer":
         self.proc = subprocess.Popen([self.program, "app-server"], cwd=self.cwd, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env)
         # A server that never answers is ended, so an install cannot hang.
         self.timer = threading.Timer(TRUST_TIMEOUT, self.proc.kill)
         self.timer.daemon = True

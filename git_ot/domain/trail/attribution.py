@@ -629,19 +629,11 @@ def _moved(old: bytes, new: bytes, amap: list, reindented: dict[int, int]) -> di
     Lines `reindented` pairs (see `_reindented`) are set aside. A line moved
     outside every window is left to track's lineage (see `_copies`)."""
     used = {j for j in amap if j is not None} | set(reindented.values())
-    removed: dict[bytes, int] = {}
-    for j, ln in enumerate(L.split(old)):
-        if j not in used:
-            text = ln.strip()
-            removed[text] = -1 if text in removed else j
-    added: dict[bytes, int] = {}
-    for i, ln in enumerate(L.split(new)):
-        if i < len(amap) and amap[i] is None and i not in reindented:
-            text = ln.strip()
-            added[text] = -1 if text in added else i
-    return {i: removed[text] for text, i in added.items()
-            if i >= 0 and removed.get(text, -1) >= 0
-            and len(text) >= MIN_ALNUM and _alnum(text) >= MIN_ALNUM}
+    old_lines, new_lines = L.split(old), L.split(new)
+    removed = _once(old_lines, (j for j in range(len(old_lines)) if j not in used))
+    added = _once(new_lines, (i for i in range(min(len(new_lines), len(amap)))
+                              if amap[i] is None and i not in reindented))
+    return {i: removed[text] for text, i in added.items() if text in removed and _long(text)}
 
 
 def _copies(lines: list[bytes], amap: list) -> dict[bytes, int]:
@@ -657,12 +649,23 @@ def _copies(lines: list[bytes], amap: list) -> dict[bytes, int]:
     that window's, its tool wrote it, unless the same change removed the
     one line of its text (`_moved`)."""
     kept = {j for j in amap if j is not None}
+    return {t: i for t, i in _once(lines, range(len(lines))).items() if i in kept and _long(t)}
+
+
+def _once(lines: list[bytes], indices) -> dict[bytes, int]:
+    """{text: index} for the texts (stripped) that exactly one of the lines
+    at `indices` holds."""
     seen: dict[bytes, int] = {}
-    for i, ln in enumerate(lines):
-        text = ln.strip()
+    for i in indices:
+        text = lines[i].strip()
         seen[text] = -1 if text in seen else i
-    return {t: i for t, i in seen.items()
-            if i >= 0 and i in kept and len(t) >= MIN_ALNUM and _alnum(t) >= MIN_ALNUM}
+    return {t: i for t, i in seen.items() if i >= 0}
+
+
+def _long(text: bytes) -> bool:
+    """Whether a line's text holds MIN_ALNUM letters and digits, enough to be
+    paired with another by its text alone."""
+    return len(text) >= MIN_ALNUM and _alnum(text) >= MIN_ALNUM
 
 
 class Uncommitted:
