@@ -56,6 +56,9 @@ def _dashdash_at(args: list[str]) -> int | None:
 @click.option("-C", "copies", count=True,
               help="Also follow lines moved or copied from other files, as git blame -C does "
                    "(repeat it to look further, as with git).")
+@click.option("-w", "whitespace", is_flag=True,
+              help="Ignore white space when comparing a line with its parent's, as git blame -w "
+                   "does: a line only re-indented keeps the writer it had.")
 @click.option("--porcelain", is_flag=True,
               help="Print git blame's porcelain format with ot-* header lines added.")
 @click.option("--format", "fmt", type=click.Choice(["text", "agent-trace", "md", "html", "json"]),
@@ -68,7 +71,7 @@ def _dashdash_at(args: list[str]) -> int | None:
 @json_option
 @click.argument("args", nargs=-1, required=True, metavar="[REV] [--] FILE")
 @click.pass_context
-def blame(ctx, line_ranges, moves, copies, porcelain, fmt, output_file, as_json, args):
+def blame(ctx, line_ranges, moves, copies, whitespace, porcelain, fmt, output_file, as_json, args):
     """Show which agent session, step and prompt wrote each line of a file.
 
     The file and revision are given as to git blame: 'git ot blame [REV]
@@ -85,7 +88,7 @@ def blame(ctx, line_ranges, moves, copies, porcelain, fmt, output_file, as_json,
     if at is not None:
         args.insert(at, "--")
     if args[0] == "pr" and at != 0:
-        _blame_pr(args[1:], fmt, output_file, as_json, line_ranges or moves or copies or porcelain)
+        _blame_pr(args[1:], fmt, output_file, as_json, line_ranges or moves or copies or whitespace or porcelain)
         return
     if output_file is not None:
         raise click.UsageError("--output applies to 'git ot blame pr' only")
@@ -98,8 +101,8 @@ def blame(ctx, line_ranges, moves, copies, porcelain, fmt, output_file, as_json,
             raise click.UsageError("'blame commit' needs a revision, as in 'git ot blame commit HEAD'")
         if len(revs) > 1:
             raise click.UsageError("'blame commit' takes one revision, as in 'git ot blame commit HEAD'")
-        if line_ranges or moves or copies or porcelain:
-            raise click.UsageError("-L, -M, -C and --porcelain apply to 'git ot blame FILE' only")
+        if line_ranges or moves or copies or whitespace or porcelain:
+            raise click.UsageError("-L, -M, -C, -w and --porcelain apply to 'git ot blame FILE' only")
         if fmt == "agent-trace":
             if as_json:
                 raise click.UsageError("--json and --format agent-trace cannot be used together")
@@ -117,7 +120,8 @@ def blame(ctx, line_ranges, moves, copies, porcelain, fmt, output_file, as_json,
     if as_json and porcelain:
         raise click.UsageError("--json and --porcelain cannot be used together")
     store = open_store(seal=True)
-    result = blame_domain.blame_file(store, args, line_ranges, moves, copies, porcelain=porcelain)
+    result = blame_domain.blame_file(store, args, line_ranges, moves, copies, porcelain=porcelain,
+                                       whitespace=whitespace)
     if as_json:
         _print_json(result)
     elif porcelain:
@@ -136,7 +140,7 @@ def _blame_pr(args: list[str], fmt: str | None, output_file: str | None, as_json
     if len(revs) > 1:
         raise click.UsageError("'blame pr' takes one range, as in 'git ot blame pr main..HEAD'")
     if file_options:
-        raise click.UsageError("-L, -M, -C and --porcelain apply to 'git ot blame FILE' only")
+        raise click.UsageError("-L, -M, -C, -w and --porcelain apply to 'git ot blame FILE' only")
     if fmt in ("text", "agent-trace"):
         raise click.UsageError(f"--format {fmt} does not apply to 'blame pr': use md, html or json")
     if as_json:
@@ -294,12 +298,19 @@ def _print_commit(result: dict) -> None:
     n = result["lines"]
     emit(output.paint(f"commit {result['commit']}", "yellow"))
     emit(f"    {result['summary']}")
+    plural = "s" if n["introduced"] != 1 else ""
     if not result["anchored"]:
-        emit(f"not anchored: {n['introduced']} line{'s' if n['introduced'] != 1 else ''} "
-             f"introduced, of unknown origin (the commit has no note)")
-        return
-    emit(f"lines introduced {n['introduced']}: agent {n['agent']}, human {n['human']}, "
-         f"unknown {n['unknown']}; agent lines alive at HEAD {n['alive_at_head']}")
+        if not n["moved"]:
+            emit(f"not anchored: {n['introduced']} line{plural} introduced, of unknown origin "
+                 f"(the commit has no note)")
+            return
+        emit(f"not anchored: {n['introduced']} line{plural} introduced: {n['moved']} moved here from "
+             f"agent lines, {n['unknown']} of unknown origin (the commit has no note); "
+             f"agent lines alive at HEAD {n['alive_at_head']}")
+    else:
+        moved = f" ({n['moved']} moved here)" if n["moved"] else ""
+        emit(f"lines introduced {n['introduced']}: agent {n['agent']}{moved}, human {n['human']}, "
+             f"unknown {n['unknown']}; agent lines alive at HEAD {n['alive_at_head']}")
     for s in result["sessions"]:
         emit("")
         emit(f"session {s['session']}  {s['harness'] or '-'}  model {s['model'] or '-'}"
@@ -311,8 +322,11 @@ def _print_commit(result: dict) -> None:
                 head = f"  prompt {st['prompt_step'] or '?'}: "
                 room = 72 if fit is None else max(fit - len(head), 16)  # on a terminal, its width
                 emit(head + blame_domain.short(st["prompt"], room))
-            hunks = ", ".join(f"{h['path']}:{h['lines'][0]}-{h['lines'][1]}" for h in st["hunks"])
+            hunks = ", ".join(f"{h['path']}:{h['lines'][0]}-{h['lines'][1]}"
+                              + (f" (moved from {h['moved_from'][:12]})" if "moved_from" in h else "")
+                              for h in st["hunks"])
+            moved = f"{st['moved']} moved here, " if st["moved"] else ""
             emit(f"    step {st['step']} {st['tool'] or 'tool'}: {st['lines']} line"
-                 f"{'s' if st['lines'] != 1 else ''} ({st['alive']} alive) {hunks}")
+                 f"{'s' if st['lines'] != 1 else ''} ({moved}{st['alive']} alive) {hunks}")
             for f in st["patch"] or []:
                 emit(f"        patch {f['status']} {f['path']} +{f.get('added', 0)} -{f.get('removed', 0)}")

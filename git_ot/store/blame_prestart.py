@@ -48,18 +48,20 @@ def operands(args: list[str]) -> list[str] | None:
     return None
 
 
-def git_argv(ops: list[str], line_ranges=(), moves: int = 0, copies: int = 0) -> list[str]:
+def git_argv(ops: list[str], line_ranges=(), moves: int = 0, copies: int = 0,
+             whitespace: bool = False) -> list[str]:
     """The git blame command for `git ot blame` with these options and operands()."""
     argv = ["git", "blame", "--porcelain"]
     for spec in line_ranges:
         argv += ["-L", spec]
-    return argv + ["-M"] * moves + ["-C"] * copies + ops
+    return argv + ["-w"] * whitespace + ["-M"] * moves + ["-C"] * copies + ops
 
 
 def guess(args: list[str]) -> list[str] | None:
     """The git command `git ot blame <args>` will run, or None when unsure."""
     ranges: list[str] = []
     moves = copies = 0
+    whitespace = False
     rest: list[str] = []  # the arguments that are not options, `--` kept in its place
     i = 0
     while i < len(args):
@@ -74,9 +76,10 @@ def guess(args: list[str]) -> list[str] | None:
             i += 1
         elif a.startswith("-L") and len(a) > 2:
             ranges.append(a[2:])
-        elif a in ("-M", "-C") or (len(a) > 2 and set(a[1:]) <= {"M", "C"}):
+        elif len(a) > 1 and set(a[1:]) <= {"M", "C", "w"}:
             moves += a.count("M")
             copies += a.count("C")
+            whitespace = whitespace or "w" in a
         elif a in ("--json", "--porcelain"):
             continue
         else:
@@ -84,7 +87,7 @@ def guess(args: list[str]) -> list[str] | None:
     if rest[:1] in (["commit"], ["pr"]):
         return None  # `blame commit REV`, not a file
     ops = operands(rest)
-    return None if ops is None else git_argv(ops, ranges, moves, copies)
+    return None if ops is None else git_argv(ops, ranges, moves, copies, whitespace)
 
 
 class Spawned:

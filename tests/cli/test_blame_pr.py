@@ -173,3 +173,34 @@ def test_a_session_this_clone_has_not_got_is_named_and_its_hunks_are_unknown(rep
     assert (first["lines"]["agent"], first["intent"]["prompts"], [h["state"] for h in first["hunks"]]) == (
         4, [], ["unknown"])
     assert report["summary"]["traced"] == 0
+
+
+def test_a_commit_that_moves_agent_lines_carries_them_not_their_prompt(repo):
+    # A person moves the agent's function above the configuration: the move
+    # commit holds the agent's lines (blame commit), but the prompt behind
+    # them is the intent of the commit that took them first.
+    assert repo.cli("init").returncode == 0
+    body = "".join(f"# configuration line number {i} of the module\n" for i in range(8))
+    farewell = ('def farewell(name):\n    message = "goodbye, dear " + name + ", and thank you"\n'
+                '    return message.upper() + " and see you again soon, " + name\n')
+    repo.write("app.py", body)
+    base = repo.commit("Configuration")
+    a = Agent(repo, "s-mover")
+    a.prompt("add a farewell below the configuration")
+    a.write("app.py", body + farewell)
+    a.stop()
+    repo.commit("Add farewell")
+    repo.write("app.py", farewell + body)
+    repo.commit("Farewell first")
+    report = _json(repo, f"{base}..HEAD")
+    assert [(c["subject"], c["lines"], [p["text"] for p in c["intent"]["prompts"]], c["hunks"])
+            for c in report["commits"]] == [
+        ("Add farewell", {"introduced": 3, "agent": 3, "person": 0, "unknown": 0},
+         ["add a farewell below the configuration"],
+         [{"session": "s-mover", "hunk": "2.1.1", "step": 2, "path": "app.py", "lines": [9, 11],
+           "state": "moved"}]),
+        ("Farewell first", {"introduced": 3, "agent": 3, "person": 0, "unknown": 0}, [],
+         [{"session": "s-mover", "hunk": "2.1.1", "step": 2, "path": "app.py", "lines": [1, 3],
+           "state": "moved"}]),
+    ]
+    assert (report["summary"]["traced"], report["summary"]["hunks"]["total"]) == (1, 1)

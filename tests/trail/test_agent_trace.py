@@ -62,7 +62,7 @@ def test_blame_commit_as_an_agent_trace_record(repo):
              "ranges": [{"start_line": 5, "end_line": 5, "content_hash": sha256("# end\n")}]},
         ]}],
         "metadata": {"dev.git-ot": {"anchored": True, "lines": {
-            "introduced": 3, "agent": 2, "unknown": 0, "human": 1, "alive_at_head": 2}}},
+            "introduced": 3, "agent": 2, "moved": 0, "unknown": 0, "human": 1, "alive_at_head": 2}}},
     }
     # The same commit gives the same record, byte for byte.
     assert repo.ot("blame", "commit", commit, "--format", "agent-trace").stdout == proc.stdout

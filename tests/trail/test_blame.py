@@ -7,7 +7,7 @@ import json
 import pytest
 
 from git_ot.store.blame_prestart import guess
-from support.trail import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head
+from support.trail import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head, set_up
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 
@@ -105,7 +105,99 @@ def test_blame_commit_counts_a_hunk_held_in_two_ranges_once(repo):
     [s] = out["sessions"]
     assert [h["lines"] for st in s["steps"] for h in st["hunks"]] == [[3, 3], [5, 6]]
     assert (s["session"], s["lines"], s["alive"]) == (a.session, 3, 3)
-    assert out["lines"] == {"introduced": 4, "agent": 3, "unknown": 0, "human": 1, "alive_at_head": 3}
+    assert out["lines"] == {"introduced": 4, "agent": 3, "moved": 0, "unknown": 0, "human": 1,
+                            "alive_at_head": 3}
+
+
+BODY = "".join(f"# configuration line number {i} of the module\n" for i in range(8))
+FAREWELL = ['def farewell(name):', '    message = "goodbye, dear " + name + ", and thank you"',
+            '    return message.upper() + " and see you again soon, " + name']
+MOVER = "0d6c1f0e-2b4a-4c8e-9e3a-5f7b1d2c4a60"
+
+
+def _farewell_below(repo, hooks: bool = True) -> str:
+    """The person's eight lines, committed; the agent adds its farewell below them."""
+    set_up(repo, hooks)
+    repo.write("app.py", BODY)
+    repo.commit("body")
+    one_turn(repo, MOVER, "app.py", BODY + "\n".join(FAREWELL) + "\n", "add a farewell below the configuration")
+    return repo.commit("farewell")
+
+
+def test_blame_commit_keeps_the_writer_of_lines_a_person_moved(repo, hooks):
+    c = _farewell_below(repo, hooks)
+    # By hand, the farewell goes above the configuration: git's diff removes
+    # it below and adds it above.
+    repo.write("app.py", "\n".join(FAREWELL) + "\n" + BODY)
+    m = repo.commit("farewell first")
+    out = repo.cli_json("blame", "commit", m)
+    assert out["anchored"] is hooks
+    assert out["lines"] == {"introduced": 3, "agent": 3, "moved": 3, "unknown": 0, "human": 0,
+                            "alive_at_head": 3}
+    [s] = out["sessions"]
+    assert (s["session"], s["lines"], s["moved"], s["alive"]) == (MOVER, 3, 3, 3)
+    [step] = s["steps"]
+    assert (step["step"], step["lines"], step["moved"], step["alive"], step["tool"]) == (2, 3, 3, 3, "Edit")
+    assert step["hunks"] == [{"hunk": "2.1.1", "path": "app.py", "lines": [1, 3], "moved_from": c}]
+    assert out["files"] == [{"path": "app.py", "runs": [
+        {"lines": [1, 3], "kind": "agent", "session": MOVER, "step": 2, "harness": "claude-code",
+         "model": MODEL, "moved_from": c}]}]
+    counts = ("lines introduced 3: agent 3 (3 moved here), human 0, unknown 0; agent lines alive at HEAD 3"
+              if hooks else "not anchored: 3 lines introduced: 3 moved here from agent lines, 0 of unknown "
+              "origin (the commit has no note); agent lines alive at HEAD 3")
+    assert repo.ot("blame", "commit", m).stdout.decode().splitlines() == [
+        f"commit {m}",
+        "    farewell first",
+        counts,
+        "",
+        f"session {MOVER}  claude-code  model {MODEL}",
+        "  prompt 1: add a farewell below the configuration",
+        f"    step 2 Edit: 3 lines (3 moved here, 3 alive) app.py:1-3 (moved from {c[:12]})",
+        "        patch M app.py +3 -0",
+    ]
+    # The file's blame with -M says the same of those lines.
+    assert [a.get("session") for _, a in blame(repo, "app.py", "-M")[:3]] == [MOVER] * 3
+    # The commit that wrote them still names them its own, not moved.
+    assert repo.cli_json("blame", "commit", c)["lines"]["moved"] == 0
+
+
+def test_blame_commit_keeps_the_writer_of_lines_a_person_reindented(repo, hooks):
+    c = _farewell_below(repo, hooks)
+    repo.write("app.py", BODY + "if ENABLED:\n" + "".join("    " + ln + "\n" for ln in FAREWELL))
+    m = repo.commit("farewell when enabled")
+    out = repo.cli_json("blame", "commit", m)
+    agent = {"kind": "agent", "session": MOVER, "step": 2, "harness": "claude-code", "model": MODEL}
+    if hooks:
+        # The hook's note already gives re-indented lines their writer.
+        assert out["lines"] == {"introduced": 4, "agent": 3, "moved": 0, "unknown": 0, "human": 1,
+                                "alive_at_head": 3}
+        assert out["files"][0]["runs"] == [{"lines": [9, 9], "kind": "human"}, {"lines": [10, 12], **agent}]
+    else:
+        # No note (a history no hook ran in): git blame -w finds where they came from.
+        assert out["lines"] == {"introduced": 4, "agent": 3, "moved": 3, "unknown": 1, "human": 0,
+                                "alive_at_head": 3}
+        assert out["files"][0]["runs"] == [{"lines": [9, 9], "kind": "unknown", "reason": "not-anchored"},
+                                           {"lines": [10, 12], **agent, "moved_from": c}]
+    # `git ot blame -w` is git blame -w: the re-indented lines' commit is the agent's.
+    assert [ln["commit"] for ln in repo.cli_json("blame", "app.py", "-w")["lines"][8:]] == [m, c, c, c]
+    assert [ln["commit"] for ln in repo.cli_json("blame", "app.py")["lines"][8:]] == [m, m, m, m]
+
+
+def test_blame_commit_carries_no_single_line_found_elsewhere(repo):
+    # One line of the agent's, moved alone (an import, a common call would be
+    # found as easily elsewhere): the person's, as the note says.
+    c = _farewell_below(repo)
+    lines = BODY.splitlines(keepends=True)
+    repo.write("app.py", "".join(lines[:2]) + FAREWELL[1].strip() + "\n" + "".join(lines[2:])
+               + FAREWELL[0] + "\n" + FAREWELL[2] + "\n")
+    m = repo.commit("message first")
+    out = repo.cli_json("blame", "commit", m)
+    assert out["lines"] == {"introduced": 1, "agent": 0, "moved": 0, "unknown": 0, "human": 1,
+                            "alive_at_head": 0}
+    assert out["sessions"] == []
+    # git blame -M follows the one line all the same.
+    assert blame(repo, "app.py", "-w", "-M")[2][1]["session"] == MOVER
+    assert c != m
 
 
 def test_uncommitted_lines_are_attributed_from_the_working_tree(repo):
@@ -123,11 +215,12 @@ def test_blame_commit(repo):
     commit = head(repo)
     out = repo.cli_json("blame", "commit", "HEAD")
     assert out["commit"] == commit and out["anchored"] is True
-    assert out["lines"] == {"introduced": 3, "agent": 2, "unknown": 0, "human": 1, "alive_at_head": 2}
+    assert out["lines"] == {"introduced": 3, "agent": 2, "moved": 0, "unknown": 0, "human": 1,
+                            "alive_at_head": 2}
     [s] = out["sessions"]
     assert (s["session"], s["harness"], s["model"], s["lines"], s["alive"]) == (sid, "claude-code", MODEL, 2, 2)
     [step] = s["steps"]
-    assert step == {"step": 2, "tool": "Edit", "lines": 2, "alive": 2,
+    assert step == {"step": 2, "tool": "Edit", "lines": 2, "moved": 0, "alive": 2,
                     "hunks": [{"hunk": "2.1.1", "path": "app.py", "lines": [3, 4]}],
                     "prompt_step": 1,
                     "prompt": "add a farewell function that says goodbye politely to the person named",
@@ -251,7 +344,9 @@ def test_arguments_git_blame_refuses(repo):
     (["--"], None),
     (["a", "b", "c"], None),
     (["a", "--", "b", "c"], None),
-    (["-w", "app.py"], None),
+    (["-w", "app.py"], ["-w", "--", "app.py"]),
+    (["-wM", "HEAD", "--", "app.py"], ["-w", "-M", "HEAD", "--", "app.py"]),
+    (["-b", "app.py"], None),
     (["--help"], None),
     (["app.py", "-L"], None),
 ])

@@ -402,4 +402,5 @@ def test_a_line_a_session_only_moved_stays_its_writers(repo, tmp_path, monkeypat
     # session wrote line 9 alone.
     assert note(repo, c) == [_line(A, 2, "2.1.2", "app.go", [9, 9])]
     shown = repo.cli_json("blame", "commit", c)
-    assert shown["lines"] == {"introduced": 2, "agent": 1, "unknown": 0, "human": 1, "alive_at_head": 1}
+    assert shown["lines"] == {"introduced": 2, "agent": 1, "moved": 0, "unknown": 0, "human": 1,
+                              "alive_at_head": 1}

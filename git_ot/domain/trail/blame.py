@@ -34,12 +34,14 @@ import os
 import pygit2
 
 from ...store import blame_prestart as prestart
+from ...store import git
 from ...errors import BlameFailed, BlameUsage, UnknownRevision
 from ...store import notes as notes_store
 from ...store import notices
 from ...store.refs import NOTES_REF
 from ...store.porcelain import BlameParser
 from ...store.repository import Store
+from . import lines as L
 from .anchor import Anchorer
 from .attribution import Uncommitted
 from .lineage import alive_counts
@@ -248,7 +250,8 @@ def _finish(proc, parser: BlameParser | None = None) -> bytes:
 
 
 def blame_file(store: Store, args: list[str], line_ranges=(),
-               moves: int = 0, copies: int = 0, porcelain: bool = False) -> dict:
+               moves: int = 0, copies: int = 0, porcelain: bool = False,
+               whitespace: bool = False) -> dict:
     """Every line of a file (or of its -L ranges), with who wrote it.
 
     `args` are the arguments given after the options, `--` kept where it
@@ -261,7 +264,7 @@ def blame_file(store: Store, args: list[str], line_ranges=(),
     ops = prestart.operands(list(args))
     if ops is None:
         raise BlameUsage("more arguments than one file and one revision", hint=ORDER_HINT)
-    proc = _start(prestart.git_argv(ops, line_ranges, moves, copies))
+    proc = _start(prestart.git_argv(ops, line_ranges, moves, copies, whitespace))
     target, rev = _file_and_rev(store, ops)
     blame = Blame(store)
     blame.prefetch(proc)  # while git works
@@ -332,25 +335,32 @@ def blame_commit(store: Store, rev: str) -> dict:
         warn_damaged(sha, note)
         note = None  # no line of it is trusted: every line it introduced is unknown
     introduced = sum(len(c.introduced) for c in changes.values())
+    carried = carried_lines(store, blame, commit, changes, note)
     agent_ranges: dict[str, list] = {}
     unattributed = 0
     sessions: dict[str, dict] = {}
-    for line in note or []:
+    for line in (note or []) + _carried_note_lines(carried):
         span = line.get("lines")
         if not (isinstance(span, list) and len(span) == 2):
             continue
         n = span[1] - span[0] + 1
         if "session" in line:
-            agent_ranges.setdefault(line.get("path"), []).append((span[0], span[1], line))
+            keyed = {**line, "hunk": _hunk_key(line)} if "moved_from" in line else line
+            agent_ranges.setdefault(line.get("path"), []).append((span[0], span[1], keyed))
             s = sessions.setdefault(line["session"], {
                 "session": line["session"], "harness": line.get("harness"), "model": line.get("model"),
                 "steps": {}})
             st = s["steps"].setdefault(line.get("step"), {"step": line.get("step"), "hunks": [],
-                                                          "lines": 0, "alive": 0})
-            st["hunks"].append({"hunk": line.get("hunk"), "path": line.get("path"), "lines": span})
+                                                          "lines": 0, "moved": 0, "alive": 0})
+            hunk = {"hunk": line.get("hunk"), "path": line.get("path"), "lines": span}
+            if "moved_from" in line:
+                hunk["moved_from"] = line["moved_from"]
+                st["moved"] += n
+            st["hunks"].append(hunk)
             st["lines"] += n
         elif "unattributed" in line:
-            unattributed += n
+            moved_here = carried.get(line.get("path"), {})
+            unattributed += sum(1 for k in range(span[0], span[1] + 1) if k not in moved_here)
     # Agent lines HEAD still holds, in place or moved: git ot track's own evidence (lineage.py).
     alive_by = alive_counts(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
     out_sessions = []
@@ -367,7 +377,8 @@ def blame_commit(store: Store, rev: str) -> dict:
             prompt_step, prompt = blame.prompt(sid, step_n)
             # A hunk the note holds in several ranges (a line of it another
             # writer's) is counted once: alive_by counts it whole.
-            st["alive"] = sum(alive_by.get(key, 0) for key in {(h["path"], h["hunk"], sid) for h in st["hunks"]})
+            st["alive"] = sum(alive_by.get(key, 0) for key in {
+                (h["path"], _hunk_key(h), sid) for h in st["hunks"]})
             st["prompt_step"], st["prompt"] = prompt_step, prompt
             tool = None
             if info is not None and isinstance(step_n, int) and 0 < step_n <= len(info["steps"]):
@@ -380,8 +391,10 @@ def blame_commit(store: Store, rev: str) -> dict:
         agent_lines = sum(st["lines"] for st in steps)
         out_sessions.append({"session": sid, "harness": s["harness"], "model": s["model"],
                              "known": info is not None, "lines": agent_lines,
+                             "moved": sum(st["moved"] for st in steps),
                              "alive": sum(st["alive"] for st in steps), "steps": steps})
     agent_total = sum(s["lines"] for s in out_sessions)
+    moved_total = sum(s["moved"] for s in out_sessions)
     return {
         "commit": sha,
         "summary": commit.message.splitlines()[0] if commit.message else "",
@@ -390,16 +403,139 @@ def blame_commit(store: Store, rev: str) -> dict:
         "lines": {
             "introduced": introduced,
             "agent": agent_total,
-            "unknown": unattributed if note is not None else introduced,
+            "moved": moved_total,
+            "unknown": unattributed if note is not None else introduced - moved_total,
             "human": max(introduced - agent_total - unattributed, 0) if note is not None else 0,
             "alive_at_head": sum(s["alive"] for s in out_sessions),
         },
         "sessions": out_sessions,
-        "files": commit_files(changes, note),
+        "files": commit_files(changes, note, carried),
     }
 
 
-def commit_files(changes: dict, note: list[dict] | None) -> list[dict]:
+def _hunk_key(hunk: dict):
+    """A hunk's key in alive_counts: a carried hunk's number is its origin commit's."""
+    if "moved_from" in hunk:
+        return ("moved", hunk["moved_from"], hunk["hunk"])
+    return hunk["hunk"]
+
+
+def _runs(by_line: dict[int, dict], key) -> list[list[int]]:
+    """The line numbers of `by_line` as runs of consecutive lines of one key(value)."""
+    out: list[list[int]] = []
+    for n in sorted(by_line):
+        last = out[-1] if out else None
+        if last is not None and last[-1] == n - 1 and key(by_line[n]) == key(by_line[last[0]]):
+            last.append(n)
+        else:
+            out.append([n])
+    return out
+
+
+def _origin(who: dict) -> tuple:
+    return (who["session"], who.get("step"), who.get("hunk"), who["moved_from"])
+
+
+def _carried_note_lines(carried: dict) -> list[dict]:
+    """Carried lines as note lines (one per run of one origin hunk), for blame_commit's tallies."""
+    out = []
+    for path in sorted(carried):
+        for run in _runs(carried[path], _origin):
+            who = carried[path][run[0]]
+            out.append({"path": path, "lines": [run[0], run[-1]], "session": who["session"],
+                        "step": who.get("step"), "hunk": who.get("hunk"), "harness": who.get("harness"),
+                        "model": who.get("model"), "moved_from": who["moved_from"]})
+    return out
+
+
+# The lines that are not trivial a moved block needs to carry its writer.
+MOVED_BLOCK = 2
+
+
+def carried_lines(store: Store, blame: Blame, commit, changes: dict, note) -> dict[str, dict[int, dict]]:
+    """The lines a commit moved or re-indented from an agent's lines, and who wrote them:
+    {path: {line (1-based): the agent attribution, with "moved_from": the commit it came from}}.
+
+    Only lines the commit's note gives to no one (the person's) or calls
+    unattributed for want of evidence (`unknown`), or every line when it has
+    no note, are looked at, and only in files holding at least MOVED_BLOCK
+    such lines that are not trivial and whose text, white space aside, the
+    commit removed somewhere (a move, or a line re-indented in place). For the files that hold
+    such lines, `git blame -w -M -C` of the commit says which of them come
+    from an earlier commit (git's own rule: a moved block needs 20 letters
+    and digits), and that commit's note who wrote them there. A moved
+    block (consecutive lines, one origin commit, one session) is carried
+    when it holds at least MOVED_BLOCK lines that are not trivial: one line
+    found elsewhere (an import, a common call) tells no move from a
+    coincidence.
+    """
+    parents = commit.parents
+    if len(parents) != 1:
+        return {}  # a merge's lines are new against both parents: nothing was moved
+    claimed: dict[str, set[int]] = {}
+    for line in note or []:
+        span = line.get("lines")
+        if isinstance(span, list) and len(span) == 2 and (
+                "session" in line or line.get("unattributed", "unknown") != "unknown"):
+            claimed.setdefault(line.get("path"), set()).update(range(span[0], span[1] + 1))
+    removed: set[bytes] | None = None
+    wanted: dict[str, list[int]] = {}
+    for path, change in changes.items():
+        taken = claimed.get(path, set())
+        free = [i + 1 for i in sorted(change.introduced) if i + 1 not in taken]
+        if not free:
+            continue
+        if removed is None:
+            removed = _removed_texts(store.repo, parents[0], commit)
+            if not removed:
+                return {}
+        texts = L.split(change.data)
+        if sum(1 for n in free if texts[n - 1].strip() in removed and not trivial(texts[n - 1])) >= MOVED_BLOCK:
+            wanted[path] = free
+    out: dict[str, dict[int, dict]] = {}
+    sha = str(commit.id)
+    for path, free in wanted.items():
+        argv = ["blame", "--porcelain", "-w", "-M", "-C"]
+        for first, last in L.ranges(free):
+            argv += ["-L", f"{first},{last}"]
+        proc = git.process(argv + [sha, "--", path], cwd=store.location.worktree or store.location.common_dir)
+        if proc.returncode != 0:
+            continue  # what git cannot blame, nothing is carried of
+        parser = BlameParser()
+        parser.feed(proc.stdout)
+        found, _ = parser.close()
+        got: dict[int, dict] = {}
+        for ln in found:
+            if ln["commit"] == sha or ln["commit"] == ZERO:
+                continue
+            who = blame.committed(ln["commit"], ln["path"], ln["orig_line"])
+            if who.get("kind") == "agent":
+                got[ln["line"]] = {**who, "moved_from": ln["commit"]}
+        texts = L.split(changes[path].data)
+        kept: dict[int, dict] = {}
+        for block in _runs(got, lambda who: (who["session"], who["moved_from"])):
+            if sum(1 for n in block if not trivial(texts[n - 1])) >= MOVED_BLOCK:
+                kept.update((n, got[n]) for n in block)
+        if kept:
+            out[path] = kept
+    return out
+
+
+def _removed_texts(repo, parent, commit) -> set[bytes]:
+    """The lines (stripped) a commit's diff from its parent removes, in any file."""
+    out: set[bytes] = set()
+    diff = repo.diff(parent.tree, commit.tree, context_lines=0)
+    for patch in diff:
+        if patch.delta.is_binary:
+            continue
+        for hunk in patch.hunks:
+            for line in hunk.lines:
+                if line.origin == "-":
+                    out.add(line.raw_content.strip())
+    return out
+
+
+def commit_files(changes: dict, note: list[dict] | None, carried: dict | None = None) -> list[dict]:
     """Each text file a commit changed, its introduced lines as runs of one attribution.
 
     A run is `{"lines": [first, last], "kind": ...}` (1-based, inclusive) with
@@ -427,8 +563,13 @@ def commit_files(changes: dict, note: list[dict] | None) -> list[dict]:
             for n in range(span[0], span[1] + 1):
                 claims.setdefault(n, []).append(claim)
         runs: list[dict] = []
+        moved = (carried or {}).get(path, {})
         for n in sorted(i + 1 for i in change.introduced):
-            if note is None:
+            if n in moved:
+                m = moved[n]
+                who = {"kind": "agent", "session": m["session"], "step": m.get("step"),
+                       "harness": m.get("harness"), "model": m.get("model"), "moved_from": m["moved_from"]}
+            elif note is None:
                 who = NOT_ANCHORED
             else:
                 found = claims.get(n)

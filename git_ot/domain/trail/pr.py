@@ -176,7 +176,7 @@ def blame_pr(store: Store, spec: str | None = None) -> dict:
             if s["harness"] or s["model"]:
                 harnesses[f"{s['harness']}\0{s['model']}"] = {"harness": s["harness"], "model": s["model"]}
             for st in s["steps"]:
-                if st["prompt"] is not None:
+                if st["prompt"] is not None and st["lines"] > st["moved"]:  # not a move's intent
                     prompts[(s["session"], st["prompt_step"] or 0)] = {
                         "session": s["session"], "step": st["prompt_step"], "text": st["prompt"]}
                 for h in st["hunks"]:
