@@ -494,11 +494,14 @@ def carried_lines(store: Store, blame: Blame, commit, changes: dict, note) -> di
             wanted[path] = free
     out: dict[str, dict[int, dict]] = {}
     sha = str(commit.id)
+    argvs = []
     for path, free in wanted.items():
         argv = ["blame", "--porcelain", "-w", "-M", "-C"]
         for first, last in L.ranges(free):
             argv += ["-L", f"{first},{last}"]
-        proc = git.process(argv + [sha, "--", path], cwd=store.location.worktree or store.location.common_dir)
+        argvs.append(argv + [sha, "--", path])
+    procs = git.processes(argvs, cwd=store.location.worktree or store.location.common_dir)
+    for path, proc in zip(wanted, procs):
         if proc.returncode != 0:
             continue  # what git cannot blame, nothing is carried of
         parser = BlameParser()
