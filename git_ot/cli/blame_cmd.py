@@ -88,7 +88,8 @@ def blame(ctx, line_ranges, moves, copies, whitespace, porcelain, fmt, output_fi
     if at is not None:
         args.insert(at, "--")
     if args[0] == "pr" and at != 0:
-        _blame_pr(args[1:], fmt, output_file, as_json, line_ranges or moves or copies or whitespace or porcelain)
+        _blame_pr(args[1:], fmt, output_file, as_json,
+                  line_ranges or moves or copies or whitespace or porcelain)
         return
     if output_file is not None:
         raise click.UsageError("--output applies to 'git ot blame pr' only")

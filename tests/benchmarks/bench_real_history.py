@@ -44,9 +44,9 @@ share of links found when a link also counts as found through the session
 that continued the linked one after a `/clear` (Claude Code starts such a
 session with SessionStart's source `clear` and keeps the conversation's
 `slug`: a plan accepted with its context cleared is carried out by a new
-session, while a trailer may name the planning one). The figures the project measured
-before this benchmark existed (recall 0.97, precision 0.95, 2.2 MB/s) are
-printed beside them. `--limit N` imports the first N sessions only (by
+session, while a trailer may name the planning one). The figures the
+project measured before this benchmark existed (recall 0.97, precision
+0.95, 2.2 MB/s) are printed beside them. `--limit N` imports the first N sessions only (by
 their first line's time) and scores the commits made from the first
 session's start to two days after the last one's end.
 

@@ -460,8 +460,8 @@ def carried_lines(store: Store, blame: Blame, commit, changes: dict, note) -> di
     unattributed for want of evidence (`unknown`), or every line when it has
     no note, are looked at, and only in files holding at least MOVED_BLOCK
     such lines that are not trivial and whose text, white space aside, the
-    commit removed somewhere (a move, or a line re-indented in place). For the files that hold
-    such lines, `git blame -w -M -C` of the commit says which of them come
+    commit removed somewhere (a move, or a line re-indented in place). In
+    those files, `git blame -w -M -C` of the commit says which of them come
     from an earlier commit (git's own rule: a moved block needs 20 letters
     and digits), and that commit's note who wrote them there. A moved
     block (consecutive lines, one origin commit, one session) is carried
@@ -490,7 +490,8 @@ def carried_lines(store: Store, blame: Blame, commit, changes: dict, note) -> di
             if not removed:
                 return {}
         texts = L.split(change.data)
-        if sum(1 for n in free if texts[n - 1].strip() in removed and not trivial(texts[n - 1])) >= MOVED_BLOCK:
+        candidates = sum(1 for n in free if texts[n - 1].strip() in removed and not trivial(texts[n - 1]))
+        if candidates >= MOVED_BLOCK:
             wanted[path] = free
     out: dict[str, dict[int, dict]] = {}
     sha = str(commit.id)
@@ -546,7 +547,8 @@ def commit_files(changes: dict, note: list[dict] | None, carried: dict | None = 
     an unknown one: lines no note line covers are the human's; a line two
     note lines give to different claims (notes merged from two clones) is
     unknown, `ambiguous`; every line of a commit with no note is unknown,
-    `not-anchored`.
+    `not-anchored`. A line in `carried` (carried_lines) is its writer's,
+    with `moved_from`, whatever the note says of it.
     """
     out = []
     for path in sorted(changes):
