@@ -312,6 +312,9 @@ def _print_commit(result: dict) -> None:
         moved = f" ({n['moved']} moved here)" if n["moved"] else ""
         emit(f"lines introduced {n['introduced']}: agent {n['agent']}{moved}, human {n['human']}, "
              f"unknown {n['unknown']}; agent lines alive at HEAD {n['alive_at_head']}")
+        if result["recomputed"]:
+            emit("(the commit has no note: read as the hooks would have written it; "
+                 "'git ot anchor' writes it)")
     for s in result["sessions"]:
         emit("")
         emit(f"session {s['session']}  {s['harness'] or '-'}  model {s['model'] or '-'}"

@@ -21,7 +21,7 @@ commit's lines:
   `content_hash` `sha256:<hex>` of exactly those lines' bytes, line ends
   included;
 - `metadata["dev.git-ot"]`: the commit's line counts and whether git-ot
-  anchored it.
+  anchored it (a note, or one recomputed as the hooks would have written it).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from git_ot.store.blame_prestart import guess
-from support.trail import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head, set_up
+from support.trail import HUMAN, MODEL, NOT_ANCHORED, one_turn, agent_line, blame, head, note, set_up
 
 BASE = 'def greet(name):\n    return "hi " + name\n'
 
@@ -131,7 +131,8 @@ def test_blame_commit_keeps_the_writer_of_lines_a_person_moved(repo, hooks):
     repo.write("app.py", "\n".join(FAREWELL) + "\n" + BODY)
     m = repo.commit("farewell first")
     out = repo.cli_json("blame", "commit", m)
-    assert out["anchored"] is hooks
+    # Without hooks the note is read as they would have written it.
+    assert (out["anchored"], out["recomputed"]) == (True, not hooks)
     assert out["lines"] == {"introduced": 3, "agent": 3, "moved": 3, "unknown": 0, "human": 0,
                             "alive_at_head": 3}
     [s] = out["sessions"]
@@ -142,13 +143,13 @@ def test_blame_commit_keeps_the_writer_of_lines_a_person_moved(repo, hooks):
     assert out["files"] == [{"path": "app.py", "runs": [
         {"lines": [1, 3], "kind": "agent", "session": MOVER, "step": 2, "harness": "claude-code",
          "model": MODEL, "moved_from": c}]}]
-    counts = ("lines introduced 3: agent 3 (3 moved here), human 0, unknown 0; agent lines alive at HEAD 3"
-              if hooks else "not anchored: 3 lines introduced: 3 moved here from agent lines, 0 of unknown "
-              "origin (the commit has no note); agent lines alive at HEAD 3")
+    recomputed = [] if hooks else [
+        "(the commit has no note: read as the hooks would have written it; 'git ot anchor' writes it)"]
     assert repo.ot("blame", "commit", m).stdout.decode().splitlines() == [
         f"commit {m}",
         "    farewell first",
-        counts,
+        "lines introduced 3: agent 3 (3 moved here), human 0, unknown 0; agent lines alive at HEAD 3",
+        *recomputed,
         "",
         f"session {MOVER}  claude-code  model {MODEL}",
         "  prompt 1: add a farewell below the configuration",
@@ -167,17 +168,11 @@ def test_blame_commit_keeps_the_writer_of_lines_a_person_reindented(repo, hooks)
     m = repo.commit("farewell when enabled")
     out = repo.cli_json("blame", "commit", m)
     agent = {"kind": "agent", "session": MOVER, "step": 2, "harness": "claude-code", "model": MODEL}
-    if hooks:
-        # The hook's note already gives re-indented lines their writer.
-        assert out["lines"] == {"introduced": 4, "agent": 3, "moved": 0, "unknown": 0, "human": 1,
-                                "alive_at_head": 3}
-        assert out["files"][0]["runs"] == [{"lines": [9, 9], "kind": "human"}, {"lines": [10, 12], **agent}]
-    else:
-        # No note (a history no hook ran in): git blame -w finds where they came from.
-        assert out["lines"] == {"introduced": 4, "agent": 3, "moved": 3, "unknown": 1, "human": 0,
-                                "alive_at_head": 3}
-        assert out["files"][0]["runs"] == [{"lines": [9, 9], "kind": "unknown", "reason": "not-anchored"},
-                                           {"lines": [10, 12], **agent, "moved_from": c}]
+    # The note (the hook's, or read as the hook would have written it) gives
+    # re-indented lines their writer already.
+    assert out["lines"] == {"introduced": 4, "agent": 3, "moved": 0, "unknown": 0, "human": 1,
+                            "alive_at_head": 3}
+    assert out["files"][0]["runs"] == [{"lines": [9, 9], "kind": "human"}, {"lines": [10, 12], **agent}]
     # `git ot blame -w` is git blame -w: the re-indented lines' commit is the agent's.
     assert [ln["commit"] for ln in repo.cli_json("blame", "app.py", "-w")["lines"][8:]] == [m, c, c, c]
     assert [ln["commit"] for ln in repo.cli_json("blame", "app.py")["lines"][8:]] == [m, m, m, m]
@@ -243,7 +238,25 @@ def test_blame_commit(repo):
 
 def test_blame_commit_of_a_commit_git_ot_never_anchored(repo):
     out = repo.cli_json("blame", "commit", "HEAD")
-    assert (out["anchored"], out["sessions"], out["lines"]["unknown"]) == (False, [], 3)
+    assert (out["anchored"], out["recomputed"], out["sessions"], out["lines"]["unknown"]) == (False, False, [], 3)
+
+
+def test_blame_commit_without_the_hooks_reads_the_note_they_would_have_written(repo, monkeypatch):
+    # The harness hooks captured the session; git's hooks were not installed.
+    monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)  # the real times the recomputation reads
+    c = _farewell_below(repo, hooks=False)
+    assert note(repo, c) is None
+    out = repo.cli_json("blame", "commit", c)
+    assert (out["anchored"], out["recomputed"]) == (True, True)
+    assert out["lines"] == {"introduced": 3, "agent": 3, "moved": 0, "unknown": 0, "human": 0,
+                            "alive_at_head": 3}
+    assert [(s["session"], s["lines"]) for s in out["sessions"]] == [(MOVER, 3)]
+    # What `git ot blame FILE` says of the same lines.
+    assert {a.get("session") for _, a in blame(repo, "app.py")[8:]} == {MOVER}
+    # `git ot anchor` writes that note: the same answer, read from it.
+    repo.cli_json("anchor")
+    again = repo.cli_json("blame", "commit", c)
+    assert (again["recomputed"], again["lines"], again["sessions"]) == (False, out["lines"], out["sessions"])
 
 
 def test_a_file_named_commit(repo):

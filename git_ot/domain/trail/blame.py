@@ -331,9 +331,16 @@ def blame_commit(store: Store, rev: str) -> dict:
     anchorer = Anchorer(store)
     changes = anchorer.changes(sha)
     note = blame.notes.read_lines(sha)
+    recomputed = False
     if isinstance(note, notes_store.DamagedNote):
         warn_damaged(sha, note)
         note = None  # no line of it is trusted: every line it introduced is unknown
+    elif note is None:
+        # Made where the hooks did not run: the note they would have written,
+        # as `git ot blame FILE` reads it (None before the first known window).
+        blame._recomputer = Recomputer(store, anchorer)
+        note = blame._recomputed(sha)
+        recomputed = note is not None
     introduced = sum(len(c.introduced) for c in changes.values())
     carried = carried_lines(store, blame, commit, changes, note)
     agent_ranges: dict[str, list] = {}
@@ -400,6 +407,7 @@ def blame_commit(store: Store, rev: str) -> dict:
         "summary": commit.message.splitlines()[0] if commit.message else "",
         "author": commit.author.name,
         "anchored": note is not None,
+        "recomputed": recomputed,
         "lines": {
             "introduced": introduced,
             "agent": agent_total,
