@@ -58,6 +58,7 @@ on a shared machine (`nice -n 10 python ...`); a full run imports about
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -393,6 +394,14 @@ def run(source: Path, tmp: Path, limit: int, verbose: bool, reuse: bool = False)
     if limit:
         order = order[:limit]
     total = sum(len(d) for s in order for _, d in per[s])
+    # What the truth needs of the parsed lines, then the lines go: the
+    # import is timed without this script holding gigabytes of objects.
+    edits = {sid: session_edits(sessions[sid]) for sid in order}
+    ends = {sid: max((t for t in (_ts(o.get("timestamp")) for o in sessions[sid]) if t is not None),
+                     default=starts[sid]) for sid in order}
+    cont = continuations({sid: sessions[sid] for sid in order}, starts)
+    del sessions
+    gc.collect()
     gitot = [sys.executable, "-m", "git_ot"]
     ms = None
     if reuse:
@@ -414,12 +423,10 @@ def run(source: Path, tmp: Path, limit: int, verbose: bool, reuse: bool = False)
         log(f"importing {len(order)} sessions, {sum(len(per[s]) for s in order)} slices, {total / 1e6:.1f} MB")
         ms, out = run_timed(gitot + ["import", "claude-code", str(folder), "--json"], clone, env)
         log(f"import: {ms / 1000:.1f} s, anchored {len(json.loads(out)['anchored'])} commits")
-    edits = {sid: session_edits(sessions[sid]) for sid in order}
     since = min(starts[s] for s in order)
     until = None
     if limit:
-        ends = [max(t for t in (_ts(o.get("timestamp")) for o in sessions[s]) if t is not None) for s in order]
-        until = max(ends) + 2 * 86400
+        until = max(ends[s] for s in order) + 2 * 86400
     commits = commit_additions(clone, since, until)
     truth = backed_pairs(commits, edits)
     shas = {c["sha"] for c in commits}
@@ -445,7 +452,6 @@ def run(source: Path, tmp: Path, limit: int, verbose: bool, reuse: bool = False)
     # A link missed whose session was continued after a /clear by a session
     # named on the commit: the trailer names the conversation's earlier
     # session. Reported beside recall, not in it.
-    cont = continuations({sid: sessions[sid] for sid in order}, starts)
     through = {(p, c) for s, c in named for p in cont.get(s, ())}
     if verbose:
         for sid, sha in sorted(named - truth):
