@@ -238,7 +238,8 @@ def test_blame_commit(repo):
 
 def test_blame_commit_of_a_commit_git_ot_never_anchored(repo):
     out = repo.cli_json("blame", "commit", "HEAD")
-    assert (out["anchored"], out["recomputed"], out["sessions"], out["lines"]["unknown"]) == (False, False, [], 3)
+    assert (out["anchored"], out["recomputed"], out["sessions"], out["lines"]["unknown"]) == \
+        (False, False, [], 3)
 
 
 def test_blame_commit_without_the_hooks_reads_the_note_they_would_have_written(repo, monkeypatch):

@@ -81,8 +81,9 @@ def short(text, width: int = PROMPT_WIDTH) -> str:
 class Blame:
     """The attribution of lines through notes, with caches per commit and session."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, anchorer: Anchorer | None = None):
         self.store = store
+        self._anchorer = anchorer  # shared with the recomputation, when the caller has one
         self.notes = notes_store.Notes(store)
         self._notes: dict[str, dict | None] = {}
         self._damaged: dict[str, notes_store.DamagedNote] = {}
@@ -92,7 +93,7 @@ class Blame:
 
     def _recomputed(self, commit: str) -> list[dict] | None:
         if self._recomputer is None:
-            self._recomputer = Recomputer(self.store)
+            self._recomputer = Recomputer(self.store, self._anchorer)
         return self._recomputer.note_lines(commit)
 
     def note_ranges(self, commit: str) -> dict | None:
@@ -327,8 +328,8 @@ def blame_commit(store: Store, rev: str) -> dict:
         raise UnknownRevision(f"unknown revision '{rev}'",
                               hint="name a commit, as for 'git show'") from None
     sha = str(commit.id)
-    blame = Blame(store)
     anchorer = Anchorer(store)
+    blame = Blame(store, anchorer)
     changes = anchorer.changes(sha)
     note = blame.notes.read_lines(sha)
     recomputed = False
@@ -338,7 +339,6 @@ def blame_commit(store: Store, rev: str) -> dict:
     elif note is None:
         # Made where the hooks did not run: the note they would have written,
         # as `git ot blame FILE` reads it (None before the first known window).
-        blame._recomputer = Recomputer(store, anchorer)
         note = blame._recomputed(sha)
         recomputed = note is not None
     introduced = sum(len(c.introduced) for c in changes.values())
