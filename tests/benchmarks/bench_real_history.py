@@ -46,9 +46,9 @@ session with SessionStart's source `clear` and keeps the conversation's
 `slug`: a plan accepted with its context cleared is carried out by a new
 session, while a trailer may name the planning one). The figures the
 project measured before this benchmark existed (recall 0.97, precision
-0.95, 2.2 MB/s) are printed beside them. `--limit N` imports the first N sessions only (by
-their first line's time) and scores the commits made from the first
-session's start to two days after the last one's end.
+0.95, 2.2 MB/s) are printed beside them. `--limit N` imports the first N
+sessions only (by their first line's time) and scores the commits made
+from the first session's start to two days after the last one's end.
 
 It is a report, not a test: it exits 0 whatever the figures. Run it niced
 on a shared machine (`nice -n 10 python ...`); a full run imports about

@@ -487,7 +487,7 @@ def carried_lines(store: Store, blame: Blame, commit, changes: dict, note) -> di
                 "session" in line or line.get("unattributed", "unknown") != "unknown"):
             claimed.setdefault(line.get("path"), set()).update(range(span[0], span[1] + 1))
     removed: set[bytes] | None = None
-    wanted: dict[str, list[int]] = {}
+    wanted: dict[str, tuple[list[int], list[bytes]]] = {}
     for path, change in changes.items():
         taken = claimed.get(path, set())
         free = [i + 1 for i in sorted(change.introduced) if i + 1 not in taken]
@@ -500,11 +500,11 @@ def carried_lines(store: Store, blame: Blame, commit, changes: dict, note) -> di
         texts = L.split(change.data)
         candidates = sum(1 for n in free if texts[n - 1].strip() in removed and not trivial(texts[n - 1]))
         if candidates >= MOVED_BLOCK:
-            wanted[path] = free
+            wanted[path] = (free, texts)
     out: dict[str, dict[int, dict]] = {}
     sha = str(commit.id)
     argvs = []
-    for path, free in wanted.items():
+    for path, (free, _) in wanted.items():
         argv = ["blame", "--porcelain", "-w", "-M", "-C"]
         for first, last in L.ranges(free):
             argv += ["-L", f"{first},{last}"]
@@ -523,7 +523,7 @@ def carried_lines(store: Store, blame: Blame, commit, changes: dict, note) -> di
             who = blame.committed(ln["commit"], ln["path"], ln["orig_line"])
             if who.get("kind") == "agent":
                 got[ln["line"]] = {**who, "moved_from": ln["commit"]}
-        texts = L.split(changes[path].data)
+        texts = wanted[path][1]
         kept: dict[int, dict] = {}
         for block in _runs(got, lambda who: (who["session"], who["moved_from"])):
             if sum(1 for n in block if not trivial(texts[n - 1])) >= MOVED_BLOCK:
@@ -567,21 +567,18 @@ def commit_files(changes: dict, note: list[dict] | None, carried: dict | None = 
             if line.get("path") != change.path or not (isinstance(span, list) and len(span) == 2):
                 continue
             if "session" in line:
-                claim = {"kind": "agent", "session": line["session"], "step": line.get("step"),
-                         "harness": line.get("harness"), "model": line.get("model")}
+                claim = _agent_claim(line)
             elif "unattributed" in line:
                 claim = {"kind": "unknown", "reason": str(line["unattributed"])}
             else:
                 continue
             for n in range(span[0], span[1] + 1):
                 claims.setdefault(n, []).append(claim)
-        runs: list[dict] = []
         moved = (carried or {}).get(path, {})
+        whos: dict[int, dict] = {}
         for n in sorted(i + 1 for i in change.introduced):
             if n in moved:
-                m = moved[n]
-                who = {"kind": "agent", "session": m["session"], "step": m.get("step"),
-                       "harness": m.get("harness"), "model": m.get("model"), "moved_from": m["moved_from"]}
+                who = {**_agent_claim(moved[n]), "moved_from": moved[n]["moved_from"]}
             elif note is None:
                 who = NOT_ANCHORED
             else:
@@ -592,11 +589,13 @@ def commit_files(changes: dict, note: list[dict] | None, carried: dict | None = 
                     who = AMBIGUOUS
                 else:
                     who = found[0]
-            last = runs[-1] if runs else None
-            if last is not None and last["lines"][1] == n - 1 and \
-                    {k: v for k, v in last.items() if k != "lines"} == who:
-                last["lines"][1] = n
-            else:
-                runs.append({"lines": [n, n], **who})
+            whos[n] = who
+        runs = [{"lines": [run[0], run[-1]], **whos[run[0]]} for run in _runs(whos, lambda who: who)]
         out.append({**change.note_path(), "runs": runs})
     return out
+
+
+def _agent_claim(line: dict) -> dict:
+    """An agent run's attribution, from a note line (or a carried line's)."""
+    return {"kind": "agent", "session": line["session"], "step": line.get("step"),
+            "harness": line.get("harness"), "model": line.get("model")}
