@@ -319,6 +319,8 @@ def _print_commit(result: dict) -> None:
         emit("")
         emit(f"session {s['session']}  {s['harness'] or '-'}  model {s['model'] or '-'}"
              + ("" if s["known"] else "  (session not in this repository)"))
+        if s["continues"]:
+            emit(f"  continues session {s['continues']} (after a /clear)")
         prompt_seen = object()
         for st in s["steps"]:
             if st["prompt_step"] != prompt_seen:

@@ -47,6 +47,12 @@ BLOB_KEY = "$blob"
 # What a record holds in place of a spilled string whose file was lost.
 LOST_SPILLED = "[git-ot: spilled output lost"
 LIFECYCLE_KINDS = {"session_start", "stop", "session_end", "subagent_stop", "other", "raw"}
+
+# The trace's `info` facts an event's data carries under their own name,
+# each the first non-empty value (refs/README.md section 7); with
+# `started_by`, the info that is text, passed through the security gate.
+INFO_CARRIED = ("cwd", "transcript_path", "model", "harness_version", "slug")
+INFO_TEXTS = INFO_CARRIED + ("started_by",)
 IMPORTED_ID_PREFIX = "tr-"
 # An imported prompt without a prompt id is the live one with the same text
 # only if the two times are this close (seconds).
@@ -464,9 +470,15 @@ class Folder:
             del info["capture"]  # hooks took over: they make the steps from here on
         if event.get("source") and "harness" not in info:
             info["harness"] = event["source"]
-        for key in ("cwd", "transcript_path", "model", "harness_version"):
+        for key in INFO_CARRIED:
             if data.get(key) and key not in info:
                 info[key] = data[key]
+        if "started_by" not in info and not self.trace["steps"]:
+            # How the harness started the session, told before its first
+            # step: a live SessionStart's source, or an imported line's.
+            started = data.get("source") if kind == "session_start" else data.get("started_by")
+            if isinstance(started, str) and started:
+                info["started_by"] = started
         if kind == "session_start" and isinstance(data.get("head"), dict) and "base" not in info:
             info["base"] = data["head"]
 
@@ -537,7 +549,7 @@ class Folder:
                     self._message(step, "assistant", event)
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
-            extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head")}
+            extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head", "slug")}
             if extra:
                 entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)

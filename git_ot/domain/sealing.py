@@ -355,6 +355,8 @@ def build_manifest(store: Store, session_id: str, recs: dict, previous: dict | N
             "commits": anchored_commits(trail),
         },
         "files": files,
+        "slug": info.get("slug"),
+        "started_by": info.get("started_by"),
         "writer": f"git-ot {__version__}",
     })
 

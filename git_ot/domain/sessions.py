@@ -47,8 +47,24 @@ def summary(store: Store, session_id: str) -> dict:
         "commits": m["counts"]["commits"],
         "base": m.get("base", {}).get("commit"),
         "branch": m.get("base", {}).get("branch"),
+        "slug": m.get("slug"),
+        "started_by": m.get("started_by"),
         "tip": tree.tip,
     }
+
+
+def continues(rows: list[dict], row: dict) -> str | None:
+    """The session that the session of `row` continues, among `rows` (trace
+    list's): Claude Code keeps a conversation's name (`slug`, also its plan
+    file's) when a /clear, or a plan accepted with its context cleared,
+    starts a new session of it. A session started so (`started_by`
+    "clear") continues the latest session of the same name that started
+    before it; None for any other, or when no such session is here."""
+    if row.get("started_by") != "clear" or not row.get("slug") or not row.get("start"):
+        return None
+    earlier = [r for r in rows if r["session"] != row["session"] and r.get("slug") == row["slug"]
+               and r.get("start") and r["start"] < row["start"]]
+    return max(earlier, key=lambda r: (r["start"], r["session"]))["session"] if earlier else None
 
 
 def list_sessions(store: Store) -> list[dict]:

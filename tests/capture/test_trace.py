@@ -32,6 +32,8 @@ def test_list_after_replay_of_a_real_session(repo):
         "commits": 0,
         "base": head,
         "branch": "main",
+        "slug": None,
+        "started_by": "startup",
         "tip": tip,
     }
     assert row["start"].endswith("Z") and row["end"].endswith("Z")

@@ -398,3 +398,122 @@ def test_async_hooks_are_cut_short_at_the_end_of_a_print_turn(agent, repo, tmp_p
     assert lines[-1] == "terminated" and "finished" not in lines, lines
     # git-ot's own synchronous Stop hook sealed the turn all the same.
     assert shape(agent.steps(sid)) == [(1, "prompt", "say hello"), (2, "message", "Hello.")]
+
+
+class Terminal:
+    """Claude Code run interactively, as a user runs it: in a terminal
+    (a pseudo-terminal here), typing a line at a time."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict):
+        import pty
+
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: Claude Code
+            try:
+                os.chdir(cwd)
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.screen = b""
+
+    def pump(self, seconds: float) -> int:
+        """Read what Claude Code draws for `seconds`; how many bytes came."""
+        import select
+
+        got = 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:  # it exited
+                    return got
+                self.screen += data
+                got += len(data)
+        return got
+
+    def settle(self, until, what: str, timeout: float = 90) -> None:
+        """Wait for `until()`, then for the screen to stop changing."""
+        end = time.monotonic() + timeout
+        while not until():
+            assert time.monotonic() < end, f"waited {timeout} s for {what}; the screen:\n" \
+                                           f"{self.screen[-3000:].decode(errors='replace')}"
+            self.pump(0.2)
+        while self.pump(1.0):
+            assert time.monotonic() < end + 30, f"the screen kept changing after {what}"
+
+    def type(self, line: str) -> None:
+        for ch in line:
+            os.write(self.fd, ch.encode())
+            time.sleep(0.02)
+        self.pump(0.5)  # a slash command's menu opens before Enter picks it
+        os.write(self.fd, b"\r")
+
+    def wait_exit(self, timeout: float = 60) -> int:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self.pump(0.2)
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+        os.kill(self.pid, 9)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        raise AssertionError(f"Claude Code did not exit in {timeout} s after /exit")
+
+
+def test_a_clear_starts_a_session_that_records_how_it_started(agent, repo, hermetic):
+    # A prompt, /clear, a prompt, /exit, typed into Claude Code's terminal.
+    # The /clear ends the first session and starts a second: git-ot's
+    # SessionStart hook records how each started. Claude Code 2.1.328 names
+    # no conversation without a plan (no `slug`) and links the two sessions
+    # in no record: `blame commit` names no session the second continues.
+    one, two = repo.path / "one.txt", repo.path / "two.txt"
+    first = [{"say": "Writing one.", "tool": "Write", "input": {"file_path": str(one), "content": "one\n"}},
+             {"text": "Wrote one."}]
+    # After the /clear the model sees a history of its own again.
+    second = [{"say": "Writing two.", "tool": "Write", "input": {"file_path": str(two), "content": "two\n"}},
+              {"text": "Wrote two."}]
+    state = hermetic / ".claude.json"
+    known = json.loads(state.read_text()) if state.exists() else {}
+    state.write_text(json.dumps({**known, "hasCompletedOnboarding": True, "theme": "dark",
+                                 "bypassPermissionsModeAccepted": True,
+                                 "customApiKeyResponses": {"approved": ["sk-ant-test"], "rejected": []},
+                                 "projects": {str(repo.path): {"hasTrustDialogAccepted": True}}}))
+    with ScriptedModel(first) as model:
+        env = {**_user_env(), "HOME": str(hermetic), "ANTHROPIC_BASE_URL": model.url,
+               "ANTHROPIC_API_KEY": "sk-ant-test", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+               "IS_SANDBOX": "1", "TERM": "xterm-256color"}
+        term = Terminal([agent.claude, "--dangerously-skip-permissions"], repo.path, env)
+
+        def answered(n: int):
+            return lambda: sum(1 for r in model.requests if r["tools"]) >= n
+
+        term.settle(lambda: "❯".encode() in term.screen, "the prompt")
+        term.type("write one")
+        term.settle(lambda: one.exists() and answered(2)(), "the first turn")
+        term.type("/clear")
+        term.settle(lambda: b"/clear" in term.screen, "the /clear")
+        model.script = second
+        term.type("write two")
+        term.settle(lambda: two.exists() and answered(4)(), "the second turn")
+        term.type("/exit")
+        assert term.wait_exit() == 0
+    wait_for_background_seals(repo.path)
+
+    listed = repo.ot_json("trace", "list")["sessions"]
+    assert len(listed) == 2
+    by_start = sorted(listed, key=lambda r: r["start"])
+    assert [(r["started_by"], r["slug"], r["prompts"], r["files"]) for r in by_start] == [
+        ("startup", None, 1, 1), ("clear", None, 1, 1)]
+    cleared, started = by_start[0]["session"], by_start[1]["session"]
+    records = read_records(repo, started)
+    assert (records["trace"]["info"]["started_by"], records["manifest"]["started_by"]) == ("clear", "clear")
+    ends = [e for e in read_records(repo, cleared)["trace"]["lifecycle"] if e["kind"] == "session_end"]
+    assert [e["data"]["reason"] for e in ends] == ["clear"]
+    git(repo.path, "add", "two.txt")
+    git(repo.path, "commit", "-q", "-m", "two")
+    shown = repo.ot_json("blame", "commit", "HEAD")
+    assert [(s["session"], s["continues"], s["lines"]) for s in shown["sessions"]] == [(started, None, 1)]

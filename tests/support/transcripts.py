@@ -16,8 +16,10 @@ def _iso(t: float) -> str:
 class Transcript:
     """A Claude Code transcript (JSONL) built line by line."""
 
-    def __init__(self, cwd: str, session: str):
-        self.cwd, self.session = cwd, session
+    def __init__(self, cwd: str, session: str, slug: str | None = None):
+        """`slug`: the conversation's name, on every line (Claude Code 2.1.3x
+        named every conversation; later versions only those with a plan)."""
+        self.cwd, self.session, self.slug = cwd, session, slug
         self.lines: list[dict] = []
         self.n = 0
 
@@ -26,9 +28,19 @@ class Transcript:
         may be given, else the session's own."""
         self.n += 1
         fields.setdefault("cwd", self.cwd)
+        if self.slug is not None:
+            fields.setdefault("slug", self.slug)
         self.lines.append({"parentUuid": None, "isSidechain": False, "uuid": f"{self.session[:8]}-{self.n:04d}",
                            "timestamp": _iso(t), "sessionId": self.session,
                            "version": "2.1.328", "userType": "external", **fields})
+
+    def started(self, t: float, source: str) -> None:
+        """The progress line of a SessionStart hook (one a user configured)
+        as the session starts: `source` is `startup`, `clear`, ..."""
+        tid = f"{self.session[:8]}-start"
+        self._line(t, type="progress", parentToolUseID=tid, toolUseID=tid, data={
+            "type": "hook_progress", "hookEvent": "SessionStart", "hookName": f"SessionStart:{source}",
+            "command": "bash .claude/scripts/setup.sh"})
 
     def prompt(self, t: float, text: str) -> None:
         self._line(t, type="user", message={"role": "user", "content": text})

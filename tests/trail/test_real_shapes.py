@@ -404,3 +404,57 @@ def test_a_line_a_session_only_moved_stays_its_writers(repo, tmp_path, monkeypat
     shown = repo.cli_json("blame", "commit", c)
     assert shown["lines"] == {"introduced": 2, "agent": 1, "moved": 0, "unknown": 0, "human": 1,
                               "alive_at_head": 1}
+
+
+# -- a session a /clear started continues the conversation's last one -----------------
+
+PLANNER = "4c1d2c3b-0000-4000-8000-00000000000c"
+OTHER = "4d1d2c3b-0000-4000-8000-00000000000d"
+LATER = "4e1d2c3b-0000-4000-8000-00000000000e"
+SAVE = '\nfunc save() error {\n\treturn fmt.Errorf("no saver yet")\n}\n'
+LOAD = '\nfunc load() error {\n\treturn fmt.Errorf("no loader yet")\n}\n'
+
+
+def test_a_session_a_clear_started_names_the_session_it_continues(repo, tmp_path, monkeypatch):
+    # As in Claude Code 2.1.3x: the planner makes a plan; accepting it with
+    # the context cleared starts B, of the same conversation (`slug`), which
+    # writes the code. A SessionStart hook's line says how each started.
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    cwd = "/home/dev/src/" + repo.path.name
+    planner = Transcript(cwd, PLANNER, slug="nifty-sniffing-pelican")
+    planner.started(T0, "startup")
+    planner.prompt(T0 + 1, "plan a loader")
+    planner.say(T0 + 2, "Plan: add load() to app.go.")
+    b = Transcript(cwd, B, slug="nifty-sniffing-pelican")
+    b.started(T0 + 100, "clear")
+    b.prompt(T0 + 101, "Implement the following plan:\n\nPlan: add load() to app.go.")
+    b.edit(T0 + 110, T0 + 111, "app.go", BASE, IMPORT, IMPORT + LOAD)
+    # Cleared from a session that is not here: it continues none.
+    other = Transcript(cwd, OTHER, slug="other-quiet-otter")
+    other.started(T0 + 200, "clear")
+    other.prompt(T0 + 201, "add a saver")
+    other.edit(T0 + 210, T0 + 211, "app.go", BASE + LOAD, LOAD, LOAD + SAVE)
+    # The same conversation resumed after B: not what B continues.
+    later = Transcript(cwd, LATER, slug="nifty-sniffing-pelican")
+    later.started(T0 + 300, "resume")
+    later.prompt(T0 + 301, "anything left?")
+    paths = [t.save(tmp_path / f"{t.session[:2]}.jsonl") for t in (planner, b, other, later)]
+    repo.write("app.go", BASE + LOAD + SAVE)
+    c = _commit(repo, monkeypatch, "loader and saver")
+
+    assert _import(repo, *paths)["anchored"] == [c]
+    listed = repo.cli_json("trace", "list")["sessions"]
+    assert sorted((r["session"], r["slug"], r["started_by"]) for r in listed) == [
+        (B, "nifty-sniffing-pelican", "clear"), (PLANNER, "nifty-sniffing-pelican", "startup"),
+        (OTHER, "other-quiet-otter", "clear"), (LATER, "nifty-sniffing-pelican", "resume")]
+    shown = repo.cli_json("blame", "commit", c)
+    assert [(s["session"], s["continues"], s["lines"]) for s in shown["sessions"]] == [
+        (B, PLANNER, 4), (OTHER, None, 4)]
+    text = repo.cli("blame", "commit", c).stdout.decode().splitlines()
+    b_at = text.index(f"session {B}  claude-code  model {MODEL}")
+    assert text[b_at + 1:b_at + 3] == [f"  continues session {PLANNER} (after a /clear)",
+                                       "  prompt 1: Implement the following plan: Plan: add load() to app.go."]
+    other_at = text.index(f"session {OTHER}  claude-code  model {MODEL}")
+    assert text[other_at + 1] == "  prompt 1: add a saver"

@@ -114,9 +114,10 @@ TAIL_BYTES = 256 * 1024
 
 
 def transcript_facts(path: str) -> dict:
-    """The model of the latest reply and the Claude Code version, from the
-    end of the session's transcript: {"model": ..., "harness_version": ...},
-    either missing when not found (no transcript, or none written yet)."""
+    """The model of the latest reply, the Claude Code version and the
+    conversation's name (`slug`), from the end of the session's transcript:
+    {"model": ..., "harness_version": ..., "slug": ...}, each missing when
+    not found (no transcript, none written yet, a version without slugs)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -143,6 +144,9 @@ def transcript_facts(path: str) -> dict:
         # "<synthetic>" marks a message Claude Code wrote itself.
         if "model" not in found and isinstance(model, str) and model and not model.startswith("<"):
             found["model"] = model
-        if len(found) == 2:
+        slug = obj.get("slug")
+        if "slug" not in found and isinstance(slug, str) and slug:
+            found["slug"] = slug
+        if len(found) == 3:
             break
     return found

@@ -101,6 +101,8 @@ class Converter:
         self.messages_seen: set[str] = set()  # API message ids whose usage is recorded
         self.occurrences: dict[str, int] = {}
         self.agent_types = self._agent_types(lines)
+        self.emitted = False  # has a line made an event of a step yet?
+        self.started_by = None  # SessionStart's source, when a hook's line told it first
 
     # -- the whole session -------------------------------------------------
 
@@ -167,6 +169,12 @@ class Converter:
                         "cwd": obj.get("cwd"), "version": obj.get("version")}
                 if inner.get("type") in ("user", "assistant") and inner.get("uuid"):
                     return self._message_line(ln, line)
+            if (isinstance(data, dict) and data.get("hookEvent") == "SessionStart" and not self.emitted
+                    and not obj.get("isSidechain") and isinstance(data.get("hookName"), str)
+                    and data["hookName"].startswith("SessionStart:")):
+                # A SessionStart hook running before the session's first
+                # step: its name holds how the session started.
+                self.started_by = self.started_by or data["hookName"][len("SessionStart:"):] or None
             return "progress"
         if typ in ("user", "assistant"):
             return self._message_line(ln, obj)
@@ -314,7 +322,12 @@ class Converter:
                                            {"agent_id": agent,
                                             "agent_type": self.agent_types.get(agent)}))
         data = {"cwd": obj.get("cwd"), "transcript_path": ln.path,
-                "harness_version": obj.get("version"), "agent_id": agent, **data}
+                "harness_version": obj.get("version"), "agent_id": agent,
+                # A subagent's own file names no conversation: its lines
+                # carry none, wherever they were read.
+                "slug": obj.get("slug") if isinstance(obj.get("slug"), str) and not agent else None,
+                "started_by": None if self.emitted else self.started_by, **data}
+        self.emitted = True
         self.events.append(self._event(eid, kind, name, t, data, writes))
 
     def _event(self, eid: str, kind: str, name: str, t, data: dict, writes: bool = False) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...store.refs import match_session
 from ...store.repository import Store
 from ...store.spool import Spilled, Spool
-from ..fold import expand
+from ..fold import INFO_TEXTS, expand
 from . import judge
 from .detectors import Hit, secret_in_field
 from .engine import Gate, line_of
@@ -78,7 +78,7 @@ def scan_session(gate: Gate, session_id: str, spool: bool = True) -> dict:
             if "data" in entry:
                 for path, text, k in leaves(expand(store, session_id, entry["data"]), "data"):
                     add_text({"lifecycle": entry["id"], "field": path}, text, True, k)
-        for key in ("cwd", "transcript_path", "model", "harness_version"):
+        for key in INFO_TEXTS:
             add_text({"field": "info." + key}, trace["info"].get(key), False)
     sealed_texts = len(texts)
     if spool:

@@ -27,7 +27,7 @@ from ...store import notices, state, trees
 from ...store.trees import path_fields
 from ...store.repository import Store
 from ...store.spool import Spilled, SpillLost
-from ..fold import LOST_SPILLED, Streamed, _text, valid_text
+from ..fold import INFO_TEXTS, LOST_SPILLED, Streamed, _text, valid_text
 from . import judge
 from .detectors import Hit, resolve, run_trufflehog, secret_in_field, trufflehog_kind
 from .engine import PII_TOKEN, Gate, line_span
@@ -322,7 +322,7 @@ class SealGate(Gate):
                     if isinstance(step.get(key), str):
                         step[key] = self._text(step[key], f"step {step['n']}")
         info = trace["info"]
-        for key in ("cwd", "transcript_path", "model", "harness_version"):
+        for key in INFO_TEXTS:
             if isinstance(info.get(key), str):
                 info[key] = self._text(info[key], "the session's info")
         self._snapshots(recs, folder, previous)

@@ -41,6 +41,7 @@ from ...store import notices
 from ...store.refs import NOTES_REF
 from ...store.porcelain import BlameParser
 from ...store.repository import Store
+from .. import sessions as sessions_domain
 from . import lines as L
 from .anchor import Anchorer
 from .attribution import Uncommitted
@@ -125,7 +126,9 @@ class Blame:
                 tree = None
             if tree is not None:
                 try:
-                    info = {"steps": tree.record("trace").get("steps", []), "tree": tree}
+                    trace = tree.record("trace")
+                    info = {"steps": trace.get("steps", []), "info": trace.get("info") or {},
+                            "tree": tree}
                 except Exception:
                     info = None
             self._sessions[session_id] = info
@@ -371,8 +374,15 @@ def blame_commit(store: Store, rev: str) -> dict:
     # Agent lines HEAD still holds, in place or moved: git ot track's own evidence (lineage.py).
     alive_by = alive_counts(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
     out_sessions = []
+    rows = None  # trace list's rows, read once a session may continue another
     for sid, s in sessions.items():
         info = blame._session(sid)
+        continued = None
+        if info is not None and info["info"].get("started_by") == "clear" and info["info"].get("slug"):
+            if rows is None:
+                rows = sessions_domain.list_sessions(store)
+            row = next((r for r in rows if r["session"] == sid), None)
+            continued = sessions_domain.continues(rows, row) if row is not None else None
         patches = {}
         if info is not None:
             try:
@@ -397,7 +407,7 @@ def blame_commit(store: Store, rev: str) -> dict:
             steps.append(st)
         agent_lines = sum(st["lines"] for st in steps)
         out_sessions.append({"session": sid, "harness": s["harness"], "model": s["model"],
-                             "known": info is not None, "lines": agent_lines,
+                             "known": info is not None, "continues": continued, "lines": agent_lines,
                              "moved": sum(st["moved"] for st in steps),
                              "alive": sum(st["alive"] for st in steps), "steps": steps})
     agent_total = sum(s["lines"] for s in out_sessions)
