@@ -40,11 +40,11 @@ What it does, in a temporary directory:
 
 Recall is the share of backed pairs that `blame commit` names; precision is
 the share of named pairs that are backed. Beside recall, not in it: the
-share of links found when a link also counts as found through the session
-that continued the linked one after a `/clear` (Claude Code starts such a
-session with SessionStart's source `clear` and keeps the conversation's
-`slug`: a plan accepted with its context cleared is carried out by a new
-session, while a trailer may name the planning one). The figures the
+share of links found when a link also counts as found where `blame commit`
+names, under a session it names on the commit, the linked session as the
+one that session continues (`continues`: a plan accepted with its context
+cleared is carried out by a new session of the same conversation, while a
+trailer may name the planning one). The figures the
 project measured before this benchmark existed (recall 0.97, precision
 0.95, 2.2 MB/s) are printed beside them. `--limit N` imports the first N
 sessions only (by their first line's time) and scores the commits made
@@ -308,30 +308,6 @@ def parsed(datas: list[bytes]) -> list[dict]:
     return out
 
 
-def continuations(sessions: dict[str, list[dict]], starts: dict) -> dict[str, set[str]]:
-    """The sessions each session continues after a /clear: Claude Code starts a
-    session of the same conversation with SessionStart's source `clear`
-    (a `/clear`, or a plan accepted with its context cleared) and keeps the
-    conversation's `slug`. {session: the earlier sessions of its slug}."""
-    slug: dict[str, str] = {}
-    cleared = set()
-    for sid, lines in sessions.items():
-        for obj in lines:
-            if obj.get("sessionId") != sid:
-                continue
-            if isinstance(obj.get("slug"), str):
-                slug.setdefault(sid, obj["slug"])
-            data = obj.get("data")
-            if isinstance(data, dict) and data.get("hookName") == "SessionStart:clear":
-                cleared.add(sid)
-    out: dict[str, set[str]] = {}
-    for sid in cleared:
-        if sid in slug and starts.get(sid) is not None:
-            out[sid] = {p for p in sessions if p != sid and slug.get(p) == slug[sid]
-                        and starts.get(p) is not None and starts[p] < starts[sid]}
-    return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--entire-clone", required=True, help="a clone of entireio/cli")
@@ -361,7 +337,7 @@ def main() -> int:
     print(f"{'figure':<34}{'now':>10}{'baseline':>10}")
     rows = (("recall", "recall (trailer links)", BASELINE["recall"]),
             ("precision", "precision", BASELINE["precision"]),
-            ("recall_cleared", "recall, /clear continuations²", None),
+            ("recall_cleared", "recall, sessions continued²", None),
             ("recall_all", "recall (every backed pair)", None),
             ("import_mb_s", "import MB/s", BASELINE["import_mb_s"]))
     for key, label, base in rows:
@@ -372,8 +348,8 @@ def main() -> int:
           f"   (median; mean {result['blame_ms_mean']:.0f})")
     print(f"pairs: backed {result['backed']} ({result['backed_linked']} of them trailer links), "
           f"named {result['named']}, named and backed {result['both']}")
-    print("² a trailer link also found when blame commit names the session that continued the "
-          "linked one after a /clear")
+    print("² a trailer link also found when blame commit names a session on the commit that "
+          "continues the linked one")
     return 0
 
 
@@ -399,7 +375,6 @@ def run(source: Path, tmp: Path, limit: int, verbose: bool, reuse: bool = False)
     edits = {sid: session_edits(sessions[sid]) for sid in order}
     ends = {sid: max((t for t in (_ts(o.get("timestamp")) for o in sessions[sid]) if t is not None),
                      default=starts[sid]) for sid in order}
-    cont = continuations({sid: sessions[sid] for sid in order}, starts)
     del sessions
     gc.collect()
     gitot = [sys.executable, "-m", "git_ot"]
@@ -433,6 +408,7 @@ def run(source: Path, tmp: Path, limit: int, verbose: bool, reuse: bool = False)
     links = {(s, c) for s, c in trailer_links(clone, checkpoints) if c in shas and s in edits}
     log(f"blame commit on {len(commits)} commits")
     named = set()
+    through = set()  # (the session continued, commit), as blame commit names them
     times = []
     for i, c in enumerate(commits):
         t0 = time.perf_counter()
@@ -445,21 +421,18 @@ def run(source: Path, tmp: Path, limit: int, verbose: bool, reuse: bool = False)
         for s in json.loads(proc.stdout)["sessions"]:
             if s["lines"] > 0:
                 named.add((s["session"], c["sha"]))
+                if s["continues"]:
+                    through.add((s["continues"], c["sha"]))
         if (i + 1) % 50 == 0:
             log(f"  {i + 1}/{len(commits)}")
     both = named & truth
     linked = truth & links
-    # A link missed whose session was continued after a /clear by a session
-    # named on the commit: the trailer names the conversation's earlier
-    # session. Reported beside recall, not in it.
-    through = {(p, c) for s, c in named for p in cont.get(s, ())}
     if verbose:
         for sid, sha in sorted(named - truth):
             log(f"false credit: {sid} on {sha}")
         for sid, sha in sorted(linked - named):
-            later = sorted(s for s, c in named if c == sha and sid in cont.get(s, ()))
             log(f"missed link: {sid} on {sha}"
-                + (f" (continued after /clear by {', '.join(later)}, named)" if later else ""))
+                + (" (named as the session one named continues)" if (sid, sha) in through else ""))
     return {
         "sessions": len(order), "slices": sum(len(per[s]) for s in order), "bytes": total,
         "limit": limit, "commits": len(commits),
