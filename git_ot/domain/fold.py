@@ -473,12 +473,9 @@ class Folder:
         for key in INFO_CARRIED:
             if data.get(key) and key not in info:
                 info[key] = data[key]
-        if "started_by" not in info and not self.trace["steps"]:
-            # How the harness started the session, told before its first
-            # step: a live SessionStart's source, or an imported line's.
-            started = data.get("source") if kind == "session_start" else data.get("started_by")
-            if isinstance(started, str) and started:
-                info["started_by"] = started
+        if "started_by" not in info and not self.trace["steps"] and data.get("started_by"):
+            # How the harness started the session, told before its first step.
+            info["started_by"] = data["started_by"]
         if kind == "session_start" and isinstance(data.get("head"), dict) and "base" not in info:
             info["base"] = data["head"]
 
@@ -549,7 +546,8 @@ class Folder:
                     self._message(step, "assistant", event)
                 data = {k: v for k, v in data.items() if k != "message"}
             entry = {"id": eid, "event": event.get("event") or kind, "kind": kind, "t": event.get("t")}
-            extra = {k: v for k, v in data.items() if k not in ("cwd", "transcript_path", "head", "slug")}
+            extra = {k: v for k, v in data.items()
+                     if k not in ("cwd", "transcript_path", "head", "slug", "started_by")}
             if extra:
                 entry["data"] = self.payloads.put(extra)
             self.trace["lifecycle"].append(entry)

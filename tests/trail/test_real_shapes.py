@@ -411,8 +411,8 @@ def test_a_line_a_session_only_moved_stays_its_writers(repo, tmp_path, monkeypat
 PLANNER = "4c1d2c3b-0000-4000-8000-00000000000c"
 OTHER = "4d1d2c3b-0000-4000-8000-00000000000d"
 LATER = "4e1d2c3b-0000-4000-8000-00000000000e"
-SAVE = '\nfunc save() error {\n\treturn fmt.Errorf("no saver yet")\n}\n'
-LOAD = '\nfunc load() error {\n\treturn fmt.Errorf("no loader yet")\n}\n'
+SAVER = '\nfunc save() error {\n\treturn fmt.Errorf("no saver yet")\n}\n'
+LOADER = '\nfunc load() error {\n\treturn fmt.Errorf("no loader yet")\n}\n'
 
 
 def test_a_session_a_clear_started_names_the_session_it_continues(repo, tmp_path, monkeypatch):
@@ -430,18 +430,18 @@ def test_a_session_a_clear_started_names_the_session_it_continues(repo, tmp_path
     b = Transcript(cwd, B, slug="nifty-sniffing-pelican")
     b.started(T0 + 100, "clear")
     b.prompt(T0 + 101, "Implement the following plan:\n\nPlan: add load() to app.go.")
-    b.edit(T0 + 110, T0 + 111, "app.go", BASE, IMPORT, IMPORT + LOAD)
+    b.edit(T0 + 110, T0 + 111, "app.go", BASE, IMPORT, IMPORT + LOADER)
     # Cleared from a session that is not here: it continues none.
     other = Transcript(cwd, OTHER, slug="other-quiet-otter")
     other.started(T0 + 200, "clear")
     other.prompt(T0 + 201, "add a saver")
-    other.edit(T0 + 210, T0 + 211, "app.go", BASE + LOAD, LOAD, LOAD + SAVE)
+    other.edit(T0 + 210, T0 + 211, "app.go", BASE + LOADER, LOADER, LOADER + SAVER)
     # The same conversation resumed after B: not what B continues.
     later = Transcript(cwd, LATER, slug="nifty-sniffing-pelican")
     later.started(T0 + 300, "resume")
     later.prompt(T0 + 301, "anything left?")
     paths = [t.save(tmp_path / f"{t.session[:2]}.jsonl") for t in (planner, b, other, later)]
-    repo.write("app.go", BASE + LOAD + SAVE)
+    repo.write("app.go", BASE + LOADER + SAVER)
     c = _commit(repo, monkeypatch, "loader and saver")
 
     assert _import(repo, *paths)["anchored"] == [c]

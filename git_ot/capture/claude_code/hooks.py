@@ -69,6 +69,7 @@ def normalise(event_name: str | None, payload: dict) -> dict:
     is_write = False
     if kind == "session_start":
         data["source"] = payload.get("source")
+        data["started_by"] = payload.get("source")  # the trace's info.started_by, when it comes first
         if payload.get("model"):
             data["model"] = payload["model"]
     elif kind == "prompt":
