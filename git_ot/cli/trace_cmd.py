@@ -67,6 +67,8 @@ def trace_show(spec, as_json):
     start = output.seconds(s["start"]) if fit is not None else s["start"]
     emit(output.fields([f"harness {s['harness']}", f"model {','.join(s['models']) or '-'}",
                         f"start {start or '-'}", f"steps {s['steps']}", f"files {s['files']}"], fit))
+    if s["continues"]:
+        emit(f"continues session {s['continues']} (after a /clear)")
     if "step" in result:
         _show_step(result["step"])
         return

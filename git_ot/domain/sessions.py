@@ -80,6 +80,8 @@ def list_sessions(store: Store) -> list[dict]:
         if row is not None:
             rows.append(row)
     rows.sort(key=lambda r: (r["start"] or "", r["session"]), reverse=True)
+    for row in rows:
+        row["continues"] = continues(rows, row)
     return rows
 
 
@@ -114,7 +116,12 @@ def show(store: Store, spec: str) -> dict:
         if step["n"] in patches:
             item["patch"] = patches[step["n"]]
         steps.append(item)
-    out = {"session": summary(store, sid)}
+    row = summary(store, sid)
+    # Only a session a clear started can continue another: the others are read then.
+    row["continues"] = None
+    if row["started_by"] == "clear" and row["slug"]:
+        row["continues"] = next((r["continues"] for r in list_sessions(store) if r["session"] == sid), None)
+    out = {"session": row}
     if step_n is None:
         out["steps"] = steps
         return out

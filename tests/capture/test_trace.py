@@ -34,6 +34,7 @@ def test_list_after_replay_of_a_real_session(repo):
         "branch": "main",
         "slug": None,
         "started_by": "startup",
+        "continues": None,
         "tip": tip,
     }
     assert row["start"].endswith("Z") and row["end"].endswith("Z")

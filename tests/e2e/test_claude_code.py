@@ -506,8 +506,8 @@ def test_a_clear_starts_a_session_that_records_how_it_started(agent, repo, herme
     listed = repo.ot_json("trace", "list")["sessions"]
     assert len(listed) == 2
     by_start = sorted(listed, key=lambda r: r["start"])
-    assert [(r["started_by"], r["slug"], r["prompts"], r["files"]) for r in by_start] == [
-        ("startup", None, 1, 1), ("clear", None, 1, 1)]
+    assert [(r["started_by"], r["slug"], r["continues"], r["prompts"], r["files"]) for r in by_start] == [
+        ("startup", None, None, 1, 1), ("clear", None, None, 1, 1)]
     cleared, started = by_start[0]["session"], by_start[1]["session"]
     records = read_records(repo, started)
     assert (records["trace"]["info"]["started_by"], records["manifest"]["started_by"]) == ("clear", "clear")

@@ -446,9 +446,13 @@ def test_a_session_a_clear_started_names_the_session_it_continues(repo, tmp_path
 
     assert _import(repo, *paths)["anchored"] == [c]
     listed = repo.cli_json("trace", "list")["sessions"]
-    assert sorted((r["session"], r["slug"], r["started_by"]) for r in listed) == [
-        (B, "nifty-sniffing-pelican", "clear"), (PLANNER, "nifty-sniffing-pelican", "startup"),
-        (OTHER, "other-quiet-otter", "clear"), (LATER, "nifty-sniffing-pelican", "resume")]
+    assert sorted((r["session"], r["slug"], r["started_by"], r["continues"]) for r in listed) == [
+        (B, "nifty-sniffing-pelican", "clear", PLANNER),
+        (PLANNER, "nifty-sniffing-pelican", "startup", None),
+        (OTHER, "other-quiet-otter", "clear", None), (LATER, "nifty-sniffing-pelican", "resume", None)]
+    assert repo.cli_json("trace", "show", B)["session"]["continues"] == PLANNER
+    assert repo.cli("trace", "show", B).stdout.decode().splitlines()[2] == \
+        f"continues session {PLANNER} (after a /clear)"
     shown = repo.cli_json("blame", "commit", c)
     assert [(s["session"], s["continues"], s["lines"]) for s in shown["sessions"]] == [
         (B, PLANNER, 4), (OTHER, None, 4)]

@@ -380,9 +380,8 @@ def blame_commit(store: Store, rev: str) -> dict:
         continued = None
         if info is not None and info["info"].get("started_by") == "clear" and info["info"].get("slug"):
             if rows is None:
-                rows = sessions_domain.list_sessions(store)
-            row = next((r for r in rows if r["session"] == sid), None)
-            continued = sessions_domain.continues(rows, row) if row is not None else None
+                rows = {r["session"]: r for r in sessions_domain.list_sessions(store)}
+            continued = rows[sid]["continues"] if sid in rows else None
         patches = {}
         if info is not None:
             try:
