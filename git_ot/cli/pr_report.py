@@ -130,7 +130,8 @@ def to_markdown(result: dict) -> str:
         out += ["| session | harness | models | steps | prompts | wall time |",
                 "|---|---|---|--:|--:|--:|"]
         for s in result["sessions"]:
-            out.append(f"| `{s['session']}` | {_md_cell(s['harness'] or '-')} | "
+            cont = f" (continues `{s['continues']}`)" if s["continues"] else ""
+            out.append(f"| `{s['session']}`{cont} | {_md_cell(s['harness'] or '-')} | "
                        f"{_md_cell(', '.join(s['models']) or '-')} | {s['steps']} | {s['prompts']} | "
                        f"{duration(s['wall_seconds'])} |")
         out.append("")
@@ -294,7 +295,8 @@ def to_html(result: dict) -> str:
               '<thead><tr><th>session</th><th>harness</th><th>models</th><th class="n">steps</th>'
               '<th class="n">prompts</th><th class="n">wall time</th></tr></thead>', "<tbody>"]
         for s in result["sessions"]:
-            o.append(f"<tr><td><code>{_e(s['session'])}</code></td><td>{_e(s['harness'] or '-')}</td>"
+            cont = f" (continues <code>{_e(s['continues'])}</code>)" if s["continues"] else ""
+            o.append(f"<tr><td><code>{_e(s['session'])}</code>{cont}</td><td>{_e(s['harness'] or '-')}</td>"
                      f"<td>{_e(', '.join(s['models']) or '-')}</td><td class=\"n\">{s['steps']}</td>"
                      f"<td class=\"n\">{s['prompts']}</td><td class=\"n\">{duration(s['wall_seconds'])}</td></tr>")
         o += ["</tbody>", "</table>"]

@@ -462,3 +462,9 @@ def test_a_session_a_clear_started_names_the_session_it_continues(repo, tmp_path
                                        "  prompt 1: Implement the following plan: Plan: add load() to app.go."]
     other_at = text.index(f"session {OTHER}  claude-code  model {MODEL}")
     assert text[other_at + 1] == "  prompt 1: add a saver"
+    # The pull request's report names it too.
+    report = repo.cli_json("blame", "pr", "HEAD~1..HEAD")
+    assert [(s["session"], s["continues"]) for s in report["sessions"]] == [(B, PLANNER), (OTHER, None)]
+    md = repo.cli("blame", "pr", "HEAD~1..HEAD").stdout.decode().splitlines()
+    assert [ln.split(" | ")[0] for ln in md if ln.startswith("| `4")] == [
+        f"| `{B}` (continues `{PLANNER}`)", f"| `{OTHER}`"]

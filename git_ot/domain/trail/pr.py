@@ -165,6 +165,9 @@ def blame_pr(store: Store, spec: str | None = None) -> dict:
             "session": sid, "harness": None, "harness_version": None, "models": [], "start": None,
             "end": None, "wall_seconds": 0.0, "steps": 0, "prompts": 0, "tools": 0}
         sessions[sid]["known"] = facts is not None
+    for c in per_commit:
+        for s in c["sessions"]:
+            sessions[s["session"]]["continues"] = s["continues"]
 
     commits = []
     for sha, c in zip(rng["commits"], per_commit):
