@@ -296,7 +296,8 @@ def to_html(result: dict) -> str:
               '<th class="n">prompts</th><th class="n">wall time</th></tr></thead>', "<tbody>"]
         for s in result["sessions"]:
             cont = f" (continues <code>{_e(s['continues'])}</code>)" if s["continues"] else ""
-            o.append(f"<tr><td><code>{_e(s['session'])}</code>{cont}</td><td>{_e(s['harness'] or '-')}</td>"
+            o.append(f"<tr><td><code>{_e(s['session'])}</code>{cont}</td>"
+                     f"<td>{_e(s['harness'] or '-')}</td>"
                      f"<td>{_e(', '.join(s['models']) or '-')}</td><td class=\"n\">{s['steps']}</td>"
                      f"<td class=\"n\">{s['prompts']}</td><td class=\"n\">{duration(s['wall_seconds'])}</td></tr>")
         o += ["</tbody>", "</table>"]
