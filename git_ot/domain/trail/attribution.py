@@ -83,6 +83,8 @@ def _alnum(text: bytes) -> int:
     return len(text) - len(text.translate(None, _ALNUM))
 # How many states' stripped lines are kept at once (see Attribution._texts).
 TEXTS_KEPT = 1024
+# How many diffs between consecutive states are kept at once (see Attribution._align).
+ALIGNED_KEPT = 4096
 
 
 def agent(session: str, step: int, hunk: str, harness: str = "unknown", model=None) -> tuple:
@@ -100,13 +102,15 @@ class _Large(Exception):
 class Reads:
     """What walks read, kept across the Attributions of one run (a
     recomputation has one per instant it looks at): the states of paths,
-    their lines stripped, and per path which checkouts' after-states hold
-    each line. Snapshots never change, so nothing kept goes stale; the
-    states are dropped past CONTENT_KEPT of them (memory)."""
+    their lines stripped, the diffs between the states walked, and per
+    path which checkouts' after-states hold each line. Snapshots never
+    change, so nothing kept goes stale; the states are dropped past
+    CONTENT_KEPT of them (memory)."""
 
     def __init__(self):
         self.content: dict = {}
         self.texts: dict[bytes, frozenset] = {}  # a state -> its lines, stripped (Attribution._texts)
+        self.aligned: dict[tuple, list] = {}  # (a state, the next) -> their diff (Attribution._align)
         self.after_texts: dict[tuple, dict] = {}  # (path, its windows) -> {line text: places}
 
 
@@ -378,7 +382,7 @@ class Attribution:
             prev = self.content(tree, src)
             red = (("after" if side == 1 else "before"), src) in w.redacted
             if located:
-                amap = L.align(prev, cur, L.STEP)
+                amap = self._align(prev, cur)
                 owner = moved = carried = copied = cur_lines = None
                 for line, pos in list(located.items()):
                     was = amap[pos] if pos < len(amap) else None
@@ -564,6 +568,18 @@ class Attribution:
             if pos is not None:
                 located[line] = pos
                 unlocated.discard(line)
+
+    def _align(self, old: bytes, new: bytes) -> list:
+        """`lines.align(old, new)` (STEP), kept for the states the walks go
+        through again: each commit's walk over a path takes the steps of the
+        previous commit's. The list is shared: not to be changed."""
+        key = (old, new)
+        got = self.reads.aligned.get(key)
+        if got is None:
+            if len(self.reads.aligned) >= ALIGNED_KEPT:
+                self.reads.aligned.clear()
+            got = self.reads.aligned[key] = L.align(old, new, L.STEP)
+        return got
 
     def _texts(self, state: bytes) -> frozenset:
         """The lines of a state, each stripped of the white space around it
