@@ -102,15 +102,16 @@ class _Large(Exception):
 class Reads:
     """What walks read, kept across the Attributions of one run (a
     recomputation has one per instant it looks at): the states of paths,
-    their lines stripped, the diffs between the states walked, and per
-    path which checkouts' after-states hold each line. Snapshots never
-    change, so nothing kept goes stale; the states are dropped past
-    CONTENT_KEPT of them (memory)."""
+    their lines stripped, the diffs between the states walked, the lines
+    windows wrote (written.py), and per path which checkouts' after-states
+    hold each line. Snapshots never change, so nothing kept goes stale;
+    the states are dropped past CONTENT_KEPT of them (memory)."""
 
     def __init__(self):
         self.content: dict = {}
         self.texts: dict[bytes, frozenset] = {}  # a state -> its lines, stripped (Attribution._texts)
         self.aligned: dict[tuple, list] = {}  # (a state, the next) -> their diff (Attribution._align)
+        self.written: Written | None = None  # what windows wrote, as written.json keeps it (_put_back)
         self.after_texts: dict[tuple, dict] = {}  # (path, its windows) -> {line text: places}
 
 
@@ -133,7 +134,6 @@ class Attribution:
         self.reads = reads or Reads()
         self._content = self.reads.content
         self._written: dict[str, set] = {}  # path -> hashes of the lines agent windows wrote into it
-        self._written_cache = None
         self._split: tuple = (None, [])  # the last content split into lines, and its lines
         self._place: tuple = ()  # (place,): the walk sees that place's windows alone
         self._elsewhere: set[int] = set()  # lines windows of another checkout gave to a step
@@ -520,14 +520,15 @@ class Attribution:
             return False
         known = self._written.get(path)
         if known is None:
-            if self._written_cache is None:
-                self._written_cache = Written(self.store.location.state_dir)
+            if self.reads.written is None:
+                # Read once per run, not once per instant a recomputation looks at.
+                self.reads.written = Written(self.store.location.state_dir)
             # Keyed by the after-state too: a merge of two copies of a session
             # may give a step number to another window. (A tool that names
             # another file did not write this one.)
             windows = {f"{w.key}:{w.after}": w for w in self.index.windows(path)
                        if w.after is not None and (w.declared is None or w.declared == path)}
-            known = self._written[path] = self._written_cache.lines(
+            known = self._written[path] = self.reads.written.lines(
                 path, windows, lambda w: self._states(w, path))
         return line_hash(text) in known
 
