@@ -115,6 +115,13 @@ class SessionTree:
         return {e.name: str(e.id) for e in self.store.get(sub.id, f"session {self.session_id}")}
 
 
+def _missing(oid, where: str) -> MissingObject:
+    return MissingObject(
+        f"object {oid} of {where} is missing",
+        hint="fetch the session again from a remote that has it, or run 'git fsck'",
+    )
+
+
 class Store:
     """The git objects and refs of one repository, as git-ot sees them."""
 
@@ -138,16 +145,17 @@ class Store:
         try:
             return self.repo[oid]
         except (KeyError, ValueError):
-            raise MissingObject(
-                f"object {oid} of {where} is missing",
-                hint="fetch the session again from a remote that has it, or run 'git fsck'",
-            ) from None
+            raise _missing(oid, where) from None
 
     def read_blob(self, oid, where: str) -> bytes:
-        obj = self.get(oid, where)
-        if not isinstance(obj, pygit2.Blob):
+        # From the object database: a Blob's `data` reads the object again.
+        try:
+            kind, data = self.repo.odb.read(oid)
+        except (KeyError, ValueError):
+            raise _missing(oid, where) from None
+        if kind != pygit2.enums.ObjectType.BLOB:
             raise CorruptRecord(f"object {oid} of {where} is not a blob")
-        return obj.data
+        return data
 
     def write_blob(self, data: bytes) -> str:
         return str(self.repo.create_blob(data))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 
-from git_ot.errors import GitCommandError
+import pytest
+
+from git_ot.errors import CorruptRecord, GitCommandError, MissingObject
 from git_ot.store.gitdir import locate
 from git_ot.store.packs import PackBuffer
 from git_ot.store.repository import Store
@@ -99,3 +101,15 @@ def test_a_store_that_listed_what_it_holds_writes_the_same_objects_and_learns_it
 
     monkeypatch.setattr(packs, "run_git", fails)
     assert packs.held(store) is None
+
+
+def test_read_blob_reads_a_blob_and_refuses_what_is_not_one(repo):
+    store = Store(locate(str(repo.path)))
+    blob = git(repo.path, "rev-parse", "HEAD:app.py").strip()
+    assert store.read_blob(blob, "test") == cat(repo, "HEAD:app.py")
+    assert store.read_blob(store.repo[blob].id, "test") == cat(repo, "HEAD:app.py")  # an Oid too
+    with pytest.raises(CorruptRecord, match="is not a blob"):
+        store.read_blob(git(repo.path, "rev-parse", "HEAD^{tree}").strip(), "test")
+    for missing in ("0" * 40, "not an id"):
+        with pytest.raises(MissingObject, match="of test is missing"):
+            store.read_blob(missing, "test")

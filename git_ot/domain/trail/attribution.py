@@ -56,6 +56,8 @@ from __future__ import annotations
 import os
 import time
 
+import pygit2
+
 from . import lines as L
 from .trivial import trivial
 from .windows import Window, WindowIndex
@@ -151,8 +153,10 @@ class Attribution:
             except (KeyError, ValueError):
                 data = b""
             else:
-                obj = self.repo[entry.id]
-                data = obj.data if obj.type_str == "blob" else b""
+                # One read (a Blob's `data` reads the object again).
+                kind, data = self.repo.odb.read(entry.id)
+                if kind != pygit2.enums.ObjectType.BLOB:
+                    data = b""
             if data.startswith(b"git-ot large file v1\n"):
                 raise _Large(path)
             if len(self._content) >= CONTENT_KEPT:
