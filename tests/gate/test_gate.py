@@ -807,3 +807,35 @@ def test_a_file_whose_name_is_not_utf8_is_redacted_too(repo):
     [entry] = [e for e in listing if e.endswith(raw_name)]
     assert entry.split()[2].decode() == mark["blob"]
     assert git_bytes(repo.path, "cat-file", "blob", mark["blob"]) == b"KEY=[REDACTED:google-api-key]\n"
+
+
+def test_a_seal_redacts_a_value_string_by_string_and_leaves_no_cycle(repo):
+    """SealGate.redact: every string of a value, map keys too, checked; the
+    value's shape kept; a value with nothing to redact returned as it came;
+    and no reference cycle left for the collector (an import disables it,
+    and a cycle would hold every value's strings to the end)."""
+    import gc
+
+    from git_ot.domain.gate.seal import SealGate
+
+    f = Fakes().all()
+    gate = SealGate(Store.open(str(repo.path)), "s-1", [])
+    clean = {"tool": "Read", "input": {"path": "a.py", "lines": [1, 2, None, True]}, "n": 3.5}
+    value = {"tool": "Bash", "input": {"command": f"export AWS_KEY={f['aws-access-key']}", "password": "hunter2!x"},
+             f"key {f['aws-access-key']}": ["ok", {"deep": [f"x {f['aws-access-key']} y", 7]}], 1: "one"}
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        assert gate.redact(clean) is clean
+        got = gate.redact(value)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+    assert f["aws-access-key"] not in json.dumps(got) and "hunter2" not in json.dumps(got)
+    assert got["tool"] == "Bash" and got[1] == "one"
+    assert got["input"]["command"] == "export AWS_KEY=[REDACTED:aws-access-key]"
+    assert got["input"]["password"] == "[REDACTED:password-assignment]"
+    assert got["key [REDACTED:aws-access-key]"] == ["ok", {"deep": ["x [REDACTED:aws-access-key] y", 7]}]
+    assert gate.redacted == {"aws-access-key": 3, "password-assignment": 1}

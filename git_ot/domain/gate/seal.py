@@ -170,27 +170,7 @@ class SealGate(Gate):
         texts: list[str] = []
         whole: set[int] = set()  # strings that are secrets by their key: replaced whole
         keys: set[int] = set()
-
-        def collect(v, key):
-            if isinstance(v, str):
-                if key is not None and secret_in_field(key, v) and not self.policy.allowed(v):
-                    if self.policy.action == "block":
-                        self._blocked("password-assignment", f"the value of '{key}'")
-                    whole.add(len(texts))
-                    texts.append("")
-                else:
-                    texts.append(v)
-            elif isinstance(v, dict):
-                for k, x in v.items():
-                    if isinstance(k, str):
-                        keys.add(len(texts))
-                        texts.append(k)
-                    collect(x, k if isinstance(k, str) else None)
-            elif isinstance(v, list):
-                for x in v:
-                    collect(x, None)
-
-        collect(value, None)
+        self._collect(value, None, texts, whole, keys)
         if not texts:
             return value
         new = self._texts(texts, "the session's records")
@@ -203,22 +183,33 @@ class SealGate(Gate):
             self.redacted["password-assignment"] = self.redacted.get("password-assignment", 0) + 1
         judge.residual(SEPARATOR.join(t for i, t in enumerate(new) if t and i not in keys and i not in whole),
                        self.residual)
-        it = iter(new)
+        return _rebuild(value, iter(new))
 
-        def rebuild(v):
-            if isinstance(v, str):
-                return next(it)
-            if isinstance(v, dict):
-                out = {}
-                for k, x in v.items():
-                    nk = next(it) if isinstance(k, str) else k
-                    out[nk] = rebuild(x)
-                return out
-            if isinstance(v, list):
-                return [rebuild(x) for x in v]
-            return v
+    def _collect(self, v, key, texts: list[str], whole: set[int], keys: set[int]) -> None:
+        """The strings of a harness value (map keys too) appended to `texts`,
+        in order; the places of map keys added to `keys`, and of strings that
+        are secrets by their key to `whole` (an empty string in `texts`).
 
-        return rebuild(value)
+        A method, not a closure of `redact`: a closure that calls itself is
+        a reference cycle, which would keep every value's strings until the
+        collector runs (an import disables it)."""
+        if isinstance(v, str):
+            if key is not None and secret_in_field(key, v) and not self.policy.allowed(v):
+                if self.policy.action == "block":
+                    self._blocked("password-assignment", f"the value of '{key}'")
+                whole.add(len(texts))
+                texts.append("")
+            else:
+                texts.append(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if isinstance(k, str):
+                    keys.add(len(texts))
+                    texts.append(k)
+                self._collect(x, k if isinstance(k, str) else None, texts, whole, keys)
+        elif isinstance(v, list):
+            for x in v:
+                self._collect(x, None, texts, whole, keys)
 
     def windows(self, spilled: Spilled, where: str):
         """A spilled string as it may be stored, redacted and tokenized a
@@ -418,6 +409,22 @@ def whole_text(spilled: Spilled) -> str:
     except SpillLost as exc:
         notices.warn(str(exc))
         return f"{LOST_SPILLED}: {exc}]"
+
+
+def _rebuild(value, strings):
+    """`value` with each of its strings (map keys too), in the order
+    `SealGate._collect` takes them, the next of the iterator `strings`."""
+    if isinstance(value, str):
+        return next(strings)
+    if isinstance(value, dict):
+        out = {}
+        for k, x in value.items():
+            nk = next(strings) if isinstance(k, str) else k
+            out[nk] = _rebuild(x, strings)
+        return out
+    if isinstance(value, list):
+        return [_rebuild(x, strings) for x in value]
+    return value
 
 
 def _swap_spilled(value, swap):
