@@ -53,6 +53,12 @@ def summary(store: Store, session_id: str) -> dict:
     }
 
 
+def may_continue(started_by, slug) -> bool:
+    """Whether a session may continue another: a clear started it, in a
+    conversation with a name (see `continues`)."""
+    return started_by == "clear" and bool(slug)
+
+
 def continues(rows: list[dict], row: dict) -> str | None:
     """The session that the session of `row` continues, among `rows` (trace
     list's): Claude Code keeps a conversation's name (`slug`, also its plan
@@ -60,7 +66,7 @@ def continues(rows: list[dict], row: dict) -> str | None:
     starts a new session of it. A session started so (`started_by`
     "clear") continues the latest session of the same name that started
     before it; None for any other, or when no such session is here."""
-    if row.get("started_by") != "clear" or not row.get("slug") or not row.get("start"):
+    if not may_continue(row.get("started_by"), row.get("slug")) or not row.get("start"):
         return None
     earlier = [r for r in rows if r["session"] != row["session"] and r.get("slug") == row["slug"]
                and r.get("start") and r["start"] < row["start"]]
@@ -117,10 +123,11 @@ def show(store: Store, spec: str) -> dict:
             item["patch"] = patches[step["n"]]
         steps.append(item)
     row = summary(store, sid)
-    # Only a session a clear started can continue another: the others are read then.
+    # The other sessions are read only for one that may continue one of them.
     row["continues"] = None
-    if row["started_by"] == "clear" and row["slug"]:
-        row["continues"] = next((r["continues"] for r in list_sessions(store) if r["session"] == sid), None)
+    if may_continue(row["started_by"], row["slug"]):
+        row["continues"] = next((r["continues"] for r in list_sessions(store) if r["session"] == sid),
+                                None)
     out = {"session": row}
     if step_n is None:
         out["steps"] = steps

@@ -378,7 +378,8 @@ def blame_commit(store: Store, rev: str) -> dict:
     for sid, s in sessions.items():
         info = blame._session(sid)
         continued = None
-        if info is not None and info["info"].get("started_by") == "clear" and info["info"].get("slug"):
+        if info is not None and sessions_domain.may_continue(info["info"].get("started_by"),
+                                                             info["info"].get("slug")):
             if rows is None:
                 rows = {r["session"]: r for r in sessions_domain.list_sessions(store)}
             continued = rows[sid]["continues"] if sid in rows else None
