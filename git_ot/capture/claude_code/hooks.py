@@ -148,6 +148,9 @@ def transcript_facts(path: str) -> dict:
         slug = obj.get("slug")
         if "slug" not in found and isinstance(slug, str) and slug:
             found["slug"] = slug
-        if len(found) == 3:
+        if "model" in found and "harness_version" in found:
+            # A version that names conversations names them on its lines:
+            # those read so far had the slug, or it has none (on the hook path,
+            # a transcript's whole tail is not read for it).
             break
     return found
