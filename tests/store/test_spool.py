@@ -14,6 +14,7 @@ import pytest
 
 from git_ot.store.spool import Spool
 from support.repo import git, replay
+from support.seals import wait_for_background_seals
 
 
 def _hook_cmd(repo, event, payload, env=None):
@@ -42,7 +43,9 @@ def test_concurrent_hooks_for_one_and_several_sessions(repo):
     assert not (repo.path / ".git/opentraces/log").exists()
     for sid in ("sess-a", "sess-b", "sess-c"):
         assert sorted(_prompts(repo, sid)) == sorted(f"{sid} #{i}" for i in range(12))
-    # Once every session is sealed, not even its lock files are left.
+    # Once every session is sealed (the seals the Stop hooks started in the
+    # background done too), not even its lock files are left.
+    wait_for_background_seals(repo.path)
     assert os.listdir(repo.path / ".git/opentraces/spool") == []
     repo.fsck()
 
