@@ -41,7 +41,9 @@ class EditStates:
     def resolve(self, ev: dict) -> None:
         """Replace the event's `edits` with its patch and partial states."""
         data = ev.get("data")
-        edits = data.pop("edits", None) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return
+        edits, branch = data.pop("edits", None), data.pop("branch", None)
         if edits is None:
             return
         # Each edit maps with its own line's directory: a session moves
@@ -51,6 +53,8 @@ class EditStates:
         data["patch"] = patch_files(edits, mapper)
         states = partial_states(self.store, edits, mapper, self.limit, self.trees, self.pack)
         if states is not None:
+            if isinstance(branch, str) and branch:
+                states["branch"] = branch
             ev["partial"] = states
 
 

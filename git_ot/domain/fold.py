@@ -439,10 +439,11 @@ class Folder:
         if (not isinstance(trees, dict) or not trees.get("before") or not trees.get("after")
                 or step.get("snapshot_before") or step.get("snapshot_after")):
             return
+        branch = trees.get("branch") if isinstance(trees.get("branch"), str) else None
         for at, t in (("before", step.get("t")), ("after", event.get("t"))):
             name = f"{step['n']}-{at}"
             self.trail["snapshots"][name] = {"tree": trees[at], "step": step["n"], "at": at, "t": t,
-                                             "partial": True}
+                                             "partial": True, **({"branch": branch} if branch else {})}
             self.new_snapshots[name] = trees[at]
             step[f"snapshot_{at}"] = name
 

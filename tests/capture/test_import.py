@@ -129,6 +129,9 @@ def test_import_of_a_recorded_transcript(repo, tmp_path, scenario):
     # Tools: names, inputs as the transcript's tool_use blocks, outputs as the
     # structured results a PostToolUse hook reports.
     uses, results = tool_uses(path), tool_results(path)
+    branches = {b["tool_use_id"]: line.get("gitBranch") for line in map(json.loads, open(path))
+                for b in ((line.get("message") or {}).get("content") or [])
+                if isinstance(b, dict) and b.get("type") == "tool_result"}
     tools = [st for st in steps if st["kind"] == "tool"]
     assert [st["tool_use_id"] for st in tools] == list(uses)
     assert [st["name"] for st in tools] == [u["name"] for u in uses.values()]
@@ -143,15 +146,17 @@ def test_import_of_a_recorded_transcript(repo, tmp_path, scenario):
         assert st["writes"] is (st["name"] != "Read" and st["input"].get("command") != "cat settings.py app.py")
         assert all(e.startswith("tr-") for e in st["events"])
         # Edit and Write have partial snapshots (their file alone), the others none.
+        # They name the branch the result's line names (`gitBranch`).
         partial = st["name"] in ("Edit", "Write")
         assert ("snapshot_before" in st, "snapshot_after" in st) == (partial, partial)
         if partial:
+            assert branches[st["tool_use_id"]] == "main"
             assert trail["snapshots"][st["snapshot_before"]] == {
                 "tree": trail["snapshots"][st["snapshot_before"]]["tree"], "step": st["n"], "at": "before",
-                "t": st["t"], "partial": True}
+                "t": st["t"], "partial": True, "branch": "main"}
             assert trail["snapshots"][st["snapshot_after"]] == {
                 "tree": trail["snapshots"][st["snapshot_after"]]["tree"], "step": st["n"], "at": "after",
-                "t": st["t_end"], "partial": True}
+                "t": st["t_end"], "partial": True, "branch": "main"}
 
     assert trace["info"]["model"] == MODEL and trace["info"]["harness_version"] == "2.1.328"
     assert trace["info"]["cwd"] == as_stored(repo, f"/home/dev/src/{scenario}")

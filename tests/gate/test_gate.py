@@ -839,3 +839,29 @@ def test_a_seal_redacts_a_value_string_by_string_and_leaves_no_cycle(repo):
     assert got["input"]["password"] == "[REDACTED:password-assignment]"
     assert got["key [REDACTED:aws-access-key]"] == ["ok", {"deep": ["x [REDACTED:aws-access-key] y", 7]}]
     assert gate.redacted == {"aws-access-key": 3, "password-assignment": 1}
+
+
+def test_a_branch_name_holding_a_secret_reaches_no_ref(repo, tmp_path):
+    """The branch a transcript's line names (its `gitBranch`) is kept on an
+    imported step's partial snapshots: the gate redacts it there, and
+    `git ot scan` looks at it."""
+    from support.transcripts import Transcript
+
+    f = Fakes().all()
+    repo.write("app.py", "print('hi')\n")
+    repo.commit("base")
+    sid = "4a1d2c3b-0000-4000-8000-00000000000a"
+    tr = Transcript("/home/dev/src/other", sid, branch=f"fix/{f['github-token']}")
+    tr.prompt(1700000100, "greet louder")
+    tr.edit(1700000110, 1700000111, "app.py", "print('hi')\n", "'hi'", "'hello there'")
+    path = tr.save(tmp_path / "a.jsonl")
+    done = repo.ot("import", "claude-code", str(path))
+    assert done.returncode == 0, done.stderr.decode()
+
+    snapshots = trail_of(repo, sid)["snapshots"]
+    assert {name: s.get("branch") for name, s in snapshots.items()} == {
+        "2-before": "fix/[REDACTED:github-token]", "2-after": "fix/[REDACTED:github-token]"}
+    assert plaintext_in(contents(repo.path, reachable_from_git_ot(repo.path)), f) == []
+    scan = repo.cli_json("scan", sid)["sessions"][0]
+    assert sorted((x["field"], x["status"]) for x in scan["findings"] if x["field"].startswith("snapshots.")) == [
+        ("snapshots.2-after.branch", "redacted"), ("snapshots.2-before.branch", "redacted")]

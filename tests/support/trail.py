@@ -129,10 +129,14 @@ def check_against_schemas(repo, session: str | None = None, revs=("HEAD",)) -> N
         import base64
 
         trail = read_records(repo, session)["trail"]
+        defs = json.loads((schemas / "trail.schema.json").read_text())["$defs"]
+        for snapshot in trail["snapshots"].values():
+            errors = list(jsonschema.Draft202012Validator({"$defs": defs, "$ref": "#/$defs/snapshot"})
+                          .iter_errors(snapshot))
+            assert not errors, (snapshot, errors[0].message)
         for anchor in trail["anchors"]:
             if isinstance(anchor.get("path_raw"), bytes):
                 anchor = {**anchor, "path_raw": base64.b64encode(anchor["path_raw"]).decode()}
-            defs = json.loads((schemas / "trail.schema.json").read_text())["$defs"]
             errors = list(jsonschema.Draft202012Validator({"$defs": defs, "$ref": "#/$defs/anchor"})
                           .iter_errors(anchor))
             assert not errors, (anchor, errors[0].message)

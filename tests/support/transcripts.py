@@ -16,10 +16,12 @@ def _iso(t: float) -> str:
 class Transcript:
     """A Claude Code transcript (JSONL) built line by line."""
 
-    def __init__(self, cwd: str, session: str, slug: str | None = None):
+    def __init__(self, cwd: str, session: str, slug: str | None = None, branch: str | None = None):
         """`slug`: the conversation's name, on every line (Claude Code 2.1.3x
-        named every conversation; later versions only those with a plan)."""
-        self.cwd, self.session, self.slug = cwd, session, slug
+        named every conversation; later versions only those with a plan).
+        `branch`: the branch the checkout is on (`gitBranch`), on every line
+        from then on; set the attribute when the checkout switches."""
+        self.cwd, self.session, self.slug, self.branch = cwd, session, slug, branch
         self.lines: list[dict] = []
         self.n = 0
 
@@ -30,6 +32,8 @@ class Transcript:
         fields.setdefault("cwd", self.cwd)
         if self.slug is not None:
             fields.setdefault("slug", self.slug)
+        if self.branch is not None:
+            fields.setdefault("gitBranch", self.branch)
         self.lines.append({"parentUuid": None, "isSidechain": False, "uuid": f"{self.session[:8]}-{self.n:04d}",
                            "timestamp": _iso(t), "sessionId": self.session,
                            "version": "2.1.328", "userType": "external", **fields})

@@ -21,7 +21,8 @@ import json
 import pytest
 
 from support.repo import FIXTURES
-from support.trail import HUMAN, agent_line, blame, head, note, one_turn, set_up
+from support.trail import (HUMAN, agent_line, blame, check_against_schemas, head, note, one_turn,
+                           read_records, set_up)
 from support.transcripts import MODEL, Transcript
 
 A = "4a1d2c3b-0000-4000-8000-00000000000a"
@@ -158,6 +159,45 @@ def test_a_session_moving_between_checkouts_maps_each_edit_where_it_was(repo, tm
     assert out["anchored"] == [c]
     assert note(repo) == [_line(A, 2, "2.1.1", "app.go", [4, 7]),
                           _line(A, 3, "3.1.1", "cmd/main.go", [2, 5])]
+
+
+def test_a_branchs_work_committed_elsewhere_keeps_its_writer(repo, tmp_path, monkeypatch):
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    # In another checkout, a session writes a loader on a feature branch;
+    # the checkout then goes back to main (app.go as the base again, by
+    # git), where a later session documents the package. The feature's
+    # work is committed here, later (a rebase, a squash): the commit holds
+    # the loader and not the comment.
+    other = "/home/dev/src/cli"
+    load = '\nfunc load() error {\n\treturn fmt.Errorf("no loader yet")\n}\n'
+    a = Transcript(other, A, branch="fix/loader")
+    a.prompt(T0, "add a loader")
+    a.edit(T0 + 10, T0 + 11, "app.go", BASE, IMPORT, IMPORT + load)
+    a.branch = "main"
+    a.say(T0 + 20, "switched back to main")
+    b = Transcript(other, B, branch="main")
+    b.prompt(T0 + 30, "document the package")
+    b.edit(T0 + 40, T0 + 41, "app.go", BASE, "package app\n",
+           "// Package app loads the settings.\npackage app\n")
+    paths = [a.save(tmp_path / "a.jsonl"), b.save(tmp_path / "b.jsonl")]
+    repo.write("app.go", BASE + load)
+    c = _commit(repo, monkeypatch, "loader")
+
+    out = _import(repo, *paths)
+    # The checkout's states on main (the comment) are another timeline than
+    # the branch's: the loader's lines are the session's that wrote them,
+    # not taken out by the switch and put back by no one known.
+    assert out["anchored"] == [c]
+    assert note(repo) == [_line(A, 2, "2.1.1", "app.go", [4, 7])]
+    shown = repo.cli_json("blame", "commit", c)
+    assert [(s["session"], s["lines"]) for s in shown["sessions"]] == [(A, 4)]
+    # The trail keeps the branch on the step's partial snapshots.
+    trail = read_records(repo, A)["trail"]
+    assert {k: (v.get("branch"), v.get("partial")) for k, v in trail["snapshots"].items()} == {
+        "2-before": ("fix/loader", True), "2-after": ("fix/loader", True)}
+    check_against_schemas(repo, A)
 
 
 # -- a formatter over agent code ----------------------------------------------

@@ -214,6 +214,10 @@ class Converter:
                         "error": bool(block.get("is_error"))}
                 if name in TRANSCRIPT_WRITE_TOOLS and not data["error"]:
                     data["edits"] = file_edits(name, tool_input, output)
+                    if isinstance(obj.get("gitBranch"), str) and obj["gitBranch"]:
+                        # The branch its checkout was on: one checkout's
+                        # states on two branches are two timelines (windows.py).
+                        data["branch"] = obj["gitBranch"]
                 self._emit(imported_id(base, str(i)), "tool_end", "tool_result", ln, obj, data,
                            writes=writes(name or "?", tool_input))
             if len(results) != len(blocks):

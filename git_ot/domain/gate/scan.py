@@ -80,6 +80,8 @@ def scan_session(gate: Gate, session_id: str, spool: bool = True) -> dict:
                     add_text({"lifecycle": entry["id"], "field": path}, text, True, k)
         for key in INFO_TEXTS:
             add_text({"field": "info." + key}, trace["info"].get(key), False)
+        for name, snap in trail["snapshots"].items():
+            add_text({"field": f"snapshots.{name}.branch"}, snap.get("branch"), False)
     sealed_texts = len(texts)
     if spool:
         for event in Spool(store.location.state_dir).peek(session_id):

@@ -316,6 +316,10 @@ class SealGate(Gate):
         for key in INFO_TEXTS:
             if isinstance(info.get(key), str):
                 info[key] = self._text(info[key], "the session's info")
+        snapshots = recs["trail"]["snapshots"]
+        for name in folder.new_snapshots:
+            if isinstance(snapshots.get(name, {}).get("branch"), str):
+                snapshots[name]["branch"] = self._text(snapshots[name]["branch"], f"snapshot {name}")
         self._snapshots(recs, folder, previous)
         try:
             os.unlink(state.blocked_marker(self.store.location.state_dir, self.session_id))

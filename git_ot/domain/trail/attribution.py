@@ -24,10 +24,10 @@ following each line through the line diffs until the interval that added
 it; it stops as soon as every line is placed. Its cost is the age of the
 youngest state that holds the lines, not the number of sessions.
 
-Imported steps of other checkouts (windows.py: their place) are not one
-timeline with each other or with this worktree: the walk runs once per
-place, over that place's states alone, and a line is the agent's that one
-place's walk gives to a step (several: ambiguous).
+Imported steps of other checkouts (windows.py: their timeline, a checkout
+on a branch) are not one timeline with each other or with this worktree:
+the walk runs once per timeline, over its states alone, and a line is the
+agent's that one timeline's walk gives to a step (several: ambiguous).
 
 A line is the same line when it is unchanged, or only re-indented (its
 leading and trailing white space changed: a block wrapped in an `if`, a
@@ -137,7 +137,7 @@ class Attribution:
         self._content = self.reads.content
         self._written: dict[str, set] = {}  # path -> hashes of the lines agent windows wrote into it
         self._split: tuple = (None, [])  # the last content split into lines, and its lines
-        self._place: tuple = ()  # (place,): the walk sees that place's windows alone
+        self._place: tuple = ()  # (timeline,): the walk sees that timeline's windows alone
         self._elsewhere: set[int] = set()  # lines windows of another checkout gave to a step
         self._after_texts = self.reads.after_texts  # see _places
         self._texts_of = self.reads.texts
@@ -204,7 +204,7 @@ class Attribution:
 
     def _windows(self, path: str) -> list[Window]:
         ws = self.index.windows(path)
-        return ws if not self._place else [w for w in ws if w.place == self._place[0]]
+        return ws if not self._place else [w for w in ws if w.timeline == self._place[0]]
 
     def _running(self) -> list[Window]:
         return self.index.running(self.now) if not self._place or self._place[0] is None else []
@@ -255,7 +255,7 @@ class Attribution:
             if places is None:
                 got = self._walk(path, content, wanted, now if now is not None else b"", gone)
             else:
-                got = self._walk_places(sorted(places, key=lambda p: (p is not None, p or "")),
+                got = self._walk_places(sorted(places, key=lambda p: (p is not None, p or ())),
                                         path, content, wanted, now if now is not None else b"", gone)
         except _Large:
             return {i: unattributed("unknown") for i in wanted}
@@ -315,7 +315,7 @@ class Attribution:
         n = L.count(state)
         state_lines = None
         if self._place and not self.index.blind(self.now) and not self._running():
-            # One place's walk: only paths its windows wrote have its states.
+            # One timeline's walk: only paths its windows wrote have its states.
             others = self.index.paths_of(self._place[0])
         else:
             others = self.index.paths()
@@ -453,13 +453,14 @@ class Attribution:
         return result
 
     def _places(self, path: str, content: bytes, wanted: set) -> set | None:
-        """The places whose walks can tell something of the wanted lines:
-        this worktree's, and those of another checkout where a window's
-        after-state holds one of the lines (no other can give it to a step).
+        """The timelines whose walks can tell something of the wanted lines:
+        this worktree's, and those of another checkout (on a branch) where a
+        window's after-state holds one of the lines (no other can give it to
+        a step).
         None: one walk over every window, as it always was (the windows are
         all of one place, or no place's can give a line to a step)."""
         windows = self.index.windows(path)
-        places = {w.place for w in windows}
+        places = {w.timeline for w in windows}
         if len(places) < 2:
             return None
         key = (path, len(windows), windows[-1].key)
@@ -472,7 +473,7 @@ class Attribution:
             for w in windows:
                 if path in w.files:
                     for text in {ln.strip() for ln in L.split(self.content(w.after, path))}:
-                        by_text.setdefault(text, set()).add(w.place)
+                        by_text.setdefault(text, set()).add(w.timeline)
             self._after_texts[key] = by_text
         lines = L.split(content)
         found = {None} if None in places else set()

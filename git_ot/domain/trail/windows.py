@@ -15,8 +15,12 @@ An imported step has partial snapshots (trees holding only the file of its
 patch, refs/README.md section 10): its window is indexed under that path
 alone, which it declares, so it gives states of that path and claims no
 other. Its place is the root of the checkout it wrote in, as its input's
-path names the file there: the states of one checkout make one timeline,
-and a file changed in another checkout in between is no change here.
+path names the file there, and its timeline that place on the branch the
+transcript says it was on (Claude Code's `gitBranch`): the states of one
+timeline are one sequence, and a file changed in another checkout, or in
+this one on another branch, in between is no change to it. (A commit made
+elsewhere from a branch's work, a rebase or a squash, is compared with that
+branch's states, not with whatever the checkout held at the commit's time.)
 
 A live tool step that may write but lacks a snapshot (the hook failed to
 take it, or the tool's start was never seen) is a blind window: what it
@@ -41,7 +45,7 @@ from ...store.repository import Store
 from ..fold import IMPORTED_ID_PREFIX
 from ..paths import untoken
 
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 # Tools that write exactly the file their input names (Claude Code's own
 # file tools): such a window is no candidate for a change to any other path.
 DECLARED_PATH_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
@@ -67,10 +71,17 @@ class Window:
     partial: bool = False  # its snapshots hold only the files of its patch (an imported step)
     place: str | None = None  # the checkout an imported step wrote in (None: this worktree)
     blind: bool = False  # a snapshot failed: it may have written anything, no one can tell what
+    branch: str | None = None  # the branch that checkout was on, when the transcript says
 
     @property
     def key(self) -> str:
         return f"{self.session}:{self.step}"
+
+    @property
+    def timeline(self) -> tuple | None:
+        """The states this window's are one sequence with: another
+        checkout's on one branch (None: this worktree's)."""
+        return None if self.place is None else (self.place, self.branch or "")
 
     def touches(self, path: str) -> bool:
         return path in self.files or any(f[2] == path for f in self.files.values())
@@ -135,7 +146,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
         if before is None:
             continue
         partial = bool(before.get("partial") or (after or {}).get("partial"))
-        declared = place = None
+        declared = place = branch = None
         field = DECLARED_PATH_TOOLS.get(step.get("name"))
         if partial:
             # Imported: the states hold the patch's file alone, at the path
@@ -148,6 +159,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             place = _place(step.get("input"), field, declared)
             if place is not None and _same_worktree(untoken(place), worktree):
                 place = None  # this worktree: one timeline with live capture
+            branch = after.get("branch") if place is not None else None
         elif field and isinstance(step.get("input"), dict):
             declared = _rel(step["input"].get(field), cwd, worktree)
         if after is None:
@@ -168,7 +180,8 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             marks = [["before", p] for p in redacted.get(step.get("snapshot_before"), [])]
             marks += [["after", p] for p in redacted.get(step.get("snapshot_after"), [])]
             entry["windows"].append([step["n"], before.get("t"), after.get("t"),
-                                     before["tree"], after["tree"], files, declared, marks, partial, place])
+                                     before["tree"], after["tree"], files, declared, marks, partial, place,
+                                     branch])
     return entry
 
 
@@ -231,7 +244,7 @@ class WindowIndex:
         self.path = state.windows_index(store.location.state_dir)
         self.sessions: dict[str, dict] = {}
         self._by_path: dict[str, list[Window]] | None = None
-        self._by_place: dict | None = None  # place -> the paths its windows touched
+        self._by_place: dict | None = None  # timeline -> the paths its windows touched
         self._running: list[Window] = []
         self._blind: list[Window] = []
         self._earliest: tuple | None = None
@@ -297,13 +310,14 @@ class WindowIndex:
             cwd = entry.get("cwd")
             if cwd not in here:
                 here[cwd] = _same_worktree(cwd, worktree)
-            for step, t0, t1, before, after, files, declared, marks, partial, place in entry["windows"]:
+            for step, t0, t1, before, after, files, declared, marks, partial, place, branch \
+                    in entry["windows"]:
                 if not here[cwd] and not partial:
                     # A session in another linked worktree wrote other files;
                     # an imported step's paths were mapped into this one.
                     continue
                 w = Window(sid, step, t0 or 0.0, t1 or 0.0, before, after, files, declared,
-                           frozenset((side, p) for side, p in marks), partial, place)
+                           frozenset((side, p) for side, p in marks), partial, place, branch=branch)
                 touched = set(files) | {f[2] for f in files.values() if f[2]}
                 for path in touched:
                     by_path.setdefault(path, []).append(w)
@@ -366,17 +380,17 @@ class WindowIndex:
             self._build()
         return list(self._by_path)
 
-    def paths_of(self, place: str | None) -> list[str]:
-        """Every path a closed window of `place` touched (see Window.place)."""
+    def paths_of(self, timeline: tuple | None) -> list[str]:
+        """Every path a closed window of `timeline` touched (see Window.timeline)."""
         if self._by_path is None:
             self._build()
         if self._by_place is None:
             by_place: dict = {}
             for path, ws in self._by_path.items():
-                for p in {w.place for w in ws}:
+                for p in {w.timeline for w in ws}:
                     by_place.setdefault(p, []).append(path)
             self._by_place = by_place
-        return self._by_place.get(place, [])
+        return self._by_place.get(timeline, [])
 
     def any_windows(self) -> bool:
         if self._by_path is None:
