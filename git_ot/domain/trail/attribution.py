@@ -114,7 +114,7 @@ class Reads:
         self.texts: dict[bytes, frozenset] = {}  # a state -> its lines, stripped (Attribution._texts)
         self.aligned: dict[tuple, list] = {}  # (a state, the next) -> their diff (Attribution._align)
         self.written: Written | None = None  # what windows wrote, as written.json keeps it (_put_back)
-        self.after_texts: dict[tuple, dict] = {}  # (path, its windows) -> {line text: places}
+        self.after_texts: dict[tuple, dict] = {}  # (path, its windows) -> {line text: timelines}
 
 
 CONTENT_KEPT = 4096
@@ -137,9 +137,9 @@ class Attribution:
         self._content = self.reads.content
         self._written: dict[str, set] = {}  # path -> hashes of the lines agent windows wrote into it
         self._split: tuple = (None, [])  # the last content split into lines, and its lines
-        self._place: tuple = ()  # (timeline,): the walk sees that timeline's windows alone
+        self._timeline: tuple = ()  # (timeline,): the walk sees that timeline's windows alone
         self._elsewhere: set[int] = set()  # lines windows of another checkout gave to a step
-        self._after_texts = self.reads.after_texts  # see _places
+        self._after_texts = self.reads.after_texts  # see _timelines
         self._texts_of = self.reads.texts
 
     # -- states ----------------------------------------------------------
@@ -204,10 +204,10 @@ class Attribution:
 
     def _windows(self, path: str) -> list[Window]:
         ws = self.index.windows(path)
-        return ws if not self._place else [w for w in ws if w.timeline == self._place[0]]
+        return ws if not self._timeline else [w for w in ws if w.timeline == self._timeline[0]]
 
     def _running(self) -> list[Window]:
-        return self.index.running(self.now) if not self._place or self._place[0] is None else []
+        return self.index.running(self.now) if not self._timeline or self._timeline[0] is None else []
 
     def _candidates(self, paths: set, t_lo: float, t_hi: float) -> list[Window]:
         seen: dict[str, Window] = {}
@@ -251,11 +251,11 @@ class Attribution:
             now = self.worktree_content(path)
         self._elsewhere = set()
         try:
-            places = self._places(path, content, wanted)
-            if places is None:
+            timelines = self._timelines(path, content, wanted)
+            if timelines is None:
                 got = self._walk(path, content, wanted, now if now is not None else b"", gone)
             else:
-                got = self._walk_places(sorted(places, key=lambda p: (p is not None, p or ())),
+                got = self._walk_timelines(sorted(timelines, key=lambda p: (p is not None, p or ())),
                                         path, content, wanted, now if now is not None else b"", gone)
         except _Large:
             return {i: unattributed("unknown") for i in wanted}
@@ -314,9 +314,9 @@ class Attribution:
         best_same, best_of = 1, 2  # best_score as the fraction it is: the bounds compare integers
         n = L.count(state)
         state_lines = None
-        if self._place and not self.index.blind(self.now) and not self._running():
+        if self._timeline and not self.index.blind(self.now) and not self._running():
             # One timeline's walk: only paths its windows wrote have its states.
-            others = self.index.paths_of(self._place[0])
+            others = self.index.paths_of(self._timeline[0])
         else:
             others = self.index.paths()
         for other in others:
@@ -452,23 +452,23 @@ class Attribution:
             result[line] = HUMAN if exhausted and visited <= LOCATE_LIMIT else unattributed("unknown")
         return result
 
-    def _places(self, path: str, content: bytes, wanted: set) -> set | None:
+    def _timelines(self, path: str, content: bytes, wanted: set) -> set | None:
         """The timelines whose walks can tell something of the wanted lines:
         this worktree's, and those of another checkout (on a branch) where a
         window's after-state holds one of the lines (no other can give it to
         a step).
         None: one walk over every window, as it always was (the windows are
-        all of one place, or no place's can give a line to a step)."""
+        all of one timeline, or no timeline's can give a line to a step)."""
         windows = self.index.windows(path)
-        places = {w.timeline for w in windows}
-        if len(places) < 2:
+        timelines = {w.timeline for w in windows}
+        if len(timelines) < 2:
             return None
         key = (path, len(windows), windows[-1].key)
         by_text = self._after_texts.get(key)
         if by_text is None:
             # Every line (re-indented too, as the walk follows them:
             # `_reindented`) of every after-state of the path, with the
-            # places whose windows hold it; read once per path.
+            # timelines whose windows hold it; read once per path.
             by_text = {}
             for w in windows:
                 if path in w.files:
@@ -476,24 +476,24 @@ class Attribution:
                         by_text.setdefault(text, set()).add(w.timeline)
             self._after_texts[key] = by_text
         lines = L.split(content)
-        found = {None} if None in places else set()
+        found = {None} if None in timelines else set()
         for i in wanted:
             if i < len(lines):
                 found |= by_text.get(lines[i].strip(), set())
         return found or None
 
-    def _walk_places(self, places: list, path: str, content: bytes, wanted: set, now: bytes,
+    def _walk_timelines(self, timelines: list, path: str, content: bytes, wanted: set, now: bytes,
                      gone) -> dict[int, tuple]:
-        """One walk per place; per line, the step one place gives it, else
+        """One walk per timeline; per line, the step one timeline gives it, else
         what they agree on, else unknown."""
         got = []
         try:
-            for place in places:
-                self._place = (place,)
+            for timeline in timelines:
+                self._timeline = (timeline,)
                 # Another checkout's states start from the content asked about.
-                got.append(self._walk(path, content, wanted, now if place is None else content, gone))
+                got.append(self._walk(path, content, wanted, now if timeline is None else content, gone))
         finally:
-            self._place = ()
+            self._timeline = ()
         out = {}
         for line in wanted:
             statuses = [g[line] for g in got]

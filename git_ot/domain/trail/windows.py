@@ -159,7 +159,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             place = _place(step.get("input"), field, declared)
             if place is not None and _same_worktree(untoken(place), worktree):
                 place = None  # this worktree: one timeline with live capture
-            branch = after.get("branch") if place is not None else None
+            branch = after.get("branch") if place is not None and isinstance(after.get("branch"), str) else None
         elif field and isinstance(step.get("input"), dict):
             declared = _rel(step["input"].get(field), cwd, worktree)
         if after is None:
@@ -244,7 +244,7 @@ class WindowIndex:
         self.path = state.windows_index(store.location.state_dir)
         self.sessions: dict[str, dict] = {}
         self._by_path: dict[str, list[Window]] | None = None
-        self._by_place: dict | None = None  # timeline -> the paths its windows touched
+        self._by_timeline: dict | None = None  # timeline -> the paths its windows touched
         self._running: list[Window] = []
         self._blind: list[Window] = []
         self._earliest: tuple | None = None
@@ -327,7 +327,7 @@ class WindowIndex:
             for step, t0, t1, before, after, declared in (entry.get("blind", []) if here[cwd] else ()):
                 blind.append(Window(sid, step, t0 or 0.0, t1, before, after, {}, declared, blind=True))
         self._by_path = by_path
-        self._by_place = None
+        self._by_timeline = None
         self._running = running
         self._blind = blind
         self._earliest = None
@@ -384,13 +384,13 @@ class WindowIndex:
         """Every path a closed window of `timeline` touched (see Window.timeline)."""
         if self._by_path is None:
             self._build()
-        if self._by_place is None:
-            by_place: dict = {}
+        if self._by_timeline is None:
+            by_timeline: dict = {}
             for path, ws in self._by_path.items():
                 for p in {w.timeline for w in ws}:
-                    by_place.setdefault(p, []).append(path)
-            self._by_place = by_place
-        return self._by_place.get(timeline, [])
+                    by_timeline.setdefault(p, []).append(path)
+            self._by_timeline = by_timeline
+        return self._by_timeline.get(timeline, [])
 
     def any_windows(self) -> bool:
         if self._by_path is None:
