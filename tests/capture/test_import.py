@@ -129,7 +129,8 @@ def test_import_of_a_recorded_transcript(repo, tmp_path, scenario):
     # Tools: names, inputs as the transcript's tool_use blocks, outputs as the
     # structured results a PostToolUse hook reports.
     uses, results = tool_uses(path), tool_results(path)
-    branches = {b["tool_use_id"]: line.get("gitBranch") for line in map(json.loads, open(path))
+    branches = {b["tool_use_id"]: line.get("gitBranch")
+                for line in map(json.loads, Path(path).read_text().splitlines())
                 for b in ((line.get("message") or {}).get("content") or [])
                 if isinstance(b, dict) and b.get("type") == "tool_result"}
     tools = [st for st in steps if st["kind"] == "tool"]

@@ -5,9 +5,11 @@ benchmark tests/benchmarks/bench_real_history.py measures the whole): a
 human's commit whose only lines a session's window aligned with are a
 `return nil` and a brace; two sessions in two checkouts of the project, on
 two branches, editing the same file in turns; a session that moves from
-one checkout to another. The transcripts are written by the tests in
-Claude Code's form (tests/support/transcripts.py) and imported after the
-fact, with no hook ever run, as the benchmark does. Then the formatters
+one checkout to another; a branch's work committed here after its
+checkout went back to main, where another session edited the file. The
+transcripts are written by the tests in Claude Code's form
+(tests/support/transcripts.py) and imported after the fact, with no hook
+ever run, as the benchmark does. Then the formatters
 people run over agent code (black, and re-indenting and wrapping by hand):
 the lines keep their identity, `alive_transformed`, not `lost`. Last,
 lines carried rather than written: re-indented by a later session, copied
