@@ -202,6 +202,54 @@ def test_a_branchs_work_committed_elsewhere_keeps_its_writer(repo, tmp_path, mon
     check_against_schemas(repo, A)
 
 
+def test_a_branchs_work_squashed_on_a_server_keeps_its_writer(repo, tmp_path, monkeypatch):
+    from support.repo import git
+
+    set_up(repo, False)
+    repo.write("app.go", BASE)
+    repo.commit("base")
+    # In this worktree, with no hook: a session writes a loader on a fix
+    # branch, committed there; back on main, another documents the package,
+    # committed too. The fix branch is squash-merged on a server, and the
+    # squash fetched: made when this worktree was on main, with the comment.
+    here = str(repo.path)
+    load = '\nfunc load() error {\n\treturn fmt.Errorf("no loader yet")\n}\n'
+    doc = "// Package app loads the settings.\n"
+    repo.git("checkout", "-q", "-b", "fix/loader")
+    a = Transcript(here, A, branch="fix/loader")
+    a.prompt(T0, "add a loader")
+    a.edit(T0 + 10, T0 + 11, "app.go", BASE, IMPORT, IMPORT + load)
+    repo.write("app.go", BASE + load)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", f"{T0 + 100} +0000")
+    repo.commit("loader")
+    repo.git("checkout", "-q", "main")
+    b = Transcript(here, B, branch="main")
+    b.prompt(T0 + 200, "document the package")
+    b.edit(T0 + 210, T0 + 211, "app.go", BASE, "package app\n", doc + "package app\n")
+    repo.write("app.go", doc + BASE)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", f"{T0 + 300} +0000")
+    repo.commit("package comment")
+    server, elsewhere = tmp_path / "server.git", tmp_path / "elsewhere"
+    git(tmp_path, "init", "-q", "--bare", str(server))
+    repo.git("push", "-q", str(server), "main", "fix/loader")
+    git(tmp_path, "clone", "-q", str(server), str(elsewhere))
+    monkeypatch.setenv("GIT_COMMITTER_DATE", f"{T0 + 400} +0000")
+    git(elsewhere, "merge", "-q", "--squash", "origin/fix/loader")
+    git(elsewhere, "commit", "-q", "-m", "loader (#1)")
+    git(elsewhere, "push", "-q", "origin", "main")
+    repo.git("pull", "-q", "--ff-only", str(server), "main")
+    squash, documented = head(repo), repo.git("rev-parse", "HEAD~1").strip()
+
+    out = _import(repo, a.save(tmp_path / "a.jsonl"), b.save(tmp_path / "b.jsonl"))
+    # This worktree's states on main (the comment, then the squash) lack
+    # the loader: walked on the fix branch's states, it is the session's.
+    assert out["anchored"] == [documented, squash]
+    assert note(repo, documented) == [_line(B, 2, "2.1.1", "app.go", [1, 1])]
+    assert note(repo, squash) == [_line(A, 2, "2.1.1", "app.go", [5, 8])]
+    assert repo.cli_json("blame", "commit", squash)["lines"] == {
+        "introduced": 4, "agent": 4, "moved": 0, "unknown": 0, "human": 0, "alive_at_head": 4}
+
+
 # -- a formatter over agent code ----------------------------------------------
 
 AGENT_CODE = (

@@ -28,6 +28,10 @@ Imported steps of other checkouts (windows.py: their timeline, a checkout
 on a branch) are not one timeline with each other or with this worktree:
 the walk runs once per timeline, over its states alone, and a line is the
 agent's that one timeline's walk gives to a step (several: ambiguous).
+Imported steps of this worktree on two branches or more are walked branch
+by branch too, beside the walk over all of this worktree's states: a
+branch's work squash-merged on a server is found on its branch's states,
+whatever this worktree held when the squash was made.
 
 A line is the same line when it is unchanged, or only re-indented (its
 leading and trailing white space changed: a block wrapped in an `if`, a
@@ -204,7 +208,12 @@ class Attribution:
 
     def _windows(self, path: str) -> list[Window]:
         ws = self.index.windows(path)
-        return ws if not self._timeline else [w for w in ws if w.timeline == self._timeline[0]]
+        if not self._timeline:
+            return ws
+        timeline = self._timeline[0]
+        if timeline is not None and timeline[0] == "":
+            return [w for w in ws if w.branch_timeline == timeline]
+        return [w for w in ws if w.timeline == timeline]
 
     def _running(self) -> list[Window]:
         return self.index.running(self.now) if not self._timeline or self._timeline[0] is None else []
@@ -457,10 +466,16 @@ class Attribution:
         this worktree's, and those of another checkout (on a branch) where a
         window's after-state holds one of the lines (no other can give it to
         a step).
+        Imported steps of this worktree on two branches or more also give
+        this worktree's states branch by branch (Window.branch_timeline),
+        beside all of them in one sequence.
         None: one walk over every window, as it always was (the windows are
         all of one timeline, or no timeline's can give a line to a step)."""
         windows = self.index.windows(path)
-        timelines = {w.timeline for w in windows}
+        branches = {w.branch_timeline for w in windows if w.branch_timeline}
+        if len(branches) < 2:
+            branches = set()
+        timelines = {w.timeline for w in windows} | branches
         if len(timelines) < 2:
             return None
         key = (path, len(windows), windows[-1].key)
@@ -472,8 +487,9 @@ class Attribution:
             by_text = {}
             for w in windows:
                 if path in w.files:
+                    mine = {w.timeline} | ({w.branch_timeline} if w.branch_timeline in branches else set())
                     for text in {ln.strip() for ln in L.split(self.content(w.after, path))}:
-                        by_text.setdefault(text, set()).add(w.timeline)
+                        by_text.setdefault(text, set()).update(mine)
             self._after_texts[key] = by_text
         lines = L.split(content)
         found = {None} if None in timelines else set()
@@ -615,7 +631,7 @@ class Attribution:
             file_pos, hunks, _old = w.files[path]
             for h, (start, count) in enumerate(hunks, 1):
                 if count and start <= pos + 1 < start + count:
-                    if w.place is not None:
+                    if w.place is not None or (self._timeline and self._timeline[0] is not None):
                         self._elsewhere.add(line)
                     info = self.index.session_info(w.session)
                     return agent(w.session, w.step, f"{w.step}.{file_pos}.{h}",

@@ -21,6 +21,9 @@ timeline are one sequence, and a file changed in another checkout, or in
 this one on another branch, in between is no change to it. (A commit made
 elsewhere from a branch's work, a rebase or a squash, is compared with that
 branch's states, not with whatever the checkout held at the commit's time.)
+An imported step of this worktree is of its timeline, with live capture;
+where it names its branch, it is also of that branch's (branch_timeline),
+which attribution walks when a path's steps are on two branches or more.
 
 A live tool step that may write but lacks a snapshot (the hook failed to
 take it, or the tool's start was never seen) is a blind window: what it
@@ -82,6 +85,13 @@ class Window:
         """The states this window's are one sequence with: another
         checkout's on one branch (None: this worktree's)."""
         return None if self.place is None else (self.place, self.branch or "")
+
+    @property
+    def branch_timeline(self) -> tuple | None:
+        """For an imported step of this worktree that names its branch, the
+        states of this worktree on that branch, ("", branch): a second
+        sequence it is one of (None: it has none)."""
+        return ("", self.branch) if self.place is None and self.partial and self.branch else None
 
     def touches(self, path: str) -> bool:
         return path in self.files or any(f[2] == path for f in self.files.values())
@@ -159,7 +169,7 @@ def read_session(store: Store, session_id: str, tip: str) -> dict:
             place = _place(step.get("input"), field, declared)
             if place is not None and _same_worktree(untoken(place), worktree):
                 place = None  # this worktree: one timeline with live capture
-            branch = after.get("branch") if place is not None and isinstance(after.get("branch"), str) else None
+            branch = after.get("branch") if isinstance(after.get("branch"), str) else None
         elif field and isinstance(step.get("input"), dict):
             declared = _rel(step["input"].get(field), cwd, worktree)
         if after is None:
@@ -387,7 +397,7 @@ class WindowIndex:
         if self._by_timeline is None:
             by_timeline: dict = {}
             for path, ws in self._by_path.items():
-                for p in {w.timeline for w in ws}:
+                for p in {w.timeline for w in ws} | {w.branch_timeline for w in ws if w.branch_timeline}:
                     by_timeline.setdefault(p, []).append(path)
             self._by_timeline = by_timeline
         return self._by_timeline.get(timeline, [])
