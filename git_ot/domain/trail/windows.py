@@ -22,8 +22,9 @@ this one on another branch, in between is no change to it. (A commit made
 elsewhere from a branch's work, a rebase or a squash, is compared with that
 branch's states, not with whatever the checkout held at the commit's time.)
 An imported step of this worktree is of its timeline, with live capture;
-where it names its branch, it is also of that branch's (branch_timeline),
-which attribution walks when a path's steps are on two branches or more.
+where it names its branch (so does a step filled from the transcript), it
+is also of that branch's (branch_timeline), which attribution walks when
+a path's steps are on two branches or more.
 
 A live tool step that may write but lacks a snapshot (the hook failed to
 take it, or the tool's start was never seen) is a blind window: what it
@@ -88,9 +89,10 @@ class Window:
 
     @property
     def branch_timeline(self) -> tuple | None:
-        """For an imported step of this worktree that names its branch, the
-        states of this worktree on that branch, ("", branch): a second
-        sequence it is one of (None: it has none)."""
+        """For a step of this worktree with partial snapshots (imported, or
+        filled from the transcript as the session went) that names its
+        branch, the states of this worktree on that branch, ("", branch): a
+        second sequence it is one of (None: it has none)."""
         return ("", self.branch) if self.place is None and self.partial and self.branch else None
 
     def touches(self, path: str) -> bool:
