@@ -36,7 +36,7 @@ import pygit2
 from .. import __version__
 from ..errors import UnknownRevision
 from ..store.repository import Store
-from .trail.blame import blame_commit
+from .trail.blame import Blame, blame_commit
 
 VERSION = "0.1.0"
 # uuid5 namespace of git-ot's record ids: uuid5(NAMESPACE_URL, the project's name).
@@ -83,8 +83,9 @@ def export(store: Store, revs: list[str]) -> Iterator[dict]:
         walker.push(oid)
     for oid in hidden:
         walker.hide(oid)
+    blame = Blame(store)  # one for the range: notes, sessions and windows read once
     for commit in walker:
-        yield record(store, blame_commit(store, str(commit.id)))
+        yield record(store, blame_commit(store, str(commit.id), blame))
 
 
 def _range_parts(spec: str) -> list[tuple[str, bool]]:

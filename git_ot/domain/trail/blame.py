@@ -91,11 +91,25 @@ class Blame:
         self._sessions: dict[str, dict | None] = {}
         self._by_line: dict[int, dict] = {}  # one attribution object per note line
         self._recomputer = None
+        self._rows: dict | None = None  # trace list's rows by session, read once
+
+    @property
+    def anchorer(self) -> Anchorer:
+        """The anchorer this blame's recomputations share (made when first needed)."""
+        if self._anchorer is None:
+            self._anchorer = Anchorer(self.store)
+        return self._anchorer
 
     def _recomputed(self, commit: str) -> list[dict] | None:
         if self._recomputer is None:
-            self._recomputer = Recomputer(self.store, self._anchorer)
+            self._recomputer = Recomputer(self.store, self.anchorer)
         return self._recomputer.note_lines(commit)
+
+    def session_rows(self) -> dict:
+        """`git ot trace list`'s rows, by session (read once)."""
+        if self._rows is None:
+            self._rows = {r["session"]: r for r in sessions_domain.list_sessions(self.store)}
+        return self._rows
 
     def note_ranges(self, commit: str) -> dict | None:
         """{path: [(first, last, line)]} of a commit's note, or None when it has none."""
@@ -322,8 +336,11 @@ def _pending(store: Store, target: str, pending: list[dict]) -> dict[int, tuple]
     return {i + 1: status for i, status in got.items()}
 
 
-def blame_commit(store: Store, rev: str) -> dict:
-    """What a commit was for: its sessions, prompts, patches, and what of it survives at HEAD."""
+def blame_commit(store: Store, rev: str, blame: Blame | None = None) -> dict:
+    """What a commit was for: its sessions, prompts, patches, and what of it survives at HEAD.
+
+    `blame`: one shared across the commits of a range (its notes, sessions
+    and the windows' reads are read once for all of them)."""
     repo = store.repo
     try:
         commit = repo.revparse_single(rev).peel(pygit2.Commit)
@@ -331,9 +348,8 @@ def blame_commit(store: Store, rev: str) -> dict:
         raise UnknownRevision(f"unknown revision '{rev}'",
                               hint="name a commit, as for 'git show'") from None
     sha = str(commit.id)
-    anchorer = Anchorer(store)
-    blame = Blame(store, anchorer)
-    changes = anchorer.changes(sha)
+    blame = blame if blame is not None else Blame(store)
+    changes = blame.anchorer.changes(sha)
     note = blame.notes.read_lines(sha)
     recomputed = False
     if isinstance(note, notes_store.DamagedNote):
@@ -374,14 +390,12 @@ def blame_commit(store: Store, rev: str) -> dict:
     # Agent lines HEAD still holds, in place or moved: git ot track's own evidence (lineage.py).
     alive_by = alive_counts(store, sha, agent_ranges) if agent_ranges and not repo.head_is_unborn else {}
     out_sessions = []
-    rows = None  # trace list's rows, read once a session may continue another
     for sid, s in sessions.items():
         info = blame._session(sid)
         continued = None
         if info is not None and sessions_domain.may_continue(info["info"].get("started_by"),
                                                              info["info"].get("slug")):
-            if rows is None:
-                rows = {r["session"]: r for r in sessions_domain.list_sessions(store)}
+            rows = blame.session_rows()  # read once a session may continue another
             continued = rows[sid]["continues"] if sid in rows else None
         patches = {}
         if info is not None:

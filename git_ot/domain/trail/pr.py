@@ -153,7 +153,7 @@ def blame_pr(store: Store, spec: str | None = None) -> dict:
     rng = resolve_range(store, spec)
     repo = store.repo
     blame = blame_domain.Blame(store)
-    per_commit = [blame_domain.blame_commit(store, sha) for sha in rng["commits"]]
+    per_commit = [blame_domain.blame_commit(store, sha, blame) for sha in rng["commits"]]
     involved = sorted({s["session"] for c in per_commit for s in c["sessions"]})
     known = [sid for sid in involved if store.session(sid) is not None]
     tracked = track(store, known, at=rng["head"]) if known else {"sessions": []}
