@@ -813,32 +813,41 @@ def test_a_seal_redacts_a_value_string_by_string_and_leaves_no_cycle(repo):
     """SealGate.redact: every string of a value, map keys too, checked; the
     value's shape kept; a value with nothing to redact returned as it came;
     and no reference cycle left for the collector (an import disables it,
-    and a cycle would hold every value's strings to the end)."""
-    import gc
-
-    from git_ot.domain.gate.seal import SealGate
-
+    and a cycle would hold every value's strings to the end). The collector
+    is asked in a process of its own: in this one, threads earlier tests
+    left running may make garbage of their own while it is disabled."""
     f = Fakes().all()
-    gate = SealGate(Store.open(str(repo.path)), "s-1", [])
-    clean = {"tool": "Read", "input": {"path": "a.py", "lines": [1, 2, None, True]}, "n": 3.5}
-    value = {"tool": "Bash", "input": {"command": f"export AWS_KEY={f['aws-access-key']}", "password": "hunter2!x"},
-             f"key {f['aws-access-key']}": ["ok", {"deep": [f"x {f['aws-access-key']} y", 7]}], 1: "one"}
-    enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        assert gate.redact(clean) is clean
+    script = textwrap.dedent("""\
+        import gc, json, sys
+        from git_ot.domain.gate.seal import SealGate
+        from git_ot.store.repository import Store
+        gate = SealGate(Store.open(sys.argv[1]), "s-1", [])
+        key = sys.argv[2]
+        clean = {"tool": "Read", "input": {"path": "a.py", "lines": [1, 2, None, True]}, "n": 3.5}
+        value = {"tool": "Bash", "input": {"command": f"export AWS_KEY={key}", "password": "hunter2!x"},
+                 f"key {key}": ["ok", {"deep": [f"x {key} y", 7]}], 1: "one"}
+        gc.collect()
+        gc.disable()
+        same = gate.redact(clean) is clean
         got = gate.redact(value)
-        assert gc.collect() == 0
-    finally:
-        if enabled:
-            gc.enable()
-    assert f["aws-access-key"] not in json.dumps(got) and "hunter2" not in json.dumps(got)
-    assert got["tool"] == "Bash" and got[1] == "one"
-    assert got["input"]["command"] == "export AWS_KEY=[REDACTED:aws-access-key]"
-    assert got["input"]["password"] == "[REDACTED:password-assignment]"
-    assert got["key [REDACTED:aws-access-key]"] == ["ok", {"deep": ["x [REDACTED:aws-access-key] y", 7]}]
-    assert gate.redacted == {"aws-access-key": 3, "password-assignment": 1}
+        collected = gc.collect()
+        print(json.dumps({"same": same, "collected": collected, "got": repr(got),
+                          "redacted": gate.redacted}))
+        """)
+    proc = subprocess.run([sys.executable, "-c", script, str(repo.path), f["aws-access-key"]],
+                          capture_output=True, text=True, cwd=repo.path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["same"] is True
+    assert out["collected"] == 0
+    assert f["aws-access-key"] not in out["got"] and "hunter2" not in out["got"]
+    assert out["got"] == repr({
+        "tool": "Bash",
+        "input": {"command": "export AWS_KEY=[REDACTED:aws-access-key]",
+                  "password": "[REDACTED:password-assignment]"},
+        "key [REDACTED:aws-access-key]": ["ok", {"deep": ["x [REDACTED:aws-access-key] y", 7]}],
+        1: "one"})
+    assert out["redacted"] == {"aws-access-key": 3, "password-assignment": 1}
 
 
 def test_a_branch_name_holding_a_secret_reaches_no_ref(repo, tmp_path):
