@@ -147,13 +147,20 @@ class Store:
         except (KeyError, ValueError):
             raise _missing(oid, where) from None
 
-    def read_blob(self, oid, where: str) -> bytes:
-        # From the object database: a Blob's `data` reads the object again.
+    def blob_data(self, oid) -> bytes | None:
+        """A blob's bytes, in one read of the object database (a pygit2
+        Blob's `data` reads the object again); None when `oid` is missing
+        or not a blob."""
         try:
             kind, data = self.repo.odb.read(oid)
         except (KeyError, ValueError):
-            raise _missing(oid, where) from None
-        if kind != pygit2.enums.ObjectType.BLOB:
+            return None
+        return data if kind == pygit2.enums.ObjectType.BLOB else None
+
+    def read_blob(self, oid, where: str) -> bytes:
+        data = self.blob_data(oid)
+        if data is None:
+            self.get(oid, where)  # missing: says so
             raise CorruptRecord(f"object {oid} of {where} is not a blob")
         return data
 

@@ -188,7 +188,7 @@ class Anchorer:
     def _blob(self, oid) -> bytes:
         data = self._blobs.get(oid)
         if data is None:
-            data = self._blobs[oid] = self.repo.odb.read(oid)[1]  # one read: a Blob's `data` reads it again
+            data = self._blobs[oid] = self.store.blob_data(oid) or b""
         return data
 
     # -- what an old commit's note says about its lines ---------------------

@@ -60,8 +60,6 @@ from __future__ import annotations
 import os
 import time
 
-import pygit2
-
 from . import lines as L
 from .trivial import trivial
 from .windows import Window, WindowIndex
@@ -157,10 +155,7 @@ class Attribution:
             except (KeyError, ValueError):
                 data = b""
             else:
-                # One read (a Blob's `data` reads the object again).
-                kind, data = self.repo.odb.read(entry.id)
-                if kind != pygit2.enums.ObjectType.BLOB:
-                    data = b""
+                data = self.store.blob_data(entry.id) or b""
             if data.startswith(b"git-ot large file v1\n"):
                 raise _Large(path)
             if len(self._content) >= CONTENT_KEPT:
@@ -265,7 +260,7 @@ class Attribution:
                 got = self._walk(path, content, wanted, now if now is not None else b"", gone)
             else:
                 got = self._walk_timelines(sorted(timelines, key=lambda p: (p is not None, p or ())),
-                                        path, content, wanted, now if now is not None else b"", gone)
+                                           path, content, wanted, now if now is not None else b"", gone)
         except _Large:
             return {i: unattributed("unknown") for i in wanted}
         return self._too_small(content, got)
@@ -499,7 +494,7 @@ class Attribution:
         return found or None
 
     def _walk_timelines(self, timelines: list, path: str, content: bytes, wanted: set, now: bytes,
-                     gone) -> dict[int, tuple]:
+                        gone) -> dict[int, tuple]:
         """One walk per timeline; per line, the step one timeline gives it, else
         what they agree on, else unknown."""
         got = []
